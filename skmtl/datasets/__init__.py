@@ -1,0 +1,5 @@
+"""Synthetic and real multitask data sets (task label as the last column of X)."""
+
+from ._synthetic import make_multitask_classification, make_multitask_regression
+
+__all__ = ["make_multitask_regression", "make_multitask_classification"]

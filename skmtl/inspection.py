@@ -1,0 +1,173 @@
+"""Ground truth for influence estimates: brute-force refits without rows or tasks."""
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone, is_classifier
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+from tqdm.auto import tqdm
+
+from .utils._tasks import check_task_X, encode_tasks
+
+
+def task_losses(estimator, X, y, tasks=None):
+    """Mean loss of a fitted estimator on each task of ``(X, y)``.
+
+    The loss is the mean squared error for regressors and the mean log-loss
+    for classifiers, as everywhere in skmtl.
+
+    Parameters
+    ----------
+    estimator : fitted skmtl estimator
+    X, y : array-like
+        Data with the task column.
+    tasks : array-like, default=None
+        Task labels to report, in order; ``estimator.tasks_`` by default.
+        Tasks without rows in ``X`` get NaN.
+
+    Returns
+    -------
+    ndarray of shape (n_tasks,)
+
+    Examples
+    --------
+    >>> from skmtl import MultiTaskRidge
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.inspection import task_losses
+    >>> X, y = make_multitask_regression(n_tasks=2, n_samples=30, random_state=0)
+    >>> task_losses(MultiTaskRidge().fit(X, y), X, y).shape
+    (2,)
+    """
+    check_is_fitted(estimator)
+    tasks = estimator.tasks_ if tasks is None else np.asarray(tasks)
+    y = column_or_1d(y)
+    _, labels = check_task_X(estimator, X, reset=False)
+    row_task = encode_tasks(labels, tasks)
+    keep = np.flatnonzero(row_task >= 0)
+    out = np.full(len(tasks), np.nan)
+    if len(keep) == 0:
+        return out
+    X_keep, y_keep, row_task = _safe_indexing(X, keep), y[keep], row_task[keep]
+    if is_classifier(estimator):
+        proba = estimator.predict_proba(X_keep)
+        idx = np.searchsorted(estimator.classes_, y_keep)
+        per_row = -np.log(np.clip(proba[np.arange(len(keep)), idx], 1e-300, None))
+    else:
+        per_row = (estimator.predict(X_keep) - y_keep) ** 2
+    counts = np.bincount(row_task, minlength=len(tasks))
+    sums = np.bincount(row_task, weights=per_row, minlength=len(tasks))
+    np.divide(sums, counts, out=out, where=counts > 0)
+    return out
+
+
+def _refit_losses(estimator, X, y, sample_weight, keep, X_val, y_val, tasks):
+    fit_kwargs = {} if sample_weight is None else {"sample_weight": sample_weight[keep]}
+    model = clone(estimator).fit(_safe_indexing(X, keep), y[keep], **fit_kwargs)
+    return task_losses(model, X_val, y_val, tasks)
+
+
+def _brute_force(estimator, X, y, X_val, y_val, sample_weight, dropped_rows, n_jobs, verbose, desc):
+    """Refit once per entry of ``dropped_rows(full_model)``, each a list of rows
+    to leave out, and return the change of every task's loss."""
+    y = column_or_1d(y)
+    if X_val is None and y_val is None:
+        X_val, y_val = X, y
+    elif X_val is None or y_val is None:
+        raise ValueError("Pass both X_val and y_val, or neither.")
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=float)
+    if "unknown_task" in estimator.get_params():
+        # a removed task is then predicted with the shared coefficients
+        estimator = clone(estimator).set_params(unknown_task="shared")
+    fit_kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+    full = clone(estimator).fit(X, y, **fit_kwargs)
+    tasks = full.tasks_
+    base = task_losses(full, X_val, y_val, tasks)
+    drops = dropped_rows(full)
+    everything = np.arange(len(y))
+    jobs = (
+        delayed(_refit_losses)(
+            estimator, X, y, sample_weight, np.setdiff1d(everything, drop), X_val, y_val, tasks
+        )
+        for drop in drops
+    )
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    rows = list(tqdm(results, total=len(drops), desc=desc, disable=not verbose))
+    return np.asarray(rows).reshape(-1, len(tasks)) - base
+
+
+def loo_effects(
+    estimator, X, y, X_val=None, y_val=None, *, rows=None, sample_weight=None,
+    n_jobs=None, verbose=0,
+):
+    """Leave-one-out effects by refitting without each row.
+
+    Parameters
+    ----------
+    estimator : skmtl estimator
+        Cloned, never modified.
+    X, y : array-like
+        Training data with the task column.
+    X_val, y_val : array-like, default=None
+        Where losses are measured; the training data when omitted.
+    rows : array-like of int, default=None
+        Rows to leave out, one refit each; all rows by default.
+    sample_weight : array-like of shape (n_samples,), default=None
+    n_jobs : int, default=None
+        Refits run in parallel through joblib (any joblib backend).
+    verbose : int, default=0
+        Show a progress bar when > 0.
+
+    Returns
+    -------
+    effects : ndarray of shape (n_rows, n_tasks)
+        ``loss_j(fit without row i) - loss_j(fit)``, columns following the
+        full fit's ``tasks_``: the quantity ``estimator.influence`` estimates.
+
+    Examples
+    --------
+    >>> from skmtl import MultiTaskRidge
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.inspection import loo_effects
+    >>> X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=3, random_state=0)
+    >>> loo_effects(MultiTaskRidge(), X, y, rows=[0, 1]).shape
+    (2, 2)
+    """
+    rows = np.arange(len(y)) if rows is None else np.asarray(rows)
+    return _brute_force(
+        estimator, X, y, X_val, y_val, sample_weight, lambda full: [[i] for i in rows],
+        n_jobs, verbose, "LOO refits",
+    )
+
+
+def loto_effects(
+    estimator, X, y, X_val=None, y_val=None, *, sample_weight=None, n_jobs=None, verbose=0,
+):
+    """Leave-one-task-out effects by refitting without each whole task.
+
+    Parameters are those of :func:`loo_effects`, without ``rows``.
+
+    Returns
+    -------
+    effects : ndarray of shape (n_tasks, n_tasks)
+        Entry ``[k, j]`` is ``loss_j(fit without task k) - loss_j(fit)``
+        (row = source, column = target): the quantity
+        ``estimator.task_relatedness`` estimates. Models with shared
+        coefficients predict the removed task with them.
+
+    Examples
+    --------
+    >>> from skmtl import MultiTaskRidge
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.inspection import loto_effects
+    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=10, n_features=3, random_state=0)
+    >>> loto_effects(MultiTaskRidge(), X, y).shape
+    (3, 3)
+    """
+    def each_task(full):
+        row_task = encode_tasks(check_task_X(full, X, reset=False)[1], full.tasks_)
+        return [np.flatnonzero(row_task == k) for k in range(len(full.tasks_))]
+
+    return _brute_force(
+        estimator, X, y, X_val, y_val, sample_weight, each_task, n_jobs, verbose, "LOTO refits"
+    )

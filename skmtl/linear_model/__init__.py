@@ -1,0 +1,6 @@
+"""Linear multitask models with soft parameter sharing."""
+
+from ._logistic import MultiTaskLogistic
+from ._ridge import MultiTaskRidge
+
+__all__ = ["MultiTaskRidge", "MultiTaskLogistic"]

@@ -1,0 +1,503 @@
+"""Soft parameter sharing for linear models, fitted and explained with one arrow solve."""
+
+import numbers
+import warnings
+from abc import abstractmethod
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+
+from ..base import keep_state_on_error
+from ..influence import ArrowHessian
+from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask
+
+# Rows per batch in the Newton-step effects: keeps the stacked modified task
+# blocks (batch, d, d) near 64 MB.
+_EFFECT_BATCH_BYTES = 64 * 2**20
+
+
+class MultiTaskLinearModel(BaseEstimator):
+    """Base of MultiTaskRidge and MultiTaskLogistic (not for direct use).
+
+    The objective is ``sum_k [L_k(theta_k) + alpha ||theta_k - beta||^2] +
+    shared_alpha ||beta||^2`` with ``L_k`` the weighted mean loss of task
+    ``k``, minimized by damped Newton steps through the arrow solve of
+    :class:`skmtl.influence.ArrowHessian`.
+    """
+
+    _parameter_constraints = {
+        "alpha": [Interval(numbers.Real, 0, None, closed="neither")],
+        "shared_alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "task_col": [numbers.Integral, str],
+        "unknown_task": [StrOptions({"shared", "error"})],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+
+    # name of the beyond-first-order method of the subclass ("exact"/"newton")
+    _refit_method = None
+
+    def __init__(
+        self,
+        alpha=1.0,
+        *,
+        fit_intercept=True,
+        shared_alpha=1e-6,
+        task_col=-1,
+        unknown_task="shared",
+        max_iter=100,
+        tol=1e-10,
+    ):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.shared_alpha = shared_alpha
+        self.task_col = task_col
+        self.unknown_task = unknown_task
+        self.max_iter = max_iter
+        self.tol = tol
+
+    # -- subclass hooks ---------------------------------------------------------
+    @abstractmethod
+    def _make_loss(self, y):
+        """Return ``(loss, Y)``: the per-row loss and encoded targets ``(n, C)``;
+        set ``classes_`` for classifiers."""
+
+    @abstractmethod
+    def _encode_targets(self, y):
+        """Encode targets of validation data like the training targets."""
+
+    # -- fitting ------------------------------------------------------------------
+    @keep_state_on_error
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
+        """Fit all tasks jointly.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_columns)
+            Features plus the task column (``task_col``). Rows whose task
+            label is missing (NaN/None) take no part in the fit.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights; each task's loss is the weighted mean
+            over its rows, so weight 0 is exactly the fit without the row.
+        X_val, y_val : array-like, default=None
+            Validation data against which ``influence_`` and
+            ``task_relatedness_`` are measured; the training data when
+            omitted. Beware: ``GridSearchCV`` slices fit arguments as long as
+            ``X``.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        features, labels = check_task_X(self, X, reset=True)
+        y = column_or_1d(y, warn=True)
+        if len(y) != len(features):
+            raise ValueError(
+                f"X has {len(features)} rows but y has {len(y)}; they must match."
+            )
+        sample_weight = _check_sample_weight(
+            sample_weight, features, ensure_non_negative=True
+        )
+        present = ~missing_task_mask(labels)
+        if not present.any():
+            raise ValueError("Every row of X has a missing task label; nothing to fit.")
+        tasks = np.unique(labels[present])
+        row_task = encode_tasks(labels, tasks)
+        loss, Y = self._make_loss(y[present])
+        Y_all = np.zeros((len(y), Y.shape[1]))
+        Y_all[present] = Y
+        Z = self._design(features)
+
+        self.loss_ = loss
+        self.tasks_ = tasks
+        self._Z, self._Y, self._row_task = Z, Y_all, row_task
+        self._weights = np.where(present, sample_weight, 0.0)
+        theta, beta, self.n_iter_ = self._newton(
+            Z, Y_all, row_task, self._weights, len(tasks), Y.shape[1]
+        )
+        self._set_coefficients(theta, beta)
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ValueError("Pass both X_val and y_val, or neither.")
+            self._val = self._check_val(X_val, y_val)
+        else:
+            self._val = (Z[present], Y_all[present], row_task[present])
+        self._cache = {}
+        return self
+
+    def _design(self, features):
+        if self.fit_intercept:
+            return np.column_stack([features, np.ones(len(features))])
+        if features.shape[1] == 0:
+            raise ValueError(
+                "X has no feature column besides the task column and "
+                "fit_intercept=False: there is nothing to fit."
+            )
+        return features
+
+    def _task_terms(self, Z, Y, row_task, weights, theta, n_tasks, hessian=True):
+        """Per task: weighted mean loss, its gradient and Hessian in the coefficients."""
+        n_out, d = theta.shape[1:]
+        losses = np.zeros(n_tasks)
+        grads = np.zeros((n_tasks, n_out * d))
+        hess = np.zeros((n_tasks, n_out * d, n_out * d)) if hessian else None
+        for k in range(n_tasks):
+            rows = row_task == k
+            w = weights[rows]
+            total = w.sum()
+            if total == 0:
+                continue
+            w = w / total
+            Zk = Z[rows]
+            eta = Zk @ theta[k].T
+            losses[k] = w @ self.loss_.loss(eta, Y[rows])
+            grads[k] = np.einsum("nc,nd->cd", w[:, None] * self.loss_.gradient(eta, Y[rows]), Zk).ravel()
+            if hessian:
+                h = w[:, None, None] * self.loss_.hessian(eta, Y[rows])
+                hess[k] = np.einsum("nce,nd,nf->cdef", h, Zk, Zk, optimize=True).reshape(
+                    n_out * d, n_out * d
+                )
+        return losses, grads, hess
+
+    def _objective(self, losses, theta, beta):
+        diff = theta - beta
+        return losses.sum() + self.alpha * np.sum(diff**2) + self.shared_alpha * np.sum(beta**2)
+
+    def _arrow(self, data_hessians, task_shared_blocks=False):
+        """The arrow Hessian of the objective from the tasks' data Hessians."""
+        n_tasks, p, _ = data_hessians.shape
+        eye = np.eye(p)
+        two_alpha = 2.0 * self.alpha
+        return ArrowHessian(
+            data_hessians + two_alpha * eye,
+            np.broadcast_to(-two_alpha * eye, (n_tasks, p, p)),
+            (two_alpha * n_tasks + 2.0 * self.shared_alpha) * eye,
+            task_shared_blocks=two_alpha * eye if task_shared_blocks else None,
+        )
+
+    def _gradient(self, grads, theta, beta):
+        diff = (theta - beta).reshape(len(theta), -1)
+        task_grad = grads + 2.0 * self.alpha * diff
+        shared_grad = -2.0 * self.alpha * diff.sum(axis=0) + 2.0 * self.shared_alpha * beta.ravel()
+        return task_grad, shared_grad
+
+    def _newton(self, Z, Y, row_task, weights, n_tasks, n_out):
+        theta = np.zeros((n_tasks, n_out, Z.shape[1]))
+        beta = np.zeros((n_out, Z.shape[1]))
+        losses, grads, hess = self._task_terms(Z, Y, row_task, weights, theta, n_tasks)
+        value = self._objective(losses, theta, beta)
+        for it in range(1, self.max_iter + 1):
+            task_grad, shared_grad = self._gradient(grads, theta, beta)
+            step_task, step_shared = self._arrow(hess).solve(-task_grad, -shared_grad)
+            step_task = step_task.reshape(theta.shape)
+            step_shared = step_shared.reshape(beta.shape)
+            decrement = -(task_grad.ravel() @ step_task.ravel() + shared_grad @ step_shared.ravel())
+            t = 1.0
+            while True:
+                new_theta, new_beta = theta + t * step_task, beta + t * step_shared
+                new_losses, new_grads, new_hess = self._task_terms(
+                    Z, Y, row_task, weights, new_theta, n_tasks
+                )
+                new_value = self._objective(new_losses, new_theta, new_beta)
+                if new_value <= value - 1e-4 * t * decrement or t < 1e-10 or decrement <= 0:
+                    break
+                t *= 0.5
+            theta, beta = new_theta, new_beta
+            losses, grads, hess, value = new_losses, new_grads, new_hess, new_value
+            if decrement / 2 <= self.tol:
+                return theta, beta, it
+        warnings.warn(
+            f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
+            f"Newton iterations (Newton decrement {decrement:.2e} > tol={self.tol}). "
+            "Increase max_iter, or increase alpha.",
+            ConvergenceWarning,
+        )
+        return theta, beta, self.max_iter
+
+    def _set_coefficients(self, theta, beta):
+        self._theta, self._beta = theta, beta
+        coef, shared = theta, beta
+        if self.fit_intercept:
+            self.intercept_ = theta[..., -1]
+            self.shared_intercept_ = beta[..., -1]
+            coef, shared = theta[..., :-1], beta[..., :-1]
+        else:
+            self.intercept_ = np.zeros(theta.shape[:2])
+            self.shared_intercept_ = np.zeros(beta.shape[:1])
+        if theta.shape[1] == 1:
+            coef, shared = coef[:, 0], shared[0]
+            self.intercept_ = self.intercept_[:, 0]
+            self.shared_intercept_ = self.shared_intercept_[0]
+        self.coef_, self.shared_coef_ = coef, shared
+
+    # -- prediction -----------------------------------------------------------------
+    def _linear_predictor(self, X):
+        check_is_fitted(self)
+        features, labels = check_task_X(self, X, reset=False)
+        missing = missing_task_mask(labels)
+        if missing.any():
+            raise ValueError(
+                f"{missing.sum()} rows of X have a missing task label; every "
+                "row needs a task to be predicted."
+            )
+        row_task = encode_tasks(labels, self.tasks_)
+        unknown = row_task < 0
+        if unknown.any() and self.unknown_task == "error":
+            names = sorted(set(map(str, labels[unknown])))
+            raise ValueError(
+                f"Tasks {names} were not seen in fit. Set unknown_task='shared' "
+                "to predict them with the shared coefficients."
+            )
+        params = np.concatenate([self._theta, self._beta[None]])
+        Z = self._design(features)
+        return np.einsum("ncd,nd->nc", params[row_task], Z)  # row_task -1 -> shared
+
+    # -- influence ---------------------------------------------------------------------
+    def _check_val(self, X_val, y_val):
+        """Validation data as ``(Z, Y, task index)``, rows of unseen tasks dropped."""
+        features, labels = check_task_X(self, X_val, reset=False)
+        y_val = column_or_1d(y_val)
+        if len(y_val) != len(features):
+            raise ValueError(
+                f"X_val has {len(features)} rows but y_val has {len(y_val)}."
+            )
+        row_task = encode_tasks(labels, self.tasks_)
+        unseen = (row_task < 0) & ~missing_task_mask(labels)
+        if unseen.any():
+            warnings.warn(
+                f"{unseen.sum()} validation rows belong to tasks not seen in fit; "
+                "they are ignored.",
+                UserWarning,
+            )
+        keep = row_task >= 0
+        return self._design(features[keep]), self._encode_targets(y_val[keep]), row_task[keep]
+
+    def _fitted_terms(self):
+        if "terms" not in self._cache:
+            self._cache["terms"] = self._task_terms(
+                self._Z, self._Y, self._row_task, self._weights, self._theta, len(self.tasks_)
+            )
+        return self._cache["terms"]
+
+    def _hessian(self):
+        if "arrow" not in self._cache:
+            self._cache["arrow"] = self._arrow(self._fitted_terms()[2], task_shared_blocks=True)
+        return self._cache["arrow"]
+
+    def _val_terms(self, val):
+        """Per-task validation losses and their gradients (NaN for tasks without rows)."""
+        Z, Y, row_task = val
+        n_tasks = len(self.tasks_)
+        ones = np.ones(len(Z))
+        losses, grads, _ = self._task_terms(Z, Y, row_task, ones, self._theta, n_tasks, hessian=False)
+        empty = np.bincount(row_task, minlength=n_tasks) == 0
+        losses[empty] = np.nan
+        return losses, grads, empty
+
+    def _row_perturbations(self):
+        """Centred, weighted per-row gradients ``w_i (g_i - grad L_k) / W_k``."""
+        _, grads, _ = self._fitted_terms()
+        Z, Y, row_task, w = self._Z, self._Y, self._row_task, self._weights
+        totals = np.bincount(row_task[row_task >= 0], weights=w[row_task >= 0], minlength=len(self.tasks_))
+        rows = np.flatnonzero(row_task >= 0)
+        k = row_task[rows]
+        eta = np.einsum("ncd,nd->nc", self._theta[k], Z[rows])
+        g = np.einsum("nc,nd->ncd", self.loss_.gradient(eta, Y[rows]), Z[rows]).reshape(len(rows), -1)
+        scale = np.divide(w[rows], totals[k], out=np.zeros(len(rows)), where=totals[k] > 0)
+        return rows, k, scale[:, None] * (g - grads[k]), scale
+
+    def _task_perturbations(self):
+        """Gradient of the objective in each task's weight, at the fit."""
+        _, grads, _ = self._fitted_terms()
+        task_grad, _ = self._gradient(grads, self._theta, self._beta)
+        diff = (self._theta - self._beta).reshape(len(self.tasks_), -1)
+        return task_grad, -2.0 * self.alpha * diff
+
+    def _resolve_val(self, X_val, y_val):
+        if X_val is None and y_val is None:
+            return self._val
+        if X_val is None or y_val is None:
+            raise ValueError("Pass both X_val and y_val, or neither.")
+        return self._check_val(X_val, y_val)
+
+    def _check_method(self, method):
+        allowed = ("mtif", self._refit_method)
+        if method not in allowed:
+            raise ValueError(
+                f"method={method!r} is not available for {type(self).__name__}; "
+                f"choose one of {allowed}."
+            )
+
+    def influence(self, X_val=None, y_val=None, *, method="mtif", return_components=False):
+        """Effect of removing each training row on each task's validation loss.
+
+        Parameters
+        ----------
+        X_val, y_val : array-like, default=None
+            Validation data (with the task column); the data given to ``fit``
+            as ``X_val``/``y_val`` (or the training data) when omitted.
+        method : {"mtif", "exact" (ridge), "newton" (logistic)}, default="mtif"
+            ``"mtif"``: first-order multitask influence function.
+            ``"exact"``: the exact refit effect of the ridge model, in closed
+            form. ``"newton"``: one Newton step from the full fit on the
+            objective without the row.
+        return_components : bool, default=False
+            With ``method="mtif"``, also return a dict splitting the scores
+            into ``"direct"`` (through the row's own task coefficients: the
+            within-task influence) and ``"shared"`` (through the shared
+            coefficients: the only path between tasks).
+
+        Returns
+        -------
+        influence : ndarray of shape (n_fit_rows, n_tasks)
+            Entry ``[i, j]`` estimates ``loss_j(fit without row i) -
+            loss_j(fit)``: positive means row ``i`` helps task ``j``. Rows
+            follow the ``X`` given to ``fit`` (ignored rows score 0),
+            columns follow ``tasks_``; a task without validation rows gets
+            NaN.
+        """
+        check_is_fitted(self)
+        self._check_method(method)
+        if return_components and method != "mtif":
+            raise ValueError("return_components=True needs method='mtif'.")
+        val = self._resolve_val(X_val, y_val)
+        _, val_grads, empty = self._val_terms(val)
+        out = np.zeros((len(self._Z), len(self.tasks_)))
+        rows, k, u, scale = self._row_perturbations()
+        if method == "mtif":
+            scores, parts = self._hessian().influence(k, u, val_grads, return_components=True)
+        else:
+            scores = self._row_refit_effects(rows, k, u, scale, val)
+        out[rows] = scores
+        out[:, empty] = np.nan
+        if return_components:
+            components = {}
+            for name, part in parts.items():
+                full = np.zeros_like(out)
+                full[rows] = part
+                full[:, empty] = np.nan
+                components[name] = full
+            return out, components
+        return out
+
+    def task_relatedness(self, X_val=None, y_val=None, *, method="mtif"):
+        """Effect of removing each whole task on each task's validation loss.
+
+        Parameters
+        ----------
+        X_val, y_val : array-like, default=None
+            As in :meth:`influence`.
+        method : {"mtif", "exact" (ridge), "newton" (logistic)}, default="mtif"
+
+        Returns
+        -------
+        relatedness : ndarray of shape (n_tasks, n_tasks)
+            Entry ``[k, j]`` estimates ``loss_j(fit without task k) -
+            loss_j(fit)``: row = source task, column = target task, positive =
+            task ``k`` helps task ``j``. A removed task is predicted with the
+            shared coefficients; the first-order diagonal only measures the
+            path through the shared coefficients, so compare tasks off the
+            diagonal.
+        """
+        check_is_fitted(self)
+        self._check_method(method)
+        val = self._resolve_val(X_val, y_val)
+        _, val_grads, empty = self._val_terms(val)
+        task_grad, shared_grad = self._task_perturbations()
+        n_tasks = len(self.tasks_)
+        if method == "mtif":
+            out = self._hessian().influence(
+                np.arange(n_tasks), task_grad, val_grads, row_shared_grads=shared_grad
+            )
+        else:
+            out = self._task_refit_effects(shared_grad, val)
+        out[:, empty] = np.nan
+        return out
+
+    @property
+    def influence_(self):
+        """``influence()`` against the validation data given to ``fit`` (or the
+        training data); computed on first access."""
+        check_is_fitted(self)
+        if "influence" not in self._cache:
+            self._cache["influence"] = self.influence()
+        return self._cache["influence"]
+
+    @property
+    def task_relatedness_(self):
+        """``task_relatedness()`` against the validation data given to ``fit``
+        (or the training data); computed on first access."""
+        check_is_fitted(self)
+        if "relatedness" not in self._cache:
+            self._cache["relatedness"] = self.task_relatedness()
+        return self._cache["relatedness"]
+
+    # -- beyond first order: Newton steps on the objective without rows / tasks ----
+    def _val_loss_change(self, val, target, delta):
+        """Change of task ``target``'s validation loss for coefficient changes
+        ``delta`` of shape ``(m, n_out * d)``; one value per change."""
+        Z, Y, row_task = val
+        rows = row_task == target
+        Zj, Yj = Z[rows], Y[rows]
+        base = Zj @ self._theta[target].T
+        shift = np.einsum("mcd,vd->mvc", delta.reshape((len(delta),) + self._theta.shape[1:]), Zj)
+        new = self.loss_.loss(base + shift, Yj).mean(axis=1)
+        return new - self.loss_.loss(base, Yj).mean()
+
+    def _effects_from_steps(self, val, source, own, shared, empty):
+        """Loss change of every target for steps (own block of ``source``, shared)."""
+        H = self._hessian()
+        out = np.full((len(shared), len(self.tasks_)), np.nan)
+        for j in np.flatnonzero(~empty):
+            delta = own if j == source else -shared @ H.coupling_[j].T
+            out[:, j] = self._val_loss_change(val, j, delta)
+        return out
+
+    def _row_refit_effects(self, rows, k, u, scale, val):
+        H = self._hessian()
+        _, _, data_hess = self._fitted_terms()
+        empty = self._val_terms(val)[2]
+        out = np.zeros((len(rows), len(self.tasks_)))
+        p = H.d_task
+        batch = max(1, _EFFECT_BATCH_BYTES // (8 * p * p))
+        two_alpha_eye = 2.0 * self.alpha * np.eye(p)
+        for task in np.unique(k):
+            where = np.flatnonzero(k == task)
+            for start in range(0, len(where), batch):
+                idx = where[start:start + batch]
+                s = scale[idx]
+                remaining = 1.0 - s
+                # the task's mean renormalizes over its remaining rows
+                c = np.divide(1.0, remaining, out=np.zeros_like(s), where=remaining > 1e-12)
+                Zr = self._Z[rows[idx]]
+                eta = np.einsum("cd,nd->nc", self._theta[task], Zr)
+                h_eta = self.loss_.hessian(eta, self._Y[rows[idx]])
+                row_hess = np.einsum("nce,nd,nf->ncdef", h_eta, Zr, Zr, optimize=True).reshape(len(idx), p, p)
+                new_blocks = c[:, None, None] * (data_hess[task] - s[:, None, None] * row_hess) + two_alpha_eye
+                # rows alone in their task: the task loses its data term entirely
+                lone = remaining <= 1e-12
+                rhs = c[:, None] * u[idx]
+                if lone.any():
+                    rhs[lone] = self._fitted_terms()[1][task]
+                own, shared = H.replace_task_block_step(task, new_blocks, rhs)
+                out[idx] = self._effects_from_steps(val, task, own, shared, empty)
+        return out
+
+    def _task_refit_effects(self, shared_grad, val):
+        H = self._hessian()
+        empty = self._val_terms(val)[2]
+        n_tasks = len(self.tasks_)
+        out = np.zeros((n_tasks, n_tasks))
+        beta = self._beta.ravel()
+        for k in range(n_tasks):
+            shared = H.drop_task_step(k, shared_grad[k])[None]
+            # the removed task is predicted by the new shared coefficients
+            own = (beta + shared[0] - self._theta[k].ravel())[None]
+            out[k] = self._effects_from_steps(val, k, own, shared, empty)[0]
+        return out

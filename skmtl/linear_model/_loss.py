@@ -1,0 +1,51 @@
+"""Per-row losses of the linear models, written on the linear predictor ``eta``.
+
+Each loss maps ``eta`` of shape ``(n, n_outputs)`` and encoded targets ``Y`` of
+the same shape to per-row values, gradients ``(n, n_outputs)`` and Hessians
+``(n, n_outputs, n_outputs)`` with respect to ``eta``. The estimators lift them
+to the coefficients with ``z`` (the row's features plus intercept column).
+"""
+
+import numpy as np
+from scipy.special import expit, log_softmax, softmax
+
+
+class SquaredError:
+    """``(eta - y)^2``: the mean squared error of MultiTaskRidge."""
+
+    def loss(self, eta, Y):
+        return ((eta - Y) ** 2).sum(axis=-1)
+
+    def gradient(self, eta, Y):
+        return 2.0 * (eta - Y)
+
+    def hessian(self, eta, Y):
+        return np.full(eta.shape + (1,), 2.0)
+
+
+class BinaryLogLoss:
+    """Log-loss of a logistic model; ``eta`` is the log-odds of class 1."""
+
+    def loss(self, eta, Y):
+        return (np.logaddexp(0.0, eta) - Y * eta).sum(axis=-1)
+
+    def gradient(self, eta, Y):
+        return expit(eta) - Y
+
+    def hessian(self, eta, Y):
+        p = expit(eta)
+        return (p * (1.0 - p))[..., None]
+
+
+class MultinomialLogLoss:
+    """Log-loss of a softmax model; ``eta`` holds one score per class."""
+
+    def loss(self, eta, Y):
+        return -(Y * log_softmax(eta, axis=-1)).sum(axis=-1)
+
+    def gradient(self, eta, Y):
+        return softmax(eta, axis=-1) - Y
+
+    def hessian(self, eta, Y):
+        p = softmax(eta, axis=-1)
+        return p[..., :, None] * (np.eye(p.shape[-1]) - p[..., None, :])

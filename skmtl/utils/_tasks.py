@@ -1,0 +1,206 @@
+"""The task-column data layout: one row per sample, the task label in a column of X."""
+
+import numbers
+
+import numpy as np
+from sklearn.utils import check_array, check_consistent_length
+from sklearn.utils.validation import validate_data
+
+
+def missing_task_mask(labels):
+    """Boolean mask of missing task labels (NaN, None or pandas NA)."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind == "f":
+        return np.isnan(labels)
+    if labels.dtype.kind != "O":
+        return np.zeros(labels.shape, dtype=bool)
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is optional
+        return np.array([v is None or (isinstance(v, float) and v != v) for v in labels])
+    return np.asarray(pd.isna(labels), dtype=bool)
+
+
+def normalize_task_labels(labels):
+    """Return task labels as int64 where they hold integers, else unchanged.
+
+    DataFrames with a numeric task column reach estimators as float arrays;
+    this maps ``3.0`` back to ``3`` so that ``tasks_`` shows the user's labels.
+    """
+    labels = np.asarray(labels)
+    if labels.dtype.kind == "O" and len(labels) and all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) for v in labels
+    ):
+        labels = labels.astype(float)
+    if labels.dtype.kind == "f" and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)):
+        return labels.astype(np.int64)
+    if labels.dtype.kind in "US":
+        return labels.astype(object)
+    return labels
+
+
+def resolve_task_col(task_col, n_columns, feature_names=None):
+    """Position of the task column in X; a clear error if there is none."""
+    if isinstance(task_col, str):
+        if feature_names is None:
+            raise ValueError(
+                f"task_col={task_col!r} is a column name, but X has no column "
+                "names. Pass a pandas DataFrame, or give task_col as an integer "
+                "position (default -1, the last column)."
+            )
+        names = list(feature_names)
+        if task_col not in names:
+            raise ValueError(
+                f"task_col={task_col!r} is not a column of X. Columns are: {names}."
+            )
+        return names.index(task_col)
+    if isinstance(task_col, numbers.Integral) and not isinstance(task_col, bool):
+        if not -n_columns <= task_col < n_columns:
+            raise ValueError(
+                f"task_col={task_col} is out of range for X with {n_columns} "
+                "columns; the task label must be one of the columns of X."
+            )
+        return int(task_col) % n_columns
+    raise TypeError(f"task_col must be an int or a str, got {task_col!r}.")
+
+
+def check_task_X(estimator, X, *, reset):
+    """Validate X for a skmtl estimator and separate its task column.
+
+    Returns ``(features, labels)``: a float array without the task column and
+    the normalized task label of each row (missing labels kept as NaN/None).
+    Sets ``n_features_in_`` / ``feature_names_in_`` when ``reset``.
+    """
+    X = validate_data(
+        estimator, X, reset=reset, dtype=None, ensure_all_finite=False,
+        ensure_min_samples=1,
+    )
+    task_idx = resolve_task_col(
+        estimator.task_col, X.shape[1], getattr(estimator, "feature_names_in_", None)
+    )
+    labels = X[:, task_idx]
+    features = np.delete(X, task_idx, axis=1)
+    try:
+        features = features.astype(float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "Every column of X except the task column must be numeric; "
+            f"could not convert the features to float ({exc}). Encode "
+            "categorical features first, e.g. with OneHotEncoder."
+        ) from exc
+    features = check_array(features, ensure_min_features=0, input_name="X")
+    missing = missing_task_mask(labels)
+    if not missing.any():
+        return features, normalize_task_labels(labels)
+    out = np.full(len(labels), None, dtype=object)
+    if not missing.all():
+        out[~missing] = normalize_task_labels(labels[~missing])
+    return features, out
+
+
+def encode_tasks(labels, tasks):
+    """Index of each label in ``tasks``; -1 for labels not in ``tasks`` or missing."""
+    index = {t: i for i, t in enumerate(tasks)}
+    missing = missing_task_mask(labels)
+    return np.array(
+        [-1 if m else index.get(v, -1) for v, m in zip(labels, missing)], dtype=np.intp
+    )
+
+
+def stack_tasks(Xs, ys):
+    """Stack per-task arrays into the task-column layout.
+
+    Parameters
+    ----------
+    Xs : dict of {task: array of shape (n_k, n_features)} or sequence of arrays
+        Features of each task. A sequence labels its tasks ``0 .. K-1``.
+    ys : dict or sequence of arrays of shape (n_k,)
+        Targets of each task, in the same order or with the same keys.
+
+    Returns
+    -------
+    X : ndarray of shape (sum n_k, n_features + 1)
+        Features with the task label as the last column.
+    y : ndarray of shape (sum n_k,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.utils import stack_tasks
+    >>> X, y = stack_tasks([np.zeros((2, 3)), np.ones((1, 3))], [[1, 2], [3]])
+    >>> X[:, -1]
+    array([0., 0., 1.])
+    >>> y
+    array([1, 2, 3])
+    """
+    if isinstance(Xs, dict):
+        if not isinstance(ys, dict) or set(Xs) != set(ys):
+            raise ValueError("Xs and ys must be dicts with the same task keys.")
+        labels = list(Xs)
+        Xs, ys = [Xs[t] for t in labels], [ys[t] for t in labels]
+    else:
+        labels = list(range(len(Xs)))
+        if len(ys) != len(Xs):
+            raise ValueError(f"Got {len(Xs)} feature arrays but {len(ys)} target arrays.")
+    if not labels:
+        raise ValueError("stack_tasks needs at least one task.")
+    blocks, targets, task_column = [], [], []
+    for label, X_k, y_k in zip(labels, Xs, ys):
+        X_k = check_array(X_k, ensure_min_samples=1)
+        y_k = np.asarray(y_k).ravel()
+        check_consistent_length(X_k, y_k)
+        blocks.append(X_k)
+        targets.append(y_k)
+        task_column.extend([label] * len(X_k))
+    task_column = np.asarray(task_column)
+    X = np.vstack(blocks)
+    if task_column.dtype.kind in "iuf":
+        X = np.column_stack([X, task_column.astype(X.dtype)])
+    else:
+        X = np.column_stack([X.astype(object), task_column.astype(object)])
+    return X, np.concatenate(targets)
+
+
+def split_tasks(X, y, task_col=-1):
+    """Split the task-column layout into per-task arrays.
+
+    Rows with a missing task label are dropped.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_samples, n_columns)
+    y : array-like of shape (n_samples,)
+    task_col : int or str, default=-1
+        Position or (for DataFrames) name of the task column.
+
+    Returns
+    -------
+    dict of {task: (X_k, y_k)}
+        Tasks in sorted order; ``X_k`` without the task column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.utils import split_tasks
+    >>> X = np.array([[0.5, 0], [1.5, 1], [2.5, 0]])
+    >>> parts = split_tasks(X, np.array([1.0, 2.0, 3.0]))
+    >>> sorted(parts)
+    [0, 1]
+    >>> parts[0][1]
+    array([1., 3.])
+    """
+    names = list(X.columns) if hasattr(X, "columns") else None
+    X_arr = check_array(X, dtype=None, ensure_all_finite=False)
+    y = np.asarray(y)
+    check_consistent_length(X_arr, y)
+    idx = resolve_task_col(task_col, X_arr.shape[1], names)
+    labels = X_arr[:, idx]
+    missing = missing_task_mask(labels)
+    labels = normalize_task_labels(labels[~missing])
+    X_arr, y = np.delete(X_arr[~missing], idx, axis=1), y[~missing]
+    if X_arr.dtype == object:
+        try:
+            X_arr = X_arr.astype(float)
+        except (TypeError, ValueError):
+            pass
+    return {t: (X_arr[labels == t], y[labels == t]) for t in np.unique(labels)}
