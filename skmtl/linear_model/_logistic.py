@@ -73,9 +73,8 @@ class MultiTaskLogistic(ClassifierMixin, MultiTaskLinearModel):
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
-                f"y has a single class ({self.classes_[0]!r}) across all tasks; "
-                "a classifier needs at least two. (A single class within one task "
-                "is fine.)"
+                f"y has one class ({self.classes_[0]!r}) across all tasks; a "
+                "classifier needs at least two. (One class within a task is fine.)"
             )
         return self._loss_for_classes(), self._one_hot(encoded)
 

@@ -83,7 +83,7 @@ def check_task_X(estimator, X, *, reset):
     try:
         features = features.astype(float)
     except (TypeError, ValueError) as exc:
-        raise ValueError(
+        raise type(exc)(
             "Every column of X except the task column must be numeric; "
             f"could not convert the features to float ({exc}). Encode "
             "categorical features first, e.g. with OneHotEncoder."

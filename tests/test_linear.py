@@ -1,0 +1,299 @@
+"""MultiTaskRidge / MultiTaskLogistic: fits, influence against brute force, data layout, errors."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import pearsonr, spearmanr
+from sklearn.compose import make_column_transformer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skmtl import MultiTaskLogistic, MultiTaskRidge
+from skmtl.datasets import make_multitask_classification, make_multitask_regression
+from skmtl.inspection import loo_effects, loto_effects
+
+
+@pytest.fixture(scope="module")
+def regression_data():
+    X, y = make_multitask_regression(n_tasks=5, n_samples=40, n_features=8, random_state=0)
+    X_val, y_val = make_multitask_regression(n_tasks=5, n_samples=40, n_features=8, random_state=1)
+    return X, y, X_val, y_val
+
+
+@pytest.fixture(scope="module")
+def ragged_regression():
+    """Tasks of 2, 3, 30 and 60 rows, uneven weights, a row without task label."""
+    X, y = make_multitask_regression(n_tasks=4, n_samples=[2, 3, 30, 60], n_features=4, random_state=3)
+    X[5, -1] = np.nan
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    X_val, y_val = make_multitask_regression(n_tasks=4, n_samples=10, n_features=4, random_state=4)
+    return X, y, weights, X_val, y_val
+
+
+@pytest.fixture(scope="module")
+def classification_data():
+    X, y = make_multitask_classification(n_tasks=5, n_samples=40, n_features=8, random_state=0)
+    X_val, y_val = make_multitask_classification(n_tasks=5, n_samples=40, n_features=8, random_state=1)
+    return X, y, X_val, y_val
+
+
+# -- influence against brute-force refits ------------------------------------------------
+def test_ridge_exact_equals_brute_force_loo_and_loto(ragged_regression):
+    X, y, w, X_val, y_val = ragged_regression
+    model = MultiTaskRidge(alpha=0.7).fit(X, y, sample_weight=w)
+    truth = loo_effects(MultiTaskRidge(alpha=0.7), X, y, X_val, y_val, sample_weight=w)
+    exact = model.influence(X_val, y_val, method="exact")
+    np.testing.assert_allclose(exact, truth, rtol=1e-6, atol=1e-10 * np.abs(truth).max())
+    assert np.all(exact[5] == 0)  # the row without a task label takes no part
+    truth_tasks = loto_effects(MultiTaskRidge(alpha=0.7), X, y, X_val, y_val, sample_weight=w)
+    np.testing.assert_allclose(
+        model.task_relatedness(X_val, y_val, method="exact"), truth_tasks, rtol=1e-6
+    )
+
+
+def test_ridge_first_order_tracks_loo(regression_data):
+    X, y, X_val, y_val = regression_data
+    model = MultiTaskRidge().fit(X, y)
+    truth = loo_effects(MultiTaskRidge(), X, y, X_val, y_val)
+    estimate = model.influence(X_val, y_val)
+    assert pearsonr(estimate.ravel(), truth.ravel())[0] >= 0.97
+    # signs agree wherever the effect is not negligible
+    big = np.abs(truth) > 0.1 * np.abs(truth).max()
+    assert np.mean(np.sign(estimate[big]) == np.sign(truth[big])) > 0.95
+
+
+def test_task_relatedness_ranks_sources_like_loto():
+    X, y = make_multitask_regression(n_tasks=10, n_samples=40, n_features=8, random_state=5)
+    X_val, y_val = make_multitask_regression(n_tasks=10, n_samples=40, n_features=8, random_state=6)
+    model = MultiTaskRidge().fit(X, y)
+    truth = loto_effects(MultiTaskRidge(), X, y, X_val, y_val)
+    estimate = model.task_relatedness(X_val, y_val)
+    off = ~np.eye(10, dtype=bool)
+    rhos = [spearmanr(estimate[:, j][off[:, j]], truth[:, j][off[:, j]])[0] for j in range(10)]
+    assert np.mean(rhos) >= 0.9
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_logistic_influence_tracks_loo(n_classes):
+    X, y = make_multitask_classification(n_tasks=4, n_samples=40, n_features=6, n_classes=n_classes, random_state=0)
+    X_val, y_val = make_multitask_classification(n_tasks=4, n_samples=40, n_features=6, n_classes=n_classes, random_state=1)
+    model = MultiTaskLogistic().fit(X, y)
+    truth = loo_effects(MultiTaskLogistic(), X, y, X_val, y_val)
+    assert pearsonr(model.influence(X_val, y_val).ravel(), truth.ravel())[0] >= 0.95
+    assert pearsonr(model.influence(X_val, y_val, method="newton").ravel(), truth.ravel())[0] >= 0.99
+
+
+def test_components_split_direct_and_shared_paths(regression_data):
+    X, y, X_val, y_val = regression_data
+    model = MultiTaskRidge().fit(X, y)
+    total, parts = model.influence(X_val, y_val, return_components=True)
+    np.testing.assert_allclose(parts["direct"] + parts["shared"], total)
+    own_task = X[:, -1].astype(int)
+    not_own = np.arange(5)[None, :] != own_task[:, None]
+    assert np.all(parts["direct"][not_own] == 0)
+    with pytest.raises(ValueError, match="method='mtif'"):
+        model.influence(X_val, y_val, method="exact", return_components=True)
+
+
+def test_fitted_attributes_use_validation_data_or_training_data(regression_data):
+    X, y, X_val, y_val = regression_data
+    with_val = MultiTaskRidge().fit(X, y, X_val=X_val, y_val=y_val)
+    np.testing.assert_array_equal(with_val.influence_, with_val.influence(X_val, y_val))
+    np.testing.assert_array_equal(with_val.task_relatedness_, with_val.task_relatedness(X_val, y_val))
+    plain = MultiTaskRidge().fit(X, y)
+    np.testing.assert_allclose(plain.influence_, plain.influence(X, y))
+    assert plain.influence_.shape == (len(X), 5)
+
+
+# -- the objective -------------------------------------------------------------------
+def test_zero_weight_is_exactly_removal(ragged_regression):
+    X, y, w, _, _ = ragged_regression
+    w = w.copy()
+    w[[0, 10, 40]] = 0
+    keep = w > 0
+    for Model in (MultiTaskRidge, MultiTaskLogistic):
+        target = y if Model is MultiTaskRidge else (y > np.median(y)).astype(int)
+        a = Model().fit(X, target, sample_weight=w)
+        b = Model().fit(X[keep], target[keep], sample_weight=w[keep])
+        np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=1e-10, atol=1e-12)
+
+
+def test_integer_weight_equals_repeated_row(regression_data):
+    X, y, _, _ = regression_data
+    w = np.ones(len(y))
+    w[3] = 2
+    a = MultiTaskRidge().fit(X, y, sample_weight=w)
+    b = MultiTaskRidge().fit(np.vstack([X, X[3]]), np.append(y, y[3]))
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-10)
+
+
+def test_single_task_is_the_unpenalized_single_task_model():
+    X, y = make_multitask_regression(n_tasks=1, n_samples=50, n_features=3, random_state=0)
+    ridge = MultiTaskRidge(shared_alpha=0).fit(X, y)
+    ols = LinearRegression().fit(X[:, :-1], y)
+    np.testing.assert_allclose(ridge.coef_[0], ols.coef_, rtol=1e-8)
+    np.testing.assert_allclose(ridge.intercept_[0], ols.intercept_, rtol=1e-8)
+    Xc, yc = make_multitask_classification(n_tasks=1, n_samples=80, n_features=3, h=0, random_state=0)
+    clf = MultiTaskLogistic(shared_alpha=0).fit(Xc, yc)
+    ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(Xc[:, :-1], yc)
+    np.testing.assert_allclose(clf.coef_[0], ref.coef_[0], rtol=1e-5)
+
+
+def test_alpha_interpolates_between_separate_and_pooled_models(regression_data):
+    X, y, _, _ = regression_data
+    pooled = LinearRegression().fit(X[:, :-1], y)
+    strong = MultiTaskRidge(alpha=1e6).fit(X, y)
+    np.testing.assert_allclose(strong.coef_, np.tile(pooled.coef_, (5, 1)), atol=1e-4)
+    weak = MultiTaskRidge(alpha=1e-8).fit(X, y)
+    for k in range(5):
+        rows = X[:, -1] == k
+        separate = LinearRegression().fit(X[rows, :-1], y[rows])
+        np.testing.assert_allclose(weak.coef_[k], separate.coef_, atol=1e-5)
+
+
+def test_shared_coef_is_the_mean_of_task_coefficients(regression_data):
+    X, y, _, _ = regression_data
+    model = MultiTaskRidge(shared_alpha=0).fit(X, y)
+    np.testing.assert_allclose(model.shared_coef_, model.coef_.mean(axis=0), atol=1e-10)
+
+
+def test_multiclass_shapes_and_probabilities():
+    X, y = make_multitask_classification(n_tasks=3, n_samples=30, n_features=4, n_classes=3, random_state=0)
+    clf = MultiTaskLogistic().fit(X, y)
+    assert clf.coef_.shape == (3, 3, 4)
+    assert clf.intercept_.shape == (3, 3)
+    assert clf.shared_coef_.shape == (3, 4)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+
+
+def test_convergence_warning_when_newton_stops_early(classification_data):
+    X, y, _, _ = classification_data
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        MultiTaskLogistic(max_iter=1).fit(X, y)
+
+
+# -- ragged data is normal data ---------------------------------------------------------
+def test_small_and_one_class_tasks_fit():
+    X, y = make_multitask_classification(n_tasks=3, n_samples=[2, 25, 25], n_features=3, random_state=1)
+    y[X[:, -1] == 1] = 1  # task 1 has a single class
+    y[0], y[1] = 0, 0  # task 0: two rows, one class
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = MultiTaskLogistic().fit(X, y)
+    proba = clf.predict_proba(X)
+    assert np.all(np.isfinite(proba)) and np.all(np.isfinite(clf.coef_))
+    assert np.all(np.isfinite(clf.influence(X, y, method="newton")))
+    # the one-class task leans toward its class, but stays finite
+    assert clf.intercept_[1] > clf.shared_intercept_
+    assert proba[X[:, -1] == 1, 1].mean() > 0.5
+
+
+def test_rows_with_missing_task_are_ignored(regression_data):
+    X, y, _, _ = regression_data
+    X_missing = X.copy()
+    X_missing[:7, -1] = np.nan
+    a = MultiTaskRidge().fit(X_missing, y)
+    b = MultiTaskRidge().fit(X[7:], y[7:])
+    np.testing.assert_allclose(a.coef_, b.coef_)
+    assert np.all(a.influence_[:7] == 0)
+    with pytest.raises(ValueError, match="missing task label"):
+        a.predict(X_missing)
+
+
+def test_unknown_task_shared_or_error(regression_data):
+    X, y, _, _ = regression_data
+    X_new = X[:3].copy()
+    X_new[:, -1] = 99
+    model = MultiTaskRidge().fit(X, y)
+    np.testing.assert_allclose(
+        model.predict(X_new), X_new[:, :-1] @ model.shared_coef_ + model.shared_intercept_
+    )
+    with pytest.raises(ValueError, match=r"\['99'\] were not seen"):
+        model.set_params(unknown_task="error").predict(X_new)
+
+
+def test_dataframe_with_named_string_task_column(regression_data):
+    X, y, _, _ = regression_data
+    frame = pd.DataFrame(X[:, :-1], columns=[f"f{i}" for i in range(8)])
+    frame.insert(2, "school", np.array(["a", "b", "c", "d", "e"])[X[:, -1].astype(int)])
+    model = MultiTaskRidge(task_col="school").fit(frame, y)
+    assert list(model.tasks_) == ["a", "b", "c", "d", "e"]
+    assert list(model.feature_names_in_[:3]) == ["f0", "f1", "school"]
+    reference = MultiTaskRidge().fit(X, y)
+    np.testing.assert_allclose(model.coef_, reference.coef_)
+    np.testing.assert_allclose(model.predict(frame), reference.predict(X))
+
+
+def test_float_labels_holding_ints_become_ints(regression_data):
+    X, y, _, _ = regression_data
+    frame = pd.DataFrame({"x": X[:, 0], "task": X[:, -1].astype(int)})
+    model = MultiTaskRidge().fit(frame, y)
+    assert model.tasks_.dtype.kind == "i"
+
+
+def test_works_in_pipeline_and_grid_search(classification_data):
+    X, y, _, _ = classification_data
+    pipe = make_pipeline(
+        make_column_transformer((StandardScaler(), list(range(8))), remainder="passthrough"),
+        MultiTaskLogistic(),
+    )
+    search = GridSearchCV(pipe, {"multitasklogistic__alpha": [0.1, 1.0]}, cv=3).fit(X, y)
+    assert search.best_score_ > 0.6
+    assert search.predict(X).shape == y.shape
+
+
+# -- bad input -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "corrupt, error, match",
+    [
+        (lambda X, y, w: (np.where(np.arange(X.size).reshape(X.shape) == 0, np.nan, X), y, w), ValueError, "NaN"),
+        (lambda X, y, w: (X, np.where(np.arange(len(y)) == 0, np.inf, y), w), ValueError, "infinity"),
+        (lambda X, y, w: (X, y, -w), ValueError, "[Nn]egative"),
+        (lambda X, y, w: (X, y[:-1], w), ValueError, "rows"),
+    ],
+)
+def test_bad_input_is_explained_and_leaves_fit_unchanged(regression_data, corrupt, error, match):
+    X, y, _, _ = regression_data
+    model = MultiTaskRidge().fit(X, y)
+    before = (model.coef_.copy(), model.n_features_in_)
+    with pytest.raises(error, match=match):
+        model.fit(*corrupt(X, y, np.ones(len(y))))
+    np.testing.assert_array_equal(model.coef_, before[0])
+    assert model.n_features_in_ == before[1]
+    model.predict(X)
+
+
+def test_classifier_errors(classification_data):
+    X, y, _, _ = classification_data
+    clf = MultiTaskLogistic().fit(X, y)
+    classes = clf.classes_.copy()
+    with pytest.raises(ValueError, match="one class"):
+        clf.fit(X, np.ones_like(y))
+    np.testing.assert_array_equal(clf.classes_, classes)
+    with pytest.raises(ValueError, match="choose one of"):
+        clf.influence(X, y, method="exact")
+
+
+def test_layout_errors(regression_data):
+    X, y, X_val, y_val = regression_data
+    with pytest.raises(ValueError, match="not a column of X"):
+        MultiTaskRidge(task_col="school").fit(pd.DataFrame(X).add_prefix("c"), y)
+    with pytest.raises(ValueError, match="no column names"):
+        MultiTaskRidge(task_col="school").fit(X, y)
+    with pytest.raises(ValueError, match="out of range"):
+        MultiTaskRidge(task_col=20).fit(X, y)
+    model = MultiTaskRidge().fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        model.influence(X_val[:, 1:], y_val)
+    with pytest.raises(ValueError, match="both"):
+        model.influence(X_val)
+    with pytest.raises(ValueError, match="must be numeric"):
+        MultiTaskRidge().fit(np.column_stack([X[:, :2].astype(object), np.full(len(X), "a"), X[:, -1]]), y)

@@ -1,0 +1,94 @@
+"""Data layout helpers, brute-force inspection, synthetic data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skmtl import MultiTaskLogistic, MultiTaskRidge
+from skmtl.datasets import make_multitask_classification, make_multitask_regression
+from skmtl.inspection import loo_effects, loto_effects, task_losses
+from skmtl.utils import split_tasks, stack_tasks
+
+
+def test_stack_and_split_round_trip():
+    rng = np.random.default_rng(0)
+    Xs = {"b": rng.standard_normal((3, 2)), "a": rng.standard_normal((2, 2))}
+    ys = {"b": rng.standard_normal(3), "a": rng.standard_normal(2)}
+    X, y = stack_tasks(Xs, ys)
+    assert X.shape == (5, 3) and list(X[:, -1]) == ["b"] * 3 + ["a"] * 2
+    parts = split_tasks(X, y)
+    assert list(parts) == ["a", "b"]
+    for task in "ab":
+        np.testing.assert_allclose(parts[task][0], Xs[task])
+        np.testing.assert_allclose(parts[task][1], ys[task])
+
+
+def test_split_named_column_and_missing_labels():
+    frame = pd.DataFrame({"task": [1.0, np.nan, 2.0, 1.0], "x": [1.0, 2.0, 3.0, 4.0]})
+    parts = split_tasks(frame, np.arange(4), task_col="task")
+    assert sorted(parts) == [1, 2]
+    np.testing.assert_array_equal(parts[1][1], [0, 3])
+    np.testing.assert_array_equal(parts[1][0].ravel(), [1.0, 4.0])
+
+
+def test_stack_tasks_errors():
+    with pytest.raises(ValueError, match="same task keys"):
+        stack_tasks({"a": np.ones((1, 1))}, {"b": [1]})
+    with pytest.raises(ValueError, match="2 feature arrays but 1"):
+        stack_tasks([np.ones((1, 1))] * 2, [[1]])
+
+
+def test_task_losses_match_the_definition():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=3, random_state=0)
+    model = MultiTaskRidge().fit(X, y)
+    losses = task_losses(model, X, y)
+    for k in range(3):
+        rows = X[:, -1] == k
+        assert losses[k] == pytest.approx(np.mean((model.predict(X[rows]) - y[rows]) ** 2))
+    Xc, yc = make_multitask_classification(n_tasks=2, n_samples=20, n_features=3, random_state=0)
+    clf = MultiTaskLogistic().fit(Xc, yc)
+    proba = clf.predict_proba(Xc)
+    expected = -np.log(proba[np.arange(len(yc)), yc])
+    np.testing.assert_allclose(task_losses(clf, Xc, yc), [expected[Xc[:, -1] == k].mean() for k in range(2)])
+
+
+def test_loo_parallel_equals_serial_and_rows_subset():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=8, n_features=3, random_state=0)
+    serial = loo_effects(MultiTaskRidge(), X, y)
+    parallel = loo_effects(MultiTaskRidge(), X, y, n_jobs=2)
+    np.testing.assert_allclose(serial, parallel)
+    np.testing.assert_allclose(loo_effects(MultiTaskRidge(), X, y, rows=[4, 1]), serial[[4, 1]])
+
+
+def test_loto_predicts_removed_task_with_shared_coefficients():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=15, n_features=3, random_state=0)
+    effects = loto_effects(MultiTaskRidge(unknown_task="error"), X, y)
+    keep = X[:, -1] != 0
+    without = MultiTaskRidge().fit(X[keep], y[keep])
+    rows = ~keep
+    shared_pred = X[rows, :-1] @ without.shared_coef_ + without.shared_intercept_
+    full = MultiTaskRidge().fit(X, y)
+    expected = np.mean((shared_pred - y[rows]) ** 2) - task_losses(full, X, y)[0]
+    assert effects[0, 0] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("h, epsilon", [(0.5, 0.0), (2.0, 0.3)])
+def test_synthetic_coefficients_follow_the_paper(h, epsilon):
+    X, y, coef, unrelated = make_multitask_regression(
+        n_tasks=10, n_samples=[5] * 9 + [2], n_features=4, h=h, epsilon=epsilon, coef=True, random_state=0
+    )
+    assert X.shape == (47, 5) and np.bincount(X[:, -1].astype(int))[-1] == 2
+    assert unrelated.sum() == round(10 * epsilon)
+    base = np.array([3.0, 0, 0, 0])
+    np.testing.assert_allclose(np.linalg.norm(coef[~unrelated] - base, axis=1), h)
+    np.testing.assert_allclose(np.linalg.norm(coef[unrelated], axis=1), 3.0)
+    noiseless = make_multitask_regression(n_tasks=2, n_samples=5, n_features=4, noise=0, coef=True, random_state=1)
+    Xn, yn, cn, _ = noiseless
+    np.testing.assert_allclose(yn, np.einsum("nd,nd->n", Xn[:, :-1], cn[Xn[:, -1].astype(int)]))
+
+
+def test_synthetic_classification_multiclass():
+    X, y = make_multitask_classification(n_tasks=2, n_samples=200, n_features=4, n_classes=3, random_state=0)
+    assert set(y) == {0, 1, 2}
+    with pytest.raises(ValueError, match="n_features"):
+        make_multitask_classification(n_features=2, n_classes=3)
