@@ -144,10 +144,11 @@ def make_multitask_classification(
 
     Examples
     --------
+    >>> import numpy as np
     >>> from skmtl.datasets import make_multitask_classification
     >>> X, y = make_multitask_classification(n_tasks=2, n_samples=4, n_features=3, random_state=0)
-    >>> X.shape, sorted(set(y))
-    ((8, 4), [0, 1])
+    >>> X.shape, np.unique(y)
+    ((8, 4), array([0, 1]))
     """
     rng = check_random_state(random_state)
     sizes = _task_sizes(n_samples, n_tasks)

@@ -64,8 +64,8 @@ class ArrowHessian:
         # The explicit inverses turn every later task solve into a matrix product.
         self._task_inv = np.linalg.inv(self.task_blocks)
         self.coupling_ = self._task_inv @ self.cross_blocks
-        self.schur_ = self.shared_block - np.einsum(
-            "kta,ktb->ab", self.cross_blocks, self.coupling_
+        self.schur_ = self.shared_block - np.tensordot(
+            self.cross_blocks, self.coupling_, axes=([0, 1], [0, 1])
         )
         self._schur_chol = _batched_cholesky(self.schur_[None], "Schur complement")[0]
 

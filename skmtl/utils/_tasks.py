@@ -203,4 +203,8 @@ def split_tasks(X, y, task_col=-1):
             X_arr = X_arr.astype(float)
         except (TypeError, ValueError):
             pass
-    return {t: (X_arr[labels == t], y[labels == t]) for t in np.unique(labels)}
+    # numpy scalars become Python ones so that keys print and compare plainly
+    return {
+        getattr(t, "item", lambda: t)(): (X_arr[labels == t], y[labels == t])
+        for t in np.unique(labels)
+    }
