@@ -1,5 +1,11 @@
 """Synthetic and real multitask data sets (task label as the last column of X)."""
 
+from ._real import load_exam, load_har
 from ._synthetic import make_multitask_classification, make_multitask_regression
 
-__all__ = ["make_multitask_regression", "make_multitask_classification"]
+__all__ = [
+    "make_multitask_regression",
+    "make_multitask_classification",
+    "load_har",
+    "load_exam",
+]
