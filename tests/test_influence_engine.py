@@ -73,19 +73,22 @@ def test_parameter_influence_is_the_dense_response():
     np.testing.assert_allclose(response["within"], expected[6:9], rtol=1e-10)
 
 
-def test_replace_and_drop_steps_match_dense():
+def test_low_rank_and_drop_steps_match_dense():
     rng = np.random.default_rng(3)
     H, dense = _random_arrow(rng)
-    new_block = H.task_blocks[1] + np.diag([1.0, 2.0, 3.0])
-    rhs = rng.standard_normal(3)
-    own, shared = H.replace_task_block_step(1, new_block[None], rhs[None])
-    modified = dense.copy()
-    modified[3:6, 3:6] = new_block
-    full_rhs = np.zeros(17)
-    full_rhs[3:6] = rhs
-    expected = np.linalg.solve(modified, full_rhs)
-    np.testing.assert_allclose(own[0], expected[3:6], rtol=1e-10)
-    np.testing.assert_allclose(shared[0], expected[12:], rtol=1e-10)
+    base = H.task_blocks[1] + np.diag([1.0, 2.0, 3.0])
+    factors = rng.standard_normal((4, 3, 2)) * 0.3
+    scales = np.array([0.0, 0.5, 1.0, 2.0])
+    task_rhs, shared_rhs = rng.standard_normal((4, 3)), rng.standard_normal((4, 5))
+    own, shared = H.low_rank_task_step(1, base, factors, scales, task_rhs, shared_rhs)
+    for i in range(4):
+        modified = dense.copy()
+        modified[3:6, 3:6] = base - scales[i] * factors[i] @ factors[i].T
+        full_rhs = np.zeros(17)
+        full_rhs[3:6], full_rhs[12:] = task_rhs[i], shared_rhs[i]
+        expected = np.linalg.solve(modified, full_rhs)
+        np.testing.assert_allclose(own[i], expected[3:6], rtol=1e-9)
+        np.testing.assert_allclose(shared[i], expected[12:], rtol=1e-9)
 
     contribution = np.eye(5)
     dropped = ArrowHessian(H.task_blocks, H.cross_blocks, H.shared_block, contribution)

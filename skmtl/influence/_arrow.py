@@ -170,33 +170,57 @@ class ArrowHessian:
         return {"shared": shared, "within": tasks[task], "between": tasks}
 
     # -- Newton steps on modified objectives ----------------------------------
-    def replace_task_block_step(self, task, new_blocks, task_rhs, shared_rhs=None):
-        """Solve systems where task ``task``'s block is replaced, one per row.
+    def low_rank_task_step(self, task, base_block, factors, scales, task_rhs, shared_rhs=None):
+        """Newton steps on objectives that reweight rows of one task.
 
-        Each system ``i`` is ``H`` with ``H_kk`` replaced by ``new_blocks[i]``
-        and right-hand side ``task_rhs[i]`` in block ``k`` (plus
-        ``shared_rhs[i]`` in the shared block). This is a Newton step on an
-        objective where some rows of task ``k`` were reweighted.
+        System ``i`` is ``H`` with block ``task`` replaced by ``base_block -
+        scales[i] * factors[i] @ factors[i].T`` and right-hand side
+        ``task_rhs[i]`` in that block (plus ``shared_rhs[i]`` in the shared
+        block). Removing row ``i`` from a task whose loss is a weighted mean
+        has exactly this form: the task's Hessian is rescaled (common to rows
+        of equal weight) minus the row's own low-rank curvature. One
+        factorization of ``base_block`` serves the batch; each row costs a
+        rank-``r`` Woodbury update.
 
-        Returns ``(own, shared)``: the solution's block ``k`` ``(m, d_task)``
-        and shared block ``(m, d_shared)``. The solution's other blocks are
-        ``-coupling_[j] @ shared``.
+        Parameters
+        ----------
+        task : int
+        base_block : ndarray of shape (d_task, d_task)
+        factors : ndarray of shape (m, d_task, r)
+        scales : ndarray of shape (m,)
+        task_rhs : ndarray of shape (m, d_task)
+        shared_rhs : ndarray of shape (m, d_shared), default=None
+
+        Returns
+        -------
+        own : ndarray of shape (m, d_task)
+            Block ``task`` of each solution.
+        shared : ndarray of shape (m, d_shared)
+            Shared block of each solution; every other task ``j`` gets
+            ``-coupling_[j] @ shared``.
         """
-        _batched_cholesky(new_blocks, "modified task block")
-        new_inv = np.linalg.inv(new_blocks)
+        _batched_cholesky(base_block[None], "modified task block")
+        base_inv = np.linalg.inv(base_block)
         cross = self.cross_blocks[task]
-        inv_cross = new_inv @ cross
-        own_rhs = np.einsum("mts,ms->mt", new_inv, task_rhs)
-        schur = (
-            self.schur_
-            + (cross.T @ self.coupling_[task])[None]
-            - np.einsum("ta,mtb->mab", cross, inv_cross)
-        )
-        rhs = -np.einsum("tb,mt->mb", cross, own_rhs)
+        base_coupling = base_inv @ cross
+        schur = self.schur_ + cross.T @ self.coupling_[task] - cross.T @ base_coupling
+        _batched_cholesky(schur[None], "Schur complement")
+        schur_inv = np.linalg.inv(schur)
+        # blocks of the inverse of the arrow matrix whose block `task` is base_block
+        inv_bk = -schur_inv @ base_coupling.T
+        inv_kk = base_inv - base_coupling @ inv_bk
+        own = task_rhs @ inv_kk
+        shared = task_rhs @ inv_bk.T
         if shared_rhs is not None:
-            rhs = rhs + shared_rhs
-        shared = np.linalg.solve(schur, rhs[..., None])[..., 0]
-        own = own_rhs - np.einsum("mtb,mb->mt", inv_cross, shared)
+            own = own + shared_rhs @ inv_bk
+            shared = shared + shared_rhs @ schur_inv
+        # Woodbury: (A - s V V^T)^-1 = A^-1 + A^-1 V s (I - s V^T A^-1 V)^-1 V^T A^-1
+        inv_v = np.einsum("ts,msr->mtr", inv_kk, factors)
+        s = np.asarray(scales, dtype=float)[:, None, None]
+        small = np.eye(factors.shape[2]) - s * np.einsum("mtr,mtq->mrq", factors, inv_v)
+        coef = np.linalg.solve(small, s * np.einsum("mtr,mt->mr", factors, own)[..., None])[..., 0]
+        own = own + np.einsum("mtr,mr->mt", inv_v, coef)
+        shared = shared + np.einsum("bt,mtr,mr->mb", inv_bk, factors, coef)
         return own, shared
 
     def drop_task_step(self, task, shared_rhs):

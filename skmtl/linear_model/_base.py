@@ -14,11 +14,6 @@ from ..base import keep_state_on_error
 from ..influence import ArrowHessian
 from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask
 
-# Rows per batch in the Newton-step effects: keeps the stacked modified task
-# blocks (batch, d, d) near 64 MB.
-_EFFECT_BATCH_BYTES = 64 * 2**20
-
-
 class MultiTaskLinearModel(BaseEstimator):
     """Base of MultiTaskRidge and MultiTaskLogistic (not for direct use).
 
@@ -446,7 +441,7 @@ class MultiTaskLinearModel(BaseEstimator):
         rows = row_task == target
         Zj, Yj = Z[rows], Y[rows]
         base = Zj @ self._theta[target].T
-        shift = np.einsum("mcd,vd->mvc", delta.reshape((len(delta),) + self._theta.shape[1:]), Zj)
+        shift = np.swapaxes(delta.reshape((len(delta),) + self._theta.shape[1:]) @ Zj.T, 1, 2)
         new = self.loss_.loss(base + shift, Yj).mean(axis=1)
         return new - self.loss_.loss(base, Yj).mean()
 
@@ -459,33 +454,47 @@ class MultiTaskLinearModel(BaseEstimator):
             out[:, j] = self._val_loss_change(val, j, delta)
         return out
 
+    def _hessian_factors(self, eta, Y, Z):
+        """``V`` with ``V V^T`` = each row's loss Hessian in the coefficients."""
+        h = self.loss_.hessian(eta, Y)
+        if h.shape[-1] == 1:
+            root = np.sqrt(h)
+        else:  # softmax curvature is only positive semi-definite
+            lam, vec = np.linalg.eigh(h)
+            root = vec * np.sqrt(np.clip(lam, 0.0, None))[:, None, :]
+        n_out = h.shape[-1]
+        return np.einsum("mcr,md->mcdr", root, Z).reshape(len(Z), n_out * Z.shape[1], n_out)
+
     def _row_refit_effects(self, rows, k, u, scale, val):
+        """One Newton step per row on the objective without it.
+
+        Without row ``i`` (normalized weight ``s``), task ``k``'s loss becomes
+        ``c (L_k - s l_i)`` with ``c = 1 / (1 - s)``: the Hessian block is
+        ``c D_k + 2 alpha I`` (shared by rows of equal weight) minus the row's
+        rank-``C`` curvature, and the gradient changes by ``-c u_i``.
+        """
         H = self._hessian()
-        _, _, data_hess = self._fitted_terms()
+        _, data_grads, data_hess = self._fitted_terms()
         empty = self._val_terms(val)[2]
         out = np.zeros((len(rows), len(self.tasks_)))
-        p = H.d_task
-        batch = max(1, _EFFECT_BATCH_BYTES // (8 * p * p))
-        two_alpha_eye = 2.0 * self.alpha * np.eye(p)
+        two_alpha_eye = 2.0 * self.alpha * np.eye(H.d_task)
         for task in np.unique(k):
-            where = np.flatnonzero(k == task)
-            for start in range(0, len(where), batch):
-                idx = where[start:start + batch]
-                s = scale[idx]
-                remaining = 1.0 - s
-                # the task's mean renormalizes over its remaining rows
-                c = np.divide(1.0, remaining, out=np.zeros_like(s), where=remaining > 1e-12)
+            in_task = np.flatnonzero(k == task)
+            for weight in np.unique(scale[in_task]):
+                idx = in_task[scale[in_task] == weight]
                 Zr = self._Z[rows[idx]]
-                eta = np.einsum("cd,nd->nc", self._theta[task], Zr)
-                h_eta = self.loss_.hessian(eta, self._Y[rows[idx]])
-                row_hess = np.einsum("nce,nd,nf->ncdef", h_eta, Zr, Zr, optimize=True).reshape(len(idx), p, p)
-                new_blocks = c[:, None, None] * (data_hess[task] - s[:, None, None] * row_hess) + two_alpha_eye
-                # rows alone in their task: the task loses its data term entirely
-                lone = remaining <= 1e-12
-                rhs = c[:, None] * u[idx]
-                if lone.any():
-                    rhs[lone] = self._fitted_terms()[1][task]
-                own, shared = H.replace_task_block_step(task, new_blocks, rhs)
+                if weight >= 1.0 - 1e-12:  # the task's only row: its data term vanishes
+                    base, c = two_alpha_eye, 0.0
+                    factors = np.zeros((len(idx), H.d_task, 1))
+                    rhs = np.broadcast_to(data_grads[task], (len(idx), H.d_task))
+                else:
+                    c = 1.0 / (1.0 - weight)
+                    base = c * data_hess[task] + two_alpha_eye
+                    eta = Zr @ self._theta[task].T
+                    factors = self._hessian_factors(eta, self._Y[rows[idx]], Zr)
+                    rhs = c * u[idx]
+                scales = np.full(len(idx), c * weight)
+                own, shared = H.low_rank_task_step(task, base, factors, scales, rhs)
                 out[idx] = self._effects_from_steps(val, task, own, shared, empty)
         return out
 
