@@ -297,3 +297,12 @@ def test_layout_errors(regression_data):
         model.influence(X_val)
     with pytest.raises(ValueError, match="must be numeric"):
         MultiTaskRidge().fit(np.column_stack([X[:, :2].astype(object), np.full(len(X), "a"), X[:, -1]]), y)
+
+
+def test_influence_uses_the_penalty_of_the_fit(regression_data):
+    X, y, X_val, y_val = regression_data
+    model = MultiTaskRidge(alpha=0.5).fit(X, y)
+    expected = model.influence(X_val, y_val, method="exact")
+    model.set_params(alpha=5.0)
+    model._cache.clear()
+    np.testing.assert_array_equal(model.influence(X_val, y_val, method="exact"), expected)

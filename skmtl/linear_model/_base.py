@@ -111,6 +111,8 @@ class MultiTaskLinearModel(BaseEstimator):
 
         self.loss_ = loss
         self.tasks_ = tasks
+        # influence after fit must use the penalties of the fit, even after set_params
+        self._penalty = (self.alpha, self.shared_alpha)
         self._Z, self._Y, self._row_task = Z, Y_all, row_task
         self._weights = np.where(present, sample_weight, 0.0)
         theta, beta, self.n_iter_ = self._newton(
@@ -162,24 +164,24 @@ class MultiTaskLinearModel(BaseEstimator):
 
     def _objective(self, losses, theta, beta):
         diff = theta - beta
-        return losses.sum() + self.alpha * np.sum(diff**2) + self.shared_alpha * np.sum(beta**2)
+        return losses.sum() + self._penalty[0] * np.sum(diff**2) + self._penalty[1] * np.sum(beta**2)
 
     def _arrow(self, data_hessians, task_shared_blocks=False):
         """The arrow Hessian of the objective from the tasks' data Hessians."""
         n_tasks, p, _ = data_hessians.shape
         eye = np.eye(p)
-        two_alpha = 2.0 * self.alpha
+        two_alpha = 2.0 * self._penalty[0]
         return ArrowHessian(
             data_hessians + two_alpha * eye,
             np.broadcast_to(-two_alpha * eye, (n_tasks, p, p)),
-            (two_alpha * n_tasks + 2.0 * self.shared_alpha) * eye,
+            (two_alpha * n_tasks + 2.0 * self._penalty[1]) * eye,
             task_shared_blocks=two_alpha * eye if task_shared_blocks else None,
         )
 
     def _gradient(self, grads, theta, beta):
         diff = (theta - beta).reshape(len(theta), -1)
-        task_grad = grads + 2.0 * self.alpha * diff
-        shared_grad = -2.0 * self.alpha * diff.sum(axis=0) + 2.0 * self.shared_alpha * beta.ravel()
+        task_grad = grads + 2.0 * self._penalty[0] * diff
+        shared_grad = -2.0 * self._penalty[0] * diff.sum(axis=0) + 2.0 * self._penalty[1] * beta.ravel()
         return task_grad, shared_grad
 
     def _newton(self, Z, Y, row_task, weights, n_tasks, n_out):
@@ -312,7 +314,7 @@ class MultiTaskLinearModel(BaseEstimator):
         _, grads, _ = self._fitted_terms()
         task_grad, _ = self._gradient(grads, self._theta, self._beta)
         diff = (self._theta - self._beta).reshape(len(self.tasks_), -1)
-        return task_grad, -2.0 * self.alpha * diff
+        return task_grad, -2.0 * self._penalty[0] * diff
 
     def _resolve_val(self, X_val, y_val):
         if X_val is None and y_val is None:
@@ -477,7 +479,7 @@ class MultiTaskLinearModel(BaseEstimator):
         _, data_grads, data_hess = self._fitted_terms()
         empty = self._val_terms(val)[2]
         out = np.zeros((len(rows), len(self.tasks_)))
-        two_alpha_eye = 2.0 * self.alpha * np.eye(H.d_task)
+        two_alpha_eye = 2.0 * self._penalty[0] * np.eye(H.d_task)
         for task in np.unique(k):
             in_task = np.flatnonzero(k == task)
             for weight in np.unique(scale[in_task]):
