@@ -107,6 +107,7 @@ class MultiTaskLinearModel(BaseEstimator):
         loss, Y = self._make_loss(y[present])
         Y_all = np.zeros((len(y), Y.shape[1]))
         Y_all[present] = Y
+        self._fit_intercept = self.fit_intercept
         Z = self._design(features)
 
         self.loss_ = loss
@@ -119,9 +120,7 @@ class MultiTaskLinearModel(BaseEstimator):
             Z, Y_all, row_task, self._weights, len(tasks), Y.shape[1]
         )
         self._set_coefficients(theta, beta)
-        if X_val is not None or y_val is not None:
-            if X_val is None or y_val is None:
-                raise ValueError("Pass both X_val and y_val, or neither.")
+        if _given(X_val, y_val):
             self._val = self._check_val(X_val, y_val)
         else:
             self._val = (Z[present], Y_all[present], row_task[present])
@@ -129,7 +128,7 @@ class MultiTaskLinearModel(BaseEstimator):
         return self
 
     def _design(self, features):
-        if self.fit_intercept:
+        if self._fit_intercept:
             return np.column_stack([features, np.ones(len(features))])
         if features.shape[1] == 0:
             raise ValueError(
@@ -220,7 +219,7 @@ class MultiTaskLinearModel(BaseEstimator):
     def _set_coefficients(self, theta, beta):
         self._theta, self._beta = theta, beta
         coef, shared = theta, beta
-        if self.fit_intercept:
+        if self._fit_intercept:
             self.intercept_ = theta[..., -1]
             self.shared_intercept_ = beta[..., -1]
             coef, shared = theta[..., :-1], beta[..., :-1]
@@ -317,11 +316,7 @@ class MultiTaskLinearModel(BaseEstimator):
         return task_grad, -2.0 * self._penalty[0] * diff
 
     def _resolve_val(self, X_val, y_val):
-        if X_val is None and y_val is None:
-            return self._val
-        if X_val is None or y_val is None:
-            raise ValueError("Pass both X_val and y_val, or neither.")
-        return self._check_val(X_val, y_val)
+        return self._check_val(X_val, y_val) if _given(X_val, y_val) else self._val
 
     def _check_method(self, method):
         allowed = ("mtif", self._refit_method)
@@ -512,3 +507,10 @@ class MultiTaskLinearModel(BaseEstimator):
             own = (beta + shared[0] - self._theta[k].ravel())[None]
             out[k] = self._effects_from_steps(val, k, own, shared, empty)[0]
         return out
+
+
+def _given(X_val, y_val):
+    """Whether validation data was passed; both or neither must be."""
+    if (X_val is None) != (y_val is None):
+        raise ValueError("Pass both X_val and y_val, or neither.")
+    return X_val is not None
