@@ -1,7 +1,20 @@
-"""skmtl: multitask learning for scikit-learn, with multitask influence functions."""
+"""skmtl: multitask learning for scikit-learn, with multitask influence functions.
+
+``import skmtl`` never imports torch or matplotlib: ``skmtl.SharedBottomNet``
+loads torch on first access, and plots load matplotlib when drawn.
+"""
 
 from .linear_model import MultiTaskLogistic, MultiTaskRidge
+from .selection import MTIFSelector
 
 __version__ = "0.1.0"
 
-__all__ = ["MultiTaskRidge", "MultiTaskLogistic"]
+__all__ = ["MultiTaskRidge", "MultiTaskLogistic", "MTIFSelector", "SharedBottomNet"]
+
+
+def __getattr__(name):
+    if name == "SharedBottomNet":
+        from .network import SharedBottomNet
+
+        return SharedBottomNet
+    raise AttributeError(f"module 'skmtl' has no attribute {name!r}")

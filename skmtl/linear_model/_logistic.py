@@ -49,7 +49,7 @@ class MultiTaskLogistic(ClassifierMixin, MultiTaskLinearModel):
         Measured against ``X_val``/``y_val`` given to fit, else the training
         data (see :meth:`influence`).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
     n_iter_ : int
 
     Examples

@@ -50,7 +50,7 @@ class MultiTaskRidge(RegressorMixin, MultiTaskLinearModel):
         ``X_val``/``y_val`` given to fit, else against the training data.
     n_features_in_ : int
         Columns of ``X``, the task column included.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X`` when it is a DataFrame.
     n_iter_ : int
 

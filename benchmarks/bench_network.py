@@ -1,0 +1,258 @@
+"""SharedBottomNet influence: throughput and peak GPU memory vs TRAK (traker) and
+dattri, and the linear datamodeling score (LDS) of skmtl vs TRAK.
+
+Run (GPU):   python benchmarks/bench_network.py
+Quick check: python benchmarks/bench_network.py --rows 2000 --width 64 --subsets 8
+
+Part 1 (throughput): a shared-bottom MLP 784-1024-512 with 10 two-class heads
+(1.34M parameters) trained one epoch on 50,000 synthetic rows; per-row
+gradients projected to 2048 dimensions by each library, in one run:
+* skmtl featurize: per-row loss gradients (heads exact, bottom projected by
+  the Kronecker-factored projection), the quantity TRAK featurizes;
+* skmtl influence: the whole ``influence()`` call (two passes over the rows,
+  Gauss-Newton blocks, arrow solve, all n x K scores);
+* traker 0.3.2 ``featurize`` (its default projector: fast_jl's CUDA kernel if
+  installed, else its fallback), and dattri's TRAKAttributor ``cache``.
+Rows per second and peak GPU memory (torch.cuda.max_memory_allocated).
+
+Part 2 (LDS): five two-class tasks, 400 rows each, a (64,) bottom, an
+ensemble of 3 models. Retrain on random 50% subsets (same seeds) and compare,
+per task, the actual validation loss with the loss predicted by skmtl's
+influence (sum over the removed rows) and by TRAK's scores on the same
+models (sum over the kept rows of the task's validation margins); LDS is the
+Spearman correlation over subsets, averaged over tasks.
+"""
+
+import argparse
+import shutil
+import tempfile
+import time
+import warnings
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+from torch import nn
+
+from skmtl.inspection import task_losses
+from skmtl.network import SharedBottomNet
+
+warnings.filterwarnings("ignore", category=UserWarning)
+
+
+def synthetic(n_rows, n_features, n_tasks, seed):
+    """Rows of ``n_tasks`` related two-class tasks (a shared low-rank signal)."""
+    rng = np.random.default_rng(seed)
+    basis = rng.standard_normal((n_features, 8)) / np.sqrt(n_features)
+    task_coef = rng.standard_normal((n_tasks, 8)) + 1.0
+    X = rng.standard_normal((n_rows, n_features))
+    task = rng.integers(n_tasks, size=n_rows)
+    logit = np.einsum("nf,fr,nr->n", np.tanh(X), basis, task_coef[task]) * 3
+    y = (logit + rng.standard_normal(n_rows) > 0).astype(int)
+    return np.column_stack([X, task]), y
+
+
+class _Heads(nn.Module):
+    """The fitted network as ``x_with_task -> two-class logits`` for traker/dattri."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        eta = self.net(x[:, :-1], x[:, -1].long())[:, 0]
+        return torch.stack([torch.zeros_like(eta), eta], dim=1)
+
+
+def _sync():
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def _measure(fn):
+    _sync()
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    out = fn()
+    _sync()
+    seconds = time.perf_counter() - start
+    peak = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else float("nan")
+    return out, seconds, peak
+
+
+def skmtl_featurize(est, batch_size):
+    member = est._member(0)
+    data = member.data
+    n = len(data["x"])
+    for start in range(0, n, batch_size):
+        sl = slice(start, start + batch_size)
+        batch = {k: v[sl] for k, v in data.items()}
+        member._row_gradients(batch, with_factors=False)
+
+
+def traker_featurize(model, X, y, device, proj_dim, batch_size, save_dir):
+    from trak import TRAKer
+
+    traker = TRAKer(model=model, task="image_classification", train_set_size=len(X),
+                    save_dir=save_dir, device=device, proj_dim=proj_dim,
+                    use_half_precision=False, logging_level=40)
+    traker.load_checkpoint(model.state_dict(), model_id=0)
+    for start in range(0, len(X), batch_size):
+        xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+        traker.featurize(batch=(xb, yb), num_samples=len(xb))
+    return traker
+
+
+def dattri_cache(model, X, y, device, proj_dim, batch_size):
+    from dattri.algorithm.trak import TRAKAttributor
+    from dattri.task import AttributionTask
+
+    def loss_func(params, pair):
+        x, label = pair
+        logits = torch.func.functional_call(model, params, x.unsqueeze(0))
+        logp = -nn.functional.cross_entropy(logits, label.unsqueeze(0))
+        return logp - torch.log(1 - torch.exp(logp))
+
+    def correct_probability(params, pair):
+        x, label = pair
+        logits = torch.func.functional_call(model, params, x.unsqueeze(0))
+        return torch.exp(-nn.functional.cross_entropy(logits, label.unsqueeze(0)))
+
+    task = AttributionTask(loss_func=loss_func, model=model, checkpoints=model.state_dict())
+    attributor = TRAKAttributor(task=task, correct_probability_func=correct_probability, device=device,
+                                projector_kwargs={"proj_dim": proj_dim, "device": device})
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=batch_size,
+                                         shuffle=False)
+    attributor.cache(loader)
+
+
+def throughput(args, device):
+    X, y = synthetic(args.rows, 784, 10, seed=0)
+    est = SharedBottomNet(hidden_layer_sizes=(args.width, args.width // 2), max_epochs=1, batch_size=1024,
+                          learning_rate=1e-3, projection_dim=args.proj_dim,
+                          influence_batch_size=args.batch, random_state=0, device=device).fit(X, y)
+    n_params = sum(p.numel() for p in est.models_[0].parameters())
+    X_val, y_val = X[:2000], y[:2000]
+    rows = []
+    est._member(0)  # warm-up: builds the projector, compiles kernels
+    _, sec, peak = _measure(lambda: skmtl_featurize(est, args.batch))
+    rows.append(("skmtl featurize (Kronecker projection)", args.rows / sec, sec, peak))
+    est._cache.clear()
+    _, sec, peak = _measure(lambda: est.influence(X_val, y_val))
+    rows.append(("skmtl influence() end to end, n x K scores", args.rows / sec, sec, peak))
+    est._cache.clear()
+    _, sec, peak = _measure(lambda: est._member(0))
+    rows.append(("  of which: pass 1, Gauss-Newton blocks + arrow factorization", args.rows / sec, sec, peak))
+    _, sec, peak = _measure(lambda: est.influence(X_val, y_val))
+    rows.append(("  of which: validation gradients + pass 2, scores", args.rows / sec, sec, peak))
+    model = _Heads(est.models_[0]).eval()
+    Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
+    yt = torch.as_tensor(y, dtype=torch.long, device=device)
+    save_dir = tempfile.mkdtemp()
+    try:
+        try:
+            _, sec, peak = _measure(lambda: traker_featurize(model, Xt, yt, device, args.proj_dim,
+                                                             args.trak_batch, save_dir))
+            rows.append(("traker featurize", args.rows / sec, sec, peak))
+        except Exception as exc:  # report, don't hide
+            rows.append((f"traker failed: {type(exc).__name__}: {exc}"[:90], np.nan, np.nan, np.nan))
+        try:
+            n_dattri = min(args.rows, args.dattri_rows)
+            _, sec, peak = _measure(lambda: dattri_cache(model, Xt[:n_dattri], yt[:n_dattri], device,
+                                                         args.proj_dim, args.trak_batch))
+            rows.append((f"dattri TRAKAttributor.cache ({n_dattri} rows)", n_dattri / sec, sec, peak))
+        except Exception as exc:
+            rows.append((f"dattri failed: {type(exc).__name__}: {exc}"[:90], np.nan, np.nan, np.nan))
+    finally:
+        shutil.rmtree(save_dir, ignore_errors=True)
+    print(f"\n## Throughput: {n_params:,} parameters, {args.rows:,} rows, projection dim "
+          f"{args.proj_dim} (skmtl: {est._member(0).projector.dim} + exact heads)\n")
+    print("| method | rows/s | seconds | peak GPU MiB |\n|---|---:|---:|---:|")
+    for name, rate, sec, peak in rows:
+        print(f"| {name} | {rate:,.0f} | {sec:.3f} | {peak:,.0f} |")
+
+
+def lds(args, device):
+    X, y = synthetic(4000, 20, 5, seed=1)
+    train, val = np.arange(2000), np.arange(2000, 4000)
+    params = dict(hidden_layer_sizes=(64,), max_epochs=30, batch_size=200, learning_rate=3e-3,
+                  weight_decay=1e-3, n_iter_no_change=100, projection_dim=args.lds_proj_dim,
+                  device=device, random_state=0, task_types="classification")
+    full = SharedBottomNet(n_models=3, **params).fit(X[train], y[train])
+    infl = full.influence(X[val], y[val])
+    trak_scores = trak_task_scores(full, X[train], y[train], X[val], y[val], device, args.lds_proj_dim)
+    rng = np.random.default_rng(0)
+    actual, pred_skmtl, pred_trak = [], [], []
+    for _ in range(args.subsets):
+        keep = np.sort(rng.choice(len(train), len(train) // 2, replace=False))
+        dropped = np.setdiff1d(np.arange(len(train)), keep)
+        model = SharedBottomNet(n_models=3, **params).fit(X[train][keep], y[train][keep])
+        actual.append(task_losses(model, X[val], y[val]))
+        pred_skmtl.append(infl[dropped].sum(axis=0))
+        pred_trak.append(-trak_scores[keep].sum(axis=0))  # larger margins, lower loss
+    actual, pred_skmtl, pred_trak = map(np.array, (actual, pred_skmtl, pred_trak))
+    score = {name: np.mean([spearmanr(p[:, j], actual[:, j])[0] for j in range(actual.shape[1])])
+             for name, p in (("skmtl MTIF", pred_skmtl), ("TRAK (traker)", pred_trak))}
+    print(f"\n## LDS: 5 tasks x 400 rows, (64,) bottom, 3 models, {args.subsets} random 50% subsets, "
+          f"projection dim {args.lds_proj_dim}\n")
+    print("| method | LDS (mean Spearman over tasks) |\n|---|---:|")
+    for name, value in score.items():
+        print(f"| {name} | {value:.3f} |")
+
+
+def trak_task_scores(est, X, y, X_val, y_val, device, proj_dim):
+    """TRAK scores on the ensemble's members, summed over each task's validation rows."""
+    from trak import TRAKer
+
+    save_dir = tempfile.mkdtemp()
+    try:
+        models = [_Heads(net).eval() for net in est.models_]
+        traker = TRAKer(model=models[0], task="image_classification", train_set_size=len(X),
+                        save_dir=save_dir, device=device, proj_dim=proj_dim,
+                        use_half_precision=False, logging_level=40)
+        Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
+        yt = torch.as_tensor(y, dtype=torch.long, device=device)
+        Xv = torch.as_tensor(X_val, dtype=torch.float32, device=device)
+        yv = torch.as_tensor(y_val, dtype=torch.long, device=device)
+        for i, model in enumerate(models):
+            traker.load_checkpoint(model.state_dict(), model_id=i)
+            for start in range(0, len(X), 500):
+                traker.featurize(batch=(Xt[start:start + 500], yt[start:start + 500]),
+                                 num_samples=len(Xt[start:start + 500]))
+        traker.finalize_features()
+        for i, model in enumerate(models):
+            traker.start_scoring_checkpoint("val", model.state_dict(), model_id=i, num_targets=len(Xv))
+            for start in range(0, len(Xv), 500):
+                traker.score(batch=(Xv[start:start + 500], yv[start:start + 500]),
+                             num_samples=len(Xv[start:start + 500]))
+        scores = np.asarray(traker.finalize_scores("val"))  # (n_train, n_val)
+    finally:
+        shutil.rmtree(save_dir, ignore_errors=True)
+    task = X_val[:, -1].astype(int)
+    return np.stack([scores[:, task == k].sum(axis=1) for k in range(len(est.tasks_))], axis=1)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--width", type=int, default=1024)
+    parser.add_argument("--proj-dim", type=int, default=2048)
+    parser.add_argument("--batch", type=int, default=4096)
+    parser.add_argument("--trak-batch", type=int, default=256)
+    parser.add_argument("--dattri-rows", type=int, default=5000)
+    parser.add_argument("--subsets", type=int, default=40)
+    parser.add_argument("--lds-proj-dim", type=int, default=1024)
+    parser.add_argument("--part", choices=["all", "throughput", "lds"], default="all")
+    args = parser.parse_args()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    name = torch.cuda.get_device_name() if device == "cuda" else "CPU"
+    print(f"device: {name}; torch {torch.__version__}")
+    if args.part in ("all", "throughput"):
+        throughput(args, device)
+    if args.part in ("all", "lds"):
+        lds(args, device)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1073 @@
+"""SharedBottomNet: hard parameter sharing in torch, as a scikit-learn estimator."""
+
+import copy
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._tags import ClassifierTags, RegressorTags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..base import keep_state_on_error
+from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask
+from ._influence import CLASSIFICATION, REGRESSION, MemberInfluence, row_losses
+
+_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "identity": nn.Identity}
+_TASK_TYPES = ("regression", "classification")
+_PREDICT_CHUNK = 8192
+
+
+class _MultiHeadNet(nn.Module):
+    """A shared bottom and one linear head per task (heads padded to ``n_out``)."""
+
+    def __init__(self, bottom, width, n_tasks, n_out):
+        super().__init__()
+        self.bottom = bottom
+        bound = 1.0 / np.sqrt(max(width, 1))
+        self.head_weight = nn.Parameter(torch.empty(n_tasks, n_out, width).uniform_(-bound, bound))
+        self.head_bias = nn.Parameter(torch.empty(n_tasks, n_out).uniform_(-bound, bound))
+
+    def heads(self, z, task):
+        return torch.einsum("nh,nch->nc", z, self.head_weight[task]) + self.head_bias[task]
+
+    def forward(self, x, task):
+        return self.heads(self.bottom(x), task)
+
+
+def _has_classification_task(est):
+    """Whether ``predict_proba`` applies: a classification task after fit, or
+    ``task_types`` allowing one before."""
+    if hasattr(est, "classes_"):
+        return len(est.classes_) > 0
+    return est.task_types != "regression"
+
+
+class SharedBottomNet(BaseEstimator):
+    """Multitask network with a shared bottom and one head per task (torch).
+
+    Every task's rows pass through the same bottom network (an MLP, or any
+    torch module given as ``module``); each task has its own linear head.
+    Each task is a regression (mean squared error) or a classification
+    (mean log-loss; all classification tasks share ``classes_``), inferred
+    from ``y`` or set with ``task_types``, and one model may mix both. The
+    objective is ``sum_k L_k + weight_decay / 2 * ||params||^2`` with ``L_k``
+    the weighted mean loss of task ``k``, so ``sample_weight=0`` removes a
+    row exactly (zero-weight rows are dropped before mini-batches are drawn).
+
+    Influence (:meth:`influence`, :meth:`task_relatedness`) is the
+    multitask influence function computed with
+    :class:`skmtl.influence.ArrowHessian`: the task heads are its task
+    blocks (exact), the bottom its shared block, seen through a random
+    Kronecker-factored projection of dimension ``projection_dim`` (TRAK's
+    trick), with a Gauss-Newton Hessian; scores are averaged over
+    ``n_models`` independently trained networks and optionally
+    soft-thresholded.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(32,)
+        Widths of the bottom's hidden layers (after ``module`` when given);
+        ``()`` makes the bottom the identity (or ``module`` alone).
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+    dropout : float, default=0.0
+        Dropout after each hidden layer during training.
+    module : torch.nn.Module, default=None
+        A bottom of your own (e.g. a pretrained backbone), mapping a batch
+        of features ``(n, n_features)`` to ``(n, width)``; copied, never
+        modified. Parameters with ``requires_grad=False`` stay frozen and
+        take no part in influence.
+    task_types : {"regression", "classification"} or dict, default=None
+        Kind of every task, or a dict task -> kind (tasks left out are
+        inferred). Inferred from ``y``: continuous targets are regression,
+        discrete ones classification.
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        ``"lbfgs"`` trains full batch to a tight optimum (small data).
+    learning_rate : float, default=1e-3
+        Step size of adam and sgd (momentum 0.9); lbfgs uses a line search.
+    weight_decay : float, default=1e-4
+        L2 penalty ``weight_decay / 2 * ||params||^2`` on all trainable
+        parameters; also the damping of the influence Hessian.
+    batch_size : int, default=200
+    max_epochs : int, default=200
+        Epochs (adam, sgd) or iterations (lbfgs).
+    tol : float, default=1e-4
+        Training stops when the loss (or the held-out loss with
+        ``early_stopping``) has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs; lbfgs stops at a gradient below ``tol``.
+    n_iter_no_change : int, default=10
+    warm_start : bool, default=False
+        Start from the weights of the previous fit (same tasks, features and
+        ``n_models``), e.g. to refit after removing rows.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (stratified by task),
+        stop when their loss stops improving and keep the best weights
+        (adam and sgd). Held-out rows take no part in the fit.
+    validation_fraction : float, default=0.1
+    n_models : int, default=1
+        Independently trained networks (different seeds); predictions and
+        influence scores are averaged over them.
+    projection_dim : int or None, default=1024
+        Dimension of the random projection of the bottom's gradients;
+        ``None`` keeps them exact. Read at influence time.
+    soft_threshold : float in [0, 1), default=0.0
+        Soft-threshold instance-level scores: in each target column, shrink
+        every score toward 0 by that quantile of the column's absolute
+        values (TRAK's sparsification). Read at influence time.
+    influence_batch_size : int, default=1024
+        Rows per batch of the influence computation: lower it when memory
+        runs out; its memory never grows with the number of rows.
+    record_affinity : {"lookahead", "first_order"}, default=None
+        Record TAG's inter-task affinity during training (adam, sgd) in
+        ``tag_affinity_``: ``"lookahead"`` is Eq. 1 of Fifty et al. (2021),
+        ``1 - L_j(shared - lr * g_i) / L_j(shared)`` on each batch,
+        ``"first_order"`` its Taylor form ``lr <g_i, g_j> / L_j``.
+    it_mtl : bool, default=False
+        Increased-transfer MTL (their Algorithm 1): at each step update the
+        shared parameters with the candidate of highest total transference
+        (summed over the batch's tasks), computed as ``record_affinity``
+        says (lookahead when it is None). Candidates: the joint gradient
+        ``sum_k g_k`` and each ``T g_k`` (one task's gradient at the same
+        total weight, ``T`` tasks in the batch). Heads train as usual.
+    dtype : {"float32", "float64"}, default="float32"
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        ``"auto"`` uses a CUDA GPU when torch sees one.
+    task_col : int or str, default=-1
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialization, shuffling, dropout and projections; results
+        are reproducible on CPU.
+    verbose : int, default=0
+        Show progress bars when > 0.
+
+    Attributes
+    ----------
+    tasks_ : ndarray of shape (n_tasks,)
+    task_types_ : ndarray of shape (n_tasks,)
+        ``"regression"`` or ``"classification"`` per task.
+    classes_ : ndarray of shape (n_classes,)
+        Classes of the classification tasks (empty when there are none).
+    models_ : list of torch.nn.Module
+        The trained networks, in evaluation mode.
+    device_ : str
+    n_iter_ : int
+        Epochs (iterations for lbfgs) of the longest-trained member.
+    loss_curve_ : list of list of float
+        Training objective per epoch, one list per member.
+    validation_loss_curve_ : list of list of float
+        Held-out loss per epoch with ``early_stopping``.
+    tag_affinity_ : ndarray of shape (n_tasks, n_tasks)
+        With ``record_affinity``: mean transference of task ``i`` (row,
+        source) on task ``j`` (column, target) over training steps; larger
+        = more helpful, as ``task_relatedness_``.
+    influence_, task_relatedness_ : ndarray
+        :meth:`influence` and :meth:`task_relatedness` against
+        ``X_val``/``y_val`` given to fit, else the training data; computed
+        on first access.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+
+    Examples
+    --------
+    >>> from skmtl.network import SharedBottomNet
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=30, n_features=4, random_state=0)
+    >>> net = SharedBottomNet(hidden_layer_sizes=(8,), max_epochs=20, n_iter_no_change=2,
+    ...                       learning_rate=0.01, random_state=0, device="cpu").fit(X, y)
+    >>> net.predict(X[:2]).shape
+    (2,)
+    >>> net.influence(X, y).shape
+    (90, 3)
+    >>> net.task_relatedness(X, y).shape
+    (3, 3)
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "module": [HasMethods(["forward", "parameters"]), None],
+        "task_types": [StrOptions(set(_TASK_TYPES)), dict, None],
+        "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_models": [Interval(numbers.Integral, 1, None, closed="left")],
+        "projection_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "soft_threshold": [Interval(numbers.Real, 0, 1, closed="left")],
+        "influence_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "record_affinity": [StrOptions({"lookahead", "first_order"}), None],
+        "it_mtl": ["boolean"],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "task_col": [numbers.Integral, str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(32,),
+        *,
+        activation="relu",
+        dropout=0.0,
+        module=None,
+        task_types=None,
+        solver="adam",
+        learning_rate=1e-3,
+        weight_decay=1e-4,
+        batch_size=200,
+        max_epochs=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        warm_start=False,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_models=1,
+        projection_dim=1024,
+        soft_threshold=0.0,
+        influence_batch_size=1024,
+        record_affinity=None,
+        it_mtl=False,
+        dtype="float32",
+        device="auto",
+        task_col=-1,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.module = module
+        self.task_types = task_types
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_models = n_models
+        self.projection_dim = projection_dim
+        self.soft_threshold = soft_threshold
+        self.influence_batch_size = influence_batch_size
+        self.record_affinity = record_affinity
+        self.it_mtl = it_mtl
+        self.dtype = dtype
+        self.device = device
+        self.task_col = task_col
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if self.task_types == "classification":
+            tags.estimator_type = "classifier"
+            tags.classifier_tags = ClassifierTags()
+        elif self.task_types == "regression":
+            tags.estimator_type = "regressor"
+            tags.regressor_tags = RegressorTags()
+        # a GPU's reductions are not bitwise reproducible
+        tags.non_deterministic = self.device != "cpu"
+        return tags
+
+    # -- fitting --------------------------------------------------------------------
+    @keep_state_on_error
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
+        """Train the network(s).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_columns)
+            Features plus the task column (``task_col``). Rows whose task
+            label is missing (NaN/None) take no part in the fit.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights; each task's loss is the weighted mean
+            over its rows and weight 0 is exactly the fit without the row.
+        X_val, y_val : array-like, default=None
+            Validation data against which ``influence_`` and
+            ``task_relatedness_`` are measured; the training data when
+            omitted. (Not used for early stopping, which holds out part of
+            ``X``.) Beware: ``GridSearchCV`` slices fit arguments as long as
+            ``X``.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        _check_layer_sizes(self.hidden_layer_sizes)
+        if (self.record_affinity or self.it_mtl) and self.solver == "lbfgs":
+            raise ValueError(
+                "record_affinity and it_mtl act on mini-batch steps; use "
+                "solver='adam' or 'sgd'."
+            )
+        device = _resolve_device(self.device)
+        previous = self._previous_fit() if self.warm_start else None
+        features, labels = check_task_X(self, X, reset=True)
+        y = column_or_1d(y, warn=True)
+        if len(y) != len(features):
+            raise ValueError(f"X has {len(features)} rows but y has {len(y)}; they must match.")
+        weights = _check_sample_weight(sample_weight, features, ensure_non_negative=True)
+        present = ~missing_task_mask(labels) & (weights > 0)
+        if not present.any():
+            raise ValueError(
+                "No row of X has both a task label and a positive sample_weight; nothing to fit."
+            )
+        self.tasks_ = np.unique(labels[present])
+        row_task = encode_tasks(labels, self.tasks_)
+        row_task[~present] = -1
+        self.task_types_ = self._resolve_task_types(y, row_task)
+        y_enc = self._encode_fit_targets(y, row_task)
+        self._n_out = 1 if len(self.classes_) <= 2 else len(self.classes_)
+        self.device_ = device
+        self._torch_dtype = getattr(torch, self.dtype)
+        self._penalty = self.weight_decay  # influence uses the penalty of the fit
+
+        rng = check_random_state(self.random_state)
+        rows = np.flatnonzero(present)
+        holdout = np.array([], dtype=np.intp)
+        if self.early_stopping and self.solver != "lbfgs":
+            rows, holdout = _holdout_split(rows, row_task, self.validation_fraction, rng)
+        scale = _task_scale(rows, row_task, weights, len(self.tasks_))
+        kind = np.where(self.task_types_ == "classification", CLASSIFICATION, REGRESSION)
+        self._train_data = {
+            "rows": rows, "x": features[rows], "y": y_enc[rows], "task": row_task[rows],
+            "kind": kind[row_task[rows]], "scale": scale,
+        }
+        self._n_fit_rows = len(features)
+        held = None
+        if len(holdout):
+            held = {
+                "x": features[holdout], "y": y_enc[holdout], "task": row_task[holdout],
+                "kind": kind[row_task[holdout]],
+                "scale": _task_scale(holdout, row_task, weights, len(self.tasks_)),
+            }
+        self.models_, self.loss_curve_, self.validation_loss_curve_ = [], [], []
+        affinities, n_iters = [], []
+        for member in range(self.n_models):
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                net = self._build(features.shape[1], device)
+                if previous is not None:
+                    _load_previous(net, previous, member, self)
+                result = self._train_member(net, held, seed, member)
+            self.models_.append(net.eval())
+            self.loss_curve_.append(result["loss"])
+            self.validation_loss_curve_.append(result["val_loss"])
+            n_iters.append(result["n_iter"])
+            affinities.append(result["affinity"])
+        self.n_iter_ = int(max(n_iters))
+        if self.record_affinity:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # pairs never in one batch
+                self.tag_affinity_ = np.nanmean(np.stack(affinities), axis=0)
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ValueError("Pass both X_val and y_val, or neither.")
+            self._val = self._check_val(X_val, y_val)
+        else:
+            self._val = {k: self._train_data[k] for k in ("x", "y", "task", "kind")}
+        self._cache = {}
+        return self
+
+    def _previous_fit(self):
+        """What ``warm_start`` continues from: ``None`` when not fitted yet."""
+        if not hasattr(self, "models_"):
+            return None
+        return {
+            "models": self.models_, "tasks": self.tasks_, "types": self.task_types_,
+            "classes": self.classes_, "n_features": self.n_features_in_,
+        }
+
+    def _resolve_task_types(self, y, row_task):
+        spec = self.task_types
+        if isinstance(spec, dict):
+            unknown = [t for t in spec if t not in set(self.tasks_.tolist())]
+            bad = {t: v for t, v in spec.items() if v not in _TASK_TYPES}
+            if unknown or bad:
+                raise ValueError(
+                    f"task_types must map tasks of X to one of {_TASK_TYPES}; got unknown "
+                    f"tasks {unknown} and invalid kinds {bad}."
+                )
+        types = []
+        for k, task in enumerate(self.tasks_):
+            if isinstance(spec, str):
+                types.append(spec)
+            elif isinstance(spec, dict) and task in spec:
+                types.append(spec[task])
+            else:
+                target = type_of_target(_plain(y[row_task == k]))
+                types.append("regression" if target == "continuous" else "classification")
+        return np.array(types, dtype=object)
+
+    def _encode_fit_targets(self, y, row_task):
+        """Targets as floats: the value (regression) or the class index."""
+        is_class = (row_task >= 0) & (self.task_types_[np.maximum(row_task, 0)] == "classification")
+        is_reg = (row_task >= 0) & ~is_class
+        out = np.zeros(len(y))
+        self.classes_ = np.array([])
+        if is_class.any():
+            labels = _plain(y[is_class])
+            check_classification_targets(labels)
+            self.classes_ = np.unique(labels)
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"y has one class ({self.classes_[0]!r}) across all classification "
+                    "tasks; a classifier needs at least two. (One class within a task is "
+                    "fine.) Set task_types='regression' if the targets are numbers."
+                )
+            out[is_class] = np.searchsorted(self.classes_, labels)
+        if is_reg.any():
+            out[is_reg] = _numeric_targets(y[is_reg], "regression tasks")
+        return out
+
+    def _build(self, n_features, device):
+        layers = []
+        width = n_features
+        if self.module is not None:
+            module = copy.deepcopy(self.module).to(dtype=self._torch_dtype)
+            width = _module_width(module, n_features, self._torch_dtype)
+            layers.append(module)
+        for size in _check_layer_sizes(self.hidden_layer_sizes):
+            layers += [nn.Linear(width, size, dtype=self._torch_dtype), _ACTIVATIONS[self.activation]()]
+            if self.dropout > 0:
+                layers.append(nn.Dropout(self.dropout))
+            width = size
+        net = _MultiHeadNet(nn.Sequential(*layers), width, len(self.tasks_), self._n_out)
+        return net.to(device=device, dtype=self._torch_dtype)
+
+    def _tensors(self, data, device=None):
+        device = self.device_ if device is None else device
+        out = {}
+        for key, value in data.items():
+            if key == "rows":
+                continue
+            dtype = torch.long if key in ("task", "kind") else self._torch_dtype
+            out[key] = torch.as_tensor(np.asarray(value), dtype=dtype, device=device)
+        return out
+
+    def _objective_parts(self, net, batch, n_total):
+        """Per-row weighted loss terms ``n_total / n_batch * s_i * l_i``."""
+        eta = net(batch["x"], batch["task"])
+        losses = row_losses(eta, batch["y"], batch["kind"], len(self.classes_))
+        return losses * batch["scale"] * (n_total / len(losses))
+
+    def _penalty_term(self, net):
+        params = [p for p in net.parameters() if p.requires_grad]
+        return 0.5 * self.weight_decay * sum((p * p).sum() for p in params)
+
+    def _train_member(self, net, held, seed, member):
+        data = self._tensors(self._train_data)
+        held = None if held is None else self._tensors(held)
+        result = {"loss": [], "val_loss": [], "affinity": None}
+        bar = tqdm(
+            total=self.max_epochs, disable=not self.verbose,
+            desc=f"SharedBottomNet member {member + 1}/{self.n_models}",
+        )
+        try:
+            if self.solver == "lbfgs":
+                result["n_iter"] = self._train_lbfgs(net, data, result, bar)
+            else:
+                result["n_iter"] = self._train_minibatch(net, data, held, seed, result, bar)
+        finally:
+            bar.close()
+        return result
+
+    def _train_lbfgs(self, net, data, result, bar):
+        params = [p for p in net.parameters() if p.requires_grad]
+        eps = torch.finfo(self._torch_dtype).eps
+        optimizer = torch.optim.LBFGS(
+            params, lr=1.0, max_iter=self.max_epochs, max_eval=2 * self.max_epochs,
+            tolerance_grad=self.tol, tolerance_change=eps, history_size=50,
+            line_search_fn="strong_wolfe",
+        )
+        n = len(data["x"])
+
+        def closure():
+            optimizer.zero_grad()
+            objective = self._objective_parts(net, data, n).sum() + self._penalty_term(net)
+            value = objective.item()
+            if not np.isfinite(value):
+                raise _divergence_error(value, max(len(result["loss"]), 1), "iteration")
+            objective.backward()
+            result["loss"].append(value)
+            bar.update(1)
+            return objective
+
+        net.train()
+        optimizer.step(closure)
+        n_iter = int(optimizer.state[params[0]]["n_iter"]) if params else 0
+        if n_iter >= self.max_epochs:
+            _warn_not_converged(self.max_epochs)
+        return n_iter
+
+    def _train_minibatch(self, net, data, held, seed, result, bar):
+        params = [p for p in net.parameters() if p.requires_grad]
+        if self.solver == "adam":
+            optimizer = torch.optim.Adam(params, lr=self.learning_rate)
+        else:
+            optimizer = torch.optim.SGD(params, lr=self.learning_rate, momentum=0.9, nesterov=True)
+        transfer = _Transference(self, net) if (self.record_affinity or self.it_mtl) else None
+        order = np.random.RandomState(seed)
+        n = len(data["x"])
+        best, best_state, stalled = np.inf, None, 0
+        for epoch in range(1, self.max_epochs + 1):
+            net.train()
+            total = torch.zeros((), dtype=torch.float64, device=data["x"].device)
+            perm = torch.as_tensor(order.permutation(n), device=data["x"].device)
+            for start in range(0, n, self.batch_size):
+                idx = perm[start:start + self.batch_size]
+                batch = {k: v[idx] for k, v in data.items()}
+                optimizer.zero_grad()
+                parts = self._objective_parts(net, batch, n)
+                objective = parts.sum() + self._penalty_term(net)
+                if transfer is None:
+                    objective.backward()
+                else:
+                    transfer.step(batch, parts, objective, n / len(idx))
+                optimizer.step()
+                total += objective.detach().to(torch.float64) * (len(idx) / n)
+            value = total.item()
+            if not np.isfinite(value):
+                raise _divergence_error(value, epoch, "epoch")
+            result["loss"].append(value)
+            bar.update(1)
+            if held is not None:
+                with torch.no_grad():
+                    net.eval()
+                    value = self._objective_parts(net, held, len(held["x"])).mean().item() * len(held["x"])
+                result["val_loss"].append(value)
+            if value < best - self.tol:
+                best, stalled = value, 0
+                if held is not None:
+                    best_state = copy.deepcopy(net.state_dict())
+            else:
+                stalled += 1
+            if stalled >= self.n_iter_no_change:
+                break
+        else:
+            _warn_not_converged(self.max_epochs)
+        if best_state is not None:
+            net.load_state_dict(best_state)
+        if transfer is not None:
+            result["affinity"] = transfer.affinity()
+        return epoch
+
+    # -- prediction ---------------------------------------------------------------------
+    def _rows(self, X):
+        check_is_fitted(self)
+        features, labels = check_task_X(self, X, reset=False)
+        missing = missing_task_mask(labels)
+        if missing.any():
+            raise ValueError(
+                f"{missing.sum()} rows of X have a missing task label; every row needs a "
+                "task to be predicted."
+            )
+        row_task = encode_tasks(labels, self.tasks_)
+        if (row_task < 0).any():
+            names = sorted(set(map(str, labels[row_task < 0])))
+            raise ValueError(
+                f"Tasks {names} were not seen in fit; SharedBottomNet has no head for them."
+            )
+        return features, row_task
+
+    def _outputs(self, X):
+        """Mean over members of the regression value and the class probabilities."""
+        features, row_task = self._rows(X)
+        n = len(features)
+        value = np.zeros(n)
+        n_classes = len(self.classes_)
+        proba = np.zeros((n, n_classes))
+        for net in self.models_:
+            for start in range(0, n, _PREDICT_CHUNK):
+                sl = slice(start, start + _PREDICT_CHUNK)
+                batch = self._tensors({"x": features[sl], "task": row_task[sl]})
+                with torch.no_grad():
+                    eta = net(batch["x"], batch["task"]).to("cpu", torch.float64).numpy()
+                value[sl] += eta[:, 0]
+                if n_classes == 2:
+                    p = 1.0 / (1.0 + np.exp(-eta[:, 0]))
+                    proba[sl] += np.column_stack([1.0 - p, p])
+                elif n_classes > 2:
+                    shifted = eta[:, :n_classes] - eta[:, :n_classes].max(axis=1, keepdims=True)
+                    e = np.exp(shifted)
+                    proba[sl] += e / e.sum(axis=1, keepdims=True)
+        is_class = self.task_types_[row_task] == "classification"
+        return value / len(self.models_), proba / len(self.models_), is_class
+
+    def predict(self, X):
+        """Predicted value (regression tasks) or class (classification tasks).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame with the task column
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Floats when every task is a regression or the classes are
+            numbers, else an object array.
+        """
+        value, proba, is_class = self._outputs(X)
+        if not is_class.any():
+            return value
+        labels = self.classes_[np.argmax(proba, axis=1)]
+        if is_class.all():
+            return labels
+        out = value.astype(object) if labels.dtype.kind not in "iuf" else value
+        out[is_class] = labels[is_class]
+        return out
+
+    @available_if(_has_classification_task)
+    def predict_proba(self, X):
+        """Class probabilities, columns following ``classes_``.
+
+        Rows of regression tasks get NaN.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        _, proba, is_class = self._outputs(X)
+        proba[~is_class] = np.nan
+        return proba
+
+    @available_if(_has_classification_task)
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        return np.log(self.predict_proba(X))
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy (classification rows) and R^2 (regression rows).
+
+        With tasks of one kind this is ``accuracy_score`` or ``r2_score``
+        over all rows, as for scikit-learn classifiers and regressors; with
+        both kinds, the two scores averaged with weights equal to their
+        numbers of rows.
+
+        Returns
+        -------
+        float
+        """
+        value, proba, is_class = self._outputs(X)
+        y = column_or_1d(y)
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        parts, sizes = [], []
+        if is_class.any():
+            pred = self.classes_[np.argmax(proba[is_class], axis=1)]
+            w = None if weights is None else weights[is_class]
+            parts.append(accuracy_score(y[is_class], pred, sample_weight=w))
+            sizes.append(is_class.sum())
+        if (~is_class).any():
+            w = None if weights is None else weights[~is_class]
+            parts.append(r2_score(_numeric_targets(y[~is_class], "regression tasks"), value[~is_class], sample_weight=w))
+            sizes.append((~is_class).sum())
+        return float(np.average(parts, weights=sizes))
+
+    # -- influence -------------------------------------------------------------------------
+    def _check_val(self, X_val, y_val):
+        features, labels = check_task_X(self, X_val, reset=False)
+        y_val = column_or_1d(y_val)
+        if len(y_val) != len(features):
+            raise ValueError(f"X_val has {len(features)} rows but y_val has {len(y_val)}.")
+        row_task = encode_tasks(labels, self.tasks_)
+        unseen = (row_task < 0) & ~missing_task_mask(labels)
+        if unseen.any():
+            warnings.warn(
+                f"{unseen.sum()} validation rows belong to tasks not seen in fit; they are ignored.",
+                UserWarning,
+            )
+        keep = row_task >= 0
+        row_task, y_val = row_task[keep], y_val[keep]
+        is_class = self.task_types_[row_task] == "classification"
+        y_enc = np.zeros(len(y_val))
+        if is_class.any():
+            idx = np.clip(np.searchsorted(self.classes_, y_val[is_class]), 0, len(self.classes_) - 1)
+            if not np.all(self.classes_[idx] == y_val[is_class]):
+                raise ValueError(
+                    f"y_val holds classes "
+                    f"{sorted(set(y_val[is_class].tolist()) - set(self.classes_.tolist()))} "
+                    "not seen in fit."
+                )
+            y_enc[is_class] = idx
+        if (~is_class).any():
+            y_enc[~is_class] = _numeric_targets(y_val[~is_class], "regression tasks of y_val")
+        kind = np.where(is_class, CLASSIFICATION, REGRESSION)
+        return {"x": features[keep], "y": y_enc, "task": row_task, "kind": kind}
+
+    def _member(self, index):
+        key = ("member", index, self.projection_dim, self.influence_batch_size)
+        if key not in self._cache:
+            self._cache = {k: v for k, v in self._cache.items() if k[0] != "member" or k[2:] == key[2:]}
+            net = self.models_[index]
+            self._cache[key] = MemberInfluence(
+                net, self._tensors(self._train_data), n_tasks=len(self.tasks_),
+                n_classes=len(self.classes_), weight_decay=self._penalty,
+                projection_dim=self.projection_dim, seed=_member_seed(self.random_state, index),
+                batch_size=self.influence_batch_size,
+            )
+        return self._cache[key]
+
+    def _operators(self, val):
+        """Per member: the score operators for the tasks' validation gradients."""
+        counts = np.bincount(val["task"], minlength=len(self.tasks_))
+        scale = 1.0 / counts[val["task"]]
+        val_t = self._tensors(val)
+        out = []
+        for index in tqdm(range(len(self.models_)), disable=not self.verbose, desc="MTIF"):
+            member = self._member(index)
+            v_t, v_b = member.task_gradients(val_t, torch.as_tensor(scale, device=self.device_))
+            out.append((member, *member.operators(v_t, v_b)))
+        return out, counts == 0
+
+    def influence(self, X_val=None, y_val=None, *, method="mtif", return_components=False):
+        """Effect of removing each training row on each task's validation loss.
+
+        Parameters
+        ----------
+        X_val, y_val : array-like, default=None
+            Validation data (with the task column); the data given to
+            ``fit`` as ``X_val``/``y_val`` (or the training data) when
+            omitted.
+        method : {"mtif"}, default="mtif"
+            First-order multitask influence function (the only method for
+            networks).
+        return_components : bool, default=False
+            Also return a dict splitting the scores into ``"direct"``
+            (through the row's own head) and ``"shared"`` (through the
+            bottom: the only path between tasks); not soft-thresholded.
+
+        Returns
+        -------
+        influence : ndarray of shape (n_fit_rows, n_tasks)
+            Entry ``[i, j]`` estimates ``loss_j(fit without row i) -
+            loss_j(fit)``: positive means row ``i`` helps task ``j``. Rows
+            follow the ``X`` given to ``fit``; rows that took no part (a
+            missing task, weight 0, held out for early stopping) score 0.
+            Columns follow ``tasks_``; a task without validation rows gets
+            NaN. Averaged over the ``n_models`` members, then
+            soft-thresholded when ``soft_threshold > 0``.
+        """
+        check_is_fitted(self)
+        _check_method(method)
+        val = self._resolve_val(X_val, y_val)
+        ops, empty = self._operators(val)
+        direct = np.zeros((self._n_fit_rows, len(self.tasks_)))
+        shared = np.zeros_like(direct)
+        rows = self._train_data["rows"]
+        for member, q, r in ops:
+            d, s = member.row_scores(q, r)
+            direct[rows] += d.cpu().numpy() / len(ops)
+            shared[rows] += s.cpu().numpy() / len(ops)
+        scores = _soft_threshold(direct + shared, self.soft_threshold)
+        scores[:, empty] = np.nan
+        if return_components:
+            direct[:, empty] = shared[:, empty] = np.nan
+            return scores, {"direct": direct, "shared": shared}
+        return scores
+
+    def task_relatedness(self, X_val=None, y_val=None, *, method="mtif"):
+        """Effect of removing each whole task on each task's validation loss.
+
+        Parameters
+        ----------
+        X_val, y_val : array-like, default=None
+            As in :meth:`influence`.
+        method : {"mtif"}, default="mtif"
+
+        Returns
+        -------
+        relatedness : ndarray of shape (n_tasks, n_tasks)
+            Entry ``[k, j]`` estimates ``loss_j(fit without task k) -
+            loss_j(fit)`` to first order: row = source task, column =
+            target task, positive = task ``k`` helps task ``j``. The
+            diagonal measures a task's effect on its own head, which a refit
+            without the task would not keep: compare tasks off the diagonal.
+        """
+        check_is_fitted(self)
+        _check_method(method)
+        val = self._resolve_val(X_val, y_val)
+        ops, empty = self._operators(val)
+        n_tasks = len(self.tasks_)
+        out = np.zeros((n_tasks, n_tasks))
+        for member, q, r in ops:
+            own = q[torch.arange(n_tasks, device=q.device)]
+            scores = member.mean_b @ r + torch.einsum("kt,ktj->kj", member.mean_t, own)
+            out += scores.cpu().numpy() / len(ops)
+        out[:, empty] = np.nan
+        return out
+
+    def _resolve_val(self, X_val, y_val):
+        if X_val is None and y_val is None:
+            return self._val
+        if X_val is None or y_val is None:
+            raise ValueError("Pass both X_val and y_val, or neither.")
+        return self._check_val(X_val, y_val)
+
+    @property
+    def influence_(self):
+        """``influence()`` against the validation data given to ``fit`` (or the
+        training data); computed on first access."""
+        check_is_fitted(self)
+        if "influence" not in self._cache:
+            self._cache["influence"] = self.influence()
+        return self._cache["influence"]
+
+    @property
+    def task_relatedness_(self):
+        """``task_relatedness()`` against the validation data given to ``fit``
+        (or the training data); computed on first access."""
+        check_is_fitted(self)
+        if "relatedness" not in self._cache:
+            self._cache["relatedness"] = self.task_relatedness()
+        return self._cache["relatedness"]
+
+
+class _Transference:
+    """TAG's inter-task affinity on each mini-batch step, and the IT-MTL update."""
+
+    def __init__(self, est, net):
+        self.est, self.net = est, net
+        self.shared = {n: p for n, p in net.bottom.named_parameters() if p.requires_grad}
+        if not self.shared:
+            raise ValueError(
+                "record_affinity and it_mtl need a bottom with trainable parameters; "
+                "hidden_layer_sizes is empty and no trainable module was given."
+            )
+        self.heads = [net.head_weight, net.head_bias]
+        self.method = est.record_affinity or "lookahead"
+        n_tasks = len(est.tasks_)
+        self.sums = np.zeros((n_tasks, n_tasks))
+        self.counts = np.zeros((n_tasks, n_tasks))
+
+    def _task_losses(self, parts, task, present):
+        return torch.stack([parts[task == k].sum() for k in present])
+
+    def _lookahead(self, batch, shifts, present, factor):
+        """Task objective terms of the batch after each shift of the shared parameters."""
+        names = list(self.shared)
+        buffers = dict(self.net.bottom.named_buffers())
+        out = []
+        with torch.no_grad():
+            for shift in shifts:
+                params = {n: self.shared[n] - s for n, s in zip(names, shift)}
+                z = torch.func.functional_call(self.net.bottom, (params, buffers), (batch["x"],))
+                eta = self.net.heads(z, batch["task"])
+                losses = row_losses(eta, batch["y"], batch["kind"], len(self.est.classes_))
+                parts = losses * batch["scale"] * factor
+                out.append(torch.stack([parts[batch["task"] == k].sum() for k in present]))
+        return torch.stack(out)
+
+    def step(self, batch, parts, objective, factor):
+        """Set gradients for the optimizer step; record affinity when asked."""
+        task = batch["task"]
+        present = torch.unique(task).tolist()
+        losses = self._task_losses(parts, task, present)
+        shared = list(self.shared.values())
+        grads = [
+            torch.autograd.grad(losses[i], shared, retain_graph=True, allow_unused=True)
+            for i in range(len(present))
+        ]
+        grads = [[torch.zeros_like(p) if g is None else g for g, p in zip(gs, shared)] for gs in grads]
+        flat = torch.stack([torch.cat([g.reshape(-1) for g in gs]) for gs in grads])  # (T, d)
+        objective.backward()  # heads (and the penalty) as usual
+        lr = self.est.learning_rate
+        base = losses.detach()
+        if self.est.record_affinity:
+            z = self._affinity(batch, grads, flat, base, present, lr, factor)
+            idx = np.array(present)
+            ok = np.isfinite(z)
+            self.sums[np.ix_(idx, idx)] += np.where(ok, z, 0.0)
+            self.counts[np.ix_(idx, idx)] += ok
+        if self.est.it_mtl:
+            # the joint gradient, or one task's gradient scaled to the same total
+            # task weight (as if every present task were that one)
+            n_present = len(present)
+            total = [sum(per_task) for per_task in zip(*grads)]
+            candidates = [total] + [[n_present * g for g in gs] for gs in grads]
+            cand_flat = torch.cat([flat.sum(dim=0, keepdim=True), n_present * flat])
+            if self.method == "first_order":
+                direction = (flat / base[:, None]).sum(dim=0)  # gradient of the log-product loss
+                scores = (cand_flat @ direction).cpu().numpy()
+            else:
+                after = self._lookahead(batch, [[lr * g for g in c] for c in candidates], present, factor)
+                scores = (1.0 - after / base).sum(dim=1).cpu().numpy()
+            chosen = candidates[int(np.nanargmax(scores))]
+            for p, g in zip(shared, chosen):
+                p.grad = g + self.est.weight_decay * p.detach()
+
+    def _affinity(self, batch, grads, flat, base, present, lr, factor):
+        if self.method == "first_order":
+            z = lr * (flat @ flat.T) / base[None, :]
+        else:
+            after = self._lookahead(batch, [[lr * g for g in gs] for gs in grads], present, factor)
+            z = 1.0 - after / base[None, :]
+        return z.detach().cpu().numpy()
+
+    def affinity(self):
+        out = np.full_like(self.sums, np.nan)
+        np.divide(self.sums, self.counts, out=out, where=self.counts > 0)
+        return out
+
+
+# -- helpers -------------------------------------------------------------------------------
+def _load_previous(net, previous, member, est):
+    """Copy the weights of member ``member`` of the previous fit into ``net``."""
+    same = (
+        np.array_equal(previous["tasks"], est.tasks_)
+        and np.array_equal(previous["types"], est.task_types_)
+        and np.array_equal(previous["classes"], est.classes_)
+        and member < len(previous["models"])
+    )
+    try:
+        if not same:
+            raise RuntimeError("tasks, task types, classes or n_models differ")
+        net.load_state_dict(previous["models"][member].state_dict())
+    except RuntimeError as exc:
+        raise ValueError(
+            f"warm_start=True cannot continue from the previous fit: {exc}. Refit "
+            "with warm_start=False."
+        ) from exc
+
+
+def _check_layer_sizes(sizes):
+    sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
+    if not all(isinstance(s, numbers.Integral) and s > 0 for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must hold positive integers, got {sizes!r}.")
+    return tuple(int(s) for s in sizes)
+
+
+def _resolve_device(device):
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "device='cuda' was requested but torch sees no CUDA GPU "
+            "(torch.cuda.is_available() is False). Use device='auto' to fall back "
+            "to the CPU, or install a CUDA build of torch."
+        )
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _module_width(module, n_features, dtype):
+    """Output width of a user bottom, read off a forward pass on two rows."""
+    probe = torch.zeros((2, n_features), dtype=dtype)
+    try:
+        with torch.no_grad():
+            was_training = module.training
+            out = module.eval()(probe)
+            module.train(was_training)
+    except Exception as exc:
+        raise ValueError(
+            f"module failed on a batch of shape (2, {n_features}) (the features of X "
+            f"without the task column): {type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != 2:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(
+            f"module must map (n, {n_features}) to (n, width) for the task heads; it "
+            f"returned {shape} for n=2. End it with torch.nn.Flatten() or a linear layer."
+        )
+    return int(out.shape[1])
+
+
+def _plain(y):
+    """An object array holding only numbers, as floats (mixed-task ``y``)."""
+    if y.dtype == object and all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) for v in y
+    ):
+        return y.astype(float)
+    return y
+
+
+def _numeric_targets(y, what):
+    try:
+        values = np.asarray(y, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"Targets of {what} must be numbers; got {np.asarray(y)[:3]!r}. Set "
+            "task_types to 'classification' for tasks with categorical targets."
+        ) from exc
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"Targets of {what} contain NaN or infinity.")
+    return values
+
+
+def _task_scale(rows, row_task, weights, n_tasks):
+    """Each row's weight over its task's total weight (within ``rows``)."""
+    task = row_task[rows]
+    totals = np.bincount(task, weights=weights[rows], minlength=n_tasks)
+    return weights[rows] / totals[task]
+
+
+def _holdout_split(rows, row_task, fraction, rng):
+    """Rows for training and for early stopping, stratified by task when possible."""
+    task = row_task[rows]
+    counts = np.bincount(task)
+    n_hold = int(np.ceil(fraction * len(rows)))
+    if len(rows) < 2 or n_hold >= len(rows):
+        raise ValueError(
+            f"early_stopping needs more rows: {len(rows)} rows cannot be split with "
+            f"validation_fraction={fraction}."
+        )
+    stratify = task if counts[counts > 0].min() >= 2 and n_hold >= (counts > 0).sum() else None
+    train, hold = train_test_split(rows, test_size=n_hold, stratify=stratify, random_state=rng)
+    return np.sort(train), np.sort(hold)
+
+
+def _member_seed(random_state, index):
+    """Seed of member ``index``'s projection (fixed by ``random_state`` when an int)."""
+    base = random_state if isinstance(random_state, numbers.Integral) else 0
+    return (int(base) * 1_000_003 + index) % (2**31)
+
+
+def _soft_threshold(scores, fraction):
+    if fraction == 0:
+        return scores
+    cut = np.nanquantile(np.abs(scores), fraction, axis=0)
+    return np.sign(scores) * np.maximum(np.abs(scores) - cut, 0.0)
+
+
+def _check_method(method):
+    if method != "mtif":
+        raise ValueError(
+            f"method={method!r} is not available for SharedBottomNet; networks support "
+            "only method='mtif'."
+        )
+
+
+def _divergence_error(value, step, unit):
+    return FloatingPointError(
+        f"The training loss became {value} at {unit} {step}; training stopped. The "
+        "estimator keeps its previous state. Lower learning_rate, scale the features "
+        "(e.g. StandardScaler) and regression targets, or raise weight_decay."
+    )
+
+
+def _warn_not_converged(max_epochs):
+    warnings.warn(
+        f"SharedBottomNet stopped at max_epochs={max_epochs} before the loss stopped "
+        "improving. Increase max_epochs or learning_rate.",
+        ConvergenceWarning,
+    )

@@ -1,0 +1,354 @@
+"""Row influence: estimates against brute-force refits, and their spread per task."""
+
+import numpy as np
+from sklearn.utils._optional_dependencies import check_matplotlib_support
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
+
+from ..inspection import loo_effects
+from ..utils._tasks import check_task_X, missing_task_mask
+
+_KINDS = ("estimate_vs_refit", "distribution")
+
+
+def _pearson(a, b):
+    """Pearson correlation; NaN when undefined (fewer than 2 points, a constant)."""
+    if len(a) < 2:
+        return np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.corrcoef(a, b)[0, 1])
+
+
+class InfluenceDisplay:
+    """How training rows change each task's loss, and how well that is estimated.
+
+    ``influence[i, j]`` is the (estimated) change of task ``j``'s loss when
+    training row ``i`` is removed: **positive means the row helps the task**.
+    Two kinds of plot:
+
+    * ``"estimate_vs_refit"``: the estimates against the brute-force refit
+      effects (:func:`skmtl.inspection.loo_effects`), one point per row and
+      task, with the Pearson correlation in the legend, split into the row's
+      own task and the other tasks when the rows' tasks are known;
+    * ``"distribution"``: per task, a box plot of the total influence (sum
+      over target tasks, what :class:`~skmtl.selection.MTIFSelector` ranks
+      by) of that task's rows; the outliers below zero are the rows the
+      selector removes first.
+
+    Create it with :meth:`from_estimator` or :meth:`from_predictions`.
+
+    Parameters
+    ----------
+    influence : ndarray of shape (n_rows, n_tasks)
+        Estimated effects, columns following ``task_labels``.
+    refit : ndarray of shape (n_rows, n_tasks), default=None
+        Brute-force effects of the same rows; needed for
+        ``kind="estimate_vs_refit"``.
+    row_tasks : ndarray of shape (n_rows,), default=None
+        Task label of each row (one of ``task_labels``; None or NaN for rows
+        without a task); needed for ``kind="distribution"``.
+    task_labels : array-like of shape (n_tasks,), default=None
+        Labels of the columns; ``0 .. n_tasks - 1`` when None.
+
+    Attributes
+    ----------
+    pearson_ : dict
+        Pearson correlation between estimates and refits: ``"all"`` pairs,
+        and ``"own task"`` / ``"other tasks"`` when ``row_tasks`` is known
+        (``kind="estimate_vs_refit"`` only, else None).
+    scatter_ : list of matplotlib PathCollection or None
+    line_ : matplotlib Line2D or None
+        The diagonal "estimate = refit".
+    boxplot_ : dict or None
+        The artists returned by :meth:`matplotlib.axes.Axes.boxplot`
+        (``kind="distribution"``).
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+
+    See Also
+    --------
+    TaskRelatednessDisplay : The same question for whole tasks.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from skmtl import MultiTaskRidge
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.plotting import InfluenceDisplay
+    >>> X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=4, random_state=0)
+    >>> model = MultiTaskRidge().fit(X, y)
+    >>> disp = InfluenceDisplay.from_estimator(model, X, y, method="exact")
+    >>> round(disp.pearson_["all"], 6)        # the exact effects are the refits
+    1.0
+    >>> disp = InfluenceDisplay.from_estimator(model, X, y, kind="distribution")
+    >>> len(disp.boxplot_["boxes"])            # one box per task
+    3
+    """
+
+    def __init__(self, influence, *, refit=None, row_tasks=None, task_labels=None):
+        self.influence = influence
+        self.refit = refit
+        self.row_tasks = row_tasks
+        self.task_labels = task_labels
+
+    def plot(self, *, kind="estimate_vs_refit", ax=None, target=None, scatter_kw=None,
+             boxplot_kw=None):
+        """Draw the plot.
+
+        Parameters
+        ----------
+        kind : {"estimate_vs_refit", "distribution"}, default="estimate_vs_refit"
+            See the class description.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+        target : task label, default=None
+            ``kind="distribution"`` only: show the influence on this task
+            alone instead of the total over all tasks.
+        scatter_kw : dict, default=None
+            Keywords passed to :meth:`matplotlib.axes.Axes.scatter`.
+        boxplot_kw : dict, default=None
+            Keywords passed to :meth:`matplotlib.axes.Axes.boxplot`.
+
+        Returns
+        -------
+        display : InfluenceDisplay
+        """
+        check_matplotlib_support("InfluenceDisplay.plot")
+        import matplotlib.pyplot as plt
+
+        if kind not in _KINDS:
+            raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}.")
+        influence = check_array(
+            self.influence, ensure_all_finite="allow-nan", input_name="influence"
+        )
+        n_tasks = influence.shape[1]
+        labels = np.arange(n_tasks) if self.task_labels is None else column_or_1d(self.task_labels)
+        if len(labels) != n_tasks:
+            raise ValueError(
+                f"task_labels has {len(labels)} entries but influence has {n_tasks} columns."
+            )
+        own = None
+        if self.row_tasks is not None:
+            row_tasks = np.asarray(self.row_tasks, dtype=object)
+            if row_tasks.shape != (len(influence),):
+                raise ValueError(
+                    f"row_tasks has shape {row_tasks.shape}; give one task label per row "
+                    f"of influence ({len(influence)})."
+                )
+            index = {t: k for k, t in enumerate(labels.tolist())}
+            missing = missing_task_mask(row_tasks)
+            unknown = sorted(
+                {str(t) for t, m in zip(row_tasks, missing) if not m and t not in index}
+            )
+            if unknown:
+                raise ValueError(
+                    f"row_tasks holds labels {unknown} that are not task labels "
+                    f"{labels.tolist()}."
+                )
+            own = np.array([-1 if m else index[t] for t, m in zip(row_tasks, missing)])
+
+        if ax is None:
+            fig, ax = plt.subplots(layout="constrained")
+        else:
+            fig = ax.figure
+        self.pearson_ = self.scatter_ = self.line_ = self.boxplot_ = None
+        if kind == "estimate_vs_refit":
+            self._plot_vs_refit(ax, influence, own, scatter_kw or {})
+        else:
+            self._plot_distribution(ax, influence, own, labels, target, boxplot_kw or {})
+        self.ax_ = ax
+        self.figure_ = fig
+        return self
+
+    def _plot_vs_refit(self, ax, influence, own, scatter_kw):
+        if self.refit is None:
+            raise ValueError(
+                "kind='estimate_vs_refit' needs the brute-force effects: pass refit= "
+                "(e.g. from skmtl.inspection.loo_effects), or use from_estimator."
+            )
+        refit = check_array(self.refit, ensure_all_finite="allow-nan", input_name="refit")
+        if refit.shape != influence.shape:
+            raise ValueError(
+                f"refit has shape {refit.shape} but influence has shape {influence.shape}; "
+                "they must describe the same rows and tasks."
+            )
+        valid = np.isfinite(influence) & np.isfinite(refit)
+        if own is None:
+            parts = {"all": valid}
+        else:
+            is_own = own[:, None] == np.arange(influence.shape[1])
+            valid &= (own >= 0)[:, None]  # rows without a task take no part in the fit
+            parts = {"own task": valid & is_own, "other tasks": valid & ~is_own}
+        self.pearson_ = {"all": _pearson(refit[valid], influence[valid])}
+        self.scatter_ = []
+        for (name, mask), color in zip(parts.items(), ("C0", "C1")):
+            if not mask.any():
+                continue
+            r = _pearson(refit[mask], influence[mask])
+            self.pearson_[name] = r
+            label = f"{'rows x tasks' if name == 'all' else name}: r = {r:.3f} (n = {mask.sum()})"
+            self.scatter_.append(ax.scatter(
+                refit[mask], influence[mask],
+                **{"s": 12, "alpha": 0.7, "color": color, "label": label, **scatter_kw},
+            ))
+        both = np.concatenate([refit[valid], influence[valid]])
+        lo, hi = (both.min(), both.max()) if both.size else (-1.0, 1.0)
+        (self.line_,) = ax.plot([lo, hi], [lo, hi], "k--", linewidth=1, label="estimate = refit")
+        ax.axhline(0, color="grey", linewidth=0.5)
+        ax.axvline(0, color="grey", linewidth=0.5)
+        ax.set(
+            xlabel="loss change after refitting without the row",
+            ylabel="estimated loss change (influence)",
+        )
+        ax.legend(title=f"Pearson r = {self.pearson_['all']:.3f}", fontsize="small",
+                  loc="upper left")
+
+    def _plot_distribution(self, ax, influence, own, labels, target, boxplot_kw):
+        if own is None:
+            raise ValueError(
+                "kind='distribution' groups rows by their task: pass row_tasks, or use "
+                "from_estimator."
+            )
+        if target is None:
+            score = np.nansum(influence, axis=1)
+            ylabel = "total influence of the row on all tasks"
+        else:
+            matches = np.flatnonzero(labels == target)
+            if len(matches) != 1:
+                raise ValueError(f"target={target!r} is not one of the tasks {labels.tolist()}.")
+            score = influence[:, matches[0]]
+            ylabel = f"influence of the row on task {target}"
+        present = [k for k in range(len(labels)) if np.any(own == k)]
+        data = [score[own == k] for k in present]
+        self.boxplot_ = ax.boxplot(
+            data, positions=np.arange(len(present)),
+            **{"widths": 0.6, "flierprops": {"marker": ".", "markersize": 4}, **boxplot_kw},
+        )
+        ax.axhline(0, color="grey", linewidth=0.8, linestyle="--")
+        ax.set_xticks(np.arange(len(present)), labels[present])
+        if len(present) > 8:
+            ax.tick_params(axis="x", labelrotation=90)
+        ax.set(xlabel="task of the row", ylabel=f"{ylabel}\n(+ = helps, - = hurts)")
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        X_val=None,
+        y_val=None,
+        *,
+        kind="estimate_vs_refit",
+        method="mtif",
+        rows=None,
+        n_jobs=None,
+        verbose=0,
+        ax=None,
+        target=None,
+        scatter_kw=None,
+        boxplot_kw=None,
+    ):
+        """Plot the row influence of an estimator fitted on ``(X, y)``.
+
+        Parameters
+        ----------
+        estimator : fitted skmtl estimator
+            Fitted on ``X, y``; for ``kind="estimate_vs_refit"`` a clone is
+            refitted once per row in ``rows``.
+        X, y : array-like
+            The training data (with the task column) the estimator was
+            fitted on.
+        X_val, y_val : array-like, default=None
+            Where the losses are measured; the training data when omitted.
+        kind : {"estimate_vs_refit", "distribution"}, default="estimate_vs_refit"
+            See :meth:`plot`.
+        method : str, default="mtif"
+            Passed to ``estimator.influence``.
+        rows : array-like of int, default=None
+            Rows to compare with refits (``kind="estimate_vs_refit"``); all
+            rows when None, one refit each, so pass a subset for large data.
+        n_jobs : int, default=None
+            Parallel refits (joblib), see :func:`skmtl.inspection.loo_effects`.
+        verbose : int, default=0
+            Progress bar over the refits when positive.
+        ax, target, scatter_kw, boxplot_kw
+            See :meth:`plot`.
+
+        Returns
+        -------
+        display : InfluenceDisplay
+        """
+        check_matplotlib_support(f"{cls.__name__}.from_estimator")
+        check_is_fitted(estimator)
+        if (X_val is None) != (y_val is None):
+            raise ValueError("Pass both X_val and y_val, or neither.")
+        if X_val is None:
+            X_val, y_val = X, y
+        influence = estimator.influence(X_val, y_val, method=method)
+        _, row_tasks = check_task_X(estimator, X, reset=False)
+        if len(influence) != len(row_tasks):
+            raise ValueError(
+                f"The estimator was fitted on {len(influence)} rows but X has "
+                f"{len(row_tasks)}: pass the training data the estimator was fitted on."
+            )
+        refit = None
+        if kind == "estimate_vs_refit":
+            rows = np.arange(len(influence)) if rows is None else np.asarray(rows)
+            refit = loo_effects(estimator, X, y, X_val, y_val, rows=rows, n_jobs=n_jobs,
+                                verbose=verbose)
+            influence, row_tasks = influence[rows], row_tasks[rows]
+        display = cls(influence, refit=refit, row_tasks=row_tasks, task_labels=estimator.tasks_)
+        return display.plot(kind=kind, ax=ax, target=target, scatter_kw=scatter_kw,
+                            boxplot_kw=boxplot_kw)
+
+    @classmethod
+    def from_predictions(
+        cls,
+        influence,
+        refit=None,
+        *,
+        row_tasks=None,
+        task_labels=None,
+        kind="estimate_vs_refit",
+        ax=None,
+        target=None,
+        scatter_kw=None,
+        boxplot_kw=None,
+    ):
+        """Plot precomputed influence scores (and refit effects).
+
+        Parameters
+        ----------
+        influence : array-like of shape (n_rows, n_tasks)
+            Estimated effects, e.g. ``estimator.influence(X_val, y_val)``.
+        refit : array-like of shape (n_rows, n_tasks), default=None
+            Brute-force effects of the same rows, e.g. from
+            :func:`skmtl.inspection.loo_effects`.
+        row_tasks : array-like of shape (n_rows,), default=None
+            Task label of each row.
+        task_labels : array-like of shape (n_tasks,), default=None
+            Labels of the columns of ``influence``.
+        kind, ax, target, scatter_kw, boxplot_kw
+            See :meth:`plot`.
+
+        Returns
+        -------
+        display : InfluenceDisplay
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import numpy as np
+        >>> from skmtl.plotting import InfluenceDisplay
+        >>> influence = np.array([[0.2, 0.0], [-0.1, 0.05], [0.3, -0.02]])
+        >>> refit = np.array([[0.25, 0.01], [-0.12, 0.04], [0.28, -0.03]])
+        >>> disp = InfluenceDisplay.from_predictions(
+        ...     influence, refit, row_tasks=["a", "b", "a"], task_labels=["a", "b"])
+        >>> sorted(disp.pearson_)
+        ['all', 'other tasks', 'own task']
+        """
+        display = cls(influence, refit=refit, row_tasks=row_tasks, task_labels=task_labels)
+        return display.plot(kind=kind, ax=ax, target=target, scatter_kw=scatter_kw,
+                            boxplot_kw=boxplot_kw)

@@ -1,0 +1,332 @@
+"""Heatmap of a task relatedness matrix (row = source task, column = target task)."""
+
+import numpy as np
+from sklearn.utils._optional_dependencies import check_matplotlib_support
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
+
+
+class TaskRelatednessDisplay:
+    """Task relatedness heatmap: which tasks help or hurt which.
+
+    Entry ``[k, j]`` of the matrix is the change of target task ``j``'s loss
+    when source task ``k`` is removed from training, so rows are source tasks,
+    columns are target tasks, and **positive (blue) means task** ``k``
+    **helps task** ``j``; negative transfer shows in red. The colour scale is
+    diverging and symmetric about zero.
+
+    Create it with :meth:`from_estimator` or :meth:`from_matrix` (any
+    ``(n_tasks, n_tasks)`` matrix in this orientation, e.g. the measures of
+    :mod:`skmtl.relatedness` or the brute-force
+    :func:`skmtl.inspection.loto_effects`); all attributes are stored in it.
+
+    Parameters
+    ----------
+    relatedness : ndarray of shape (n_tasks, n_tasks)
+        Row = source task, column = target task, larger = more helpful.
+        NaN entries (e.g. a task without validation rows) are drawn grey.
+    task_labels : array-like of shape (n_tasks,), default=None
+        Tick labels; ``0 .. n_tasks - 1`` when None.
+
+    Attributes
+    ----------
+    im_ : matplotlib AxesImage
+        The heatmap.
+    text_ : ndarray of shape (n_tasks, n_tasks) of matplotlib Text, or None
+        The annotations, in the displayed order; None when not annotated.
+    colorbar_ : matplotlib Colorbar or None
+    order_ : ndarray of shape (n_tasks,)
+        Index of the task shown at each position (the group ordering).
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+
+    See Also
+    --------
+    InfluenceDisplay : The same question for single training rows.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from skmtl import MultiTaskRidge
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> from skmtl.plotting import TaskRelatednessDisplay
+    >>> X, y = make_multitask_regression(n_tasks=4, n_samples=30, random_state=0)
+    >>> model = MultiTaskRidge().fit(X, y)
+    >>> disp = TaskRelatednessDisplay.from_estimator(model, X, y)
+    >>> disp.ax_.get_ylabel()
+    'source task (removed)'
+    >>> disp.text_.shape
+    (4, 4)
+    """
+
+    def __init__(self, relatedness, *, task_labels=None):
+        self.relatedness = relatedness
+        self.task_labels = task_labels
+
+    def plot(
+        self,
+        *,
+        ax=None,
+        groups=None,
+        cmap="RdBu",
+        annotate="auto",
+        values_format=".2g",
+        vmax=None,
+        colorbar=True,
+        im_kw=None,
+        text_kw=None,
+    ):
+        """Draw the heatmap.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+        groups : array-like of shape (n_tasks,), default=None
+            A group label per task (e.g. the output of a clustering of the
+            matrix). Tasks are reordered so that each group is contiguous
+            (groups in sorted order, tasks in their order within a group),
+            and lines separate the groups.
+        cmap : str or matplotlib Colormap, default="RdBu"
+            A diverging colour map; its centre is mapped to zero.
+        annotate : bool or "auto", default="auto"
+            Write the value in each cell; "auto" does so for at most 12 tasks.
+        values_format : str, default=".2g"
+            Format specification of the annotations.
+        vmax : float, default=None
+            The colour scale spans ``[-vmax, vmax]``. None uses the largest
+            absolute off-diagonal entry, so that the transfer between tasks
+            is visible; larger entries (typically a task's effect on itself)
+            saturate and the colour bar shows an arrow.
+        colorbar : bool, default=True
+            Add a colour bar.
+        im_kw : dict, default=None
+            Keywords passed to :meth:`matplotlib.axes.Axes.imshow`.
+        text_kw : dict, default=None
+            Keywords passed to :meth:`matplotlib.axes.Axes.text`.
+
+        Returns
+        -------
+        display : TaskRelatednessDisplay
+        """
+        check_matplotlib_support("TaskRelatednessDisplay.plot")
+        import matplotlib.pyplot as plt
+        from matplotlib.colors import Normalize
+
+        R = check_array(
+            self.relatedness, ensure_all_finite="allow-nan", input_name="relatedness"
+        )
+        n_tasks = R.shape[0]
+        if R.shape != (n_tasks, n_tasks):
+            raise ValueError(
+                f"relatedness must be a square (n_tasks, n_tasks) matrix, got shape {R.shape}."
+            )
+        labels = np.arange(n_tasks) if self.task_labels is None else column_or_1d(self.task_labels)
+        if len(labels) != n_tasks:
+            raise ValueError(
+                f"task_labels has {len(labels)} entries for a matrix of {n_tasks} tasks."
+            )
+        if annotate not in (True, False, "auto"):
+            raise ValueError(f"annotate must be True, False or 'auto', got {annotate!r}.")
+        if annotate == "auto":
+            annotate = n_tasks <= 12
+
+        if groups is None:
+            order = np.arange(n_tasks)
+            boundaries = []
+        else:
+            groups = column_or_1d(groups)
+            if len(groups) != n_tasks:
+                raise ValueError(
+                    f"groups has {len(groups)} entries; give one group label per task ({n_tasks})."
+                )
+            _, codes = np.unique(groups, return_inverse=True)
+            order = np.argsort(codes, kind="stable")
+            boundaries = np.flatnonzero(np.diff(codes[order])) + 0.5
+        R = R[np.ix_(order, order)]
+
+        if vmax is None:
+            off = R[~np.eye(n_tasks, dtype=bool)] if n_tasks > 1 else R.ravel()
+            off = np.abs(off[np.isfinite(off)])
+            vmax = off.max() if off.size and off.max() > 0 else 1.0
+        elif not vmax > 0:
+            raise ValueError(f"vmax must be positive, got {vmax}.")
+        finite = R[np.isfinite(R)]
+        above, below = bool((finite > vmax).any()), bool((finite < -vmax).any())
+        extend = {(False, False): "neither", (True, False): "max",
+                  (False, True): "min", (True, True): "both"}[(above, below)]
+
+        if ax is None:
+            fig, ax = plt.subplots(layout="constrained")
+        else:
+            fig = ax.figure
+        cmap = plt.get_cmap(cmap).with_extremes(bad="lightgrey")
+        norm = Normalize(vmin=-vmax, vmax=vmax)
+        self.im_ = ax.imshow(
+            np.ma.masked_invalid(R), **{"cmap": cmap, "norm": norm, "interpolation": "nearest",
+                                        **(im_kw or {})}
+        )
+
+        self.text_ = None
+        if annotate:
+            self.text_ = np.empty((n_tasks, n_tasks), dtype=object)
+            for i in range(n_tasks):
+                for j in range(n_tasks):
+                    value = R[i, j]
+                    # white text on the saturated ends of the diverging map
+                    dark = np.isfinite(value) and abs(norm(value) - 0.5) > 0.3
+                    text = "" if not np.isfinite(value) else format(value, values_format)
+                    self.text_[i, j] = ax.text(
+                        j, i, text,
+                        **{"ha": "center", "va": "center",
+                           "color": "white" if dark else "black", "fontsize": "small",
+                           **(text_kw or {})},
+                    )
+
+        for b in boundaries:
+            ax.axhline(b, color="black", linewidth=1.5)
+            ax.axvline(b, color="black", linewidth=1.5)
+
+        ticks = np.arange(n_tasks)
+        ax.set(
+            xticks=ticks,
+            yticks=ticks,
+            xticklabels=labels[order],
+            yticklabels=labels[order],
+            xlabel="target task",
+            ylabel="source task (removed)",
+        )
+        if n_tasks > 8:
+            plt.setp(ax.get_xticklabels(), rotation=90)
+        if n_tasks > 20:
+            ax.tick_params(labelsize="x-small")
+
+        self.colorbar_ = None
+        if colorbar:
+            # fraction/pad keep the bar as tall as the square heatmap
+            self.colorbar_ = fig.colorbar(self.im_, ax=ax, extend=extend, fraction=0.046, pad=0.04)
+            self.colorbar_.set_label("loss change of target without source\n(+ = source helps)")
+        self.order_ = order
+        self.ax_ = ax
+        self.figure_ = fig
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X_val=None,
+        y_val=None,
+        *,
+        method="mtif",
+        task_labels=None,
+        ax=None,
+        groups=None,
+        cmap="RdBu",
+        annotate="auto",
+        values_format=".2g",
+        vmax=None,
+        colorbar=True,
+        im_kw=None,
+        text_kw=None,
+    ):
+        """Plot the task relatedness of a fitted skmtl estimator.
+
+        Parameters
+        ----------
+        estimator : fitted estimator with ``task_relatedness`` and ``tasks_``
+            E.g. :class:`~skmtl.MultiTaskRidge`.
+        X_val, y_val : array-like, default=None
+            Validation data (with the task column). When omitted, the
+            estimator's ``task_relatedness_`` (against the validation data
+            given to ``fit``, or the training data) is shown.
+        method : str, default="mtif"
+            Passed to ``estimator.task_relatedness``: ``"mtif"``, or
+            ``"exact"`` (ridge) / ``"newton"`` (logistic).
+        task_labels : array-like of shape (n_tasks,), default=None
+            Tick labels; ``estimator.tasks_`` when None.
+        ax, groups, cmap, annotate, values_format, vmax, colorbar, im_kw, text_kw
+            See :meth:`plot`.
+
+        Returns
+        -------
+        display : TaskRelatednessDisplay
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from skmtl import MultiTaskRidge
+        >>> from skmtl.datasets import make_multitask_regression
+        >>> from skmtl.plotting import TaskRelatednessDisplay
+        >>> X, y = make_multitask_regression(n_tasks=3, n_samples=30, random_state=0)
+        >>> disp = TaskRelatednessDisplay.from_estimator(MultiTaskRidge().fit(X, y), method="exact")
+        >>> disp.relatedness.shape
+        (3, 3)
+        """
+        check_matplotlib_support(f"{cls.__name__}.from_estimator")
+        check_is_fitted(estimator)
+        if X_val is None and y_val is None and method == "mtif":
+            relatedness = estimator.task_relatedness_
+        else:
+            relatedness = estimator.task_relatedness(X_val, y_val, method=method)
+        return cls.from_matrix(
+            relatedness,
+            task_labels=estimator.tasks_ if task_labels is None else task_labels,
+            ax=ax, groups=groups, cmap=cmap, annotate=annotate, values_format=values_format,
+            vmax=vmax, colorbar=colorbar, im_kw=im_kw, text_kw=text_kw,
+        )
+
+    @classmethod
+    def from_matrix(
+        cls,
+        relatedness,
+        *,
+        task_labels=None,
+        ax=None,
+        groups=None,
+        cmap="RdBu",
+        annotate="auto",
+        values_format=".2g",
+        vmax=None,
+        colorbar=True,
+        im_kw=None,
+        text_kw=None,
+    ):
+        """Plot any task-by-task matrix oriented like ``task_relatedness_``.
+
+        Parameters
+        ----------
+        relatedness : array-like of shape (n_tasks, n_tasks)
+            Row = source task, column = target task, larger = more helpful.
+            A DataFrame's index gives the task labels when ``task_labels`` is
+            None.
+        task_labels : array-like of shape (n_tasks,), default=None
+        ax, groups, cmap, annotate, values_format, vmax, colorbar, im_kw, text_kw
+            See :meth:`plot`.
+
+        Returns
+        -------
+        display : TaskRelatednessDisplay
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import numpy as np
+        >>> from skmtl.plotting import TaskRelatednessDisplay
+        >>> R = np.array([[0.5, 0.2, -0.1], [0.3, 0.4, 0.0], [-0.2, 0.1, 0.6]])
+        >>> disp = TaskRelatednessDisplay.from_matrix(
+        ...     R, task_labels=["a", "b", "c"], groups=[1, 1, 0])
+        >>> disp.order_.tolist()          # task "c" forms its own group, shown first
+        [2, 0, 1]
+        >>> disp.text_[0, 1].get_text()   # source "c", target "a"
+        '-0.2'
+        """
+        if task_labels is None and hasattr(relatedness, "index"):
+            task_labels = np.asarray(relatedness.index)
+        display = cls(np.asarray(relatedness), task_labels=task_labels)
+        return display.plot(
+            ax=ax, groups=groups, cmap=cmap, annotate=annotate, values_format=values_format,
+            vmax=vmax, colorbar=colorbar, im_kw=im_kw, text_kw=text_kw,
+        )

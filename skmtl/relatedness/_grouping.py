@@ -1,0 +1,189 @@
+"""Grouping tasks from an affinity matrix: spectral clustering and TAG-style selection."""
+
+import itertools
+import numbers
+
+import numpy as np
+from sklearn.cluster import SpectralClustering
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+
+def _normalized(affinity):
+    """Scale each target column by its largest off-diagonal magnitude.
+
+    Measures differ in units (loss changes, cosines, loss ratios) and tasks
+    in loss scale; after scaling every target's sources lie in [-1, 1], as
+    TAG's normalization by the self-affinity intends. NaN counts as 0 and
+    the diagonal is zeroed (a task is always grouped with itself).
+    """
+    A = np.nan_to_num(affinity, nan=0.0)
+    np.fill_diagonal(A, 0.0)
+    scale = np.abs(A).max(axis=0)
+    return np.divide(A, scale, out=np.zeros_like(A), where=scale > 0)
+
+
+def _partition_scores(A, labels):
+    """TAG's total affinity of partitions ``labels`` (n_partitions, n_tasks):
+    for every task, the mean affinity onto it from the other members of its
+    group (0 alone), summed over tasks."""
+    same = labels[:, :, None] == labels[:, None, :]
+    idx = np.arange(A.shape[0])
+    same[:, idx, idx] = False
+    sums = np.einsum("pst,st->pt", same, A)
+    counts = same.sum(axis=1)
+    return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0).sum(axis=1)
+
+
+def _n_partitions(n, k):
+    """Partitions of ``n`` items into at most ``k`` blocks (sum of Stirling numbers)."""
+    stirling = [1] + [0] * k  # S(0, j)
+    for _ in range(n):
+        stirling = [0] + [j * stirling[j] + stirling[j - 1] for j in range(1, k + 1)]
+    return sum(stirling)
+
+
+def _all_partitions(n, k):
+    """Every partition of ``n`` items into at most ``k`` blocks, as restricted growth strings."""
+    out = []
+
+    def extend(prefix, n_blocks):
+        if len(prefix) == n:
+            out.append(prefix)
+            return
+        for b in range(min(n_blocks + 1, k)):
+            extend(prefix + (b,), max(n_blocks, b + 1))
+
+    extend((), 0)
+    return np.array(out)
+
+
+def _exhaustive(A, n_groups, chunk=20000):
+    best, best_score = None, -np.inf
+    partitions = _all_partitions(A.shape[0], n_groups)
+    for start in range(0, len(partitions), chunk):
+        block = partitions[start:start + chunk]
+        scores = _partition_scores(A, block)
+        i = np.argmax(scores)
+        if scores[i] > best_score + 1e-12:
+            best, best_score = block[i], scores[i]
+    return best
+
+
+def _greedy(A, n_groups):
+    """Merge the best pair of groups until at most ``n_groups`` remain and no
+    merge helps, then move single tasks while that helps."""
+    labels = np.arange(A.shape[0])
+    score = _partition_scores(A, labels[None])[0]
+    while True:
+        groups = np.unique(labels)
+        pairs = list(itertools.combinations(groups, 2))
+        if not pairs:
+            break
+        candidates = np.array([np.where(labels == b, a, labels) for a, b in pairs])
+        scores = _partition_scores(A, candidates)
+        i = np.argmax(scores)
+        if len(groups) <= n_groups and scores[i] <= score + 1e-12:
+            break
+        labels, score = candidates[i], scores[i]
+    improved = True
+    while improved:
+        improved = False
+        for task in range(len(labels)):
+            targets = [g for g in np.unique(labels) if g != labels[task]] + [labels.max() + 1]
+            candidates = np.array([np.where(np.arange(len(labels)) == task, g, labels) for g in targets])
+            n_used = np.array([len(np.unique(c)) for c in candidates])
+            scores = np.where(n_used <= n_groups, _partition_scores(A, candidates), -np.inf)
+            i = np.argmax(scores)
+            if scores[i] > score + 1e-12:
+                labels, score, improved = candidates[i], scores[i], True
+    return labels
+
+
+@validate_params(
+    {
+        "affinity": ["array-like"],
+        "n_groups": [Interval(numbers.Integral, 1, None, closed="left")],
+        "method": [StrOptions({"spectral", "tag"})],
+        "search": [StrOptions({"auto", "exhaustive", "greedy"})],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def group_tasks(affinity, n_groups, *, method="spectral", search="auto", random_state=None):
+    """Group tasks that help each other, from any task affinity matrix.
+
+    Each target's column is first scaled by its largest off-diagonal
+    magnitude, so that measures in any unit (loss changes, cosines, loss
+    ratios) and tasks of any loss scale weigh alike.
+
+    Parameters
+    ----------
+    affinity : array-like or DataFrame of shape (n_tasks, n_tasks)
+        Row = source, column = target, larger = more helpful: the output of
+        any :mod:`skmtl.relatedness` measure, ``task_relatedness_`` or
+        :func:`skmtl.inspection.loto_effects`.
+    n_groups : int
+        ``method="spectral"``: the number of clusters. ``method="tag"``: the
+        budget, the largest number of groups (models to train).
+    method : {"spectral", "tag"}, default="spectral"
+        ``"spectral"``: scikit-learn's :class:`~sklearn.cluster.SpectralClustering`
+        on the symmetrized scaled affinity mapped to [0, 1] (the talk's
+        task grouping). ``"tag"``: TAG's network selection restricted to
+        partitions: maximize the sum over tasks of the mean scaled affinity
+        onto the task from the other members of its group (0 for a task
+        alone), over partitions into at most ``n_groups`` groups. TAG also
+        lets a task help train a group it is not served from; here every
+        task trains in exactly one group.
+    search : {"auto", "exhaustive", "greedy"}, default="auto"
+        ``method="tag"``: try every partition, or merge groups greedily and
+        then move single tasks while the score rises. ``"auto"`` is
+        exhaustive up to 200,000 partitions (10 tasks into 5 groups).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the spectral embedding's k-means.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_tasks,) or Series
+        Group of each task, numbered in order of first appearance; a Series
+        indexed by task when ``affinity`` is a DataFrame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.relatedness import group_tasks
+    >>> A = np.array([[0, 1, -.5, -.5], [1, 0, -.5, -.5], [-.5, -.5, 0, 1], [-.5, -.5, 1, 0]])
+    >>> group_tasks(A, 2, method="tag")
+    array([0, 0, 1, 1])
+    >>> group_tasks(A, 2, random_state=0)
+    array([0, 0, 1, 1])
+    """
+    tasks = getattr(affinity, "index", None)
+    A = check_array(affinity, dtype=float, ensure_all_finite="allow-nan", input_name="affinity")
+    n_tasks = A.shape[0]
+    if A.shape != (n_tasks, n_tasks):
+        raise ValueError(f"affinity must be square (n_tasks, n_tasks); got shape {A.shape}.")
+    if n_groups > n_tasks:
+        raise ValueError(f"n_groups={n_groups} exceeds the number of tasks ({n_tasks}).")
+    A = _normalized(A)
+    if method == "spectral":
+        if n_groups == 1:
+            labels = np.zeros(n_tasks, dtype=int)
+        else:
+            W = (A + A.T + 2.0) / 4.0
+            np.fill_diagonal(W, 1.0)
+            labels = SpectralClustering(
+                n_clusters=n_groups, affinity="precomputed", random_state=random_state
+            ).fit_predict(W)
+    elif search == "exhaustive" or (search == "auto" and _n_partitions(n_tasks, n_groups) <= 200_000):
+        labels = _exhaustive(A, n_groups)
+    else:
+        labels = _greedy(A, n_groups)
+    _, first = np.unique(labels, return_index=True)
+    order = np.argsort(np.argsort(first))
+    labels = order[np.searchsorted(np.unique(labels), labels)]
+    if tasks is None:
+        return labels
+    import pandas as pd
+
+    return pd.Series(labels, index=tasks, name="group")

@@ -1,0 +1,244 @@
+"""The ``skmtl`` command line, end to end on temporary CSV files."""
+
+import configparser
+import csv
+import os
+import subprocess
+import sys
+from importlib import import_module
+
+import numpy as np
+import pytest
+
+from skmtl import MultiTaskRidge
+from skmtl.cli import main
+from skmtl.datasets import make_multitask_regression
+from skmtl.selection import MTIFSelector
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TASKS = np.array(["north", "south", "east"], dtype=object)
+
+
+def run_cli(*args, cwd=None):
+    """``python -m skmtl.cli ARGS`` in a fresh interpreter."""
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, "-m", "skmtl.cli", *args], capture_output=True,
+                          text=True, env=env, cwd=cwd, timeout=300)
+
+
+def read_rows(path):
+    with open(path, newline="") as fh:
+        return list(csv.reader(fh))
+
+
+@pytest.fixture(scope="module")
+def data_csv(tmp_path_factory):
+    """Regression data with named tasks, the task column in the middle."""
+    X, y = make_multitask_regression(n_tasks=3, n_samples=30, n_features=3, random_state=0)
+    path = tmp_path_factory.mktemp("data") / "schools.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["a", "school", "b", "c", "score"])
+        for row, target in zip(X, y):
+            a, b, c = (repr(float(v)) for v in row[:3])
+            writer.writerow([a, TASKS[int(row[-1])], b, c, repr(float(target))])
+    X_obj = X.astype(object)
+    X_obj[:, -1] = TASKS[X[:, -1].astype(int)]
+    return str(path), X_obj, y
+
+
+def test_relatedness_end_to_end(data_csv, tmp_path):
+    path, X, y = data_csv
+    out = tmp_path / "out"
+    res = run_cli("relatedness", path, "--task-col", "school", "--target", "score",
+                  "--val-fraction", "0", "--no-scale", "--out", str(out), "--top", "4")
+    assert res.returncode == 0, res.stderr
+    assert "MultiTaskRidge on 90 training rows, 90 validation rows, 3 tasks." in res.stdout
+    assert "4 most harmful training rows" in res.stdout
+    assert sorted(os.listdir(out)) == ["influence.csv", "relatedness.csv", "relatedness.png"]
+
+    # without a split or scaling the files hold exactly the model fitted here
+    model = MultiTaskRidge().fit(X, y)
+    table = read_rows(out / "relatedness.csv")
+    assert table[0] == ["source \\ target", "east", "north", "south"]
+    assert [r[0] for r in table[1:]] == ["east", "north", "south"]
+    np.testing.assert_allclose(np.array([r[1:] for r in table[1:]], dtype=float),
+                               model.task_relatedness_, rtol=1e-10, atol=1e-14)
+    rows = read_rows(out / "influence.csv")
+    assert rows[0] == ["row", "task", "target", "total_influence",
+                       "influence_east", "influence_north", "influence_south"]
+    body = rows[1:]
+    assert [int(r[0]) for r in body] == list(range(90))
+    assert [r[1] for r in body] == list(X[:, -1])
+    influence = np.array([r[4:] for r in body], dtype=float)
+    np.testing.assert_allclose(influence, model.influence_, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose([float(r[3]) for r in body], influence.sum(axis=1))
+    # the printed rows are those of lowest total influence
+    printed = [int(line.split()[0]) for line in res.stdout.splitlines()[-6:-2]]
+    assert printed == np.argsort(influence.sum(axis=1))[:4].tolist()
+
+    image = pytest.importorskip("matplotlib.pyplot").imread(out / "relatedness.png")
+    assert image.ndim == 3 and min(image.shape[:2]) > 200
+
+
+def test_relatedness_holds_out_a_task_stratified_part(data_csv, tmp_path):
+    path, X, _ = data_csv
+    res = run_cli("relatedness", path, "--task-col", "school", "--target", "score",
+                  "--features", "a,b", "--out", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    assert "on 72 training rows, 18 validation rows, 3 tasks" in res.stdout
+    rows = read_rows(tmp_path / "influence.csv")[1:]
+    train = [int(r[0]) for r in rows]
+    assert len(set(train)) == 72
+    # 20 % of each task held out: 24 training rows per task
+    assert np.unique(X[train, -1], return_counts=True)[1].tolist() == [24, 24, 24]
+
+
+def test_select_removes_the_selector_rows(data_csv, tmp_path):
+    path, X, y = data_csv
+    res = run_cli("select", path, "--task-col", "school", "--target", "score",
+                  "--ratio", "0.1", "--no-scale", "--out", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    assert "removal ratio 0.1: kept 81 rows, removed 9." in res.stdout
+    lines = read_rows(path)
+    kept, removed = read_rows(tmp_path / "kept.csv"), read_rows(tmp_path / "removed.csv")
+    assert kept[0] == lines[0] and removed[0] == lines[0] + ["total_influence"]
+    selector = MTIFSelector(MultiTaskRidge(), removal_ratio=0.1, random_state=0).fit(X, y)
+    assert kept[1:] == [lines[1 + i] for i in selector.sample_indices_]
+    # removed lines: verbatim, most harmful first
+    total = np.nansum(selector.influence_, axis=1)
+    removed_idx = [lines.index(r[:-1]) - 1 for r in removed[1:]]
+    assert sorted(removed_idx) == sorted(set(range(90)) - set(selector.sample_indices_))
+    np.testing.assert_allclose([float(r[-1]) for r in removed[1:]], total[removed_idx])
+    assert np.all(np.diff(total[removed_idx]) >= 0)
+
+
+def test_select_auto_ratio_grid_search(data_csv, tmp_path):
+    path, _, _ = data_csv
+    res = run_cli("select", path, "--task-col", "school", "--target", "score",
+                  "--out", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    table = res.stdout.split("removal ratio chosen by 3-fold GridSearchCV")[1].splitlines()[1:7]
+    ratios = [float(line.split()[0]) for line in table]
+    assert ratios == [0.0, 0.05, 0.1, 0.15, 0.2, 0.3]
+    scores = [float(line.split()[1]) for line in table]
+    best = ratios[int(np.argmax(scores))]
+    assert table[int(np.argmax(scores))].endswith("<- best")
+    n_kept = len(read_rows(tmp_path / "kept.csv")) - 1
+    assert n_kept == 90 - int(np.floor(best * 90 + 1e-9))
+
+
+def test_demo_runs_on_bundled_har():
+    res = run_cli("demo", "--top", "3")
+    assert res.returncode == 0, res.stderr
+    assert "MultiTaskLogistic on 8328 training rows, 2083 validation rows, 30 tasks." in res.stdout
+    # 30 tasks: the symbol map, one line per task, and the negative transfers
+    assert "++ / + help" in res.stdout
+    assert "strongest negative transfer" in res.stdout
+    assert "3 most harmful training rows" in res.stdout
+
+
+def test_bad_input_exits_nonzero_with_message(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b,t,y\n1,x,1,2\n2,3,1,4\n")
+    res = run_cli("relatedness", str(path), "--task-col", "t", "--target", "y")
+    assert res.returncode == 1
+    assert res.stdout == ""
+    assert res.stderr.strip() == (
+        "skmtl relatedness: error: feature column 'b' is not numeric: line 2 holds 'x'. "
+        "Encode it as numbers, or leave it out with --features."
+    )
+
+
+@pytest.mark.parametrize(
+    "content, args, message",
+    [
+        ("", [], "is empty: it needs a header line"),
+        ("a,t,y\n", [], "has a header but no data rows"),
+        ("a,t,y\n1,1,2\n", ["--task-col", "task"], "column 'task' (--task-col) is not in"),
+        ("a,t,y\n1,1,2\n", ["--target", "score"], "column 'score' (--target) is not in"),
+        ("a,t,y\n1,1,2\n", ["--features", "a,z"], "--features names columns not in"),
+        ("a,t,y\n1,1,2\n,1,3\n", [], "feature column 'a' has an empty value on line 3"),
+        ("a,t,y\n1,1,2\n2,,3\n", [], "task column 't' is empty on line 3"),
+        ("a,t,y\n1,1,2\n2,1\n", [], "line 3 of"),
+        ("a,t,y\n1,1,2\n2,1,inf\n", [], "target 'y' holds 'inf' on line 3; values must be finite"),
+        ("a,t,y\n1,1,2\n2,1,\n", [], "target 'y' is empty on line 3"),
+        ("a,t,y\n1,1,yes\n2,1,no\n", ["--model", "ridge"], "--model ridge needs a numeric target"),
+        ("a,t,y\n1,1,0.5\n2,1,1.5\n", ["--model", "logistic"], "the target is continuous"),
+    ],
+)
+def test_bad_input_messages(tmp_path, capsys, content, args, message):
+    path = tmp_path / "data.csv"
+    path.write_text(content)
+    options = {"--task-col": "t", "--target": "y"}
+    for flag, value in zip(args[::2], args[1::2]):
+        options[flag] = value
+    argv = ["relatedness", str(path), "--out", str(tmp_path / "out")]
+    argv += [item for pair in options.items() for item in pair]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("skmtl relatedness: error: ")
+    assert message in captured.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_file(tmp_path, capsys):
+    assert main(["select", str(tmp_path / "nope.csv"), "--task-col", "t", "--target", "y"]) == 1
+    assert "cannot read" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["select", "x.csv", "--task-col", "t", "--target", "y", "--ratio", "1.5"],
+        ["select", "x.csv", "--task-col", "t", "--target", "y", "--ratio", "most"],
+        ["relatedness", "x.csv", "--task-col", "t", "--target", "y", "--val-fraction", "1"],
+        ["relatedness", "x.csv", "--target", "y"],
+        ["relatedness", "x.csv", "--task-col", "t", "--target", "y", "--alpha", "0"],
+        ["frobnicate"],
+    ],
+)
+def test_bad_options_are_usage_errors(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "usage: skmtl" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command, options",
+    [
+        ("relatedness", ["--task-col", "--target", "--features", "--model", "--alpha",
+                         "--no-scale", "--random-state", "--top", "--val-fraction", "--out"]),
+        ("select", ["--task-col", "--target", "--features", "--model", "--alpha", "--no-scale",
+                    "--random-state", "--top", "--ratio", "--cv", "--n-jobs", "--out",
+                    "--verbose"]),
+        ("demo", ["--alpha", "--val-fraction", "--random-state", "--top", "--out"]),
+    ],
+)
+def test_help_explains_every_option(command, options, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    # each option's entry: its line plus the indented lines after it
+    entries = []  # (option strings, words)
+    for line in capsys.readouterr().out.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("-"):
+            entries.append((stripped.replace(",", " ").split(), stripped.split()))
+        elif entries and line.startswith("    ") and stripped:
+            entries[-1][1].extend(stripped.split())
+    for option in options:
+        words = next(words for names, words in entries if option in names)
+        # the option, its metavar, and at least three words saying what it does
+        assert len(words) >= 5, words
+
+
+def test_console_script_entry_point():
+    config = configparser.ConfigParser()
+    config.read(os.path.join(ROOT, "setup.cfg"))
+    scripts = config["options.entry_points"]["console_scripts"].strip().splitlines()
+    target = dict(s.replace(" ", "").split("=") for s in scripts)["skmtl"]
+    module, func = target.split(":")
+    assert getattr(import_module(module), func) is main

@@ -1,0 +1,126 @@
+"""The documentation: every gallery example runs and ends in a figure, the API
+reference lists every public name, and the Sphinx site builds without warnings."""
+
+import glob
+import importlib
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "plot_*.py")))
+ENV = {**os.environ, "MPLBACKEND": "Agg",
+       "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+# modules whose public names the API reference must list
+PUBLIC_MODULES = [
+    "skmtl", "skmtl.selection", "skmtl.network", "skmtl.influence", "skmtl.inspection",
+    "skmtl.relatedness", "skmtl.model_selection", "skmtl.plotting", "skmtl.datasets",
+    "skmtl.utils",
+]
+
+# run a script as __main__, then fail (status 3) if it left no figure open
+RUNNER = (
+    "import runpy, sys\n"
+    "import matplotlib.pyplot as plt\n"
+    "runpy.run_path(sys.argv[1], run_name='__main__')\n"
+    "sys.exit(0 if plt.get_fignums() else 3)\n"
+)
+
+
+def test_there_are_examples():
+    names = [os.path.basename(p) for p in EXAMPLES]
+    assert {"plot_relatedness_heatmap.py", "plot_influence_vs_loo.py"} <= set(names)
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=os.path.basename)
+def test_example_runs_cleanly_and_ends_in_a_figure(script, tmp_path):
+    res = subprocess.run([sys.executable, "-c", RUNNER, script], cwd=tmp_path, env=ENV,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode != 3, f"{os.path.basename(script)} draws no figure"
+    assert res.returncode == 0, res.stderr[-4000:]
+    assert "Warning" not in res.stderr, res.stderr[-4000:]
+
+
+def _documented_names():
+    """``module.name`` of every entry of the autosummary tables of api.rst."""
+    with open(os.path.join(ROOT, "doc", "api.rst")) as fh:
+        text = fh.read()
+    names, module = [], None
+    for line in text.splitlines():
+        current = re.match(r"\.\. currentmodule:: (\S+)", line)
+        if current:
+            module = current.group(1)
+        elif re.match(r"   [A-Za-z_]\w*$", line):
+            names.append(f"{module}.{line.strip()}")
+    return names
+
+
+def _resolve(qualified):
+    module, name = qualified.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)
+
+
+def _public_names(module):
+    """``__all__``, else the public classes and functions the module defines."""
+    if hasattr(module, "__all__"):
+        return list(module.__all__)
+    return sorted(
+        name for name, obj in vars(module).items()
+        if not name.startswith("_") and callable(obj)
+        and getattr(obj, "__module__", None) == module.__name__
+    )
+
+
+@pytest.mark.parametrize("module_name", PUBLIC_MODULES)
+def test_api_reference_lists_every_public_name(module_name):
+    if module_name == "skmtl.network":
+        pytest.importorskip("torch", reason="skmtl.network needs torch (pip install skmtl[torch])")
+    module = importlib.import_module(module_name)
+    documented = _documented_names()
+    missing = []
+    for name in _public_names(module):
+        obj = getattr(module, name)
+        # listed under this module or any other path to the same object
+        same_name = [d for d in documented if d.rsplit(".", 1)[1] == name]
+        if not any(_resolve(d) is obj for d in same_name):
+            missing.append(f"{module_name}.{name}")
+    assert not missing, f"doc/api.rst does not list {missing}"
+
+
+def test_api_reference_names_exist():
+    for name in _documented_names():
+        if name.startswith("skmtl.network."):
+            pytest.importorskip("torch", reason="skmtl.network needs torch")
+        _resolve(name)  # raises if doc/api.rst names something that is gone
+
+
+_SPHINX = all(importlib.util.find_spec(m) for m in ("sphinx", "numpydoc", "sphinx_gallery"))
+
+
+@pytest.mark.skipif(
+    not _SPHINX,
+    reason="building the docs needs sphinx, numpydoc and sphinx-gallery: pip install -e .[docs]",
+)
+def test_docs_build_without_warnings(tmp_path):
+    # build a copy, so that the generated pages stay out of the source tree; the
+    # examples are not run again (plot_gallery=0): the test above runs them
+    ignore = shutil.ignore_patterns(
+        "_build", "generated", "auto_examples", "sg_execution_times.rst")
+    shutil.copytree(os.path.join(ROOT, "doc"), tmp_path / "doc", ignore=ignore)
+    shutil.copytree(os.path.join(ROOT, "examples"), tmp_path / "examples")
+    out = tmp_path / "html"
+    res = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+         "-D", "plot_gallery=0", str(tmp_path / "doc"), str(out)],
+        env=ENV, capture_output=True, text=True, timeout=300,
+    )
+    assert res.returncode == 0, res.stderr[-6000:]
+    for page in ["index", "user_guide", "api", "auto_examples/index",
+                 "generated/skmtl.plotting.TaskRelatednessDisplay"]:
+        assert (out / f"{page}.html").exists(), page

@@ -1,0 +1,106 @@
+"""Task-stratified splitters: every task keeps training rows, shares are even."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import cross_validate
+
+from skmtl import MultiTaskLogistic
+from skmtl.datasets import make_multitask_classification
+from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
+
+
+@pytest.fixture
+def data():
+    X, y = make_multitask_classification(
+        n_tasks=5, n_samples=[1, 2, 3, 17, 40], n_features=3, random_state=0
+    )
+    return X, y
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_kfold_keeps_every_task_and_balances(data, shuffle):
+    X, y = data
+    task = X[:, -1]
+    cv = TaskStratifiedKFold(n_splits=4, shuffle=shuffle, random_state=0)
+    tests = [test for _, test in cv.split(X, y)]
+    assert cv.get_n_splits() == len(tests) == 4
+    # test folds are disjoint and cover every row but the lone row of task 0
+    held = np.concatenate(tests)
+    assert len(held) == len(np.unique(held)) == len(y) - 1
+    assert set(range(len(y))) - set(held) == {np.flatnonzero(task == 0)[0]}
+    sizes = [len(t) for t in tests]
+    assert max(sizes) - min(sizes) <= 1
+    for train, test in cv.split(X, y):
+        assert set(task[train]) == set(task)  # no task vanishes
+        assert len(np.intersect1d(train, test)) == 0
+    for t in np.unique(task):
+        for c in (0, 1):
+            counts = [np.sum((task[f] == t) & (y[f] == c)) for f in tests]
+            assert max(counts) - min(counts) <= 1
+
+
+def test_kfold_shuffle_is_seeded(data):
+    X, y = data
+
+    def folds(**kw):
+        return [tuple(test) for _, test in TaskStratifiedKFold(3, **kw).split(X, y)]
+
+    assert folds(shuffle=True, random_state=1) == folds(shuffle=True, random_state=1)
+    assert folds(shuffle=True, random_state=1) != folds(shuffle=False)
+
+
+def test_kfold_dataframe_task_name_and_errors():
+    df = pd.DataFrame({"x": np.arange(6.0), "school": list("aabbbc")})
+    cv = TaskStratifiedKFold(2, task_col="school")
+    for train, _ in cv.split(df):
+        assert set(df["school"].iloc[train]) == {"a", "b", "c"}
+    with pytest.raises(ValueError, match="Lower n_splits"):
+        list(TaskStratifiedKFold(6, task_col="school").split(df))
+    with pytest.raises(ValueError, match="not a column"):
+        list(TaskStratifiedKFold(2, task_col="subject").split(df))
+    with pytest.raises(ValueError, match="n_splits"):
+        TaskStratifiedKFold(1)
+
+
+def test_kfold_in_cross_validate_fits_every_task(data):
+    X, y = data
+    res = cross_validate(
+        MultiTaskLogistic(), X, y, cv=TaskStratifiedKFold(3), return_estimator=True
+    )
+    for est in res["estimator"]:
+        np.testing.assert_array_equal(est.tasks_, np.arange(5))
+
+
+@pytest.mark.parametrize("test_size", [0.1, 0.25, 0.5])
+def test_train_test_split_shares(data, test_size):
+    X, y = data
+    X_train, X_test, y_train, y_test = task_train_test_split(
+        X, y, test_size=test_size, random_state=0
+    )
+    assert len(X_test) + len(X_train) == len(X)
+    assert abs(len(X_test) - np.ceil(test_size * len(X))) <= 1
+    assert set(X_train[:, -1]) == set(X[:, -1])
+    for t in np.unique(X[:, -1]):
+        n_k = np.sum(X[:, -1] == t)
+        n_test = np.sum(X_test[:, -1] == t)
+        assert n_test < n_k
+        if n_k >= 17:
+            assert abs(n_test - test_size * n_k) <= 1
+            for c in (0, 1):  # classes stratified within the task
+                share = np.sum((X[:, -1] == t) & (y == c)) * test_size
+                assert abs(np.sum((X_test[:, -1] == t) & (y_test == c)) - share) <= 1
+    # rows are split, not copied or changed
+    rows = {tuple(r) + (v,) for r, v in zip(X, y)}
+    stacked = zip(np.vstack([X_train, X_test]), np.r_[y_train, y_test])
+    assert rows == {tuple(r) + (v,) for r, v in stacked}
+
+
+def test_train_test_split_keeps_containers_and_validates():
+    df = pd.DataFrame({"x": np.arange(8.0), "task": [0, 0, 0, 0, 1, 1, 1, 1]})
+    y = pd.Series(np.arange(8.0))
+    X_train, X_test, y_train, y_test = task_train_test_split(df, y, test_size=0.5, task_col="task")
+    assert isinstance(X_test, pd.DataFrame) and isinstance(y_test, pd.Series)
+    assert X_test["task"].tolist() == [0, 0, 1, 1]
+    with pytest.raises(ValueError, match="test_size"):
+        task_train_test_split(df, y, test_size=1.5)

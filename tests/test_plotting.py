@@ -1,0 +1,228 @@
+"""TaskRelatednessDisplay and InfluenceDisplay: what they draw is the data."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from skmtl import MultiTaskLogistic, MultiTaskRidge  # noqa: E402
+from skmtl.datasets import make_multitask_classification, make_multitask_regression  # noqa: E402
+from skmtl.inspection import loo_effects  # noqa: E402
+from skmtl.plotting import InfluenceDisplay, TaskRelatednessDisplay  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def ridge_data():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=25, n_features=4, random_state=0)
+    X_val, y_val = make_multitask_regression(n_tasks=3, n_samples=25, n_features=4, random_state=1)
+    return X, y, X_val, y_val
+
+
+def test_import_skmtl_imports_neither_matplotlib_nor_torch():
+    code = (
+        "import sys, skmtl, skmtl.plotting, skmtl.relatedness, skmtl.selection; "
+        "print('matplotlib' in sys.modules, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
+
+
+# -- TaskRelatednessDisplay -----------------------------------------------------------
+R = np.array([[0.5, 0.2, -0.1], [0.3, 0.4, 0.0], [-0.2, np.nan, 0.6]])
+
+
+def test_relatedness_heatmap_draws_the_matrix():
+    disp = TaskRelatednessDisplay.from_matrix(R, task_labels=["a", "b", "c"])
+    assert np.array_equal(disp.im_.get_array().data, R, equal_nan=True)
+    assert disp.im_.get_array().mask[2, 1]  # NaN is masked (drawn grey)
+    # annotations: one per cell, the formatted value, empty for NaN
+    texts = [[t.get_text() for t in row] for row in disp.text_]
+    assert texts == [["0.5", "0.2", "-0.1"], ["0.3", "0.4", "0"], ["-0.2", "", "0.6"]]
+    assert [t.get_text() for t in disp.ax_.get_xticklabels()] == ["a", "b", "c"]
+    assert [t.get_text() for t in disp.ax_.get_yticklabels()] == ["a", "b", "c"]
+    assert disp.ax_.get_ylabel() == "source task (removed)"
+    assert disp.ax_.get_xlabel() == "target task"
+
+
+def test_relatedness_colour_scale_is_centred_on_zero():
+    disp = TaskRelatednessDisplay.from_matrix(R)
+    norm = disp.im_.norm
+    # symmetric limits set by the largest off-diagonal magnitude (0.3)
+    assert (norm.vmin, norm.vmax) == (-0.3, 0.3)
+    assert norm(0.0) == 0.5
+    # the diagonal 0.4, 0.5 and 0.6 lie beyond: the colour bar shows an arrow
+    assert disp.colorbar_.extend == "max"
+    disp = TaskRelatednessDisplay.from_matrix(R, vmax=1.0, colorbar=False)
+    assert (disp.im_.norm.vmin, disp.im_.norm.vmax) == (-1.0, 1.0)
+    assert disp.colorbar_ is None
+
+
+def test_relatedness_group_ordering():
+    disp = TaskRelatednessDisplay.from_matrix(
+        R, task_labels=["a", "b", "c"], groups=["y", "x", "y"])
+    assert disp.order_.tolist() == [1, 0, 2]
+    shown = R[np.ix_([1, 0, 2], [1, 0, 2])]
+    assert np.array_equal(disp.im_.get_array().data, shown, equal_nan=True)
+    assert [t.get_text() for t in disp.ax_.get_xticklabels()] == ["b", "a", "c"]
+    assert disp.text_[1, 0].get_text() == "0.2"  # source a, target b
+    # a horizontal and a vertical line between the two groups, at 0.5
+    hline, vline = disp.ax_.get_lines()
+    assert np.all(np.asarray(hline.get_ydata()) == 0.5)
+    assert np.all(np.asarray(vline.get_xdata()) == 0.5)
+
+
+def test_relatedness_annotation_switch():
+    big = np.random.default_rng(0).normal(size=(13, 13))
+    assert TaskRelatednessDisplay.from_matrix(big).text_ is None
+    assert TaskRelatednessDisplay.from_matrix(big, annotate=True).text_.shape == (13, 13)
+    assert TaskRelatednessDisplay.from_matrix(R, annotate=False).text_ is None
+    disp = TaskRelatednessDisplay.from_matrix(R, values_format=".1f")
+    assert disp.text_[0, 0].get_text() == "0.5"
+
+
+def test_relatedness_draws_on_given_axes():
+    fig, ax = plt.subplots()
+    disp = TaskRelatednessDisplay(R).plot(ax=ax)
+    assert disp.ax_ is ax and disp.figure_ is fig
+
+
+def test_relatedness_from_estimator(ridge_data):
+    X, y, X_val, y_val = ridge_data
+    labels = np.array(["x", "y", "z"], dtype=object)
+    X = X.astype(object)
+    X[:, -1] = labels[X[:, -1].astype(int)]
+    X_val = X_val.astype(object)
+    X_val[:, -1] = labels[X_val[:, -1].astype(int)]
+    model = MultiTaskRidge().fit(X, y, X_val=X_val, y_val=y_val)
+    disp = TaskRelatednessDisplay.from_estimator(model)
+    assert np.array_equal(disp.relatedness, model.task_relatedness_)
+    assert [t.get_text() for t in disp.ax_.get_xticklabels()] == ["x", "y", "z"]
+    disp = TaskRelatednessDisplay.from_estimator(model, X_val, y_val, method="exact")
+    assert np.array_equal(disp.relatedness, model.task_relatedness(X_val, y_val, method="exact"))
+
+
+def test_relatedness_from_dataframe_uses_its_index():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(R, index=["p", "q", "r"], columns=["p", "q", "r"])
+    disp = TaskRelatednessDisplay.from_matrix(frame)
+    assert [t.get_text() for t in disp.ax_.get_yticklabels()] == ["p", "q", "r"]
+
+
+@pytest.mark.parametrize(
+    "matrix, kwargs, message",
+    [
+        (np.ones((2, 3)), {}, "square"),
+        (R, {"task_labels": ["a", "b"]}, "task_labels has 2 entries"),
+        (R, {"groups": [0, 1]}, "one group label per task"),
+        (R, {"annotate": "yes"}, "annotate must be"),
+        (R, {"vmax": 0}, "vmax must be positive"),
+    ],
+)
+def test_relatedness_errors(matrix, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TaskRelatednessDisplay.from_matrix(matrix, **kwargs)
+
+
+# -- InfluenceDisplay --------------------------------------------------------------------
+def test_influence_exact_matches_refits(ridge_data):
+    X, y, X_val, y_val = ridge_data
+    model = MultiTaskRidge().fit(X, y)
+    rows = np.arange(0, 75, 5)
+    disp = InfluenceDisplay.from_estimator(model, X, y, X_val, y_val, method="exact", rows=rows)
+    refit = loo_effects(MultiTaskRidge(), X, y, X_val, y_val, rows=rows)
+    np.testing.assert_allclose(disp.refit, refit)
+    np.testing.assert_allclose(disp.influence, model.influence(X_val, y_val, method="exact")[rows])
+    assert disp.pearson_["all"] == pytest.approx(1.0, abs=1e-10)
+    # the points are (refit, estimate), own-task pairs first
+    own = X[rows, -1].astype(int)[:, None] == np.arange(3)
+    np.testing.assert_allclose(
+        disp.scatter_[0].get_offsets(), np.column_stack([refit[own], disp.influence[own]])
+    )
+    assert len(disp.scatter_[1].get_offsets()) == own.size - own.sum()
+    legend = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
+    assert legend[0].startswith("own task: r = 1.000")
+    assert disp.ax_.get_legend().get_title().get_text() == "Pearson r = 1.000"
+
+
+def test_influence_first_order_tracks_refits(ridge_data):
+    X, y, X_val, y_val = ridge_data
+    disp = InfluenceDisplay.from_estimator(MultiTaskRidge().fit(X, y), X, y, X_val, y_val)
+    assert disp.pearson_["all"] >= 0.97
+    assert set(disp.pearson_) == {"all", "own task", "other tasks"}
+
+
+def test_influence_without_validation_data_uses_training_data():
+    Xc, yc = make_multitask_classification(n_tasks=2, n_samples=15, n_features=3, random_state=0)
+    model = MultiTaskLogistic().fit(Xc, yc)
+    disp = InfluenceDisplay.from_estimator(model, Xc, yc, method="newton", rows=[0, 1, 2])
+    np.testing.assert_allclose(disp.refit, loo_effects(MultiTaskLogistic(), Xc, yc, rows=[0, 1, 2]))
+    np.testing.assert_allclose(disp.influence, model.influence(Xc, yc, method="newton")[:3])
+
+
+def test_influence_distribution(ridge_data):
+    X, y, X_val, y_val = ridge_data
+    model = MultiTaskRidge().fit(X, y)
+    disp = InfluenceDisplay.from_estimator(model, X, y, X_val, y_val, kind="distribution")
+    assert disp.refit is None and disp.pearson_ is None
+    total = model.influence(X_val, y_val).sum(axis=1)
+    task = X[:, -1].astype(int)
+    medians = [line.get_ydata()[0] for line in disp.boxplot_["medians"]]
+    np.testing.assert_allclose(medians, [np.median(total[task == k]) for k in range(3)])
+    # on one target task only
+    disp = InfluenceDisplay.from_estimator(model, X, y, X_val, y_val, kind="distribution", target=2)
+    column = model.influence(X_val, y_val)[:, 2]
+    medians = [line.get_ydata()[0] for line in disp.boxplot_["medians"]]
+    np.testing.assert_allclose(medians, [np.median(column[task == k]) for k in range(3)])
+    assert "task 2" in disp.ax_.get_ylabel()
+
+
+def test_influence_rows_without_task_are_left_out():
+    influence = np.array([[0.1, 0.0], [0.2, 0.1], [0.0, 0.0]])
+    refit = influence * 1.1
+    disp = InfluenceDisplay.from_predictions(
+        influence, refit, row_tasks=[0, 1, None], task_labels=[0, 1])
+    assert sum(len(s.get_offsets()) for s in disp.scatter_) == 4
+    disp = InfluenceDisplay.from_predictions(
+        influence, row_tasks=[0, 1, None], task_labels=[0, 1], kind="distribution")
+    assert len(disp.boxplot_["boxes"]) == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"kind": "histogram"}, "kind must be one of"),
+        ({"refit": None}, "needs the brute-force effects"),
+        ({"refit": np.zeros((2, 2))}, "refit has shape"),
+        ({"kind": "distribution", "row_tasks": None}, "pass row_tasks"),
+        ({"kind": "distribution", "target": "z"}, "is not one of the tasks"),
+        ({"row_tasks": ["a", "q", "b"]}, r"labels \['q'\]"),
+        ({"row_tasks": ["a", "b"]}, "one task label per row"),
+        ({"task_labels": ["a"]}, "task_labels has 1 entries"),
+    ],
+)
+def test_influence_errors(kwargs, message):
+    influence = np.array([[0.1, 0.0], [0.2, 0.1], [0.0, 0.3]])
+    params = {"refit": influence, "row_tasks": ["a", "b", "a"], "task_labels": ["a", "b"],
+              **kwargs}
+    with pytest.raises(ValueError, match=message):
+        InfluenceDisplay.from_predictions(influence, **params)
+
+
+def test_influence_from_estimator_needs_the_training_data(ridge_data):
+    X, y, X_val, y_val = ridge_data
+    model = MultiTaskRidge().fit(X, y)
+    with pytest.raises(ValueError, match="fitted on 75 rows but X has 74"):
+        InfluenceDisplay.from_estimator(model, X[:-1], y[:-1], kind="distribution")
+    with pytest.raises(ValueError, match="both X_val and y_val"):
+        InfluenceDisplay.from_estimator(model, X, y, X_val)

@@ -1,0 +1,241 @@
+"""Tests of skmtl.relatedness: known answers, agreement with direct computation."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from skmtl import MultiTaskLogistic, MultiTaskRidge
+from skmtl.datasets import make_multitask_classification, make_multitask_regression
+from skmtl.inspection import task_losses
+from skmtl.relatedness import (
+    cosine_affinity,
+    gradient_affinity,
+    group_tasks,
+    higher_order_affinity,
+    surrogate_affinity,
+    tag_affinity,
+    task_subset_losses,
+)
+from skmtl.relatedness._adapters import _LinearAdapter
+from skmtl.relatedness._grouping import _all_partitions, _n_partitions
+from skmtl.relatedness._subsets import _centred, _fit_surrogate, _higher_order
+from skmtl.utils import stack_tasks
+
+
+def _twin_tasks(seed=0, n=80, classification=False):
+    """Four tasks: 0 and 1 share coefficients w, 2 and 3 share -w."""
+    rng = np.random.default_rng(seed)
+    w = np.array([2.0, -1.0, 1.0])
+    Xs, ys = [], []
+    for coef in (w, w, -w, -w):
+        X = rng.standard_normal((n, 3))
+        score = X @ coef
+        if classification:
+            ys.append((rng.random(n) < 1 / (1 + np.exp(-score))).astype(int))
+        else:
+            ys.append(score + 0.5 * rng.standard_normal(n))
+        Xs.append(X)
+    return stack_tasks(Xs, ys)
+
+
+MEASURES = {
+    "cosine": lambda est, X, y: cosine_affinity(est, X, y),
+    "tag": lambda est, X, y: tag_affinity(est, X, y, n_steps=20),
+    "tag_first_order": lambda est, X, y: tag_affinity(est, X, y, method="first_order", n_steps=20),
+    "surrogate": lambda est, X, y: surrogate_affinity(est, X, y, n_subsets=30, random_state=0),
+    "higher_order": lambda est, X, y: higher_order_affinity(est, X, y, n_subsets=30, random_state=0),
+    "grad_tae": lambda est, X, y: gradient_affinity(est, X, y, n_subsets=30, random_state=0),
+    "grad_tae_surrogate": lambda est, X, y: gradient_affinity(
+        est, X, y, kind="surrogate", n_subsets=30, random_state=0),
+}
+
+
+@pytest.mark.parametrize("name", MEASURES)
+@pytest.mark.parametrize("classification", [False, True])
+def test_twin_task_is_the_most_helpful_source(name, classification):
+    X, y = _twin_tasks(classification=classification)
+    est = MultiTaskLogistic(alpha=0.1) if classification else MultiTaskRidge(alpha=0.1)
+    A = MEASURES[name](est, X, y)
+    assert A.shape == (4, 4)
+    twin = {0: 1, 1: 0, 2: 3, 3: 2}
+    for target, source in twin.items():
+        others = [s for s in range(4) if s not in (target, source)]
+        assert A[source, target] > A[others, target].max(), (name, target, A[:, target])
+
+
+def test_cosine_matches_direct_gradients():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=25, n_features=4, random_state=1)
+    X_val, y_val = make_multitask_regression(n_tasks=3, n_samples=15, n_features=4, random_state=2)
+    est = MultiTaskRidge(alpha=0.7)
+    model = MultiTaskRidge(alpha=0.7).fit(X, y)
+
+    def grads(X, y):
+        out = []
+        for k in range(3):
+            rows = X[:, -1] == k
+            Z = np.column_stack([X[rows, :-1], np.ones(rows.sum())])
+            coef = np.append(model.coef_[k], model.intercept_[k])
+            out.append(2 * Z.T @ (Z @ coef - y[rows]) / rows.sum())
+        out = np.array(out)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    assert_allclose(cosine_affinity(est, X, y, X_val, y_val), grads(X, y) @ grads(X_val, y_val).T,
+                    atol=1e-10)
+    same = cosine_affinity(est, X, y)
+    assert_allclose(same, same.T, atol=1e-12)
+    assert_allclose(np.diag(same), 1.0)
+
+
+def test_tag_first_order_is_the_small_step_limit_of_exact():
+    X, y = make_multitask_classification(n_tasks=3, n_samples=40, n_features=3, random_state=0)
+    kwargs = dict(n_steps=5, learning_rate=1e-6)
+    exact = tag_affinity(MultiTaskLogistic(), X, y, **kwargs)
+    first = tag_affinity(MultiTaskLogistic(), X, y, method="first_order", **kwargs)
+    assert_allclose(exact, first, rtol=1e-4)
+    assert np.abs(first).max() > 0
+
+
+def test_tag_training_path_converges_to_the_fit():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=2, random_state=0)
+    model = MultiTaskRidge(alpha=0.5).fit(X, y)
+    for (theta, beta), _ in _LinearAdapter(model).training_path(3000, None):
+        pass
+    assert_allclose(theta, model._theta, atol=1e-6)
+    assert_allclose(beta, model._beta, atol=1e-6)
+
+
+def test_tag_returns_the_affinity_recorded_in_training():
+    class Recorder(RegressorMixin, BaseEstimator):
+        def fit(self, X, y):
+            self.tasks_ = np.array(["a", "b"])
+            self.tag_affinity_ = np.array([[1.0, 0.2], [0.3, 1.0]])
+            return self
+
+    A = tag_affinity(Recorder(), np.zeros((2, 2)), np.zeros(2), as_frame=True)
+    assert list(A.index) == ["a", "b"] and A.loc["b", "a"] == 0.3
+    with pytest.raises(ValueError, match="without X_val"):
+        tag_affinity(Recorder(), np.zeros((2, 2)), np.zeros(2), np.zeros((2, 2)), np.zeros(2))
+    with pytest.raises(TypeError, match="surrogate_affinity"):
+        cosine_affinity(Recorder(), np.zeros((2, 2)), np.zeros(2))
+
+
+def test_surrogate_recovers_additive_losses_exactly():
+    rng = np.random.default_rng(0)
+    K = 5
+    theta = rng.standard_normal((K, K))
+    np.fill_diagonal(theta, 0.0)
+    c = rng.standard_normal(K)
+    subsets = rng.random((40, K)) < 0.5
+    losses = np.where(subsets, c[None] + subsets @ theta, np.nan)
+    fitted, intercept = _fit_surrogate(subsets, losses)
+    assert_allclose(fitted, theta, atol=1e-10)
+    assert_allclose(intercept, c, atol=1e-10)
+    assert_allclose(_centred(-fitted).sum(axis=0), 0.0, atol=1e-10)
+
+
+def test_surrogate_predicts_fresh_subsets():
+    X, y = make_multitask_regression(n_tasks=10, n_samples=150, random_state=0)
+    X_tr, y_tr, X_val, y_val = X[::3], y[::3], X[1::3], y[1::3]
+    _, details = surrogate_affinity(MultiTaskRidge(), X_tr, y_tr, X_val, y_val, n_subsets=50,
+                                    n_eval_subsets=50, random_state=0, return_details=True)
+    assert np.median(details.r2) >= 0.8
+    assert details.n_fits == 100
+
+
+def test_higher_order_known_answer():
+    subsets = np.array([[1, 1, 0], [1, 0, 1], [1, 1, 1]], dtype=bool)
+    losses = np.array([[1.0, 2.0, np.nan], [3.0, np.nan, 5.0], [2.0, 4.0, 6.0]])
+    A = _higher_order(subsets, losses)
+    # target 0: mean 2; with source 1: (1 + 2) / 2; with source 2: (3 + 2) / 2
+    assert_allclose(A[:, 0], [0.0, 0.5, -0.5])
+    assert_allclose(A[:, 1], [0.0, 0.0, -1.0])
+
+
+def test_subset_losses_match_direct_refits_and_full_gradient_estimate():
+    X, y = make_multitask_classification(n_tasks=3, n_samples=40, n_features=3, random_state=0)
+    X_val, y_val = make_multitask_classification(n_tasks=3, n_samples=20, n_features=3, random_state=1)
+    est = MultiTaskLogistic(shared_alpha=0.0)
+    subsets = [[1, 0, 1], [1, 1, 1]]
+    res = task_subset_losses(est, X, y, X_val, y_val, subsets=subsets)
+    keep = np.isin(X[:, -1], [0, 2])
+    direct = task_losses(MultiTaskLogistic(shared_alpha=0.0).fit(X[keep], y[keep]),
+                         X_val[np.isin(X_val[:, -1], [0, 2])], y_val[np.isin(X_val[:, -1], [0, 2])],
+                         tasks=[0, 1, 2])
+    assert_allclose(res.losses[0], direct)
+    # at the full fit the tasks' gradients on beta sum to zero: the shared step does not move
+    grad = task_subset_losses(est, X, y, X_val, y_val, subsets=subsets, method="gradient",
+                              ridge=0.0)
+    assert_allclose(grad.losses[1], res.losses[1], rtol=1e-6)
+    assert grad.n_fits == 1 and res.n_fits == 2
+    with pytest.raises(ValueError, match="3 tasks"):
+        task_subset_losses(est, X, y, subsets=[[1, 0]])
+
+
+def test_as_frame_labels_tasks():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=2, random_state=0)
+    X = X.astype(object)
+    X[:, -1] = np.array(["x", "y", "z"])[X[:, -1].astype(int)]
+    A = cosine_affinity(MultiTaskRidge(), X, y, as_frame=True)
+    assert list(A.index) == ["x", "y", "z"] and list(A.columns) == ["x", "y", "z"]
+    assert A.index.name == "source" and A.columns.name == "target"
+    B = higher_order_affinity(MultiTaskRidge(), X, y, n_subsets=10, random_state=0, as_frame=True)
+    assert list(B.index) == ["x", "y", "z"]
+
+
+def test_missing_validation_target():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=2, random_state=0)
+    with pytest.raises(ValueError, match="both X_val and y_val"):
+        cosine_affinity(MultiTaskRidge(), X, y, X_val=X)
+
+
+def _blocks(noise=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    group = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    A = np.where(group[:, None] == group[None], 1.0, -0.5) + noise * rng.standard_normal((8, 8))
+    return A, group
+
+
+@pytest.mark.parametrize("method, search", [("spectral", "auto"), ("tag", "exhaustive"),
+                                            ("tag", "greedy")])
+def test_group_tasks_recovers_blocks(method, search):
+    A, group = _blocks(noise=0.1)
+    labels = group_tasks(A, 3, method=method, search=search, random_state=0)
+    assert_allclose(labels, group)
+
+
+def test_group_tasks_budget_and_frames():
+    import pandas as pd
+
+    A, group = _blocks()
+    # with a budget of 2 the two largest blocks stay apart and the pair joins nobody it hurts
+    labels = group_tasks(A, 2, method="tag")
+    assert len(np.unique(labels)) <= 2
+    assert labels[0] == labels[1] == labels[2] and labels[5] == labels[6] == labels[7]
+    assert labels[0] != labels[5]
+    frame = pd.DataFrame(A, index=list("abcdefgh"), columns=list("abcdefgh"))
+    series = group_tasks(frame, 3, method="tag")
+    assert list(series.index) == list("abcdefgh") and list(series) == list(group)
+    with pytest.raises(ValueError, match="exceeds"):
+        group_tasks(A, 9)
+    with pytest.raises(ValueError, match="square"):
+        group_tasks(A[:3], 2)
+
+
+def test_partition_enumeration_counts():
+    for n, k in [(4, 2), (5, 3), (6, 6)]:
+        parts = _all_partitions(n, k)
+        assert len(parts) == _n_partitions(n, k) == len({tuple(p) for p in parts})
+    assert _n_partitions(6, 6) == 203  # Bell number B6
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_tag_affinity_of_a_network_is_its_training_record():
+    pytest.importorskip("torch")
+    from skmtl.network import SharedBottomNet
+
+    X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=3, random_state=0)
+    net = SharedBottomNet(max_epochs=5, random_state=0)
+    A = tag_affinity(net, X, y, method="first_order")
+    fitted = SharedBottomNet(max_epochs=5, random_state=0, record_affinity="first_order").fit(X, y)
+    assert_allclose(A, fitted.tag_affinity_)

@@ -1,0 +1,227 @@
+"""MTIFSelector: exact pipeline equivalence, known rankings, containers, errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skmtl import MultiTaskLogistic, MultiTaskRidge
+from skmtl.datasets import make_multitask_classification, make_multitask_regression
+from skmtl.model_selection import TaskStratifiedKFold
+from skmtl.selection import MTIFSelector
+
+
+@pytest.fixture
+def clf_data():
+    X, y = make_multitask_classification(n_tasks=4, n_samples=40, n_features=3, random_state=0)
+    return X, y
+
+
+@pytest.fixture
+def reg_data():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=30, n_features=4, random_state=0)
+    return X, y
+
+
+class FeatureInfluence(BaseEstimator):
+    """Duck-typed model whose influence is minus the first feature of each row."""
+
+    def __init__(self, task_col=-1):
+        self.task_col = task_col
+
+    def fit(self, X, y):
+        X = np.asarray(X, dtype=float)
+        self.tasks_ = np.unique(X[:, -1])
+        self.first_ = X[:, 0]
+        return self
+
+    def influence(self, X_val, y_val):
+        return -np.repeat(self.first_[:, None], len(self.tasks_), axis=1)
+
+
+@pytest.mark.parametrize("model", [MultiTaskLogistic(alpha=0.5), MultiTaskRidge(alpha=0.5)])
+def test_pipeline_equals_model_on_kept_rows(clf_data, reg_data, model):
+    X, y = clf_data if isinstance(model, MultiTaskLogistic) else reg_data
+    pipe = make_pipeline(
+        MTIFSelector(model, removal_ratio=0.2, cv=3, random_state=0), model
+    ).fit(X, y)
+    kept = pipe[0].sample_indices_
+    alone = MultiTaskLogistic if isinstance(model, MultiTaskLogistic) else MultiTaskRidge
+    alone = alone(alpha=0.5).fit(X[kept], y[kept])
+    np.testing.assert_array_equal(pipe[-1].coef_, alone.coef_)
+    np.testing.assert_array_equal(pipe[-1].intercept_, alone.intercept_)
+    np.testing.assert_array_equal(pipe.predict(X), alone.predict(X))
+    assert len(kept) == len(y) - int(0.2 * len(y))
+
+
+def test_fit_transform_marks_removed_rows_and_transform_is_identity(clf_data):
+    X, y = clf_data
+    sel = MTIFSelector(removal_ratio=0.15, cv=3, random_state=0)
+    Xt = sel.fit_transform(X, y)
+    removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
+    np.testing.assert_array_equal(np.flatnonzero(np.isnan(Xt[:, -1])), removed)
+    np.testing.assert_array_equal(Xt[sel.sample_indices_], X[sel.sample_indices_])
+    np.testing.assert_array_equal(Xt[removed, :-1], X[removed, :-1])
+    assert sel.transform(X) is X
+    # the removed rows are the lowest scores
+    assert sel.scores_[removed].max() <= sel.scores_[sel.sample_indices_].min()
+    np.testing.assert_allclose(sel.scores_, sel.influence_.sum(axis=1))
+
+
+def test_influence_against_validation_data_is_the_estimators(reg_data):
+    X, y = reg_data
+    X_val, y_val = make_multitask_regression(
+        n_tasks=3, n_samples=10, n_features=4, random_state=1
+    )
+    sel = MTIFSelector(removal_ratio=0.1).fit(X, y, X_val=X_val, y_val=y_val)  # None -> ridge
+    expected = MultiTaskRidge().fit(X, y).influence(X_val, y_val)
+    np.testing.assert_array_equal(sel.influence_, expected)
+    sel.set_params(target_weights={2: 1.0}).fit(X, y, X_val=X_val, y_val=y_val)
+    np.testing.assert_array_equal(sel.scores_, expected[:, 2])
+    sel.set_params(target_weights=[1.0, 0.0, 2.0]).fit(X, y, X_val=X_val, y_val=y_val)
+    np.testing.assert_allclose(sel.scores_, expected[:, 0] + 2 * expected[:, 2])
+
+
+def test_default_estimator_for_classes_is_logistic(clf_data):
+    X, y = clf_data
+    sel = MTIFSelector().fit(X, y, X_val=X, y_val=y)
+    np.testing.assert_array_equal(sel.influence_, MultiTaskLogistic().fit(X, y).influence(X, y))
+
+
+def test_cross_fitting_averages_the_folds(clf_data):
+    X, y = clf_data
+    splits = list(TaskStratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    sel = MTIFSelector(MultiTaskLogistic(), cv=splits).fit(X, y)
+    total, count = np.zeros((len(y), 4)), np.zeros((len(y), 1))
+    for train, test in splits:
+        total[train] += MultiTaskLogistic().fit(X[train], y[train]).influence(X[test], y[test])
+        count[train] += 1
+    np.testing.assert_allclose(sel.influence_, total / count, rtol=1e-12, atol=1e-15)
+    # an int cv gives shuffled task-stratified folds, reproducible with random_state
+    a = MTIFSelector(cv=3, random_state=0).fit(X, y).influence_
+    np.testing.assert_array_equal(a, MTIFSelector(cv=3, random_state=0).fit(X, y).influence_)
+
+
+def test_validation_fraction_never_removes_held_out_rows(clf_data):
+    X, y = clf_data
+    sel = MTIFSelector(removal_ratio=0.3, validation_fraction=0.25, random_state=0).fit(X, y)
+    held_out = np.flatnonzero(np.isnan(sel.scores_))
+    assert len(held_out) == 40  # a quarter of 160 rows, task-stratified
+    np.testing.assert_array_equal(np.unique(X[held_out, -1], return_counts=True)[1], [10] * 4)
+    assert np.isin(held_out, sel.sample_indices_).all()
+    with pytest.raises(ValueError, match="only 120 rows were scored"):
+        sel.set_params(removal_ratio=0.9).fit(X, y)
+
+
+def test_duck_typed_estimator_known_ranking(clf_data):
+    X, y = clf_data
+    sel = MTIFSelector(FeatureInfluence(), removal_ratio=0.25).fit(X, y, X_val=X, y_val=y)
+    removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
+    np.testing.assert_array_equal(np.sort(removed), np.sort(np.argsort(X[:, 0])[-40:]))
+    with pytest.raises(InvalidParameterError, match="influence"):
+        MTIFSelector(MultiTaskLogistic().fit(X, y).predict).fit(X, y)
+
+
+def test_random_strategy(clf_data):
+    X, y = clf_data
+    sel = MTIFSelector(FeatureInfluence(), removal_ratio=0.25, strategy="random", random_state=3)
+    kept = sel.fit(X, y).sample_indices_
+    assert sel.influence_ is None and len(kept) == 120
+    np.testing.assert_array_equal(kept, sel.fit(X, y).sample_indices_)
+    assert not np.array_equal(kept, sel.set_params(random_state=4).fit(X, y).sample_indices_)
+
+
+@pytest.mark.parametrize("ratio", [1.0, -0.1, 1.5])
+def test_removal_ratio_out_of_range(clf_data, ratio):
+    X, y = clf_data
+    with pytest.raises(InvalidParameterError, match=r"removal_ratio.*\[0(\.0)?, 1(\.0)?\)"):
+        MTIFSelector(removal_ratio=ratio).fit(X, y)
+
+
+def test_zero_ratio_keeps_every_row_and_bad_weights(clf_data):
+    X, y = clf_data
+    sel = MTIFSelector(removal_ratio=0, cv=2).fit(X, y)
+    np.testing.assert_array_equal(sel.sample_indices_, np.arange(len(y)))
+    with pytest.raises(ValueError, match=r"tasks \[9\]"):
+        MTIFSelector(target_weights={9: 1.0}, cv=2).fit(X, y)
+    with pytest.raises(ValueError, match="one weight per task"):
+        MTIFSelector(target_weights=[1, 2], cv=2).fit(X, y)
+    with pytest.raises(ValueError, match="non-negative"):
+        MTIFSelector(target_weights=[1, -1, 0, 0], cv=2).fit(X, y)
+
+
+def test_failed_fit_keeps_fitted_state(clf_data):
+    X, y = clf_data
+    sel = MTIFSelector(removal_ratio=0.1, cv=2, random_state=0).fit(X, y)
+    kept = sel.sample_indices_.copy()
+    with pytest.raises(ValueError, match="rows"):
+        sel.fit(X, y[:-1])
+    np.testing.assert_array_equal(sel.sample_indices_, kept)
+
+
+def test_missing_task_rows_are_neither_kept_nor_scored(clf_data):
+    X, y = clf_data
+    X = X.copy()
+    X[:5, -1] = np.nan
+    sel = MTIFSelector(removal_ratio=0.1, cv=3, random_state=0).fit(X, y)
+    assert not np.isin(np.arange(5), sel.sample_indices_).any()
+    assert np.isnan(sel.influence_[:5]).all() and np.isfinite(sel.influence_[5:]).all()
+    assert len(sel.sample_indices_) == 155 - 15
+
+
+def test_dataframes_keep_their_type_and_task_dtype(clf_data):
+    X, y = clf_data
+    df = pd.DataFrame(X[:, :-1], columns=["a", "b", "c"])
+    df["task"] = X[:, -1].astype(int)
+    sel = MTIFSelector(removal_ratio=0.1, task_col="task", cv=2, random_state=0)
+    out = sel.fit_transform(df, y)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == list(df.columns)
+    assert out["task"].isna().sum() == 16 and df["task"].dtype.kind == "i"
+    np.testing.assert_array_equal(sel.get_feature_names_out(), ["a", "b", "c", "task"])
+    df["task"] = np.array(list("wxyz"))[X[:, -1].astype(int)]
+    out = sel.fit_transform(df, y)
+    assert out["task"].isna().sum() == 16 and out["task"].dropna().isin(list("wxyz")).all()
+    pipe = make_pipeline(sel, MultiTaskLogistic(task_col="task")).fit(df, y)
+    np.testing.assert_array_equal(pipe[-1].tasks_, list("wxyz"))
+    obj = np.column_stack([X[:, :-1], df["task"].to_numpy()]).astype(object)
+    marked = sel.set_params(task_col=-1).fit_transform(obj, y)
+    assert sum(v is None for v in marked[:, -1]) == 16
+
+
+def test_fit_resample_and_imblearn_pipeline(clf_data):
+    imblearn_pipeline = pytest.importorskip("imblearn.pipeline")
+    X, y = clf_data
+    sel = MTIFSelector(removal_ratio=0.2, cv=3, random_state=0)
+    X_res, y_res = sel.fit_resample(X, y)
+    np.testing.assert_array_equal(X_res, X[sel.sample_indices_])
+    np.testing.assert_array_equal(y_res, y[sel.sample_indices_])
+    with pytest.raises(TypeError, match="implements both"):
+        imblearn_pipeline.make_pipeline(sel, MultiTaskLogistic()).fit(X, y)
+    sampler = MTIFSelector(removal_ratio=0.2, cv=3, random_state=0, sampler=True)
+    assert not hasattr(sampler, "transform") and not hasattr(sampler, "fit_transform")
+    imb = imblearn_pipeline.make_pipeline(sampler, MultiTaskLogistic()).fit(X, y)
+    plain = make_pipeline(sel, MultiTaskLogistic()).fit(X, y)
+    np.testing.assert_array_equal(imb[-1].coef_, plain[-1].coef_)
+
+
+def test_grid_search_and_set_output(clf_data):
+    X, y = clf_data
+    rng = np.random.default_rng(0)
+    y = np.where(rng.random(len(y)) < 0.2, 1 - y, y)
+    pipe = make_pipeline(MTIFSelector(cv=2, random_state=0), MultiTaskLogistic())
+    search = GridSearchCV(pipe, {"mtifselector__removal_ratio": [0.0, 0.1]}, cv=2).fit(X, y)
+    assert search.best_params_["mtifselector__removal_ratio"] in (0.0, 0.1)
+    assert pipe.set_output(transform="pandas") is pipe
+
+
+def test_removes_corrupted_rows_on_synthetic_data():
+    X, y = make_multitask_classification(n_tasks=5, n_samples=200, n_features=5, random_state=0)
+    rng = np.random.default_rng(0)
+    corrupted = rng.random(len(y)) < 0.1
+    y = np.where(corrupted, 1 - y, y)
+    sel = MTIFSelector(removal_ratio=0.1, random_state=0).fit(X, y)
+    removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
+    assert corrupted[removed].mean() >= 2 * corrupted.mean()
