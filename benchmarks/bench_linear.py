@@ -6,6 +6,7 @@ Four parts, one subcommand each (``all`` runs them in order)::
     python benchmarks/bench_linear.py scale      # (b) K=200, d=200: time and peak memory
     python benchmarks/bench_linear.py growth     # (c) time as K and d grow, fitted exponents
     python benchmarks/bench_linear.py accuracy   # (d) the paper's Table 1 and LOO/LOTO agreement
+    python benchmarks/bench_linear.py threads    # BLAS threads vs block size (skmtl's own limit)
     python benchmarks/bench_linear.py --threads 1 speed   # BLAS limited to one thread
 
 Run from the repository root with skmtl importable (``pip install -e .`` or
@@ -190,6 +191,32 @@ def run_speed(args):
     print(f"max |skmtl - dense| / max |dense| = {np.abs(scores - reference).max() / scale:.2e} "
           f"(per-row dense route: "
           f"{np.abs(scores - dense_scores_row_side(H, row_task, u, v)).max() / scale:.2e})")
+
+
+# -- BLAS threads vs block size -------------------------------------------------------------
+def run_threads(args):
+    """fit + influence with 1 and 2 BLAS threads, skmtl's small-block limit switched off,
+    beside skmtl's default (one thread below ``SMALL_BLOCK_SIZE`` parameters per task)."""
+    import skmtl.base
+
+    default_limit = skmtl.base.SMALL_BLOCK_SIZE
+    print(f"\nBLAS threads: fit + influence() of MultiTaskRidge, min of {args.repeat}; "
+          f"{_threads()}")
+    print(f"{'K':>4}{'d':>6}{'rows/task':>11}{'1 thread':>11}{'2 threads':>11}"
+          f"{'skmtl default':>15}")
+    for K, d, n in ((30, 100, 200), (10, 300, 600), (6, 600, 1200), (4, 1000, 2000)):
+        (X, y), (X_val, y_val) = regression_problem(K, d, n, seed=0)
+
+        def fit_and_score():
+            MultiTaskRidge(alpha=1.0).fit(X, y).influence(X_val, y_val)
+
+        times = {}
+        for label, threads, limit in (("1", 1, 0), ("2", 2, 0), ("default", 2, default_limit)):
+            skmtl.base.SMALL_BLOCK_SIZE = limit
+            with threadpool_limits(threads, user_api="blas"):
+                times[label] = best_of(fit_and_score, args.repeat)
+        skmtl.base.SMALL_BLOCK_SIZE = default_limit
+        print(f"{K:>4}{d:>6}{n:>11}{times['1']:>10.3f}s{times['2']:>10.3f}s{times['default']:>14.3f}s")
 
 
 def _threads():
@@ -424,6 +451,8 @@ def main(argv=None):
     acc.add_argument("--alpha", type=float, default=1.0)
     acc.add_argument("--loo-rows", type=int, default=40)
     acc.add_argument("--loo-features", type=int, default=8)
+    threads = sub.add_parser("threads", help="BLAS threads vs block size")
+    threads.add_argument("--repeat", type=int, default=3)
     sub.add_parser("all", help="(a) to (d) with their defaults")
     args = parser.parse_args(argv)
     if args.part == "all":
@@ -433,7 +462,7 @@ def main(argv=None):
         return
     with threadpool_limits(args.threads):
         {"speed": run_speed, "scale": run_scale, "_scale_worker": scale_worker,
-         "growth": run_growth, "accuracy": run_accuracy}[args.part](args)
+         "growth": run_growth, "accuracy": run_accuracy, "threads": run_threads}[args.part](args)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ import time
 import warnings
 
 import numpy as np
+import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import cross_val_predict
@@ -56,6 +57,7 @@ from threadpoolctl import threadpool_limits
 
 from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.datasets import load_exam, load_har
+from skmtl.network import SharedBottomNet
 from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
 from skmtl.selection import MTIFSelector
 
@@ -65,9 +67,14 @@ SETTINGS = {
     "har-20": ("har", 0.2),
     "exam-10": ("exam", 0.1),
 }
+# random removal matched (same number of rows, same model) to an MTIF variant
+RANDOM_MATCH = {
+    "random (as cross-fit)": "MTIF (cross-fit)",
+    "random (as validation set)": "MTIF (validation set)",
+}
 METHODS = [
     "none",
-    "random",
+    *RANDOM_MATCH,
     "MTIF (cross-fit)",
     "MTIF (held-out 20%)",
     "MTIF (validation set)",
@@ -111,93 +118,144 @@ def better(a, b, classification):
     return a > b if classification else a < b
 
 
-def run_selection(model, selector, ratios, data, classification, fit_params=None):
-    """Choose the removal ratio on the validation part; returns the result at it.
+def run_selection(models, make_selector, ratios, data, classification, fit_params=None):
+    """Choose the model and the removal ratio on the validation part.
 
-    The influence does not depend on ``removal_ratio``, so the selector is
-    fitted once and each ratio removes the first rows of its ranking: the
-    rows ``MTIFSelector(removal_ratio=r)`` removes (its lowest ``scores_``,
-    stable order), and the model is refitted on the rest, which is exactly
-    what the pipeline fits (tests/test_selector.py).
+    For each candidate model (one per ``--alpha`` for the linear models, one
+    network), the selector scores the rows with that model, and each ratio
+    removes the first rows of its ranking: the rows
+    ``MTIFSelector(removal_ratio=r)`` removes (its lowest ``scores_``, stable
+    order); the same model is refitted on the rest, which is exactly what
+    the pipeline ``make_pipeline(MTIFSelector(model), model)`` fits
+    (tests/test_selector.py). The influence does not depend on
+    ``removal_ratio``, so the selector is fitted once per model. Returns the
+    test score, ratio, removed rows and model index at the best validation
+    score.
     """
     X_train, y_noisy, corrupted, X_val, y_val, X_test, y_test = data
-    selector = clone(selector).fit(X_train, y_noisy, **(fit_params or {}))
-    scored = np.flatnonzero(np.isfinite(selector.scores_))
-    ranking = scored[np.argsort(selector.scores_[scored], kind="stable")]
     best = None
-    for ratio in ratios:
-        removed = ranking[: int(np.floor(ratio * len(y_noisy) + 1e-9))]
-        kept = np.setdiff1d(np.arange(len(y_noisy)), removed)
-        fitted = clone(model).fit(X_train[kept], y_noisy[kept])
+    for index, model in enumerate(models):
+        selector = clone(make_selector(model)).fit(X_train, y_noisy, **(fit_params or {}))
+        scored = np.flatnonzero(np.isfinite(selector.scores_))
+        ranking = scored[np.argsort(selector.scores_[scored], kind="stable")]
+        for ratio in ratios:
+            removed = ranking[: int(np.floor(ratio * len(y_noisy) + 1e-9))]
+            kept = np.setdiff1d(np.arange(len(y_noisy)), removed)
+            fitted = clone(model).fit(X_train[kept], y_noisy[kept])
+            score = metric(fitted, X_val, y_val, classification)
+            if best is None or better(score, best[0], classification):
+                test = metric(fitted, X_test, y_test, classification)
+                best = (score, test, ratio, removed, index)
+    return best[1:]  # test score, ratio, removed rows, model index
+
+
+def fit_best(models, data, classification, rows):
+    """Fit every candidate on ``rows``; test score and index of the best on validation."""
+    X_train, y_noisy, corrupted, X_val, y_val, X_test, y_test = data
+    best = None
+    for index, model in enumerate(models):
+        fitted = clone(model).fit(X_train[rows], y_noisy[rows])
         score = metric(fitted, X_val, y_val, classification)
         if best is None or better(score, best[0], classification):
-            best = (score, metric(fitted, X_test, y_test, classification), ratio, removed)
-    return best[1:]  # test score, ratio, removed rows
+            best = (score, metric(fitted, X_test, y_test, classification), index)
+    return best[1:]
 
 
-def run_cleanlab(model, data, classification, seed):
+def run_cleanlab(models, data, classification, seed):
+    """Remove the rows cleanlab flags, for each candidate model; best on validation.
+
+    The flagging model is the model fitted afterwards (as for MTIF).
+    """
     X_train, y_noisy, corrupted, X_val, y_val, X_test, y_test = data
-    if classification:
-        from cleanlab.filter import find_label_issues
+    best = None
+    for index, model in enumerate(models):
+        if classification:
+            from cleanlab.filter import find_label_issues
 
-        cv = TaskStratifiedKFold(5, shuffle=True, random_state=seed)
-        proba = cross_val_predict(model, X_train, y_noisy, cv=cv, method="predict_proba")
-        issues = find_label_issues(y_noisy, proba)
-    else:
-        from cleanlab.regression.learn import CleanLearning
+            cv = TaskStratifiedKFold(5, shuffle=True, random_state=seed)
+            proba = cross_val_predict(model, X_train, y_noisy, cv=cv, method="predict_proba")
+            issues = find_label_issues(y_noisy, proba)
+        else:
+            from cleanlab.regression.learn import CleanLearning
 
-        issues = CleanLearning(clone(model), seed=seed).find_label_issues(X_train, y_noisy)
-        issues = issues["is_label_issue"].to_numpy()
-    final = clone(model).fit(X_train[~issues], y_noisy[~issues])
-    return metric(final, X_test, y_test, classification), issues.mean(), np.flatnonzero(issues)
+            issues = CleanLearning(clone(model), seed=seed).find_label_issues(X_train, y_noisy)
+            issues = issues["is_label_issue"].to_numpy()
+        final = clone(model).fit(X_train[~issues], y_noisy[~issues])
+        score = metric(final, X_val, y_val, classification)
+        if best is None or better(score, best[0], classification):
+            test = metric(final, X_test, y_test, classification)
+            best = (score, test, issues.mean(), np.flatnonzero(issues), index)
+    return best[1:]  # test score, share flagged, removed rows, model index
 
 
-def run_seed(setting, seed, ratios, alpha):
+def candidate_models(args, classification, seed):
+    """The models every method chooses from on the validation part."""
+    if args.model == "net":
+        return [
+            SharedBottomNet(
+                hidden_layer_sizes=tuple(args.hidden), learning_rate=args.learning_rate,
+                batch_size=256, max_epochs=args.max_epochs, weight_decay=1e-4,
+                early_stopping=True, validation_fraction=0.1, n_iter_no_change=10,
+                device="cpu", random_state=seed,
+            )
+        ]
+    linear = MultiTaskLogistic if classification else MultiTaskRidge
+    return [linear(alpha=alpha) for alpha in args.alpha]
+
+
+def run_seed(setting, seed, ratios, args):
     name, rate = SETTINGS[setting]
     data = prepare(name, rate, seed)
     X_train, y_noisy, corrupted, X_val, y_val, X_test, y_test = data
     classification = name == "har"
-    model = (MultiTaskLogistic if classification else MultiTaskRidge)(alpha=alpha)
+    models = candidate_models(args, classification, seed)
     out = {}
 
-    def record(method, start, score, ratio, removed):
+    def record(method, start, score, ratio, removed, index):
         share = corrupted[removed].mean() if len(removed) else np.nan
-        out[method] = dict(score=score, time=time.perf_counter() - start, ratio=ratio, share=share)
+        param = getattr(models[index], "alpha", np.nan)
+        out[method] = dict(
+            score=score, time=time.perf_counter() - start, ratio=ratio, share=share,
+            alpha=param, index=index,
+        )
 
+    everything = np.arange(len(y_noisy))
     start = time.perf_counter()
-    plain = clone(model).fit(X_train, y_noisy)
-    record("none", start, metric(plain, X_test, y_test, classification), 0.0, [])
+    score, index = fit_best(models, data, classification, everything)
+    record("none", start, score, 0.0, [], index)
 
     variants = {
         "MTIF (cross-fit)": (dict(cv=5), None),
         "MTIF (held-out 20%)": (dict(validation_fraction=0.2), None),
-        "MTIF (validation set)": (
-            dict(), {"X_val": X_val, "y_val": y_val}
-        ),
+        "MTIF (validation set)": (dict(), {"X_val": X_val, "y_val": y_val}),
     }
     for method, (options, fit_params) in variants.items():
         start = time.perf_counter()
-        selector = MTIFSelector(model, random_state=seed, **options)
-        score, ratio, removed = run_selection(
-            model, selector, ratios, data, classification, fit_params
+        score, ratio, removed, index = run_selection(
+            models, lambda m: MTIFSelector(m, random_state=seed, **options),
+            ratios, data, classification, fit_params,
         )
-        record(method, start, score, ratio, removed)
+        record(method, start, score, ratio, removed, index)
 
-    chosen = out["MTIF (cross-fit)"]["ratio"]
-    start = time.perf_counter()
-    score, _, removed = run_selection(
-        model, MTIFSelector(strategy="random", random_state=seed), [chosen], data, classification
-    )
-    record("random", start, score, chosen, removed)
+    # random removal of as many rows as an MTIF variant, with the same model
+    for method, matched in RANDOM_MATCH.items():
+        chosen = out[matched]
+        index = chosen["index"]
+        start = time.perf_counter()
+        score, _, removed, _ = run_selection(
+            [models[index]], lambda m: MTIFSelector(strategy="random", random_state=seed),
+            [chosen["ratio"]], data, classification,
+        )
+        record(method, start, score, chosen["ratio"], removed, index)
 
     start = time.perf_counter()
-    score, ratio, removed = run_cleanlab(model, data, classification, seed)
-    record("cleanlab", start, score, ratio, removed)
+    score, ratio, removed, index = run_cleanlab(models, data, classification, seed)
+    record("cleanlab", start, score, ratio, removed, index)
 
     start = time.perf_counter()
-    clean = clone(model).fit(X_train[~corrupted], y_noisy[~corrupted])
-    record("oracle (drop corrupted)", start, metric(clean, X_test, y_test, classification),
-           corrupted.mean(), np.flatnonzero(corrupted))
+    score, index = fit_best(models, data, classification, np.flatnonzero(~corrupted))
+    record("oracle (drop corrupted)", start, score, corrupted.mean(), np.flatnonzero(corrupted),
+           index)
     return out
 
 
@@ -214,6 +272,16 @@ def summarize(results, settings, key, fmt):
     return "\n".join(lines)
 
 
+def per_seed(results, setting, key, fmt):
+    n_seeds = len(results[setting])
+    lines = ["| method | " + " | ".join(f"seed {s}" for s in range(n_seeds)) + " |",
+             "|---" * (n_seeds + 1) + "|"]
+    for method in METHODS:
+        cells = [fmt(r[method][key]) for r in results[setting]]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5, help="number of seeds (default 5)")
@@ -221,44 +289,77 @@ def main(argv=None):
         "--ratios", default="0,0.025,0.05,0.1,0.15,0.2,0.3",
         help="removal ratios searched on the validation part (comma separated)",
     )
-    parser.add_argument("--alpha", type=float, default=1.0, help="alpha of every model (default 1)")
     parser.add_argument(
-        "--settings", default=",".join(SETTINGS), help=f"comma separated, from {list(SETTINGS)}"
+        "--model", choices=["linear", "net"], default="linear",
+        help="linear: MultiTaskLogistic / MultiTaskRidge; net: SharedBottomNet (HAR only)",
     )
     parser.add_argument(
+        "--alpha", default="0.01,0.1,1,10",
+        help="alphas of the linear models, chosen on the validation part by every method "
+             "(comma separated; default 0.01,0.1,1,10; '1' is the fixed-alpha study)",
+    )
+    parser.add_argument("--hidden", default="128", help="net: hidden layer sizes (default 128)")
+    parser.add_argument("--max-epochs", type=int, default=200, help="net: max epochs (200)")
+    parser.add_argument("--learning-rate", type=float, default=3e-3, help="net: adam step (3e-3)")
+    parser.add_argument("--settings", default=None,
+                        help=f"comma separated, from {list(SETTINGS)} (default: all; "
+                             "net: the HAR ones)")
+    parser.add_argument(
         "--threads", type=int, default=1,
-        help="BLAS threads (default 1: on a busy 2-core machine more threads thrash)",
+        help="BLAS and torch threads (default 1: on a busy 2-core machine more threads thrash)",
     )
     args = parser.parse_args(argv)
     ratios = [float(r) for r in args.ratios.split(",")]
+    args.alpha = [float(a) for a in args.alpha.split(",")]
+    args.hidden = [int(h) for h in args.hidden.split(",") if h]
+    if args.settings is None:
+        args.settings = ",".join(
+            s for s in SETTINGS if args.model == "linear" or SETTINGS[s][0] == "har"
+        )
     settings = args.settings.split(",")
+    if args.model == "net" and any(SETTINGS[s][0] != "har" for s in settings):
+        parser.error("--model net runs the HAR settings only")
     warnings.simplefilter("ignore", ConvergenceWarning)
     threadpool_limits(args.threads)
+    torch.set_num_threads(args.threads)
+    begin = time.perf_counter()
     results = {}
     for setting in settings:
         results[setting] = []
         for seed in range(args.seeds):
             start = time.perf_counter()
-            results[setting].append(run_seed(setting, seed, ratios, args.alpha))
+            results[setting].append(run_seed(setting, seed, ratios, args))
             print(f"# {setting} seed {seed}: {time.perf_counter() - start:.1f} s", flush=True)
 
     def mean_std(v):
         return f"{v.mean():.2f} ± {v.std():.2f}"
 
-    print(f"\nseeds={args.seeds} ratios={ratios} alpha={args.alpha} threads={args.threads}")
+    if args.model == "net":
+        model = (f"SharedBottomNet(hidden={tuple(args.hidden)}, adam lr={args.learning_rate}, "
+                 f"batch 256, weight_decay=1e-4, early_stopping, max_epochs={args.max_epochs})")
+    else:
+        model = f"MultiTaskLogistic / MultiTaskRidge, alpha in {args.alpha}"
+    print(f"\nseeds={args.seeds} ratios={ratios} model={model} threads={args.threads} "
+          f"wall={time.perf_counter() - begin:.0f} s")
     print("\nTest accuracy (%) on HAR, test MSE on Exam (mean ± std over seeds):\n")
     print(summarize(results, settings, "score", mean_std))
-    print("\nGain over `none` (accuracy points; MSE reduction on Exam), mean over seeds "
-          "[wins out of seeds]:\n")
     for setting in settings:
         for r in results[setting]:
             sign = 1 if SETTINGS[setting][0] == "har" else -1
             for method in METHODS:
                 r[method]["gain"] = sign * (r[method]["score"] - r["none"]["score"])
+    print("\nGain over `none` (accuracy points; MSE reduction on Exam), mean ± std over seeds "
+          "[wins out of seeds]:\n")
     print(summarize(results, settings, "gain",
-                    lambda v: f"{v.mean():+.2f} [{int((v > 0).sum())}/{len(v)}]"))
-    print("\nRemoval ratio chosen (cleanlab: share flagged):\n")
+                    lambda v: f"{v.mean():+.2f} ± {v.std():.2f} [{int((v > 0).sum())}/{len(v)}]"))
+    for setting in settings:
+        print(f"\nGain over `none` per seed, {setting}:\n")
+        print(per_seed(results, setting, "gain", lambda v: f"{v:+.2f}"))
+    print("\nRemoval ratio chosen (cleanlab: share flagged), mean over seeds:\n")
     print(summarize(results, settings, "ratio", lambda v: f"{v.mean():.3f}"))
+    if args.model == "linear" and len(args.alpha) > 1:
+        print("\nalpha chosen on the validation part, per seed:\n")
+        print(summarize(results, settings, "alpha", lambda v: ",".join(f"{a:g}" for a in v)))
     print("\nShare of truly corrupted rows among the removed (corruption rate: "
           + ", ".join(f"{s} {SETTINGS[s][1]:.0%}" for s in settings) + "):\n")
     print(summarize(results, settings, "share", lambda v: f"{v.mean():.2f}"))

@@ -306,3 +306,20 @@ def test_influence_uses_the_penalty_of_the_fit(regression_data):
     model.set_params(alpha=5.0)
     model._cache.clear()
     np.testing.assert_array_equal(model.influence(X_val, y_val, method="exact"), expected)
+
+
+def test_small_blocks_run_on_one_blas_thread_and_restore_the_setting():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from skmtl.base import SMALL_BLOCK_SIZE, blas_threads_for_blocks
+
+    def blas_threads():
+        return {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    with threadpool_limits(2, user_api="blas"):
+        before = blas_threads()
+        with blas_threads_for_blocks(SMALL_BLOCK_SIZE - 1):
+            assert set(blas_threads().values()) == {1}
+        with blas_threads_for_blocks(SMALL_BLOCK_SIZE):
+            assert blas_threads() == before
+        assert blas_threads() == before

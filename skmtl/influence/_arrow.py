@@ -16,6 +16,7 @@ it their blocks and gradients.
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg import lapack
 
 
 class ArrowHessian:
@@ -60,9 +61,8 @@ class ArrowHessian:
         self.task_shared_blocks = task_shared_blocks
         self.n_tasks, self.d_task, _ = self.task_blocks.shape
         self.d_shared = self.shared_block.shape[0]
-        _batched_cholesky(self.task_blocks, "task block")  # positive definiteness check
         # The explicit inverses turn every later task solve into a matrix product.
-        self._task_inv = np.linalg.inv(self.task_blocks)
+        self._task_inv = _spd_inverses(self.task_blocks, "task block")
         self.coupling_ = self._task_inv @ self.cross_blocks
         self.schur_ = self.shared_block - np.tensordot(
             self.cross_blocks, self.coupling_, axes=([0, 1], [0, 1])
@@ -139,15 +139,19 @@ class ArrowHessian:
         if val_shared_grads is not None:
             c = c + val_shared_grads
         r = self.schur_solve(c.T)  # (d_shared, n_tasks): r_j = S^{-1} c_j
-        # w_i = u_b,i - H_bk H_kk^{-1} u_i = u_b,i - M_k^T u_i for the row's task k;
-        # grouped by task so that no (n, d_task, d_shared) array is formed.
-        w = np.zeros((len(row_tasks), self.d_shared))
-        if row_shared_grads is not None:
-            w += row_shared_grads
-        for k in np.unique(row_tasks):
-            rows = row_tasks == k
-            w[rows] -= row_task_grads[rows] @ self.coupling_[k]
-        through_shared = w @ r
+        # Through the shared block, row i of task k scores (u_b,i - M_k^T u_i)^T r
+        # = u_b,i^T r - u_i^T (M_k r): one (d_task, n_tasks) matrix per task, so
+        # the per-row work is a product with n_tasks columns, not d_shared.
+        task_to_target = self.coupling_ @ r  # (n_tasks, d_task, n_tasks)
+        if row_shared_grads is None:
+            through_shared = np.zeros((len(row_tasks), self.n_tasks))
+        else:
+            through_shared = np.asarray(row_shared_grads, dtype=float) @ r
+        order = np.argsort(row_tasks, kind="stable")
+        bounds = np.searchsorted(row_tasks[order], np.arange(self.n_tasks + 1))
+        for k in np.flatnonzero(np.diff(bounds)):
+            rows = order[bounds[k]:bounds[k + 1]]
+            through_shared[rows] -= row_task_grads[rows] @ task_to_target[k]
         direct = np.zeros_like(through_shared)
         direct[np.arange(len(row_tasks)), row_tasks] = np.einsum("nt,nt->n", a[row_tasks], row_task_grads)
         scores = direct + through_shared
@@ -199,13 +203,11 @@ class ArrowHessian:
             Shared block of each solution; every other task ``j`` gets
             ``-coupling_[j] @ shared``.
         """
-        _batched_cholesky(base_block[None], "modified task block")
-        base_inv = np.linalg.inv(base_block)
+        base_inv = _spd_inverses(base_block[None], "modified task block")[0]
         cross = self.cross_blocks[task]
         base_coupling = base_inv @ cross
         schur = self.schur_ + cross.T @ self.coupling_[task] - cross.T @ base_coupling
-        _batched_cholesky(schur[None], "Schur complement")
-        schur_inv = np.linalg.inv(schur)
+        schur_inv = _spd_inverses(schur[None], "Schur complement")[0]
         # blocks of the inverse of the arrow matrix whose block `task` is base_block
         inv_bk = -schur_inv @ base_coupling.T
         inv_kk = base_inv - base_coupling @ inv_bk
@@ -237,6 +239,18 @@ class ArrowHessian:
         cross = self.cross_blocks[task]
         schur = self.schur_ + cross.T @ self.coupling_[task] - own
         return linalg.solve(schur, shared_rhs, assume_a="pos")
+
+
+def _spd_inverses(blocks, what):
+    """Inverses of symmetric positive definite blocks from their Cholesky factors."""
+    factors = _batched_cholesky(blocks, what)
+    inverses = np.empty_like(factors)
+    for k, factor in enumerate(factors):
+        inv, info = lapack.dpotri(factor, lower=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"Inverting the {what} failed (LAPACK info={info}).")
+        inverses[k] = np.tril(inv) + np.tril(inv, -1).T
+    return inverses
 
 
 def _batched_cholesky(blocks, what):

@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
-from ..base import keep_state_on_error
+from ..base import blas_threads_for_blocks, keep_state_on_error, single_threaded_small_blocks
 from ..influence import ArrowHessian
 from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask
 
@@ -116,9 +116,10 @@ class MultiTaskLinearModel(BaseEstimator):
         self._penalty = (self.alpha, self.shared_alpha)
         self._Z, self._Y, self._row_task = Z, Y_all, row_task
         self._weights = np.where(present, sample_weight, 0.0)
-        theta, beta, self.n_iter_ = self._newton(
-            Z, Y_all, row_task, self._weights, len(tasks), Y.shape[1]
-        )
+        with blas_threads_for_blocks(Z.shape[1] * Y.shape[1]):
+            theta, beta, self.n_iter_ = self._newton(
+                Z, Y_all, row_task, self._weights, len(tasks), Y.shape[1]
+            )
         self._set_coefficients(theta, beta)
         if _given(X_val, y_val):
             self._val = self._check_val(X_val, y_val)
@@ -153,10 +154,12 @@ class MultiTaskLinearModel(BaseEstimator):
             Zk = Z[rows]
             eta = Zk @ theta[k].T
             losses[k] = w @ self.loss_.loss(eta, Y[rows])
-            grads[k] = np.einsum("nc,nd->cd", w[:, None] * self.loss_.gradient(eta, Y[rows]), Zk).ravel()
+            grads[k] = ((w[:, None] * self.loss_.gradient(eta, Y[rows])).T @ Zk).ravel()
             if hessian:
                 h = w[:, None, None] * self.loss_.hessian(eta, Y[rows])
-                hess[k] = np.einsum("nce,nd,nf->cdef", h, Zk, Zk, optimize=True).reshape(
+                # sum_n h[n, c, e] Z[n, d] Z[n, f] as one matrix product over rows
+                hz = (h[..., None] * Zk[:, None, None, :]).reshape(len(Zk), -1)
+                hess[k] = (Zk.T @ hz).reshape(d, n_out, n_out, d).transpose(1, 0, 2, 3).reshape(
                     n_out * d, n_out * d
                 )
         return losses, grads, hess
@@ -326,6 +329,7 @@ class MultiTaskLinearModel(BaseEstimator):
                 f"choose one of {allowed}."
             )
 
+    @single_threaded_small_blocks
     def influence(self, X_val=None, y_val=None, *, method="mtif", return_components=False):
         """Effect of removing each training row on each task's validation loss.
 
@@ -378,6 +382,7 @@ class MultiTaskLinearModel(BaseEstimator):
             return out, components
         return out
 
+    @single_threaded_small_blocks
     def task_relatedness(self, X_val=None, y_val=None, *, method="mtif"):
         """Effect of removing each whole task on each task's validation loss.
 
