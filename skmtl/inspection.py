@@ -2,7 +2,7 @@
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import clone, is_classifier
+from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from tqdm.auto import tqdm
@@ -13,8 +13,10 @@ from .utils._tasks import check_task_X, encode_tasks
 def task_losses(estimator, X, y, tasks=None):
     """Mean loss of a fitted estimator on each task of ``(X, y)``.
 
-    The loss is the mean squared error for regressors and the mean log-loss
-    for classifiers, as everywhere in skmtl.
+    The loss is the mean log-loss on classification tasks and the mean
+    squared error on regression tasks, as everywhere in skmtl (a network
+    may hold both kinds). Tasks the estimator cannot predict (not seen in
+    fit, and ``unknown_task`` is not ``"shared"``) get NaN.
 
     Parameters
     ----------
@@ -43,17 +45,28 @@ def task_losses(estimator, X, y, tasks=None):
     y = column_or_1d(y)
     _, labels = check_task_X(estimator, X, reset=False)
     row_task = encode_tasks(labels, tasks)
-    keep = np.flatnonzero(row_task >= 0)
+    predictable = row_task >= 0
+    if getattr(estimator, "unknown_task", "error") != "shared":
+        # e.g. a network after leave-one-task-out: no head for the removed task
+        predictable &= encode_tasks(labels, estimator.tasks_) >= 0
+    keep = np.flatnonzero(predictable)
     out = np.full(len(tasks), np.nan)
     if len(keep) == 0:
         return out
     X_keep, y_keep, row_task = _safe_indexing(X, keep), y[keep], row_task[keep]
-    if is_classifier(estimator):
+    per_row = np.full(len(keep), np.nan)
+    if hasattr(estimator, "predict_proba"):
+        # NaN probabilities mark rows of regression tasks in a mixed model
         proba = estimator.predict_proba(X_keep)
-        idx = np.searchsorted(estimator.classes_, y_keep)
-        per_row = -np.log(np.clip(proba[np.arange(len(keep)), idx], 1e-300, None))
+        is_class = ~np.isnan(proba).any(axis=1)
+        idx = np.searchsorted(estimator.classes_, y_keep[is_class])
+        per_row[is_class] = -np.log(np.clip(proba[is_class, idx], 1e-300, None))
     else:
-        per_row = (estimator.predict(X_keep) - y_keep) ** 2
+        is_class = np.zeros(len(keep), dtype=bool)
+    if not is_class.all():
+        regression = ~is_class
+        pred = np.asarray(estimator.predict(_safe_indexing(X_keep, np.flatnonzero(regression))), dtype=float)
+        per_row[regression] = (pred - np.asarray(y_keep[regression], dtype=float)) ** 2
     counts = np.bincount(row_task, minlength=len(tasks))
     sums = np.bincount(row_task, weights=per_row, minlength=len(tasks))
     np.divide(sums, counts, out=out, where=counts > 0)

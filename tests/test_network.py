@@ -334,6 +334,28 @@ def test_mixed_tasks_predict_score_and_proba():
     assert est.influence_.shape == (60, 2) and est.task_relatedness_.shape == (2, 2)
 
 
+def test_task_losses_and_loto_on_mixed_tasks():
+    from skmtl.inspection import loto_effects
+
+    X, y = make_multitask_classification(n_tasks=3, n_samples=20, n_features=3, random_state=0)
+    y = np.where(X[:, -1] == 0, X[:, 0] * 2.5, y).astype(object)
+    est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=5, random_state=0, device="cpu")
+    est.fit(X, y)
+    value, proba, _ = est._outputs(X)
+    reg, cls = X[:, -1] == 0, X[:, -1] != 0
+    y_cls = y[cls].astype(int)
+    expected = [
+        np.mean((value[reg] - y[reg].astype(float)) ** 2),
+        -np.mean(np.log(proba[cls & (X[:, -1] == 1), y_cls[X[cls, -1] == 1]])),
+        -np.mean(np.log(proba[cls & (X[:, -1] == 2), y_cls[X[cls, -1] == 2]])),
+    ]
+    assert np.allclose(task_losses(est, X, y), expected)
+    # without a task, the network has no head for it: that task's own loss is NaN
+    effects = loto_effects(est, X, y, X, y)
+    assert np.isnan(np.diag(effects)).all()
+    assert np.isfinite(effects[~np.eye(3, dtype=bool)]).all()
+
+
 def test_user_module_is_copied_and_frozen_parameters_stay():
     X, y = make_multitask_regression(n_tasks=2, n_samples=20, n_features=4, random_state=0)
     backbone = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 5))
