@@ -3,6 +3,7 @@
 import contextlib
 import functools
 
+from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 
 
@@ -54,3 +55,40 @@ def single_threaded_small_blocks(method):
             return method(self, *args, **kwargs)
 
     return wrapper
+
+
+def validation_given(X_val, y_val):
+    """Whether validation data was passed; both or neither must be."""
+    if (X_val is None) != (y_val is None):
+        raise ValueError("Pass both X_val and y_val, or neither.")
+    return X_val is not None
+
+
+class InfluenceMixin:
+    """``influence_`` and ``task_relatedness_`` of a fitted skmtl estimator.
+
+    The estimator provides ``influence``, ``task_relatedness``,
+    ``_check_val`` (validation data in its own layout), ``_val`` (the
+    validation data of ``fit``) and a ``_cache`` dict cleared by ``fit``.
+    """
+
+    def _resolve_val(self, X_val, y_val):
+        return self._check_val(X_val, y_val) if validation_given(X_val, y_val) else self._val
+
+    @property
+    def influence_(self):
+        """``influence()`` against the validation data given to ``fit`` (or the
+        training data); computed on first access."""
+        check_is_fitted(self)
+        if "influence" not in self._cache:
+            self._cache["influence"] = self.influence()
+        return self._cache["influence"]
+
+    @property
+    def task_relatedness_(self):
+        """``task_relatedness()`` against the validation data given to ``fit``
+        (or the training data); computed on first access."""
+        check_is_fitted(self)
+        if "relatedness" not in self._cache:
+            self._cache["relatedness"] = self.task_relatedness()
+        return self._cache["relatedness"]

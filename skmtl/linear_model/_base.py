@@ -10,11 +10,17 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
-from ..base import blas_threads_for_blocks, keep_state_on_error, single_threaded_small_blocks
+from ..base import (
+    InfluenceMixin,
+    blas_threads_for_blocks,
+    keep_state_on_error,
+    single_threaded_small_blocks,
+    validation_given,
+)
 from ..influence import ArrowHessian
 from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask
 
-class MultiTaskLinearModel(BaseEstimator):
+class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
     """Base of MultiTaskRidge and MultiTaskLogistic (not for direct use).
 
     The objective is ``sum_k [L_k(theta_k) + alpha ||theta_k - beta||^2] +
@@ -121,7 +127,7 @@ class MultiTaskLinearModel(BaseEstimator):
                 Z, Y_all, row_task, self._weights, len(tasks), Y.shape[1]
             )
         self._set_coefficients(theta, beta)
-        if _given(X_val, y_val):
+        if validation_given(X_val, y_val):
             self._val = self._check_val(X_val, y_val)
         else:
             self._val = (Z[present], Y_all[present], row_task[present])
@@ -318,9 +324,6 @@ class MultiTaskLinearModel(BaseEstimator):
         diff = (self._theta - self._beta).reshape(len(self.tasks_), -1)
         return task_grad, -2.0 * self._penalty[0] * diff
 
-    def _resolve_val(self, X_val, y_val):
-        return self._check_val(X_val, y_val) if _given(X_val, y_val) else self._val
-
     def _check_method(self, method):
         allowed = ("mtif", self._refit_method)
         if method not in allowed:
@@ -417,24 +420,6 @@ class MultiTaskLinearModel(BaseEstimator):
         out[:, empty] = np.nan
         return out
 
-    @property
-    def influence_(self):
-        """``influence()`` against the validation data given to ``fit`` (or the
-        training data); computed on first access."""
-        check_is_fitted(self)
-        if "influence" not in self._cache:
-            self._cache["influence"] = self.influence()
-        return self._cache["influence"]
-
-    @property
-    def task_relatedness_(self):
-        """``task_relatedness()`` against the validation data given to ``fit``
-        (or the training data); computed on first access."""
-        check_is_fitted(self)
-        if "relatedness" not in self._cache:
-            self._cache["relatedness"] = self.task_relatedness()
-        return self._cache["relatedness"]
-
     # -- beyond first order: Newton steps on the objective without rows / tasks ----
     def _val_loss_change(self, val, target, delta):
         """Change of task ``target``'s validation loss for coefficient changes
@@ -513,9 +498,3 @@ class MultiTaskLinearModel(BaseEstimator):
             out[k] = self._effects_from_steps(val, k, own, shared, empty)[0]
         return out
 
-
-def _given(X_val, y_val):
-    """Whether validation data was passed; both or neither must be."""
-    if (X_val is None) != (y_val is None):
-        raise ValueError("Pass both X_val and y_val, or neither.")
-    return X_val is not None

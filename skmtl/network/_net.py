@@ -19,7 +19,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..base import keep_state_on_error
+from ..base import InfluenceMixin, keep_state_on_error, validation_given
 from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask
 from ._influence import CLASSIFICATION, REGRESSION, MemberInfluence, row_losses
 
@@ -53,7 +53,7 @@ def _has_classification_task(est):
     return est.task_types != "regression"
 
 
-class SharedBottomNet(BaseEstimator):
+class SharedBottomNet(InfluenceMixin, BaseEstimator):
     """Multitask network with a shared bottom and one head per task (torch).
 
     Every task's rows pass through the same bottom network (an MLP, or any
@@ -315,6 +315,7 @@ class SharedBottomNet(BaseEstimator):
         self
         """
         self._validate_params()
+        val_given = validation_given(X_val, y_val)
         _check_layer_sizes(self.hidden_layer_sizes)
         if (self.record_affinity or self.it_mtl) and self.solver == "lbfgs":
             raise ValueError(
@@ -382,9 +383,7 @@ class SharedBottomNet(BaseEstimator):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # pairs never in one batch
                 self.tag_affinity_ = np.nanmean(np.stack(affinities), axis=0)
-        if X_val is not None or y_val is not None:
-            if X_val is None or y_val is None:
-                raise ValueError("Pass both X_val and y_val, or neither.")
+        if val_given:
             self._val = self._check_val(X_val, y_val)
         else:
             self._val = {k: self._train_data[k] for k in ("x", "y", "task", "kind")}
@@ -818,30 +817,6 @@ class SharedBottomNet(BaseEstimator):
         out[:, empty] = np.nan
         return out
 
-    def _resolve_val(self, X_val, y_val):
-        if X_val is None and y_val is None:
-            return self._val
-        if X_val is None or y_val is None:
-            raise ValueError("Pass both X_val and y_val, or neither.")
-        return self._check_val(X_val, y_val)
-
-    @property
-    def influence_(self):
-        """``influence()`` against the validation data given to ``fit`` (or the
-        training data); computed on first access."""
-        check_is_fitted(self)
-        if "influence" not in self._cache:
-            self._cache["influence"] = self.influence()
-        return self._cache["influence"]
-
-    @property
-    def task_relatedness_(self):
-        """``task_relatedness()`` against the validation data given to ``fit``
-        (or the training data); computed on first access."""
-        check_is_fitted(self)
-        if "relatedness" not in self._cache:
-            self._cache["relatedness"] = self.task_relatedness()
-        return self._cache["relatedness"]
 
 
 class _Transference:

@@ -6,19 +6,14 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ..base import validation_given
 from ._adapters import adapter_for, as_output
-
-
-def _given(X_val, y_val):
-    if (X_val is None) != (y_val is None):
-        raise ValueError("Pass both X_val and y_val, or neither.")
-    return X_val is not None
 
 
 def _fit_and_adapt(estimator, X, y, X_val, y_val):
     """Fit a clone on ``(X, y)``; return it, its adapter, the training data and
     the data the target losses are measured on (validation if given)."""
-    given = _given(X_val, y_val)
+    given = validation_given(X_val, y_val)
     model = clone(estimator).fit(X, y)
     adapter = adapter_for(model)
     train = adapter.train_data()
@@ -165,7 +160,7 @@ def tag_affinity(
     >>> tag_affinity(MultiTaskRidge(), X, y, n_steps=10).shape
     (3, 3)
     """
-    given = _given(X_val, y_val)
+    given = validation_given(X_val, y_val)
     model = clone(estimator)
     if "record_affinity" in model.get_params():  # networks record TAG while they train
         model.set_params(record_affinity={"exact": "lookahead", "first_order": "first_order"}[method])

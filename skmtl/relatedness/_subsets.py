@@ -19,8 +19,8 @@ from tqdm.auto import tqdm
 
 from ..inspection import task_losses
 from ..utils._tasks import missing_task_mask, normalize_task_labels, resolve_task_col
+from ..base import validation_given
 from ._adapters import adapter_for, as_output
-from ._gradient import _given
 
 
 def _row_tasks(estimator, X):
@@ -85,7 +85,7 @@ def _gradient_subset_losses(estimator, X, y, X_val, y_val, subsets, n_components
     model = clone(estimator).fit(X, y)
     adapter = adapter_for(model)
     train = adapter.train_data()
-    target = adapter.data(X_val, y_val) if _given(X_val, y_val) else train
+    target = adapter.data(X_val, y_val) if validation_given(X_val, y_val) else train
     row_task, eta, G = adapter.output_gradients(train)
     val_task, val_eta, val_G = adapter.output_gradients(target)
     n_shared = G.shape[-1]
@@ -192,7 +192,7 @@ def task_subset_losses(
     >>> res.losses.shape, bool(np.isnan(res.losses[0, 2])), res.n_fits
     ((2, 3), True, 2)
     """
-    val_given = _given(X_val, y_val)
+    val_given = validation_given(X_val, y_val)
     y = column_or_1d(y)
     labels, missing = _row_tasks(estimator, X)
     tasks = normalize_task_labels(np.unique(labels[~missing]))
