@@ -7,21 +7,8 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_array
 
-from .utils._tasks import missing_task_mask, normalize_task_labels, resolve_task_col
-
-
-def _task_labels(X, task_col):
-    """Task label of each row of ``X`` (missing labels kept as NaN/None)."""
-    names = list(X.columns) if hasattr(X, "columns") else None
-    X = check_array(X, dtype=None, ensure_all_finite=False)
-    labels = X[:, resolve_task_col(task_col, X.shape[1], names)]
-    missing = missing_task_mask(labels)
-    out = np.full(len(labels), None, dtype=object)
-    if not missing.all():
-        out[~missing] = normalize_task_labels(labels[~missing])
-    return out, missing
+from .utils._tasks import task_labels
 
 
 def _strata(X, y, task_col):
@@ -30,7 +17,7 @@ def _strata(X, y, task_col):
     The within-task stratum is the class of ``y`` for classification targets,
     0 otherwise. Rows with a missing task label get task code -1.
     """
-    labels, missing = _task_labels(X, task_col)
+    labels, missing = task_labels(X, task_col)
     task = np.full(len(labels), -1, dtype=np.intp)
     if not missing.all():
         _, task[~missing] = np.unique(labels[~missing].astype(str), return_inverse=True)

@@ -18,22 +18,9 @@ from sklearn.utils.validation import column_or_1d
 from tqdm.auto import tqdm
 
 from ..inspection import task_losses
-from ..utils._tasks import missing_task_mask, normalize_task_labels, resolve_task_col
+from ..utils._tasks import normalize_task_labels, task_labels
 from ..base import validation_given
 from ._adapters import adapter_for, as_output
-
-
-def _row_tasks(estimator, X):
-    """Normalized task label of each row of ``X`` (None where missing)."""
-    task_col = estimator.get_params().get("task_col", -1)
-    names = list(X.columns) if hasattr(X, "columns") else None
-    X = check_array(X, dtype=None, ensure_all_finite=False)
-    labels = X[:, resolve_task_col(task_col, X.shape[1], names)]
-    missing = missing_task_mask(labels)
-    out = np.full(len(labels), None, dtype=object)
-    if not missing.all():
-        out[~missing] = normalize_task_labels(labels[~missing])
-    return out, missing
 
 
 def _sample_subsets(n_tasks, n_subsets, subset_size, rng):
@@ -110,23 +97,26 @@ def _gradient_subset_losses(estimator, X, y, X_val, y_val, subsets, n_components
     return out
 
 
+_SUBSET_PARAMS_NO_FRAME = {
+    "estimator": "no_validation",
+    "X": ["array-like"],
+    "y": ["array-like"],
+    "X_val": ["array-like", None],
+    "y_val": ["array-like", None],
+    "n_subsets": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    "subset_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    "method": [StrOptions({"refit", "gradient"})],
+    "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    "ridge": [Interval(numbers.Real, 0, None, closed="left")],
+    "random_state": ["random_state"],
+    "n_jobs": [numbers.Integral, None],
+    "verbose": ["verbose"],
+}
+_SUBSET_PARAMS = {**_SUBSET_PARAMS_NO_FRAME, "as_frame": ["boolean"]}
+
+
 @validate_params(
-    {
-        "estimator": "no_validation",
-        "X": ["array-like"],
-        "y": ["array-like"],
-        "X_val": ["array-like", None],
-        "y_val": ["array-like", None],
-        "subsets": ["array-like", None],
-        "n_subsets": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "subset_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "method": [StrOptions({"refit", "gradient"})],
-        "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "ridge": [Interval(numbers.Real, 0, None, closed="left")],
-        "random_state": ["random_state"],
-        "n_jobs": [numbers.Integral, None],
-        "verbose": ["verbose"],
-    },
+    {**_SUBSET_PARAMS_NO_FRAME, "subsets": ["array-like", None]},
     prefer_skip_nested_validation=False,
 )
 def task_subset_losses(
@@ -194,10 +184,11 @@ def task_subset_losses(
     """
     val_given = validation_given(X_val, y_val)
     y = column_or_1d(y)
-    labels, missing = _row_tasks(estimator, X)
+    task_col = estimator.get_params().get("task_col", -1)
+    labels, missing = task_labels(X, task_col)
     tasks = normalize_task_labels(np.unique(labels[~missing]))
     X_val, y_val = (X_val, column_or_1d(y_val)) if val_given else (X, y)
-    val_labels, val_missing = _row_tasks(estimator, X_val)
+    val_labels, val_missing = task_labels(X_val, task_col)
     rng = check_random_state(random_state)
     if subsets is None:
         subsets = _sample_subsets(len(tasks), n_subsets or 5 * len(tasks), subset_size, rng)
@@ -293,22 +284,6 @@ def _higher_order(subsets, losses):
     return out
 
 
-_SUBSET_PARAMS = {
-    "estimator": "no_validation",
-    "X": ["array-like"],
-    "y": ["array-like"],
-    "X_val": ["array-like", None],
-    "y_val": ["array-like", None],
-    "n_subsets": [Interval(numbers.Integral, 1, None, closed="left"), None],
-    "subset_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
-    "method": [StrOptions({"refit", "gradient"})],
-    "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
-    "ridge": [Interval(numbers.Real, 0, None, closed="left")],
-    "random_state": ["random_state"],
-    "n_jobs": [numbers.Integral, None],
-    "verbose": ["verbose"],
-    "as_frame": ["boolean"],
-}
 
 
 @validate_params(

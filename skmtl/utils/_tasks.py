@@ -89,13 +89,26 @@ def check_task_X(estimator, X, *, reset):
             "categorical features first, e.g. with OneHotEncoder."
         ) from exc
     features = check_array(features, ensure_min_features=0, input_name="X")
+    return features, _labels_with_missing(labels)[0]
+
+
+def _labels_with_missing(labels):
+    """Normalized labels (None where missing, then as an object array) and the missing mask."""
     missing = missing_task_mask(labels)
     if not missing.any():
-        return features, normalize_task_labels(labels)
+        return normalize_task_labels(labels), missing
     out = np.full(len(labels), None, dtype=object)
     if not missing.all():
         out[~missing] = normalize_task_labels(labels[~missing])
-    return features, out
+    return out, missing
+
+
+def task_labels(X, task_col):
+    """Normalized task label of each row of ``X`` (None where missing) and the
+    mask of missing labels; ``X`` is not otherwise validated."""
+    names = list(X.columns) if hasattr(X, "columns") else None
+    X = check_array(X, dtype=None, ensure_all_finite=False)
+    return _labels_with_missing(X[:, resolve_task_col(task_col, X.shape[1], names)])
 
 
 def encode_tasks(labels, tasks):
