@@ -21,20 +21,24 @@ perfect estimate of the validation LOTO can track the test LOTO. The summary
 also scores every measure against LOTO measured on the validation data
 itself.
 
-Also printed: the cost of each measure (seconds, model fits), the surrogate's
-R^2 on fresh subsets, and how close Grad-TAE's estimated subset losses are to
-real refits on the same subsets.
+Also printed: the cost of each measure (seconds, model fits); a paired
+comparison over seeds of MTIF's mean Spearman against TAG, first-order TAG
+and cosine (mean difference ± SE, seeds won, one-sided Wilcoxon signed-rank
+and sign-test p-values); the surrogate's R^2 on fresh subsets for m = f K
+training subsets (``--surrogate-factors``, default 5 and 10); and how close
+Grad-TAE's estimated subset losses are to real refits on the same subsets.
 
-Run: ``python benchmarks/compare_relatedness.py --seeds 20 --har-seeds 1``
-(synthetic: about 1 minute on 2 cores; HAR: about 15 minutes, its surrogate
-and higher-order use m = 2K subsets).
+Run: ``python benchmarks/compare_relatedness.py --seeds 100 --har-seeds 0``
+(synthetic, three sizes: about 7 minutes on 2 shared cores, one BLAS thread;
+HAR: ``--sizes --har-seeds 1``, a few minutes per split, its surrogate and
+higher-order use m = 2K subsets).
 """
 
 import argparse
 import time
 
 import numpy as np
-from scipy.stats import pearsonr, spearmanr
+from scipy.stats import binomtest, pearsonr, spearmanr, wilcoxon
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
@@ -115,37 +119,112 @@ def spearman_per_target(A, loto):
     return out
 
 
-def subset_checks(estimator, X, y, X_val, y_val, seed):
-    """Surrogate R^2 on fresh subsets, and Grad-TAE vs refit subset losses."""
+def subset_checks(estimator, X, y, X_val, y_val, seed, factors=(5, 10), n_fresh=5):
+    """Surrogate R^2 on fresh subsets for m = f K training subsets (f in ``factors``),
+    and Grad-TAE vs refit subset losses on the fresh subsets.
+
+    The training subsets are nested (the m = 5K set is the first half of the
+    m = 10K set) and every m is scored on the same ``n_fresh * K`` fresh
+    subsets, drawn independently of them. Per target t, R^2 is computed over
+    the fresh subsets holding t: ``1 - SSE_t / SST_t``, with ``SST_t`` the
+    spread of t's actual loss around its mean over those subsets. Summaries:
+    median and mean over targets (and seeds), the fraction of targets with
+    R^2 >= 0.8, and pooled within target (``1 - sum_t SSE_t / sum_t SST_t``).
+    ``r2_mean_low_var`` / ``r2_mean_high_var``: mean R^2 over the targets whose
+    relative loss spread (sd / mean of the actual loss over the fresh subsets)
+    is below / above that seed's median -- R^2 divides by ``SST_t``, so it is
+    ill-conditioned where a target's loss barely depends on the subset; for
+    the low-spread half also the median relative spread and the median
+    prediction error (RMSE / mean loss).
+    """
     K = len(np.unique(X[:, -1]))
     rng = np.random.RandomState(seed)
-    train = task_subset_losses(estimator, X, y, X_val, y_val,
-                               subsets=_sample_subsets(K, 5 * K, None, rng))
+    pool = task_subset_losses(estimator, X, y, X_val, y_val,
+                              subsets=_sample_subsets(K, max(factors) * K, None, rng))
     fresh = task_subset_losses(estimator, X, y, X_val, y_val,
-                               subsets=_sample_subsets(K, 5 * K, None, rng))
-    theta, c = _fit_surrogate(train.subsets, train.losses)
-    pred = c[None] + fresh.subsets @ np.nan_to_num(theta)
+                               subsets=_sample_subsets(K, n_fresh * K, None, rng))
     held = fresh.subsets & np.isfinite(fresh.losses)
-    r2 = []
-    sse = sst = 0.0
-    for t in range(K):
-        a, p = fresh.losses[held[:, t], t], pred[held[:, t], t]
-        r2.append(1 - np.sum((a - p) ** 2) / np.sum((a - a.mean()) ** 2))
-        sse, sst = sse + np.sum((a - p) ** 2), sst + np.sum((a - a.mean()) ** 2)
+    spread = np.array([fresh.losses[held[:, t], t].std() / fresh.losses[held[:, t], t].mean()
+                       for t in range(K)])
+    low = spread < np.median(spread)
+    out = {}
+    for f in factors:
+        theta, c = _fit_surrogate(pool.subsets[:f * K], pool.losses[:f * K])
+        pred = c[None] + fresh.subsets @ np.nan_to_num(theta)
+        sse = np.array([np.sum((fresh.losses[held[:, t], t] - pred[held[:, t], t]) ** 2)
+                        for t in range(K)])
+        sst = np.array([np.sum((fresh.losses[held[:, t], t]
+                                - fresh.losses[held[:, t], t].mean()) ** 2) for t in range(K)])
+        r2 = 1 - sse / sst
+        means = np.array([fresh.losses[held[:, t], t].mean() for t in range(K)])
+        rel_rmse = np.sqrt(sse / held.sum(axis=0)) / means
+        out[f] = {"r2_per_target": r2, "r2_pooled": 1 - sse.sum() / sst.sum(),
+                  "r2_mean_low_var": r2[low].mean(), "r2_mean_high_var": r2[~low].mean(),
+                  "spread_low_var": np.median(spread[low]),
+                  "spread_high_var": np.median(spread[~low]),
+                  "rel_rmse_low_var": np.median(rel_rmse[low])}
     grad = task_subset_losses(estimator, X, y, X_val, y_val, subsets=fresh.subsets,
                               method="gradient")
     real, est = fresh.losses[held], grad.losses[held]
     # within-target agreement: correlation over subsets of each target's losses
     within = [pearsonr(fresh.losses[held[:, t], t], grad.losses[held[:, t], t]).statistic
               for t in range(K)]
-    return {
-        "r2_median": np.median(r2), "r2_mean": np.mean(r2), "r2_pooled": 1 - sse / sst,
-        "gradtae_rel_err": np.median(np.abs(est - real) / real),
-        "gradtae_within_r": np.nanmean(within),
-    }
+    out["gradtae_rel_err"] = np.median(np.abs(est - real) / real)
+    out["gradtae_within_r"] = np.nanmean(within)
+    return out
 
 
-def run(name, estimator, datasets, factor=5, checks_on=True, n_cols=10):
+def print_subset_checks(checks, factors, n_fresh):
+    K = len(checks[0][factors[0]]["r2_per_target"])
+    print(f"\nSurrogate R^2 on {n_fresh}K = {n_fresh * K} fresh subsets of size ceil(K/2), "
+          f"{len(checks)} seeds x {K} targets (per-target R^2 pooled over seeds and targets "
+          "for median / mean / fraction / 10th percentile; pooled-within-target and the "
+          "low/high loss-spread means averaged over seeds):\n")
+    print("| training subsets m | median R^2 | mean R^2 | targets with R^2 >= 0.8 "
+          "| 10th pct R^2 | pooled R^2 | mean R^2, low-spread half | mean R^2, high-spread half "
+          "| loss sd / mean, low / high half | low-spread half: RMSE / mean loss |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for f in factors:
+        r2 = np.concatenate([c[f]["r2_per_target"] for c in checks])
+        avg = {k: np.mean([c[f][k] for c in checks])
+               for k in ("r2_pooled", "r2_mean_low_var", "r2_mean_high_var",
+                         "spread_low_var", "spread_high_var", "rel_rmse_low_var")}
+        print(f"| {f}K = {f * K} | {np.median(r2):.3f} | {r2.mean():.3f} | "
+              f"{np.mean(r2 >= 0.8):.0%} | {np.percentile(r2, 10):.3f} | "
+              f"{avg['r2_pooled']:.3f} | {avg['r2_mean_low_var']:.3f} | "
+              f"{avg['r2_mean_high_var']:.3f} | "
+              f"{avg['spread_low_var']:.1%} / {avg['spread_high_var']:.1%} | "
+              f"{avg['rel_rmse_low_var']:.1%} |")
+    print(f"\nGrad-TAE vs refits on the same {n_fresh * K} fresh subsets: median relative "
+          f"error {np.mean([c['gradtae_rel_err'] for c in checks]):.3f}, mean within-target "
+          f"r {np.mean([c['gradtae_within_r'] for c in checks]):.3f}")
+
+
+def print_paired(scores, reference="MTIF", others=("TAG", "TAG (1st order)", "Cosine")):
+    """Per seed, the reference's mean Spearman minus each other measure's (paired over seeds)."""
+    ref = np.nanmean(np.asarray(scores[reference]), axis=1)
+    n = len(ref)
+    if n < 2:
+        return
+    print(f"\nPaired over seeds: {reference}'s mean Spearman (test LOTO) minus the other "
+          f"measure's, same data set per seed ({n} seeds); one-sided p-values for "
+          f"H1: {reference} > other\n")
+    print("| comparison | mean difference ± SE | seeds won "
+          "| Wilcoxon signed-rank p | sign test p |")
+    print("|---|---|---|---|---|")
+    for o in others:
+        d = ref - np.nanmean(np.asarray(scores[o]), axis=1)
+        se = d.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+        wins, losses = int(np.sum(d > 0)), int(np.sum(d < 0))
+        p_w = wilcoxon(d, alternative="greater").pvalue if np.any(d != 0) else np.nan
+        p_s = (binomtest(wins, wins + losses, alternative="greater").pvalue
+               if wins + losses else np.nan)
+        print(f"| {reference} - {o} | {d.mean():+.3f} ± {se:.3f} | {wins}/{n} | "
+              f"{p_w:.2g} | {p_s:.2g} |")
+
+
+def run(name, estimator, datasets, factor=5, checks_on=True, n_cols=10,
+        r2_factors=(5, 10), n_fresh=5):
     scores, in_sample, costs, checks = {}, {}, {}, []
     for seed, (X, y, X_va, y_va, X_te, y_te) in datasets:
         start = time.perf_counter()
@@ -158,7 +237,8 @@ def run(name, estimator, datasets, factor=5, checks_on=True, n_cols=10):
             in_sample.setdefault(m, []).append(np.nanmean(spearman_per_target(A, loto_val)))
             costs.setdefault(m, []).append((sec, fits))
         if checks_on:
-            checks.append(subset_checks(estimator, X, y, X_va, y_va, seed))
+            checks.append(subset_checks(estimator, X, y, X_va, y_va, seed,
+                                        r2_factors, n_fresh))
     print(f"\n## {name}: Spearman with LOTO per target task, mean ± sd over {len(datasets)} seeds\n")
     K = len(next(iter(scores.values()))[0])
     for lo in range(0, K, n_cols):
@@ -180,11 +260,9 @@ def run(name, estimator, datasets, factor=5, checks_on=True, n_cols=10):
               f"{np.mean(in_sample[m]):.3f} | {sec:.2f} | {costs[m][0][1]} |")
     sec = np.mean([c[0] for c in costs["LOTO (ground truth)"]])
     print(f"| LOTO (ground truth) | 1 | 0 | 1 | {sec:.2f} | {costs['LOTO (ground truth)'][0][1]} |")
-    if not checks:
-        return
-    print("\nSubset measures (m = 5K subsets of size ceil(K/2); means over seeds):")
-    for k in checks[0]:
-        print(f"  {k}: {np.mean([c[k] for c in checks]):.3f}")
+    print_paired(scores)
+    if checks:
+        print_subset_checks(checks, list(r2_factors), n_fresh)
 
 
 def synthetic(n_seeds, n_samples):
@@ -212,11 +290,16 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="*", default=[150, 300, 600],
                         help="rows per synthetic task (before the 1:1:1 split)")
     parser.add_argument("--har-seeds", type=int, default=1, help="HAR splits (0 to skip)")
+    parser.add_argument("--surrogate-factors", type=int, nargs="+", default=[5, 10],
+                        help="surrogate R^2 check: fit on m = f*K subsets for each f")
+    parser.add_argument("--fresh-factor", type=int, default=5,
+                        help="surrogate R^2 check: score on this many times K fresh subsets")
     args = parser.parse_args()
     start = time.perf_counter()
     for n in args.sizes:
         run(f"Synthetic regression, {n} rows per task (MultiTaskRidge)", MultiTaskRidge(),
-            list(synthetic(args.seeds, n)))
+            list(synthetic(args.seeds, n)), r2_factors=args.surrogate_factors,
+            n_fresh=args.fresh_factor)
     if args.har_seeds:
         # a HAR fit takes seconds: m = 2K subsets and no subset checks keep it under ~15 min
         run("HAR, sitting vs rest (MultiTaskLogistic, PCA 30)", MultiTaskLogistic(),
