@@ -187,7 +187,7 @@ def test_fast_and_generic_paths_agree_under_projection():
     for a, b in zip(fast.featurizer(data["x"], data["task"], cot), slow.featurizer(data["x"], data["task"], cot)):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)
     v_t, v_b = fast.task_gradients(data, data["scale"])
-    for a, b in zip(fast.row_scores(*fast.operators(v_t, v_b)), slow.row_scores(*slow.operators(v_t, v_b))):
+    for a, b in zip(fast.row_scores(fast.operators(v_t, v_b)), slow.row_scores(slow.operators(v_t, v_b))):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-8, atol=1e-12)
 
 
@@ -257,6 +257,17 @@ def test_linear_special_case_matches_linear_estimators(linear, target):
         np.testing.assert_allclose(net.predict_proba(X), lin.predict_proba(X), atol=1e-6)
 
 
+def test_components_split_own_head_and_bottom_paths():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=15, n_features=3, random_state=0)
+    est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=5, projection_dim=8, random_state=0,
+                          device="cpu", dtype="float64").fit(X, y)
+    total, parts = est.influence(X, y, return_components=True)
+    np.testing.assert_allclose(parts["direct"] + parts["shared"], total)
+    not_own = X[:, -1][:, None] != est.tasks_[None, :]
+    assert np.all(parts["direct"][not_own] == 0)
+    assert np.abs(parts["shared"][not_own]).max() > 0
+
+
 # -- TRAK options -------------------------------------------------------------------------------
 def test_ensemble_averages_members_and_soft_threshold_shrinks():
     X, y = make_multitask_classification(n_tasks=2, n_samples=30, n_features=4, random_state=0)
@@ -265,7 +276,7 @@ def test_ensemble_averages_members_and_soft_threshold_shrinks():
     assert len(est.models_) == 2
     val = est._val
     ops, _ = est._operators(val)
-    members = [m.row_scores(q, r) for m, q, r in ops]
+    members = [m.row_scores(operators) for m, operators in ops]
     mean = sum((d + s).numpy() for d, s in members) / 2
     np.testing.assert_allclose(est.influence(), mean, rtol=1e-10)
     est.set_params(soft_threshold=0.5)

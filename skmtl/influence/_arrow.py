@@ -134,30 +134,73 @@ class ArrowHessian:
         components : dict, only when ``return_components``
         """
         row_tasks = np.asarray(row_tasks)
-        a = self.task_solve(val_task_grads)  # a_j = H_jj^{-1} v_j
-        c = -np.einsum("jtb,jt->jb", self.cross_blocks, a)  # -H_bj a_j
-        if val_shared_grads is not None:
-            c = c + val_shared_grads
-        r = self.schur_solve(c.T)  # (d_shared, n_tasks): r_j = S^{-1} c_j
-        # Through the shared block, row i of task k scores (u_b,i - M_k^T u_i)^T r
-        # = u_b,i^T r - u_i^T (M_k r): one (d_task, n_tasks) matrix per task, so
-        # the per-row work is a product with n_tasks columns, not d_shared.
-        task_to_target = self.coupling_ @ r  # (n_tasks, d_task, n_tasks)
+        own, task_to_target, shared_to_target = self.score_operators(val_task_grads, val_shared_grads)
         if row_shared_grads is None:
             through_shared = np.zeros((len(row_tasks), self.n_tasks))
         else:
-            through_shared = np.asarray(row_shared_grads, dtype=float) @ r
+            through_shared = np.asarray(row_shared_grads, dtype=float) @ shared_to_target
         order = np.argsort(row_tasks, kind="stable")
         bounds = np.searchsorted(row_tasks[order], np.arange(self.n_tasks + 1))
         for k in np.flatnonzero(np.diff(bounds)):
             rows = order[bounds[k]:bounds[k + 1]]
-            through_shared[rows] -= row_task_grads[rows] @ task_to_target[k]
+            through_shared[rows] += row_task_grads[rows] @ task_to_target[k]
         direct = np.zeros_like(through_shared)
-        direct[np.arange(len(row_tasks)), row_tasks] = np.einsum("nt,nt->n", a[row_tasks], row_task_grads)
+        direct[np.arange(len(row_tasks)), row_tasks] = np.einsum("nt,nt->n", own[row_tasks], row_task_grads)
         scores = direct + through_shared
         if return_components:
             return scores, {"direct": direct, "shared": through_shared}
         return scores
+
+    def score_operators(self, val_task_grads, val_shared_grads=None):
+        """Operators that score any perturbation against the targets ``v_j``.
+
+        For a perturbation ``u`` in task block ``k`` (task part ``u_t``,
+        shared part ``u_b``)::
+
+            v_j^T H^{-1} u = [j == k] u_t @ own[k]              (direct path)
+                             + u_t @ task_to_target[k][:, j]
+                             + u_b @ shared_to_target[:, j]     (shared path)
+
+        so scoring any number of rows, on any device, takes matrix products
+        only; :meth:`influence` applies them to arrays.
+
+        Parameters
+        ----------
+        val_task_grads : ndarray of shape (n_tasks, d_task)
+        val_shared_grads : ndarray of shape (n_tasks, d_shared), default=None
+            As in :meth:`influence`.
+
+        Returns
+        -------
+        own : ndarray of shape (n_tasks, d_task)
+            ``H_kk^{-1} v_k``.
+        task_to_target : ndarray of shape (n_tasks, d_task, n_tasks)
+            ``-M_k S^{-1} c_j`` with ``c_j = v_jb - H_bj H_jj^{-1} v_j``.
+        shared_to_target : ndarray of shape (d_shared, n_tasks)
+            ``S^{-1} c_j``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmtl.influence import ArrowHessian
+        >>> eye = np.eye(2)
+        >>> H = ArrowHessian(np.stack([3 * eye, 3 * eye]), np.stack([-eye, -eye]), 2 * eye)
+        >>> own, task_to_target, shared_to_target = H.score_operators(np.ones((2, 2)))
+        >>> u = np.array([[1.0, 0.0]])                       # a perturbation in block 0
+        >>> scores = u @ task_to_target[0]
+        >>> scores[:, 0] += u @ own[0]
+        >>> bool(np.allclose(scores, H.influence([0], u, np.ones((2, 2)))))
+        True
+        """
+        own = self.task_solve(val_task_grads)
+        c = -np.einsum("jtb,jt->jb", self.cross_blocks, own)
+        if val_shared_grads is not None:
+            c = c + val_shared_grads
+        shared_to_target = self.schur_solve(c.T).reshape(self.d_shared, len(c))
+        # Through the shared block, row i of task k scores (u_b,i - M_k^T u_i)^T r
+        # = u_b,i^T r - u_i^T (M_k r): one (d_task, n_tasks) matrix per task, so
+        # the per-row work is a product with n_tasks columns, not d_shared.
+        return own, -(self.coupling_ @ shared_to_target), shared_to_target
 
     def parameter_influence(self, task, task_grad, shared_grad=None):
         """Parameter response ``H^{-1} u`` to one perturbation (Proposition 1).

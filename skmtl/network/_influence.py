@@ -388,61 +388,31 @@ class MemberInfluence:
         return out_t, out_b
 
     def operators(self, val_t, val_b):
-        """``(Q, R)`` with ``v_j^T H^{-1} u = u_b @ R[:, j] + u_t @ Q[k][:, j]``
-        for a perturbation ``u`` in task ``k``'s block (see :func:`score_operators`)."""
-        q, r = score_operators(self.hessian, _to_numpy(val_t), _to_numpy(val_b))
+        """The engine's score operators (:meth:`ArrowHessian.score_operators`)
+        for validation gradients ``(K, d_t)``, ``(K, p)``, as tensors on the device."""
+        ops = self.hessian.score_operators(_to_numpy(val_t), _to_numpy(val_b))
         dev = self.data["x"].device
-        return (torch.as_tensor(q, device=dev), torch.as_tensor(r, device=dev))
+        return tuple(torch.as_tensor(op, device=dev) for op in ops)
 
-    def row_scores(self, q, r):
+    def scores(self, operators, task, u_t, u_b):
+        """``(direct, shared)`` scores ``(n, K)`` of perturbations ``(u_t, u_b)`` in blocks ``task``."""
+        own, task_to_target, shared_to_target = operators
+        direct = torch.zeros((len(task), self.n_tasks), dtype=torch.float64, device=u_t.device)
+        direct[torch.arange(len(task), device=u_t.device), task] = (u_t * own[task]).sum(dim=1)
+        shared = u_b @ shared_to_target + torch.einsum("nt,ntj->nj", u_t, task_to_target[task])
+        return direct, shared
+
+    def row_scores(self, operators):
         """``(direct, shared)`` scores ``(n, K)`` of the centred row perturbations."""
         n, K = len(self.data["x"]), self.n_tasks
         dev = self.data["x"].device
         direct = torch.zeros((n, K), dtype=torch.float64, device=dev)
         shared = torch.zeros((n, K), dtype=torch.float64, device=dev)
-        diag_q = q[torch.arange(K), :, torch.arange(K)]  # (K, d_t): a_k
-        off_q = q.clone()
-        off_q[torch.arange(K), :, torch.arange(K)] = 0.0
         for sl, batch in self._batches(self.data):
             heads, bottom = self._row_gradients(batch, with_factors=False)
             task = batch["task"]
             s = batch["scale"].to(torch.float64)[:, None]
             u_t = s * (heads[:, 0].to(torch.float64) - self.mean_t[task])
             u_b = s * (bottom[:, 0].to(torch.float64) - self.mean_b[task])
-            rows = torch.arange(len(task), device=dev)
-            direct[sl][rows, task] = (u_t * diag_q[task]).sum(dim=1)
-            shared[sl] = u_b @ r + torch.einsum("nt,ntj->nj", u_t, off_q[task])
+            direct[sl], shared[sl] = self.scores(operators, task, u_t, u_b)
         return direct, shared
-
-
-def score_operators(hessian, val_task_grads, val_shared_grads):
-    """Score operators of ``ArrowHessian.influence`` for many perturbations at once.
-
-    For targets ``v_j`` (task part ``val_task_grads[j]`` in block ``j``,
-    shared part ``val_shared_grads[j]``) returns ``Q`` ``(K, d_task, K)``
-    and ``R`` ``(d_shared, K)`` such that a perturbation ``u`` living in
-    task block ``k`` (task part ``u_t``, shared part ``u_b``) scores
-    ``v_j^T H^{-1} u = u_b @ R[:, j] + u_t @ Q[k][:, j]``. With them the
-    scores of any number of rows are two small matrix products per batch,
-    on any device; the solves are those of the engine.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skmtl.influence import ArrowHessian
-    >>> from skmtl.network._influence import score_operators
-    >>> eye = np.eye(2)
-    >>> H = ArrowHessian(np.stack([3 * eye, 3 * eye]), np.stack([-eye, -eye]), 2 * eye)
-    >>> v_t, v_b = np.ones((2, 2)), np.zeros((2, 2))
-    >>> Q, R = score_operators(H, v_t, v_b)
-    >>> u_t, u_b = np.array([[1.0, 0.0]]), np.zeros((1, 2))
-    >>> np.allclose(u_b @ R + u_t @ Q[0], H.influence([0], u_t, v_t, u_b, v_b))
-    True
-    """
-    a = hessian.task_solve(val_task_grads)  # a_j = H_jj^{-1} v_j
-    c = val_shared_grads - np.einsum("jtb,jt->jb", hessian.cross_blocks, a)
-    r = hessian.schur_solve(c.T).reshape(hessian.d_shared, len(c))  # S^{-1} (v_jb - H_bj a_j)
-    q = -hessian.coupling_ @ r  # (K, d_task, K): -M_k S^{-1} c_j
-    k = np.arange(hessian.n_tasks)
-    q[k, :, k] += a
-    return q, r

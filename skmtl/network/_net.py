@@ -737,7 +737,7 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         for index in tqdm(range(len(self.models_)), disable=not self.verbose, desc="MTIF"):
             member = self._member(index)
             v_t, v_b = member.task_gradients(val_t, torch.as_tensor(scale, device=self.device_))
-            out.append((member, *member.operators(v_t, v_b)))
+            out.append((member, member.operators(v_t, v_b)))
         return out, counts == 0
 
     def influence(self, X_val=None, y_val=None, *, method="mtif", return_components=False):
@@ -754,8 +754,9 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
             networks).
         return_components : bool, default=False
             Also return a dict splitting the scores into ``"direct"``
-            (through the row's own head) and ``"shared"`` (through the
-            bottom: the only path between tasks); not soft-thresholded.
+            (through the row's own head alone: non-zero only in the row's
+            task column) and ``"shared"`` (through the bottom: the only path
+            between tasks), as the linear models do; not soft-thresholded.
 
         Returns
         -------
@@ -775,8 +776,8 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         direct = np.zeros((self._n_fit_rows, len(self.tasks_)))
         shared = np.zeros_like(direct)
         rows = self._train_data["rows"]
-        for member, q, r in ops:
-            d, s = member.row_scores(q, r)
+        for member, operators in ops:
+            d, s = member.row_scores(operators)
             direct[rows] += d.cpu().numpy() / len(ops)
             shared[rows] += s.cpu().numpy() / len(ops)
         scores = _soft_threshold(direct + shared, self.soft_threshold)
@@ -810,10 +811,10 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         ops, empty = self._operators(val)
         n_tasks = len(self.tasks_)
         out = np.zeros((n_tasks, n_tasks))
-        for member, q, r in ops:
-            own = q[torch.arange(n_tasks, device=q.device)]
-            scores = member.mean_b @ r + torch.einsum("kt,ktj->kj", member.mean_t, own)
-            out += scores.cpu().numpy() / len(ops)
+        for member, operators in ops:
+            task = torch.arange(n_tasks, device=member.mean_t.device)
+            direct, shared = member.scores(operators, task, member.mean_t, member.mean_b)
+            out += (direct + shared).cpu().numpy() / len(ops)
         out[:, empty] = np.nan
         return out
 
