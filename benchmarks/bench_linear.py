@@ -16,7 +16,8 @@ the 2-core setting of the targets.
 (a) times ``MultiTaskRidge.influence(X_val, y_val)`` (all rows x all tasks,
 from a fitted model whose cache is cleared, so the Hessian blocks and the
 per-row and validation gradients are inside the timing), its parts (those
-common inputs; the arrow factorization; the arrow scores), and the same scores
+common inputs; the arrow factorization; the arrow scores; each under the BLAS
+thread setting ``influence()`` itself uses), and the same scores
 from the dense ``(K p + p)``-square Hessian (``p = d + 1`` with the intercept)
 built from the same blocks and factorized by Cholesky, by two routes: solving
 for the K validation gradients (the cheapest dense route) and solving for every
@@ -52,6 +53,7 @@ from scipy.stats import pearsonr, spearmanr
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from skmtl import MultiTaskLogistic, MultiTaskRidge
+from skmtl.base import blas_threads_for_blocks
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
 from skmtl.inspection import loo_effects, loto_effects
 
@@ -153,10 +155,17 @@ def run_speed(args):
         model._cache = {}  # recompute gradients, Hessian blocks and factorizations
         model.influence(X_val, y_val)
 
+    def as_skmtl_runs_it(fn):
+        """The parts under the BLAS thread setting that ``influence()`` uses."""
+        def run():
+            with blas_threads_for_blocks(H.d_task):
+                fn()
+        return run
+
     funcs = {
-        "common: Hessian blocks + gradients": common,
-        "arrow: factorization (ArrowHessian(...))": lambda: type(H)(*blocks),
-        "arrow: scores (ArrowHessian.influence)": lambda: H.influence(row_task, u, v),
+        "common: Hessian blocks + gradients": as_skmtl_runs_it(common),
+        "arrow: factorization (ArrowHessian(...))": as_skmtl_runs_it(lambda: type(H)(*blocks)),
+        "arrow: scores (ArrowHessian.influence)": as_skmtl_runs_it(lambda: H.influence(row_task, u, v)),
         "skmtl influence(), end to end": skmtl_end_to_end,
         "dense: build + Cholesky + K solves": lambda: dense_scores_val_side(H, row_task, u, v),
     }
