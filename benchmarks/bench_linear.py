@@ -462,11 +462,11 @@ def main(argv=None):
     acc.add_argument("--loo-features", type=int, default=8)
     threads = sub.add_parser("threads", help="BLAS threads vs block size")
     threads.add_argument("--repeat", type=int, default=3)
-    sub.add_parser("all", help="(a) to (d) with their defaults")
+    sub.add_parser("all", help="(a) to (d) and threads, with their defaults")
     args = parser.parse_args(argv)
     if args.part == "all":
         threads = [] if args.threads is None else ["--threads", str(args.threads)]
-        for part in ("speed", "scale", "growth", "accuracy"):
+        for part in ("speed", "threads", "scale", "growth", "accuracy"):
             main(threads + [part])
         return
     with threadpool_limits(args.threads):
