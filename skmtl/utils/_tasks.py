@@ -88,7 +88,7 @@ def check_task_X(estimator, X, *, reset):
             f"could not convert the features to float ({exc}). Encode "
             "categorical features first, e.g. with OneHotEncoder."
         ) from exc
-    features = check_array(features, ensure_min_features=0, input_name="X")
+    features = check_array(features, ensure_min_features=0, input_name="X", estimator=estimator)
     return features, _labels_with_missing(labels)[0]
 
 
