@@ -417,26 +417,21 @@ def _cmd_demo(args):
 
 
 def _ratio(text):
-    if text == "auto":
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected 'auto' or a number in [0, 1), got {text!r}"
-        ) from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"the ratio must be in [0, 1), got {value}")
-    return value
+    """'auto' or a removal ratio in [0, 1)."""
+    return text if text == "auto" else _unit_interval(text, "the ratio", "'auto' or a number in [0, 1)")
 
 
 def _fraction(text):
+    return _unit_interval(text, "the fraction", "a number in [0, 1)")
+
+
+def _unit_interval(text, what, expected):
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
     if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"the fraction must be in [0, 1), got {value}")
+        raise argparse.ArgumentTypeError(f"{what} must be in [0, 1), got {value}")
     return value
 
 
