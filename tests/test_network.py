@@ -421,6 +421,34 @@ def test_it_mtl_with_one_task_is_plain_training_and_changes_many_task_training()
         assert not np.allclose(many.predict(X), clone(est).fit(X, y).predict(X))
 
 
+
+def test_lookahead_leaves_running_statistics_and_refit_drops_old_affinity():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=30, n_features=3, random_state=0)
+    est = SharedBottomNet(hidden_layer_sizes=(), module=nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)),
+                          solver="sgd", max_epochs=3, batch_size=10, random_state=0, device="cpu")
+    plain = clone(est).fit(X, y)
+    rec = clone(est).set_params(record_affinity="lookahead").fit(X, y)
+    for a, b in zip(plain.models_[0].bottom.buffers(), rec.models_[0].bottom.buffers()):
+        torch.testing.assert_close(a, b)
+    assert not hasattr(rec.set_params(record_affinity=None).fit(X, y), "tag_affinity_")
+
+
+def test_early_stopping_with_more_tasks_than_training_rows_and_score_length():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=2, n_features=2, random_state=0)
+    est = SharedBottomNet(hidden_layer_sizes=(4,), early_stopping=True, validation_fraction=0.6,
+                          max_epochs=2, random_state=0, device="cpu").fit(X, y)
+    assert len(est._train_data["rows"]) == 2
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        est.score(X, y[:4])
+
+
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
+def test_module_on_another_device_is_moved_before_probing():
+    X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=3, random_state=0)
+    est = SharedBottomNet(hidden_layer_sizes=(), module=nn.Linear(3, 4).to("cuda"), max_epochs=2,
+                          random_state=0, device="cpu").fit(X, y)
+    assert next(est.models_[0].parameters()).device.type == "cpu"
+
 # -- errors leave a fitted model unchanged ------------------------------------------------------------
 class _Image(nn.Module):
     def forward(self, x):

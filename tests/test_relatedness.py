@@ -239,3 +239,17 @@ def test_tag_affinity_of_a_network_is_its_training_record():
     A = tag_affinity(net, X, y, method="first_order")
     fitted = SharedBottomNet(max_epochs=5, random_state=0, record_affinity="first_order").fit(X, y)
     assert_allclose(A, fitted.tag_affinity_)
+
+
+
+def test_tag_affinity_of_a_network_refuses_validation_data_before_fitting(monkeypatch):
+    pytest.importorskip("torch")
+    from skmtl.network import SharedBottomNet
+
+    def no_fit(self, *args, **kwargs):
+        raise AssertionError("fitted before the error")
+
+    monkeypatch.setattr(SharedBottomNet, "fit", no_fit)
+    X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=2, random_state=0)
+    with pytest.raises(ValueError, match="without X_val"):
+        tag_affinity(SharedBottomNet(), X, y, X, y)

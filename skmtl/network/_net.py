@@ -15,7 +15,9 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+from sklearn.utils.validation import (
+    _check_sample_weight, check_consistent_length, check_is_fitted, column_or_1d,
+)
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -383,6 +385,8 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # pairs never in one batch
                 self.tag_affinity_ = np.nanmean(np.stack(affinities), axis=0)
+        elif hasattr(self, "tag_affinity_"):
+            del self.tag_affinity_  # recorded by an earlier fit
         if val_given:
             self._val = self._check_val(X_val, y_val)
         else:
@@ -396,7 +400,7 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
             return None
         return {
             "models": self.models_, "tasks": self.tasks_, "types": self.task_types_,
-            "classes": self.classes_, "n_features": self.n_features_in_,
+            "classes": self.classes_,
         }
 
     def _resolve_task_types(self, y, row_task):
@@ -445,8 +449,8 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         layers = []
         width = n_features
         if self.module is not None:
-            module = copy.deepcopy(self.module).to(dtype=self._torch_dtype)
-            width = _module_width(module, n_features, self._torch_dtype)
+            module = copy.deepcopy(self.module).to(device=device, dtype=self._torch_dtype)
+            width = _module_width(module, n_features, self._torch_dtype, device)
             layers.append(module)
         for size in _check_layer_sizes(self.hidden_layer_sizes):
             layers += [nn.Linear(width, size, dtype=self._torch_dtype), _ACTIVATIONS[self.activation]()]
@@ -456,14 +460,13 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         net = _MultiHeadNet(nn.Sequential(*layers), width, len(self.tasks_), self._n_out)
         return net.to(device=device, dtype=self._torch_dtype)
 
-    def _tensors(self, data, device=None):
-        device = self.device_ if device is None else device
+    def _tensors(self, data):
         out = {}
         for key, value in data.items():
             if key == "rows":
                 continue
             dtype = torch.long if key in ("task", "kind") else self._torch_dtype
-            out[key] = torch.as_tensor(np.asarray(value), dtype=dtype, device=device)
+            out[key] = torch.as_tensor(np.asarray(value), dtype=dtype, device=self.device_)
         return out
 
     def _objective_parts(self, net, batch, n_total):
@@ -671,6 +674,7 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         """
         value, proba, is_class = self._outputs(X)
         y = column_or_1d(y)
+        check_consistent_length(value, y, sample_weight)
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         parts, sizes = [], []
         if is_class.any():
@@ -843,7 +847,8 @@ class _Transference:
     def _lookahead(self, batch, shifts, present, factor):
         """Task objective terms of the batch after each shift of the shared parameters."""
         names = list(self.shared)
-        buffers = dict(self.net.bottom.named_buffers())
+        # copies: a lookahead pass in train mode must not update running statistics
+        buffers = {n: b.clone() for n, b in self.net.bottom.named_buffers()}
         out = []
         with torch.no_grad():
             for shift in shifts:
@@ -852,7 +857,7 @@ class _Transference:
                 eta = self.net.heads(z, batch["task"])
                 losses = row_losses(eta, batch["y"], batch["kind"], len(self.est.classes_))
                 parts = losses * batch["scale"] * factor
-                out.append(torch.stack([parts[batch["task"] == k].sum() for k in present]))
+                out.append(self._task_losses(parts, batch["task"], present))
         return torch.stack(out)
 
     def step(self, batch, parts, objective, factor):
@@ -946,9 +951,9 @@ def _resolve_device(device):
     return device
 
 
-def _module_width(module, n_features, dtype):
+def _module_width(module, n_features, dtype, device):
     """Output width of a user bottom, read off a forward pass on two rows."""
-    probe = torch.zeros((2, n_features), dtype=dtype)
+    probe = torch.zeros((2, n_features), dtype=dtype, device=device)
     try:
         with torch.no_grad():
             was_training = module.training
@@ -1007,7 +1012,9 @@ def _holdout_split(rows, row_task, fraction, rng):
             f"early_stopping needs more rows: {len(rows)} rows cannot be split with "
             f"validation_fraction={fraction}."
         )
-    stratify = task if counts[counts > 0].min() >= 2 and n_hold >= (counts > 0).sum() else None
+    n_present = (counts > 0).sum()
+    stratified = counts[counts > 0].min() >= 2 and min(n_hold, len(rows) - n_hold) >= n_present
+    stratify = task if stratified else None
     train, hold = train_test_split(rows, test_size=n_hold, stratify=stratify, random_state=rng)
     return np.sort(train), np.sort(hold)
 

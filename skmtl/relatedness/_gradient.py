@@ -162,16 +162,16 @@ def tag_affinity(
     """
     given = validation_given(X_val, y_val)
     model = clone(estimator)
-    if "record_affinity" in model.get_params():  # networks record TAG while they train
+    records = "record_affinity" in model.get_params()  # networks record TAG while they train
+    if records:
         model.set_params(record_affinity={"exact": "lookahead", "first_order": "first_order"}[method])
+    if records and given:  # fail before the fit, not after
+        raise _recorded_with_validation(model)
     model.fit(X, y)
     recorded = getattr(model, "tag_affinity_", None)
     if recorded is not None:
         if given:
-            raise ValueError(
-                f"{type(model).__name__} records TAG affinity on its training "
-                "batches during fit; call tag_affinity without X_val/y_val."
-            )
+            raise _recorded_with_validation(model)
         return as_output(np.asarray(recorded), model.tasks_, as_frame)
     adapter = adapter_for(model)
     train = adapter.train_data()
@@ -186,3 +186,10 @@ def tag_affinity(
         else:
             total += lr * (source_grads @ target_grads.T) / base[None]
     return as_output(total / n_steps, adapter.tasks, as_frame)
+
+
+def _recorded_with_validation(model):
+    return ValueError(
+        f"{type(model).__name__} records TAG affinity on its training "
+        "batches during fit; call tag_affinity without X_val/y_val."
+    )

@@ -18,7 +18,7 @@ from sklearn.utils.validation import column_or_1d
 from tqdm.auto import tqdm
 
 from ..inspection import task_losses
-from ..utils._tasks import normalize_task_labels, task_labels
+from ..utils._tasks import encode_tasks, normalize_task_labels, task_labels
 from ..base import validation_given
 from ._adapters import adapter_for, as_output
 
@@ -188,7 +188,7 @@ def task_subset_losses(
     labels, missing = task_labels(X, task_col)
     tasks = normalize_task_labels(np.unique(labels[~missing]))
     X_val, y_val = (X_val, column_or_1d(y_val)) if val_given else (X, y)
-    val_labels, val_missing = task_labels(X_val, task_col)
+    val_labels, _ = task_labels(X_val, task_col)
     rng = check_random_state(random_state)
     if subsets is None:
         subsets = _sample_subsets(len(tasks), n_subsets or 5 * len(tasks), subset_size, rng)
@@ -207,11 +207,7 @@ def task_subset_losses(
             subsets, n_components, ridge, rng, verbose,
         )
         return Bunch(subsets=subsets, losses=losses, tasks=tasks, n_fits=1)
-    code = np.full(len(labels), -1)
-    code[~missing] = np.searchsorted(tasks, labels[~missing].astype(tasks.dtype))
-    val_code = np.full(len(val_labels), -1)
-    known = ~val_missing & np.isin(val_labels, tasks)
-    val_code[known] = np.searchsorted(tasks, val_labels[known].astype(tasks.dtype))
+    code, val_code = encode_tasks(labels, tasks), encode_tasks(val_labels, tasks)
     jobs = (
         delayed(_refit_subset)(
             estimator, X, y, np.flatnonzero(s[code] & (code >= 0)),
