@@ -285,20 +285,19 @@ def _save_heatmap(R, labels, path, title):
 def _relatedness_report(X, y, *, model, val_fraction, scale, random_state, top, out, title):
     """Fit, print the relatedness matrix and the harmful rows, write the files."""
     from sklearn.base import clone
+    from sklearn.utils import check_random_state
 
-    from .model_selection import task_train_test_split
+    from .model_selection import _holdout_mask, _strata
+    from .utils._tasks import encode_tasks
 
     n_features = X.shape[1] - 1
-    index = np.arange(len(y))
     if val_fraction > 0:
-        # split the row numbers along with the task column to know which rows train
-        keys = np.column_stack([index.astype(object), X[:, -1]])
-        train_keys, val_keys, _, _ = task_train_test_split(
-            keys, y, test_size=val_fraction, random_state=random_state
-        )
-        train, val = train_keys[:, 0].astype(int), val_keys[:, 0].astype(int)
+        # the split of task_train_test_split, as row numbers
+        task, cls = _strata(X, y, -1)
+        held_out = _holdout_mask(task, cls, val_fraction, check_random_state(random_state))
+        train, val = np.flatnonzero(~held_out), np.flatnonzero(held_out)
     else:
-        train, val = index, index
+        train = val = np.arange(len(y))
         print("note: --val-fraction 0 measures influence on the training rows themselves; "
               "a mislabelled row then looks helpful.", file=sys.stderr)
     prep = _scaler(n_features, scale).fit(X[train])
@@ -308,8 +307,7 @@ def _relatedness_report(X, y, *, model, val_fraction, scale, random_state, top, 
     R = model.task_relatedness_
     influence = model.influence_
     total = np.nansum(influence, axis=1)
-    task_index = {t: k for k, t in enumerate(labels.tolist())}
-    own_col = np.array([task_index[t] for t in X[train, -1].tolist()])
+    own_col = encode_tasks(X[train, -1], labels)
     own = influence[np.arange(len(train)), own_col]
 
     print(f"{type(model).__name__} on {len(train)} training rows, {len(val)} validation "
@@ -363,8 +361,7 @@ def _select_rows(X, y, *, model, ratio, scale, cv, random_state, n_jobs, verbose
     else:
         pipe.set_params(mtifselector__removal_ratio=ratio).fit(X, y)
     selector = pipe.named_steps["mtifselector"]
-    total = np.nansum(selector.influence_, axis=1)
-    return selector.removal_ratio, selector.sample_indices_, total
+    return selector.removal_ratio, selector.sample_indices_, selector.scores_
 
 
 # ----------------------------------------------------------------------------
@@ -381,6 +378,8 @@ def _cmd_relatedness(args):
 
 
 def _cmd_select(args):
+    from .utils._tasks import normalize_task_labels
+
     data = _read_csv(args.data, args.task_col, args.target, args.features)
     X, y = data["X"], data["y"]
     model = _make_model(args.model, y, args.alpha, args.random_state)
@@ -392,8 +391,8 @@ def _cmd_select(args):
     removed = removed[np.argsort(total[removed], kind="stable")]
     print(f"removal ratio {ratio:g}: kept {len(kept)} rows, removed {len(removed)}.")
     if len(removed):
-        print(_format_harmful_rows(total[removed], removed, X[removed, -1], y[removed],
-                                  args.top))
+        print(_format_harmful_rows(total[removed], removed,
+                                   normalize_task_labels(X[removed, -1]), y[removed], args.top))
     os.makedirs(args.out, exist_ok=True)
     header, rows = data["header"], data["rows"]
     _write_csv(os.path.join(args.out, "kept.csv"), header, [rows[i] for i in kept])

@@ -114,6 +114,18 @@ def test_select_removes_the_selector_rows(data_csv, tmp_path):
     assert np.all(np.diff(total[removed_idx]) >= 0)
 
 
+def test_select_prints_integer_tasks_as_written(tmp_path, capsys):
+    X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=2, random_state=0)
+    path = tmp_path / "data.csv"
+    np.savetxt(path, np.column_stack([X, y]), fmt="%g", delimiter=",",
+               header="a,b,school,score", comments="")
+    assert main(["select", str(path), "--task-col", "school", "--target", "score",
+                 "--ratio", "0.1", "--out", str(tmp_path / "out")]) == 0
+    table = capsys.readouterr().out.split("row 0 = first data row):")[1].splitlines()[2:-1]
+    assert len(table) == 6
+    assert {line.split()[1] for line in table} <= {"0", "1", "2"}  # not "1.0"
+
+
 def test_select_auto_ratio_grid_search(data_csv, tmp_path):
     path, _, _ = data_csv
     res = run_cli("select", path, "--task-col", "school", "--target", "score",

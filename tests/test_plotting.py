@@ -219,6 +219,17 @@ def test_influence_errors(kwargs, message):
         InfluenceDisplay.from_predictions(influence, **params)
 
 
+def test_failed_influence_plot_opens_no_figure_and_keeps_the_last_plot():
+    influence = np.array([[0.1, 0.0], [0.2, 0.1], [0.0, 0.3]])
+    disp = InfluenceDisplay.from_predictions(influence, influence * 1.1)
+    pearson, ax = disp.pearson_, disp.ax_
+    n_figures = len(plt.get_fignums())
+    with pytest.raises(ValueError, match="pass row_tasks"):
+        disp.plot(kind="distribution")
+    assert len(plt.get_fignums()) == n_figures
+    assert disp.pearson_ == pearson and disp.ax_ is ax and disp.scatter_ is not None
+
+
 def test_influence_from_estimator_needs_the_training_data(ridge_data):
     X, y, X_val, y_val = ridge_data
     model = MultiTaskRidge().fit(X, y)

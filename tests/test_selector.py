@@ -153,6 +153,13 @@ def test_zero_ratio_keeps_every_row_and_bad_weights(clf_data):
         MTIFSelector(target_weights=[1, -1, 0, 0], cv=2).fit(X, y)
 
 
+def test_half_given_validation_data_is_an_error_for_every_strategy(clf_data):
+    X, y = clf_data
+    for strategy in ("influence", "random"):
+        with pytest.raises(ValueError, match="both X_val and y_val"):
+            MTIFSelector(strategy=strategy, cv=2).fit(X, y, X_val=X)
+
+
 def test_failed_fit_keeps_fitted_state(clf_data):
     X, y = clf_data
     sel = MTIFSelector(removal_ratio=0.1, cv=2, random_state=0).fit(X, y)

@@ -4,8 +4,9 @@ import numpy as np
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from ..base import validation_given
 from ..inspection import loo_effects
-from ..utils._tasks import check_task_X, missing_task_mask
+from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask
 
 _KINDS = ("estimate_vs_refit", "distribution")
 
@@ -135,17 +136,45 @@ class InfluenceDisplay:
                     f"row_tasks has shape {row_tasks.shape}; give one task label per row "
                     f"of influence ({len(influence)})."
                 )
-            index = {t: k for k, t in enumerate(labels.tolist())}
-            missing = missing_task_mask(row_tasks)
-            unknown = sorted(
-                {str(t) for t, m in zip(row_tasks, missing) if not m and t not in index}
-            )
+            own = encode_tasks(row_tasks, labels)
+            unknown = (own < 0) & ~missing_task_mask(row_tasks)
+            unknown = sorted({str(t) for t in row_tasks[unknown]})
             if unknown:
                 raise ValueError(
                     f"row_tasks holds labels {unknown} that are not task labels "
                     f"{labels.tolist()}."
                 )
-            own = np.array([-1 if m else index[t] for t, m in zip(row_tasks, missing)])
+        # validate everything before drawing: a failed call opens no figure
+        # and leaves the attributes of an earlier plot as they were
+        if kind == "estimate_vs_refit":
+            if self.refit is None:
+                raise ValueError(
+                    "kind='estimate_vs_refit' needs the brute-force effects: pass refit= "
+                    "(e.g. from skmtl.inspection.loo_effects), or use from_estimator."
+                )
+            refit = check_array(self.refit, ensure_all_finite="allow-nan", input_name="refit")
+            if refit.shape != influence.shape:
+                raise ValueError(
+                    f"refit has shape {refit.shape} but influence has shape "
+                    f"{influence.shape}; they must describe the same rows and tasks."
+                )
+        else:
+            if own is None:
+                raise ValueError(
+                    "kind='distribution' groups rows by their task: pass row_tasks, or use "
+                    "from_estimator."
+                )
+            if target is None:
+                score = np.nansum(influence, axis=1)
+                ylabel = "total influence of the row on all tasks"
+            else:
+                matches = np.flatnonzero(labels == target)
+                if len(matches) != 1:
+                    raise ValueError(
+                        f"target={target!r} is not one of the tasks {labels.tolist()}."
+                    )
+                score = influence[:, matches[0]]
+                ylabel = f"influence of the row on task {target}"
 
         if ax is None:
             fig, ax = plt.subplots(layout="constrained")
@@ -153,25 +182,14 @@ class InfluenceDisplay:
             fig = ax.figure
         self.pearson_ = self.scatter_ = self.line_ = self.boxplot_ = None
         if kind == "estimate_vs_refit":
-            self._plot_vs_refit(ax, influence, own, scatter_kw or {})
+            self._plot_vs_refit(ax, influence, refit, own, scatter_kw or {})
         else:
-            self._plot_distribution(ax, influence, own, labels, target, boxplot_kw or {})
+            self._plot_distribution(ax, score, ylabel, own, labels, boxplot_kw or {})
         self.ax_ = ax
         self.figure_ = fig
         return self
 
-    def _plot_vs_refit(self, ax, influence, own, scatter_kw):
-        if self.refit is None:
-            raise ValueError(
-                "kind='estimate_vs_refit' needs the brute-force effects: pass refit= "
-                "(e.g. from skmtl.inspection.loo_effects), or use from_estimator."
-            )
-        refit = check_array(self.refit, ensure_all_finite="allow-nan", input_name="refit")
-        if refit.shape != influence.shape:
-            raise ValueError(
-                f"refit has shape {refit.shape} but influence has shape {influence.shape}; "
-                "they must describe the same rows and tasks."
-            )
+    def _plot_vs_refit(self, ax, influence, refit, own, scatter_kw):
         valid = np.isfinite(influence) & np.isfinite(refit)
         if own is None:
             parts = {"all": valid}
@@ -203,21 +221,7 @@ class InfluenceDisplay:
         ax.legend(title=f"Pearson r = {self.pearson_['all']:.3f}", fontsize="small",
                   loc="upper left")
 
-    def _plot_distribution(self, ax, influence, own, labels, target, boxplot_kw):
-        if own is None:
-            raise ValueError(
-                "kind='distribution' groups rows by their task: pass row_tasks, or use "
-                "from_estimator."
-            )
-        if target is None:
-            score = np.nansum(influence, axis=1)
-            ylabel = "total influence of the row on all tasks"
-        else:
-            matches = np.flatnonzero(labels == target)
-            if len(matches) != 1:
-                raise ValueError(f"target={target!r} is not one of the tasks {labels.tolist()}.")
-            score = influence[:, matches[0]]
-            ylabel = f"influence of the row on task {target}"
+    def _plot_distribution(self, ax, score, ylabel, own, labels, boxplot_kw):
         present = [k for k in range(len(labels)) if np.any(own == k)]
         data = [score[own == k] for k in present]
         self.boxplot_ = ax.boxplot(
@@ -281,9 +285,7 @@ class InfluenceDisplay:
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)
-        if (X_val is None) != (y_val is None):
-            raise ValueError("Pass both X_val and y_val, or neither.")
-        if X_val is None:
+        if not validation_given(X_val, y_val):
             X_val, y_val = X, y
         influence = estimator.influence(X_val, y_val, method=method)
         _, row_tasks = check_task_X(estimator, X, reset=False)

@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
 )
 from tqdm.auto import tqdm
 
-from ..base import keep_state_on_error
+from ..base import keep_state_on_error, validation_given
 from ..linear_model import MultiTaskLogistic, MultiTaskRidge
 from ..model_selection import TaskStratifiedKFold, _holdout_mask, _strata
 from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask, resolve_task_col
@@ -250,6 +250,7 @@ class MTIFSelector(BaseEstimator):
         self
         """
         self._validate_params()
+        validation_given(X_val, y_val)  # both or neither, whatever the strategy
         _, labels = check_task_X(self, X, reset=True)
         y = column_or_1d(y, warn=True)
         if len(y) != len(labels):
@@ -291,16 +292,15 @@ class MTIFSelector(BaseEstimator):
             return np.ones(n_tasks)
         if isinstance(self.target_weights, dict):
             keys = list(self.target_weights)
-            unknown = [t for t, i in zip(keys, encode_tasks(keys, self.tasks_)) if i < 0]
+            columns = encode_tasks(keys, self.tasks_)
+            unknown = [t for t, i in zip(keys, columns) if i < 0]
             if unknown:
                 raise ValueError(
                     f"target_weights names tasks {unknown} that are not in X; "
                     f"the tasks are {self.tasks_.tolist()}."
                 )
             weights = np.zeros(n_tasks)
-            weights[encode_tasks(list(self.target_weights), self.tasks_)] = list(
-                self.target_weights.values()
-            )
+            weights[columns] = list(self.target_weights.values())
         else:
             weights = column_or_1d(self.target_weights).astype(float)
             if len(weights) != n_tasks:
@@ -339,8 +339,6 @@ class MTIFSelector(BaseEstimator):
 
     def _measure_influence(self, X, y, X_val, y_val, present, rng):
         est = self._make_estimator(y)
-        if (X_val is None) != (y_val is None):
-            raise ValueError("Pass both X_val and y_val, or neither.")
         if X_val is not None:
             splits = [(np.arange(len(y)), None)]
             jobs = [_fit_influence(est, X, y, X_val, y_val)]
