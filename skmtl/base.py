@@ -75,20 +75,26 @@ class InfluenceMixin:
     def _resolve_val(self, X_val, y_val):
         return self._check_val(X_val, y_val) if validation_given(X_val, y_val) else self._val
 
+    def _influence_settings(self):
+        """Parameters that ``influence`` reads at call time (not frozen by ``fit``)."""
+        return ()
+
+    def _cached(self, name, compute):
+        key = (name, self._influence_settings())
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
     @property
     def influence_(self):
         """``influence()`` against the validation data given to ``fit`` (or the
         training data); computed on first access."""
         check_is_fitted(self)
-        if "influence" not in self._cache:
-            self._cache["influence"] = self.influence()
-        return self._cache["influence"]
+        return self._cached("influence", self.influence)
 
     @property
     def task_relatedness_(self):
         """``task_relatedness()`` against the validation data given to ``fit``
         (or the training data); computed on first access."""
         check_is_fitted(self)
-        if "relatedness" not in self._cache:
-            self._cache["relatedness"] = self.task_relatedness()
-        return self._cache["relatedness"]
+        return self._cached("relatedness", self.task_relatedness)

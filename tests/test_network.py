@@ -286,6 +286,18 @@ def test_ensemble_averages_members_and_soft_threshold_shrinks():
     assert np.mean(sparse == 0) >= 0.5
 
 
+def test_fitted_influence_follows_settings_read_at_influence_time():
+    X, y = make_multitask_regression(n_tasks=2, n_samples=15, n_features=3, random_state=0)
+    est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=5, projection_dim=8, random_state=0,
+                          device="cpu", dtype="float64").fit(X, y)
+    dense = est.influence_
+    est.set_params(soft_threshold=0.5)
+    np.testing.assert_array_equal(est.influence_, est.influence())
+    assert np.mean(est.influence_ == 0) > np.mean(dense == 0)
+    est.set_params(soft_threshold=0.0)
+    assert est.influence_ is dense  # back to the first setting: the cached array
+
+
 # -- fitting behaviour ------------------------------------------------------------------------------
 def test_zero_weight_removes_row_exactly_with_minibatches():
     X, y = make_multitask_regression(n_tasks=2, n_samples=25, n_features=3, random_state=0)

@@ -689,6 +689,9 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         return float(np.average(parts, weights=sizes))
 
     # -- influence -------------------------------------------------------------------------
+    def _influence_settings(self):
+        return (self.projection_dim, self.soft_threshold, self.influence_batch_size)
+
     def _check_val(self, X_val, y_val):
         features, labels = check_task_X(self, X_val, reset=False)
         y_val = column_or_1d(y_val)
