@@ -50,10 +50,13 @@ def _parse_numbers(values, name, lines, what):
 
 
 def _labels(values):
-    """Integer labels where every value is an integer, else the strings."""
+    """Integer labels where every value is written as one, else the strings
+    (so that "01" and "1" stay two tasks)."""
     try:
         ints = np.array([int(v) for v in values], dtype=np.int64)
     except ValueError:
+        return np.array(values, dtype=object)
+    if any(str(i) != v for i, v in zip(ints, values)):
         return np.array(values, dtype=object)
     return ints
 
@@ -79,6 +82,12 @@ def _read_csv(path, task_col, target, features=None):
     if not records:
         raise _InputError(f"{path} has a header but no data rows.")
     header = [h.strip() for h in header]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise _InputError(
+            f"the header of {path} names {', '.join(map(repr, repeated))} more than once; "
+            "column names must be unique."
+        )
     for line, row in records:
         if len(row) != len(header):
             raise _InputError(

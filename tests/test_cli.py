@@ -178,6 +178,7 @@ def test_bad_input_exits_nonzero_with_message(tmp_path):
         ("a,t,y\n1,1,2\n2,1,\n", [], "target 'y' is empty on line 3"),
         ("a,t,y\n1,1,yes\n2,1,no\n", ["--model", "ridge"], "--model ridge needs a numeric target"),
         ("a,t,y\n1,1,0.5\n2,1,1.5\n", ["--model", "logistic"], "the target is continuous"),
+        ("a,t,a,y\n1,1,2,0.5\n2,2,3,1.5\n", [], "names 'a' more than once"),
     ],
 )
 def test_bad_input_messages(tmp_path, capsys, content, args, message):
@@ -193,6 +194,13 @@ def test_bad_input_messages(tmp_path, capsys, content, args, message):
     assert captured.err.startswith("skmtl relatedness: error: ")
     assert message in captured.err
     assert not (tmp_path / "out").exists()
+
+
+def test_task_labels_written_differently_stay_different_tasks():
+    from skmtl.cli import _labels
+
+    assert _labels(["1", "2", "10"]).tolist() == [1, 2, 10]
+    assert _labels(["01", "1", "1_0", "10"]).tolist() == ["01", "1", "1_0", "10"]
 
 
 def test_missing_file(tmp_path, capsys):

@@ -298,6 +298,19 @@ def test_fitted_influence_follows_settings_read_at_influence_time():
     assert est.influence_ is dense  # back to the first setting: the cached array
 
 
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA GPU"))])
+def test_fit_leaves_the_callers_random_state_alone(device):
+    X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=3, random_state=0)
+    cpu_before = torch.get_rng_state()
+    cuda_before = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    SharedBottomNet(hidden_layer_sizes=(4,), dropout=0.5, max_epochs=2, random_state=0,
+                    device=device).fit(X, y)
+    assert torch.equal(torch.get_rng_state(), cpu_before)
+    for before, after in zip(cuda_before, torch.cuda.get_rng_state_all() if cuda_before else []):
+        assert torch.equal(before, after)
+
+
 # -- fitting behaviour ------------------------------------------------------------------------------
 def test_zero_weight_removes_row_exactly_with_minibatches():
     X, y = make_multitask_regression(n_tasks=2, n_samples=25, n_features=3, random_state=0)

@@ -112,8 +112,17 @@ def test_validation_fraction_never_removes_held_out_rows(clf_data):
     assert len(held_out) == 40  # a quarter of 160 rows, task-stratified
     np.testing.assert_array_equal(np.unique(X[held_out, -1], return_counts=True)[1], [10] * 4)
     assert np.isin(held_out, sel.sample_indices_).all()
-    with pytest.raises(ValueError, match="only 120 rows were scored"):
+    with pytest.raises(ValueError, match="only 120 rows were scored .with validation_fraction"):
         sel.set_params(removal_ratio=0.9).fit(X, y)
+
+
+def test_rows_outside_every_cv_training_part_are_not_removable(clf_data):
+    X, y = clf_data
+    within_task = np.concatenate([np.arange(40)] * 4)  # rows come grouped by task, 40 each
+    a, b = np.flatnonzero(within_task < 10), np.flatnonzero((within_task >= 10) & (within_task < 20))
+    sel = MTIFSelector(removal_ratio=0.6, cv=[(a, b), (b, a)])
+    with pytest.raises(ValueError, match="only 80 rows were scored .rows in no training part"):
+        sel.fit(X, y)
 
 
 def test_duck_typed_estimator_known_ranking(clf_data):

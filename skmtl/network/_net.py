@@ -1,5 +1,6 @@
 """SharedBottomNet: hard parameter sharing in torch, as a scikit-learn estimator."""
 
+import contextlib
 import copy
 import numbers
 import warnings
@@ -369,8 +370,7 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         affinities, n_iters = [], []
         for member in range(self.n_models):
             seed = int(rng.randint(np.iinfo(np.int32).max))
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
+            with _seeded(seed, device):
                 net = self._build(features.shape[1], device)
                 if previous is not None:
                     _load_previous(net, previous, member, self)
@@ -940,6 +940,20 @@ def _check_layer_sizes(sizes):
     if not all(isinstance(s, numbers.Integral) and s > 0 for s in sizes):
         raise ValueError(f"hidden_layer_sizes must hold positive integers, got {sizes!r}.")
     return tuple(int(s) for s in sizes)
+
+
+@contextlib.contextmanager
+def _seeded(seed, device):
+    """Seed torch's generator on ``device`` (and the CPU's) inside the block,
+    restoring the caller's generator states afterwards."""
+    device = torch.device(device)
+    cuda = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.default_generator.manual_seed(seed)
+        if cuda:
+            with torch.cuda.device(device):
+                torch.cuda.manual_seed(seed)
+        yield
 
 
 def _resolve_device(device):

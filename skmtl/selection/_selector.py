@@ -273,11 +273,16 @@ class MTIFSelector(BaseEstimator):
         n_remove = int(np.floor(self.removal_ratio * present.sum() + 1e-9))
         candidates = np.flatnonzero(np.isfinite(self.scores_))
         if n_remove > len(candidates):
+            why = (
+                f"with validation_fraction={self.validation_fraction} the held-out rows "
+                "are never removed. Lower removal_ratio or use cross-fitting (cv)"
+                if self.validation_fraction is not None
+                else "rows in no training part of the cv splits are never scored. Lower "
+                "removal_ratio or use splits whose training parts cover every row"
+            )
             raise ValueError(
                 f"removal_ratio={self.removal_ratio} asks to remove {n_remove} rows, "
-                f"but only {len(candidates)} rows were scored (with "
-                f"validation_fraction={self.validation_fraction} the held-out rows "
-                "are never removed). Lower removal_ratio or use cross-fitting (cv)."
+                f"but only {len(candidates)} rows were scored ({why})."
             )
         removed = candidates[np.argsort(self.scores_[candidates], kind="stable")[:n_remove]]
         keep = present.copy()
