@@ -93,6 +93,17 @@ def test_api_reference_lists_every_public_name(module_name):
     assert not missing, f"doc/api.rst does not list {missing}"
 
 
+@pytest.mark.parametrize("module_name", PUBLIC_MODULES)
+def test_every_public_name_has_a_runnable_example(module_name):
+    # the Examples sections run as doctests (--doctest-modules)
+    if module_name == "skmtl.network":
+        pytest.importorskip("torch", reason="skmtl.network needs torch")
+    module = importlib.import_module(module_name)
+    without = [name for name in _public_names(module)
+               if ">>> " not in (getattr(module, name).__doc__ or "").partition("Examples")[2]]
+    assert not without, f"{module_name}: no Examples section in {without}"
+
+
 def test_api_reference_names_exist():
     for name in _documented_names():
         if name.startswith("skmtl.network."):
