@@ -70,17 +70,15 @@ class ArrowHessian:
         self._schur_chol = _batched_cholesky(self.schur_[None], "Schur complement")[0]
 
     # -- basic solves -----------------------------------------------------
-    def task_solve(self, rhs, tasks=None):
-        """Apply ``H_kk^{-1}`` to one right-hand side per task.
+    def task_solve(self, rhs):
+        """Apply ``H_kk^{-1}`` to task ``k``'s right-hand side, for every task.
 
-        ``rhs`` has shape ``(n, d_task)`` or ``(n, d_task, m)``; ``tasks`` gives
-        the task of each; default one per task in order.
+        ``rhs`` has shape ``(n_tasks, d_task)`` or ``(n_tasks, d_task, m)``.
         """
-        inv = self._task_inv if tasks is None else self._task_inv[np.asarray(tasks)]
         rhs = np.asarray(rhs, dtype=float)
         if rhs.ndim == 2:
-            return np.einsum("nts,ns->nt", inv, rhs)
-        return inv @ rhs
+            return np.einsum("kts,ks->kt", self._task_inv, rhs)
+        return self._task_inv @ rhs
 
     def schur_solve(self, rhs):
         """Apply ``S^{-1}`` to ``rhs`` of shape ``(d_shared,)`` or ``(d_shared, m)``."""
