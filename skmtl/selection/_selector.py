@@ -160,6 +160,11 @@ class MTIFSelector(BaseEstimator):
     that into accuracy (+0.9 points), and cross-fitting was the better of the
     two training-only schemes over the study's settings.
 
+    A row the scoring model did not fit scores 0 (removing it changes nothing
+    to first order), so it ranks in the middle and is rarely removed. Models
+    that hold rows out internally, such as ``SharedBottomNet(early_stopping=True)``,
+    therefore never remove those rows; score with ``early_stopping=False``.
+
     The pipeline and the model fitted on the kept rows alone agree exactly:
     ``make_pipeline(selector, est).fit(X, y)`` gives the same ``est`` as
     ``est.fit(X[selector.sample_indices_], y[selector.sample_indices_])``.
