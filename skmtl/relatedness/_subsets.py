@@ -87,7 +87,7 @@ def _gradient_subset_losses(estimator, X, y, X_val, y_val, subsets, n_components
     val_counts = np.bincount(val_task, minlength=subsets.shape[1])
     out = np.full(subsets.shape, np.nan)
     for i, subset in enumerate(tqdm(subsets, desc="Grad-TAE subsets", disable=not verbose)):
-        rows = subset[row_task]
+        rows = subset[row_task] & (row_task >= 0)  # -1: a row without a task
         coef = _offset_regression(adapter.loss, eta[rows], G[rows], Y[rows], w[rows], ridge)
         val_rows = subset[val_task]
         per_row = adapter.loss.loss(val_eta[val_rows] + val_G[val_rows] @ coef, val_Y[val_rows])
