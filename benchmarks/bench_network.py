@@ -3,6 +3,11 @@ dattri, and the linear datamodeling score (LDS) of skmtl vs TRAK.
 
 Run (GPU):   python benchmarks/bench_network.py
 Quick check: python benchmarks/bench_network.py --rows 2000 --width 64 --subsets 8
+CPU:         OMP_NUM_THREADS=2 python benchmarks/bench_network.py --rows 200 --trak-batch 64 --part throughput
+Arrow factorization alone: python benchmarks/bench_network.py --part factorization
+
+``--device auto`` (default) runs on CUDA when torch sees a GPU, else on the CPU;
+``--device cpu`` or ``cuda`` forces one.
 
 Part 1 (throughput): a shared-bottom MLP 784-1024-512 with 10 two-class heads
 (1.34M parameters) trained one epoch on 50,000 synthetic rows; per-row
@@ -10,10 +15,25 @@ gradients projected to 2048 dimensions by each library, in one run:
 * skmtl featurize: per-row loss gradients (heads exact, bottom projected by
   the Kronecker-factored projection), the quantity TRAK featurizes;
 * skmtl influence: the whole ``influence()`` call (two passes over the rows,
-  Gauss-Newton blocks, arrow solve, all n x K scores);
-* traker 0.3.2 ``featurize`` (its default projector: fast_jl's CUDA kernel if
-  installed, else its fallback), and dattri's TRAKAttributor ``cache``.
-Rows per second and peak GPU memory (torch.cuda.max_memory_allocated).
+  Gauss-Newton blocks, arrow solve, all n x K scores, against the validation
+  rows ``X[:2000]``);
+* the arrow factorization alone (``ArrowHessian`` on the fitted model's
+  blocks): numpy float64 on the host, the route before 2026-11-28, and torch
+  float64 on the model's device, the route ``influence()`` takes now;
+* traker 0.3.2 end to end at the same projection dimension: ``featurize``
+  (its default projector: fast_jl's CUDA kernel if installed, else its
+  fallback) of the training rows, ``finalize_features``, then
+  ``start_scoring_checkpoint``, ``score`` and ``finalize_scores`` on the same
+  validation rows; its ``featurize`` alone is reported too;
+* dattri's TRAKAttributor ``cache``.
+Rows per second (training rows / wall time) and peak GPU memory
+(torch.cuda.max_memory_allocated). The ratios printed last compare skmtl's
+``influence()`` with traker end to end and with traker's featurize alone.
+
+Part 1b (``--part factorization``): the arrow factorization alone on random
+SPD blocks of the throughput model's shapes (10 heads of ``width // 2 + 1``
+parameters, the shared block of its projected bottom: 2032 for the
+defaults), numpy on the host vs torch on the device; min of ``--repeat`` runs.
 
 Part 2 (LDS): five two-class tasks, 400 rows each, a (64,) bottom, an
 ensemble of 3 models. Retrain on random 50% subsets (same seeds) and compare,
@@ -34,6 +54,7 @@ import torch
 from scipy.stats import spearmanr
 from torch import nn
 
+from skmtl.influence import ArrowHessian
 from skmtl.inspection import task_losses
 from skmtl.network import SharedBottomNet
 
@@ -64,21 +85,76 @@ class _Heads(nn.Module):
         return torch.stack([torch.zeros_like(eta), eta], dim=1)
 
 
+DEVICE = "cpu"  # set by main() from --device
+
+
+def _on_cuda():
+    return torch.device(DEVICE).type == "cuda"
+
+
 def _sync():
-    if torch.cuda.is_available():
+    if _on_cuda():
         torch.cuda.synchronize()
 
 
 def _measure(fn):
     _sync()
-    if torch.cuda.is_available():
+    if _on_cuda():
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     out = fn()
     _sync()
     seconds = time.perf_counter() - start
-    peak = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else float("nan")
+    peak = torch.cuda.max_memory_allocated() / 2**20 if _on_cuda() else float("nan")
     return out, seconds, peak
+
+
+def _best(fn, repeat):
+    """``(seconds, peak)``: the fastest of ``repeat`` runs, and its peak memory."""
+    return min((_measure(fn)[1:] for _ in range(repeat)), key=lambda r: r[0])
+
+
+def factorization_times(blocks, repeat):
+    """Seconds of ``ArrowHessian(*blocks)``: numpy on the host, torch on the blocks' device."""
+    host = [b.detach().to("cpu", torch.float64).numpy() for b in blocks]
+    return {
+        "numpy (host)": _best(lambda: ArrowHessian(*host), repeat),
+        f"torch ({blocks[0].device.type})": _best(lambda: ArrowHessian(*blocks), repeat),
+    }
+
+
+def random_arrow_blocks(n_tasks, d_task, d_shared, device, seed=0, rows_per_task=64, damping=1e-2):
+    """SPD arrow blocks of the given shapes: low-rank Gauss-Newton terms plus damping."""
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    task = torch.empty((n_tasks, d_task, d_task), dtype=torch.float64, device=device)
+    cross = torch.empty((n_tasks, d_task, d_shared), dtype=torch.float64, device=device)
+    shared = damping * torch.eye(d_shared, dtype=torch.float64, device=device)
+    for k in range(n_tasks):
+        f = torch.randn(rows_per_task, d_task + d_shared, generator=gen, dtype=torch.float64)
+        f = f.to(device) / np.sqrt(rows_per_task)
+        head, bottom = f[:, :d_task], f[:, d_task:]
+        task[k] = head.T @ head + damping * torch.eye(d_task, dtype=torch.float64, device=device)
+        cross[k] = head.T @ bottom
+        shared += bottom.T @ bottom
+    return task, cross, shared
+
+
+def factorization(args, device):
+    from skmtl.network._influence import GradientProjector
+
+    # the throughput model's shapes: bottom 784-width-width/2 seen through its projection
+    w = args.width
+    shapes = [(w, 784), (w,), (w // 2, w), (w // 2,)]
+    d_shared = GradientProjector(shapes, args.proj_dim, seed=0, device="cpu", dtype=torch.float32).dim
+    n_tasks, d_task = 10, w // 2 + 1
+    blocks = random_arrow_blocks(n_tasks, d_task, d_shared, device)
+    ArrowHessian(*blocks)  # warm-up (kernels, threads)
+    times = factorization_times(blocks, args.repeat)
+    print(f"\n## Arrow factorization alone: {n_tasks} task blocks of {d_task}, shared block "
+          f"{d_shared}, float64; min of {args.repeat}; torch threads {torch.get_num_threads()}\n")
+    print("| route | seconds | peak GPU MiB |\n|---|---:|---:|")
+    for name, (sec, peak) in times.items():
+        print(f"| {name} | {sec:.3f} | {peak:,.0f} |")
 
 
 def skmtl_featurize(est, batch_size):
@@ -102,6 +178,16 @@ def traker_featurize(model, X, y, device, proj_dim, batch_size, save_dir):
         xb, yb = X[start:start + batch_size], y[start:start + batch_size]
         traker.featurize(batch=(xb, yb), num_samples=len(xb))
     return traker
+
+
+def traker_finish(traker, model, X_val, y_val, batch_size):
+    """The rest of traker's pipeline: finalize features, score the validation rows."""
+    traker.finalize_features()
+    traker.start_scoring_checkpoint("val", model.state_dict(), model_id=0, num_targets=len(X_val))
+    for start in range(0, len(X_val), batch_size):
+        xb, yb = X_val[start:start + batch_size], y_val[start:start + batch_size]
+        traker.score(batch=(xb, yb), num_samples=len(xb))
+    return traker.finalize_scores("val")  # (n_train, n_val)
 
 
 def dattri_cache(model, X, y, device, proj_dim, batch_size):
@@ -134,27 +220,40 @@ def throughput(args, device):
                           influence_batch_size=args.batch, random_state=0, device=device).fit(X, y)
     n_params = sum(p.numel() for p in est.models_[0].parameters())
     X_val, y_val = X[:2000], y[:2000]
-    rows = []
+    rows, seconds = [], {}
     est._member(0)  # warm-up: builds the projector, compiles kernels
     _, sec, peak = _measure(lambda: skmtl_featurize(est, args.batch))
     rows.append(("skmtl featurize (Kronecker projection)", args.rows / sec, sec, peak))
     est._cache.clear()
     _, sec, peak = _measure(lambda: est.influence(X_val, y_val))
-    rows.append(("skmtl influence() end to end, n x K scores", args.rows / sec, sec, peak))
+    seconds["skmtl"] = sec
+    rows.append((f"skmtl influence() end to end, {args.rows:,} x 10 scores", args.rows / sec, sec, peak))
     est._cache.clear()
     _, sec, peak = _measure(lambda: est._member(0))
     rows.append(("  of which: pass 1, Gauss-Newton blocks + arrow factorization", args.rows / sec, sec, peak))
     _, sec, peak = _measure(lambda: est.influence(X_val, y_val))
     rows.append(("  of which: validation gradients + pass 2, scores", args.rows / sec, sec, peak))
+    hessian = est._member(0).hessian
+    blocks = (hessian.task_blocks, hessian.cross_blocks, hessian.shared_block)
+    for name, (sec, peak) in factorization_times(blocks, args.repeat).items():
+        rows.append((f"  arrow factorization alone, {name}, min of {args.repeat}", args.rows / sec, sec, peak))
     model = _Heads(est.models_[0]).eval()
     Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
     yt = torch.as_tensor(y, dtype=torch.long, device=device)
+    Xv = torch.as_tensor(X_val, dtype=torch.float32, device=device)
+    yv = torch.as_tensor(y_val, dtype=torch.long, device=device)
     save_dir = tempfile.mkdtemp()
     try:
         try:
-            _, sec, peak = _measure(lambda: traker_featurize(model, Xt, yt, device, args.proj_dim,
-                                                             args.trak_batch, save_dir))
-            rows.append(("traker featurize", args.rows / sec, sec, peak))
+            traker, sec, peak = _measure(lambda: traker_featurize(model, Xt, yt, device, args.proj_dim,
+                                                                  args.trak_batch, save_dir))
+            seconds["traker featurize"] = sec
+            rows.append(("traker featurize (alone)", args.rows / sec, sec, peak))
+            _, rest, rest_peak = _measure(lambda: traker_finish(traker, model, Xv, yv, args.trak_batch))
+            seconds["traker"] = sec + rest
+            name = (f"traker end to end: featurize + finalize_features + score {len(X_val):,} "
+                    "validation rows + finalize_scores")
+            rows.append((name, args.rows / (sec + rest), sec + rest, max(peak, rest_peak)))
         except Exception as exc:  # report, don't hide
             rows.append((f"traker failed: {type(exc).__name__}: {exc}"[:90], np.nan, np.nan, np.nan))
         try:
@@ -171,6 +270,10 @@ def throughput(args, device):
     print("| method | rows/s | seconds | peak GPU MiB |\n|---|---:|---:|---:|")
     for name, rate, sec, peak in rows:
         print(f"| {name} | {rate:,.0f} | {sec:.3f} | {peak:,.0f} |")
+    if "traker" in seconds:
+        print(f"\nskmtl influence() end to end vs traker end to end: "
+              f"{seconds['traker'] / seconds['skmtl']:,.1f}x faster; vs traker featurize alone: "
+              f"{seconds['traker featurize'] / seconds['skmtl']:,.1f}x")
 
 
 def lds(args, device):
@@ -243,13 +346,18 @@ def main():
     parser.add_argument("--dattri-rows", type=int, default=5000)
     parser.add_argument("--subsets", type=int, default=40)
     parser.add_argument("--lds-proj-dim", type=int, default=1024)
-    parser.add_argument("--part", choices=["all", "throughput", "lds"], default="all")
+    parser.add_argument("--repeat", type=int, default=3, help="repeats of the factorization timings")
+    parser.add_argument("--part", choices=["all", "throughput", "factorization", "lds"], default="all")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     args = parser.parse_args()
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    global DEVICE
+    device = DEVICE = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     name = torch.cuda.get_device_name() if device == "cuda" else "CPU"
-    print(f"device: {name}; torch {torch.__version__}")
+    print(f"device: {name}; torch {torch.__version__}; torch threads {torch.get_num_threads()}")
     if args.part in ("all", "throughput"):
         throughput(args, device)
+    if args.part == "factorization":
+        factorization(args, device)
     if args.part in ("all", "lds"):
         lds(args, device)
 

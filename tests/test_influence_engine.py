@@ -104,3 +104,87 @@ def test_not_positive_definite_is_explained():
     eye = np.eye(2)
     with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
         ArrowHessian(np.stack([-eye]), np.stack([eye]), eye)
+
+
+# -- the torch backend ------------------------------------------------------------------------
+def _assert_same(tensor, array):
+    """A float64 tensor equal to the numpy result to ~1e-10 relative (of the largest entry)."""
+    torch = pytest.importorskip("torch")
+    assert isinstance(tensor, torch.Tensor) and tensor.dtype == torch.float64
+    array = np.asarray(array)
+    scale = max(np.abs(array).max(), 1e-300)
+    np.testing.assert_allclose(tensor.cpu().numpy(), array, rtol=0, atol=1e-10 * scale)
+
+
+def test_torch_engine_equals_numpy_engine_on_every_method():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    K, dt, db, n = 5, 6, 9, 23
+    H, _ = _random_arrow(rng, n_tasks=K, d_task=dt, d_shared=db)
+    contribution = 0.1 * np.stack([np.eye(db) * (k + 1) for k in range(K)])
+    H = ArrowHessian(H.task_blocks, H.cross_blocks, H.shared_block, contribution)
+    as_t = torch.as_tensor
+    # float32 blocks are promoted to float64; the engine stays on their device
+    T = ArrowHessian(as_t(H.task_blocks), as_t(H.cross_blocks), as_t(H.shared_block).float(), as_t(contribution))
+    assert T.task_blocks.dtype == T.shared_block.dtype == torch.float64
+    assert T.schur_.device == T.task_blocks.device
+    np.testing.assert_allclose(T.shared_block.numpy(), H.shared_block.astype(np.float32), rtol=0)
+    T = ArrowHessian(as_t(H.task_blocks), as_t(H.cross_blocks), as_t(H.shared_block), as_t(contribution))
+    _assert_same(T.schur_, H.schur_)
+    _assert_same(T.coupling_, H.coupling_)
+
+    task_rhs, shared_rhs = rng.standard_normal((K, dt)), rng.standard_normal(db)
+    _assert_same(T.task_solve(as_t(task_rhs)), H.task_solve(task_rhs))
+    many = rng.standard_normal((K, dt, 3))
+    _assert_same(T.task_solve(as_t(many)), H.task_solve(many))
+    _assert_same(T.schur_solve(as_t(shared_rhs)), H.schur_solve(shared_rhs))
+    columns = rng.standard_normal((db, 2))
+    _assert_same(T.schur_solve(as_t(columns)), H.schur_solve(columns))
+    for got, want in zip(T.solve(as_t(task_rhs), as_t(shared_rhs)), H.solve(task_rhs, shared_rhs)):
+        _assert_same(got, want)
+
+    row_tasks = rng.integers(0, K - 1, n)  # the last task has no rows
+    u, ub = rng.standard_normal((n, dt)), rng.standard_normal((n, db))
+    v, vb = rng.standard_normal((K, dt)), rng.standard_normal((K, db))
+    scores, parts = T.influence(as_t(row_tasks), as_t(u), as_t(v), as_t(ub), as_t(vb), return_components=True)
+    want, want_parts = H.influence(row_tasks, u, v, ub, vb, return_components=True)
+    _assert_same(scores, want)
+    for name in ("direct", "shared"):
+        _assert_same(parts[name], want_parts[name])
+    _assert_same(T.influence(row_tasks, u, v), H.influence(row_tasks, u, v))  # numpy inputs are converted
+    for got, want in zip(T.score_operators(as_t(v), as_t(vb)), H.score_operators(v, vb)):
+        _assert_same(got, want)
+    for got, want in zip(T.score_operators(as_t(v)), H.score_operators(v)):
+        _assert_same(got, want)
+
+    for shared_grad in (None, rng.standard_normal(db)):
+        got = T.parameter_influence(2, as_t(v[2]), None if shared_grad is None else as_t(shared_grad))
+        want = H.parameter_influence(2, v[2], shared_grad)
+        for name in ("shared", "within", "between"):
+            _assert_same(got[name], want[name])
+
+    base = H.task_blocks[1] + np.diag(np.arange(1.0, dt + 1))
+    factors = rng.standard_normal((4, dt, 2)) * 0.3
+    scales = np.array([0.0, 0.5, 1.0, 2.0])
+    m_rhs, m_shared = rng.standard_normal((4, dt)), rng.standard_normal((4, db))
+    for shared in (None, m_shared):
+        got = T.low_rank_task_step(1, as_t(base), as_t(factors), as_t(scales), as_t(m_rhs),
+                                   None if shared is None else as_t(shared))
+        for g, w in zip(got, H.low_rank_task_step(1, base, factors, scales, m_rhs, shared)):
+            _assert_same(g, w)
+    _assert_same(T.drop_task_step(3, as_t(shared_rhs)), H.drop_task_step(3, shared_rhs))
+    common = ArrowHessian(T.task_blocks, T.cross_blocks, T.shared_block, torch.eye(db, dtype=torch.float64))
+    _assert_same(common.drop_task_step(0, as_t(shared_rhs)),
+                 ArrowHessian(H.task_blocks, H.cross_blocks, H.shared_block, np.eye(db)).drop_task_step(0, shared_rhs))
+
+
+def test_torch_engine_explains_a_block_that_is_not_positive_definite():
+    torch = pytest.importorskip("torch")
+    eye = torch.eye(2, dtype=torch.float64)
+    with pytest.raises(np.linalg.LinAlgError, match="task block of the Hessian is not positive definite"):
+        ArrowHessian(torch.stack([eye, -eye]), torch.stack([eye, eye]), eye)
+    with pytest.raises(np.linalg.LinAlgError, match="Schur complement of the Hessian is not positive definite"):
+        ArrowHessian(torch.stack([eye]), torch.stack([2 * eye]), eye)
+    H = ArrowHessian(torch.stack([eye]), torch.stack([0.5 * eye]), eye)
+    with pytest.raises(np.linalg.LinAlgError, match="modified task block"):
+        H.low_rank_task_step(0, -eye, torch.zeros(1, 2, 1), torch.zeros(1), torch.zeros(1, 2))

@@ -527,6 +527,39 @@ def test_prediction_and_influence_errors():
     assert not hasattr(regressor, "predict_proba")
 
 
+def test_influence_and_relatedness_share_one_validation_pass(monkeypatch):
+    X, y = make_multitask_regression(n_tasks=3, n_samples=15, n_features=3, random_state=0)
+    est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=5, projection_dim=8, random_state=0,
+                          device="cpu", dtype="float64").fit(X, y)
+    passes = []
+    real = MemberInfluence.task_gradients
+    monkeypatch.setattr(MemberInfluence, "task_gradients",
+                        lambda self, *a: passes.append(1) or real(self, *a))
+    infl, rel = est.influence_, est.task_relatedness_
+    assert len(passes) == 1
+    est.set_params(soft_threshold=0.5)
+    assert est.influence_.shape == infl.shape
+    assert len(passes) == 1  # the threshold acts on the scores, not on the operators
+    np.testing.assert_array_equal(est.set_params(soft_threshold=0.0).influence(), infl)
+    est.set_params(projection_dim=6)
+    assert not np.allclose(est.influence_, infl)
+    assert len(passes) == 2
+    Xv, yv = X[::2], y[::2]
+    given = est.influence(Xv, yv)
+    np.testing.assert_array_equal(est.task_relatedness(Xv.copy(), yv.copy()), est.task_relatedness(Xv, yv))
+    assert len(passes) == 3  # the same validation data given again: cached
+    np.testing.assert_array_equal(est.influence(Xv, yv), given)
+    est.task_relatedness(Xv, yv + 1.0)
+    assert len(passes) == 4
+    est.set_params(projection_dim=8)
+    assert est.task_relatedness_ is rel  # the fitted attribute of that setting is kept
+    np.testing.assert_allclose(est.task_relatedness(), rel, rtol=1e-12)  # operators recomputed
+    assert len(passes) == 5
+    est.fit(X[3:], y[3:])  # a refit clears every cache
+    assert est.influence_.shape == (len(X) - 3, 3)
+    assert len(passes) == 6
+
+
 # -- devices ----------------------------------------------------------------------------------------
 def test_auto_device_follows_torch():
     X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=3, random_state=0)

@@ -12,36 +12,226 @@ This module inverts it through the Schur complement of the task blocks and
 evaluates influence scores from per-row gradients. It knows nothing about the
 model that produced the blocks: ridge, logistic regression and networks hand
 it their blocks and gradients.
+
+The algebra is written once. The few operations that differ between numpy
+arrays and torch tensors (Cholesky factorizations and solves, einsum,
+array creation) go through a small backend object chosen from the type of
+the task blocks, so torch tensors are factorized where they live (e.g. on a
+GPU) without a copy to the host.
 """
+
+import sys
 
 import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
 
 
+def _not_positive_definite(what):
+    return np.linalg.LinAlgError(
+        f"The {what} of the Hessian is not positive definite. Increase the "
+        "regularization (alpha, shared_alpha or weight_decay) or check for "
+        "duplicated or constant features."
+    )
+
+
+class _NumpyOps:
+    """Backend of :class:`ArrowHessian` for numpy arrays (float64, LAPACK)."""
+
+    einsum = staticmethod(np.einsum)
+
+    @staticmethod
+    def asarray(a):
+        return np.asarray(a, dtype=float)
+
+    @staticmethod
+    def as_index(a):
+        return np.asarray(a)
+
+    @staticmethod
+    def zeros(shape):
+        return np.zeros(shape)
+
+    @staticmethod
+    def eye(n):
+        return np.eye(n)
+
+    @staticmethod
+    def arange(n):
+        return np.arange(n)
+
+    @staticmethod
+    def tensordot(a, b, axes):
+        return np.tensordot(a, b, axes=axes)
+
+    @staticmethod
+    def cholesky(blocks, what):
+        """Lower Cholesky factors of a stack of SPD blocks."""
+        try:
+            return np.linalg.cholesky(blocks)
+        except np.linalg.LinAlgError as exc:
+            raise _not_positive_definite(what) from exc
+
+    @staticmethod
+    def spd_inverses(blocks, what):
+        """Inverses of a stack of SPD blocks from their Cholesky factors (dpotri)."""
+        factors = _NumpyOps.cholesky(blocks, what)
+        inverses = np.empty_like(factors)
+        for k, factor in enumerate(factors):
+            inv, info = lapack.dpotri(factor, lower=1)
+            if info != 0:
+                raise np.linalg.LinAlgError(f"Inverting the {what} failed (LAPACK info={info}).")
+            inverses[k] = np.tril(inv) + np.tril(inv, -1).T
+        return inverses
+
+    @staticmethod
+    def cho_solve(factor, rhs):
+        """``A^{-1} rhs`` from the lower Cholesky factor of ``A``; ``rhs`` 1-D or 2-D."""
+        return linalg.cho_solve((factor, True), rhs)
+
+    @staticmethod
+    def solve(a, b):
+        """Batched general solve, ``b`` of shape ``(..., n, m)``."""
+        return np.linalg.solve(a, b)
+
+    @staticmethod
+    def spd_solve(a, b, what):
+        return linalg.solve(a, b, assume_a="pos")
+
+    @staticmethod
+    def task_groups(row_tasks, n_tasks):
+        """``(k, rows of task k)`` for every task that has rows."""
+        order = np.argsort(row_tasks, kind="stable")
+        bounds = np.searchsorted(row_tasks[order], np.arange(n_tasks + 1))
+        for k in np.flatnonzero(np.diff(bounds)):
+            yield k, order[bounds[k]:bounds[k + 1]]
+
+
+class _TorchOps:
+    """Backend of :class:`ArrowHessian` for torch tensors: float64 on ``device``.
+
+    Holds the device only (no module reference), so an engine pickles.
+    """
+
+    def __init__(self, device):
+        self.device = device
+
+    @staticmethod
+    def einsum(*args):
+        return _torch().einsum(*args)
+
+    def asarray(self, a):
+        torch = _torch()
+        return torch.as_tensor(a, dtype=torch.float64, device=self.device)
+
+    def as_index(self, a):
+        torch = _torch()
+        return torch.as_tensor(a, dtype=torch.long, device=self.device)
+
+    def zeros(self, shape):
+        torch = _torch()
+        return torch.zeros(shape, dtype=torch.float64, device=self.device)
+
+    def eye(self, n):
+        torch = _torch()
+        return torch.eye(n, dtype=torch.float64, device=self.device)
+
+    def arange(self, n):
+        return _torch().arange(n, device=self.device)
+
+    @staticmethod
+    def tensordot(a, b, axes):
+        return _torch().tensordot(a, b, dims=axes)
+
+    @staticmethod
+    def cholesky(blocks, what):
+        # cholesky_ex reports failures in `info` instead of raising its own error type
+        factors, info = _torch().linalg.cholesky_ex(blocks)
+        if bool((info != 0).any()):
+            raise _not_positive_definite(what)
+        return factors
+
+    def spd_inverses(self, blocks, what):
+        inverses = _torch().cholesky_inverse(self.cholesky(blocks, what))
+        # exactly symmetric, as the numpy route: mirror the lower triangle
+        return inverses.tril() + inverses.tril(-1).mT
+
+    def cho_solve(self, factor, rhs):
+        torch = _torch()
+        rhs = self.asarray(rhs)
+        if rhs.ndim == 1:
+            return torch.cholesky_solve(rhs[:, None], factor)[:, 0]
+        return torch.cholesky_solve(rhs, factor)
+
+    @staticmethod
+    def solve(a, b):
+        return _torch().linalg.solve(a, b)
+
+    def spd_solve(self, a, b, what):
+        return self.cho_solve(self.cholesky(a, what), b)
+
+    @staticmethod
+    def task_groups(row_tasks, n_tasks):
+        torch = _torch()
+        order = torch.argsort(row_tasks, stable=True)
+        counts = torch.bincount(row_tasks, minlength=n_tasks).tolist()  # one device sync
+        start = 0
+        for k, count in enumerate(counts):
+            if count:
+                yield k, order[start:start + count]
+            start += count
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def _ops_for(array):
+    """The backend of ``array``: torch for a tensor (torch already imported), else numpy."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(array, torch.Tensor):
+        return _TorchOps(array.device)
+    return _NumpyOps
+
+
 class ArrowHessian:
     """Factorized block-arrow Hessian.
 
+    Works on numpy arrays (float64, factorized with LAPACK on the host) or
+    on torch tensors (float64 on the tensors' device, e.g. a GPU): the
+    backend follows the type of ``task_blocks``, and every method returns
+    the same type, with right-hand sides converted to it.
+
     Parameters
     ----------
-    task_blocks : ndarray of shape (n_tasks, d_task, d_task)
+    task_blocks : ndarray or torch.Tensor of shape (n_tasks, d_task, d_task)
         Symmetric positive definite diagonal blocks ``H_kk``. Tasks whose
         parameter vectors are shorter can be padded with an identity block and
-        zero gradients: padding changes no score.
-    cross_blocks : ndarray of shape (n_tasks, d_task, d_shared)
+        zero gradients: padding changes no score. A tensor selects the torch
+        backend: every block is then converted to float64 on its device.
+    cross_blocks : ndarray or torch.Tensor of shape (n_tasks, d_task, d_shared)
         Task/shared coupling blocks ``H_kb``.
-    shared_block : ndarray of shape (d_shared, d_shared)
+    shared_block : ndarray or torch.Tensor of shape (d_shared, d_shared)
         The shared block ``H_bb``.
-    task_shared_blocks : ndarray of shape (n_tasks, d_shared, d_shared) or (d_shared, d_shared), default=None
+    task_shared_blocks : ndarray or torch.Tensor of shape (n_tasks, d_shared, d_shared) or (d_shared, d_shared), default=None
         Each task's contribution to ``H_bb``, or one block common to all tasks
-        (needed only to drop a whole task with :meth:`drop_task_step`).
+        (needed only to drop a whole task with :meth:`drop_task_step`;
+        converted to the backend of ``task_blocks`` there).
 
     Attributes
     ----------
-    schur_ : ndarray of shape (d_shared, d_shared)
+    schur_ : ndarray or torch.Tensor of shape (d_shared, d_shared)
         ``S = H_bb - sum_k H_bk H_kk^{-1} H_kb``.
-    coupling_ : ndarray of shape (n_tasks, d_task, d_shared)
+    coupling_ : ndarray or torch.Tensor of shape (n_tasks, d_task, d_shared)
         ``M_k = H_kk^{-1} H_kb``.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        When a task block or the Schur complement is not positive definite
+        (with either backend).
 
     Examples
     --------
@@ -52,22 +242,32 @@ class ArrowHessian:
     >>> task_sol, shared_sol = H.solve(np.ones((2, 2)), np.zeros(2))
     >>> np.round(shared_sol, 6)
     array([0.5, 0.5])
+
+    The same blocks as torch tensors are factorized on their device:
+
+    >>> import torch
+    >>> eye = torch.eye(2, dtype=torch.float64)
+    >>> H = ArrowHessian(torch.stack([3 * eye, 3 * eye]), torch.stack([-eye, -eye]), 2 * eye)
+    >>> task_sol, shared_sol = H.solve(torch.ones(2, 2), torch.zeros(2))
+    >>> shared_sol
+    tensor([0.5000, 0.5000], dtype=torch.float64)
     """
 
     def __init__(self, task_blocks, cross_blocks, shared_block, task_shared_blocks=None):
-        self.task_blocks = np.asarray(task_blocks, dtype=float)
-        self.cross_blocks = np.asarray(cross_blocks, dtype=float)
-        self.shared_block = np.asarray(shared_block, dtype=float)
+        self._ops = ops = _ops_for(task_blocks)
+        self.task_blocks = ops.asarray(task_blocks)
+        self.cross_blocks = ops.asarray(cross_blocks)
+        self.shared_block = ops.asarray(shared_block)
         self.task_shared_blocks = task_shared_blocks
         self.n_tasks, self.d_task, _ = self.task_blocks.shape
         self.d_shared = self.shared_block.shape[0]
         # The explicit inverses turn every later task solve into a matrix product.
-        self._task_inv = _spd_inverses(self.task_blocks, "task block")
+        self._task_inv = ops.spd_inverses(self.task_blocks, "task block")
         self.coupling_ = self._task_inv @ self.cross_blocks
-        self.schur_ = self.shared_block - np.tensordot(
+        self.schur_ = self.shared_block - ops.tensordot(
             self.cross_blocks, self.coupling_, axes=([0, 1], [0, 1])
         )
-        self._schur_chol = _batched_cholesky(self.schur_[None], "Schur complement")[0]
+        self._schur_chol = ops.cholesky(self.schur_[None], "Schur complement")[0]
 
     # -- basic solves -----------------------------------------------------
     def task_solve(self, rhs):
@@ -75,14 +275,14 @@ class ArrowHessian:
 
         ``rhs`` has shape ``(n_tasks, d_task)`` or ``(n_tasks, d_task, m)``.
         """
-        rhs = np.asarray(rhs, dtype=float)
+        rhs = self._ops.asarray(rhs)
         if rhs.ndim == 2:
-            return np.einsum("kts,ks->kt", self._task_inv, rhs)
+            return self._ops.einsum("kts,ks->kt", self._task_inv, rhs)
         return self._task_inv @ rhs
 
     def schur_solve(self, rhs):
         """Apply ``S^{-1}`` to ``rhs`` of shape ``(d_shared,)`` or ``(d_shared, m)``."""
-        return linalg.cho_solve((self._schur_chol, True), rhs)
+        return self._ops.cho_solve(self._schur_chol, rhs)
 
     def solve(self, task_rhs, shared_rhs):
         """Solve ``H x = b`` with ``b = (task_rhs[0], ..., task_rhs[K-1], shared_rhs)``.
@@ -90,10 +290,11 @@ class ArrowHessian:
         Returns ``(task_solution, shared_solution)`` of shapes
         ``(n_tasks, d_task)`` and ``(d_shared,)``.
         """
-        task_rhs = np.asarray(task_rhs, dtype=float)
+        ops = self._ops
+        task_rhs = ops.asarray(task_rhs)
         y = self.task_solve(task_rhs)
-        shared = self.schur_solve(shared_rhs - np.einsum("ktb,kt->b", self.cross_blocks, y))
-        task = y - np.einsum("ktb,b->kt", self.coupling_, shared)
+        shared = self.schur_solve(ops.asarray(shared_rhs) - ops.einsum("ktb,kt->b", self.cross_blocks, y))
+        task = y - ops.einsum("ktb,b->kt", self.coupling_, shared)
         return task, shared
 
     # -- influence scores ---------------------------------------------------
@@ -128,22 +329,21 @@ class ArrowHessian:
 
         Returns
         -------
-        scores : ndarray of shape (n, n_tasks)
+        scores : ndarray or torch.Tensor of shape (n, n_tasks)
         components : dict, only when ``return_components``
         """
-        row_tasks = np.asarray(row_tasks)
+        ops = self._ops
+        row_tasks = ops.as_index(row_tasks)
+        row_task_grads = ops.asarray(row_task_grads)
         own, task_to_target, shared_to_target = self.score_operators(val_task_grads, val_shared_grads)
         if row_shared_grads is None:
-            through_shared = np.zeros((len(row_tasks), self.n_tasks))
+            through_shared = ops.zeros((len(row_tasks), self.n_tasks))
         else:
-            through_shared = np.asarray(row_shared_grads, dtype=float) @ shared_to_target
-        order = np.argsort(row_tasks, kind="stable")
-        bounds = np.searchsorted(row_tasks[order], np.arange(self.n_tasks + 1))
-        for k in np.flatnonzero(np.diff(bounds)):
-            rows = order[bounds[k]:bounds[k + 1]]
+            through_shared = ops.asarray(row_shared_grads) @ shared_to_target
+        for k, rows in ops.task_groups(row_tasks, self.n_tasks):
             through_shared[rows] += row_task_grads[rows] @ task_to_target[k]
-        direct = np.zeros_like(through_shared)
-        direct[np.arange(len(row_tasks)), row_tasks] = np.einsum("nt,nt->n", own[row_tasks], row_task_grads)
+        direct = ops.zeros(through_shared.shape)
+        direct[ops.arange(len(row_tasks)), row_tasks] = ops.einsum("nt,nt->n", own[row_tasks], row_task_grads)
         scores = direct + through_shared
         if return_components:
             return scores, {"direct": direct, "shared": through_shared}
@@ -160,7 +360,8 @@ class ArrowHessian:
                              + u_b @ shared_to_target[:, j]     (shared path)
 
         so scoring any number of rows, on any device, takes matrix products
-        only; :meth:`influence` applies them to arrays.
+        only; :meth:`influence` applies them to arrays. With the torch
+        backend the operators are tensors on the blocks' device.
 
         Parameters
         ----------
@@ -190,10 +391,11 @@ class ArrowHessian:
         >>> bool(np.allclose(scores, H.influence([0], u, np.ones((2, 2)))))
         True
         """
+        ops = self._ops
         own = self.task_solve(val_task_grads)
-        c = -np.einsum("jtb,jt->jb", self.cross_blocks, own)
+        c = -ops.einsum("jtb,jt->jb", self.cross_blocks, own)
         if val_shared_grads is not None:
-            c = c + val_shared_grads
+            c = c + ops.asarray(val_shared_grads)
         shared_to_target = self.schur_solve(c.T).reshape(self.d_shared, len(c))
         # Through the shared block, row i of task k scores (u_b,i - M_k^T u_i)^T r
         # = u_b,i^T r - u_i^T (M_k r): one (d_task, n_tasks) matrix per task, so
@@ -208,9 +410,10 @@ class ArrowHessian:
         parameters) and ``between`` (``(n_tasks, d_task)``, every task's
         response; row ``task`` equals ``within``).
         """
-        task_rhs = np.zeros((self.n_tasks, self.d_task))
-        task_rhs[task] = task_grad
-        shared_rhs = np.zeros(self.d_shared) if shared_grad is None else shared_grad
+        ops = self._ops
+        task_rhs = ops.zeros((self.n_tasks, self.d_task))
+        task_rhs[task] = ops.asarray(task_grad)
+        shared_rhs = ops.zeros(self.d_shared) if shared_grad is None else shared_grad
         tasks, shared = self.solve(task_rhs, shared_rhs)
         return {"shared": shared, "within": tasks[task], "between": tasks}
 
@@ -244,26 +447,29 @@ class ArrowHessian:
             Shared block of each solution; every other task ``j`` gets
             ``-coupling_[j] @ shared``.
         """
-        base_inv = _spd_inverses(base_block[None], "modified task block")[0]
+        ops = self._ops
+        factors, task_rhs = ops.asarray(factors), ops.asarray(task_rhs)
+        base_inv = ops.spd_inverses(ops.asarray(base_block)[None], "modified task block")[0]
         cross = self.cross_blocks[task]
         base_coupling = base_inv @ cross
         schur = self.schur_ + cross.T @ self.coupling_[task] - cross.T @ base_coupling
-        schur_inv = _spd_inverses(schur[None], "Schur complement")[0]
+        schur_inv = ops.spd_inverses(schur[None], "Schur complement")[0]
         # blocks of the inverse of the arrow matrix whose block `task` is base_block
         inv_bk = -schur_inv @ base_coupling.T
         inv_kk = base_inv - base_coupling @ inv_bk
         own = task_rhs @ inv_kk
         shared = task_rhs @ inv_bk.T
         if shared_rhs is not None:
+            shared_rhs = ops.asarray(shared_rhs)
             own = own + shared_rhs @ inv_bk
             shared = shared + shared_rhs @ schur_inv
         # Woodbury: (A - s V V^T)^-1 = A^-1 + A^-1 V s (I - s V^T A^-1 V)^-1 V^T A^-1
-        inv_v = np.einsum("ts,msr->mtr", inv_kk, factors)
-        s = np.asarray(scales, dtype=float)[:, None, None]
-        small = np.eye(factors.shape[2]) - s * np.einsum("mtr,mtq->mrq", factors, inv_v)
-        coef = np.linalg.solve(small, s * np.einsum("mtr,mt->mr", factors, own)[..., None])[..., 0]
-        own = own + np.einsum("mtr,mr->mt", inv_v, coef)
-        shared = shared + np.einsum("bt,mtr,mr->mb", inv_bk, factors, coef)
+        inv_v = ops.einsum("ts,msr->mtr", inv_kk, factors)
+        s = ops.asarray(scales)[:, None, None]
+        small = ops.eye(factors.shape[2]) - s * ops.einsum("mtr,mtq->mrq", factors, inv_v)
+        coef = ops.solve(small, s * ops.einsum("mtr,mt->mr", factors, own)[..., None])[..., 0]
+        own = own + ops.einsum("mtr,mr->mt", inv_v, coef)
+        shared = shared + ops.einsum("bt,mtr,mr->mb", inv_bk, factors, coef)
         return own, shared
 
     def drop_task_step(self, task, shared_rhs):
@@ -275,32 +481,9 @@ class ArrowHessian:
         """
         if self.task_shared_blocks is None:
             raise ValueError("drop_task_step needs task_shared_blocks.")
-        own = np.asarray(self.task_shared_blocks)
+        ops = self._ops
+        own = ops.asarray(self.task_shared_blocks)
         own = own if own.ndim == 2 else own[task]
         cross = self.cross_blocks[task]
         schur = self.schur_ + cross.T @ self.coupling_[task] - own
-        return linalg.solve(schur, shared_rhs, assume_a="pos")
-
-
-def _spd_inverses(blocks, what):
-    """Inverses of symmetric positive definite blocks from their Cholesky factors."""
-    factors = _batched_cholesky(blocks, what)
-    inverses = np.empty_like(factors)
-    for k, factor in enumerate(factors):
-        inv, info = lapack.dpotri(factor, lower=1)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"Inverting the {what} failed (LAPACK info={info}).")
-        inverses[k] = np.tril(inv) + np.tril(inv, -1).T
-    return inverses
-
-
-def _batched_cholesky(blocks, what):
-    try:
-        return np.linalg.cholesky(blocks)
-    except np.linalg.LinAlgError as exc:
-        raise np.linalg.LinAlgError(
-            f"The {what} of the Hessian is not positive definite. Increase the "
-            "regularization (alpha, shared_alpha or weight_decay) or check for "
-            "duplicated or constant features."
-        ) from exc
-
+        return ops.spd_solve(schur, ops.asarray(shared_rhs), "Schur complement without the task")

@@ -18,7 +18,12 @@ projection of the decay's identity). In projected coordinates it is exactly
 the restriction of the full Gauss-Newton quadratic to the random subspace
 spanned by ``P^T``; with no projection it is the full Gauss-Newton matrix.
 Everything is accumulated over batches, so memory does not grow with the
-number of rows beyond the ``(n_rows, n_tasks)`` scores.
+number of rows beyond the ``(n_rows, n_tasks)`` scores. The blocks are
+accumulated in float64 on the network's device and stay there:
+:class:`~skmtl.influence.ArrowHessian` factorizes torch tensors where they
+live (a GPU when the network is on one), and its score operators are
+tensors on that device, so nothing goes through the host but the final
+scores.
 """
 
 import numpy as np
@@ -122,6 +127,7 @@ class GradientProjector:
     """
 
     def __init__(self, shapes, projection_dim, *, seed, device, dtype):
+        self.device = device
         self.matrix_shapes = [_as_matrix_shape(tuple(s)) for s in shapes]
         sizes = np.array([a * b for a, b in self.matrix_shapes], dtype=np.int64)
         total = int(sizes.sum())
@@ -167,13 +173,14 @@ class GradientProjector:
         return (delta[:, :, None] * inputs[:, None, :]).reshape(len(delta), -1)
 
     def gram(self):
-        """``P P^T`` (block-diagonal, Kronecker blocks), float64 numpy."""
-        out = np.zeros((self.dim, self.dim))
+        """``P P^T`` (block-diagonal, Kronecker blocks), float64 on the projection's device."""
+        f64 = torch.float64
+        out = torch.zeros((self.dim, self.dim), dtype=f64, device=self.device)
         start = 0
         for (a, b), (p_out, p_in), size in zip(self.matrix_shapes, self.factors, self.block_dims):
-            left = np.eye(a) if p_out is None else _to_numpy(p_out @ p_out.T)
-            right = np.eye(b) if p_in is None else _to_numpy(p_in @ p_in.T)
-            out[start:start + size, start:start + size] = np.kron(left, right)
+            left = _identity(a, self.device) if p_out is None else (p_out @ p_out.T).to(f64)
+            right = _identity(b, self.device) if p_in is None else (p_in @ p_in.T).to(f64)
+            out[start:start + size, start:start + size] = torch.kron(left, right)
             start += size
         return out
 
@@ -185,8 +192,8 @@ def _gaussian(rows, cols, generator, device, dtype):
     return mat.to(device=device, dtype=dtype)
 
 
-def _to_numpy(tensor):
-    return tensor.detach().to("cpu", torch.float64).numpy()
+def _identity(n, device):
+    return torch.eye(n, dtype=torch.float64, device=device)
 
 
 # -- per-row gradients ----------------------------------------------------------------------
@@ -300,6 +307,10 @@ class Featurizer:
 class MemberInfluence:
     """Influence of one trained network: Gauss-Newton blocks, arrow solve, scores.
 
+    The blocks, the factorization (``hessian``, an
+    :class:`~skmtl.influence.ArrowHessian` on float64 tensors) and the score
+    operators all live on the device of ``data``.
+
     Parameters
     ----------
     net : the trained multi-head module (``bottom``, ``head_weight``, ``head_bias``)
@@ -367,12 +378,10 @@ class MemberInfluence:
                 h_tt[k] += a.T @ a
                 h_tb[k] += a.T @ b
         self.mean_t, self.mean_b = mean_t, mean_b
-        eye = np.eye(d_t)
-        self.hessian = ArrowHessian(
-            _to_numpy(h_tt) + weight_decay * eye,
-            _to_numpy(h_tb),
-            _to_numpy(h_bb) + weight_decay * self.projector.gram(),
-        )
+        # float64 tensors on the device: the arrow engine factorizes them where they are
+        h_tt += weight_decay * _identity(d_t, dev)
+        h_bb += weight_decay * self.projector.gram()
+        self.hessian = ArrowHessian(h_tt, h_tb, h_bb)
 
     def task_gradients(self, data, scale):
         """Sum over rows of ``scale * gradient`` per task: ``(K, d_t)``, ``(K, p)``."""
@@ -389,10 +398,8 @@ class MemberInfluence:
 
     def operators(self, val_t, val_b):
         """The engine's score operators (:meth:`ArrowHessian.score_operators`)
-        for validation gradients ``(K, d_t)``, ``(K, p)``, as tensors on the device."""
-        ops = self.hessian.score_operators(_to_numpy(val_t), _to_numpy(val_b))
-        dev = self.data["x"].device
-        return tuple(torch.as_tensor(op, device=dev) for op in ops)
+        for validation gradients ``(K, d_t)``, ``(K, p)``: float64 tensors on the device."""
+        return self.hessian.score_operators(val_t, val_b)
 
     def scores(self, operators, task, u_t, u_b):
         """``(direct, shared)`` scores ``(n, K)`` of perturbations ``(u_t, u_b)`` in blocks ``task``."""

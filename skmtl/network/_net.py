@@ -75,7 +75,9 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
     Kronecker-factored projection of dimension ``projection_dim`` (TRAK's
     trick), with a Gauss-Newton Hessian; scores are averaged over
     ``n_models`` independently trained networks and optionally
-    soft-thresholded.
+    soft-thresholded. The Hessian blocks are accumulated, factorized and
+    applied in float64 on ``device_`` (a GPU when the network is on one);
+    only the final scores are copied to the host.
 
     Parameters
     ----------
@@ -558,7 +560,7 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
             if held is not None:
                 with torch.no_grad():
                     net.eval()
-                    value = self._objective_parts(net, held, len(held["x"])).mean().item() * len(held["x"])
+                    value = self._objective_parts(net, held, len(held["x"])).sum().item()
                 result["val_loss"].append(value)
             if value < best - self.tol:
                 best, stalled = value, 0
@@ -736,7 +738,24 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         return self._cache[key]
 
     def _operators(self, val):
-        """Per member: the score operators for the tasks' validation gradients."""
+        """Per member: the score operators for the tasks' validation gradients.
+
+        Cached per fitted model (``fit`` clears ``_cache``), setting and
+        validation data: the data of ``fit`` and the last ``X_val``/``y_val``
+        given, so ``influence`` and ``task_relatedness`` (and their fitted
+        attributes) share one pass over the validation rows.
+        """
+        settings = (self.projection_dim, self.influence_batch_size)
+        source = "fit" if val is self._val else "given"
+        key = ("operators", source, settings)
+        hit = self._cache.get(key)
+        if hit is not None and (source == "fit" or _same_data(hit[0], val)):
+            return hit[1]
+        self._cache = {k: v for k, v in self._cache.items() if k[0] != "operators" or k[2] == settings}
+        self._cache[key] = (val, self._compute_operators(val))
+        return self._cache[key][1]
+
+    def _compute_operators(self, val):
         counts = np.bincount(val["task"], minlength=len(self.tasks_))
         scale = 1.0 / counts[val["task"]]
         val_t = self._tensors(val)
@@ -1010,6 +1029,13 @@ def _numeric_targets(y, what):
     if not np.all(np.isfinite(values)):
         raise ValueError(f"Targets of {what} contain NaN or infinity.")
     return values
+
+
+def _same_data(a, b):
+    """Whether two validation dicts (``_check_val``'s layout) hold the same arrays."""
+    return a.keys() == b.keys() and all(
+        a[k] is b[k] or (np.shape(a[k]) == np.shape(b[k]) and np.array_equal(a[k], b[k])) for k in a
+    )
 
 
 def _task_scale(rows, row_task, weights, n_tasks):
