@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import cross_validate
 
-from skmtl import MultiTaskLogistic
+from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.datasets import make_multitask_classification
 from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
 
@@ -61,6 +61,15 @@ def test_kfold_dataframe_task_name_and_errors():
         list(TaskStratifiedKFold(2, task_col="subject").split(df))
     with pytest.raises(ValueError, match="n_splits"):
         TaskStratifiedKFold(1)
+
+
+def test_task_labels_of_mixed_types_are_rejected():
+    # 1 and "1" would silently be one task here and two tasks in the estimators
+    X = np.array([[0.1, 1], [0.2, "1"], [0.3, 1], [0.4, "1"]], dtype=object)
+    with pytest.raises(ValueError, match="mixes numbers and strings"):
+        list(TaskStratifiedKFold(2).split(X, np.arange(4.0)))
+    with pytest.raises(ValueError, match="mixes numbers and strings"):
+        MultiTaskRidge().fit(X, np.arange(4.0))
 
 
 def test_kfold_in_cross_validate_fits_every_task(data):

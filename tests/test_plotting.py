@@ -134,6 +134,13 @@ def test_relatedness_errors(matrix, kwargs, message):
         TaskRelatednessDisplay.from_matrix(matrix, **kwargs)
 
 
+def test_relatedness_bad_cmap_opens_no_figure():
+    before = plt.get_fignums()
+    with pytest.raises(ValueError, match="not_a_colormap"):
+        TaskRelatednessDisplay.from_matrix(R, cmap="not_a_colormap")
+    assert plt.get_fignums() == before
+
+
 # -- InfluenceDisplay --------------------------------------------------------------------
 def test_influence_exact_matches_refits(ridge_data):
     X, y, X_val, y_val = ridge_data

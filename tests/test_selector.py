@@ -85,6 +85,53 @@ def test_influence_against_validation_data_is_the_estimators(reg_data):
     np.testing.assert_allclose(sel.scores_, expected[:, 0] + 2 * expected[:, 2])
 
 
+def test_step_rescores_the_remaining_rows_each_round(clf_data):
+    X, y = clf_data
+    X_val, y_val = make_multitask_classification(n_tasks=4, n_samples=15, n_features=3, random_state=1)
+    sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.2, step=0.05)
+    sel.fit(X, y, X_val=X_val, y_val=y_val)
+    # 160 rows: 32 to remove, 8 per round
+    remaining = np.arange(len(y))
+    for _ in range(4):
+        scores = MultiTaskLogistic().fit(X[remaining], y[remaining]).influence(X_val, y_val)
+        order = np.argsort(scores.sum(axis=1), kind="stable")
+        remaining, scores = remaining[np.sort(order[8:])], scores[np.sort(order[8:])]
+    assert sel.n_rounds_ == 4
+    np.testing.assert_array_equal(sel.sample_indices_, remaining)
+    np.testing.assert_allclose(sel.influence_[remaining], scores, rtol=1e-12)  # the last round's
+    # the rounds moved the ranking: one-shot removal differs
+    one_shot = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.2).fit(X, y, X_val=X_val, y_val=y_val)
+    assert one_shot.n_rounds_ == 1
+    assert not np.array_equal(one_shot.sample_indices_, sel.sample_indices_)
+    # a step as large as the removal is one round, the one-shot removal
+    sel.set_params(step=0.5).fit(X, y, X_val=X_val, y_val=y_val)
+    assert sel.n_rounds_ == 1
+    np.testing.assert_array_equal(sel.sample_indices_, one_shot.sample_indices_)
+
+
+def test_step_with_cross_fitting_in_a_pipeline(clf_data):
+    X, y = clf_data
+    X = X.copy()
+    X[:5, -1] = np.nan  # rows without a task are never scored, kept or removed
+    model = MultiTaskLogistic(alpha=0.5)
+    pipe = make_pipeline(MTIFSelector(model, removal_ratio=0.25, step=0.1, cv=3, random_state=0), model)
+    pipe.fit(X, y)
+    sel = pipe[0]
+    assert sel.n_rounds_ == 3  # 155 rows with a task: 38 to remove, 15 per round
+    assert len(sel.sample_indices_) == 155 - 38
+    assert not np.isin(np.arange(5), sel.sample_indices_).any()
+    assert np.isnan(sel.scores_[:5]).all() and np.isfinite(sel.scores_[5:]).all()
+    kept = sel.sample_indices_
+    np.testing.assert_array_equal(pipe[-1].coef_, MultiTaskLogistic(alpha=0.5).fit(X[kept], y[kept]).coef_)
+
+
+@pytest.mark.parametrize("step", [0, 1.0, -0.1])
+def test_step_out_of_range(clf_data, step):
+    X, y = clf_data
+    with pytest.raises(InvalidParameterError, match="step"):
+        MTIFSelector(step=step).fit(X, y)
+
+
 def test_default_estimator_for_classes_is_logistic(clf_data):
     X, y = clf_data
     sel = MTIFSelector().fit(X, y, X_val=X, y_val=y)
@@ -160,6 +207,9 @@ def test_zero_ratio_keeps_every_row_and_bad_weights(clf_data):
         MTIFSelector(target_weights=[1, 2], cv=2).fit(X, y)
     with pytest.raises(ValueError, match="non-negative"):
         MTIFSelector(target_weights=[1, -1, 0, 0], cv=2).fit(X, y)
+    for weights in ({0: "high"}, ["a", "b", "c", "d"]):
+        with pytest.raises(ValueError, match="must hold numbers"):
+            MTIFSelector(target_weights=weights, cv=2).fit(X, y)
 
 
 def test_half_given_validation_data_is_an_error_for_every_strategy(clf_data):

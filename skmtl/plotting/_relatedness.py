@@ -156,11 +156,11 @@ class TaskRelatednessDisplay:
         extend = {(False, False): "neither", (True, False): "max",
                   (False, True): "min", (True, True): "both"}[(above, below)]
 
+        cmap = plt.get_cmap(cmap).with_extremes(bad="lightgrey")  # a bad name fails before any figure opens
         if ax is None:
             fig, ax = plt.subplots(layout="constrained")
         else:
             fig = ax.figure
-        cmap = plt.get_cmap(cmap).with_extremes(bad="lightgrey")
         norm = Normalize(vmin=-vmax, vmax=vmax)
         self.im_ = ax.imshow(
             np.ma.masked_invalid(R), **{"cmap": cmap, "norm": norm, "interpolation": "nearest",

@@ -95,6 +95,15 @@ class MTIFSelector(BaseEstimator):
         to weights (tasks not listed get weight 0, so ``{"a": 1}`` selects
         the rows that help task ``"a"``); an array follows the sorted task
         labels (``tasks_``). Weights must be non-negative, not all zero.
+    step : float or None, default=None
+        Re-score as rows go: remove at most this fraction of the rows (those
+        with a task label) at a time, then refit the estimator on the rows
+        left and score them again, until ``removal_ratio`` is reached, the
+        way :class:`~sklearn.feature_selection.RFE` removes features. The
+        first-order influence describes small changes to the fitted model;
+        after a large removal the model, and the ranking, move. None removes
+        every row from one scoring, as the MTIF paper does. Costs one
+        scoring per round (``ceil(removal_ratio / step)``).
     cv : int, cross-validation generator or iterable, default=5
         Cross-fitting: for each split, the estimator is fitted on the
         training part and its rows are scored against the held-out part; a
@@ -131,11 +140,15 @@ class MTIFSelector(BaseEstimator):
         following ``tasks_``; positive = the row helps. NaN for rows never
         scored (held-out rows with ``validation_fraction``, rows with a
         missing task label) and tasks never held out. None with
-        ``strategy="random"``.
+        ``strategy="random"``. With ``step``, each row's latest score: a
+        removed row's from the round that removed it.
     scores_ : ndarray of shape (n_samples,)
         The ranking score: the weighted total influence (random draws with
-        ``strategy="random"``); the lowest are removed. NaN for rows that
-        cannot be removed.
+        ``strategy="random"``); the lowest are removed (within each round
+        with ``step``). NaN for rows that cannot be removed.
+    n_rounds_ : int
+        Number of scorings made: 1 without ``step`` (0 with
+        ``strategy="random"``).
     tasks_ : ndarray of shape (n_tasks,)
         Sorted task labels of the rows of ``X``.
     n_features_in_ : int
@@ -196,6 +209,7 @@ class MTIFSelector(BaseEstimator):
         "removal_ratio": [Interval(numbers.Real, 0, 1, closed="left")],
         "strategy": [StrOptions({"influence", "random"})],
         "target_weights": [dict, "array-like", None],
+        "step": [Interval(numbers.Real, 0, 1, closed="neither"), None],
         "cv": ["cv_object"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither"), None],
         "task_col": [numbers.Integral, str],
@@ -212,6 +226,7 @@ class MTIFSelector(BaseEstimator):
         *,
         strategy="influence",
         target_weights=None,
+        step=None,
         cv=5,
         validation_fraction=None,
         task_col=-1,
@@ -224,6 +239,7 @@ class MTIFSelector(BaseEstimator):
         self.removal_ratio = removal_ratio
         self.strategy = strategy
         self.target_weights = target_weights
+        self.step = step
         self.cv = cv
         self.validation_fraction = validation_fraction
         self.task_col = task_col
@@ -266,17 +282,42 @@ class MTIFSelector(BaseEstimator):
         self.tasks_ = np.unique(labels[present])
         weights = self._task_weights()
         rng = check_random_state(self.random_state)
+        n_remove = int(np.floor(self.removal_ratio * present.sum() + 1e-9))
         if self.strategy == "random":
             self.influence_ = None
             self.scores_ = np.where(present, rng.uniform(size=len(y)), np.nan)
+            self.n_rounds_ = 0
+            removed = self._lowest(self.scores_, n_remove)
         else:
-            self.influence_ = self._measure_influence(X, y, X_val, y_val, present, rng)
-            scored = np.isfinite(self.influence_)
-            self.scores_ = np.where(
-                scored.any(axis=1), np.where(scored, self.influence_, 0.0) @ weights, np.nan
+            per_round = n_remove if self.step is None else max(
+                1, int(np.floor(self.step * present.sum() + 1e-9))
             )
-        n_remove = int(np.floor(self.removal_ratio * present.sum() + 1e-9))
-        candidates = np.flatnonzero(np.isfinite(self.scores_))
+            self.influence_ = np.full((len(y), len(self.tasks_)), np.nan)
+            self.scores_ = np.full(len(y), np.nan)
+            remaining, removed, self.n_rounds_ = present.copy(), [], 0
+            while self.n_rounds_ == 0 or len(removed) < n_remove:
+                rows = np.flatnonzero(remaining)
+                influence = self._measure_influence(X, y, X_val, y_val, remaining, rng)[rows]
+                scored = np.isfinite(influence)
+                self.influence_[rows] = influence
+                self.scores_[rows] = np.where(
+                    scored.any(axis=1), np.where(scored, influence, 0.0) @ weights, np.nan
+                )
+                self.n_rounds_ += 1
+                n_drop = min(per_round, n_remove - len(removed))
+                dropped = rows[self._lowest(self.scores_[rows], n_drop)]
+                removed.extend(dropped)
+                remaining[dropped] = False
+            removed = np.asarray(removed, dtype=np.intp)
+        keep = present.copy()
+        keep[removed] = False
+        self.sample_indices_ = np.flatnonzero(keep)
+        self._removed = removed
+        return self
+
+    def _lowest(self, scores, n_remove):
+        """Positions of the ``n_remove`` lowest finite scores (stable order)."""
+        candidates = np.flatnonzero(np.isfinite(scores))
         if n_remove > len(candidates):
             why = (
                 f"with validation_fraction={self.validation_fraction} the held-out rows "
@@ -289,12 +330,7 @@ class MTIFSelector(BaseEstimator):
                 f"removal_ratio={self.removal_ratio} asks to remove {n_remove} rows, "
                 f"but only {len(candidates)} rows were scored ({why})."
             )
-        removed = candidates[np.argsort(self.scores_[candidates], kind="stable")[:n_remove]]
-        keep = present.copy()
-        keep[removed] = False
-        self.sample_indices_ = np.flatnonzero(keep)
-        self._removed = removed
-        return self
+        return candidates[np.argsort(scores[candidates], kind="stable")[:n_remove]]
 
     def _task_weights(self):
         n_tasks = len(self.tasks_)
@@ -310,9 +346,9 @@ class MTIFSelector(BaseEstimator):
                     f"the tasks are {self.tasks_.tolist()}."
                 )
             weights = np.zeros(n_tasks)
-            weights[columns] = list(self.target_weights.values())
+            weights[columns] = self._numeric_weights(list(self.target_weights.values()))
         else:
-            weights = column_or_1d(self.target_weights).astype(float)
+            weights = self._numeric_weights(column_or_1d(self.target_weights))
             if len(weights) != n_tasks:
                 raise ValueError(
                     f"target_weights has {len(weights)} entries but X has {n_tasks} "
@@ -324,6 +360,14 @@ class MTIFSelector(BaseEstimator):
                 f"positive weight; got {self.target_weights!r}."
             )
         return weights
+
+    def _numeric_weights(self, values):
+        try:
+            return np.asarray(values, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"target_weights must hold numbers, one weight per task; got {self.target_weights!r}."
+            ) from exc
 
     def _make_estimator(self, y):
         if self.estimator is None:
@@ -347,20 +391,27 @@ class MTIFSelector(BaseEstimator):
             cv = check_cv(self.cv)
         return list(cv.split(X, y))
 
-    def _measure_influence(self, X, y, X_val, y_val, present, rng):
+    def _measure_influence(self, X, y, X_val, y_val, remaining, rng):
+        """Influence of the ``remaining`` rows of ``X`` on held-out losses; NaN for the others.
+
+        Only remaining rows are fitted or held out: the splits are drawn on all
+        of ``X`` (a user's ``cv`` indexes it) and restricted to them.
+        """
         est = self._make_estimator(y)
         if X_val is not None:
-            splits = [(np.arange(len(y)), None)]
-            jobs = [_fit_influence(est, X, y, X_val, y_val)]
+            splits = [(np.flatnonzero(remaining), None)]
         else:
-            splits = self._splits(X, y, rng)
-            jobs = Parallel(n_jobs=self.n_jobs, return_as="generator")(
-                delayed(_fit_influence)(
-                    clone(est), _safe_indexing(X, train), y[train],
-                    _safe_indexing(X, test), y[test],
-                )
-                for train, test in splits
+            splits = [
+                (train[remaining[train]], test[remaining[test]])
+                for train, test in self._splits(X, y, rng)
+            ]
+        jobs = Parallel(n_jobs=self.n_jobs, return_as="generator")(
+            delayed(_fit_influence)(
+                clone(est), _safe_indexing(X, train), y[train],
+                *((X_val, y_val) if test is None else (_safe_indexing(X, test), y[test])),
             )
+            for train, test in splits
+        )
         total = np.zeros((len(y), len(self.tasks_)))
         count = np.zeros_like(total)
         for (train, _), (tasks, scores) in tqdm(
@@ -371,9 +422,7 @@ class MTIFSelector(BaseEstimator):
             total[np.ix_(train, columns)] += np.where(finite, scores, 0.0)
             count[np.ix_(train, columns)] += finite
         with np.errstate(invalid="ignore", divide="ignore"):
-            influence = total / count
-        influence[~present] = np.nan
-        return influence
+            return total / count
 
     @available_if(_not_sampler)
     def fit_transform(self, X, y, *, X_val=None, y_val=None):

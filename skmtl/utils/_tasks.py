@@ -95,12 +95,27 @@ def check_task_X(estimator, X, *, reset):
 def _labels_with_missing(labels):
     """Normalized labels (None where missing, then as an object array) and the missing mask."""
     missing = missing_task_mask(labels)
+    _check_one_label_type(np.asarray(labels)[~missing])
     if not missing.any():
         return normalize_task_labels(labels), missing
     out = np.full(len(labels), None, dtype=object)
     if not missing.all():
         out[~missing] = normalize_task_labels(labels[~missing])
     return out, missing
+
+
+def _check_one_label_type(labels):
+    """Task labels must be all numbers or all strings: ``1`` and ``"1"`` would be two tasks."""
+    if labels.dtype.kind != "O":
+        return
+    kinds = {isinstance(v, str) for v in labels}
+    if len(kinds) > 1:
+        number = next(v for v in labels if not isinstance(v, str))
+        text = next(v for v in labels if isinstance(v, str))
+        raise ValueError(
+            f"The task column mixes numbers and strings (e.g. {number!r} and {text!r}); "
+            "give every task label the same type, e.g. convert the column with .astype(str)."
+        )
 
 
 def task_labels(X, task_col):
