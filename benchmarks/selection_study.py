@@ -38,10 +38,14 @@ fixed model (the first study). Methods:
   ``make_pipeline(MTIFSelector(), net)``, rows ranked by the selector's
   default scorer ``MultiTaskLogistic()`` against the validation part, the
   network fitted on the rest;
-* ``random (as cross-fit)``, ``random (as validation set)``, ``random (as
-  linear scorer)``:
-  ``MTIFSelector(strategy="random")`` removing as many rows as the MTIF
-  variant named, with the same chosen model (the ablation);
+* ``MTIF (validation set, re-scored every 5%)`` (``--model linear``) and
+  ``MTIF (validation set, linear scorer, re-scored every 5%)`` (``--model
+  net``): the same with ``MTIFSelector(step=0.05)``, the scorer refitted
+  on the rows left and the rows re-scored after each 5 % removed
+  (``--steps``);
+* ``random (as ...)``: ``MTIFSelector(strategy="random")`` removing as
+  many rows as the MTIF variant named, with the same chosen model (the
+  ablation);
 * ``cleanlab``: HAR: ``cleanlab.filter.find_label_issues`` on out-of-fold
   probabilities of the same model (``cross_val_predict`` over
   ``TaskStratifiedKFold(5)``), flagged rows removed; Exam:
@@ -87,22 +91,42 @@ SETTINGS = {
     "har-20": ("har", 0.2),
     "exam-10": ("exam", 0.1),
 }
-# random removal matched (same number of rows, same model) to an MTIF variant
-RANDOM_MATCH = {
-    "random (as cross-fit)": "MTIF (cross-fit)",
-    "random (as validation set)": "MTIF (validation set)",
-    "random (as linear scorer)": "MTIF (validation set, linear scorer)",  # --model net only
-}
-METHODS = [
-    "none",
-    *RANDOM_MATCH,
-    "MTIF (cross-fit)",
-    "MTIF (held-out 20%)",
-    "MTIF (validation set)",
-    "MTIF (validation set, linear scorer)",
-    "cleanlab",
-    "oracle (drop corrupted)",
-]
+
+
+def rescored(step):
+    return f"re-scored every {100 * step:g}%"
+
+
+def mtif_variants(args):
+    """MTIF method name: (selector options, validation set?, linear scorer?)."""
+    variants = {
+        "MTIF (cross-fit)": ({"cv": 5}, False, False),
+        "MTIF (held-out 20%)": ({"validation_fraction": 0.2}, False, False),
+        "MTIF (validation set)": ({}, True, False),
+    }
+    if args.model == "linear":
+        for step in args.steps:
+            variants[f"MTIF (validation set, {rescored(step)})"] = ({"step": step}, True, False)
+    else:  # the network's own influence re-scored would cost a network per round
+        variants["MTIF (validation set, linear scorer)"] = ({}, True, True)
+        for step in args.steps:
+            variants[f"MTIF (validation set, linear scorer, {rescored(step)})"] = (
+                {"step": step}, True, True
+            )
+    return variants
+
+
+def random_matches(args):
+    """Random removal matched (same number of rows, same model) to an MTIF variant."""
+    return {
+        "random (as " + method[len("MTIF ("):]: method
+        for method in mtif_variants(args) if method != "MTIF (held-out 20%)"
+    }
+
+
+def method_names(args):
+    return ["none", *random_matches(args), *mtif_variants(args), "cleanlab",
+            "oracle (drop corrupted)"]
 
 
 def prepare(name, rate, seed):
@@ -157,11 +181,17 @@ def run_selection(models, make_selector, ratios, data, classification, fit_param
     X_train, y_noisy, corrupted, X_val, y_val, X_test, y_test = data
     best = None
     for index, model in enumerate(models):
-        selector = clone(make_selector(model)).fit(X_train, y_noisy, **(fit_params or {}))
-        scored = np.flatnonzero(np.isfinite(selector.scores_))
-        ranking = scored[np.argsort(selector.scores_[scored], kind="stable")]
+        selector = clone(make_selector(model))
+        if selector.step is None:  # one scoring ranks the rows for every ratio
+            selector.fit(X_train, y_noisy, **(fit_params or {}))
+            scored = np.flatnonzero(np.isfinite(selector.scores_))
+            ranking = scored[np.argsort(selector.scores_[scored], kind="stable")]
         for ratio in ratios:
-            removed = ranking[: int(np.floor(ratio * len(y_noisy) + 1e-9))]
+            if selector.step is None:
+                removed = ranking[: int(np.floor(ratio * len(y_noisy) + 1e-9))]
+            else:  # the rounds depend on the ratio
+                selector.set_params(removal_ratio=ratio).fit(X_train, y_noisy, **(fit_params or {}))
+                removed = np.setdiff1d(np.arange(len(y_noisy)), selector.sample_indices_)
             kept = np.setdiff1d(np.arange(len(y_noisy)), removed)
             fitted = clone(model).fit(X_train[kept], y_noisy[kept])
             score = metric(fitted, X_val, y_val, classification)
@@ -249,29 +279,21 @@ def run_seed(setting, seed, ratios, args):
     record("none", start, score, 0.0, [], index)
 
     validation = {"X_val": X_val, "y_val": y_val}
-    variants = {  # method: (selector options, fit parameters, scoring model or None)
-        "MTIF (cross-fit)": ({"cv": 5}, None, None),
-        "MTIF (held-out 20%)": ({"validation_fraction": 0.2}, None, None),
-        "MTIF (validation set)": ({}, validation, None),
-    }
-    if args.model == "net":
-        # the selector's default scorer (MultiTaskLogistic()) in front of the network
-        variants["MTIF (validation set, linear scorer)"] = ({}, validation, "default")
-    for method, (options, fit_params, scorer) in variants.items():
+    for method, (options, with_validation, linear_scorer) in mtif_variants(args).items():
         start = time.perf_counter()
 
-        def make_selector(model, options=options, scorer=scorer):
-            return MTIFSelector(None if scorer else model, random_state=seed, **options)
+        def make_selector(model, options=options, linear_scorer=linear_scorer):
+            # the linear scorer is the selector's default, MultiTaskLogistic()
+            return MTIFSelector(None if linear_scorer else model, random_state=seed, **options)
 
         score, ratio, removed, index = run_selection(
-            models, make_selector, ratios, data, classification, fit_params
+            models, make_selector, ratios, data, classification,
+            validation if with_validation else None,
         )
         record(method, start, score, ratio, removed, index)
 
     # random removal of as many rows as an MTIF variant, with the same model
-    for method, matched in RANDOM_MATCH.items():
-        if matched not in out:
-            continue
+    for method, matched in random_matches(args).items():
         chosen = out[matched]
         index = chosen["index"]
         start = time.perf_counter()
@@ -292,10 +314,10 @@ def run_seed(setting, seed, ratios, args):
     return out
 
 
-def summarize(results, settings, key, fmt):
+def summarize(results, settings, methods, key, fmt):
     header = "| method | " + " | ".join(settings) + " |"
     lines = [header, "|---" * (len(settings) + 1) + "|"]
-    for method in METHODS:
+    for method in methods:
         if method not in results[settings[0]][0]:
             continue
         cells = []
@@ -307,11 +329,11 @@ def summarize(results, settings, key, fmt):
     return "\n".join(lines)
 
 
-def per_seed(results, setting, key, fmt):
+def per_seed(results, setting, methods, key, fmt):
     n_seeds = len(results[setting])
     lines = ["| method | " + " | ".join(f"seed {s}" for s in range(n_seeds)) + " |",
              "|---" * (n_seeds + 1) + "|"]
-    for method in METHODS:
+    for method in methods:
         if method not in results[setting][0]:
             continue
         cells = [fmt(r[method][key]) for r in results[setting]]
@@ -335,6 +357,11 @@ def main(argv=None):
         help="alphas of the linear models, chosen on the validation part by every method "
              "(comma separated; default 0.01,0.1,1,10; '1' is the fixed-alpha study)",
     )
+    parser.add_argument(
+        "--steps", default="0.05",
+        help="MTIFSelector(step=...) variants, the scorer re-scoring the rows left after "
+             "each step (comma separated; default 0.05; '' for none)",
+    )
     parser.add_argument("--hidden", default="128", help="net: hidden layer sizes (default 128)")
     parser.add_argument(
         "--weight-decay", default="1e-3,1e-2,1e-1",
@@ -353,6 +380,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     ratios = [float(r) for r in args.ratios.split(",")]
     args.alpha = [float(a) for a in args.alpha.split(",")]
+    args.steps = [float(a) for a in args.steps.split(",") if a]
+    methods = method_names(args)
     args.hidden = [int(h) for h in args.hidden.split(",") if h]
     args.weight_decay = [float(w) for w in args.weight_decay.split(",")]
     if args.settings is None:
@@ -386,7 +415,7 @@ def main(argv=None):
     print(f"\nseeds={args.seeds} ratios={ratios} model={model} threads={args.threads} "
           f"wall={time.perf_counter() - begin:.0f} s")
     print("\nTest accuracy (%) on HAR, test MSE on Exam (mean ± std over seeds):\n")
-    print(summarize(results, settings, "score", mean_std))
+    print(summarize(results, settings, methods, "score", mean_std))
     for setting in settings:
         for r in results[setting]:
             sign = 1 if SETTINGS[setting][0] == "har" else -1
@@ -394,23 +423,24 @@ def main(argv=None):
                 r[method]["gain"] = sign * (r[method]["score"] - r["none"]["score"]) + 0.0
     print("\nGain over `none` (accuracy points; MSE reduction on Exam), mean ± std over seeds "
           "[wins out of seeds]:\n")
-    print(summarize(results, settings, "gain",
+    print(summarize(results, settings, methods, "gain",
                     lambda v: f"{v.mean():+.2f} ± {v.std():.2f} [{int((v > 0).sum())}/{len(v)}]"))
     for setting in settings:
         print(f"\nGain over `none` per seed, {setting}:\n")
-        print(per_seed(results, setting, "gain", lambda v: f"{v:+.2f}"))
+        print(per_seed(results, setting, methods, "gain", lambda v: f"{v:+.2f}"))
     print("\nRemoval ratio chosen (cleanlab: share flagged), mean over seeds:\n")
-    print(summarize(results, settings, "ratio", lambda v: f"{v.mean():.3f}"))
+    print(summarize(results, settings, methods, "ratio", lambda v: f"{v.mean():.3f}"))
     grid = args.alpha if args.model == "linear" else args.weight_decay
     if len(grid) > 1:
         what = "alpha" if args.model == "linear" else "weight_decay"
         print(f"\n{what} chosen on the validation part, per seed:\n")
-        print(summarize(results, settings, "param", lambda v: ",".join(f"{a:g}" for a in v)))
+        print(summarize(results, settings, methods, "param",
+                        lambda v: ",".join(f"{a:g}" for a in v)))
     print("\nShare of truly corrupted rows among the removed (corruption rate: "
           + ", ".join(f"{s} {SETTINGS[s][1]:.0%}" for s in settings) + "):\n")
-    print(summarize(results, settings, "share", lambda v: f"{v.mean():.2f}"))
+    print(summarize(results, settings, methods, "share", lambda v: f"{v.mean():.2f}"))
     print("\nEnd-to-end time (s, mean over seeds):\n")
-    print(summarize(results, settings, "time", lambda v: f"{v.mean():.2f}"))
+    print(summarize(results, settings, methods, "time", lambda v: f"{v.mean():.2f}"))
 
 
 if __name__ == "__main__":
