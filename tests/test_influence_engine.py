@@ -178,6 +178,18 @@ def test_torch_engine_equals_numpy_engine_on_every_method():
                  ArrowHessian(H.task_blocks, H.cross_blocks, H.shared_block, np.eye(db)).drop_task_step(0, shared_rhs))
 
 
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_dropping_a_task_explains_a_schur_complement_that_is_not_positive_definite(backend):
+    eye = np.eye(2)
+    if backend == "torch":
+        torch = pytest.importorskip("torch")
+        eye = torch.eye(2, dtype=torch.float64)
+    # the task's share of the shared block is larger than the shared block itself
+    H = ArrowHessian(eye[None], 0.5 * eye[None], eye, task_shared_blocks=4 * eye)
+    with pytest.raises(np.linalg.LinAlgError, match="Schur complement without the task"):
+        H.drop_task_step(0, eye[0])
+
+
 def test_torch_engine_explains_a_block_that_is_not_positive_definite():
     torch = pytest.importorskip("torch")
     eye = torch.eye(2, dtype=torch.float64)

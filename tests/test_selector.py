@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, LeaveOneOut
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -125,6 +125,45 @@ def test_step_with_cross_fitting_in_a_pipeline(clf_data):
     np.testing.assert_array_equal(pipe[-1].coef_, MultiTaskLogistic(alpha=0.5).fit(X[kept], y[kept]).coef_)
 
 
+def test_step_with_user_splits_lists_generators_and_leave_one_out():
+    X, y = make_multitask_classification(n_tasks=3, n_samples=8, n_features=2, random_state=0)
+    n = len(y)  # 24 rows, 8 per task
+    halves = [(list(range(0, n, 2)), list(range(1, n, 2))), (list(range(1, n, 2)), list(range(0, n, 2)))]
+    one_shot = MTIFSelector(removal_ratio=0.25, cv=halves).fit(X, y)
+    masks = [(np.isin(np.arange(n), a), np.isin(np.arange(n), b)) for a, b in halves]
+    np.testing.assert_array_equal(
+        MTIFSelector(removal_ratio=0.25, cv=masks).fit(X, y).sample_indices_, one_shot.sample_indices_
+    )
+    # a generator is drawn once and its splits serve every round
+    stepped = MTIFSelector(removal_ratio=0.25, step=0.1, cv=(s for s in halves)).fit(X, y)
+    assert stepped.n_rounds_ == 3 and len(stepped.sample_indices_) == n - 6
+    np.testing.assert_array_equal(
+        stepped.sample_indices_,
+        MTIFSelector(removal_ratio=0.25, step=0.1, cv=halves).fit(X, y).sample_indices_,
+    )
+    # leave-one-out: the folds whose held-out row was removed are skipped
+    loo = MTIFSelector(removal_ratio=0.25, step=0.1, cv=LeaveOneOut()).fit(X, y)
+    assert loo.n_rounds_ == 3 and len(loo.sample_indices_) == n - 6
+
+
+def test_step_with_validation_fraction_scores_rows_held_out_earlier(clf_data):
+    X, y = clf_data
+    one_shot = MTIFSelector(removal_ratio=0.2, validation_fraction=0.25, random_state=0).fit(X, y)
+    assert np.isnan(one_shot.scores_).sum() == 40
+    stepped = MTIFSelector(removal_ratio=0.2, validation_fraction=0.25, step=0.05, random_state=0)
+    stepped.fit(X, y)
+    assert stepped.n_rounds_ == 4 and len(stepped.sample_indices_) == 160 - 32
+    assert np.isnan(stepped.scores_).sum() < 40  # a fresh held-out part each round
+
+
+def test_random_strategy_ignores_step(clf_data):
+    X, y = clf_data
+    plain = MTIFSelector(strategy="random", removal_ratio=0.2, random_state=0).fit(X, y)
+    stepped = MTIFSelector(strategy="random", removal_ratio=0.2, step=0.05, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(plain.sample_indices_, stepped.sample_indices_)
+    assert stepped.n_rounds_ == 0
+
+
 @pytest.mark.parametrize("step", [0, 1.0, -0.1])
 def test_step_out_of_range(clf_data, step):
     X, y = clf_data
@@ -159,7 +198,7 @@ def test_validation_fraction_never_removes_held_out_rows(clf_data):
     assert len(held_out) == 40  # a quarter of 160 rows, task-stratified
     np.testing.assert_array_equal(np.unique(X[held_out, -1], return_counts=True)[1], [10] * 4)
     assert np.isin(held_out, sel.sample_indices_).all()
-    with pytest.raises(ValueError, match="only 120 rows were scored .with validation_fraction"):
+    with pytest.raises(ValueError, match=r"remove 144 of 160 rows, but scoring 1 scored only 120 of the 160 rows left \(the held-out"):
         sel.set_params(removal_ratio=0.9).fit(X, y)
 
 
@@ -168,7 +207,7 @@ def test_rows_outside_every_cv_training_part_are_not_removable(clf_data):
     within_task = np.concatenate([np.arange(40)] * 4)  # rows come grouped by task, 40 each
     a, b = np.flatnonzero(within_task < 10), np.flatnonzero((within_task >= 10) & (within_task < 20))
     sel = MTIFSelector(removal_ratio=0.6, cv=[(a, b), (b, a)])
-    with pytest.raises(ValueError, match="only 80 rows were scored .rows in no training part"):
+    with pytest.raises(ValueError, match=r"scored only 80 of the 160 rows left \(rows in no training part"):
         sel.fit(X, y)
 
 
@@ -207,7 +246,7 @@ def test_zero_ratio_keeps_every_row_and_bad_weights(clf_data):
         MTIFSelector(target_weights=[1, 2], cv=2).fit(X, y)
     with pytest.raises(ValueError, match="non-negative"):
         MTIFSelector(target_weights=[1, -1, 0, 0], cv=2).fit(X, y)
-    for weights in ({0: "high"}, ["a", "b", "c", "d"]):
+    for weights in ({0: "high"}, ["a", "b", "c", "d"], {0: "2", 1: "0"}):
         with pytest.raises(ValueError, match="must hold numbers"):
             MTIFSelector(target_weights=weights, cv=2).fit(X, y)
 

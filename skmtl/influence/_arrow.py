@@ -95,10 +95,6 @@ class _NumpyOps:
         return np.linalg.solve(a, b)
 
     @staticmethod
-    def spd_solve(a, b, what):
-        return linalg.solve(a, b, assume_a="pos")
-
-    @staticmethod
     def task_groups(row_tasks, n_tasks):
         """``(k, rows of task k)`` for every task that has rows."""
         order = np.argsort(row_tasks, kind="stable")
@@ -166,9 +162,6 @@ class _TorchOps:
     @staticmethod
     def solve(a, b):
         return _torch().linalg.solve(a, b)
-
-    def spd_solve(self, a, b, what):
-        return self.cho_solve(self.cholesky(a, what), b)
 
     @staticmethod
     def task_groups(row_tasks, n_tasks):
@@ -258,7 +251,9 @@ class ArrowHessian:
         self.task_blocks = ops.asarray(task_blocks)
         self.cross_blocks = ops.asarray(cross_blocks)
         self.shared_block = ops.asarray(shared_block)
-        self.task_shared_blocks = task_shared_blocks
+        self.task_shared_blocks = (
+            None if task_shared_blocks is None else ops.asarray(task_shared_blocks)
+        )
         self.n_tasks, self.d_task, _ = self.task_blocks.shape
         self.d_shared = self.shared_block.shape[0]
         # The explicit inverses turn every later task solve into a matrix product.
@@ -482,8 +477,9 @@ class ArrowHessian:
         if self.task_shared_blocks is None:
             raise ValueError("drop_task_step needs task_shared_blocks.")
         ops = self._ops
-        own = ops.asarray(self.task_shared_blocks)
+        own = self.task_shared_blocks
         own = own if own.ndim == 2 else own[task]
         cross = self.cross_blocks[task]
         schur = self.schur_ + cross.T @ self.coupling_[task] - own
-        return ops.spd_solve(schur, ops.asarray(shared_rhs), "Schur complement without the task")
+        factor = ops.cholesky(schur[None], "Schur complement without the task")[0]
+        return ops.cho_solve(factor, ops.asarray(shared_rhs))

@@ -34,6 +34,18 @@ def _not_sampler(selector):
     return True
 
 
+def _as_indices(part, keep):
+    """Integer indices of a split part (indices or a boolean mask) whose rows ``keep`` marks."""
+    part = np.asarray(part)
+    part = np.flatnonzero(part) if part.dtype == bool else part.astype(np.intp, copy=False)
+    return part[keep[part]]
+
+
+def _lowest(scores, candidates, n):
+    """The ``n`` candidates with the lowest scores (stable order)."""
+    return candidates[np.argsort(scores[candidates], kind="stable")[:n]]
+
+
 def _fit_influence(estimator, X, y, X_val, y_val):
     """Fit ``estimator`` on ``(X, y)``; influence of its rows on ``(X_val, y_val)``."""
     estimator.fit(X, y)
@@ -96,14 +108,18 @@ class MTIFSelector(BaseEstimator):
         the rows that help task ``"a"``); an array follows the sorted task
         labels (``tasks_``). Weights must be non-negative, not all zero.
     step : float or None, default=None
-        Re-score as rows go: remove at most this fraction of the rows (those
-        with a task label) at a time, then refit the estimator on the rows
-        left and score them again, until ``removal_ratio`` is reached, the
-        way :class:`~sklearn.feature_selection.RFE` removes features. The
+        Re-score as rows go: remove ``max(1, floor(step * n_rows))`` rows
+        (``n_rows``: those with a task label) at a time, then refit the
+        estimator on the rows left and score them again, until
+        ``removal_ratio`` is reached, the way
+        :class:`~sklearn.feature_selection.RFE` removes features. The
         first-order influence describes small changes to the fitted model;
         after a large removal the model, and the ranking, move. None removes
-        every row from one scoring, as the MTIF paper does. Costs one
-        scoring per round (``ceil(removal_ratio / step)``).
+        every row from one scoring, as the MTIF paper does. Each round costs
+        one scoring (``n_rounds_``). The selector's own folds (int ``cv``) and
+        held-out part are drawn afresh each round, among the rows left;
+        splits given as ``cv`` are restricted to them. Ignored with
+        ``strategy="random"``.
     cv : int, cross-validation generator or iterable, default=5
         Cross-fitting: for each split, the estimator is fitted on the
         training part and its rows are scored against the held-out part; a
@@ -141,7 +157,8 @@ class MTIFSelector(BaseEstimator):
         scored (held-out rows with ``validation_fraction``, rows with a
         missing task label) and tasks never held out. None with
         ``strategy="random"``. With ``step``, each row's latest score: a
-        removed row's from the round that removed it.
+        removed row's from the round that removed it, a row not scored in a
+        later round (held out then) its earlier one.
     scores_ : ndarray of shape (n_samples,)
         The ranking score: the weighted total influence (random draws with
         ``strategy="random"``); the lowest are removed (within each round
@@ -263,7 +280,8 @@ class MTIFSelector(BaseEstimator):
         X_val, y_val : array-like, default=None
             Validation data (with the task column) to measure the influence
             against, as in the MTIF paper: the estimator is fitted once on
-            all of ``X`` and every row is scored; ``cv`` and
+            all of ``X`` (with ``step``, once per round on the rows left)
+            and every row is scored; ``cv`` and
             ``validation_fraction`` are then ignored. In a pipeline pass them
             as ``mtifselector__X_val=`` / ``mtifselector__y_val=`` (they skip
             the steps before the selector, and ``GridSearchCV`` slices fit
@@ -290,50 +308,61 @@ class MTIFSelector(BaseEstimator):
             self.influence_ = None
             self.scores_ = np.where(present, rng.uniform(size=len(y)), np.nan)
             self.n_rounds_ = 0
-            removed = self._lowest(self.scores_, n_remove)
+            removed = _lowest(self.scores_, np.flatnonzero(present), n_remove)
         else:
-            per_round = n_remove if self.step is None else max(
-                1, int(np.floor(self.step * present.sum() + 1e-9))
-            )
-            self.influence_ = np.full((len(y), len(self.tasks_)), np.nan)
-            self.scores_ = np.full(len(y), np.nan)
-            remaining, removed, self.n_rounds_ = present.copy(), [], 0
-            while self.n_rounds_ == 0 or len(removed) < n_remove:
-                rows = np.flatnonzero(remaining)
-                influence = self._measure_influence(X, y, X_val, y_val, remaining, rng)[rows]
-                scored = np.isfinite(influence)
-                self.influence_[rows] = influence
-                self.scores_[rows] = np.where(
-                    scored.any(axis=1), np.where(scored, influence, 0.0) @ weights, np.nan
-                )
-                self.n_rounds_ += 1
-                n_drop = min(per_round, n_remove - len(removed))
-                dropped = rows[self._lowest(self.scores_[rows], n_drop)]
-                removed.extend(dropped)
-                remaining[dropped] = False
-            removed = np.asarray(removed, dtype=np.intp)
+            removed = self._remove_by_influence(X, y, X_val, y_val, present, n_remove, weights, rng)
         keep = present.copy()
         keep[removed] = False
         self.sample_indices_ = np.flatnonzero(keep)
         self._removed = removed
         return self
 
-    def _lowest(self, scores, n_remove):
-        """Positions of the ``n_remove`` lowest finite scores (stable order)."""
-        candidates = np.flatnonzero(np.isfinite(scores))
-        if n_remove > len(candidates):
-            why = (
-                f"with validation_fraction={self.validation_fraction} the held-out rows "
-                "are never removed. Lower removal_ratio or use cross-fitting (cv)"
-                if self.validation_fraction is not None
-                else "rows in no training part of the cv splits are never scored. Lower "
-                "removal_ratio or use splits whose training parts cover every row"
-            )
-            raise ValueError(
-                f"removal_ratio={self.removal_ratio} asks to remove {n_remove} rows, "
-                f"but only {len(candidates)} rows were scored ({why})."
-            )
-        return candidates[np.argsort(scores[candidates], kind="stable")[:n_remove]]
+    def _remove_by_influence(self, X, y, X_val, y_val, present, n_remove, weights, rng):
+        """Score, remove the lowest, and (with ``step``) repeat on the rows left."""
+        n_rows = present.sum()
+        per_round = n_remove if self.step is None else max(
+            1, int(np.floor(self.step * n_rows + 1e-9))
+        )
+        # splits a user gave are drawn once (a generator is used up by one pass);
+        # the selector's own folds or held-out part are drawn afresh each round
+        given_splits = None
+        if X_val is None and self.validation_fraction is None and not isinstance(
+            self.cv, numbers.Integral
+        ):
+            given_splits = self._splits(X, y, rng)
+        self.influence_ = np.full((len(y), len(self.tasks_)), np.nan)
+        self.scores_ = np.full(len(y), np.nan)
+        remaining, removed, self.n_rounds_ = present.copy(), [], 0
+        while self.n_rounds_ == 0 or len(removed) < n_remove:
+            if X_val is not None:
+                splits = [(np.flatnonzero(remaining), None)]
+            else:
+                splits = given_splits if given_splits is not None else self._splits(X, y, rng)
+            rows = np.flatnonzero(remaining)
+            influence = self._measure_influence(X, y, X_val, y_val, splits, remaining)[rows]
+            scored = np.isfinite(influence)
+            rows, scored, influence = (a[scored.any(axis=1)] for a in (rows, scored, influence))
+            self.influence_[rows] = influence  # rows not scored this round keep their last scores
+            self.scores_[rows] = np.where(scored, influence, 0.0) @ weights
+            self.n_rounds_ += 1
+            n_drop = min(per_round, n_remove - len(removed))
+            if n_drop > len(rows):
+                why = (
+                    "the held-out rows are not scored. Lower removal_ratio or use "
+                    "cross-fitting (cv)"
+                    if self.validation_fraction is not None
+                    else "rows in no training part of the cv splits are not scored. Lower "
+                    "removal_ratio or use splits whose training parts cover every row"
+                )
+                raise ValueError(
+                    f"removal_ratio={self.removal_ratio} asks to remove {n_remove} of "
+                    f"{n_rows} rows, but scoring {self.n_rounds_} scored only {len(rows)} "
+                    f"of the {remaining.sum()} rows left ({why})."
+                )
+            dropped = _lowest(self.scores_, rows, n_drop)
+            removed.extend(dropped)
+            remaining[dropped] = False
+        return np.asarray(removed, dtype=np.intp)
 
     def _task_weights(self):
         n_tasks = len(self.tasks_)
@@ -365,12 +394,12 @@ class MTIFSelector(BaseEstimator):
         return weights
 
     def _numeric_weights(self, values):
-        try:
-            return np.asarray(values, dtype=float)
-        except (TypeError, ValueError) as exc:
+        values = np.asarray(values)
+        if values.dtype.kind not in "iuf":
             raise ValueError(
                 f"target_weights must hold numbers, one weight per task; got {self.target_weights!r}."
-            ) from exc
+            )
+        return values.astype(float)
 
     def _make_estimator(self, y):
         if self.estimator is None:
@@ -394,21 +423,23 @@ class MTIFSelector(BaseEstimator):
             cv = check_cv(self.cv)
         return list(cv.split(X, y))
 
-    def _measure_influence(self, X, y, X_val, y_val, remaining, rng):
+    def _measure_influence(self, X, y, X_val, y_val, splits, remaining):
         """Influence of the ``remaining`` rows of ``X`` on held-out losses; NaN for the others.
 
-        Only remaining rows are fitted or held out: the splits are drawn on all
-        of ``X`` (a user's ``cv`` indexes it) and restricted to them.
+        ``splits`` index all of ``X`` (test part None: score against ``X_val``);
+        only remaining rows are fitted or held out, and a split left without
+        training or held-out rows is skipped.
         """
         est = self._make_estimator(y)
-        if X_val is not None:
-            splits = [(np.flatnonzero(remaining), None)]
-        else:
-            splits = [
-                (train[remaining[train]], test[remaining[test]])
-                for train, test in self._splits(X, y, rng)
-            ]
-        jobs = Parallel(n_jobs=self.n_jobs, return_as="generator")(
+        restricted = []
+        for train, test in splits:
+            train = _as_indices(train, remaining)
+            test = None if test is None else _as_indices(test, remaining)
+            if len(train) and (test is None or len(test)):
+                restricted.append((train, test))
+        splits = restricted
+        n_jobs = self.n_jobs if len(splits) > 1 else None
+        jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_fit_influence)(
                 clone(est), _safe_indexing(X, train), y[train],
                 *((X_val, y_val) if test is None else (_safe_indexing(X, test), y[test])),

@@ -108,10 +108,10 @@ def _check_one_label_type(labels):
     """Task labels must be all numbers or all strings: ``1`` and ``"1"`` would be two tasks."""
     if labels.dtype.kind != "O":
         return
-    kinds = {isinstance(v, str) for v in labels}
+    kinds = {isinstance(v, (str, bytes)) for v in labels}
     if len(kinds) > 1:
-        number = next(v for v in labels if not isinstance(v, str))
-        text = next(v for v in labels if isinstance(v, str))
+        number = next(v for v in labels if not isinstance(v, (str, bytes)))
+        text = next(v for v in labels if isinstance(v, (str, bytes)))
         raise ValueError(
             f"The task column mixes numbers and strings (e.g. {number!r} and {text!r}); "
             "give every task label the same type, e.g. convert the column with .astype(str)."
