@@ -117,8 +117,8 @@ class MTIFSelector(BaseEstimator):
         after a large removal the model, and the ranking, move. None removes
         every row from one scoring, as the MTIF paper does. Each round costs
         one scoring (``n_rounds_``). The selector's own folds (int ``cv``) and
-        held-out part are drawn afresh each round, among the rows left;
-        splits given as ``cv`` are restricted to them. Ignored with
+        held-out part are drawn afresh each round, splits given as ``cv``
+        once; either is restricted to the rows left. Ignored with
         ``strategy="random"``.
     cv : int, cross-validation generator or iterable, default=5
         Cross-fitting: for each split, the estimator is fitted on the
