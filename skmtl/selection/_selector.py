@@ -320,9 +320,7 @@ class MTIFSelector(BaseEstimator):
     def _remove_by_influence(self, X, y, X_val, y_val, present, n_remove, weights, rng):
         """Score, remove the lowest, and (with ``step``) repeat on the rows left."""
         n_rows = present.sum()
-        per_round = n_remove if self.step is None else max(
-            1, int(np.floor(self.step * n_rows + 1e-9))
-        )
+        per_round = max(1, n_remove if self.step is None else int(np.floor(self.step * n_rows + 1e-9)))
         # splits a user gave are drawn once (a generator is used up by one pass);
         # the selector's own folds or held-out part are drawn afresh each round
         given_splits = None
@@ -333,6 +331,9 @@ class MTIFSelector(BaseEstimator):
         self.influence_ = np.full((len(y), len(self.tasks_)), np.nan)
         self.scores_ = np.full(len(y), np.nan)
         remaining, removed, self.n_rounds_ = present.copy(), [], 0
+        n_rounds = max(1, -(-n_remove // per_round))  # ceil
+        rounds = tqdm(total=n_rounds, disable=not self.verbose or n_rounds == 1,
+                      desc="MTIFSelector rounds")
         while self.n_rounds_ == 0 or len(removed) < n_remove:
             if X_val is not None:
                 splits = [(np.flatnonzero(remaining), None)]
@@ -362,6 +363,8 @@ class MTIFSelector(BaseEstimator):
             dropped = _lowest(self.scores_, rows, n_drop)
             removed.extend(dropped)
             remaining[dropped] = False
+            rounds.update()
+        rounds.close()
         return np.asarray(removed, dtype=np.intp)
 
     def _task_weights(self):
@@ -449,7 +452,8 @@ class MTIFSelector(BaseEstimator):
         total = np.zeros((len(y), len(self.tasks_)))
         count = np.zeros_like(total)
         for (train, _), (tasks, scores) in tqdm(
-            zip(splits, jobs), total=len(splits), disable=not self.verbose, desc="MTIFSelector"
+            zip(splits, jobs), total=len(splits), disable=not self.verbose, desc="MTIFSelector",
+            leave=self.step is None,
         ):
             columns = encode_tasks(tasks, self.tasks_)
             finite = np.isfinite(scores)
