@@ -433,6 +433,21 @@ def test_tag_first_order_matches_lookahead_for_small_steps():
     np.testing.assert_array_equal(rec.predict(X), plain.predict(X))
 
 
+def test_lookahead_affinity_with_dropout_measures_the_step_only():
+    # before and after the lookahead step see the same dropout masks: with a
+    # vanishing step the affinity vanishes instead of measuring mask noise
+    X, y = make_multitask_regression(n_tasks=3, n_samples=30, n_features=3, random_state=0)
+    est = SharedBottomNet(hidden_layer_sizes=(16,), dropout=0.5, solver="sgd", learning_rate=1e-9,
+                          max_epochs=2, batch_size=30, random_state=0, device="cpu", dtype="float64")
+    look = est.set_params(record_affinity="lookahead").fit(X, y).tag_affinity_
+    first = clone(est).set_params(record_affinity="first_order").fit(X, y).tag_affinity_
+    assert np.abs(look).max() < 1e-6 and np.all(np.diag(look) > 0)  # a task's own step helps it
+    assert np.abs(first).max() < 1e-6
+    # and the masks of training itself are untouched: recording changes nothing
+    plain = clone(est).set_params(record_affinity=None).fit(X, y)
+    np.testing.assert_array_equal(est.predict(X), plain.predict(X))
+
+
 def test_it_mtl_with_one_task_is_plain_training_and_changes_many_task_training():
     X, y = make_multitask_regression(n_tasks=3, n_samples=30, n_features=3, random_state=0)
     est = SharedBottomNet(hidden_layer_sizes=(8,), max_epochs=5, batch_size=10, learning_rate=0.01,

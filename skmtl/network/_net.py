@@ -136,7 +136,9 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         Record TAG's inter-task affinity during training (adam, sgd) in
         ``tag_affinity_``: ``"lookahead"`` is Eq. 1 of Fifty et al. (2021),
         ``1 - L_j(shared - lr * g_i) / L_j(shared)`` on each batch,
-        ``"first_order"`` its Taylor form ``lr <g_i, g_j> / L_j``.
+        ``"first_order"`` its Taylor form ``lr <g_i, g_j> / L_j``. Both
+        losses of the lookahead ratio are taken with the same dropout masks,
+        so the ratio measures the step, not the masks.
     it_mtl : bool, default=False
         Increased-transfer MTL (their Algorithm 1): at each step update the
         shared parameters with the candidate of highest total transference
@@ -867,20 +869,34 @@ class _Transference:
         return torch.stack([parts[task == k].sum() for k in present])
 
     def _lookahead(self, batch, shifts, present, factor):
-        """Task objective terms of the batch after each shift of the shared parameters."""
+        """Task objective terms of the batch before and after each shift of the
+        shared parameters: ``(after (n_shifts, T), before (T,))``.
+
+        Every pass, the unshifted one included, draws the same dropout masks
+        (the random state is reset before each and restored afterwards), so
+        a ratio of after to before measures the shift alone.
+        """
         names = list(self.shared)
         # copies: a lookahead pass in train mode must not update running statistics
         buffers = {n: b.clone() for n, b in self.net.bottom.named_buffers()}
+        device = batch["x"].device
+        cuda = [device] if device.type == "cuda" else []
         out = []
-        with torch.no_grad():
-            for shift in shifts:
-                params = {n: self.shared[n] - s for n, s in zip(names, shift)}
+        with torch.no_grad(), torch.random.fork_rng(devices=cuda):
+            states = [torch.get_rng_state()] + [torch.cuda.get_rng_state(d) for d in cuda]
+            for shift in [None, *shifts]:
+                torch.set_rng_state(states[0])
+                for d, state in zip(cuda, states[1:]):
+                    torch.cuda.set_rng_state(state, d)
+                params = self.shared if shift is None else {
+                    n: self.shared[n] - s for n, s in zip(names, shift)
+                }
                 z = torch.func.functional_call(self.net.bottom, (params, buffers), (batch["x"],))
                 eta = self.net.heads(z, batch["task"])
                 losses = row_losses(eta, batch["y"], batch["kind"], len(self.est.classes_))
                 parts = losses * batch["scale"] * factor
                 out.append(self._task_losses(parts, batch["task"], present))
-        return torch.stack(out)
+        return torch.stack(out[1:]), out[0]
 
     def step(self, batch, parts, objective, factor):
         """Set gradients for the optimizer step; record affinity when asked."""
@@ -914,8 +930,10 @@ class _Transference:
                 direction = (flat / base[:, None]).sum(dim=0)  # gradient of the log-product loss
                 scores = (cand_flat @ direction).cpu().numpy()
             else:
-                after = self._lookahead(batch, [[lr * g for g in c] for c in candidates], present, factor)
-                scores = (1.0 - after / base).sum(dim=1).cpu().numpy()
+                after, before = self._lookahead(
+                    batch, [[lr * g for g in c] for c in candidates], present, factor
+                )
+                scores = (1.0 - after / before).sum(dim=1).cpu().numpy()
             chosen = candidates[int(np.nanargmax(scores))]
             for p, g in zip(shared, chosen):
                 p.grad = g + self.est.weight_decay * p.detach()
@@ -924,8 +942,8 @@ class _Transference:
         if self.method == "first_order":
             z = lr * (flat @ flat.T) / base[None, :]
         else:
-            after = self._lookahead(batch, [[lr * g for g in gs] for gs in grads], present, factor)
-            z = 1.0 - after / base[None, :]
+            after, before = self._lookahead(batch, [[lr * g for g in gs] for gs in grads], present, factor)
+            z = 1.0 - after / before[None, :]
         return z.detach().cpu().numpy()
 
     def affinity(self):
