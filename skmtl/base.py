@@ -51,6 +51,7 @@ def single_threaded_small_blocks(method):
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
+        check_is_fitted(self)
         with blas_threads_for_blocks(self._theta[0].size):
             return method(self, *args, **kwargs)
 

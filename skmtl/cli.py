@@ -262,6 +262,16 @@ def _format_harmful_rows(total, rows, tasks, y, n, own=None):
     return "\n".join(lines)
 
 
+def _make_output_folder(path):
+    """Create ``path`` (if given) before any work, so that a bad folder fails fast."""
+    if path is None:
+        return
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise _InputError(f"cannot create the output folder {path}: {exc.strerror}.") from None
+
+
 def _write_csv(path, header, rows):
     with open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
@@ -326,7 +336,6 @@ def _relatedness_report(X, y, *, model, val_fraction, scale, random_state, top, 
     print(_format_harmful_rows(total, train, labels[own_col], y[train], top, own=own))
     if out is None:
         return
-    os.makedirs(out, exist_ok=True)
     names = _fmt(labels)
     _write_csv(os.path.join(out, "relatedness.csv"), ["source \\ target"] + names,
                [[n] + [repr(float(v)) for v in row] for n, row in zip(names, R)])
@@ -379,6 +388,7 @@ def _select_rows(X, y, *, model, ratio, scale, cv, random_state, n_jobs, verbose
 def _cmd_relatedness(args):
     data = _read_csv(args.data, args.task_col, args.target, args.features)
     model = _make_model(args.model, data["y"], args.alpha, args.random_state)
+    _make_output_folder(args.out)
     _relatedness_report(
         data["X"], data["y"], model=model, val_fraction=args.val_fraction,
         scale=not args.no_scale, random_state=args.random_state, top=args.top, out=args.out,
@@ -392,6 +402,7 @@ def _cmd_select(args):
     data = _read_csv(args.data, args.task_col, args.target, args.features)
     X, y = data["X"], data["y"]
     model = _make_model(args.model, y, args.alpha, args.random_state)
+    _make_output_folder(args.out)
     ratio, kept, total = _select_rows(
         X, y, model=model, ratio=args.ratio, scale=not args.no_scale, cv=args.cv,
         random_state=args.random_state, n_jobs=args.n_jobs, verbose=args.verbose,
@@ -402,7 +413,6 @@ def _cmd_select(args):
     if len(removed):
         print(_format_harmful_rows(total[removed], removed,
                                    normalize_task_labels(X[removed, -1]), y[removed], args.top))
-    os.makedirs(args.out, exist_ok=True)
     header, rows = data["header"], data["rows"]
     _write_csv(os.path.join(args.out, "kept.csv"), header, [rows[i] for i in kept])
     _write_csv(os.path.join(args.out, "removed.csv"), header + ["total_influence"],
@@ -414,6 +424,7 @@ def _cmd_demo(args):
     from .datasets import load_har
     from .linear_model import MultiTaskLogistic
 
+    _make_output_folder(args.out)
     X, y = load_har(return_X_y=True)
     print("HAR: 30 volunteers as 30 tasks, target 'sitting' vs the five other activities "
           "(10,411 windows, 69 features; skmtl.datasets.load_har).")
@@ -594,7 +605,7 @@ def main(argv=None):
     args = _build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (_InputError, ValueError) as exc:
+    except (_InputError, ValueError, OSError) as exc:  # OSError: e.g. a full disk while writing
         print(f"skmtl {args.command}: error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -3,10 +3,11 @@
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
-from sklearn.utils import _safe_indexing
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils import _safe_indexing, check_consistent_length
+from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 from tqdm.auto import tqdm
 
+from .base import validation_given
 from .utils._tasks import check_task_X, encode_tasks
 
 
@@ -42,6 +43,7 @@ def task_losses(estimator, X, y, tasks=None):
     """
     check_is_fitted(estimator)
     tasks = estimator.tasks_ if tasks is None else np.asarray(tasks)
+    check_consistent_length(X, y)
     y = column_or_1d(y)
     _, labels = check_task_X(estimator, X, reset=False)
     row_task = encode_tasks(labels, tasks)
@@ -73,6 +75,42 @@ def task_losses(estimator, X, y, tasks=None):
     return out
 
 
+def _check_rows(rows, n_samples):
+    """The ``rows`` argument of :func:`loo_effects` as indices in ``[0, n_samples)``.
+
+    Parameters
+    ----------
+    rows : array-like of int or bool, or None
+        Integer indices, negative ones counting from the end, or a boolean
+        mask of length ``n_samples``; None means every row.
+    n_samples : int
+        Number of rows of ``X``.
+
+    Returns
+    -------
+    ndarray of shape (n_rows,) of int
+    """
+    if rows is None:
+        return np.arange(n_samples)
+    rows = column_or_1d(rows, input_name="rows")
+    allowed = (
+        f"rows must be integer indices in [-{n_samples}, {n_samples}) or a boolean "
+        f"mask of length {n_samples}, one entry per row of X"
+    )
+    if rows.dtype == bool:
+        if len(rows) != n_samples:
+            raise ValueError(f"{allowed}; got a boolean mask of length {len(rows)}.")
+        return np.flatnonzero(rows)
+    if len(rows) == 0:
+        return np.arange(0)
+    if rows.dtype.kind not in "iu":
+        raise ValueError(f"{allowed}; got entries of dtype {rows.dtype}.")
+    outside = (rows < -n_samples) | (rows >= n_samples)
+    if outside.any():
+        raise ValueError(f"{allowed}; got {rows[outside].tolist()}.")
+    return rows % n_samples
+
+
 def _refit_losses(estimator, X, y, sample_weight, keep, X_val, y_val, tasks):
     fit_kwargs = {} if sample_weight is None else {"sample_weight": sample_weight[keep]}
     model = clone(estimator).fit(_safe_indexing(X, keep), y[keep], **fit_kwargs)
@@ -82,11 +120,12 @@ def _refit_losses(estimator, X, y, sample_weight, keep, X_val, y_val, tasks):
 def _brute_force(estimator, X, y, X_val, y_val, sample_weight, dropped_rows, n_jobs, verbose, desc):
     """Refit once per entry of ``dropped_rows(full_model)``, each a list of rows
     to leave out, and return the change of every task's loss."""
+    check_consistent_length(X, y, sample_weight)
     y = column_or_1d(y)
-    if X_val is None and y_val is None:
+    if validation_given(X_val, y_val):
+        check_consistent_length(X_val, y_val)
+    else:
         X_val, y_val = X, y
-    elif X_val is None or y_val is None:
-        raise ValueError("Pass both X_val and y_val, or neither.")
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=float)
     if "unknown_task" in estimator.get_params():
@@ -123,8 +162,10 @@ def loo_effects(
         Training data with the task column.
     X_val, y_val : array-like, default=None
         Where losses are measured; the training data when omitted.
-    rows : array-like of int, default=None
-        Rows to leave out, one refit each; all rows by default.
+    rows : array-like of int or bool, default=None
+        Rows to leave out, one refit each, as integer indices (negative ones
+        count from the end, as in numpy) or a boolean mask of length
+        ``n_samples``; all rows by default.
     sample_weight : array-like of shape (n_samples,), default=None
     n_jobs : int, default=None
         Refits run in parallel through joblib (any joblib backend).
@@ -146,7 +187,7 @@ def loo_effects(
     >>> loo_effects(MultiTaskRidge(), X, y, rows=[0, 1]).shape
     (2, 2)
     """
-    rows = np.arange(len(y)) if rows is None else np.asarray(rows)
+    rows = _check_rows(rows, _num_samples(X))
     return _brute_force(
         estimator, X, y, X_val, y_val, sample_weight, lambda full: [[i] for i in rows],
         n_jobs, verbose, "LOO refits",

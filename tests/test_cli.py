@@ -208,6 +208,16 @@ def test_missing_file(tmp_path, capsys):
     assert "cannot read" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["relatedness", "select"])
+def test_output_folder_that_cannot_be_made(data_csv, tmp_path, capsys, command):
+    a_file = tmp_path / "taken"
+    a_file.write_text("")
+    path = data_csv[0]
+    assert main([command, path, "--task-col", "school", "--target", "score", "--out", str(a_file)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"skmtl {command}: error: cannot create the output folder {a_file}: File exists.")
+
+
 @pytest.mark.parametrize(
     "argv",
     [

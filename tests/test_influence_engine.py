@@ -116,19 +116,32 @@ def _assert_same(tensor, array):
     np.testing.assert_allclose(tensor.cpu().numpy(), array, rtol=0, atol=1e-10 * scale)
 
 
-def test_torch_engine_equals_numpy_engine_on_every_method():
+def _cuda_available():
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not _cuda_available(), reason="needs a CUDA GPU"))])
+def test_torch_engine_equals_numpy_engine_on_every_method(device):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(4)
     K, dt, db, n = 5, 6, 9, 23
     H, _ = _random_arrow(rng, n_tasks=K, d_task=dt, d_shared=db)
     contribution = 0.1 * np.stack([np.eye(db) * (k + 1) for k in range(K)])
     H = ArrowHessian(H.task_blocks, H.cross_blocks, H.shared_block, contribution)
-    as_t = torch.as_tensor
+
+    def as_t(array):
+        return torch.as_tensor(array, device=device)
+
     # float32 blocks are promoted to float64; the engine stays on their device
     T = ArrowHessian(as_t(H.task_blocks), as_t(H.cross_blocks), as_t(H.shared_block).float(), as_t(contribution))
     assert T.task_blocks.dtype == T.shared_block.dtype == torch.float64
-    assert T.schur_.device == T.task_blocks.device
-    np.testing.assert_allclose(T.shared_block.numpy(), H.shared_block.astype(np.float32), rtol=0)
+    assert T.schur_.device.type == T.task_blocks.device.type == device
+    np.testing.assert_allclose(T.shared_block.cpu().numpy(), H.shared_block.astype(np.float32), rtol=0)
     T = ArrowHessian(as_t(H.task_blocks), as_t(H.cross_blocks), as_t(H.shared_block), as_t(contribution))
     _assert_same(T.schur_, H.schur_)
     _assert_same(T.coupling_, H.coupling_)
@@ -173,6 +186,7 @@ def test_torch_engine_equals_numpy_engine_on_every_method():
         for g, w in zip(got, H.low_rank_task_step(1, base, factors, scales, m_rhs, shared)):
             _assert_same(g, w)
     _assert_same(T.drop_task_step(3, as_t(shared_rhs)), H.drop_task_step(3, shared_rhs))
+    # a common block given on the host is moved to the engine's device
     common = ArrowHessian(T.task_blocks, T.cross_blocks, T.shared_block, torch.eye(db, dtype=torch.float64))
     _assert_same(common.drop_task_step(0, as_t(shared_rhs)),
                  ArrowHessian(H.task_blocks, H.cross_blocks, H.shared_block, np.eye(db)).drop_task_step(0, shared_rhs))
@@ -200,3 +214,5 @@ def test_torch_engine_explains_a_block_that_is_not_positive_definite():
     H = ArrowHessian(torch.stack([eye]), torch.stack([0.5 * eye]), eye)
     with pytest.raises(np.linalg.LinAlgError, match="modified task block"):
         H.low_rank_task_step(0, -eye, torch.zeros(1, 2, 1), torch.zeros(1), torch.zeros(1, 2))
+    with pytest.raises(np.linalg.LinAlgError, match="singular"):  # numpy's error type, as numpy's backend
+        H._ops.solve(torch.zeros(1, 2, 2, dtype=torch.float64), torch.ones(1, 2, 1, dtype=torch.float64))

@@ -323,3 +323,53 @@ def test_small_blocks_run_on_one_blas_thread_and_restore_the_setting():
         with blas_threads_for_blocks(SMALL_BLOCK_SIZE):
             assert blas_threads() == before
         assert blas_threads() == before
+
+
+# -- reading the task column -------------------------------------------------------------
+@pytest.mark.parametrize(
+    "Estimator, make_data",
+    [(MultiTaskRidge, make_multitask_regression), (MultiTaskLogistic, make_multitask_classification)],
+)
+def test_fitted_model_keeps_the_task_column_of_fit(Estimator, make_data):
+    X, y = make_data(n_tasks=3, n_samples=30, n_features=3, random_state=0)
+    model = Estimator().fit(X, y)
+    expected = model.predict(X)
+    X_bad = X.copy()
+    X_bad[0, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.set_params(task_col=0).fit(X_bad, y)
+    np.testing.assert_array_equal(model.predict(X), expected)
+    model = Estimator().fit(X, y).set_params(task_col=0)
+    np.testing.assert_array_equal(model.predict(X), expected)
+
+
+def test_dataframe_int64_task_ids_keep_every_digit(regression_data):
+    X, y, _, _ = regression_data
+    frame = pd.DataFrame(X[:, :-1], columns=[f"f{i}" for i in range(8)])
+    frame["user"] = np.int64(10**17) + X[:, -1].astype(np.int64)
+    model = MultiTaskRidge(task_col="user").fit(frame, y)
+    assert list(model.tasks_) == [10**17 + k for k in range(5)]
+    np.testing.assert_allclose(model.coef_, MultiTaskRidge().fit(X, y).coef_)
+
+
+def test_float_task_ids_beyond_int64_stay_distinct(regression_data):
+    X, y, _, _ = regression_data
+    X_big = X.copy()
+    X_big[:, -1] = (X[:, -1] + 1) * 1e19
+    model = MultiTaskRidge().fit(X_big, y)
+    np.testing.assert_array_equal(model.tasks_, [1e19, 2e19, 3e19, 4e19, 5e19])
+    np.testing.assert_allclose(model.coef_, MultiTaskRidge().fit(X, y).coef_)
+
+
+def test_nullable_int_task_column_with_na_is_a_missing_label(regression_data):
+    X, y, _, _ = regression_data
+    frame = pd.DataFrame(X[:, :-1], columns=[f"f{i}" for i in range(8)])
+    frame["task"] = pd.array(X[:, -1].astype(int), dtype="Int64")
+    frame.loc[0, "task"] = pd.NA
+    model = MultiTaskRidge().fit(frame, y)
+    reference = MultiTaskRidge().fit(X[1:], y[1:])
+    assert list(model.tasks_) == list(reference.tasks_)
+    np.testing.assert_allclose(model.coef_, reference.coef_)
+    with pytest.raises(ValueError, match="missing task label"):
+        model.predict(frame)
+    np.testing.assert_allclose(model.predict(frame[1:]), reference.predict(X[1:]))

@@ -1,7 +1,11 @@
 """SharedBottomNet: estimator contract, MTIF against independent computations, devices."""
 
 import copy
+import os
 import pickle
+import subprocess
+import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -191,6 +195,26 @@ def test_fast_and_generic_paths_agree_under_projection():
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-8, atol=1e-12)
 
 
+def test_generic_path_chunks_rows_to_bound_per_row_gradient_memory(monkeypatch):
+    from skmtl.network import _influence
+
+    X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=4, random_state=0)
+    est = _exact(hidden_layer_sizes=(5,)).fit(X, y)
+    net, data = est.models_[0], est._tensors(est._train_data)
+    member = MemberInfluence(net, data, fast=False, n_tasks=2, n_classes=0, weight_decay=0.05,
+                             projection_dim=9, seed=0, batch_size=20)
+    cot = torch.randn(len(data["x"]), 2, 1, dtype=torch.float64)
+    whole = member.featurizer(data["x"], data["task"], cot)[1]
+    n_params = sum(p.numel() for p in net.bottom.parameters())
+    monkeypatch.setattr(_influence, "PER_ROW_GRADIENT_BYTES", 3 * n_params * 8)  # 3 rows a chunk
+    calls = []
+    project = member.projector.project
+    monkeypatch.setattr(member.projector, "project", lambda grads: calls.append(len(grads[0])) or project(grads))
+    chunked = member.featurizer(data["x"], data["task"], cot)[1]
+    assert calls == ([3] * 6 + [2]) * 2  # 20 rows, 2 cotangents
+    np.testing.assert_allclose(chunked.numpy(), whole.numpy(), rtol=1e-12, atol=1e-14)
+
+
 def test_projection_is_the_kronecker_product_and_preserves_gram_in_expectation():
     proj = GradientProjector([(40, 30), (40,)], 120, seed=0, device="cpu", dtype=torch.float64)
     (p_out, p_in), (b_out, b_in) = proj.factors
@@ -335,6 +359,21 @@ def test_cpu_fit_is_deterministic_and_pickles():
     np.testing.assert_array_equal(a.influence_, b.influence_)
     c = pickle.loads(pickle.dumps(a))
     np.testing.assert_array_equal(c.predict_proba(X), a.predict_proba(X))
+    np.testing.assert_array_equal(c.influence(X, y), a.influence(X, y))
+    fresh = clone(est).fit(X, y)
+    assert len(pickle.dumps(a)) == len(pickle.dumps(fresh))  # the influence cache is not saved
+
+
+@pytest.mark.skipif(CUDA, reason="simulates a machine without a GPU")
+def test_model_fitted_on_a_gpu_loads_on_the_cpu_with_a_warning():
+    X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=3, random_state=0)
+    est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=2, random_state=0, device="cpu").fit(X, y)
+    expected = est.predict(X)
+    est.device_ = "cuda"  # as if fitted on a GPU: loading must not move anything to CUDA
+    with pytest.warns(UserWarning, match="fitted on 'cuda' and no CUDA GPU is available here"):
+        loaded = pickle.loads(pickle.dumps(est))
+    assert loaded.device_ == "cpu"
+    np.testing.assert_array_equal(loaded.predict(X), expected)
 
 
 def test_early_stopping_holds_out_rows_and_keeps_best_weights():
@@ -375,7 +414,8 @@ def test_task_losses_and_loto_on_mixed_tasks():
 
     X, y = make_multitask_classification(n_tasks=3, n_samples=20, n_features=3, random_state=0)
     y = np.where(X[:, -1] == 0, X[:, 0] * 2.5, y).astype(object)
-    est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=5, random_state=0, device="cpu")
+    est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=5, task_types={0: "regression"},
+                          random_state=0, device="cpu")
     est.fit(X, y)
     value, proba, _ = est._outputs(X)
     reg, cls = X[:, -1] == 0, X[:, -1] != 0
@@ -416,6 +456,19 @@ def test_small_and_one_class_tasks_fit():
     est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=5, random_state=0, device="cpu").fit(X, y)
     assert list(est.tasks_) == [0, 1, 2, 7]
     assert np.isfinite(est.influence_).all()
+
+
+def test_inferring_both_kinds_from_numbers_warns_and_task_types_silences():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=10, n_features=3, random_state=0)
+    X[:2, -1], y[:2] = 7, [1.0, 3.0]  # a two-row regression task with whole-number targets
+    est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=2, random_state=0, device="cpu")
+    with pytest.warns(UserWarning, match=r"tasks \[7\] have discrete numeric targets .* tasks \[0, 1, 2\]"):
+        est.fit(X, y)
+    assert list(est.task_types_) == ["regression"] * 3 + ["classification"]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="task_types inferred")
+        est.set_params(task_types={7: "regression"}).fit(X, y)
+    assert list(est.task_types_) == ["regression"] * 4
 
 
 # -- transference (TAG) and IT-MTL ------------------------------------------------------------------
@@ -504,8 +557,15 @@ class _Image(nn.Module):
         ({"solver": "sgd", "learning_rate": 10.0}, None, "became (inf|nan) at epoch [0-9]+", FloatingPointError),
         ({"solver": "lbfgs", "record_affinity": "lookahead"}, None, "use solver='adam' or 'sgd'", ValueError),
         ({"hidden_layer_sizes": (3, -1)}, None, "positive integers", ValueError),
-        ({"task_types": {9: "regression"}}, None, r"unknown tasks \[9\]", ValueError),
+        ({"task_types": {9: "regression", 0: "ordinal"}}, None, r"got \{0: 'ordinal'\}", ValueError),
         ({"warm_start": True, "n_models": 2}, None, "cannot continue", ValueError),
+        ({"solver": "lbfgs"}, "huge_targets", "became inf at iteration 1", FloatingPointError),
+        ({"task_types": "regression"}, "text_targets", "must be numbers", ValueError),
+        ({}, "no_task_labels", "No row of X has both a task label", ValueError),
+        ({"early_stopping": True, "validation_fraction": 0.99}, None, "early_stopping needs more rows",
+         ValueError),
+        ({"hidden_layer_sizes": (), "record_affinity": "first_order"}, None,
+         "need a bottom with trainable parameters", ValueError),
     ]
     + ([] if CUDA else [({"device": "cuda"}, None, "no CUDA GPU", ValueError)]),
 )
@@ -516,8 +576,16 @@ def test_bad_input_raises_and_keeps_fitted_model(params, data, match, error):
     state = {k: v for k, v in vars(est).items() if k.endswith("_")}
     if data == "one_class":
         y = np.ones(len(y), dtype=int)
-    with pytest.raises(error, match=match):
-        est.set_params(**params).fit(X, y)
+    elif data == "huge_targets":  # finite, but the squared error overflows
+        y = y * 1e200
+    elif data == "text_targets":
+        y = np.array(["a", "b"] * (len(y) // 2), dtype=object)
+    X_bad = X.copy()
+    if data == "no_task_labels":
+        X_bad[:, -1] = np.nan
+    with warnings.catch_warnings(), pytest.raises(error, match=match):
+        warnings.simplefilter("ignore", RuntimeWarning)  # the overflowing cast to float32
+        est.set_params(**params).fit(X_bad, y)
     np.testing.assert_array_equal(est.predict(X), before)
     assert all(vars(est)[k] is v for k, v in state.items())
 
@@ -538,6 +606,11 @@ def test_prediction_and_influence_errors():
         est.influence(X, np.where(np.arange(len(y)) == 0, 7, y))
     with pytest.raises(ValueError, match="both X_val and y_val"):
         est.task_relatedness(X)
+    with pytest.raises(ValueError, match="X_val has 20 rows but y_val has 19"):
+        est.influence(X, y[:-1])
+    with pytest.warns(UserWarning, match="1 validation rows belong to tasks not seen in fit"):
+        with_unseen = est.influence(np.vstack([X, unseen[1:2] + [0, 0, 0, 5]]), np.append(y, y[1]))
+    np.testing.assert_allclose(with_unseen, est.influence(X, y))
     regressor = SharedBottomNet(task_types="regression", max_epochs=2, device="cpu").fit(X, y)
     assert not hasattr(regressor, "predict_proba")
 
@@ -581,6 +654,26 @@ def test_auto_device_follows_torch():
     est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=2, random_state=0).fit(X, y)
     assert est.device_ == ("cuda" if CUDA else "cpu")
     assert next(est.models_[0].parameters()).device.type == est.device_
+
+
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
+def test_model_fitted_on_the_gpu_loads_where_cuda_is_hidden(tmp_path):
+    X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=3, random_state=0)
+    est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=2, random_state=0, device="cuda").fit(X, y)
+    assert est.influence_.shape == (20, 2)  # fills the GPU-resident cache, which is not saved
+    path = tmp_path / "net.pkl"
+    path.write_bytes(pickle.dumps(est))
+    np.save(tmp_path / "X.npy", X)
+    script = (
+        "import pickle, sys, warnings, numpy as np; warnings.simplefilter('ignore'); "
+        f"est = pickle.loads(open({str(path)!r}, 'rb').read()); "
+        f"print(est.device_, *est.predict(np.load({str(tmp_path / 'X.npy')!r})))"
+    )
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    device, *predictions = out.stdout.split()
+    assert device == "cpu"
+    np.testing.assert_allclose(np.array(predictions, dtype=float), est.predict(X), rtol=1e-5)
 
 
 @pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")

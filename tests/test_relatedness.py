@@ -253,3 +253,17 @@ def test_tag_affinity_of_a_network_refuses_validation_data_before_fitting(monkey
     X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=2, random_state=0)
     with pytest.raises(ValueError, match="without X_val"):
         tag_affinity(SharedBottomNet(), X, y, X, y)
+
+
+@pytest.mark.parametrize("function", [task_subset_losses, surrogate_affinity,
+                                      higher_order_affinity, gradient_affinity])
+@pytest.mark.parametrize("validation", [False, True])
+def test_subset_measures_check_lengths_before_fitting(monkeypatch, function, validation):
+    def no_fit(self, *args, **kwargs):
+        raise AssertionError("fitted before the error")
+
+    monkeypatch.setattr(MultiTaskRidge, "fit", no_fit)
+    X, y = make_multitask_regression(n_tasks=3, n_samples=10, n_features=2, random_state=0)
+    data = (X, y, X, y[:-1]) if validation else (X, y[:-1])
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[30, 29\]"):
+        function(MultiTaskRidge(), *data, n_subsets=3)

@@ -60,6 +60,44 @@ def test_loo_parallel_equals_serial_and_rows_subset():
     np.testing.assert_allclose(loo_effects(MultiTaskRidge(), X, y, rows=[4, 1]), serial[[4, 1]])
 
 
+def test_loo_rows_accept_negative_indices_and_boolean_masks():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=4, n_features=3, random_state=0)
+    n = len(y)
+    explicit = loo_effects(MultiTaskRidge(), X, y, rows=[n - 1, 0, 1])
+    assert np.abs(explicit).max() > 0
+    np.testing.assert_allclose(loo_effects(MultiTaskRidge(), X, y, rows=[-1, 0, 1]), explicit)
+    mask = np.isin(np.arange(n), [0, 1, n - 1])
+    np.testing.assert_allclose(loo_effects(MultiTaskRidge(), X, y, rows=mask), explicit[[1, 2, 0]])
+
+
+@pytest.mark.parametrize("rows, message", [
+    ([999], r"got \[999\]"),
+    ([0, -13], r"got \[-13\]"),
+    ([0.5], "got entries of dtype float64"),
+    (np.arange(11) < 2, "got a boolean mask of length 11"),
+])
+def test_loo_rejects_invalid_rows_before_fitting(monkeypatch, rows, message):
+    def no_fit(self, *args, **kwargs):
+        raise AssertionError("fitted before the error")
+
+    monkeypatch.setattr(MultiTaskRidge, "fit", no_fit)
+    X, y = make_multitask_regression(n_tasks=3, n_samples=4, n_features=3, random_state=0)
+    allowed = r"rows must be integer indices in \[-12, 12\) or a boolean mask of length 12"
+    with pytest.raises(ValueError, match=f"{allowed}.*{message}"):
+        loo_effects(MultiTaskRidge(), X, y, rows=rows)
+
+
+def test_inspection_checks_lengths():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=4, n_features=3, random_state=0)
+    message = r"inconsistent numbers of samples: \[12, 11\]"
+    with pytest.raises(ValueError, match=message):
+        task_losses(MultiTaskRidge().fit(X, y), X, y[:-1])
+    with pytest.raises(ValueError, match=message):
+        loo_effects(MultiTaskRidge(), X, y, X, y[:-1])
+    with pytest.raises(ValueError, match=message):
+        loto_effects(MultiTaskRidge(), X, y[:-1])
+
+
 def test_loto_predicts_removed_task_with_shared_coefficients():
     X, y = make_multitask_regression(n_tasks=3, n_samples=15, n_features=3, random_state=0)
     effects = loto_effects(MultiTaskRidge(unknown_task="error"), X, y)

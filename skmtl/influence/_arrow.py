@@ -161,7 +161,11 @@ class _TorchOps:
 
     @staticmethod
     def solve(a, b):
-        return _torch().linalg.solve(a, b)
+        torch = _torch()
+        try:
+            return torch.linalg.solve(a, b)
+        except torch.linalg.LinAlgError as exc:  # the numpy backend's error type, as documented
+            raise np.linalg.LinAlgError(str(exc)) from exc
 
     @staticmethod
     def task_groups(row_tasks, n_tasks):

@@ -18,7 +18,9 @@ projection of the decay's identity). In projected coordinates it is exactly
 the restriction of the full Gauss-Newton quadratic to the random subspace
 spanned by ``P^T``; with no projection it is the full Gauss-Newton matrix.
 Everything is accumulated over batches, so memory does not grow with the
-number of rows beyond the ``(n_rows, n_tasks)`` scores. The blocks are
+number of rows beyond the ``(n_rows, n_tasks)`` scores; the ``vmap`` path
+materializes unprojected per-row gradients for as many rows of a batch as
+fit in ``PER_ROW_GRADIENT_BYTES`` at a time. The blocks are
 accumulated in float64 on the network's device and stay there:
 :class:`~skmtl.influence.ArrowHessian` factorizes torch tensors where they
 live (a GPU when the network is on one), and its score operators are
@@ -34,6 +36,9 @@ from torch.func import functional_call, grad, vmap
 from ..influence import ArrowHessian
 
 REGRESSION, CLASSIFICATION = 0, 1
+# Most memory the generic (vmap) path spends on unprojected per-row gradients at
+# once: a batch of a large backbone's rows is split into chunks of rows below it.
+PER_ROW_GRADIENT_BYTES = 2**30
 
 
 # -- losses on the network output -------------------------------------------------------
@@ -66,25 +71,30 @@ def output_terms(eta, y, kind, n_classes):
     ``(n, n_out, n_out)`` with ``factor @ factor^T`` the Hessian of the row
     loss in the output: ``2`` for squared error, ``p (1 - p)`` for the
     logistic loss, ``diag(p) - p p^T = A A^T`` with ``A = diag(sqrt p) - p
-    sqrt(p)^T`` for the softmax loss.
+    sqrt(p)^T`` for the softmax loss. Rows of both kinds are computed with
+    ``torch.where`` over whole columns: no boolean indexing, so no host
+    synchronization on a GPU.
     """
     n, n_out = eta.shape
+    reg = kind == REGRESSION
     gradient = torch.zeros_like(eta)
     factor = torch.zeros((n, n_out, n_out), dtype=eta.dtype, device=eta.device)
-    reg = kind == REGRESSION
-    gradient[reg, 0] = 2.0 * (eta[reg, 0] - y[reg])
-    factor[reg, 0, 0] = np.sqrt(2.0)
-    cls = ~reg
+    gradient[:, 0] = torch.where(reg, 2.0 * (eta[:, 0] - y), 0.0)
+    factor[:, 0, 0] = torch.where(reg, np.sqrt(2.0), 0.0)
     if n_classes == 2:
-        p = torch.sigmoid(eta[cls, 0])
-        gradient[cls, 0] = p - y[cls]
-        factor[cls, 0, 0] = torch.sqrt(p * (1.0 - p))
+        p = torch.sigmoid(eta[:, 0])
+        gradient[:, 0] = torch.where(reg, gradient[:, 0], p - y)
+        factor[:, 0, 0] = torch.where(reg, factor[:, 0, 0], torch.sqrt(p * (1.0 - p)))
     elif n_classes > 2:
-        p = torch.softmax(eta[cls, :n_classes], dim=1)
-        onehot = nn.functional.one_hot(y[cls].long(), n_classes).to(eta.dtype)
-        gradient[cls, :n_classes] = p - onehot
+        cls = ~reg
+        p = torch.softmax(eta[:, :n_classes], dim=1)
+        onehot = nn.functional.one_hot(torch.where(cls, y, 0.0).long(), n_classes).to(eta.dtype)
+        gradient[:, :n_classes] = torch.where(cls[:, None], p - onehot, gradient[:, :n_classes])
         root = torch.sqrt(p)
-        factor[cls, :n_classes, :n_classes] = torch.diag_embed(root) - p[:, :, None] * root[:, None, :]
+        softmax_factor = torch.diag_embed(root) - p[:, :, None] * root[:, None, :]
+        factor[:, :n_classes, :n_classes] = torch.where(
+            cls[:, None, None], softmax_factor, factor[:, :n_classes, :n_classes]
+        )
     return gradient, factor
 
 
@@ -178,8 +188,9 @@ class GradientProjector:
         out = torch.zeros((self.dim, self.dim), dtype=f64, device=self.device)
         start = 0
         for (a, b), (p_out, p_in), size in zip(self.matrix_shapes, self.factors, self.block_dims):
-            left = _identity(a, self.device) if p_out is None else (p_out @ p_out.T).to(f64)
-            right = _identity(b, self.device) if p_in is None else (p_in @ p_in.T).to(f64)
+            # in float64 from the factors as used (even where float32 products run in TF32)
+            left = _identity(a, self.device) if p_out is None else p_out.to(f64) @ p_out.to(f64).T
+            right = _identity(b, self.device) if p_in is None else p_in.to(f64) @ p_in.to(f64).T
             out[start:start + size, start:start + size] = torch.kron(left, right)
             start += size
         return out
@@ -296,10 +307,16 @@ class Featurizer:
             return (z * cot).sum()
 
         per_row = vmap(grad(pulled_back), in_dims=(None, 0, 0))
+        n_params = sum(p.numel() for p in params.values())
+        chunk = max(1, PER_ROW_GRADIENT_BYTES // (n_params * x.element_size()))
         out = []
         for m in range(cotangents.shape[1]):
-            grads = per_row(params, x, feature_cot[:, m])
-            out.append(self.projector.project([grads[k] for k in self.params]))
+            projected = []
+            for start in range(0, len(x), chunk):
+                rows = slice(start, start + chunk)
+                grads = per_row(params, x[rows], feature_cot[rows, m])
+                projected.append(self.projector.project([grads[k] for k in self.params]))
+            out.append(torch.cat(projected))
         return torch.stack(out, dim=1)
 
 
@@ -352,7 +369,13 @@ class MemberInfluence:
         return heads, bottom
 
     def _accumulate(self, weight_decay):
-        """Per-task mean gradients and Gauss-Newton blocks over the fitted rows."""
+        """Per-task mean gradients and Gauss-Newton blocks over the fitted rows.
+
+        Rows are visited sorted by task, so each batch holds a few runs of
+        one task, known on the host from the task counts: the per-task
+        blocks take one slice per run, with no boolean indexing (no host
+        synchronization per task on a GPU) and a fixed summation order.
+        """
         d_t, p, K = self.featurizer.head_dim(), self.projector.dim, self.n_tasks
         dev, f64 = self.data["x"].device, torch.float64
         mean_t = torch.zeros((K, d_t), dtype=f64, device=dev)
@@ -360,23 +383,30 @@ class MemberInfluence:
         h_tt = torch.zeros((K, d_t, d_t), dtype=f64, device=dev)
         h_tb = torch.zeros((K, d_t, p), dtype=f64, device=dev)
         h_bb = torch.zeros((p, p), dtype=f64, device=dev)
-        for _, batch in self._batches(self.data):
+        task = self.data["task"]
+        order = torch.argsort(task, stable=True)
+        ends = np.cumsum(torch.bincount(task, minlength=K).cpu().numpy())
+        starts = ends - np.diff(ends, prepend=0)
+        n = len(task)
+        for start in range(0, n, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            batch = {key: value[order[start:stop]] for key, value in self.data.items()}
             heads, bottom = self._row_gradients(batch, with_factors=True)
             s = batch["scale"].to(f64)
             heads, bottom = heads.to(f64), bottom.to(f64)
             root = torch.sqrt(s)[:, None, None]
             fh, fb = (heads[:, 1:] * root), (bottom[:, 1:] * root)
-            task = batch["task"]
-            mean_t.index_add_(0, task, s[:, None] * heads[:, 0])
-            mean_b.index_add_(0, task, s[:, None] * bottom[:, 0])
+            grad_t, grad_b = s[:, None] * heads[:, 0], s[:, None] * bottom[:, 0]
             fb_flat = fb.reshape(fb.shape[0] * fb.shape[1], p)
             h_bb += fb_flat.T @ fb_flat
-            for k in torch.unique(task).tolist():
-                rows = task == k
-                a = fh[rows].reshape(-1, d_t)
-                b = fb[rows].reshape(len(a), p)
+            for k in np.flatnonzero((starts < stop) & (ends > start)):
+                run = slice(max(starts[k], start) - start, min(ends[k], stop) - start)
+                a = fh[run].reshape(-1, d_t)
+                b = fb[run].reshape(len(a), p)
                 h_tt[k] += a.T @ a
                 h_tb[k] += a.T @ b
+                mean_t[k] += grad_t[run].sum(dim=0)
+                mean_b[k] += grad_b[run].sum(dim=0)
         self.mean_t, self.mean_b = mean_t, mean_b
         # float64 tensors on the device: the arrow engine factorizes them where they are
         h_tt += weight_decay * _identity(d_t, dev)

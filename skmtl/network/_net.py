@@ -2,6 +2,7 @@
 
 import contextlib
 import copy
+import io
 import numbers
 import warnings
 
@@ -12,7 +13,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import (
+    HasMethods, Interval, StrOptions, validate_parameter_constraints,
+)
 from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -29,6 +32,7 @@ from ._influence import CLASSIFICATION, REGRESSION, MemberInfluence, row_losses
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "identity": nn.Identity}
 _TASK_TYPES = ("regression", "classification")
 _PREDICT_CHUNK = 8192
+_TORCH_ATTRIBUTES = ("module", "models_")  # saved with torch.save (see __getstate__)
 
 
 class _MultiHeadNet(nn.Module):
@@ -94,8 +98,10 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         take no part in influence.
     task_types : {"regression", "classification"} or dict, default=None
         Kind of every task, or a dict task -> kind (tasks left out are
-        inferred). Inferred from ``y``: continuous targets are regression,
-        discrete ones classification.
+        inferred; tasks absent from the data, e.g. in a cross-validation
+        fold, are ignored). Inferred from ``y``: continuous targets are
+        regression, discrete ones classification; a warning says when
+        numeric targets were read as both kinds.
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
         ``"lbfgs"`` trains full batch to a tight optimum (small data).
     learning_rate : float, default=1e-3
@@ -296,6 +302,35 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         tags.non_deterministic = self.device != "cpu"
         return tags
 
+    # -- pickling -------------------------------------------------------------------
+    def __getstate__(self):
+        """Torch objects go through ``torch.save``, so that a model fitted on a
+        GPU loads on a machine without one; the influence cache is dropped."""
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ returns __dict__ itself
+        state.pop("_cache", None)
+        buffer = io.BytesIO()
+        torch.save({key: state.pop(key) for key in _TORCH_ATTRIBUTES if key in state}, buffer)
+        state["_torch_state"] = buffer.getvalue()
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        cuda = torch.cuda.is_available()
+        if not cuda and torch.device(state.get("device_", "cpu")).type == "cuda":
+            warnings.warn(
+                f"This {type(self).__name__} was fitted on {state['device_']!r} and no CUDA GPU "
+                "is available here: it is loaded on the CPU.", UserWarning,
+            )
+            state["device_"] = "cpu"
+        torch_state = torch.load(
+            io.BytesIO(state.pop("_torch_state")), map_location=None if cuda else "cpu",
+            weights_only=False,  # modules, not only tensors: as trusted as the pickle itself
+        )
+        state.update(torch_state)
+        if "models_" in state:
+            state["_cache"] = {}
+        super().__setstate__(state)
+
     # -- fitting --------------------------------------------------------------------
     @keep_state_on_error
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
@@ -322,6 +357,10 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         self
         """
         self._validate_params()
+        if hasattr(self, "_cache"):
+            # free the previous fit's device memory before training; a fit that fails
+            # keeps its fitted model (keep_state_on_error) and recomputes the cache
+            self._cache.clear()
         val_given = validation_given(X_val, y_val)
         _check_layer_sizes(self.hidden_layer_sizes)
         if (self.record_affinity or self.it_mtl) and self.solver == "lbfgs":
@@ -410,22 +449,22 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
     def _resolve_task_types(self, y, row_task):
         spec = self.task_types
         if isinstance(spec, dict):
-            unknown = [t for t in spec if t not in set(self.tasks_.tolist())]
+            # tasks absent from this fit (a fold, a refit without a task) are not an error
             bad = {t: v for t, v in spec.items() if v not in _TASK_TYPES}
-            if unknown or bad:
-                raise ValueError(
-                    f"task_types must map tasks of X to one of {_TASK_TYPES}; got unknown "
-                    f"tasks {unknown} and invalid kinds {bad}."
-                )
-        types = []
+            if bad:
+                raise ValueError(f"task_types must map tasks to one of {_TASK_TYPES}; got {bad}.")
+        types, inferred = [], {}
         for k, task in enumerate(self.tasks_):
             if isinstance(spec, str):
                 types.append(spec)
             elif isinstance(spec, dict) and task in spec:
                 types.append(spec[task])
             else:
-                target = type_of_target(_plain(y[row_task == k]))
-                types.append("regression" if target == "continuous" else "classification")
+                target = _plain(y[row_task == k])
+                kind = "regression" if type_of_target(target) == "continuous" else "classification"
+                types.append(kind)
+                inferred[task] = (kind, target.dtype.kind in "iuf")
+        _warn_ambiguous_inference(inferred)
         return np.array(types, dtype=object)
 
     def _encode_fit_targets(self, y, row_task):
@@ -696,6 +735,18 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
     def _influence_settings(self):
         return (self.projection_dim, self.soft_threshold, self.influence_batch_size)
 
+    def _check_influence_call(self, method):
+        """Fitted, a known method, and valid settings read at influence time
+        (``set_params`` after ``fit`` does not validate them)."""
+        check_is_fitted(self)
+        _check_method(method)
+        names = ("projection_dim", "soft_threshold", "influence_batch_size")
+        validate_parameter_constraints(
+            {name: self._parameter_constraints[name] for name in names},
+            {name: getattr(self, name) for name in names},
+            caller_name=type(self).__name__,
+        )
+
     def _check_val(self, X_val, y_val):
         features, labels = check_task_X(self, X_val, reset=False)
         y_val = column_or_1d(y_val)
@@ -730,9 +781,11 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         key = ("member", index, self.projection_dim, self.influence_batch_size)
         if key not in self._cache:
             self._cache = {k: v for k, v in self._cache.items() if k[0] != "member" or k[2:] == key[2:]}
+            if ("train",) not in self._cache:  # one device copy of the rows, shared by the members
+                self._cache[("train",)] = self._tensors(self._train_data)
             net = self.models_[index]
             self._cache[key] = MemberInfluence(
-                net, self._tensors(self._train_data), n_tasks=len(self.tasks_),
+                net, self._cache[("train",)], n_tasks=len(self.tasks_),
                 n_classes=len(self.classes_), weight_decay=self._penalty,
                 projection_dim=self.projection_dim, seed=_member_seed(self.random_state, index),
                 batch_size=self.influence_batch_size,
@@ -797,8 +850,7 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
             NaN. Averaged over the ``n_models`` members, then
             soft-thresholded when ``soft_threshold > 0``.
         """
-        check_is_fitted(self)
-        _check_method(method)
+        self._check_influence_call(method)
         val = self._resolve_val(X_val, y_val)
         ops, empty = self._operators(val)
         direct = np.zeros((self._n_fit_rows, len(self.tasks_)))
@@ -833,8 +885,7 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
             diagonal measures a task's effect on its own head, which a refit
             without the task would not keep: compare tasks off the diagonal.
         """
-        check_is_fitted(self)
-        _check_method(method)
+        self._check_influence_call(method)
         val = self._resolve_val(X_val, y_val)
         ops, empty = self._operators(val)
         n_tasks = len(self.tasks_)
@@ -865,10 +916,13 @@ class _Transference:
         self.sums = np.zeros((n_tasks, n_tasks))
         self.counts = np.zeros((n_tasks, n_tasks))
 
-    def _task_losses(self, parts, task, present):
-        return torch.stack([parts[task == k].sum() for k in present])
+    @staticmethod
+    def _task_losses(parts, membership):
+        # a product with the (T, n) membership matrix: no boolean indexing, so
+        # no host synchronization per task on a GPU, and a fixed summation order
+        return membership @ parts
 
-    def _lookahead(self, batch, shifts, present, factor):
+    def _lookahead(self, batch, shifts, membership, factor):
         """Task objective terms of the batch before and after each shift of the
         shared parameters: ``(after (n_shifts, T), before (T,))``.
 
@@ -895,14 +949,16 @@ class _Transference:
                 eta = self.net.heads(z, batch["task"])
                 losses = row_losses(eta, batch["y"], batch["kind"], len(self.est.classes_))
                 parts = losses * batch["scale"] * factor
-                out.append(self._task_losses(parts, batch["task"], present))
+                out.append(self._task_losses(parts, membership))
         return torch.stack(out[1:]), out[0]
 
     def step(self, batch, parts, objective, factor):
         """Set gradients for the optimizer step; record affinity when asked."""
         task = batch["task"]
-        present = torch.unique(task).tolist()
-        losses = self._task_losses(parts, task, present)
+        present_tasks = torch.unique(task)
+        membership = (present_tasks[:, None] == task[None, :]).to(parts.dtype)
+        present = present_tasks.tolist()
+        losses = self._task_losses(parts, membership)
         shared = list(self.shared.values())
         grads = [
             torch.autograd.grad(losses[i], shared, retain_graph=True, allow_unused=True)
@@ -914,7 +970,7 @@ class _Transference:
         lr = self.est.learning_rate
         base = losses.detach()
         if self.est.record_affinity:
-            z = self._affinity(batch, grads, flat, base, present, lr, factor)
+            z = self._affinity(batch, grads, flat, base, membership, lr, factor)
             idx = np.array(present)
             ok = np.isfinite(z)
             self.sums[np.ix_(idx, idx)] += np.where(ok, z, 0.0)
@@ -931,18 +987,20 @@ class _Transference:
                 scores = (cand_flat @ direction).cpu().numpy()
             else:
                 after, before = self._lookahead(
-                    batch, [[lr * g for g in c] for c in candidates], present, factor
+                    batch, [[lr * g for g in c] for c in candidates], membership, factor
                 )
                 scores = (1.0 - after / before).sum(dim=1).cpu().numpy()
             chosen = candidates[int(np.nanargmax(scores))]
             for p, g in zip(shared, chosen):
                 p.grad = g + self.est.weight_decay * p.detach()
 
-    def _affinity(self, batch, grads, flat, base, present, lr, factor):
+    def _affinity(self, batch, grads, flat, base, membership, lr, factor):
         if self.method == "first_order":
             z = lr * (flat @ flat.T) / base[None, :]
         else:
-            after, before = self._lookahead(batch, [[lr * g for g in gs] for gs in grads], present, factor)
+            after, before = self._lookahead(
+                batch, [[lr * g for g in gs] for gs in grads], membership, factor
+            )
             z = 1.0 - after / before[None, :]
         return z.detach().cpu().numpy()
 
@@ -1034,6 +1092,24 @@ def _plain(y):
     ):
         return y.astype(float)
     return y
+
+
+def _warn_ambiguous_inference(inferred):
+    """Warn when tasks inferred from numeric ``y`` came out of both kinds: a
+    regression task whose few targets are whole numbers reads as classification."""
+    regression = [task for task, (kind, _) in inferred.items() if kind == "regression"]
+    numeric_classes = [
+        task for task, (kind, numeric) in inferred.items() if kind == "classification" and numeric
+    ]
+    if regression and numeric_classes:
+        warnings.warn(
+            f"task_types inferred from y: tasks {np.array(numeric_classes).tolist()} have discrete "
+            "numeric targets and are fitted as classification, tasks "
+            f"{np.array(regression).tolist()} as regression. If that is "
+            "not what you meant (e.g. a small regression task whose targets happen to be whole "
+            "numbers), pass task_types ('regression', 'classification' or a dict task -> kind).",
+            UserWarning,
+        )
 
 
 def _numeric_targets(y, what):

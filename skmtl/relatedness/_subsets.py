@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
-from sklearn.utils import Bunch, _safe_indexing, check_array, check_random_state
+from sklearn.utils import Bunch, _safe_indexing, check_array, check_consistent_length, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import column_or_1d
 from tqdm.auto import tqdm
@@ -183,6 +183,9 @@ def task_subset_losses(
     ((2, 3), True, 2)
     """
     val_given = validation_given(X_val, y_val)
+    check_consistent_length(X, y)
+    if val_given:
+        check_consistent_length(X_val, y_val)
     y = column_or_1d(y)
     task_col = estimator.get_params().get("task_col", -1)
     labels, missing = task_labels(X, task_col)

@@ -24,15 +24,24 @@ def missing_task_mask(labels):
 def normalize_task_labels(labels):
     """Return task labels as int64 where they hold integers, else unchanged.
 
-    DataFrames with a numeric task column reach estimators as float arrays;
-    this maps ``3.0`` back to ``3`` so that ``tasks_`` shows the user's labels.
+    A task column in a float array (as :func:`stack_tasks` builds) holds
+    ``3.0`` for task ``3``; mapping it back makes ``tasks_`` show the user's
+    labels. Floats are cast only when every value is an integer that float64
+    represents exactly (``|x| <= 2**53``): beyond that, casting would merge
+    or overflow distinct labels, so they stay floats.
     """
     labels = np.asarray(labels)
     if labels.dtype.kind == "O" and len(labels) and all(
         isinstance(v, numbers.Real) and not isinstance(v, bool) for v in labels
     ):
-        labels = labels.astype(float)
-    if labels.dtype.kind == "f" and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)):
+        # the values of a nullable or categorical integer column: keep them exact
+        integral = all(isinstance(v, numbers.Integral) for v in labels)
+        labels = labels.astype(np.int64 if integral else float)
+    if (
+        labels.dtype.kind == "f"
+        and np.all(np.abs(labels) <= 2**53)
+        and np.all(labels == np.round(labels))
+    ):
         return labels.astype(np.int64)
     if labels.dtype.kind in "US":
         return labels.astype(object)
@@ -69,17 +78,21 @@ def check_task_X(estimator, X, *, reset):
 
     Returns ``(features, labels)``: a float array without the task column and
     the normalized task label of each row (missing labels kept as NaN/None).
-    Sets ``n_features_in_`` / ``feature_names_in_`` when ``reset``.
+    Sets ``n_features_in_`` / ``feature_names_in_`` when ``reset``, and the
+    position of the task column, which later calls (``reset=False``) reuse
+    so that a fitted estimator ignores a ``task_col`` changed after fit.
     """
-    X = validate_data(
+    X_array = validate_data(
         estimator, X, reset=reset, dtype=None, ensure_all_finite=False,
         ensure_min_samples=1,
     )
-    task_idx = resolve_task_col(
-        estimator.task_col, X.shape[1], getattr(estimator, "feature_names_in_", None)
-    )
-    labels = X[:, task_idx]
-    features = np.delete(X, task_idx, axis=1)
+    if reset:
+        estimator._task_col_index = resolve_task_col(
+            estimator.task_col, X_array.shape[1], getattr(estimator, "feature_names_in_", None)
+        )
+    task_idx = estimator._task_col_index
+    labels = _task_column(X, X_array, task_idx)
+    features = np.delete(X_array, task_idx, axis=1)
     try:
         features = features.astype(float)
     except (TypeError, ValueError) as exc:
@@ -90,6 +103,21 @@ def check_task_X(estimator, X, *, reset):
         ) from exc
     features = check_array(features, ensure_min_features=0, input_name="X", estimator=estimator)
     return features, _labels_with_missing(labels)[0]
+
+
+def _task_column(X, X_array, task_idx):
+    """Raw task labels of ``X``: from a DataFrame, in the column's own dtype.
+
+    ``X_array`` (``X`` validated with ``dtype=None``) is float64 for a frame of
+    numeric columns, which merges int64 labels above ``2**53`` (e.g. user ids).
+    """
+    if not hasattr(X, "iloc"):
+        return X_array[:, task_idx]
+    column = X.iloc[:, task_idx]
+    if isinstance(column.dtype, np.dtype):
+        return column.to_numpy()
+    # nullable, categorical and string columns: their values, with NA kept missing
+    return column.astype(object).to_numpy()
 
 
 def _labels_with_missing(labels):
@@ -122,8 +150,9 @@ def task_labels(X, task_col):
     """Normalized task label of each row of ``X`` (None where missing) and the
     mask of missing labels; ``X`` is not otherwise validated."""
     names = list(X.columns) if hasattr(X, "columns") else None
-    X = check_array(X, dtype=None, ensure_all_finite=False)
-    return _labels_with_missing(X[:, resolve_task_col(task_col, X.shape[1], names)])
+    X_array = check_array(X, dtype=None, ensure_all_finite=False)
+    idx = resolve_task_col(task_col, X_array.shape[1], names)
+    return _labels_with_missing(_task_column(X, X_array, idx))
 
 
 def encode_tasks(labels, tasks):
@@ -222,7 +251,7 @@ def split_tasks(X, y, task_col=-1):
     y = np.asarray(y)
     check_consistent_length(X_arr, y)
     idx = resolve_task_col(task_col, X_arr.shape[1], names)
-    labels = X_arr[:, idx]
+    labels = _task_column(X, X_arr, idx)
     missing = missing_task_mask(labels)
     labels = normalize_task_labels(labels[~missing])
     X_arr, y = np.delete(X_arr[~missing], idx, axis=1), y[~missing]
