@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from skmtl.datasets._real import load_har
+from skmtl.datasets import load_har
 from skmtl.network import SharedBottomNet
 
 X, y = load_har(return_X_y=True)
@@ -73,7 +73,7 @@ total = net.influence_.sum(axis=1)
 worst = np.argsort(total)[:20]
 print("share of 'sitting' among the 20 most harmful windows:", y_train[worst].mean())
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
 limit = np.nanmax(np.abs(relatedness))
 image = ax1.imshow(relatedness, cmap="RdBu", vmin=-limit, vmax=limit)
 ax1.set_xticks(range(len(net.tasks_)), net.tasks_)
@@ -88,5 +88,4 @@ ax2.set_yscale("log")
 ax2.set_xlabel("total influence of a training window (positive: helps)")
 ax2.set_ylabel("windows")
 ax2.legend()
-fig.tight_layout()
 plt.show()

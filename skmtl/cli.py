@@ -12,6 +12,7 @@ import argparse
 import csv
 import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -65,15 +66,23 @@ def _read_csv(path, task_col, target, features=None):
     """Read a CSV file with a header into the skmtl layout.
 
     Returns a dict with ``X`` (features then the task column last), ``y``,
-    ``header`` and ``rows`` (the raw fields of each data row).
+    ``header_text`` and ``texts`` (the header and each data row as written in
+    the file, without the line ending).
     """
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            records = [(reader.line_num, row) for row in reader if any(f.strip() for f in row)]
+            source = fh.readlines()
+        reader = csv.reader(source)
+        records, start = [], 0  # (last line number, fields, text) of each record
+        for row in reader:
+            # a quoted field may span lines: a record's text is all the lines it read
+            text = "".join(source[start:reader.line_num]).rstrip("\r\n")
+            start = reader.line_num
+            records.append((reader.line_num, row, text))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise _InputError(f"cannot read {path}: {exc}") from None
+    _, header, header_text = records.pop(0) if records else (None, None, None)
+    records = [r for r in records if any(f.strip() for f in r[1])]
     if not header or not any(h.strip() for h in header):
         raise _InputError(
             f"{path} is empty: it needs a header line with the column names, then "
@@ -88,7 +97,7 @@ def _read_csv(path, task_col, target, features=None):
             f"the header of {path} names {', '.join(map(repr, repeated))} more than once; "
             "column names must be unique."
         )
-    for line, row in records:
+    for line, row, _ in records:
         if len(row) != len(header):
             raise _InputError(
                 f"line {line} of {path} has {len(row)} fields but the header has "
@@ -114,8 +123,7 @@ def _read_csv(path, task_col, target, features=None):
             )
         if {task_col, target} & set(features):
             raise _InputError("--features must not include the task or target column.")
-    lines = [line for line, _ in records]
-    rows = [row for _, row in records]
+    lines, rows, texts = zip(*records)
     column = {h: [row[i].strip() for row in rows] for i, h in enumerate(header)}
     feats = np.column_stack(
         [_parse_numbers(column[f], f, lines, "feature column") for f in features]
@@ -140,7 +148,7 @@ def _read_csv(path, task_col, target, features=None):
     X = np.column_stack([feats.astype(object), tasks]) if tasks.dtype == object else (
         np.column_stack([feats, tasks])
     )
-    return {"X": X, "y": y, "header": header, "rows": rows}
+    return {"X": X, "y": y, "header_text": header_text, "texts": texts}
 
 
 # ----------------------------------------------------------------------------
@@ -173,7 +181,7 @@ def _make_model(kind, y, alpha, random_state):
     except ImportError as exc:
         raise _InputError(
             f"--model net needs skmtl.SharedBottomNet and torch ({exc}); "
-            "pip install skmtl[torch]."
+            'pip install ".[torch]" from the skmtl repository root.'
         ) from None
     return SharedBottomNet(random_state=random_state)
 
@@ -201,7 +209,8 @@ def _format_relatedness(R, labels, n_pairs=5):
 
     Up to 12 tasks: the numbers (scaled by a common power of ten). More: one
     symbol per cell ("++" / "+" help, "." about zero, "-" / "--" hurt,
-    relative to the largest off-diagonal entry). Then the strongest negative
+    relative to the largest off-diagonal entry). "?" marks the columns of
+    target tasks without validation rows (NaN). Then the strongest negative
     transfers.
     """
     K = len(labels)
@@ -210,20 +219,21 @@ def _format_relatedness(R, labels, n_pairs=5):
     finite_off = np.abs(R[off & np.isfinite(R)])
     scale = finite_off.max() if finite_off.size and finite_off.max() > 0 else 1.0
     width = max(len(n) for n in names)
+    missing = "" if np.isfinite(R).all() else ", ? target task without validation rows"
     out = ["task relatedness: row = source task (removed), column = target task, "
            "+ = source helps target"]
     if K <= 12:
         power = int(np.floor(np.log10(scale)))
         cell = max(7, width + 1)
-        out.append(f"(values x 1e{power})")
+        out.append(f"(values x 1e{power}{missing})")
         out.append(" " * width + "".join(n.rjust(cell) for n in names))
         for name, row in zip(names, R / 10.0**power):
             out.append(name.rjust(width) + "".join(
-                ("nan" if not np.isfinite(v) else f"{v:.2f}").rjust(cell) for v in row))
+                ("?" if not np.isfinite(v) else f"{v:.2f}").rjust(cell) for v in row))
     else:
         short = width <= 2
-        out.append("(++ / + help, . about zero, - / -- hurt; relative to the largest "
-                   f"off-diagonal |value| {scale:.2g})")
+        out.append(f"(++ / + help, . about zero, - / -- hurt{missing}; relative to the "
+                   f"largest off-diagonal |value| {scale:.2g})")
         col_names = names if short else [str(i) for i in range(K)]
         out.append(" " * width + " " + "".join(n.rjust(3) for n in col_names))
         for i, name in enumerate(names):
@@ -253,11 +263,12 @@ def _format_harmful_rows(total, rows, tasks, y, n, own=None):
     """Table of the ``n`` rows with the lowest total influence (and their
     influence on their own task, when given)."""
     order = np.argsort(total, kind="stable")[:n]
+    targets = [f"{v:.4g}" for v in y[order]] if y.dtype.kind == "f" else _fmt(y[order])
     head = f"{'row':>7} {'task':>10} {'target':>10} {'total':>11}"
     lines = [f"{len(order)} most harmful training rows (lowest total influence on all tasks; "
              "row 0 = first data row):", head + ("" if own is None else f" {'own task':>11}")]
-    for i in order:
-        line = f"{rows[i]:>7} {str(tasks[i]):>10} {str(y[i]):>10} {total[i]:>+11.3g}"
+    for i, target in zip(order, targets):
+        line = f"{rows[i]:>7} {str(tasks[i]):>10} {target:>10} {total[i]:>+11.3g}"
         lines.append(line + ("" if own is None else f" {own[i]:>+11.3g}"))
     return "\n".join(lines)
 
@@ -273,10 +284,15 @@ def _make_output_folder(path):
 
 
 def _write_csv(path, header, rows):
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
+
+
+def _write_lines(path, lines):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        fh.writelines(line + "\n" for line in lines)
 
 
 def _save_heatmap(R, labels, path, title):
@@ -285,7 +301,7 @@ def _save_heatmap(R, labels, path, title):
         import matplotlib
     except ImportError:
         print("note: matplotlib is not installed, so relatedness.png was not written "
-              "(pip install skmtl[plot]).", file=sys.stderr)
+              '(pip install ".[plot]" from the skmtl repository root).', file=sys.stderr)
         return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -413,10 +429,10 @@ def _cmd_select(args):
     if len(removed):
         print(_format_harmful_rows(total[removed], removed,
                                    normalize_task_labels(X[removed, -1]), y[removed], args.top))
-    header, rows = data["header"], data["rows"]
-    _write_csv(os.path.join(args.out, "kept.csv"), header, [rows[i] for i in kept])
-    _write_csv(os.path.join(args.out, "removed.csv"), header + ["total_influence"],
-               [rows[i] + [repr(float(total[i]))] for i in removed])
+    header, texts = data["header_text"], data["texts"]
+    _write_lines(os.path.join(args.out, "kept.csv"), [header] + [texts[i] for i in kept])
+    _write_lines(os.path.join(args.out, "removed.csv"), [header + ",total_influence"]
+                 + [f"{texts[i]},{float(total[i])!r}" for i in removed])
     print(f"wrote kept.csv, removed.csv to {args.out}")
 
 
@@ -549,7 +565,7 @@ def _build_parser():
         "demo", help="run the relatedness report on the bundled HAR data",
         description="Task relatedness of 30 volunteers (tasks) in the Human Activity "
         "Recognition data shipped with skmtl: sitting vs the other activities, "
-        "MultiTaskLogistic, 20%% of each task held out.",
+        "MultiTaskLogistic, 20% of each task held out.",
     )
     demo.add_argument("--alpha", type=_positive_float, default=1.0,
                       help="strength of the pull toward the shared coefficients (default 1.0).")
@@ -603,8 +619,15 @@ def main(argv=None):
     ['data.csv', 'influence.csv', 'relatedness.csv', 'relatedness.png']
     """
     args = _build_parser().parse_args(argv)
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        # one line for the command's user, without the library's source path
+        print(f"skmtl {args.command}: warning: {message}", file=sys.stderr)
+
     try:
-        args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning
+            args.func(args)
     except (_InputError, ValueError, OSError) as exc:  # OSError: e.g. a full disk while writing
         print(f"skmtl {args.command}: error: {exc}", file=sys.stderr)
         return 1

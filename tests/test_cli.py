@@ -5,6 +5,7 @@ import csv
 import os
 import subprocess
 import sys
+import warnings
 from importlib import import_module
 
 import numpy as np
@@ -74,9 +75,13 @@ def test_relatedness_end_to_end(data_csv, tmp_path):
     influence = np.array([r[4:] for r in body], dtype=float)
     np.testing.assert_allclose(influence, model.influence_, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose([float(r[3]) for r in body], influence.sum(axis=1))
-    # the printed rows are those of lowest total influence
-    printed = [int(line.split()[0]) for line in res.stdout.splitlines()[-6:-2]]
+    # the printed rows are those of lowest total influence, their targets in 4 digits
+    table = [line.split() for line in res.stdout.splitlines()[-6:-2]]
+    printed = [int(fields[0]) for fields in table]
     assert printed == np.argsort(influence.sum(axis=1))[:4].tolist()
+    assert [fields[2] for fields in table] == [f"{y[i]:.4g}" for i in printed]
+    for name in ("relatedness.csv", "influence.csv"):
+        assert b"\r" not in (out / name).read_bytes()
 
     image = pytest.importorskip("matplotlib.pyplot").imread(out / "relatedness.png")
     assert image.ndim == 3 and min(image.shape[:2]) > 200
@@ -112,6 +117,69 @@ def test_select_removes_the_selector_rows(data_csv, tmp_path):
     assert sorted(removed_idx) == sorted(set(range(90)) - set(selector.sample_indices_))
     np.testing.assert_allclose([float(r[-1]) for r in removed[1:]], total[removed_idx])
     assert np.all(np.diff(total[removed_idx]) >= 0)
+
+
+def test_select_writes_the_input_lines_verbatim(tmp_path):
+    X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=2, random_state=0)
+    tasks = ['"north, upper"', "south", '"east"']  # quoted as a spreadsheet may write them
+    lines = ["a, b,school,score"] + [
+        f'{a:.4f}, {b:.3e},{tasks[int(t)]},"{v:.6g}"' for (a, b, t), v in zip(X, y)
+    ]
+    path = tmp_path / "data.csv"
+    path.write_bytes("\r\n".join(lines).encode() + b"\r\n")
+    out = tmp_path / "out"
+    assert main(["select", str(path), "--task-col", "school", "--target", "score",
+                 "--ratio", "0.1", "--out", str(out)]) == 0
+    kept, removed = ((out / name).read_bytes() for name in ("kept.csv", "removed.csv"))
+    assert b"\r" not in kept + removed
+    kept, removed = kept.decode().split("\n"), removed.decode().split("\n")
+    assert kept[-1] == removed[-1] == ""
+    assert kept[0] == lines[0] and removed[0] == lines[0] + ",total_influence"
+    # the kept lines, byte for byte and in the input's order; the removed ones with a score
+    kept, removed = kept[1:-1], [line.rsplit(",", 1)[0] for line in removed[1:-1]]
+    assert (len(kept), len(removed)) == (54, 6)
+    assert kept == [line for line in lines[1:] if line in kept]
+    assert sorted(kept + removed) == sorted(lines[1:])
+
+
+def test_harmful_rows_show_numeric_targets_compactly():
+    from skmtl.cli import _format_harmful_rows
+
+    def table(y):
+        text = _format_harmful_rows(np.array([-2.0, -1.0, 0.5]), np.arange(3),
+                                    np.array(["a", "b", "a"]), y, 3)
+        return text.splitlines()[1:]
+
+    lines = table(np.array([2.866519516632082, -1e-7, -123456.789]))
+    assert [line.split()[2] for line in lines[1:]] == ["2.867", "-1e-07", "-1.235e+05"]
+    assert len({len(line) for line in lines}) == 1  # the columns stay aligned
+    labels = np.array(["sitting", "3.14159265", "no"], dtype=object)  # class labels as written
+    assert [line.split()[2] for line in table(labels)[1:]] == list(labels)
+    assert [line.split()[2] for line in table(np.array([10, 2, 3]))[1:]] == ["10", "2", "3"]
+
+
+@pytest.mark.parametrize("n_tasks", [4, 14])
+def test_relatedness_map_explains_the_question_mark(n_tasks):
+    from skmtl.cli import _format_relatedness
+
+    R = np.random.default_rng(0).normal(size=(n_tasks, n_tasks))
+    legend = "? target task without validation rows"
+    assert legend not in _format_relatedness(R, np.arange(n_tasks))
+    R[:, 1] = np.nan  # target task 1 has no validation rows
+    text = _format_relatedness(R, np.arange(n_tasks))
+    assert legend in text.splitlines()[1]
+    assert [line.split()[2] for line in text.splitlines()[3:3 + n_tasks]] == ["?"] * n_tasks
+
+
+def test_install_hints_name_the_extra_of_a_clone(monkeypatch, capsys):
+    from skmtl.cli import _InputError, _make_model, _save_heatmap
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
+    assert not _save_heatmap(np.eye(2), [0, 1], "unused.png", "title")
+    assert 'pip install ".[plot]" from the skmtl repository root' in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "skmtl.network", None)
+    with pytest.raises(_InputError, match=r'pip install "\.\[torch\]" from the skmtl'):
+        _make_model("net", np.array([0, 1]), 1.0, 0)
 
 
 def test_select_prints_integer_tasks_as_written(tmp_path, capsys):
@@ -203,6 +271,18 @@ def test_task_labels_written_differently_stay_different_tasks():
     assert _labels(["01", "1", "1_0", "10"]).tolist() == ["01", "1", "1_0", "10"]
 
 
+def test_warnings_are_one_line_without_source_paths(data_csv, tmp_path, capsys, monkeypatch):
+    import skmtl.cli
+
+    def warn_then_report(X, y, **kwargs):
+        warnings.warn("training stopped early", UserWarning)
+
+    monkeypatch.setattr(skmtl.cli, "_relatedness_report", warn_then_report)
+    path = data_csv[0]
+    assert main(["relatedness", path, "--task-col", "school", "--target", "score", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().err == "skmtl relatedness: warning: training stopped early\n"
+
+
 def test_missing_file(tmp_path, capsys):
     assert main(["select", str(tmp_path / "nope.csv"), "--task-col", "t", "--target", "y"]) == 1
     assert "cannot read" in capsys.readouterr().err
@@ -251,9 +331,11 @@ def test_help_explains_every_option(command, options, capsys):
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])
     assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "%%" not in out
     # each option's entry: its line plus the indented lines after it
     entries = []  # (option strings, words)
-    for line in capsys.readouterr().out.splitlines():
+    for line in out.splitlines():
         stripped = line.strip()
         if stripped.startswith("-"):
             entries.append((stripped.replace(",", " ").split(), stripped.split()))

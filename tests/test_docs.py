@@ -80,7 +80,7 @@ def _public_names(module):
 @pytest.mark.parametrize("module_name", PUBLIC_MODULES)
 def test_api_reference_lists_every_public_name(module_name):
     if module_name == "skmtl.network":
-        pytest.importorskip("torch", reason="skmtl.network needs torch (pip install skmtl[torch])")
+        pytest.importorskip("torch", reason="skmtl.network needs torch (pip install '.[torch]')")
     module = importlib.import_module(module_name)
     documented = _documented_names()
     missing = []

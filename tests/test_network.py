@@ -150,6 +150,14 @@ class _Scaled(nn.Module):
         return torch.tanh(self.linear(x)) * self.scale
 
 
+def _with_fixed_weights(module_class, *args):
+    """A user module built at import time with the same initial weights in every run
+    (the estimator copies a user module as given; its random_state does not re-draw it)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return module_class(*args)
+
+
 @pytest.mark.parametrize(
     "kind, params",
     [
@@ -157,8 +165,8 @@ class _Scaled(nn.Module):
         ("binary", {}),
         ("multiclass", {}),
         ("mixed", {}),
-        ("regression", {"module": _TwiceTanh(3), "hidden_layer_sizes": ()}),
-        ("binary", {"module": _Scaled(3), "hidden_layer_sizes": (2,)}),
+        ("regression", {"module": _with_fixed_weights(_TwiceTanh, 3), "hidden_layer_sizes": ()}),
+        ("binary", {"module": _with_fixed_weights(_Scaled, 3), "hidden_layer_sizes": (2,)}),
     ],
 )
 def test_influence_equals_dense_gauss_newton_solve(kind, params):
@@ -677,14 +685,16 @@ def test_model_fitted_on_the_gpu_loads_where_cuda_is_hidden(tmp_path):
 
 
 @pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
-@pytest.mark.parametrize("kind", ["regression", "multiclass"])
+@pytest.mark.parametrize("kind", ["regression", "multiclass", "no bottom"])
 def test_cuda_matches_cpu(kind):
-    if kind == "regression":
-        X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=3, random_state=0)
-    else:
+    if kind == "multiclass":
         X, y = make_multitask_classification(n_tasks=3, n_samples=20, n_features=3, random_state=0)
         y = y + (X[:, 0] > 0.5)
-    cpu = _exact(projection_dim=8, hidden_layer_sizes=(5, 4)).fit(X, y)
+    else:
+        X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=3, random_state=0)
+    # "no bottom": linear heads on the features, an empty shared block on the GPU
+    sizes = () if kind == "no bottom" else (5, 4)
+    cpu = _exact(projection_dim=8, hidden_layer_sizes=sizes).fit(X, y)
     gpu = copy.deepcopy(cpu)  # the same weights, moved: every influence step runs on the GPU
     gpu.models_ = [net.to("cuda") for net in gpu.models_]
     gpu.device_, gpu._cache = "cuda", {}
@@ -692,6 +702,8 @@ def test_cuda_matches_cpu(kind):
     np.testing.assert_allclose(gpu.predict(X), cpu.predict(X), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(gpu.influence(X, y), cpu.influence(X, y), rtol=1e-7, atol=1e-12)
     np.testing.assert_allclose(gpu.task_relatedness(), cpu.task_relatedness(), rtol=1e-7, atol=1e-12)
+    if kind == "no bottom":
+        return  # TAG and IT-MTL need shared parameters
     fitted = clone(cpu).set_params(device="cuda", solver="adam", record_affinity="lookahead",
                                    it_mtl=True, max_epochs=3, batch_size=16).fit(X, y)
     assert next(fitted.models_[0].parameters()).is_cuda

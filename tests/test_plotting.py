@@ -91,6 +91,29 @@ def test_relatedness_annotation_switch():
     assert disp.text_[0, 0].get_text() == "0.5"
 
 
+def test_relatedness_annotations_of_small_and_large_values_fit_their_cells():
+    rng = np.random.default_rng(0)
+    small = rng.choice([-1, 1], size=(8, 8)) * rng.uniform(1e-4, 1e-3, size=(8, 8))
+    small[0, :2] = [-0.00067, 4.8e-05]
+    disp = TaskRelatednessDisplay.from_matrix(small)
+    # shown in units of 1e-4, given in the colour bar label and its ticks
+    assert "$\\times 10^{-4}$" in disp.colorbar_.ax.get_ylabel()
+    assert [t.get_text() for t in disp.text_[0, :2]] == ["-6.7", "0.48"]
+    assert all(format(v, ".2g") == t.get_text() for v, t in zip(small.ravel() * 1e4,
+                                                                 disp.text_.ravel()))
+    disp.figure_.canvas.draw()
+    ticks = {t.get_text() for t in disp.colorbar_.ax.get_yticklabels()}
+    assert ticks >= {"-5", "0", "5"}
+    renderer = disp.figure_.canvas.get_renderer()
+    cell = np.diff(disp.ax_.transData.transform([(0, 0), (1, 0)])[:, 0])[0]
+    assert max(t.get_window_extent(renderer).width for t in disp.text_.ravel()) < 0.8 * cell
+    # large values are scaled too; without a colour bar to tell the scale, none are
+    assert disp.from_matrix(small * 1e7).text_[0, 0].get_text() == "-6.7"
+    assert disp.from_matrix(small, colorbar=False).text_[0, 0].get_text() == "-0.00067"
+    # a largest entry that two digits round to 100 is scaled as well
+    assert disp.from_matrix([[0.000996, 0.0005], [0, 0]]).text_[0, 0].get_text() == "10"
+
+
 def test_relatedness_draws_on_given_axes():
     fig, ax = plt.subplots()
     disp = TaskRelatednessDisplay(R).plot(ax=ax)
@@ -110,6 +133,11 @@ def test_relatedness_from_estimator(ridge_data):
     assert [t.get_text() for t in disp.ax_.get_xticklabels()] == ["x", "y", "z"]
     disp = TaskRelatednessDisplay.from_estimator(model, X_val, y_val, method="exact")
     assert np.array_equal(disp.relatedness, model.task_relatedness(X_val, y_val, method="exact"))
+
+
+def test_relatedness_from_nested_list():
+    disp = TaskRelatednessDisplay.from_matrix(R.tolist())  # a list's index is a method
+    assert [t.get_text() for t in disp.ax_.get_yticklabels()] == ["0", "1", "2"]
 
 
 def test_relatedness_from_dataframe_uses_its_index():

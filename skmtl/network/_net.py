@@ -633,7 +633,8 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         if (row_task < 0).any():
             names = sorted(set(map(str, labels[row_task < 0])))
             raise ValueError(
-                f"Tasks {names} were not seen in fit; SharedBottomNet has no head for them."
+                f"Tasks {names} were not seen in fit (no row with a positive sample_weight); "
+                "SharedBottomNet has no head for them."
             )
         return features, row_task
 

@@ -92,7 +92,12 @@ class TaskRelatednessDisplay:
         annotate : bool or "auto", default="auto"
             Write the value in each cell; "auto" does so for at most 12 tasks.
         values_format : str, default=".2g"
-            Format specification of the annotations.
+            Format specification of the annotations. When the largest
+            absolute entry is below 0.1 or about 100 or more and a colour bar
+            is drawn, the annotations and the colour bar ticks show the values
+            divided by a power of ten, given in the colour bar label, so that
+            they fit their cells (e.g. ``-0.00067`` as ``-6.7`` with
+            :math:`\times 10^{-4}`).
         vmax : float, default=None
             The colour scale spans ``[-vmax, vmax]``. None uses the largest
             absolute off-diagonal entry, so that the transfer between tasks
@@ -112,6 +117,7 @@ class TaskRelatednessDisplay:
         check_matplotlib_support("TaskRelatednessDisplay.plot")
         import matplotlib.pyplot as plt
         from matplotlib.colors import Normalize
+        from matplotlib.ticker import FuncFormatter
 
         R = check_array(
             self.relatedness, ensure_all_finite="allow-nan", input_name="relatedness"
@@ -156,6 +162,15 @@ class TaskRelatednessDisplay:
         extend = {(False, False): "neither", (True, False): "max",
                   (False, True): "min", (True, True): "both"}[(above, below)]
 
+        largest = np.abs(finite).max(initial=0)
+        # "-0.00067" or "1.2e+03" overflows a cell: divide by the power of ten that
+        # brings the largest entry into [9.95, 99.5), two digits in the default format
+        power = (
+            int(np.ceil(np.log10(largest / 99.5)))
+            if colorbar and largest > 0 and not 0.1 <= largest < 99.5
+            else 0
+        )
+
         cmap = plt.get_cmap(cmap).with_extremes(bad="lightgrey")  # a bad name fails before any figure opens
         if ax is None:
             fig, ax = plt.subplots(layout="constrained")
@@ -175,7 +190,9 @@ class TaskRelatednessDisplay:
                     value = R[i, j]
                     # white text on the saturated ends of the diverging map
                     dark = np.isfinite(value) and abs(norm(value) - 0.5) > 0.3
-                    text = "" if not np.isfinite(value) else format(value, values_format)
+                    text = (
+                        format(value / 10.0**power, values_format) if np.isfinite(value) else ""
+                    )
                     self.text_[i, j] = ax.text(
                         j, i, text,
                         **{"ha": "center", "va": "center",
@@ -205,7 +222,11 @@ class TaskRelatednessDisplay:
         if colorbar:
             # fraction/pad keep the bar as tall as the square heatmap
             self.colorbar_ = fig.colorbar(self.im_, ax=ax, extend=extend, fraction=0.046, pad=0.04)
-            self.colorbar_.set_label("loss change of target without source\n(+ = source helps)")
+            label = "loss change of target without source"
+            if power:
+                label += rf" ($\times 10^{{{power}}}$)"
+                self.colorbar_.formatter = FuncFormatter(lambda v, _: f"{v / 10.0**power:g}")
+            self.colorbar_.set_label(label + "\n(+ = source helps)")
         self.order_ = order
         self.ax_ = ax
         self.figure_ = fig
@@ -323,7 +344,7 @@ class TaskRelatednessDisplay:
         >>> disp.text_[0, 1].get_text()   # source "c", target "a"
         '-0.2'
         """
-        if task_labels is None and hasattr(relatedness, "index"):
+        if task_labels is None and hasattr(relatedness, "columns"):  # a DataFrame, not a list
             task_labels = np.asarray(relatedness.index)
         display = cls(np.asarray(relatedness), task_labels=task_labels)
         return display.plot(

@@ -209,11 +209,13 @@ class MTIFSelector(BaseEstimator):
     >>> from sklearn.pipeline import make_pipeline
     >>> from skmtl import MultiTaskLogistic
     >>> from skmtl.datasets import make_multitask_classification
+    >>> from skmtl.model_selection import TaskStratifiedKFold
     >>> from skmtl.selection import MTIFSelector
     >>> X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=4, random_state=0)
     >>> y[:20] = 1 - y[:20]                                  # 20 flipped labels
     >>> pipe = make_pipeline(MTIFSelector(MultiTaskLogistic(), cv=3), MultiTaskLogistic())
-    >>> search = GridSearchCV(pipe, {"mtifselector__removal_ratio": [0, 0.1, 0.2]}, cv=3)
+    >>> folds = TaskStratifiedKFold(n_splits=3, shuffle=True, random_state=0)  # every task in every fold
+    >>> search = GridSearchCV(pipe, {"mtifselector__removal_ratio": [0, 0.1, 0.2]}, cv=folds)
     >>> search.fit(X, y).best_params_
     {'mtifselector__removal_ratio': ...}
     >>> selector = MTIFSelector(removal_ratio=0.1, cv=3).fit(X, y)
