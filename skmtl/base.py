@@ -3,6 +3,7 @@
 import contextlib
 import functools
 
+import numpy as np
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 
@@ -56,6 +57,13 @@ def single_threaded_small_blocks(method):
             return method(self, *args, **kwargs)
 
     return wrapper
+
+
+def binary_log_proba(eta):
+    """Log-probabilities of the two classes for log-odds ``eta``:
+    ``log(1 - sigmoid(eta))`` and ``log(sigmoid(eta))`` as two columns,
+    finite where the probabilities themselves round to 0 or 1."""
+    return np.column_stack([-np.logaddexp(0.0, eta), -np.logaddexp(0.0, -eta)])
 
 
 def validation_given(X_val, y_val):

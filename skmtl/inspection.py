@@ -57,12 +57,13 @@ def task_losses(estimator, X, y, tasks=None):
         return out
     X_keep, y_keep, row_task = _safe_indexing(X, keep), y[keep], row_task[keep]
     per_row = np.full(len(keep), np.nan)
-    if hasattr(estimator, "predict_proba"):
-        # NaN probabilities mark rows of regression tasks in a mixed model
-        proba = estimator.predict_proba(X_keep)
-        is_class = ~np.isnan(proba).any(axis=1)
+    if hasattr(estimator, "predict_log_proba"):
+        # NaN marks rows of regression tasks in a mixed model; log-probabilities
+        # stay exact where a probability would round to 0
+        log_proba = estimator.predict_log_proba(X_keep)
+        is_class = ~np.isnan(log_proba).any(axis=1)
         idx = np.searchsorted(estimator.classes_, y_keep[is_class])
-        per_row[is_class] = -np.log(np.clip(proba[is_class, idx], 1e-300, None))
+        per_row[is_class] = -log_proba[np.flatnonzero(is_class), idx]
     else:
         is_class = np.zeros(len(keep), dtype=bool)
     if not is_class.all():
@@ -149,8 +150,8 @@ def _brute_force(estimator, X, y, X_val, y_val, sample_weight, dropped_rows, n_j
 
 
 def loo_effects(
-    estimator, X, y, X_val=None, y_val=None, *, rows=None, sample_weight=None,
-    n_jobs=None, verbose=0,
+    estimator, X, y, X_val=None, y_val=None, rows=None, n_jobs=None, *, sample_weight=None,
+    verbose=0,
 ):
     """Leave-one-out effects by refitting without each row.
 
@@ -166,9 +167,9 @@ def loo_effects(
         Rows to leave out, one refit each, as integer indices (negative ones
         count from the end, as in numpy) or a boolean mask of length
         ``n_samples``; all rows by default.
-    sample_weight : array-like of shape (n_samples,), default=None
     n_jobs : int, default=None
         Refits run in parallel through joblib (any joblib backend).
+    sample_weight : array-like of shape (n_samples,), default=None
     verbose : int, default=0
         Show a progress bar when > 0.
 
@@ -195,7 +196,7 @@ def loo_effects(
 
 
 def loto_effects(
-    estimator, X, y, X_val=None, y_val=None, *, sample_weight=None, n_jobs=None, verbose=0,
+    estimator, X, y, X_val=None, y_val=None, n_jobs=None, *, sample_weight=None, verbose=0,
 ):
     """Leave-one-task-out effects by refitting without each whole task.
 

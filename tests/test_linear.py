@@ -373,3 +373,19 @@ def test_nullable_int_task_column_with_na_is_a_missing_label(regression_data):
     with pytest.raises(ValueError, match="missing task label"):
         model.predict(frame)
     np.testing.assert_allclose(model.predict(frame[1:]), reference.predict(X[1:]))
+
+
+@pytest.mark.parametrize("Model", [MultiTaskRidge, MultiTaskLogistic])
+def test_task_whose_rows_all_weigh_zero_is_absent(Model):
+    make = make_multitask_regression if Model is MultiTaskRidge else make_multitask_classification
+    X, y = make(n_tasks=3, n_samples=[10, 3, 12], n_features=3, random_state=0)
+    weight = (X[:, -1] != 2) * 1.0
+    weighted = Model(unknown_task="error").fit(X, y, sample_weight=weight)
+    absent = Model(unknown_task="error").fit(X[weight > 0], y[weight > 0])
+    np.testing.assert_array_equal(weighted.tasks_, absent.tasks_)
+    np.testing.assert_allclose(weighted.coef_, absent.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(weighted.influence_[weight > 0], absent.influence_, rtol=1e-8, atol=1e-12)
+    assert np.all(weighted.influence_[weight == 0] == 0)
+    with pytest.raises(ValueError, match=r"Tasks \['2'\] were not seen in fit \(no row with a positive"):
+        weighted.predict(X[weight == 0])
+

@@ -67,6 +67,7 @@ def expected_failed_checks(estimator):
     """Checks that cannot apply to SharedBottomNet, with the reason."""
     return {
         "check_fit_idempotent": _UNSEEN_TASKS,
+        "check_decision_proba_consistency": _UNSEEN_TASKS,
         "check_sample_weight_equivalence_on_dense_data": _UNSEEN_TASKS,
     }
 
@@ -417,6 +418,46 @@ def test_mixed_tasks_predict_score_and_proba():
     assert est.influence_.shape == (60, 2) and est.task_relatedness_.shape == (2, 2)
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_log_proba_of_the_ensemble_is_exact_where_probabilities_underflow(n_classes):
+    X, y = make_multitask_classification(n_tasks=2, n_samples=10, n_features=3, random_state=0)
+    y = y + (n_classes == 3) * (X[:, 0] > 0.5)
+    est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=2, n_models=2, random_state=0,
+                          dtype="float64", device="cpu").fit(X, y)
+    for net, logit in zip(est.models_, (800.0, 900.0)):  # the members disagree, both far out
+        with torch.no_grad():
+            net.head_weight.zero_()
+            net.head_bias.zero_()
+            net.head_bias[:, -1] = logit  # the last output: class 1 (binary) or class 2
+    log_proba = est.predict_log_proba(X)
+    # the members' mean probability of class 0 is (e^-800 + e^-900) / 2 (or, with three
+    # classes, that of 1 / (2 + e^logit)); both underflow to 0 in float64
+    expected = np.logaddexp(-800.0, -900.0) - np.log(2) if n_classes == 2 else (
+        np.logaddexp(-np.logaddexp(np.log(2), 800.0), -np.logaddexp(np.log(2), 900.0)) - np.log(2))
+    np.testing.assert_allclose(log_proba[:, 0], expected, rtol=1e-12)
+    assert np.all(est.predict_proba(X)[:, 0] == 0)
+    np.testing.assert_allclose(task_losses(est, X, np.zeros(len(X), dtype=int)), -expected, rtol=1e-12)
+
+
+def test_fitted_classification_net_is_a_classifier_for_scorers():
+    from sklearn.base import is_classifier, is_regressor
+    from sklearn.metrics import get_scorer, roc_auc_score
+
+    X, y = make_multitask_classification(n_tasks=3, n_samples=20, n_features=3, random_state=0)
+    est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=5, random_state=0, device="cpu")
+    assert not is_classifier(est)  # task_types=None: not known before fit
+    est.fit(X, y)
+    assert is_classifier(est) and not is_regressor(est)
+    scores = est.decision_function(X)
+    proba = est.predict_proba(X)
+    np.testing.assert_allclose(scores, np.log(proba[:, 1] / proba[:, 0]), rtol=1e-6)
+    np.testing.assert_array_equal(est.classes_[(scores > 0).astype(int)], est.predict(X))
+    assert get_scorer("roc_auc")(est, X, y) == pytest.approx(roc_auc_score(y, scores))
+    regressor = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=2, device="cpu").fit(
+        *make_multitask_regression(n_tasks=2, n_samples=10, n_features=3, random_state=0))
+    assert is_regressor(regressor) and not hasattr(regressor, "decision_function")
+
+
 def test_task_losses_and_loto_on_mixed_tasks():
     from skmtl.inspection import loto_effects
 
@@ -425,7 +466,7 @@ def test_task_losses_and_loto_on_mixed_tasks():
     est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=5, task_types={0: "regression"},
                           random_state=0, device="cpu")
     est.fit(X, y)
-    value, proba, _ = est._outputs(X)
+    value, proba = est._outputs(X)[0], est.predict_proba(X)
     reg, cls = X[:, -1] == 0, X[:, -1] != 0
     y_cls = y[cls].astype(int)
     expected = [

@@ -52,6 +52,27 @@ def test_task_losses_match_the_definition():
     np.testing.assert_allclose(task_losses(clf, Xc, yc), [expected[Xc[:, -1] == k].mean() for k in range(2)])
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_log_loss_stays_exact_where_probabilities_round_to_zero(n_classes):
+    # separable data, almost no penalty: a far row gets a log-odds of ~37 or more,
+    # where 1 - sigmoid rounds to 0 in float64 and a clipped probability would
+    # report a loss of 690.8 (log 1e-300)
+    X = np.array([[0.0, 0], [1, 0], [2, 0]] * 2)[: 2 * n_classes]
+    y = np.arange(len(X)) % n_classes
+    X[:, 0] = y
+    clf = MultiTaskLogistic(alpha=1e-3).fit(X, y)
+    far = np.array([[10.0 * (n_classes - 1), 0]])
+    eta = clf.decision_function(far).reshape(1, -1)
+    expected = -clf.predict_log_proba(far)[0, 0]  # the loss of true class 0
+    if n_classes == 2:
+        assert eta[0, 0] > 37 and expected == pytest.approx(np.logaddexp(0, eta[0, 0]), rel=1e-12)
+    else:
+        assert expected == pytest.approx(np.logaddexp.reduce(eta[0]) - eta[0, 0], rel=1e-12)
+    assert expected > 40
+    assert task_losses(clf, far, [0]) == pytest.approx([expected], rel=1e-12)
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(far)), clf.predict_proba(far), rtol=1e-12)
+
+
 def test_loo_parallel_equals_serial_and_rows_subset():
     X, y = make_multitask_regression(n_tasks=3, n_samples=8, n_features=3, random_state=0)
     serial = loo_effects(MultiTaskRidge(), X, y)

@@ -108,7 +108,8 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         present = ~missing_task_mask(labels)
         if not present.any():
             raise ValueError("Every row of X has a missing task label; nothing to fit.")
-        tasks = np.unique(labels[present])
+        # weight 0 == row absent: a task whose rows all weigh 0 is not fitted
+        tasks = np.unique(labels[present & (sample_weight > 0)])
         row_task = encode_tasks(labels, tasks)
         loss, Y = self._make_loss(y[present])
         Y_all = np.zeros((len(y), Y.shape[1]))
@@ -130,7 +131,8 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         if validation_given(X_val, y_val):
             self._val = self._check_val(X_val, y_val)
         else:
-            self._val = (Z[present], Y_all[present], row_task[present])
+            fitted = row_task >= 0
+            self._val = (Z[fitted], Y_all[fitted], row_task[fitted])
         self._cache = {}
         return self
 
@@ -256,7 +258,8 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         if unknown.any() and self.unknown_task == "error":
             names = sorted(set(map(str, labels[unknown])))
             raise ValueError(
-                f"Tasks {names} were not seen in fit. Set unknown_task='shared' "
+                f"Tasks {names} were not seen in fit (no row with a positive sample_weight). "
+                "Set unknown_task='shared' "
                 "to predict them with the shared coefficients."
             )
         params = np.concatenate([self._theta, self._beta[None]])

@@ -2,11 +2,11 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin
-from sklearn.utils.extmath import softmax
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
-from scipy.special import expit
+from scipy.special import log_softmax
 
+from ..base import binary_log_proba
 from ._base import MultiTaskLinearModel
 from ._loss import BinaryLogLoss, MultinomialLogLoss
 
@@ -113,15 +113,20 @@ class MultiTaskLogistic(ClassifierMixin, MultiTaskLinearModel):
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        eta = self._linear_predictor(X)
-        if eta.shape[1] == 1:
-            p = expit(eta[:, 0])
-            return np.column_stack([1.0 - p, p])
-        return softmax(eta)
+        return np.exp(self.predict_log_proba(X))
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
-        return np.log(self.predict_proba(X))
+        """Logarithm of :meth:`predict_proba`, computed from the linear
+        predictor: finite even where a probability underflows to 0.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        eta = self._linear_predictor(X)
+        if eta.shape[1] == 1:
+            return binary_log_proba(eta[:, 0])
+        return log_softmax(eta, axis=1)
 
     def predict(self, X):
         """Most probable class of each row.

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import torch
+from scipy.special import log_softmax
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -25,7 +26,7 @@ from sklearn.utils.validation import (
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..base import InfluenceMixin, keep_state_on_error, validation_given
+from ..base import InfluenceMixin, binary_log_proba, keep_state_on_error, validation_given
 from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask
 from ._influence import CLASSIFICATION, REGRESSION, MemberInfluence, row_losses
 
@@ -292,10 +293,16 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        if self.task_types == "classification":
+        kinds = {self.task_types} if isinstance(self.task_types, str) else set()
+        if hasattr(self, "task_types_"):
+            # inferred in fit: a fitted model whose tasks are all of one kind is a
+            # classifier (or a regressor) for scorers such as roc_auc
+            kinds = set(self.task_types_)
+        kind = kinds.pop() if len(kinds) == 1 else None
+        if kind == "classification":
             tags.estimator_type = "classifier"
             tags.classifier_tags = ClassifierTags()
-        elif self.task_types == "regression":
+        elif kind == "regression":
             tags.estimator_type = "regressor"
             tags.regressor_tags = RegressorTags()
         # a GPU's reductions are not bitwise reproducible
@@ -639,12 +646,13 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         return features, row_task
 
     def _outputs(self, X):
-        """Mean over members of the regression value and the class probabilities."""
+        """Mean over members of the regression value, and the log of the
+        members' mean class probabilities (finite where a probability underflows)."""
         features, row_task = self._rows(X)
         n = len(features)
         value = np.zeros(n)
         n_classes = len(self.classes_)
-        proba = np.zeros((n, n_classes))
+        log_proba = np.full((n, n_classes), -np.inf)
         for net in self.models_:
             for start in range(0, n, _PREDICT_CHUNK):
                 sl = slice(start, start + _PREDICT_CHUNK)
@@ -653,14 +661,12 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
                     eta = net(batch["x"], batch["task"]).to("cpu", torch.float64).numpy()
                 value[sl] += eta[:, 0]
                 if n_classes == 2:
-                    p = 1.0 / (1.0 + np.exp(-eta[:, 0]))
-                    proba[sl] += np.column_stack([1.0 - p, p])
+                    log_proba[sl] = np.logaddexp(log_proba[sl], binary_log_proba(eta[:, 0]))
                 elif n_classes > 2:
-                    shifted = eta[:, :n_classes] - eta[:, :n_classes].max(axis=1, keepdims=True)
-                    e = np.exp(shifted)
-                    proba[sl] += e / e.sum(axis=1, keepdims=True)
+                    log_proba[sl] = np.logaddexp(log_proba[sl], log_softmax(eta[:, :n_classes], axis=1))
         is_class = self.task_types_[row_task] == "classification"
-        return value / len(self.models_), proba / len(self.models_), is_class
+        n_models = len(self.models_)
+        return value / n_models, log_proba - np.log(n_models), is_class
 
     def predict(self, X):
         """Predicted value (regression tasks) or class (classification tasks).
@@ -675,10 +681,10 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
             Floats when every task is a regression or the classes are
             numbers, else an object array.
         """
-        value, proba, is_class = self._outputs(X)
+        value, log_proba, is_class = self._outputs(X)
         if not is_class.any():
             return value
-        labels = self.classes_[np.argmax(proba, axis=1)]
+        labels = self.classes_[np.argmax(log_proba, axis=1)]
         if is_class.all():
             return labels
         out = value.astype(object) if labels.dtype.kind not in "iuf" else value
@@ -695,14 +701,37 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        _, proba, is_class = self._outputs(X)
-        proba[~is_class] = np.nan
-        return proba
+        return np.exp(self.predict_log_proba(X))
+
+    @available_if(_has_classification_task)
+    def decision_function(self, X):
+        """Confidence scores of the ensemble's mean class probabilities.
+
+        Two classes: the log-odds of ``classes_[1]`` (the network output for
+        one model); more: the log-probabilities. Rows of regression tasks
+        get NaN.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        log_proba = self.predict_log_proba(X)
+        if log_proba.shape[1] == 2:
+            return log_proba[:, 1] - log_proba[:, 0]
+        return log_proba
 
     @available_if(_has_classification_task)
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
-        return np.log(self.predict_proba(X))
+        """Logarithm of :meth:`predict_proba`, finite even where a probability
+        underflows to 0; rows of regression tasks get NaN.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        _, log_proba, is_class = self._outputs(X)
+        log_proba[~is_class] = np.nan
+        return log_proba
 
     def score(self, X, y, sample_weight=None):
         """Accuracy (classification rows) and R^2 (regression rows).
@@ -716,13 +745,13 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         -------
         float
         """
-        value, proba, is_class = self._outputs(X)
+        value, log_proba, is_class = self._outputs(X)
         y = column_or_1d(y)
         check_consistent_length(value, y, sample_weight)
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         parts, sizes = [], []
         if is_class.any():
-            pred = self.classes_[np.argmax(proba[is_class], axis=1)]
+            pred = self.classes_[np.argmax(log_proba[is_class], axis=1)]
             w = None if weights is None else weights[is_class]
             parts.append(accuracy_score(y[is_class], pred, sample_weight=w))
             sizes.append(is_class.sum())
