@@ -520,6 +520,39 @@ def test_inferring_both_kinds_from_numbers_warns_and_task_types_silences():
     assert list(est.task_types_) == ["regression"] * 4
 
 
+def test_gradient_cosine_on_the_bottoms_of_all_members():
+    from skmtl.relatedness import cosine_affinity, gradient_affinity
+
+    X, y = make_multitask_classification(n_tasks=3, n_samples=12, n_features=3, random_state=0)
+    X_val, y_val = X[::2], y[::2]
+    est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=20, n_models=2, influence_batch_size=7,
+                          dtype="float64", random_state=0, device="cpu")
+    A = cosine_affinity(est, X, y, X_val, y_val)
+    fitted = clone(est).fit(X, y)  # the same fit as inside cosine_affinity
+
+    def task_gradients(X_part, y_part, weight):
+        out = []
+        for k in range(3):
+            rows = X_part[:, -1] == k
+            grads = []
+            for net in fitted.models_:
+                x = torch.as_tensor(X_part[rows, :-1])
+                eta = net(x, torch.full((rows.sum(),), k))
+                loss = nn.functional.binary_cross_entropy_with_logits(
+                    eta[:, 0], torch.as_tensor(y_part[rows], dtype=torch.float64), reduction="none")
+                grads += [g.reshape(-1) for g in torch.autograd.grad((loss * weight[rows]).sum(),
+                                                                      list(net.bottom.parameters()))]
+            out.append(torch.cat(grads).numpy())
+        return np.array(out)
+
+    source = task_gradients(X, y, torch.ones(len(X)) / 12)
+    target = task_gradients(X_val, y_val, torch.ones(len(X_val)) / 6)
+    unit = lambda g: g / np.linalg.norm(g, axis=1, keepdims=True)  # noqa: E731
+    np.testing.assert_allclose(A, unit(source) @ unit(target).T, rtol=1e-10)
+    with pytest.raises(TypeError, match="needs output_gradients, loss of the model"):
+        gradient_affinity(est, X, y, n_subsets=4)
+
+
 # -- transference (TAG) and IT-MTL ------------------------------------------------------------------
 def test_tag_first_order_matches_lookahead_for_small_steps():
     X, y = make_multitask_regression(n_tasks=3, n_samples=30, n_features=3, random_state=0)

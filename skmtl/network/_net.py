@@ -807,6 +807,10 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         kind = np.where(is_class, CLASSIFICATION, REGRESSION)
         return {"x": features[keep], "y": y_enc, "task": row_task, "kind": kind}
 
+    def _relatedness_adapter(self):
+        """Per-task losses and gradients on the bottom, for ``skmtl.relatedness``."""
+        return _BottomGradients(self)
+
     def _member(self, index):
         key = ("member", index, self.projection_dim, self.influence_batch_size)
         if key not in self._cache:
@@ -927,6 +931,56 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         out[:, empty] = np.nan
         return out
 
+
+
+class _BottomGradients:
+    """Relatedness adapter of a fitted SharedBottomNet (see ``skmtl.relatedness._adapters``).
+
+    The shared parameters are the trainable parameters of the bottoms of all
+    ensemble members, side by side. It provides what the gradient cosine
+    needs (``data``, ``train_data``, ``task_terms``); TAG is recorded during
+    training instead (``record_affinity``).
+    """
+
+    def __init__(self, est):
+        self.est = est
+        self.tasks = est.tasks_
+
+    def train_data(self):
+        return self.est._tensors(self.est._train_data)  # scale: row weight / task total
+
+    def data(self, X, y):
+        val = self.est._check_val(X, y)
+        counts = np.bincount(val["task"], minlength=len(self.tasks))
+        return self.est._tensors({**val, "scale": 1.0 / counts[val["task"]]})
+
+    def task_terms(self, data):
+        """Each task's loss (mean over members; NaN without rows) and its gradient
+        on the shared parameters, ``(n_tasks, n_shared)``, accumulated over batches."""
+        n_tasks, est = len(self.tasks), self.est
+        present = np.bincount(data["task"].cpu().numpy(), minlength=n_tasks) > 0
+        losses, grads = np.zeros(n_tasks), []
+        for net in est.models_:
+            shared = [p for p in net.bottom.parameters() if p.requires_grad]
+            member = torch.zeros((n_tasks, sum(p.numel() for p in shared)), dtype=torch.float64,
+                                 device=est.device_)
+            for start in range(0, len(data["x"]), est.influence_batch_size):
+                batch = {k: v[start:start + est.influence_batch_size] for k, v in data.items()}
+                eta = net(batch["x"], batch["task"])
+                parts = row_losses(eta, batch["y"], batch["kind"], len(est.classes_)) * batch["scale"]
+                batch_tasks = torch.unique(batch["task"])
+                task_loss = (batch_tasks[:, None] == batch["task"][None, :]).to(parts.dtype) @ parts
+                for i, k in enumerate(batch_tasks.tolist()):
+                    losses[k] += task_loss[i].item() / len(est.models_)
+                    if shared:
+                        g = torch.autograd.grad(task_loss[i], shared, retain_graph=True, allow_unused=True)
+                        member[k] += torch.cat([
+                            (torch.zeros_like(p) if gp is None else gp).reshape(-1)
+                            for gp, p in zip(g, shared)
+                        ]).to(torch.float64)
+            grads.append(member.cpu().numpy())
+        losses[~present] = np.nan
+        return losses, np.concatenate(grads, axis=1)
 
 
 class _Transference:

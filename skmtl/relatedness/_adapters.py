@@ -39,9 +39,10 @@ L_k(theta_k)``, a vector in the coefficient space ``R^(n_outputs x
 shared parameters moves every task's coefficients by the same vector.
 
 Other estimators take part by returning an adapter from a method
-``_relatedness_adapter()`` (a network exposes its shared bottom this way),
-or, for TAG, by recording the affinity during training in a fitted
-attribute ``tag_affinity_``.
+``_relatedness_adapter()``, which may provide only part of the protocol (a
+network gives ``data``, ``train_data`` and ``task_terms`` on its bottom's
+parameters, enough for the gradient cosine), or, for TAG, by recording the
+affinity during training in a fitted attribute ``tag_affinity_``.
 """
 
 import numpy as np
@@ -154,11 +155,25 @@ def _largest_curvature(data_hessians, alpha, shared_alpha, n_iter=100):
     return value
 
 
-def adapter_for(estimator):
-    """The relatedness adapter of a fitted skmtl estimator, or a TypeError."""
+def adapter_for(estimator, needs=()):
+    """The relatedness adapter of a fitted skmtl estimator, or a TypeError.
+
+    ``needs``: protocol methods the measure calls beyond ``data``,
+    ``train_data`` and ``task_terms``; an adapter without them is refused
+    with a TypeError naming what is missing.
+    """
     check_is_fitted(estimator)
     if hasattr(estimator, "_relatedness_adapter"):
-        return estimator._relatedness_adapter()
+        adapter = estimator._relatedness_adapter()
+        missing = [name for name in needs if not hasattr(adapter, name)]
+        if missing:
+            raise TypeError(
+                f"This measure needs {', '.join(missing)} of the model, which "
+                f"{type(estimator).__name__} does not provide; use cosine_affinity, "
+                "tag_affinity (recorded during training), surrogate_affinity or "
+                "higher_order_affinity."
+            )
+        return adapter
     if hasattr(estimator, "_task_terms") and hasattr(estimator, "_theta"):
         return _LinearAdapter(estimator)
     raise TypeError(

@@ -43,7 +43,9 @@ def cosine_affinity(estimator, X, y, X_val=None, y_val=None, *, as_frame=False):
     For the soft-sharing linear models the shared parameter is the common
     vector ``beta`` in ``theta_k = beta + delta_k``, so a task's gradient on
     it is the gradient of its loss in its own coefficients (see
-    :doc:`/relatedness`).
+    :doc:`/relatedness`). For a :class:`~skmtl.SharedBottomNet` they are
+    the trainable parameters of the bottoms of all its ``n_models``
+    networks.
 
     Parameters
     ----------
@@ -173,7 +175,7 @@ def tag_affinity(
         if given:
             raise _recorded_with_validation(model)
         return as_output(np.asarray(recorded), model.tasks_, as_frame)
-    adapter = adapter_for(model)
+    adapter = adapter_for(model, needs=("training_path", "shifted_losses"))
     train = adapter.train_data()
     target = adapter.data(X_val, y_val) if given else train
     total = np.zeros((len(adapter.tasks),) * 2)

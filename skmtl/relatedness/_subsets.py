@@ -70,7 +70,7 @@ def _offset_regression(loss, eta, G, Y, weights, ridge, max_iter=50, tol=1e-10):
 def _gradient_subset_losses(estimator, X, y, X_val, y_val, subsets, n_components, ridge, rng, verbose):
     """Grad-TAE: subset losses of the model fine-tuned (to first order) on each subset."""
     model = clone(estimator).fit(X, y)
-    adapter = adapter_for(model)
+    adapter = adapter_for(model, needs=("output_gradients", "loss"))
     train = adapter.train_data()
     target = adapter.data(X_val, y_val) if validation_given(X_val, y_val) else train
     row_task, eta, G = adapter.output_gradients(train)
