@@ -262,7 +262,7 @@ def scale_worker(args):
 
 def _subprocess(K, d, n, trace, threads):
     cmd = [sys.executable, __file__] + ([] if threads is None else ["--threads", str(threads)])
-    cmd += ["_scale_worker", "--tasks", str(K), "--features", str(d),
+    cmd += ["scale", "--worker", "--tasks", str(K), "--features", str(d),
            "--rows", str(n)] + (["--trace"] if trace else [])
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -437,14 +437,14 @@ def main(argv=None):
     speed.add_argument("--rows", type=int, default=200)
     speed.add_argument("--repeat", type=int, default=7)
     speed.add_argument("--repeat-row-side", type=int, default=2)
-    for name in ("scale", "_scale_worker"):
-        p = sub.add_parser(name, help="(b) time and peak memory of a large problem"
-                           if name == "scale" else argparse.SUPPRESS)
-        p.add_argument("--tasks", type=int, default=200)
-        p.add_argument("--features", type=int, default=200)
-        p.add_argument("--rows", type=int, default=100)
-        p.add_argument("--repeat", type=int, default=2)
-        p.add_argument("--trace", action="store_true")
+    scale = sub.add_parser("scale", help="(b) time and peak memory of a large problem")
+    scale.add_argument("--tasks", type=int, default=200)
+    scale.add_argument("--features", type=int, default=200)
+    scale.add_argument("--rows", type=int, default=100)
+    scale.add_argument("--repeat", type=int, default=2)
+    scale.add_argument("--trace", action="store_true")
+    # one measured run in a fresh process (what run_scale starts), not for the command line
+    scale.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     growth = sub.add_parser("growth", help="(c) time growth in K and d")
     growth.add_argument("--rows", type=int, default=200)
     growth.add_argument("--repeat", type=int, default=3)
@@ -470,8 +470,9 @@ def main(argv=None):
             main(threads + [part])
         return
     with threadpool_limits(args.threads):
-        {"speed": run_speed, "scale": run_scale, "_scale_worker": scale_worker,
-         "growth": run_growth, "accuracy": run_accuracy, "threads": run_threads}[args.part](args)
+        run_scale_part = scale_worker if getattr(args, "worker", False) else run_scale
+        {"speed": run_speed, "scale": run_scale_part, "growth": run_growth,
+         "accuracy": run_accuracy, "threads": run_threads}[args.part](args)
 
 
 if __name__ == "__main__":
