@@ -241,6 +241,7 @@ def throughput(args, device):
     blocks = (hessian.task_blocks, hessian.cross_blocks, hessian.shared_block)
     for name, (sec, peak) in factorization_times(blocks, args.repeat).items():
         rows.append((f"  arrow factorization alone, {name}, min of {args.repeat}", args.rows / sec, sec, peak))
+    projected_dim = est._member(0).projector.dim
     del hessian, blocks
     est._cache.clear()  # free skmtl's device memory before the other libraries run
     if _on_cuda():
@@ -274,7 +275,7 @@ def throughput(args, device):
     finally:
         shutil.rmtree(save_dir, ignore_errors=True)
     print(f"\n## Throughput: {n_params:,} parameters, {args.rows:,} rows, projection dim "
-          f"{args.proj_dim} (skmtl: {est._member(0).projector.dim} + exact heads)\n")
+          f"{args.proj_dim} (skmtl: {projected_dim} + exact heads)\n")
     print("| method | rows/s | seconds | peak GPU MiB (above what was allocated before) |\n"
           "|---|---:|---:|---:|")
     for name, rate, sec, peak in rows:

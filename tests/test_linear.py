@@ -389,3 +389,20 @@ def test_task_whose_rows_all_weigh_zero_is_absent(Model):
     with pytest.raises(ValueError, match=r"Tasks \['2'\] were not seen in fit \(no row with a positive"):
         weighted.predict(X[weight == 0])
 
+
+def test_python_int_task_ids_beyond_int64_stay_exact():
+    X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=3, random_state=0)
+    frame = pd.DataFrame(X[:, :-1], columns=["a", "b", "c"])
+    frame["task"] = pd.Series([2**64 + int(t) for t in X[:, -1]], dtype=object)
+    model = MultiTaskRidge(task_col="task").fit(frame, y)
+    assert model.tasks_.tolist() == [2**64, 2**64 + 1]
+    np.testing.assert_allclose(model.coef_, MultiTaskRidge().fit(X, y).coef_)
+
+
+def test_model_pickled_before_the_task_position_was_stored_still_predicts():
+    X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=3, random_state=0)
+    model = MultiTaskRidge().fit(X, y)
+    expected = model.predict(X)
+    del model._task_col_index  # as in a pickle of an earlier skmtl
+    np.testing.assert_array_equal(model.predict(X), expected)
+

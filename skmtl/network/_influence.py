@@ -80,7 +80,7 @@ def output_terms(eta, y, kind, n_classes):
     gradient = torch.zeros_like(eta)
     factor = torch.zeros((n, n_out, n_out), dtype=eta.dtype, device=eta.device)
     gradient[:, 0] = torch.where(reg, 2.0 * (eta[:, 0] - y), 0.0)
-    factor[:, 0, 0] = torch.where(reg, np.sqrt(2.0), 0.0)
+    factor[:, 0, 0] = torch.where(reg, eta.new_full((n,), np.sqrt(2.0)), 0.0)  # in eta's dtype
     if n_classes == 2:
         p = torch.sigmoid(eta[:, 0])
         gradient[:, 0] = torch.where(reg, gradient[:, 0], p - y)

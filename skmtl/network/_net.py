@@ -329,11 +329,11 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
                 "is available here: it is loaded on the CPU.", UserWarning,
             )
             state["device_"] = "cpu"
-        torch_state = torch.load(
-            io.BytesIO(state.pop("_torch_state")), map_location=None if cuda else "cpu",
-            weights_only=False,  # modules, not only tensors: as trusted as the pickle itself
-        )
-        state.update(torch_state)
+        if "_torch_state" in state:  # absent from models pickled before it was introduced
+            state.update(torch.load(
+                io.BytesIO(state.pop("_torch_state")), map_location=None if cuda else "cpu",
+                weights_only=False,  # modules, not only tensors: as trusted as the pickle itself
+            ))
         if "models_" in state:
             state["_cache"] = {}
         super().__setstate__(state)

@@ -36,7 +36,10 @@ def normalize_task_labels(labels):
     ):
         # the values of a nullable or categorical integer column: keep them exact
         integral = all(isinstance(v, numbers.Integral) for v in labels)
-        labels = labels.astype(np.int64 if integral else float)
+        try:
+            labels = labels.astype(np.int64 if integral else float)
+        except OverflowError:  # Python ints beyond int64: kept exactly, as objects
+            return labels
     if (
         labels.dtype.kind == "f"
         and np.all(np.abs(labels) <= 2**53)
@@ -86,7 +89,7 @@ def check_task_X(estimator, X, *, reset):
         estimator, X, reset=reset, dtype=None, ensure_all_finite=False,
         ensure_min_samples=1,
     )
-    if reset:
+    if reset or not hasattr(estimator, "_task_col_index"):  # the latter: pickled by skmtl < this
         estimator._task_col_index = resolve_task_col(
             estimator.task_col, X_array.shape[1], getattr(estimator, "feature_names_in_", None)
         )
