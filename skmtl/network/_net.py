@@ -34,6 +34,7 @@ _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "ident
 _TASK_TYPES = ("regression", "classification")
 _PREDICT_CHUNK = 8192
 _TORCH_ATTRIBUTES = ("module", "models_")  # saved with torch.save (see __getstate__)
+_INFLUENCE_SETTINGS = ("projection_dim", "soft_threshold", "influence_batch_size")  # read at influence time
 
 
 class _MultiHeadNet(nn.Module):
@@ -763,17 +764,16 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
 
     # -- influence -------------------------------------------------------------------------
     def _influence_settings(self):
-        return (self.projection_dim, self.soft_threshold, self.influence_batch_size)
+        return tuple(getattr(self, name) for name in _INFLUENCE_SETTINGS)
 
     def _check_influence_call(self, method):
         """Fitted, a known method, and valid settings read at influence time
         (``set_params`` after ``fit`` does not validate them)."""
         check_is_fitted(self)
         _check_method(method)
-        names = ("projection_dim", "soft_threshold", "influence_batch_size")
         validate_parameter_constraints(
-            {name: self._parameter_constraints[name] for name in names},
-            {name: getattr(self, name) for name in names},
+            {name: self._parameter_constraints[name] for name in _INFLUENCE_SETTINGS},
+            dict(zip(_INFLUENCE_SETTINGS, self._influence_settings())),
             caller_name=type(self).__name__,
         )
 
@@ -968,9 +968,9 @@ class _BottomGradients:
                 batch = {k: v[start:start + est.influence_batch_size] for k, v in data.items()}
                 eta = net(batch["x"], batch["task"])
                 parts = row_losses(eta, batch["y"], batch["kind"], len(est.classes_)) * batch["scale"]
-                batch_tasks = torch.unique(batch["task"])
-                task_loss = (batch_tasks[:, None] == batch["task"][None, :]).to(parts.dtype) @ parts
-                for i, k in enumerate(batch_tasks.tolist()):
+                batch_tasks, membership = _task_membership(batch["task"], parts.dtype)
+                task_loss = membership @ parts
+                for i, k in enumerate(batch_tasks):
                     losses[k] += task_loss[i].item() / len(est.models_)
                     if shared:
                         g = torch.autograd.grad(task_loss[i], shared, retain_graph=True, allow_unused=True)
@@ -1000,12 +1000,6 @@ class _Transference:
         self.sums = np.zeros((n_tasks, n_tasks))
         self.counts = np.zeros((n_tasks, n_tasks))
 
-    @staticmethod
-    def _task_losses(parts, membership):
-        # a product with the (T, n) membership matrix: no boolean indexing, so
-        # no host synchronization per task on a GPU, and a fixed summation order
-        return membership @ parts
-
     def _lookahead(self, batch, shifts, membership, factor):
         """Task objective terms of the batch before and after each shift of the
         shared parameters: ``(after (n_shifts, T), before (T,))``.
@@ -1033,16 +1027,14 @@ class _Transference:
                 eta = self.net.heads(z, batch["task"])
                 losses = row_losses(eta, batch["y"], batch["kind"], len(self.est.classes_))
                 parts = losses * batch["scale"] * factor
-                out.append(self._task_losses(parts, membership))
+                out.append(membership @ parts)
         return torch.stack(out[1:]), out[0]
 
     def step(self, batch, parts, objective, factor):
         """Set gradients for the optimizer step; record affinity when asked."""
         task = batch["task"]
-        present_tasks = torch.unique(task)
-        membership = (present_tasks[:, None] == task[None, :]).to(parts.dtype)
-        present = present_tasks.tolist()
-        losses = self._task_losses(parts, membership)
+        present, membership = _task_membership(task, parts.dtype)
+        losses = membership @ parts
         shared = list(self.shared.values())
         grads = [
             torch.autograd.grad(losses[i], shared, retain_graph=True, allow_unused=True)
@@ -1095,6 +1087,14 @@ class _Transference:
 
 
 # -- helpers -------------------------------------------------------------------------------
+def _task_membership(task, dtype):
+    """The tasks present in ``task`` (a list) and the ``(n_present, n)`` 0/1 matrix
+    of their rows: a product with it sums per task without boolean indexing (no
+    host synchronization per task on a GPU) and in a fixed order."""
+    present = torch.unique(task)
+    return present.tolist(), (present[:, None] == task[None, :]).to(dtype)
+
+
 def _load_previous(net, previous, member, est):
     """Copy the weights of member ``member`` of the previous fit into ``net``."""
     same = (
