@@ -39,26 +39,14 @@ class _NumpyOps:
     """Backend of :class:`ArrowHessian` for numpy arrays (float64, LAPACK)."""
 
     einsum = staticmethod(np.einsum)
+    as_index = staticmethod(np.asarray)
+    zeros = staticmethod(np.zeros)  # float64, as the torch backend's
+    eye = staticmethod(np.eye)
+    arange = staticmethod(np.arange)
 
     @staticmethod
     def asarray(a):
         return np.asarray(a, dtype=float)
-
-    @staticmethod
-    def as_index(a):
-        return np.asarray(a)
-
-    @staticmethod
-    def zeros(shape):
-        return np.zeros(shape)
-
-    @staticmethod
-    def eye(n):
-        return np.eye(n)
-
-    @staticmethod
-    def arange(n):
-        return np.arange(n)
 
     @staticmethod
     def tensordot(a, b, axes):
