@@ -83,6 +83,12 @@ class _NumpyOps:
         return np.linalg.solve(a, b)
 
     @staticmethod
+    def abs_det(a):
+        return np.abs(np.linalg.det(a))
+
+    flatnonzero = staticmethod(np.flatnonzero)
+
+    @staticmethod
     def task_groups(row_tasks, n_tasks):
         """``(k, rows of task k)`` for every task that has rows."""
         order = np.argsort(row_tasks, kind="stable")
@@ -154,6 +160,14 @@ class _TorchOps:
             return torch.linalg.solve(a, b)
         except torch.linalg.LinAlgError as exc:  # the numpy backend's error type, as documented
             raise np.linalg.LinAlgError(str(exc)) from exc
+
+    @staticmethod
+    def abs_det(a):
+        return _torch().linalg.det(a).abs()
+
+    @staticmethod
+    def flatnonzero(mask):
+        return _torch().nonzero(mask).flatten()
 
     @staticmethod
     def task_groups(row_tasks, n_tasks):
@@ -413,9 +427,17 @@ class ArrowHessian:
         ``task_rhs[i]`` in that block (plus ``shared_rhs[i]`` in the shared
         block). Removing row ``i`` from a task whose loss is a weighted mean
         has exactly this form: the task's Hessian is rescaled (common to rows
-        of equal weight) minus the row's own low-rank curvature. One
-        factorization of ``base_block`` serves the batch; each row costs a
-        rank-``r`` Woodbury update.
+        of equal weight) minus the row's own low-rank curvature.
+
+        Each system is solved by block elimination: the modified task block
+        by a rank-``r`` Woodbury update of one factorization of
+        ``base_block`` (its eigenvalues are bounded below by the coupling,
+        so the update is well conditioned), then the modified Schur
+        complement. That one is updated the same way where the update keeps
+        its conditioning, and factorized afresh where removing the rows
+        leaves a direction held only by a small shared penalty (more
+        features than rows): there a Woodbury update would subtract nearly
+        equal numbers.
 
         Parameters
         ----------
@@ -436,28 +458,53 @@ class ArrowHessian:
         """
         ops = self._ops
         factors, task_rhs = ops.asarray(factors), ops.asarray(task_rhs)
+        s = ops.asarray(scales)[:, None, None]
         base_inv = ops.spd_inverses(ops.asarray(base_block)[None], "modified task block")[0]
         cross = self.cross_blocks[task]
+        # Schur complement with block `task` replaced by base_block
         base_coupling = base_inv @ cross
-        schur = self.schur_ + cross.T @ self.coupling_[task] - cross.T @ base_coupling
-        schur_inv = ops.spd_inverses(schur[None], "Schur complement")[0]
-        # blocks of the inverse of the arrow matrix whose block `task` is base_block
-        inv_bk = -schur_inv @ base_coupling.T
-        inv_kk = base_inv - base_coupling @ inv_bk
-        own = task_rhs @ inv_kk
-        shared = task_rhs @ inv_bk.T
+        schur = self.schur_ + cross.T @ (self.coupling_[task] - base_coupling)
+        # (base - s F F^T)^-1 = base^-1 + U N U^T, U = base^-1 F, N = s (I - s F^T U)^-1
+        U = ops.einsum("ts,msr->mtr", base_inv, factors)
+        eye_r = ops.eye(factors.shape[2])
+        N = ops.solve(eye_r - s * ops.einsum("mtr,mtq->mrq", factors, U), s * eye_r)
+        G = ops.einsum("tb,mtr->mbr", cross, U)
+
+        def task_block_solve(rhs):
+            low_rank = ops.einsum("mrq,mq->mr", N, ops.einsum("msq,ms->mq", U, rhs))
+            return rhs @ base_inv + ops.einsum("mtr,mr->mt", U, low_rank)
+
+        # per system: Schur complement schur - G N G^T, right-hand side of the shared block
+        own_rhs = task_block_solve(task_rhs)
+        shared_b = -own_rhs @ cross
         if shared_rhs is not None:
-            shared_rhs = ops.asarray(shared_rhs)
-            own = own + shared_rhs @ inv_bk
-            shared = shared + shared_rhs @ schur_inv
-        # Woodbury: (A - s V V^T)^-1 = A^-1 + A^-1 V s (I - s V^T A^-1 V)^-1 V^T A^-1
-        inv_v = ops.einsum("ts,msr->mtr", inv_kk, factors)
-        s = ops.asarray(scales)[:, None, None]
-        small = ops.eye(factors.shape[2]) - s * ops.einsum("mtr,mtq->mrq", factors, inv_v)
-        coef = ops.solve(small, s * ops.einsum("mtr,mt->mr", factors, own)[..., None])[..., 0]
-        own = own + ops.einsum("mtr,mr->mt", inv_v, coef)
-        shared = shared + ops.einsum("bt,mtr,mr->mb", inv_bk, factors, coef)
-        return own, shared
+            shared_b = shared_b + ops.asarray(shared_rhs)
+        shared = self._updated_schur_solve(schur, G, N, shared_b)
+        # own block: (base - s F F^T)^-1 (task_rhs - cross @ shared)
+        return own_rhs + task_block_solve(-shared @ cross.T), shared
+
+    # A Woodbury update of the Schur complement whose small matrix keeps less
+    # than this share of its size cancels digits; such systems are factorized.
+    _WOODBURY_MIN_PIVOT = 1e-3
+
+    def _updated_schur_solve(self, schur, G, N, rhs):
+        """Solve ``(schur - G_i N_i G_i^T) x_i = rhs_i`` for every system ``i``."""
+        ops = self._ops
+        schur_chol = ops.cholesky(schur[None], "Schur complement")[0]
+        m, d_shared, r = G.shape
+        P = ops.cho_solve(schur_chol, G.swapaxes(0, 1).reshape(d_shared, m * r))
+        P = P.reshape(d_shared, m, r).swapaxes(0, 1)
+        base = ops.cho_solve(schur_chol, rhs.T).T
+        # (schur - G N G^T)^-1 = schur^-1 + P (I - N G^T P)^-1 N P^T
+        small = ops.eye(r) - N @ ops.einsum("mbr,mbq->mrq", G, P)
+        coef = ops.solve(small, N @ ops.einsum("mbr,mb->mr", G, base)[..., None])[..., 0]
+        shared = base + ops.einsum("mbr,mr->mb", P, coef)
+        # det(small) = det(updated) / det(schur); its eigenvalues lie in (0, 1]
+        cancelled = ops.flatnonzero(ops.abs_det(small) < self._WOODBURY_MIN_PIVOT)
+        if len(cancelled):
+            direct = schur[None] - ops.einsum("mbr,mrq,mcq->mbc", G[cancelled], N[cancelled], G[cancelled])
+            shared[cancelled] = ops.solve(direct, rhs[cancelled][..., None])[..., 0]
+        return shared
 
     def drop_task_step(self, task, shared_rhs):
         """Solve the system with task ``task``'s block row and column removed.

@@ -115,7 +115,16 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         Y_all = np.zeros((len(y), Y.shape[1]))
         Y_all[present] = Y
         self._fit_intercept = self.fit_intercept
+        self._basis = None
         Z = self._design(features)
+        if Z.shape[1] > present.sum():
+            # More coefficients than rows: the solution lies in the span of the
+            # rows (the penalties are isotropic), so fit and explain in an
+            # orthonormal basis of it. In the full space the directions no row
+            # spans hold only shared_alpha, and rounding there (cond(H) ~
+            # 1 / shared_alpha) costs digits in every solve.
+            self._basis = np.linalg.qr(Z[present].T)[0]
+            Z = Z @ self._basis
 
         self.loss_ = loss
         self.tasks_ = tasks
@@ -137,14 +146,17 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         return self
 
     def _design(self, features):
+        """Features (plus the intercept column) in the coordinates of the fit."""
         if self._fit_intercept:
-            return np.column_stack([features, np.ones(len(features))])
-        if features.shape[1] == 0:
+            Z = np.column_stack([features, np.ones(len(features))])
+        elif features.shape[1] == 0:
             raise ValueError(
                 "X has no feature column besides the task column and "
                 "fit_intercept=False: there is nothing to fit."
             )
-        return features
+        else:
+            Z = features
+        return Z if getattr(self, "_basis", None) is None else Z @ self._basis
 
     def _task_terms(self, Z, Y, row_task, weights, theta, n_tasks, hessian=True):
         """Per task: weighted mean loss, its gradient and Hessian in the coefficients."""
@@ -229,6 +241,8 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
 
     def _set_coefficients(self, theta, beta):
         self._theta, self._beta = theta, beta
+        if self._basis is not None:
+            theta, beta = theta @ self._basis.T, beta @ self._basis.T
         coef, shared = theta, beta
         if self._fit_intercept:
             self.intercept_ = theta[..., -1]
