@@ -200,7 +200,13 @@ def loo_effects(
     >>> loo_effects(MultiTaskRidge(), X, y, rows=[0, 1]).shape
     (2, 2)
     """
-    rows = _check_rows(rows, _num_samples(X))
+    n_samples = _num_samples(X)
+    if n_samples < 2:
+        raise ValueError(
+            f"loo_effects needs at least two rows of X, got {n_samples}: leaving out "
+            "the only row leaves no data to refit on."
+        )
+    rows = _check_rows(rows, n_samples)
     return _brute_force(
         estimator, X, y, X_val, y_val, sample_weight, lambda full: [[i] for i in rows],
         n_jobs, verbose, "LOO refits",
@@ -232,6 +238,11 @@ def loto_effects(
     (3, 3)
     """
     def each_task(full):
+        if len(full.tasks_) < 2:
+            raise ValueError(
+                f"loto_effects needs at least two tasks, but X holds only task "
+                f"{full.tasks_.tolist()[0]!r}: leaving it out leaves no data to refit on."
+            )
         row_task = encode_tasks(check_task_X(full, X, reset=False)[1], full.tasks_)
         return [np.flatnonzero(row_task == k) for k in range(len(full.tasks_))]
 

@@ -13,6 +13,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 from ..base import (
     InfluenceMixin,
     blas_threads_for_blocks,
+    data_fingerprint,
     keep_state_on_error,
     single_threaded_small_blocks,
     validation_given,
@@ -119,6 +120,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
 
         self.loss_ = loss
         self.tasks_ = tasks
+        self._fit_fingerprint = data_fingerprint(features, labels, y)
         # influence after fit must use the penalties of the fit, even after set_params
         self._penalty = (self.alpha, self.shared_alpha)
         self._Z, self._Y, self._row_task = Z, Y_all, row_task

@@ -26,7 +26,7 @@ from sklearn.utils.validation import (
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..base import InfluenceMixin, binary_log_proba, keep_state_on_error, validation_given
+from ..base import InfluenceMixin, binary_log_proba, data_fingerprint, keep_state_on_error, validation_given
 from ..utils._tasks import check_task_X, encode_fitted_tasks, encode_tasks, missing_task_mask
 from ._influence import CLASSIFICATION, REGRESSION, MemberInfluence, row_losses
 
@@ -389,6 +389,7 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
                 "No row of X has both a task label and a positive sample_weight; nothing to fit."
             )
         self.tasks_ = np.unique(labels[present])
+        self._fit_fingerprint = data_fingerprint(features, labels, y)
         row_task = encode_tasks(labels, self.tasks_)
         row_task[~present] = -1
         self.task_types_ = self._resolve_task_types(y, row_task)

@@ -196,7 +196,7 @@ def _warn_if_scaled(estimator, labels, task_idx):
     warnings.warn(
         f"The task labels of X (column {column}) are non-integer numbers "
         f"{'with mean 0 and standard deviation 1' if standardized else 'spanning [0, 1]'} "
-        f"(e.g. {_preview(np.unique(labels), 3)}): the task column looks scaled, e.g. by a "
+        f"(e.g. {preview_labels(np.unique(labels), 3)}): the task column looks scaled, e.g. by a "
         "scaler in front of the estimator, and each scaled value is taken as a task label. "
         "Scale the features only: make_pipeline(skmtl.compose.make_feature_transformer("
         f"StandardScaler(){task_col}), {type(estimator).__name__}()) passes the task column "
@@ -217,7 +217,7 @@ def _label_type(labels):
     return "int" if isinstance(labels.flat[0], numbers.Integral) else "float"
 
 
-def _preview(labels, limit=5):
+def preview_labels(labels, limit=5):
     """``[a, b, ...]`` with the first ``limit`` labels as Python values (``1`` vs ``'1'``)."""
     shown = [getattr(v, "item", lambda v=v: v)() for v in labels[:limit]]
     return "[" + ", ".join(map(repr, shown)) + (", ...]" if len(labels) > limit else "]")
@@ -259,14 +259,14 @@ def encode_fitted_tasks(labels, tasks, *, rows="rows of X", unseen="ignore", con
     if not (row_task[present] >= 0).any() and given_type != fitted_type:
         raise ValueError(
             f"None of the task labels of the {rows} were seen in fit: they are "
-            f"{given_type} {_preview(given)}, but the estimator was fitted on "
-            f"{fitted_type} tasks {_preview(tasks)}. Task labels must match exactly "
+            f"{given_type} {preview_labels(given)}, but the estimator was fitted on "
+            f"{fitted_type} tasks {preview_labels(tasks)}. Task labels must match exactly "
             f"(1 and '1' are different tasks): {_type_hint(given_type, fitted_type)}."
         )
     if unseen != "ignore":
         message = (
-            f"{new.sum()} {rows} {UNSEEN_TASKS}: {_preview(given)} (the fitted tasks, "
-            f"those with a row of positive sample_weight, are {_preview(tasks)}); {consequence}"
+            f"{new.sum()} {rows} {UNSEEN_TASKS}: {preview_labels(given)} (the fitted tasks, "
+            f"those with a row of positive sample_weight, are {preview_labels(tasks)}); {consequence}"
         )
         if unseen == "error":
             raise ValueError(message)
