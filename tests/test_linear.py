@@ -386,7 +386,7 @@ def test_task_whose_rows_all_weigh_zero_is_absent(Model):
     np.testing.assert_allclose(weighted.coef_, absent.coef_, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(weighted.influence_[weight > 0], absent.influence_, rtol=1e-8, atol=1e-12)
     assert np.all(weighted.influence_[weight == 0] == 0)
-    with pytest.raises(ValueError, match=r"not seen in fit: \[2\] \(the fitted tasks, those with a row of positive"):
+    with pytest.raises(ValueError, match=r"not seen in fit: \[2\] \(the fitted tasks, those with a row of pos"):
         weighted.predict(X[weight == 0])
 
 

@@ -26,7 +26,9 @@ from sklearn.utils.validation import (
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..base import InfluenceMixin, binary_log_proba, data_fingerprint, keep_state_on_error, validation_given
+from ..base import (
+    InfluenceMixin, binary_log_proba, data_fingerprint, keep_state_on_error, validation_given,
+)
 from ..utils._tasks import check_task_X, encode_fitted_tasks, encode_tasks, missing_task_mask
 from ._influence import CLASSIFICATION, REGRESSION, MemberInfluence, row_losses
 
