@@ -121,7 +121,7 @@ def test_network_names_type_mismatch():
 
 @pytest.mark.parametrize(
     "scaler, match",
-    [(StandardScaler(), "mean 0 and standard deviation 1"), (MinMaxScaler(), r"spanning \[0, 1\]")],
+    [(StandardScaler(), "mean about 0 and standard deviation about 1"), (MinMaxScaler(), r"range \[0, 1\]")],
 )
 def test_scaler_over_the_task_column_warns_at_fit(data, scaler, match):
     X, y = data
