@@ -249,7 +249,9 @@ def encode_fitted_tasks(labels, tasks, *, rows="rows of X", unseen="ignore", con
     non-integer numbers: ``"1"`` given for task ``1``, or a task column
     scaled after fit), raise a ``ValueError`` that shows both. Otherwise
     labels not in ``tasks`` are ignored silently, warned about or raise
-    (``unseen``), in a message naming them and ending with ``consequence``.
+    (``unseen``), in a message naming them and ending with ``consequence``:
+    all-new labels of the fitted type are legitimate new tasks (scikit-learn's
+    checks predict held-out rows whose task labels are all new).
     """
     row_task = encode_tasks(labels, tasks)
     present = ~missing_task_mask(labels)
