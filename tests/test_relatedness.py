@@ -206,6 +206,14 @@ def test_subsets_reject_anything_but_masks_and_labels_before_fitting(monkeypatch
         task_subset_losses(MultiTaskRidge(), X, y, subsets=subsets)
 
 
+def test_subset_losses_name_validation_labels_of_another_type(monkeypatch):
+    monkeypatch.setattr(MultiTaskRidge, "fit", lambda *a, **k: pytest.fail("fitted before the error"))
+    X, y = make_multitask_regression(n_tasks=3, n_samples=4, n_features=2, random_state=0)
+    X_val = np.column_stack([X[:, :-1], X[:, -1].astype(int).astype(str)]).astype(object)
+    with pytest.raises(ValueError, match=r"rows of X_val were seen in fit: they are str \['0', '1', '2'\]"):
+        task_subset_losses(MultiTaskRidge(), X, y, X_val, y, subsets=[[1, 1, 0]])
+
+
 def test_as_frame_labels_tasks():
     X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=2, random_state=0)
     X = X.astype(object)

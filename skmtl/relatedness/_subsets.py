@@ -18,7 +18,9 @@ from sklearn.utils.validation import column_or_1d
 from tqdm.auto import tqdm
 
 from ..inspection import task_losses
-from ..utils._tasks import preview_labels, encode_tasks, normalize_task_labels, task_labels
+from ..utils._tasks import (
+    encode_fitted_tasks, encode_tasks, normalize_task_labels, preview_labels, task_labels,
+)
 from ..base import validation_given
 from ._adapters import adapter_for, as_output
 
@@ -246,7 +248,8 @@ def task_subset_losses(
     labels, missing = task_labels(X, task_col)
     tasks = normalize_task_labels(np.unique(labels[~missing]))
     X_val, y_val = (X_val, column_or_1d(y_val)) if val_given else (X, y)
-    val_labels, _ = task_labels(X_val, task_col)
+    # raises for labels of another type than the training tasks' ("1" for 1)
+    val_code = encode_fitted_tasks(task_labels(X_val, task_col)[0], tasks, rows="rows of X_val")
     rng = check_random_state(random_state)
     if subsets is None:
         subsets = _sample_subsets(len(tasks), n_subsets or 5 * len(tasks), subset_size, rng)
@@ -258,7 +261,7 @@ def task_subset_losses(
             subsets, n_components, ridge, rng, verbose,
         )
         return Bunch(subsets=subsets, losses=losses, tasks=tasks, n_fits=1)
-    code, val_code = encode_tasks(labels, tasks), encode_tasks(val_labels, tasks)
+    code = encode_tasks(labels, tasks)
     jobs = (
         delayed(_refit_subset)(
             estimator, X, y, np.flatnonzero(s[code] & (code >= 0)),
