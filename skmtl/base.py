@@ -2,6 +2,7 @@
 
 import contextlib
 import functools
+import hashlib
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
@@ -71,6 +72,24 @@ def validation_given(X_val, y_val):
     if (X_val is None) != (y_val is None):
         raise ValueError("Pass both X_val and y_val, or neither.")
     return X_val is not None
+
+
+def data_fingerprint(*arrays):
+    """A hash of validated arrays, stored at fit to recognise the training data later.
+
+    Hashing reads each array once, which is cheap next to a fit; the
+    memory layout does not change the hash, only the dtypes, shapes and values do.
+    """
+    digest = hashlib.sha1(usedforsecurity=False)
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        if array.dtype == object:  # string or missing task labels: hash their reprs
+            values = (repr(getattr(v, "item", lambda v=v: v)()) for v in array.ravel())
+            digest.update("\0".join(values).encode("utf-8", "backslashreplace"))
+        else:
+            digest.update(memoryview(array))
+    return digest.hexdigest()
 
 
 class InfluenceMixin:

@@ -1,5 +1,7 @@
 """Ground truth for influence estimates: brute-force refits without rows or tasks."""
 
+import warnings
+
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
@@ -8,7 +10,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 from tqdm.auto import tqdm
 
 from .base import validation_given
-from .utils._tasks import check_task_X, encode_tasks
+from .utils._tasks import UNSEEN_TASKS, check_task_X, encode_fitted_tasks, encode_tasks
 
 
 def task_losses(estimator, X, y, tasks=None):
@@ -46,33 +48,43 @@ def task_losses(estimator, X, y, tasks=None):
     check_consistent_length(X, y)
     y = column_or_1d(y)
     _, labels = check_task_X(estimator, X, reset=False)
+    seen = encode_fitted_tasks(labels, estimator.tasks_) >= 0  # raises for 1 vs "1"
     row_task = encode_tasks(labels, tasks)
     predictable = row_task >= 0
     if getattr(estimator, "unknown_task", "error") != "shared":
         # e.g. a network after leave-one-task-out: no head for the removed task
-        predictable &= encode_tasks(labels, estimator.tasks_) >= 0
+        predictable &= seen
     keep = np.flatnonzero(predictable)
     out = np.full(len(tasks), np.nan)
     if len(keep) == 0:
         return out
     X_keep, y_keep, row_task = _safe_indexing(X, keep), y[keep], row_task[keep]
-    per_row = np.full(len(keep), np.nan)
-    if hasattr(estimator, "predict_log_proba"):
-        # NaN marks rows of regression tasks in a mixed model; log-probabilities
-        # stay exact where a probability would round to 0
-        log_proba = estimator.predict_log_proba(X_keep)
-        is_class = ~np.isnan(log_proba).any(axis=1)
-        idx = np.searchsorted(estimator.classes_, y_keep[is_class])
-        per_row[is_class] = -log_proba[np.flatnonzero(is_class), idx]
-    else:
-        is_class = np.zeros(len(keep), dtype=bool)
-    if not is_class.all():
-        regression = ~is_class
-        pred = np.asarray(estimator.predict(_safe_indexing(X_keep, np.flatnonzero(regression))), dtype=float)
-        per_row[regression] = (pred - np.asarray(y_keep[regression], dtype=float)) ** 2
+    with warnings.catch_warnings():
+        # a task the model did not fit (left out by a refit) is predicted by the shared part on purpose
+        warnings.filterwarnings("ignore", message=f".*{UNSEEN_TASKS}", category=UserWarning)
+        per_row = _row_losses(estimator, X_keep, y_keep)
     counts = np.bincount(row_task, minlength=len(tasks))
     sums = np.bincount(row_task, weights=per_row, minlength=len(tasks))
     np.divide(sums, counts, out=out, where=counts > 0)
+    return out
+
+
+def _row_losses(estimator, X, y):
+    """Each row's loss of ``estimator``: log-loss or squared error."""
+    out = np.full(len(y), np.nan)
+    if hasattr(estimator, "predict_log_proba"):
+        # NaN marks rows of regression tasks in a mixed model; log-probabilities
+        # stay exact where a probability would round to 0
+        log_proba = estimator.predict_log_proba(X)
+        is_class = ~np.isnan(log_proba).any(axis=1)
+        idx = np.searchsorted(estimator.classes_, y[is_class])
+        out[is_class] = -log_proba[np.flatnonzero(is_class), idx]
+    else:
+        is_class = np.zeros(len(y), dtype=bool)
+    if not is_class.all():
+        regression = ~is_class
+        pred = np.asarray(estimator.predict(_safe_indexing(X, np.flatnonzero(regression))), dtype=float)
+        out[regression] = (pred - np.asarray(y[regression], dtype=float)) ** 2
     return out
 
 
@@ -188,7 +200,13 @@ def loo_effects(
     >>> loo_effects(MultiTaskRidge(), X, y, rows=[0, 1]).shape
     (2, 2)
     """
-    rows = _check_rows(rows, _num_samples(X))
+    n_samples = _num_samples(X)
+    if n_samples < 2:
+        raise ValueError(
+            f"loo_effects needs at least two rows of X, got {n_samples}: leaving out "
+            "the only row leaves no data to refit on."
+        )
+    rows = _check_rows(rows, n_samples)
     return _brute_force(
         estimator, X, y, X_val, y_val, sample_weight, lambda full: [[i] for i in rows],
         n_jobs, verbose, "LOO refits",
@@ -220,6 +238,11 @@ def loto_effects(
     (3, 3)
     """
     def each_task(full):
+        if len(full.tasks_) < 2:
+            raise ValueError(
+                f"loto_effects needs at least two tasks, but X holds only task "
+                f"{full.tasks_.tolist()[0]!r}: leaving it out leaves no data to refit on."
+            )
         row_task = encode_tasks(check_task_X(full, X, reset=False)[1], full.tasks_)
         return [np.flatnonzero(row_task == k) for k in range(len(full.tasks_))]
 

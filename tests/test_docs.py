@@ -21,7 +21,7 @@ ENV = {**os.environ, "MPLBACKEND": "Agg",
 PUBLIC_MODULES = [
     "skmtl", "skmtl.selection", "skmtl.network", "skmtl.influence", "skmtl.inspection",
     "skmtl.relatedness", "skmtl.model_selection", "skmtl.plotting", "skmtl.datasets",
-    "skmtl.utils",
+    "skmtl.utils", "skmtl.compose",
 ]
 
 # run a script as __main__, then fail (status 3) if it left no figure open

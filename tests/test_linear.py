@@ -216,7 +216,7 @@ def test_unknown_task_shared_or_error(regression_data):
     np.testing.assert_allclose(
         model.predict(X_new), X_new[:, :-1] @ model.shared_coef_ + model.shared_intercept_
     )
-    with pytest.raises(ValueError, match=r"\['99'\] were not seen"):
+    with pytest.raises(ValueError, match=r"tasks not seen in fit: \[99\]"):
         model.set_params(unknown_task="error").predict(X_new)
 
 
@@ -386,7 +386,7 @@ def test_task_whose_rows_all_weigh_zero_is_absent(Model):
     np.testing.assert_allclose(weighted.coef_, absent.coef_, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(weighted.influence_[weight > 0], absent.influence_, rtol=1e-8, atol=1e-12)
     assert np.all(weighted.influence_[weight == 0] == 0)
-    with pytest.raises(ValueError, match=r"Tasks \['2'\] were not seen in fit \(no row with a positive"):
+    with pytest.raises(ValueError, match=r"not seen in fit: \[2\] \(the fitted tasks, those with a row of pos"):
         weighted.predict(X[weight == 0])
 
 

@@ -685,7 +685,7 @@ def test_prediction_and_influence_errors():
     est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=5, random_state=0, device="cpu").fit(X, y)
     unseen = X.copy()
     unseen[0, -1] = 5
-    with pytest.raises(ValueError, match=r"Tasks \['5'\] were not seen in fit"):
+    with pytest.raises(ValueError, match=r"tasks not seen in fit: \[5\]"):
         est.predict(unseen)
     unseen[0, -1] = np.nan
     with pytest.raises(ValueError, match="missing task label"):

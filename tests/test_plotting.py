@@ -2,9 +2,11 @@
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -265,10 +267,37 @@ def test_failed_influence_plot_opens_no_figure_and_keeps_the_last_plot():
     assert disp.pearson_ == pearson and disp.ax_ is ax and disp.scatter_ is not None
 
 
+@pytest.mark.parametrize("other", ["validation data", "reversed rows", "other targets"])
+def test_influence_from_estimator_rejects_other_data_of_the_same_shape(ridge_data, other):
+    X, y, X_val, y_val = ridge_data
+    model = MultiTaskRidge().fit(X, y)
+    data = {"validation data": (X_val, y_val), "reversed rows": (X[::-1], y[::-1]),
+            "other targets": (X, y + 1.0)}[other]
+    with pytest.raises(ValueError, match="not the data MultiTaskRidge was fitted on.*from_predictions"):
+        InfluenceDisplay.from_estimator(model, *data, kind="distribution")
+    # the same values in another memory layout are the training data
+    disp = InfluenceDisplay.from_estimator(model, np.asfortranarray(X), list(y), kind="distribution")
+    np.testing.assert_allclose(disp.influence, model.influence_)
+
+
+def test_influence_from_estimator_recognises_the_training_data_of_a_network(ridge_data):
+    pytest.importorskip("torch")
+    from skmtl.network import SharedBottomNet
+
+    X, y, X_val, y_val = ridge_data
+    net = SharedBottomNet(hidden_layer_sizes=(2,), solver="lbfgs", max_epochs=2, device="cpu",
+                          random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        net.fit(X, y)
+    with pytest.raises(ValueError, match="not the data SharedBottomNet was fitted on"):
+        InfluenceDisplay.from_estimator(net, X_val, y_val, kind="distribution")
+
+
 def test_influence_from_estimator_needs_the_training_data(ridge_data):
     X, y, X_val, y_val = ridge_data
     model = MultiTaskRidge().fit(X, y)
-    with pytest.raises(ValueError, match="fitted on 75 rows but X has 74"):
+    with pytest.raises(ValueError, match="not the data MultiTaskRidge was fitted on"):
         InfluenceDisplay.from_estimator(model, X[:-1], y[:-1], kind="distribution")
     with pytest.raises(ValueError, match="both X_val and y_val"):
         InfluenceDisplay.from_estimator(model, X, y, X_val)

@@ -172,6 +172,48 @@ def test_subset_losses_match_direct_refits_and_full_gradient_estimate():
         task_subset_losses(est, X, y, subsets=[[1, 0]])
 
 
+@pytest.mark.parametrize("subsets", [
+    [[1, 1, 0], [0, 1, 1]],                      # 0/1 mask
+    np.array([[True, True, False], [False, True, True]]),
+    [["a", "b"], ["c", "b"]],                    # task labels, in any order
+    [{"a", "b"}, ("b", "c")],
+])
+def test_subsets_as_masks_or_task_labels(subsets):
+    X, y = make_multitask_regression(n_tasks=3, n_samples=6, n_features=2, random_state=0)
+    X, y = stack_tasks({t: X[X[:, -1] == k, :-1] for k, t in enumerate("abc")},
+                       {t: y[X[:, -1] == k] for k, t in enumerate("abc")})
+    res = task_subset_losses(MultiTaskRidge(), X, y, subsets=subsets)
+    np.testing.assert_array_equal(res.subsets, [[True, True, False], [False, True, True]])
+    assert res.tasks.tolist() == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("subsets, message", [
+    ([[2, 1, 0]], r"read as a mask: True/False or 1/0 .* got \[2\]"),
+    ([[0.5, 1, 0]], r"read as a mask.* got \[0.5\]"),
+    ([[1, 0]], r"holds only 0/1, so it is read as a mask, but it has 2 columns for 3 tasks.*as a set"),
+    ([[0, 2], [1, 5]], r"subsets\[1\] must name .* only tasks of X \[0, 1, 2\]; got \[1, 5\]"),
+    ([[0, 2], []], r"subsets\[1\] must name at least one task"),
+    ([0, 2], r"subsets\[0\] is 0; give each subset as a collection of task labels"),
+    ([[0, 0, 0], [1, 0, 1]], "Every subset must hold at least one task"),
+])
+def test_subsets_reject_anything_but_masks_and_labels_before_fitting(monkeypatch, subsets, message):
+    def no_fit(self, *args, **kwargs):
+        raise AssertionError("fitted before the error")
+
+    monkeypatch.setattr(MultiTaskRidge, "fit", no_fit)
+    X, y = make_multitask_regression(n_tasks=3, n_samples=4, n_features=2, random_state=0)
+    with pytest.raises(ValueError, match=message):
+        task_subset_losses(MultiTaskRidge(), X, y, subsets=subsets)
+
+
+def test_subset_losses_name_validation_labels_of_another_type(monkeypatch):
+    monkeypatch.setattr(MultiTaskRidge, "fit", lambda *a, **k: pytest.fail("fitted before the error"))
+    X, y = make_multitask_regression(n_tasks=3, n_samples=4, n_features=2, random_state=0)
+    X_val = np.column_stack([X[:, :-1], X[:, -1].astype(int).astype(str)]).astype(object)
+    with pytest.raises(ValueError, match=r"rows of X_val were seen in fit: they are str \['0', '1', '2'\]"):
+        task_subset_losses(MultiTaskRidge(), X, y, X_val, y, subsets=[[1, 1, 0]])
+
+
 def test_as_frame_labels_tasks():
     X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=2, random_state=0)
     X = X.astype(object)

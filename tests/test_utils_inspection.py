@@ -119,6 +119,15 @@ def test_inspection_checks_lengths():
         loto_effects(MultiTaskRidge(), X, y[:-1])
 
 
+def test_leaving_out_the_only_row_or_task_names_the_cause():
+    X, y = make_multitask_regression(n_tasks=2, n_samples=3, n_features=2, random_state=0)
+    with pytest.raises(ValueError, match="at least two rows of X, got 1: leaving out the only row"):
+        loo_effects(MultiTaskRidge(), X[:1], y[:1])
+    one_task = X[:, -1] == 1
+    with pytest.raises(ValueError, match="at least two tasks, but X holds only task 1: leaving it out"):
+        loto_effects(MultiTaskRidge(), X[one_task], y[one_task])
+
+
 def test_loto_predicts_removed_task_with_shared_coefficients():
     X, y = make_multitask_regression(n_tasks=3, n_samples=15, n_features=3, random_state=0)
     effects = loto_effects(MultiTaskRidge(unknown_task="error"), X, y)

@@ -13,12 +13,13 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 from ..base import (
     InfluenceMixin,
     blas_threads_for_blocks,
+    data_fingerprint,
     keep_state_on_error,
     single_threaded_small_blocks,
     validation_given,
 )
 from ..influence import ArrowHessian
-from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask
+from ..utils._tasks import check_task_X, encode_fitted_tasks, encode_tasks, missing_task_mask
 
 class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
     """Base of MultiTaskRidge and MultiTaskLogistic (not for direct use).
@@ -128,6 +129,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
 
         self.loss_ = loss
         self.tasks_ = tasks
+        self._fit_fingerprint = data_fingerprint(features, labels, y)
         # influence after fit must use the penalties of the fit, even after set_params
         self._penalty = (self.alpha, self.shared_alpha)
         self._Z, self._Y, self._row_task = Z, Y_all, row_task
@@ -267,15 +269,15 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
                 f"{missing.sum()} rows of X have a missing task label; every "
                 "row needs a task to be predicted."
             )
-        row_task = encode_tasks(labels, self.tasks_)
-        unknown = row_task < 0
-        if unknown.any() and self.unknown_task == "error":
-            names = sorted(set(map(str, labels[unknown])))
-            raise ValueError(
-                f"Tasks {names} were not seen in fit (no row with a positive sample_weight). "
-                "Set unknown_task='shared' "
-                "to predict them with the shared coefficients."
-            )
+        shared = self.unknown_task == "shared"
+        row_task = encode_fitted_tasks(
+            labels, self.tasks_, unseen="warn" if shared else "error",
+            consequence=(
+                "they are predicted with the shared coefficients (unknown_task='error' raises)."
+                if shared else
+                "set unknown_task='shared' to predict them with the shared coefficients."
+            ),
+        )
         params = np.concatenate([self._theta, self._beta[None]])
         Z = self._design(features)
         return np.einsum("ncd,nd->nc", params[row_task], Z)  # row_task -1 -> shared
@@ -289,14 +291,10 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
             raise ValueError(
                 f"X_val has {len(features)} rows but y_val has {len(y_val)}."
             )
-        row_task = encode_tasks(labels, self.tasks_)
-        unseen = (row_task < 0) & ~missing_task_mask(labels)
-        if unseen.any():
-            warnings.warn(
-                f"{unseen.sum()} validation rows belong to tasks not seen in fit; "
-                "they are ignored.",
-                UserWarning,
-            )
+        row_task = encode_fitted_tasks(
+            labels, self.tasks_, rows="validation rows", unseen="warn",
+            consequence="they are ignored.",
+        )
         keep = row_task >= 0
         return self._design(features[keep]), self._encode_targets(y_val[keep]), row_task[keep]
 

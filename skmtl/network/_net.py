@@ -26,8 +26,10 @@ from sklearn.utils.validation import (
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..base import InfluenceMixin, binary_log_proba, keep_state_on_error, validation_given
-from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask
+from ..base import (
+    InfluenceMixin, binary_log_proba, data_fingerprint, keep_state_on_error, validation_given,
+)
+from ..utils._tasks import check_task_X, encode_fitted_tasks, encode_tasks, missing_task_mask
 from ._influence import CLASSIFICATION, REGRESSION, MemberInfluence, row_losses
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "identity": nn.Identity}
@@ -389,6 +391,7 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
                 "No row of X has both a task label and a positive sample_weight; nothing to fit."
             )
         self.tasks_ = np.unique(labels[present])
+        self._fit_fingerprint = data_fingerprint(features, labels, y)
         row_task = encode_tasks(labels, self.tasks_)
         row_task[~present] = -1
         self.task_types_ = self._resolve_task_types(y, row_task)
@@ -637,13 +640,10 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
                 f"{missing.sum()} rows of X have a missing task label; every row needs a "
                 "task to be predicted."
             )
-        row_task = encode_tasks(labels, self.tasks_)
-        if (row_task < 0).any():
-            names = sorted(set(map(str, labels[row_task < 0])))
-            raise ValueError(
-                f"Tasks {names} were not seen in fit (no row with a positive sample_weight); "
-                "SharedBottomNet has no head for them."
-            )
+        row_task = encode_fitted_tasks(
+            labels, self.tasks_, unseen="error",
+            consequence="SharedBottomNet has no head for them.",
+        )
         return features, row_task
 
     def _outputs(self, X):
@@ -782,13 +782,10 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         y_val = column_or_1d(y_val)
         if len(y_val) != len(features):
             raise ValueError(f"X_val has {len(features)} rows but y_val has {len(y_val)}.")
-        row_task = encode_tasks(labels, self.tasks_)
-        unseen = (row_task < 0) & ~missing_task_mask(labels)
-        if unseen.any():
-            warnings.warn(
-                f"{unseen.sum()} validation rows belong to tasks not seen in fit; they are ignored.",
-                UserWarning,
-            )
+        row_task = encode_fitted_tasks(
+            labels, self.tasks_, rows="validation rows", unseen="warn",
+            consequence="they are ignored.",
+        )
         keep = row_task >= 0
         row_task, y_val = row_task[keep], y_val[keep]
         is_class = self.task_types_[row_task] == "classification"

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from ..base import validation_given
+from ..base import data_fingerprint, validation_given
 from ..inspection import loo_effects
 from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask
 
@@ -287,8 +287,17 @@ class InfluenceDisplay:
         check_is_fitted(estimator)
         if not validation_given(X_val, y_val):
             X_val, y_val = X, y
+        features, row_tasks = check_task_X(estimator, X, reset=False)
+        fitted = getattr(estimator, "_fit_fingerprint", None)  # None: pickled before it was kept
+        if fitted is not None and data_fingerprint(features, row_tasks, column_or_1d(y)) != fitted:
+            raise ValueError(
+                f"X, y are not the data {type(estimator).__name__} was fitted on, so its "
+                "influence rows would be plotted against the wrong rows of X. Pass the "
+                "training data, refit the estimator on X, y, or plot scores you computed "
+                "with InfluenceDisplay.from_predictions(estimator.influence(X_val, y_val), "
+                "row_tasks=..., task_labels=estimator.tasks_)."
+            )
         influence = estimator.influence(X_val, y_val, method=method)
-        _, row_tasks = check_task_X(estimator, X, reset=False)
         if len(influence) != len(row_tasks):
             raise ValueError(
                 f"The estimator was fitted on {len(influence)} rows but X has "

@@ -18,7 +18,9 @@ from sklearn.utils.validation import column_or_1d
 from tqdm.auto import tqdm
 
 from ..inspection import task_losses
-from ..utils._tasks import encode_tasks, normalize_task_labels, task_labels
+from ..utils._tasks import (
+    encode_fitted_tasks, encode_tasks, normalize_task_labels, preview_labels, task_labels,
+)
 from ..base import validation_given
 from ._adapters import adapter_for, as_output
 
@@ -33,6 +35,55 @@ def _sample_subsets(n_tasks, n_subsets, subset_size, rng):
     subsets = np.zeros((n_subsets, n_tasks), dtype=bool)
     np.put_along_axis(subsets, order[:, :subset_size], True, axis=1)
     return subsets
+
+
+def _check_subsets(subsets, tasks):
+    """``subsets`` as a boolean mask ``(n_subsets, n_tasks)``, from a mask or collections of labels.
+
+    A rectangular array of only 0/1 (or bools), or with one column per task,
+    is a mask; anything else holds the task labels of each subset.
+    """
+    if len(subsets) == 0:
+        raise ValueError("subsets is empty; give at least one subset.")
+    as_labels = "To list task labels instead, give each subset as a set, e.g. [{0, 1}, {1, 2}]."
+    if np.asarray(subsets, dtype=object).ndim == 2:
+        values = check_array(subsets, dtype=None, input_name="subsets")
+        numeric = values.dtype.kind in "biuf"
+        zero_one = numeric and np.isin(values, (0, 1)).all()
+        if zero_one and values.shape[1] != len(tasks):
+            raise ValueError(
+                f"subsets holds only 0/1, so it is read as a mask, but it has {values.shape[1]} "
+                f"columns for {len(tasks)} tasks; give one column per task, in the order of "
+                f"the tasks {preview_labels(tasks)}. {as_labels}"
+            )
+        if values.shape[1] == len(tasks):
+            if not zero_one:
+                got = values[~np.isin(values, (0, 1))] if numeric else f"dtype {values.dtype}"
+                raise ValueError(
+                    f"subsets has one column per task, so it is read as a mask: True/False "
+                    f"or 1/0 for each of the tasks {preview_labels(tasks)}; got "
+                    f"{preview_labels(np.unique(got)) if numeric else got}. {as_labels}"
+                )
+            mask = values.astype(bool)
+            if not mask.any(axis=1).all():
+                raise ValueError("Every subset must hold at least one task; remove empty rows.")
+            return mask
+    mask = np.zeros((len(subsets), len(tasks)), dtype=bool)
+    for i, subset in enumerate(subsets):
+        if isinstance(subset, (str, bytes)) or not np.iterable(subset):
+            raise ValueError(
+                f"subsets[{i}] is {subset!r}; give each subset as a collection of task labels "
+                f"(of {preview_labels(tasks)}), or subsets as a mask with one column per task."
+            )
+        labels = np.asarray(list(subset), dtype=object)
+        index = encode_tasks(labels, tasks)
+        if (index < 0).any() or len(labels) == 0:
+            raise ValueError(
+                f"subsets[{i}] must name at least one task, and only tasks of X "
+                f"{preview_labels(tasks, len(tasks))}; got {preview_labels(labels)}."
+            )
+        mask[i, index] = True
+    return mask
 
 
 def _refit_subset(estimator, X, y, train_rows, X_val, y_val, val_rows, tasks):
@@ -135,9 +186,15 @@ def task_subset_losses(
     X_val, y_val : array-like, default=None
         Where losses are measured (mean squared error or mean log-loss per
         task); the training data when omitted.
-    subsets : array-like of bool of shape (n_subsets, n_tasks), default=None
-        Which tasks (columns in sorted label order) each subset holds;
-        sampled when omitted.
+    subsets : array-like, default=None
+        The subsets to train on, sampled when omitted: a mask of shape
+        ``(n_subsets, n_tasks)`` of bools or 0/1, one column per task in
+        sorted label order (the order of ``tasks`` in the result), or one
+        collection of task labels per subset, e.g. ``[["a", "b"], ["c"]]``
+        (labels, not positions, as everywhere in skmtl; for tasks labelled
+        ``0 .. n_tasks - 1`` they coincide). A rectangular array of only
+        0/1, or with one column per task, is read as a mask; give each
+        subset as a set (``[{0, 1}]``) to have it read as labels.
     n_subsets : int, default=None
         Number of subsets to sample; ``5 * n_tasks`` when None.
     subset_size : int, default=None
@@ -191,26 +248,20 @@ def task_subset_losses(
     labels, missing = task_labels(X, task_col)
     tasks = normalize_task_labels(np.unique(labels[~missing]))
     X_val, y_val = (X_val, column_or_1d(y_val)) if val_given else (X, y)
-    val_labels, _ = task_labels(X_val, task_col)
+    # raises for labels of another type than the training tasks' ("1" for 1)
+    val_code = encode_fitted_tasks(task_labels(X_val, task_col)[0], tasks, rows="rows of X_val")
     rng = check_random_state(random_state)
     if subsets is None:
         subsets = _sample_subsets(len(tasks), n_subsets or 5 * len(tasks), subset_size, rng)
     else:
-        subsets = check_array(subsets, dtype=bool, input_name="subsets")
-        if subsets.shape[1] != len(tasks):
-            raise ValueError(
-                f"subsets has {subsets.shape[1]} columns but the data holds "
-                f"{len(tasks)} tasks; give one column per task, in sorted label order."
-            )
-        if not subsets.any(axis=1).all():
-            raise ValueError("Every subset must hold at least one task; remove empty rows.")
+        subsets = _check_subsets(subsets, tasks)
     if method == "gradient":
         losses = _gradient_subset_losses(
             estimator, X, y, X_val if val_given else None, y_val if val_given else None,
             subsets, n_components, ridge, rng, verbose,
         )
         return Bunch(subsets=subsets, losses=losses, tasks=tasks, n_fits=1)
-    code, val_code = encode_tasks(labels, tasks), encode_tasks(val_labels, tasks)
+    code = encode_tasks(labels, tasks)
     jobs = (
         delayed(_refit_subset)(
             estimator, X, y, np.flatnonzero(s[code] & (code >= 0)),

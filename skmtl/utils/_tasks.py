@@ -1,6 +1,7 @@
 """The task-column data layout: one row per sample, the task label in a column of X."""
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.utils import check_array, check_consistent_length
@@ -105,7 +106,12 @@ def check_task_X(estimator, X, *, reset):
             "categorical features first, e.g. with OneHotEncoder."
         ) from exc
     features = check_array(features, ensure_min_features=0, input_name="X", estimator=estimator)
-    return features, _labels_with_missing(labels)[0]
+    labels, missing = _labels_with_missing(labels)
+    if reset:
+        present = normalize_task_labels(labels[~missing])  # numbers, not objects, if any missing
+        _warn_if_inexact(present)
+        _warn_if_scaled(estimator, present, task_idx)
+    return features, labels
 
 
 def _task_column(X, X_array, task_idx):
@@ -156,6 +162,120 @@ def task_labels(X, task_col):
     X_array = check_array(X, dtype=None, ensure_all_finite=False)
     idx = resolve_task_col(task_col, X_array.shape[1], names)
     return _labels_with_missing(_task_column(X, X_array, idx))
+
+
+def _warn_if_inexact(labels):
+    """Warn when float task labels are integers beyond ``2**53``, where float64 merges ids."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind == "f" and np.any(np.abs(labels[np.isfinite(labels)]) > 2**53):
+        warnings.warn(
+            "Some task labels are integers beyond 2**53 held as floats, which cannot tell "
+            "neighbouring ids apart: distinct tasks may have been merged. Pass X as a "
+            "pandas DataFrame with an integer task column, or as an object array that "
+            "holds the ids as Python ints.",
+            UserWarning,
+        )
+
+
+def _warn_if_scaled(estimator, labels, task_idx):
+    """Warn when the task labels look rescaled by a scaler in front of the estimator.
+
+    Task labels are ids: non-integer numbers with mean 0 and standard deviation
+    1 (``StandardScaler``) or spanning exactly ``[0, 1]`` (``MinMaxScaler``) are
+    almost surely ids that a scaler applied to every column of ``X`` rescaled.
+    """
+    labels = np.asarray(labels)
+    if labels.dtype.kind != "f" or not len(labels) or not np.all(np.isfinite(labels)):
+        return
+    # loose: rows left out after scaling (missing labels, a selector) shift both a little
+    standardized = abs(labels.mean()) < 0.25 and abs(labels.std() - 1.0) < 0.25
+    min_max = labels.min() == 0.0 and labels.max() == 1.0
+    if not (standardized or min_max):
+        return
+    looks = "mean about 0 and standard deviation about 1" if standardized else "range [0, 1]"
+    names = getattr(estimator, "feature_names_in_", None)
+    column = repr(names[task_idx]) if names is not None else f"at position {task_idx}"
+    task_col = "" if estimator.task_col == -1 else f", task_col={estimator.task_col!r}"
+    warnings.warn(
+        f"The task labels of X (column {column}) are non-integer numbers with {looks} "
+        f"(e.g. {preview_labels(np.unique(labels), 3)}): the task column looks scaled, e.g. by a "
+        "scaler in front of the estimator, and each scaled value is taken as a task label. "
+        "Scale the features only: make_pipeline(skmtl.compose.make_feature_transformer("
+        f"StandardScaler(){task_col}), {type(estimator).__name__}()) passes the task column "
+        "through unchanged, as the last column.",
+        UserWarning,
+    )
+
+
+def _label_type(labels):
+    """``"str"``, ``"int"`` or ``"float"`` (non-integer numbers) for normalized labels."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind in "biu":
+        return "int"
+    if labels.dtype.kind == "f":
+        return "float"
+    if labels.dtype.kind in "US" or isinstance(labels.flat[0], (str, bytes)):
+        return "str"
+    return "int" if isinstance(labels.flat[0], numbers.Integral) else "float"
+
+
+def preview_labels(labels, limit=5):
+    """``[a, b, ...]`` with the first ``limit`` labels as Python values (``1`` vs ``'1'``)."""
+    shown = [getattr(v, "item", lambda v=v: v)() for v in labels[:limit]]
+    return "[" + ", ".join(map(repr, shown)) + (", ...]" if len(labels) > limit else "]")
+
+
+def _type_hint(given_type, fitted_type):
+    """How to make task labels of ``given_type`` match the fitted ones."""
+    scaled = (
+        "non-integer task labels usually come from a scaler applied to the task column: "
+        "scale the features only, with skmtl.compose.make_feature_transformer"
+    )
+    if fitted_type == "float":
+        return f"the fitted tasks are non-integer numbers; {scaled}, and refit"
+    hint = f"convert the task column, e.g. with .astype({fitted_type})"
+    return f"{hint}; {scaled}" if given_type == "float" else hint
+
+
+# the phrase of the warning about unseen tasks, for callers that expect them
+UNSEEN_TASKS = "belong to tasks not seen in fit"
+
+
+def encode_fitted_tasks(labels, tasks, *, rows="rows of X", unseen="ignore", consequence=""):
+    """Index of each label in the fitted ``tasks``: -1 for missing labels and unseen tasks.
+
+    For predict and influence time. When no label was seen in fit and the
+    labels are of another type than ``tasks`` (strings, integers or
+    non-integer numbers: ``"1"`` given for task ``1``, or a task column
+    scaled after fit), raise a ``ValueError`` that shows both. Otherwise
+    labels not in ``tasks`` are ignored silently, warned about or raise
+    (``unseen``), in a message naming them and ending with ``consequence``:
+    all-new labels of the fitted type are legitimate new tasks (scikit-learn's
+    checks predict held-out rows whose task labels are all new).
+    """
+    row_task = encode_tasks(labels, tasks)
+    present = ~missing_task_mask(labels)
+    new = present & (row_task < 0)
+    if not new.any():
+        return row_task
+    given = np.unique(normalize_task_labels(np.asarray(labels)[new]))
+    given_type, fitted_type = _label_type(given), _label_type(tasks)
+    if not (row_task[present] >= 0).any() and given_type != fitted_type:
+        raise ValueError(
+            f"None of the task labels of the {rows} were seen in fit: they are "
+            f"{given_type} {preview_labels(given)}, but the estimator was fitted on "
+            f"{fitted_type} tasks {preview_labels(tasks)}. Task labels must match exactly "
+            f"(1 and '1' are different tasks): {_type_hint(given_type, fitted_type)}."
+        )
+    if unseen != "ignore":
+        message = (
+            f"{new.sum()} {rows} {UNSEEN_TASKS}: {preview_labels(given)} (the fitted tasks, "
+            f"those with a row of positive sample_weight, are {preview_labels(tasks)}); {consequence}"
+        )
+        if unseen == "error":
+            raise ValueError(message)
+        warnings.warn(message, UserWarning)
+    return row_task
 
 
 def encode_tasks(labels, tasks):
@@ -214,8 +334,15 @@ def stack_tasks(Xs, ys):
         task_column.extend([label] * len(X_k))
     task_column = np.asarray(task_column)
     X = np.vstack(blocks)
+    # labels the features' dtype cannot hold exactly (ids beyond 2**53 in float64,
+    # 2.5 next to integer features) are kept as objects
+    exact = False
     if task_column.dtype.kind in "iuf":
-        X = np.column_stack([X, task_column.astype(X.dtype)])
+        with np.errstate(invalid="ignore"):
+            converted = task_column.astype(X.dtype)
+            exact = np.array_equal(converted.astype(task_column.dtype), task_column)
+    if exact:
+        X = np.column_stack([X, converted])
     else:
         X = np.column_stack([X.astype(object), task_column.astype(object)])
     return X, np.concatenate(targets)

@@ -1,0 +1,149 @@
+"""Task labels stay exact end to end, and labels that cannot be the fitted tasks are named."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from skmtl import MultiTaskLogistic, MultiTaskRidge
+from skmtl.compose import make_feature_transformer
+from skmtl.datasets import make_multitask_classification, make_multitask_regression
+from skmtl.inspection import task_losses
+from skmtl.utils import split_tasks, stack_tasks
+
+BIG = 2**53  # float64 cannot tell BIG and BIG + 1 apart
+
+
+@pytest.fixture
+def data():
+    return make_multitask_regression(n_tasks=3, n_samples=8, n_features=2, random_state=0)
+
+
+def _with_task_column(X, labels):
+    """``X`` with its task column replaced by ``labels[task]``, as an object array."""
+    task = np.asarray(labels, dtype=object)[X[:, -1].astype(int)]
+    return np.column_stack([X[:, :-1].astype(object), task])
+
+
+def test_stack_tasks_keeps_integer_ids_beyond_2_53(data):
+    X, y = data
+    ids = [BIG + 1, BIG]
+    X_big, y_big = stack_tasks({i: X[X[:, -1] == k, :-1] for k, i in enumerate(ids)},
+                               {i: y[X[:, -1] == k] for k, i in enumerate(ids)})
+    assert sorted(split_tasks(X_big, y_big)) == sorted(ids)
+    assert MultiTaskRidge().fit(X_big, y_big).tasks_.tolist() == sorted(ids)
+
+
+@pytest.mark.parametrize("layout", ["frame", "object"])
+def test_integer_ids_beyond_2_53_stay_distinct_through_fit_and_predict(data, layout):
+    X, y = data
+    ids = np.array([BIG, BIG + 1, BIG + 2])
+    if layout == "frame":
+        X_big = pd.DataFrame(X[:, :-1], columns=["a", "b"]).assign(task=ids[X[:, -1].astype(int)])
+    else:
+        X_big = _with_task_column(X, ids.tolist())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither a merge warning nor an unseen task
+        model = MultiTaskRidge().fit(X_big, y)
+        np.testing.assert_allclose(model.predict(X_big), MultiTaskRidge().fit(X, y).predict(X))
+    assert model.tasks_.tolist() == ids.tolist()
+
+
+def test_float_ids_beyond_2_53_warn_that_tasks_may_have_merged(data):
+    X, y = data
+    X_float = X.copy()
+    X_float[:, -1] += BIG
+    with pytest.warns(UserWarning, match=r"beyond 2\*\*53 held as floats.*DataFrame"):
+        MultiTaskRidge().fit(X_float, y)
+
+
+@pytest.mark.parametrize("Model", [MultiTaskRidge, MultiTaskLogistic])
+def test_string_labels_for_integer_tasks_raise_naming_both_types(Model):
+    make = make_multitask_regression if Model is MultiTaskRidge else make_multitask_classification
+    X, y = make(n_tasks=3, n_samples=8, n_features=2, random_state=0)
+    model = Model().fit(X, y)
+    as_text = _with_task_column(X, ["0", "1", "2"])
+    match = r"None of the task labels .* str \['0', '1', '2'\].* int tasks \[0, 1, 2\].*astype\(int\)"
+    with pytest.raises(ValueError, match=match):
+        model.predict(as_text)
+    with pytest.raises(ValueError, match=match.replace("rows of X", "validation rows")):
+        model.influence(as_text, y)
+    with pytest.raises(ValueError, match=match):
+        task_losses(model, as_text, y)
+    fitted_on_text = Model().fit(as_text, y)
+    with pytest.raises(ValueError, match=r"str tasks \['0', '1', '2'\].*astype\(str\)"):
+        fitted_on_text.predict(X)
+
+
+def test_some_unseen_tasks_warn_naming_them_and_use_shared_coefficients(data):
+    X, y = data
+    model = MultiTaskRidge().fit(X, y)
+    X_new = X.copy()
+    X_new[:2, -1] = 7
+    with pytest.warns(UserWarning, match=r"2 rows of X belong to tasks not seen in fit: \[7\] .*shared"):
+        pred = model.predict(X_new)
+    np.testing.assert_allclose(pred[:2], X[:2, :-1] @ model.shared_coef_ + model.shared_intercept_)
+    np.testing.assert_allclose(pred[2:], model.predict(X[2:]))
+    with pytest.raises(ValueError, match=r"not seen in fit: \[7\]"):
+        model.set_params(unknown_task="error").predict(X_new)
+    with pytest.warns(UserWarning, match=r"2 validation rows belong to tasks not seen in fit: \[7\]"):
+        with_unseen = model.influence(X_new, y)
+    np.testing.assert_allclose(with_unseen[:, 1:], model.influence(X[2:], y[2:])[:, 1:])
+
+
+def test_all_unseen_labels_raise_only_when_their_type_differs(data):
+    # scikit-learn's checks predict held-out rows whose (float) task labels are all new
+    X, y = data
+    model = MultiTaskRidge().fit(X, y)
+    X_new = X.copy()
+    X_new[:, -1] += 10
+    with pytest.warns(UserWarning, match=r"24 rows of X belong to tasks not seen in fit: \[10, 11, 12"):
+        pred = model.predict(X_new)
+    np.testing.assert_allclose(pred, X[:, :-1] @ model.shared_coef_ + model.shared_intercept_)
+    X_new[:, -1] = (X[:, -1] - 0.9) / 0.8  # a task column scaled after fit
+    with pytest.raises(ValueError, match=r"float .* int tasks.*scaler.*make_feature_transformer"):
+        model.predict(X_new)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_network_names_type_mismatch():
+    pytest.importorskip("torch")
+    from skmtl.network import SharedBottomNet
+
+    X, y = make_multitask_regression(n_tasks=2, n_samples=6, n_features=2, random_state=0)
+    net = SharedBottomNet(hidden_layer_sizes=(3,), max_epochs=2, device="cpu", random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"None of the task labels .* str \['0', '1'\].* int tasks"):
+        net.predict(_with_task_column(X, ["0", "1"]))
+
+
+@pytest.mark.parametrize(
+    "scaler, match",
+    [(StandardScaler(), "mean about 0 and standard deviation about 1"), (MinMaxScaler(), r"range \[0, 1\]")],
+)
+def test_scaler_over_the_task_column_warns_at_fit(data, scaler, match):
+    X, y = data
+    with pytest.warns(UserWarning, match=f"{match}.*task column looks scaled.*make_feature_transformer"):
+        make_pipeline(scaler, MultiTaskRidge()).fit(X, y)
+
+
+def test_make_feature_transformer_scales_features_and_keeps_the_task_column(data):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pipe = make_pipeline(make_feature_transformer(StandardScaler()), MultiTaskRidge()).fit(X, y)
+    scaled = np.column_stack([StandardScaler().fit_transform(X[:, :-1]), X[:, -1]])
+    reference = MultiTaskRidge().fit(scaled, y)
+    assert pipe[-1].tasks_.tolist() == [0, 1, 2]
+    np.testing.assert_allclose(pipe[-1].coef_, reference.coef_)
+    # a named task column first, pandas output: names kept, task column last and exact
+    frame = pd.DataFrame(X[:, :-1], columns=["a", "b"])
+    frame.insert(0, "task", X[:, -1].astype(int) + BIG)
+    transformer = make_feature_transformer(StandardScaler(), task_col="task")
+    transformer.set_output(transform="pandas")
+    out = transformer.fit_transform(frame)
+    assert out.columns.tolist() == ["a", "b", "task"]
+    assert out["task"].tolist() == frame["task"].tolist()
+    np.testing.assert_allclose(out[["a", "b"]], StandardScaler().fit_transform(X[:, :-1]))
