@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import column_or_1d
 
+from ..utils._tasks import check_magnitude
 from ._base import MultiTaskLinearModel
 from ._loss import SquaredError
 
@@ -75,6 +76,7 @@ class MultiTaskRidge(RegressorMixin, MultiTaskLinearModel):
         y = column_or_1d(y).astype(float)
         if not np.all(np.isfinite(y)):
             raise ValueError("Input y contains NaN or infinity; remove or impute those rows.")
+        check_magnitude(y, "y")
         return SquaredError(), y[:, None]
 
     def _encode_targets(self, y):

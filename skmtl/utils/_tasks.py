@@ -106,12 +106,44 @@ def check_task_X(estimator, X, *, reset):
             "categorical features first, e.g. with OneHotEncoder."
         ) from exc
     features = check_array(features, ensure_min_features=0, input_name="X", estimator=estimator)
+    _check_magnitude(features, estimator, task_idx)
     labels, missing = _labels_with_missing(labels)
     if reset:
         present = normalize_task_labels(labels[~missing])  # numbers, not objects, if any missing
         _warn_if_inexact(present)
         _warn_if_scaled(estimator, present, task_idx)
     return features, labels
+
+
+# Squares of larger values, summed over rows, leave float64's range (~1.8e308)
+# and turn into inf or, in products with small numbers, into silent zeros.
+LARGEST_SAFE_VALUE = 1e150
+
+
+def check_magnitude(values, what, remedy="divide it by a power of ten"):
+    """Raise a ValueError when ``values`` hold numbers too large to square."""
+    largest = np.max(np.abs(values), initial=0.0)
+    if largest > LARGEST_SAFE_VALUE:
+        raise ValueError(
+            f"{what} has values up to {largest:.3g}; skmtl squares its inputs, "
+            f"which needs magnitudes below {LARGEST_SAFE_VALUE:.0e}. Rescale "
+            f"it: {remedy}."
+        )
+
+
+def _check_magnitude(features, estimator, task_idx):
+    """:func:`check_magnitude` per feature column, named as the user knows it."""
+    too_large = np.flatnonzero(np.max(np.abs(features), axis=0, initial=0.0) > LARGEST_SAFE_VALUE)
+    if not len(too_large):
+        return
+    column = too_large[0] + (too_large[0] >= task_idx)  # position in X
+    names = getattr(estimator, "feature_names_in_", None)
+    name = f"column {names[column]!r}" if names is not None else f"column {column}"
+    check_magnitude(
+        features[:, too_large[0]], f"X's {name}",
+        "divide it by a power of ten, or standardize the features with "
+        "skmtl.compose.make_feature_transformer(StandardScaler())",
+    )
 
 
 def _task_column(X, X_array, task_idx):

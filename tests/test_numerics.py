@@ -1,0 +1,149 @@
+"""Ill-conditioned regimes against a dense float64 reference.
+
+The reference writes the documented ridge objective as one stacked
+least-squares problem and solves it by QR, whose error follows the
+condition number of the stacked matrix, not of the Hessian (its square):
+with more features than rows the Hessian holds only ``shared_alpha`` in the
+directions no row spans.
+"""
+
+import numpy as np
+import pytest
+from scipy import linalg
+
+from skmtl import MultiTaskLogistic, MultiTaskRidge
+
+ALPHA, SHARED_ALPHA = 1.0, 1e-6
+
+
+def _design(X, fit_intercept):
+    features = X[:, :-1]
+    return np.column_stack([features, np.ones(len(X))]) if fit_intercept else features
+
+
+def dense_ridge(X, y, fit_intercept, drop_rows=(), drop_task=None):
+    """Coefficients ``(theta (K, p), beta (p,))`` of the ridge objective without some rows or a task."""
+    Z, labels = _design(X, fit_intercept), X[:, -1]
+    tasks = np.unique(labels)
+    K, p = len(tasks), Z.shape[1]
+    keep = np.ones(len(X), bool)
+    keep[list(drop_rows)] = False
+    blocks, targets = [], []
+    for k, task in enumerate(tasks):
+        rows = keep & (labels == task)
+        weight = np.sqrt(1.0 / rows.sum())
+        data = np.zeros((rows.sum(), (K + 1) * p))
+        data[:, k * p:(k + 1) * p] = weight * Z[rows]
+        penalty = np.zeros((p, (K + 1) * p))
+        penalty[:, k * p:(k + 1) * p] = np.sqrt(ALPHA) * np.eye(p)
+        penalty[:, K * p:] = -np.sqrt(ALPHA) * np.eye(p)
+        if task == drop_task:  # the task is gone: its coefficients follow beta
+            data, penalty = data[:0], penalty
+        blocks += [data, penalty]
+        targets += [weight * y[rows] if task != drop_task else np.zeros(0), np.zeros(p)]
+    shared = np.zeros((p, (K + 1) * p))
+    shared[:, K * p:] = np.sqrt(SHARED_ALPHA) * np.eye(p)
+    A = np.vstack(blocks + [shared])
+    Q, R = np.linalg.qr(A)
+    solution = linalg.solve_triangular(R, Q.T @ np.concatenate(targets + [np.zeros(p)]))
+    return solution[:K * p].reshape(K, p), solution[K * p:]
+
+
+def val_losses(theta, X_val, y_val, fit_intercept):
+    Z, labels = _design(X_val, fit_intercept), X_val[:, -1]
+    return np.array([np.mean((Z[labels == t] @ theta[k] - y_val[labels == t]) ** 2)
+                     for k, t in enumerate(np.unique(labels))])
+
+
+def wide_data(n_tasks, rows_per_task, n_features, seed=0):
+    rng = np.random.default_rng(seed)
+    task = np.repeat(np.arange(n_tasks), rows_per_task)
+    X = np.column_stack([rng.standard_normal((len(task), n_features)), task])
+    val_task = np.repeat(np.arange(n_tasks), 5)
+    X_val = np.column_stack([rng.standard_normal((len(val_task), n_features)), val_task])
+    return X, rng.standard_normal(len(X)), X_val, rng.standard_normal(len(X_val))
+
+
+def relative_error(got, want):
+    return np.abs(got - want).max() / np.abs(want).max()
+
+
+@pytest.mark.parametrize("fit_intercept, n_tasks, rows_per_task, n_features, checked_rows", [
+    (False, 3, 8, 30, slice(None)),    # 24 rows, 30 features
+    (True, 3, 8, 30, slice(None)),
+    (True, 2, 30, 500, [0, 31]),       # 60 rows, 500 features: a genomics-like shape
+])
+def test_wide_ridge_matches_dense_reference(fit_intercept, n_tasks, rows_per_task, n_features,
+                                            checked_rows):
+    X, y, X_val, y_val = wide_data(n_tasks, rows_per_task, n_features)
+    model = MultiTaskRidge(alpha=ALPHA, shared_alpha=SHARED_ALPHA, fit_intercept=fit_intercept)
+    model.fit(X, y)
+    theta, beta = dense_ridge(X, y, fit_intercept)
+    coef = np.column_stack([model.coef_, model.intercept_]) if fit_intercept else model.coef_
+    assert relative_error(coef, theta) < 1e-8
+    full = val_losses(theta, X_val, y_val, fit_intercept)
+
+    rows = np.arange(len(X))[checked_rows]
+    exact = model.influence(X_val, y_val, method="exact")[rows]
+    refits = np.array([val_losses(dense_ridge(X, y, fit_intercept, drop_rows=[i])[0], X_val, y_val,
+                                  fit_intercept) - full for i in rows])
+    assert relative_error(exact, refits) < 1e-8
+
+    relatedness = model.task_relatedness(X_val, y_val, method="exact")
+    dropped = []
+    for k in range(n_tasks):
+        theta_k, beta_k = dense_ridge(X, y, fit_intercept, drop_task=k)
+        theta_k[k] = beta_k  # a removed task is predicted with the shared coefficients
+        dropped.append(val_losses(theta_k, X_val, y_val, fit_intercept) - full)
+    assert relative_error(relatedness, np.array(dropped)) < 1e-8
+
+
+@pytest.mark.parametrize("n_tasks, rows_per_task, n_features", [(3, 8, 30), (2, 30, 500)])
+def test_wide_ridge_is_invariant_to_row_order(n_tasks, rows_per_task, n_features):
+    X, y, X_val, y_val = wide_data(n_tasks, rows_per_task, n_features, seed=1)
+    order = np.random.default_rng(2).permutation(len(X))
+    model = MultiTaskRidge(fit_intercept=False).fit(X, y)
+    shuffled = MultiTaskRidge(fit_intercept=False).fit(X[order], y[order])
+    assert relative_error(shuffled.coef_, model.coef_) < 1e-8
+    for method in ("mtif", "exact"):
+        want = model.influence(X_val, y_val, method=method)[order]
+        assert relative_error(shuffled.influence(X_val, y_val, method=method), want) < 1e-8
+        want = model.task_relatedness(X_val, y_val, method=method)
+        assert relative_error(shuffled.task_relatedness(X_val, y_val, method=method), want) < 1e-8
+
+
+def test_wide_logistic_newton_is_invariant_to_row_order():
+    X, y, X_val, y_val = wide_data(3, 8, 30, seed=3)
+    y, y_val = (y > 0).astype(int), (y_val > 0).astype(int)
+    order = np.random.default_rng(4).permutation(len(X))
+    model = MultiTaskLogistic(fit_intercept=False).fit(X, y)
+    shuffled = MultiTaskLogistic(fit_intercept=False).fit(X[order], y[order])
+    assert relative_error(shuffled.coef_, model.coef_) < 1e-8
+    want = model.influence(X_val, y_val, method="newton")[order]
+    assert relative_error(shuffled.influence(X_val, y_val, method="newton"), want) < 1e-8
+
+
+def test_tasks_of_two_rows_match_dense_reference():
+    X, y, X_val, y_val = wide_data(4, 2, 3, seed=5)
+    model = MultiTaskRidge(alpha=ALPHA, shared_alpha=SHARED_ALPHA, fit_intercept=True).fit(X, y)
+    full = val_losses(dense_ridge(X, y, True)[0], X_val, y_val, True)
+    refits = np.array([val_losses(dense_ridge(X, y, True, drop_rows=[i])[0], X_val, y_val, True) - full
+                       for i in range(len(X))])
+    assert relative_error(model.influence(X_val, y_val, method="exact"), refits) < 1e-8
+
+
+@pytest.mark.parametrize("Estimator", [MultiTaskRidge, MultiTaskLogistic])
+def test_values_too_large_to_square_name_the_column(Estimator):
+    X, y, _, _ = wide_data(2, 10, 3, seed=6)
+    y = y > 0 if Estimator is MultiTaskLogistic else y
+    X[:, 1] *= 1e154
+    model = Estimator().fit(X / 1e154 * 1e100, y)  # large but squarable values fit
+    with pytest.raises(ValueError, match=r"X's column 1 has values up to .*e\+15"):
+        model.fit(X, y)
+    assert model.coef_.shape[-1] == 3  # the earlier fit is intact
+
+
+def test_targets_too_large_to_square_are_named():
+    X, y, _, _ = wide_data(2, 10, 3, seed=7)
+    with pytest.raises(ValueError, match=r"^y has values up to .*e\+300"):
+        MultiTaskRidge().fit(X, y * 1e300)
