@@ -82,8 +82,10 @@ print(f"logistic: Pearson r first order {first.pearson_['all']:.3f}, "
 # their labels.
 from sklearn.preprocessing import StandardScaler
 
+from skmtl.compose import make_feature_transformer
+
 X, y = load_har(return_X_y=True)
-X[:, :-1] = StandardScaler().fit_transform(X[:, :-1])
+X = make_feature_transformer(StandardScaler()).fit_transform(X)  # the task column passes through
 X_train, X_val, y_train, y_val = task_train_test_split(X, y, test_size=0.2, random_state=0)
 har = MultiTaskLogistic(alpha=1.0).fit(X_train, y_train, X_val=X_val, y_val=y_val)
 

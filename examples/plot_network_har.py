@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
+from skmtl.compose import make_feature_transformer
 from skmtl.datasets import load_har
 from skmtl.network import SharedBottomNet
 
@@ -32,9 +33,8 @@ X, y, subject = X[chosen], y[chosen], subject[chosen]
 X_train, X_val, y_train, y_val = train_test_split(
     X, y, test_size=0.3, stratify=subject, random_state=0
 )
-scaler = StandardScaler().fit(X_train[:, :-1])
-X_train = np.column_stack([scaler.transform(X_train[:, :-1]), X_train[:, -1]])
-X_val = np.column_stack([scaler.transform(X_val[:, :-1]), X_val[:, -1]])
+scaler = make_feature_transformer(StandardScaler()).fit(X_train)  # the task column passes through
+X_train, X_val = scaler.transform(X_train), scaler.transform(X_val)
 
 # %%
 # Train two small networks (the scores are averaged over them), each

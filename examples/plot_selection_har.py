@@ -24,6 +24,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skmtl import MultiTaskLogistic
+from skmtl.compose import make_feature_transformer
 from skmtl.datasets import load_har
 from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
 from skmtl.selection import MTIFSelector
@@ -33,10 +34,8 @@ X_train, X_test, y_train, y_test = task_train_test_split(X, y, test_size=0.1, ra
 X_train, X_val, y_train, y_val = task_train_test_split(
     X_train, y_train, test_size=1 / 9, random_state=0
 )
-scaler = StandardScaler().fit(X_train[:, :-1])  # the task column is left as it is
-X_train, X_val, X_test = (
-    np.column_stack([scaler.transform(A[:, :-1]), A[:, -1]]) for A in (X_train, X_val, X_test)
-)
+scaler = make_feature_transformer(StandardScaler()).fit(X_train)  # the task column passes through
+X_train, X_val, X_test = (scaler.transform(A) for A in (X_train, X_val, X_test))
 rng = np.random.default_rng(0)
 corrupted = rng.random(len(y_train)) < 0.2
 y_noisy = np.where(corrupted, 1 - y_train, y_train)
