@@ -45,7 +45,7 @@ def _as_indices(part, keep):
 
 def _few(labels, n=5):
     """The first ``n`` of ``labels`` for a message, with how many more there are."""
-    labels = [repr(v) for v in labels]
+    labels = [repr(v) for v in np.asarray(labels).tolist()]
     more = f" and {len(labels) - n} more" if len(labels) > n else ""
     return ", ".join(labels[:n]) + more
 
