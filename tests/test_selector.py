@@ -392,3 +392,18 @@ def test_set_output_pandas_gives_dataframes(clf_data):
     np.testing.assert_array_equal(pipe.fit(X, y)[-1].feature_names_in_, ["x0", "x1", "x2", "x3"])
     with pytest.raises(ValueError, match="choose one of"):
         sel.set_output(transform="numpy")
+
+
+def test_plain_estimator_routes_the_docs_give(clf_data):
+    # the README and doc/selection.rst quote the error and give both ways out
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = clf_data
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        make_pipeline(MTIFSelector(cv=2, random_state=0), LogisticRegression()).fit(X, y)
+    sel = MTIFSelector(cv=2, random_state=0)
+    X_kept, y_kept = sel.fit_resample(X, y)
+    plain = LogisticRegression().fit(X_kept, y_kept)
+    imblearn_pipeline = pytest.importorskip("imblearn.pipeline")
+    imb = imblearn_pipeline.make_pipeline(sel.set_params(sampler=True), LogisticRegression()).fit(X, y)
+    np.testing.assert_array_equal(imb[-1].coef_, plain.coef_)

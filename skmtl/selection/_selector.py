@@ -88,8 +88,12 @@ class MTIFSelector(BaseEstimator):
     score time) returns ``X`` unchanged. **It must therefore sit directly in
     front of a skmtl estimator** (or any estimator that ignores rows with a
     missing task label); the steps in between must keep those rows' labels
-    missing. Tune ``removal_ratio`` with :class:`~sklearn.model_selection.GridSearchCV`
-    over ``"mtifselector__removal_ratio"``.
+    missing. A scikit-learn estimator there fails with ``ValueError: Input X
+    contains NaN``: for any other estimator, drop the rows with
+    :meth:`fit_resample` (``sampler=True`` inside an
+    :class:`imblearn.pipeline.Pipeline`). Tune ``removal_ratio`` with
+    :class:`~sklearn.model_selection.GridSearchCV` over
+    ``"mtifselector__removal_ratio"``.
 
     Parameters
     ----------
@@ -135,8 +139,9 @@ class MTIFSelector(BaseEstimator):
         row's influence is the mean over the splits where it was fitted, so
         every row is scored by models that never saw the validation rows. An
         int is the number of folds of :class:`~skmtl.model_selection.TaskStratifiedKFold`
-        (shuffled with ``random_state``). Ignored when ``validation_fraction``
-        is set.
+        (shuffled with ``random_state``); when fewer rows can be held out (a
+        task's only row never is), as many folds as rows, with a warning.
+        Ignored when ``validation_fraction`` is set.
     validation_fraction : float or None, default=None
         If set, score against a single task-stratified held-out part of this
         share of the rows instead of cross-fitting: one fit instead of
@@ -174,7 +179,7 @@ class MTIFSelector(BaseEstimator):
         with ``step``). NaN for rows that cannot be removed.
     n_rounds_ : int
         Number of scorings made: 1 without ``step`` (0 with
-        ``strategy="random"``).
+        ``strategy="random"`` or when no row could be held out).
     tasks_ : ndarray of shape (n_tasks,)
         Sorted task labels of the rows of ``X``.
     n_features_in_ : int
@@ -201,6 +206,13 @@ class MTIFSelector(BaseEstimator):
     go (``step=0.05``) in front of a ``SharedBottomNet`` raised the
     network's gain from +0.93 to +1.53 points (10 seeds); the linear model
     alone did not gain from it (+0.71 against +0.90, 5 seeds).
+
+    Without validation data, the selector can only hold out rows of tasks
+    with at least two rows. When no task has two rows (every row its own
+    task, as when ``task_col`` names a feature by mistake) no influence can
+    be measured: it warns and keeps every row, so that a pipeline still runs,
+    as :class:`~sklearn.feature_selection.SelectKBest` keeps every feature
+    when asked for more than there are.
 
     A row the scoring model did not fit scores 0 (removing it changes nothing
     to first order), so it ranks in the middle and is rarely removed. Models
@@ -296,7 +308,8 @@ class MTIFSelector(BaseEstimator):
             ``validation_fraction`` are then ignored. In a pipeline pass them
             as ``mtifselector__X_val=`` / ``mtifselector__y_val=`` (they skip
             the steps before the selector, and ``GridSearchCV`` slices fit
-            arguments as long as ``X``).
+            arguments as long as ``X``). Some of its task labels must be
+            tasks of ``X``.
 
         Returns
         -------
