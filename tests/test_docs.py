@@ -1,6 +1,8 @@
-"""The documentation: every gallery example runs and ends in a figure, the API
-reference lists every public name, and the Sphinx site builds without warnings."""
+"""The documentation: the README runs as pasted, every gallery example runs and
+ends in a figure, the API reference lists every public name, and the Sphinx site
+builds without warnings."""
 
+import doctest
 import glob
 import importlib
 import importlib.util
@@ -31,6 +33,32 @@ RUNNER = (
     "runpy.run_path(sys.argv[1], run_name='__main__')\n"
     "sys.exit(0 if plt.get_fignums() else 3)\n"
 )
+
+
+def _readme_blocks():
+    """Every ```python block of README.md, in order."""
+    with open(os.path.join(ROOT, "README.md")) as fh:
+        return re.findall(r"^```python\n(.*?)^```", fh.read(), flags=re.S | re.M)
+
+
+def test_readme_runs_top_to_bottom_as_pasted(tmp_path, monkeypatch):
+    # one namespace for all blocks, as in one interpreter; the doctest run of
+    # README.md checks the printed outputs, this the blocks that are not doctests
+    pytest.importorskip("torch", reason="the README's network block needs torch")
+    pytest.importorskip("matplotlib", reason="the README's tour draws a figure")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.chdir(tmp_path)  # the tour saves relatedness.png
+    blocks = _readme_blocks()
+    assert {">>>" in block for block in blocks} == {True, False}  # doctests and plain code
+    parser = doctest.DocTestParser()
+    namespace = {"__name__": "__main__"}
+    for i, block in enumerate(blocks):
+        if ">>>" in block:
+            block = "".join(example.source for example in parser.get_examples(block))
+        exec(compile(block, f"README.md, python block {i + 1}", "exec"), namespace)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 def test_there_are_examples():

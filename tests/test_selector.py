@@ -330,3 +330,80 @@ def test_removes_corrupted_rows_on_synthetic_data():
     sel = MTIFSelector(removal_ratio=0.1, random_state=0).fit(X, y)
     removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
     assert corrupted[removed].mean() >= 2 * corrupted.mean()
+
+
+def test_every_row_its_own_task_keeps_every_row_with_a_warning(clf_data):
+    X, y = clf_data
+    X = X.copy()
+    X[:, -1] = np.arange(len(y))  # e.g. a feature taken for the task column
+    sel = MTIFSelector(removal_ratio=0.2, step=0.1, random_state=0)
+    for scheme in ({}, {"validation_fraction": 0.2}):
+        with pytest.warns(UserWarning, match="No task of X has two rows.*every row is kept"):
+            Xt = sel.set_params(**scheme).fit_transform(X, y)
+        np.testing.assert_array_equal(sel.sample_indices_, np.arange(len(y)))
+        np.testing.assert_array_equal(Xt, X)
+        assert sel.n_rounds_ == 0 and np.isnan(sel.scores_).all() and np.isnan(sel.influence_).all()
+
+
+def test_fewer_rows_to_hold_out_than_folds_cross_fits_with_fewer_folds():
+    X, y = make_multitask_regression(n_tasks=12, n_samples=1, n_features=3, random_state=0)
+    X[:3, -1] = 0  # task 0 has 3 rows, tasks 3 .. 11 one each: 3 rows can be held out
+    with pytest.warns(UserWarning, match=r"Only 3 rows of X can be held out.*cv=5.*with 3 folds"):
+        sel = MTIFSelector(removal_ratio=0.25, random_state=0).fit(X, y)
+    three = MTIFSelector(removal_ratio=0.25, cv=3, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(sel.influence_, three.influence_)
+    np.testing.assert_array_equal(sel.sample_indices_, three.sample_indices_)
+    assert np.isfinite(sel.scores_).all() and len(sel.sample_indices_) == 12 - 3
+
+
+def test_validation_data_of_unseen_tasks_is_named(reg_data):
+    X, y = reg_data
+    X_val = X.copy()
+    X_val[:, -1] += 10
+    sel = MTIFSelector(cv=2)
+    with pytest.raises(ValueError, match=r"None of the task labels of X_val \(10, 11, 12\) is a task of X \(0, 1, 2\)"):
+        sel.fit(X, y, X_val=X_val, y_val=y)
+    X_val[:, -1] = np.nan
+    with pytest.raises(ValueError, match=r"X_val \(none given\)"):
+        sel.fit(X, y, X_val=X_val, y_val=y)
+
+
+def test_set_output_pandas_gives_dataframes(clf_data):
+    X, y = clf_data
+    plain = MTIFSelector(removal_ratio=0.1, cv=2, random_state=0)
+    marked = plain.fit_transform(X, y)
+    sel = MTIFSelector(removal_ratio=0.1, cv=2, random_state=0).set_output(transform="pandas")
+    out = sel.fit_transform(X, y)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["x0", "x1", "x2", "x3"]
+    np.testing.assert_array_equal(out.to_numpy(), marked)
+    assert isinstance(sel.transform(X), pd.DataFrame)
+    X_kept, _ = sel.fit_resample(X, y)
+    np.testing.assert_array_equal(X_kept.to_numpy(), X[sel.sample_indices_])
+    # a DataFrame keeps its index and names; the global setting applies too
+    df = pd.DataFrame(X, columns=["a", "b", "c", "task"], index=np.arange(len(y)) * 10)
+    import sklearn
+
+    with sklearn.config_context(transform_output="pandas"):
+        out = MTIFSelector(removal_ratio=0.1, cv=2, random_state=0).fit_transform(df.to_numpy(), y)
+        assert isinstance(out, pd.DataFrame)
+    out = sel.fit(df, y).transform(df)
+    assert list(out.columns) == ["a", "b", "c", "task"] and out.index.equals(df.index)
+    pipe = make_pipeline(MTIFSelector(cv=2, random_state=0), MultiTaskLogistic()).set_output(transform="pandas")
+    np.testing.assert_array_equal(pipe.fit(X, y)[-1].feature_names_in_, ["x0", "x1", "x2", "x3"])
+    with pytest.raises(ValueError, match="choose one of"):
+        sel.set_output(transform="numpy")
+
+
+def test_plain_estimator_routes_the_docs_give(clf_data):
+    # the README and doc/selection.rst quote the error and give both ways out
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = clf_data
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        make_pipeline(MTIFSelector(cv=2, random_state=0), LogisticRegression()).fit(X, y)
+    sel = MTIFSelector(cv=2, random_state=0)
+    X_kept, y_kept = sel.fit_resample(X, y)
+    plain = LogisticRegression().fit(X_kept, y_kept)
+    imblearn_pipeline = pytest.importorskip("imblearn.pipeline")
+    imb = imblearn_pipeline.make_pipeline(sel.set_params(sampler=True), LogisticRegression()).fit(X, y)
+    np.testing.assert_array_equal(imb[-1].coef_, plain.coef_)

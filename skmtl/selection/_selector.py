@@ -1,6 +1,7 @@
 """MTIF-guided data selection as a scikit-learn transformer (and imbalanced-learn sampler)."""
 
 import numbers
+import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -8,6 +9,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import check_cv
 from sklearn.utils import TransformerTags, _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._set_output import ADAPTERS_MANAGER, _wrap_data_with_container
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
@@ -21,7 +23,7 @@ from tqdm.auto import tqdm
 
 from ..base import keep_state_on_error, validation_given
 from ..linear_model import MultiTaskLogistic, MultiTaskRidge
-from ..model_selection import TaskStratifiedKFold, _holdout_mask, _strata
+from ..model_selection import TaskStratifiedKFold, _holdout_mask, _strata, _stratified_order
 from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask, resolve_task_col
 
 
@@ -39,6 +41,13 @@ def _as_indices(part, keep):
     part = np.asarray(part)
     part = np.flatnonzero(part) if part.dtype == bool else part.astype(np.intp, copy=False)
     return part[keep[part]]
+
+
+def _few(labels, n=5):
+    """The first ``n`` of ``labels`` for a message, with how many more there are."""
+    labels = [repr(v) for v in np.asarray(labels).tolist()]
+    more = f" and {len(labels) - n} more" if len(labels) > n else ""
+    return ", ".join(labels[:n]) + more
 
 
 def _lowest(scores, candidates, n):
@@ -79,8 +88,12 @@ class MTIFSelector(BaseEstimator):
     score time) returns ``X`` unchanged. **It must therefore sit directly in
     front of a skmtl estimator** (or any estimator that ignores rows with a
     missing task label); the steps in between must keep those rows' labels
-    missing. Tune ``removal_ratio`` with :class:`~sklearn.model_selection.GridSearchCV`
-    over ``"mtifselector__removal_ratio"``.
+    missing. A scikit-learn estimator there fails with ``ValueError: Input X
+    contains NaN``: for any other estimator, drop the rows with
+    :meth:`fit_resample` (``sampler=True`` inside an
+    :class:`imblearn.pipeline.Pipeline`). Tune ``removal_ratio`` with
+    :class:`~sklearn.model_selection.GridSearchCV` over
+    ``"mtifselector__removal_ratio"``.
 
     Parameters
     ----------
@@ -126,8 +139,9 @@ class MTIFSelector(BaseEstimator):
         row's influence is the mean over the splits where it was fitted, so
         every row is scored by models that never saw the validation rows. An
         int is the number of folds of :class:`~skmtl.model_selection.TaskStratifiedKFold`
-        (shuffled with ``random_state``). Ignored when ``validation_fraction``
-        is set.
+        (shuffled with ``random_state``); when fewer rows can be held out (a
+        task's only row never is), as many folds as rows, with a warning.
+        Ignored when ``validation_fraction`` is set.
     validation_fraction : float or None, default=None
         If set, score against a single task-stratified held-out part of this
         share of the rows instead of cross-fitting: one fit instead of
@@ -165,7 +179,7 @@ class MTIFSelector(BaseEstimator):
         with ``step``). NaN for rows that cannot be removed.
     n_rounds_ : int
         Number of scorings made: 1 without ``step`` (0 with
-        ``strategy="random"``).
+        ``strategy="random"`` or when no row could be held out).
     tasks_ : ndarray of shape (n_tasks,)
         Sorted task labels of the rows of ``X``.
     n_features_in_ : int
@@ -192,6 +206,13 @@ class MTIFSelector(BaseEstimator):
     go (``step=0.05``) in front of a ``SharedBottomNet`` raised the
     network's gain from +0.93 to +1.53 points (10 seeds); the linear model
     alone did not gain from it (+0.71 against +0.90, 5 seeds).
+
+    Without validation data, the selector can only hold out rows of tasks
+    with at least two rows. When no task has two rows (every row its own
+    task, as when ``task_col`` names a feature by mistake) no influence can
+    be measured: it warns and keeps every row, so that a pipeline still runs,
+    as :class:`~sklearn.feature_selection.SelectKBest` keeps every feature
+    when asked for more than there are.
 
     A row the scoring model did not fit scores 0 (removing it changes nothing
     to first order), so it ranks in the middle and is rarely removed. Models
@@ -287,7 +308,8 @@ class MTIFSelector(BaseEstimator):
             ``validation_fraction`` are then ignored. In a pipeline pass them
             as ``mtifselector__X_val=`` / ``mtifselector__y_val=`` (they skip
             the steps before the selector, and ``GridSearchCV`` slices fit
-            arguments as long as ``X``).
+            arguments as long as ``X``). Some of its task labels must be
+            tasks of ``X``.
 
         Returns
         -------
@@ -325,14 +347,19 @@ class MTIFSelector(BaseEstimator):
         per_round = max(1, n_remove if self.step is None else int(np.floor(self.step * n_rows + 1e-9)))
         # splits a user gave are drawn once (a generator is used up by one pass);
         # the selector's own folds or held-out part are drawn afresh each round
-        given_splits = None
-        if X_val is None and self.validation_fraction is None and not isinstance(
-            self.cv, numbers.Integral
-        ):
-            given_splits = self._splits(X, y, rng)
+        given_splits, n_folds = None, None
         self.influence_ = np.full((len(y), len(self.tasks_)), np.nan)
         self.scores_ = np.full(len(y), np.nan)
-        remaining, removed, self.n_rounds_ = present.copy(), [], 0
+        self.n_rounds_ = 0
+        if X_val is not None:
+            self._check_validation_tasks(X_val)
+        elif self.validation_fraction is None and not isinstance(self.cv, numbers.Integral):
+            given_splits = self._splits(X, y, rng)
+        else:
+            n_folds = self._n_own_folds(X, y)
+            if n_folds == 0:
+                return np.empty(0, dtype=np.intp)
+        remaining, removed = present.copy(), []
         n_rounds = max(1, -(-n_remove // per_round))  # ceil
         rounds = tqdm(total=n_rounds, disable=not self.verbose or n_rounds == 1,
                       desc="MTIFSelector rounds")
@@ -340,7 +367,7 @@ class MTIFSelector(BaseEstimator):
             if X_val is not None:
                 splits = [(np.flatnonzero(remaining), None)]
             else:
-                splits = given_splits if given_splits is not None else self._splits(X, y, rng)
+                splits = given_splits if given_splits is not None else self._splits(X, y, rng, n_folds)
             rows = np.flatnonzero(remaining)
             influence = self._measure_influence(X, y, X_val, y_val, splits, remaining)[rows]
             scored = np.isfinite(influence)
@@ -354,7 +381,8 @@ class MTIFSelector(BaseEstimator):
                     "the held-out rows are not scored. Lower removal_ratio or use "
                     "cross-fitting (cv)"
                     if self.validation_fraction is not None
-                    else "rows in no training part of the cv splits are not scored. Lower "
+                    else "rows in no training part of the cv splits, or only in those whose "
+                    "held-out part has no row of their tasks, are not scored. Lower "
                     "removal_ratio or use splits whose training parts cover every row"
                 )
                 raise ValueError(
@@ -415,14 +443,48 @@ class MTIFSelector(BaseEstimator):
             est.set_params(task_col=self.task_col)
         return est
 
-    def _splits(self, X, y, rng):
+    def _check_validation_tasks(self, X_val):
+        """An error naming the labels when no task of ``X_val`` was seen in ``X``."""
+        _, labels = check_task_X(self, X_val, reset=False)
+        labels = labels[~missing_task_mask(labels)]
+        if not (encode_tasks(labels, self.tasks_) >= 0).any():
+            raise ValueError(
+                f"None of the task labels of X_val ({_few(np.unique(labels)) or 'none given'}) "
+                f"is a task of X ({_few(self.tasks_)}): the influence is measured on the "
+                "validation losses of the tasks the model was fitted on. Give X_val rows of "
+                "the training tasks, with the same labels and task_col as X."
+            )
+
+    def _n_own_folds(self, X, y):
+        """Folds for the selector's own splits: ``cv``, fewer (with a warning) when
+        fewer rows can be held out, 0 (and a warning: every row is kept) when none can."""
+        n_held = len(_stratified_order(*_strata(X, y, self.task_col), None))
+        if n_held == 0:
+            warnings.warn(
+                "No task of X has two rows, so no row can be held out to measure the "
+                "influence on, and every row is kept. Check that task_col "
+                f"({self.task_col!r}) is the task column, or pass validation data: "
+                "fit(X, y, X_val=..., y_val=...).",
+                UserWarning,
+            )
+            return 0
+        if self.validation_fraction is None and n_held < self.cv:
+            warnings.warn(
+                f"Only {n_held} rows of X can be held out (a task's only row never is), "
+                f"fewer than cv={self.cv}: cross-fitting with {n_held} folds.",
+                UserWarning,
+            )
+            return n_held
+        return self.cv
+
+    def _splits(self, X, y, rng, n_folds=None):
         if self.validation_fraction is not None:
             task, cls = _strata(X, y, self.task_col)
             held_out = _holdout_mask(task, cls, self.validation_fraction, rng)
             return [(np.flatnonzero(~held_out), np.flatnonzero(held_out))]
         if isinstance(self.cv, numbers.Integral):
             cv = TaskStratifiedKFold(
-                self.cv, shuffle=True, random_state=rng.randint(2**31), task_col=self.task_col
+                n_folds, shuffle=True, random_state=rng.randint(2**31), task_col=self.task_col
             )
         else:
             cv = check_cv(self.cv)
@@ -478,9 +540,10 @@ class MTIFSelector(BaseEstimator):
         Returns
         -------
         X_marked : ndarray or DataFrame of shape (n_samples, n_columns)
-            A copy of ``X`` (a DataFrame stays a DataFrame) whose task column
-            is NaN in the removed rows (None for object or string columns; an
-            integer column becomes float).
+            A copy of ``X`` (a DataFrame stays a DataFrame; see
+            :meth:`set_output`) whose task column is NaN in the removed rows
+            (None for object or string columns; an integer column becomes
+            float).
         """
         self.fit(X, y, X_val=X_val, y_val=y_val)
         idx = resolve_task_col(
@@ -491,14 +554,14 @@ class MTIFSelector(BaseEstimator):
             numeric = column.dtype.kind in "iufb"
             column = column.astype(float if numeric else object)
             column.iloc[self._removed] = np.nan if numeric else None
-            X = X.copy()
-            X.isetitem(idx, column)
-            return X
-        X = validate_data(self, X, reset=False, dtype=None, ensure_all_finite=False)
-        numeric = X.dtype.kind in "iufb"
-        X = X.astype(float if numeric else object)  # always a copy
-        X[self._removed, idx] = np.nan if numeric else None
-        return X
+            marked = X.copy()
+            marked.isetitem(idx, column)
+        else:
+            marked = validate_data(self, X, reset=False, dtype=None, ensure_all_finite=False)
+            numeric = marked.dtype.kind in "iufb"
+            marked = marked.astype(float if numeric else object)  # always a copy
+            marked[self._removed, idx] = np.nan if numeric else None
+        return _wrap_data_with_container("transform", marked, X, self)
 
     @available_if(_not_sampler)
     def transform(self, X):
@@ -510,11 +573,11 @@ class MTIFSelector(BaseEstimator):
 
         Returns
         -------
-        X : the input itself
+        X : the input itself (in the container :meth:`set_output` chose)
         """
         check_is_fitted(self)
-        validate_data(self, X, reset=False, dtype=None, ensure_all_finite=False)
-        return X
+        check_task_X(self, X, reset=False)
+        return _wrap_data_with_container("transform", X, X, self)
 
     def fit_resample(self, X, y, *, X_val=None, y_val=None):
         """Fit, then return only the kept rows (for imbalanced-learn pipelines).
@@ -529,11 +592,15 @@ class MTIFSelector(BaseEstimator):
         Returns
         -------
         X_resampled : array-like of shape (n_kept, n_columns)
-            ``X[sample_indices_]``, of the type of ``X``.
+            ``X[sample_indices_]``, of the type of ``X`` (see :meth:`set_output`).
         y_resampled : array-like of shape (n_kept,)
         """
         self.fit(X, y, X_val=X_val, y_val=y_val)
-        return _safe_indexing(X, self.sample_indices_), _safe_indexing(y, self.sample_indices_)
+        X_kept = _safe_indexing(X, self.sample_indices_)
+        return (
+            _wrap_data_with_container("transform", X_kept, X_kept, self),
+            _safe_indexing(y, self.sample_indices_),
+        )
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns: the input columns, unchanged.
@@ -549,21 +616,37 @@ class MTIFSelector(BaseEstimator):
         check_is_fitted(self)
         return _check_feature_names_in(self, input_features)
 
-    def set_output(self, *, transform=None):
-        """Accept :meth:`sklearn.pipeline.Pipeline.set_output`; a no-op.
+    # TransformerMixin's set_output would turn fit_transform and transform into
+    # plain methods, visible with sampler=True; the selector keeps its own and
+    # declares the key scikit-learn's output wrapping looks for
+    _sklearn_auto_wrap_output_keys = {"transform"}
 
-        The selector hands ``X`` on in the container it receives (it only
-        edits the task column), whatever output is configured.
+    def set_output(self, *, transform=None):
+        """Set the container of the ``X`` that ``fit_transform``, ``transform``
+        and ``fit_resample`` return.
 
         Parameters
         ----------
         transform : {"default", "pandas", "polars"} or None, default=None
-            Ignored.
+            ``"default"``: the container of the input (the selector only edits
+            the task column). ``"pandas"``/``"polars"``: a DataFrame with the
+            columns of :meth:`get_feature_names_out` (and, for pandas, the
+            index of a DataFrame input). None: unchanged. The global
+            ``sklearn.set_config(transform_output=...)`` applies when this
+            is not set.
 
         Returns
         -------
         self
         """
+        if transform is None:
+            return self
+        if transform not in ADAPTERS_MANAGER.supported_outputs:
+            raise ValueError(
+                f"set_output(transform={transform!r}): choose one of "
+                f"{sorted(ADAPTERS_MANAGER.supported_outputs)} or None."
+            )
+        self._sklearn_output_config = {"transform": transform}
         return self
 
     def __sklearn_tags__(self):
