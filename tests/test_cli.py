@@ -58,14 +58,18 @@ def test_relatedness_end_to_end(data_csv, tmp_path):
     assert "MultiTaskRidge on 90 training rows, 90 validation rows, 3 tasks." in res.stdout
     assert "4 most harmful training rows" in res.stdout
     assert sorted(os.listdir(out)) == ["influence.csv", "relatedness.csv", "relatedness.png"]
+    # every output by its full path
+    for name in os.listdir(out):
+        assert f"  {out / name}  (" in res.stdout
 
     # without a split or scaling the files hold exactly the model fitted here
     model = MultiTaskRidge().fit(X, y)
+    assert "task relatedness by exact refit without each task (--method exact" in res.stdout
     table = read_rows(out / "relatedness.csv")
     assert table[0] == ["source \\ target", "east", "north", "south"]
     assert [r[0] for r in table[1:]] == ["east", "north", "south"]
     np.testing.assert_allclose(np.array([r[1:] for r in table[1:]], dtype=float),
-                               model.task_relatedness_, rtol=1e-10, atol=1e-14)
+                               model.task_relatedness(method="exact"), rtol=1e-10, atol=1e-14)
     rows = read_rows(out / "influence.csv")
     assert rows[0] == ["row", "task", "target", "total_influence",
                        "influence_east", "influence_north", "influence_south"]
@@ -76,7 +80,8 @@ def test_relatedness_end_to_end(data_csv, tmp_path):
     np.testing.assert_allclose(influence, model.influence_, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose([float(r[3]) for r in body], influence.sum(axis=1))
     # the printed rows are those of lowest total influence, their targets in 4 digits
-    table = [line.split() for line in res.stdout.splitlines()[-6:-2]]
+    table = res.stdout.split("own task\n")[1].splitlines()[:4]
+    table = [line.split() for line in table]
     printed = [int(fields[0]) for fields in table]
     assert printed == np.argsort(influence.sum(axis=1))[:4].tolist()
     assert [fields[2] for fields in table] == [f"{y[i]:.4g}" for i in printed]
@@ -109,7 +114,7 @@ def test_select_removes_the_selector_rows(data_csv, tmp_path):
     lines = read_rows(path)
     kept, removed = read_rows(tmp_path / "kept.csv"), read_rows(tmp_path / "removed.csv")
     assert kept[0] == lines[0] and removed[0] == lines[0] + ["total_influence"]
-    selector = MTIFSelector(MultiTaskRidge(), removal_ratio=0.1, random_state=0).fit(X, y)
+    selector = MTIFSelector(MultiTaskRidge(), removal_ratio=0.1, cv=3, random_state=0).fit(X, y)
     assert kept[1:] == [lines[1 + i] for i in selector.sample_indices_]
     # removed lines: verbatim, most harmful first
     total = np.nansum(selector.influence_, axis=1)
@@ -158,17 +163,19 @@ def test_harmful_rows_show_numeric_targets_compactly():
     assert [line.split()[2] for line in table(np.array([10, 2, 3]))[1:]] == ["10", "2", "3"]
 
 
-@pytest.mark.parametrize("n_tasks", [4, 14])
-def test_relatedness_map_explains_the_question_mark(n_tasks):
+def test_relatedness_prints_the_strongest_pairs_by_label():
     from skmtl.cli import _format_relatedness
 
-    R = np.random.default_rng(0).normal(size=(n_tasks, n_tasks))
-    legend = "? target task without validation rows"
-    assert legend not in _format_relatedness(R, np.arange(n_tasks))
-    R[:, 1] = np.nan  # target task 1 has no validation rows
-    text = _format_relatedness(R, np.arange(n_tasks))
-    assert legend in text.splitlines()[1]
-    assert [line.split()[2] for line in text.splitlines()[3:3 + n_tasks]] == ["?"] * n_tasks
+    R = np.array([[9.0, -0.5, 0.1], [2.0, 9.0, np.nan], [-3.0, 0.2, 9.0]])
+    R[:, 2] = np.nan  # target task "c" has no validation rows
+    text = _format_relatedness(R, np.array(["a", "b", "c"]), top=2)
+    lines = text.splitlines()
+    # the two largest |off-diagonal| entries, by label, the diagonal and NaN left out
+    assert [line.split() for line in lines if line.endswith(("helps", "hurts"))] == [
+        ["c", "a", "-3", "hurts"], ["b", "a", "+2", "helps"]]
+    assert "strongest 2 of 4 transfers between tasks" in text
+    assert "nan" not in text.lower().replace("nan columns", "")
+    assert "1 task (c) had no validation rows" in text
 
 
 def test_install_hints_name_the_extra_of_a_clone(monkeypatch, capsys):
@@ -179,7 +186,7 @@ def test_install_hints_name_the_extra_of_a_clone(monkeypatch, capsys):
     assert 'pip install ".[plot]" from the skmtl repository root' in capsys.readouterr().err
     monkeypatch.setitem(sys.modules, "skmtl.network", None)
     with pytest.raises(_InputError, match=r'pip install "\.\[torch\]" from the skmtl'):
-        _make_model("net", np.array([0, 1]), 1.0, 0)
+        _make_model("net", np.array([0, 1]), "y", 1.0, 0)
 
 
 def test_select_prints_integer_tasks_as_written(tmp_path, capsys):
@@ -189,7 +196,8 @@ def test_select_prints_integer_tasks_as_written(tmp_path, capsys):
                header="a,b,school,score", comments="")
     assert main(["select", str(path), "--task-col", "school", "--target", "score",
                  "--ratio", "0.1", "--out", str(tmp_path / "out")]) == 0
-    table = capsys.readouterr().out.split("row 0 = first data row):")[1].splitlines()[2:-1]
+    out = capsys.readouterr().out
+    table = out.split("row 0 = first data row):")[1].split("wrote:")[0].splitlines()[2:]
     assert len(table) == 6
     assert {line.split()[1] for line in table} <= {"0", "1", "2"}  # not "1.0"
 
@@ -199,7 +207,8 @@ def test_select_auto_ratio_grid_search(data_csv, tmp_path):
     res = run_cli("select", path, "--task-col", "school", "--target", "score",
                   "--out", str(tmp_path))
     assert res.returncode == 0, res.stderr
-    table = res.stdout.split("removal ratio chosen by 3-fold GridSearchCV")[1].splitlines()[1:7]
+    table = res.stdout.split("held-out R^2 by removal ratio (mean +/- std over 3 task-stratified "
+                             "folds):")[1].splitlines()[1:7]
     ratios = [float(line.split()[0]) for line in table]
     assert ratios == [0.0, 0.05, 0.1, 0.15, 0.2, 0.3]
     scores = [float(line.split()[1]) for line in table]
@@ -213,9 +222,9 @@ def test_demo_runs_on_bundled_har():
     res = run_cli("demo", "--top", "3")
     assert res.returncode == 0, res.stderr
     assert "MultiTaskLogistic on 8328 training rows, 2083 validation rows, 30 tasks." in res.stdout
-    # 30 tasks: the symbol map, one line per task, and the negative transfers
-    assert "++ / + help" in res.stdout
-    assert "strongest negative transfer" in res.stdout
+    assert "held-out accuracy: 0.9" in res.stdout
+    assert "task relatedness by one Newton step without each task (--method newton" in res.stdout
+    assert "strongest 3 of 870 transfers between tasks" in res.stdout
     assert "3 most harmful training rows" in res.stdout
 
 
@@ -239,13 +248,13 @@ def test_bad_input_exits_nonzero_with_message(tmp_path):
         ("a,t,y\n1,1,2\n", ["--task-col", "task"], "column 'task' (--task-col) is not in"),
         ("a,t,y\n1,1,2\n", ["--target", "score"], "column 'score' (--target) is not in"),
         ("a,t,y\n1,1,2\n", ["--features", "a,z"], "--features names columns not in"),
-        ("a,t,y\n1,1,2\n,1,3\n", [], "feature column 'a' has an empty value on line 3"),
-        ("a,t,y\n1,1,2\n2,,3\n", [], "task column 't' is empty on line 3"),
+        ("a,t,y\n1,1,2\n,1,3\n", [], "missing values (empty, NA, NaN, ?) in 'a': 1 (line 3)"),
+        ("a,t,y\n1,1,2\n2,,3\n", [], "missing values (empty, NA, NaN, ?) in 't': 1 (line 3)"),
         ("a,t,y\n1,1,2\n2,1\n", [], "line 3 of"),
         ("a,t,y\n1,1,2\n2,1,inf\n", [], "target 'y' holds 'inf' on line 3; values must be finite"),
-        ("a,t,y\n1,1,2\n2,1,\n", [], "target 'y' is empty on line 3"),
+        ("a,t,y\n1,1,2\n2,1,\n", [], "in 'y': 1 (line 3); fill them in, or pass --dropna"),
         ("a,t,y\n1,1,yes\n2,1,no\n", ["--model", "ridge"], "--model ridge needs a numeric target"),
-        ("a,t,y\n1,1,0.5\n2,1,1.5\n", ["--model", "logistic"], "the target is continuous"),
+        ("a,t,y\n1,1,0.5\n2,1,1.5\n", ["--model", "logistic"], "the target 'y' is continuous"),
         ("a,t,a,y\n1,1,2,0.5\n2,2,3,1.5\n", [], "names 'a' more than once"),
     ],
 )
@@ -274,7 +283,7 @@ def test_task_labels_written_differently_stay_different_tasks():
 def test_warnings_are_one_line_without_source_paths(data_csv, tmp_path, capsys, monkeypatch):
     import skmtl.cli
 
-    def warn_then_report(X, y, **kwargs):
+    def warn_then_report(X, y, rows, **kwargs):
         warnings.warn("training stopped early", UserWarning)
 
     monkeypatch.setattr(skmtl.cli, "_relatedness_report", warn_then_report)
@@ -319,12 +328,14 @@ def test_bad_options_are_usage_errors(argv, capsys):
 @pytest.mark.parametrize(
     "command, options",
     [
-        ("relatedness", ["--task-col", "--target", "--features", "--model", "--alpha",
-                         "--no-scale", "--random-state", "--top", "--val-fraction", "--out"]),
-        ("select", ["--task-col", "--target", "--features", "--model", "--alpha", "--no-scale",
-                    "--random-state", "--top", "--ratio", "--cv", "--n-jobs", "--out",
-                    "--verbose"]),
-        ("demo", ["--alpha", "--val-fraction", "--random-state", "--top", "--out"]),
+        ("relatedness", ["--task-col", "--target", "--features", "--model", "--dropna",
+                         "--alpha", "--no-scale", "--random-state", "--top", "--verbose",
+                         "--method", "--val-fraction", "--out"]),
+        ("select", ["--task-col", "--target", "--features", "--model", "--dropna", "--alpha",
+                    "--no-scale", "--random-state", "--top", "--ratio", "--cv", "--n-jobs",
+                    "--out", "--verbose"]),
+        ("demo", ["--alpha", "--val-fraction", "--random-state", "--top", "--method",
+                  "--verbose", "--out"]),
     ],
 )
 def test_help_explains_every_option(command, options, capsys):

@@ -9,7 +9,6 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import TransformerTags, _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
     _check_feature_names_in,
     _num_samples,
@@ -22,6 +21,7 @@ from tqdm.auto import tqdm
 from ..base import keep_state_on_error, validation_given
 from ..linear_model import MultiTaskLogistic, MultiTaskRidge
 from ..model_selection import TaskStratifiedKFold, _holdout_mask, _strata
+from ..utils._targets import infer_target_kind
 from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask, resolve_task_col
 
 
@@ -408,7 +408,8 @@ class MTIFSelector(BaseEstimator):
 
     def _make_estimator(self, y):
         if self.estimator is None:
-            est = MultiTaskRidge() if type_of_target(y) == "continuous" else MultiTaskLogistic()
+            regression = infer_target_kind(y)[0] == "regression"
+            est = MultiTaskRidge() if regression else MultiTaskLogistic()
         else:
             est = clone(self.estimator)
         if "task_col" in est.get_params():
