@@ -343,8 +343,8 @@ def _format_relatedness(R, labels, top):
         shown = ", ".join(np.array(names)[empty][:5]) + (", ..." if empty.sum() > 5 else "")
         out.append(_wrap(f"note: {empty.sum()} task{'s' if empty.sum() > 1 else ''} ({shown}) "
                          "had no validation rows (a task's only row always stays in "
-                         "training), so nothing is measured on them (NaN columns in "
-                         "relatedness.csv)."))
+                         f"training), so nothing is measured on {'them' if empty.sum() > 1 else 'it'} "
+                         "(NaN columns in relatedness.csv)."))
     return "\n".join(out)
 
 
@@ -354,11 +354,13 @@ def _format_harmful_rows(total, rows, tasks, y, n, own=None):
     validation rows)."""
     order = np.argsort(total, kind="stable")[:n]
     targets = [f"{v:.4g}" for v in y[order]] if y.dtype.kind == "f" else _fmt(y[order])
-    head = f"{'row':>7} {'task':>10} {'target':>10} {'total':>11}"
+    names = _fmt(tasks[order])
+    width = max([10] + [len(t) for t in names])
+    head = f"{'row':>7} {'task':>{width}} {'target':>10} {'total':>11}"
     lines = [f"{len(order)} most harmful training rows (lowest total influence on all tasks; "
              "row 0 = first data row):", head + ("" if own is None else f" {'own task':>11}")]
-    for i, target in zip(order, targets):
-        line = f"{rows[i]:>7} {str(tasks[i]):>10} {target:>10} {total[i]:>+11.3g}"
+    for i, name, target in zip(order, names, targets):
+        line = f"{rows[i]:>7} {name:>{width}} {target:>10} {total[i]:>+11.3g}"
         if own is not None:
             line += f" {own[i]:>+11.3g}" if np.isfinite(own[i]) else f" {'n/a':>11}"
         lines.append(line)
@@ -854,11 +856,16 @@ def main(argv=None):
     >>> sorted(os.listdir(folder))
     ['data.csv', 'influence.csv', 'relatedness.csv', 'relatedness.png']
     """
+    from sklearn.exceptions import ConvergenceWarning
+
     args = _build_parser().parse_args(argv)
 
     def show_warning(message, category, filename, lineno, file=None, line=None):
-        # one line for the command's user, without the library's source path
-        print(f"skmtl {args.command}: warning: {message}", file=sys.stderr)
+        # one line for the command's user, without the library's source path; the
+        # library's advice names parameters the command line does not offer
+        hint = (" (the command line keeps the model's other parameters at their defaults; "
+                "set them from Python)" if issubclass(category, ConvergenceWarning) else "")
+        print(f"skmtl {args.command}: warning: {message}{hint}", file=sys.stderr)
 
     try:
         with warnings.catch_warnings():
