@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+from sklearn.utils import assert_all_finite
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
 
@@ -49,7 +50,8 @@ def infer_target_kind(y):
         return "classification", "boolean values"
     if y.dtype.kind not in "iuf":
         return "classification", "values that are not numbers"
-    if type_of_target(y) == "continuous":  # also rejects NaN and infinity
+    assert_all_finite(y, input_name="y")
+    if type_of_target(y) == "continuous":
         return "regression", "numbers that are not all integers"
     n_values = len(np.unique(y))
     if n_values > MAX_CLASS_CODES:
