@@ -100,23 +100,25 @@ def _missing_rows(column, used, lines, dropna):
             f"{name!r}: {len(rows)} ({_lines_text([lines[i] for i in rows])})"
             for name, rows in missing.items()
         )
-        fix = "fill them in" if dropna else f"fill them in, or pass --dropna to drop {_rows(len(drop))}"
+        fix = "fill them in" + ("" if dropna else f", or pass --dropna to drop {_rows(len(drop))}")
         every = "every row has " if dropna else ""
         raise _InputError(f"{every}missing values (empty, NA, NaN, ?) in {listing}; {fix}.")
     return drop, counts
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_target(values, name, lines):
     """Numbers (int64 where all are integers) or, when no value is a number,
     the labels as written; text among numbers is an error unless the column
     holds a handful of distinct values (class labels such as 0, 1, other)."""
-    numbers = []
-    for v in values:
-        try:
-            numbers.append(float(v))
-        except ValueError:
-            numbers.append(None)
-    text = [i for i, v in enumerate(numbers) if v is None]
+    text = [i for i, v in enumerate(values) if not _is_number(v)]
     if text and (len(text) == len(values) or len(set(values)) <= MAX_CLASS_CODES):
         return np.array(values, dtype=object)
     if text:
@@ -207,7 +209,9 @@ def _read_csv(path, task_col, target, features=None, dropna=False):
     )
     tasks = _labels(column[task_col])
     y = _parse_target(column[target], target, lines)
-    X = np.column_stack([feats.astype(object), tasks]) if tasks.dtype == object else (
+    # a float column would merge integer task ids beyond 2**53
+    exact = tasks.dtype == object or np.abs(tasks).max() >= 2**53
+    X = np.column_stack([feats.astype(object), tasks.astype(object)]) if exact else (
         np.column_stack([feats, tasks])
     )
     return {"X": X, "y": y, "rows": keep, "dropped": dropped, "n_dropped": len(drop),
@@ -340,11 +344,12 @@ def _format_relatedness(R, labels, top):
     else:
         out.append("no transfer between tasks to show: it takes two tasks with validation rows.")
     if empty.any():
-        shown = ", ".join(np.array(names)[empty][:5]) + (", ..." if empty.sum() > 5 else "")
-        out.append(_wrap(f"note: {empty.sum()} task{'s' if empty.sum() > 1 else ''} ({shown}) "
-                         "had no validation rows (a task's only row always stays in "
-                         f"training), so nothing is measured on {'them' if empty.sum() > 1 else 'it'} "
-                         "(NaN columns in relatedness.csv)."))
+        n = empty.sum()
+        shown = ", ".join(np.array(names)[empty][:5]) + (", ..." if n > 5 else "")
+        out.append(_wrap(f"note: {n} task{'s' if n > 1 else ''} ({shown}) had no validation "
+                         "rows (a task's only row always stays in training), so nothing is "
+                         f"measured on {'them' if n > 1 else 'it'} (NaN columns in "
+                         "relatedness.csv)."))
     return "\n".join(out)
 
 
@@ -763,8 +768,9 @@ def _build_parser():
         "select", help="remove the most harmful training rows (MTIFSelector)",
         description="Rank rows by their total influence on all tasks (cross-fitted, so every "
         "row is scored on rows its model did not see), remove the most harmful share, print "
-        "the held-out score of the model fitted on the rows kept, and write kept.csv (the input's kept lines) and removed.csv (the removed lines, most "
-        "harmful first, with their total influence) to --out.",
+        "the held-out score of the model fitted on the rows kept, and write kept.csv (the "
+        "input's kept lines) and removed.csv (the removed lines, most harmful first, with "
+        "their total influence) to --out.",
     )
     data_options(sel)
     sel.add_argument("--ratio", type=_ratio, default="auto", metavar="auto|R",

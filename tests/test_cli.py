@@ -242,7 +242,8 @@ def test_demo_runs_on_bundled_har(capsys):
 def test_bad_input_exits_nonzero_with_message(tmp_path, capsys):
     path = tmp_path / "bad.csv"
     path.write_text("a,b,t,y\n1,x,1,2\n2,3,1,4\n")
-    status, out, err = run_main(capsys, "relatedness", str(path), "--task-col", "t", "--target", "y")
+    status, out, err = run_main(capsys, "relatedness", str(path), "--task-col", "t",
+                                "--target", "y")
     assert status == 1
     assert out == ""
     assert err.strip() == (
@@ -393,7 +394,8 @@ def grouped_rows(n_rows, n_tasks, seed=0, target=None):
     task = np.arange(n_rows) % n_tasks
     y = 2 * X[:, 0] - X[:, 1] + 0.3 * task / n_tasks + 0.3 * rng.normal(size=n_rows)
     y = y if target is None else target(y)
-    return [[repr(float(a)), repr(float(b)), f"subject_{t:03d}", v] for (a, b), t, v in zip(X, task, y)]
+    return [[repr(float(a)), repr(float(b)), f"subject_{t:03d}", v]
+            for (a, b), t, v in zip(X, task, y)]
 
 
 # -- item 6: never over the input, atomic writes --------------------------------
@@ -608,3 +610,14 @@ def test_library_errors_are_two_lines_and_verbose_shows_the_traceback(tmp_path, 
     assert status == 1
     assert err.startswith("Traceback (most recent call last):")
     assert err.splitlines()[-1] == lines[0]
+
+
+def test_task_ids_beyond_2_53_stay_apart(tmp_path, capsys):
+    ids = [2**60, 2**60 + 1, 2**60 + 2]  # one float64
+    rows = [[r[0], ids[i % 3], r[3]] for i, r in enumerate(grouped_rows(30, 3))]
+    path = write_csv(tmp_path / "ids.csv", ["a", "t", "y"], rows)
+    status, out, err = run_main(capsys, "relatedness", path, "--task-col", "t", "--target", "y",
+                                "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    assert "on 24 training rows, 6 validation rows, 3 tasks." in out
+    assert read_rows(tmp_path / "out" / "relatedness.csv")[0][1:] == [str(i) for i in ids]
