@@ -737,7 +737,8 @@ def _build_parser():
 
     def verbose_option(p):
         p.add_argument("-v", "--verbose", action="count", default=0,
-                       help="show progress bars and, on an error, the full traceback.")
+                       help="on an error, also show the full traceback (and with select, "
+                       "progress bars).")
 
     def method_option(p):
         p.add_argument("--method", choices=("mtif", "exact", "newton"), metavar="M",
@@ -866,12 +867,17 @@ def main(argv=None):
 
     args = _build_parser().parse_args(argv)
 
+    shown = set()
+
     def show_warning(message, category, filename, lineno, file=None, line=None):
-        # one line for the command's user, without the library's source path; the
-        # library's advice names parameters the command line does not offer
+        # one line for the command's user, without the library's source path, once
+        # however many models warn; the library's advice names parameters the
+        # command line does not offer
         hint = (" (the command line keeps the model's other parameters at their defaults; "
                 "set them from Python)" if issubclass(category, ConvergenceWarning) else "")
-        print(f"skmtl {args.command}: warning: {message}{hint}", file=sys.stderr)
+        if str(message) not in shown:
+            shown.add(str(message))
+            print(f"skmtl {args.command}: warning: {message}{hint}", file=sys.stderr)
 
     try:
         with warnings.catch_warnings():

@@ -296,7 +296,9 @@ def test_warnings_are_one_line_without_source_paths(data_csv, tmp_path, capsys, 
     import skmtl.cli
 
     def warn_then_report(X, y, rows, **kwargs):
-        warnings.warn("training stopped early", UserWarning)
+        for _ in range(3):  # as each of several fits would, each in its own warnings context
+            with warnings.catch_warnings():
+                warnings.warn("training stopped early", UserWarning)
 
     monkeypatch.setattr(skmtl.cli, "_relatedness_report", warn_then_report)
     path = data_csv[0]
