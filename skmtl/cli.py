@@ -228,6 +228,12 @@ def _make_model(option, y, target, alpha, random_state):
 
     kind, reason = infer_target_kind(y)
     numeric = y.dtype != object
+    values = np.unique(y)
+    if len(values) == 1:
+        raise _InputError(
+            f"the target {target!r} holds one value ({values[0]!r}) in every row; there is "
+            "nothing to learn. Choose another --target."
+        )
     if option == "ridge" and not numeric:
         raise _InputError(
             f"--model ridge needs a numeric target, but {target!r} holds labels; "

@@ -268,6 +268,7 @@ def test_bad_input_exits_nonzero_with_message(tmp_path, capsys):
         ("a,t,y\n1,1,yes\n2,1,no\n", ["--model", "ridge"], "--model ridge needs a numeric target"),
         ("a,t,y\n1,1,0.5\n2,1,1.5\n", ["--model", "logistic"], "the target 'y' is continuous"),
         ("a,t,a,y\n1,1,2,0.5\n2,2,3,1.5\n", [], "names 'a' more than once"),
+        ("a,t,y\n1,1,yes\n2,2,yes\n", [], "the target 'y' holds one value ('yes') in every row"),
     ],
 )
 def test_bad_input_messages(tmp_path, capsys, content, args, message):
@@ -598,14 +599,20 @@ def test_tiny_files_name_the_option_to_change(tmp_path, capsys):
                    "training); lower --val-fraction or add rows.\n")
 
 
-def test_library_errors_are_two_lines_and_verbose_shows_the_traceback(tmp_path, capsys):
-    path = write_csv(tmp_path / "one_class.csv", ["a", "t", "y"],
-                     [[i, i % 2, "yes"] for i in range(10)])
-    argv = ["relatedness", path, "--task-col", "t", "--target", "y", "--out", str(tmp_path)]
+def test_library_errors_are_two_lines_and_verbose_shows_the_traceback(
+        data_csv, tmp_path, capsys, monkeypatch):
+    import skmtl.cli
+
+    def fail(*args, **kwargs):  # a data problem found deep in a library
+        raise MemoryError("Unable to allocate 2.00 GiB for an array")
+
+    monkeypatch.setattr(skmtl.cli, "_relatedness_report", fail)
+    argv = ["relatedness", data_csv[0], "--task-col", "school", "--target", "score",
+            "--out", str(tmp_path)]
     status, _, err = run_main(capsys, *argv)
     assert status == 1
     lines = err.splitlines()
-    assert len(lines) == 2 and lines[0].startswith("skmtl relatedness: error: ")
+    assert lines[0] == "skmtl relatedness: error: Unable to allocate 2.00 GiB for an array"
     assert lines[1] == ("(skmtl relatedness --help lists the options; --verbose shows where "
                         "the error arose)")
     status, _, err = run_main(capsys, *argv, "--verbose")
