@@ -224,6 +224,8 @@ def _read_csv(path, task_col, target, features=None, dropna=False):
 def _make_model(option, y, target, alpha, random_state):
     """The estimator for ``--model`` and the target's kind; "auto" picks by
     :func:`~skmtl.utils._targets.infer_target_kind`. Prints the decision."""
+    from sklearn.utils.multiclass import type_of_target
+
     from .linear_model import MultiTaskLogistic, MultiTaskRidge
 
     kind, reason = infer_target_kind(y)
@@ -239,21 +241,21 @@ def _make_model(option, y, target, alpha, random_state):
             f"--model ridge needs a numeric target, but {target!r} holds labels; "
             "use --model logistic."
         )
-    if option == "logistic" and reason.startswith("numbers that are not all integers"):
+    if option == "logistic" and type_of_target(y) == "continuous":
         raise _InputError(
             f"--model logistic needs class labels, but the target {target!r} is continuous "
             f"({reason}); use --model ridge."
         )
-    if option != "net":
-        kind = {"ridge": "regression", "logistic": "classification"}.get(option, kind)
-    if option == "auto":
+    if option in ("ridge", "logistic"):
+        kind = "regression" if option == "ridge" else "classification"
+        print(f"target {target!r}: {kind} (--model {option}).")
+    else:  # auto and net decide by the target
         other = "logistic reads it as classes" if kind == "regression" else (
             "ridge reads it as a measurement" if numeric else None)
-        print(_wrap(f"target {target!r}: {kind} ({reason}"
-                    + (f"; --model {other})." if other else ").")))
-        option = "ridge" if kind == "regression" else "logistic"
-    else:
-        print(f"target {target!r}: {kind} (--model {option}).")
+        hint = f"; --model {other}" if option == "auto" and other else ""
+        print(_wrap(f"target {target!r}: {kind} ({reason}{hint})."))
+        if option == "auto":
+            option = "ridge" if kind == "regression" else "logistic"
     if option == "ridge":
         return MultiTaskRidge(alpha=alpha), kind
     if option == "logistic":
