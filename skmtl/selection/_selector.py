@@ -21,8 +21,8 @@ from tqdm.auto import tqdm
 from ..base import keep_state_on_error, validation_given
 from ..linear_model import MultiTaskLogistic, MultiTaskRidge
 from ..model_selection import TaskStratifiedKFold, _holdout_mask, _strata
-from ..utils._targets import infer_target_kind
 from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask, resolve_task_col
+from ..utils._targets import infer_target_kind
 
 
 def _not_sampler(selector):
