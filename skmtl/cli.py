@@ -116,10 +116,9 @@ def _is_number(text):
 
 def _parse_target(values, name, lines):
     """Numbers (int64 where all are integers) or, when no value is a number,
-    the labels as written; text among numbers is an error unless the column
-    holds a handful of distinct values (class labels such as 0, 1, other)."""
+    the labels as written; text among numbers is an error."""
     text = [i for i, v in enumerate(values) if not _is_number(v)]
-    if text and (len(text) == len(values) or len(set(values)) <= MAX_CLASS_CODES):
+    if len(text) == len(values):
         return np.array(values, dtype=object)
     if text:
         raise _InputError(
