@@ -12,12 +12,22 @@ import argparse
 import csv
 import os
 import sys
+import textwrap
+import traceback
 import warnings
 
 import numpy as np
 
+from .utils._targets import MAX_CLASS_CODES, infer_target_kind
+
 _TOP_DEFAULT = 10
 _RATIO_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
+# cells read as missing values (compared in lower case)
+_MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "?", "#n/a", "<na>"})
+# the exact / Newton task relatedness refits once per task and compares every
+# pair of tasks: a few seconds up to this many tasks and coefficients per task
+_AFFORDABLE_TASKS = 200
+_AFFORDABLE_COEFS = 300
 
 
 class _InputError(Exception):
@@ -34,11 +44,6 @@ def _parse_numbers(values, name, lines, what):
         try:
             out[i] = float(v)
         except ValueError:
-            if v.strip() == "":
-                raise _InputError(
-                    f"{what} {name!r} has an empty value on line {lines[i]}; fill in "
-                    "or drop missing values first."
-                ) from None
             raise _InputError(
                 f"{what} {name!r} is not numeric: line {lines[i]} holds {v!r}. "
                 "Encode it as numbers, or leave it out with --features."
@@ -62,12 +67,80 @@ def _labels(values):
     return ints
 
 
-def _read_csv(path, task_col, target, features=None):
+def _wrap(text):
+    """``text`` in lines of at most 88 characters, the later ones indented."""
+    return textwrap.fill(text, 88, subsequent_indent="  ", break_long_words=False,
+                         break_on_hyphens=False)
+
+
+def _rows(n):
+    return f"{n} row{'' if n == 1 else 's'}"
+
+
+def _lines_text(lines):
+    """'line 7' or 'lines 2, 5, 9, ...' (at most three numbers)."""
+    shown = ", ".join(map(str, lines[:3])) + (", ..." if len(lines) > 3 else "")
+    return f"line{'s' if len(lines) > 1 else ''} {shown}"
+
+
+def _missing_rows(column, used, lines, dropna):
+    """Positions of the rows to drop for missing values (an _InputError
+    listing them by column without ``dropna``), and their counts by column."""
+    missing = {}
+    for name in used:
+        rows = [i for i, v in enumerate(column[name]) if v.lower() in _MISSING]
+        if rows:
+            missing[name] = rows
+    if not missing:
+        return [], {}
+    drop = sorted(set().union(*missing.values()))
+    counts = {name: len(rows) for name, rows in missing.items()}
+    if not dropna or len(drop) == len(lines):
+        listing = "; ".join(
+            f"{name!r}: {len(rows)} ({_lines_text([lines[i] for i in rows])})"
+            for name, rows in missing.items()
+        )
+        fix = "fill them in" + ("" if dropna else f", or pass --dropna to drop {_rows(len(drop))}")
+        every = "every row has " if dropna else ""
+        raise _InputError(f"{every}missing values (empty, NA, NaN, ?) in {listing}; {fix}.")
+    return drop, counts
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_target(values, name, lines):
+    """Numbers (int64 where all are integers) or, when no value is a number,
+    the labels as written; text among numbers is an error."""
+    text = [i for i, v in enumerate(values) if not _is_number(v)]
+    if len(text) == len(values):
+        return np.array(values, dtype=object)
+    if text:
+        raise _InputError(
+            f"target {name!r} holds text among its numbers: line {lines[text[0]]} holds "
+            f"{values[text[0]]!r}. Fix the value, or mark it missing (empty or NA) and "
+            "pass --dropna."
+        )
+    y = _parse_numbers(values, name, lines, "target")
+    # integers print as written; beyond 2**53 a float no longer holds every integer
+    exact = np.all(y == np.round(y)) and np.abs(y).max() < 2.0**53
+    return y.astype(np.int64) if exact else y
+
+
+def _read_csv(path, task_col, target, features=None, dropna=False):
     """Read a CSV file with a header into the skmtl layout.
 
     Returns a dict with ``X`` (features then the task column last), ``y``,
-    ``header_text`` and ``texts`` (the header and each data row as written in
-    the file, without the line ending).
+    ``rows`` (each row's position among the file's data rows),
+    ``dropped`` (missing values by column of the rows dropped by ``dropna``),
+    ``n_dropped`` (how many rows that is), ``header_text``
+    and ``texts`` (the header and each data row as written in the file,
+    without the line ending).
     """
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -125,57 +198,67 @@ def _read_csv(path, task_col, target, features=None):
             raise _InputError("--features must not include the task or target column.")
     lines, rows, texts = zip(*records)
     column = {h: [row[i].strip() for row in rows] for i, h in enumerate(header)}
+    drop, dropped = _missing_rows(column, features + [task_col, target], lines, dropna)
+    keep = np.setdiff1d(np.arange(len(lines)), drop)
+    lines = [lines[i] for i in keep]
+    column = {h: [values[i] for i in keep] for h, values in column.items()}
     feats = np.column_stack(
         [_parse_numbers(column[f], f, lines, "feature column") for f in features]
-        or [np.empty((len(rows), 0))]
+        or [np.empty((len(lines), 0))]
     )
-    empty = [lines[i] for i, v in enumerate(column[task_col]) if v == ""]
-    if empty:
-        raise _InputError(
-            f"task column {task_col!r} is empty on line {empty[0]}; every row needs a task."
-        )
     tasks = _labels(column[task_col])
-    raw_y = column[target]
-    if "" in raw_y:
-        raise _InputError(f"target {target!r} is empty on line {lines[raw_y.index('')]}.")
-    try:
-        [float(v) for v in raw_y]
-    except ValueError:  # class labels
-        y = np.array(raw_y, dtype=object)
-    else:
-        y = _parse_numbers(raw_y, target, lines, "target")
-        y = y.astype(np.int64) if np.all(y == np.round(y)) else y
-    X = np.column_stack([feats.astype(object), tasks]) if tasks.dtype == object else (
+    y = _parse_target(column[target], target, lines)
+    # a float column would merge integer task ids beyond 2**53
+    exact = tasks.dtype == object or np.abs(tasks).max() >= 2**53
+    X = np.column_stack([feats.astype(object), tasks.astype(object)]) if exact else (
         np.column_stack([feats, tasks])
     )
-    return {"X": X, "y": y, "header_text": header_text, "texts": texts}
+    return {"X": X, "y": y, "rows": keep, "dropped": dropped, "n_dropped": len(drop),
+            "header_text": header_text, "texts": [texts[i] for i in keep]}
 
 
 # ----------------------------------------------------------------------------
 # models
 # ----------------------------------------------------------------------------
-def _make_model(kind, y, alpha, random_state):
-    """The estimator for ``--model``; "auto" picks by the target."""
+def _make_model(option, y, target, alpha, random_state):
+    """The estimator for ``--model`` and the target's kind; "auto" picks by
+    :func:`~skmtl.utils._targets.infer_target_kind`. Prints the decision."""
     from sklearn.utils.multiclass import type_of_target
 
     from .linear_model import MultiTaskLogistic, MultiTaskRidge
 
-    continuous = type_of_target(y) == "continuous"
-    if kind == "auto":
-        kind = "ridge" if continuous else "logistic"
-    if kind == "ridge":
-        if y.dtype == object:
-            raise _InputError(
-                "--model ridge needs a numeric target; use --model logistic for labels."
-            )
-        return MultiTaskRidge(alpha=alpha)
-    if kind == "logistic":
-        if continuous:
-            raise _InputError(
-                "--model logistic needs class labels, but the target is continuous; "
-                "use --model ridge."
-            )
-        return MultiTaskLogistic(alpha=alpha)
+    kind, reason = infer_target_kind(y)
+    numeric = y.dtype != object
+    values = np.unique(y)
+    if len(values) == 1:
+        raise _InputError(
+            f"the target {target!r} holds one value ({values[0]!r}) in every row; there is "
+            "nothing to learn. Choose another --target."
+        )
+    if option == "ridge" and not numeric:
+        raise _InputError(
+            f"--model ridge needs a numeric target, but {target!r} holds labels; "
+            "use --model logistic."
+        )
+    if option == "logistic" and type_of_target(y) == "continuous":
+        raise _InputError(
+            f"--model logistic needs class labels, but the target {target!r} is continuous "
+            f"({reason}); use --model ridge."
+        )
+    if option in ("ridge", "logistic"):
+        kind = "regression" if option == "ridge" else "classification"
+        print(f"target {target!r}: {kind} (--model {option}).")
+    else:  # auto and net decide by the target
+        other = "logistic reads it as classes" if kind == "regression" else (
+            "ridge reads it as a measurement" if numeric else None)
+        hint = f"; --model {other}" if option == "auto" and other else ""
+        print(_wrap(f"target {target!r}: {kind} ({reason}{hint})."))
+        if option == "auto":
+            option = "ridge" if kind == "regression" else "logistic"
+    if option == "ridge":
+        return MultiTaskRidge(alpha=alpha), kind
+    if option == "logistic":
+        return MultiTaskLogistic(alpha=alpha), kind
     try:
         from .network import SharedBottomNet
     except ImportError as exc:
@@ -183,7 +266,51 @@ def _make_model(kind, y, alpha, random_state):
             f"--model net needs skmtl.SharedBottomNet and torch ({exc}); "
             'pip install ".[torch]" from the skmtl repository root.'
         ) from None
-    return SharedBottomNet(random_state=random_state)
+    return SharedBottomNet(task_types=kind, random_state=random_state), kind
+
+
+def _fit_target(y, kind, network, rows):
+    """``y`` as the model fits it: standardized (by the mean and spread of
+    ``rows``) for a network on a regression target, whose raw units would
+    stall its training; as given otherwise."""
+    if kind != "regression" or not network:
+        return y
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(y[rows, None].astype(float))
+    print(_wrap(f"the network fits the standardized target (y - {scaler.mean_[0]:.4g}) / "
+                f"{scaler.scale_[0]:.4g}; influence is in those units."))
+    return scaler.transform(y[:, None].astype(float))[:, 0]
+
+
+def _score_name(kind):
+    return "R^2" if kind == "regression" else "accuracy"
+
+
+def _resolve_method(method, model, n_tasks):
+    """The task relatedness measure for ``--method`` (None: the model's
+    refit measure when affordable, else first order) and a note on why."""
+    refit = getattr(model, "_refit_method", None)
+    name = type(model).__name__
+    if method is None:
+        if not refit:
+            return "mtif", f", the one measure {name} offers"
+        limits = f"{_AFFORDABLE_TASKS} tasks and {_AFFORDABLE_COEFS} coefficients per task"
+        if n_tasks <= _AFFORDABLE_TASKS and model.coef_[0].size <= _AFFORDABLE_COEFS:
+            return refit, f", the default up to {limits}; --method mtif for first order"
+        return "mtif", (f", the default beyond {limits}; --method {refit} is more "
+                        "accurate, and slower")
+    if method not in ("mtif", refit):
+        offers = f"--method mtif or --method {refit}" if refit else "only --method mtif"
+        raise _InputError(f"--method {method} is not available for {name}; it offers {offers}.")
+    return method, ""
+
+
+_METHOD_TEXT = {
+    "mtif": "first-order influence",
+    "exact": "exact refit without each task",
+    "newton": "one Newton step without each task",
+}
 
 
 def _scaler(n_features, scale):
@@ -204,95 +331,101 @@ def _fmt(labels):
     return [str(t) for t in labels]
 
 
-def _format_relatedness(R, labels, n_pairs=5):
-    """A compact text view of a task relatedness matrix.
-
-    Up to 12 tasks: the numbers (scaled by a common power of ten). More: one
-    symbol per cell ("++" / "+" help, "." about zero, "-" / "--" hurt,
-    relative to the largest off-diagonal entry). "?" marks the columns of
-    target tasks without validation rows (NaN). Then the strongest negative
-    transfers.
-    """
-    K = len(labels)
+def _format_relatedness(R, labels, top):
+    """The ``top`` strongest transfers between two tasks, by label, and a
+    note naming the target tasks without validation rows (NaN columns)."""
     names = _fmt(labels)
-    off = ~np.eye(K, dtype=bool)
-    finite_off = np.abs(R[off & np.isfinite(R)])
-    scale = finite_off.max() if finite_off.size and finite_off.max() > 0 else 1.0
-    width = max(len(n) for n in names)
-    missing = "" if np.isfinite(R).all() else ", ? target task without validation rows"
-    out = ["task relatedness: row = source task (removed), column = target task, "
-           "+ = source helps target"]
-    if K <= 12:
-        power = int(np.floor(np.log10(scale)))
-        cell = max(7, width + 1)
-        out.append(f"(values x 1e{power}{missing})")
-        out.append(" " * width + "".join(n.rjust(cell) for n in names))
-        for name, row in zip(names, R / 10.0**power):
-            out.append(name.rjust(width) + "".join(
-                ("?" if not np.isfinite(v) else f"{v:.2f}").rjust(cell) for v in row))
-    else:
-        short = width <= 2
-        out.append(f"(++ / + help, . about zero, - / -- hurt{missing}; relative to the "
-                   f"largest off-diagonal |value| {scale:.2g})")
-        col_names = names if short else [str(i) for i in range(K)]
-        out.append(" " * width + " " + "".join(n.rjust(3) for n in col_names))
-        for i, name in enumerate(names):
-            cells = []
-            for v in R[i] / scale:
-                if not np.isfinite(v):
-                    cells.append("?")
-                elif abs(v) < 0.1:
-                    cells.append(".")
-                else:
-                    cells.append(("+" if v > 0 else "-") * (1 if abs(v) < 0.5 else 2))
-            label = name if short else f"{i:>{len(str(K))}} {name}"
-            out.append(label.rjust(width) + " " + "".join(c.rjust(3) for c in cells))
-        if not short:
-            out.append("(columns are numbered in the order of the rows)")
-    pairs = np.argwhere(off & np.isfinite(R) & (R < 0))
-    pairs = pairs[np.argsort(R[pairs[:, 0], pairs[:, 1]])][:n_pairs]
+    K = len(names)
+    empty = np.isnan(R).all(axis=0)
+    pairs = np.argwhere(~np.eye(K, dtype=bool) & np.isfinite(R))
+    pairs = pairs[np.argsort(-np.abs(R[pairs[:, 0], pairs[:, 1]]), kind="stable")]
+    out = []
     if len(pairs):
-        out.append("strongest negative transfer (removing the source lowers the target's loss):")
-        out.extend(f"  {names[k]} -> {names[j]}: {R[k, j]:+.3g}" for k, j in pairs)
+        width = max(len("source"), *(len(n) for n in names))
+        out.append(_wrap(f"strongest {min(top, len(pairs))} of {len(pairs)} transfers between "
+                         "tasks (change of the target's held-out loss when the source task is "
+                         "removed; + = the source helps):"))
+        out.append(f"  {'source':<{width}}  {'target':<{width}}  {'effect':>10}")
+        out.extend(f"  {names[k]:<{width}}  {names[j]:<{width}}  {R[k, j]:>+10.3g}  "
+                   f"{'helps' if R[k, j] > 0 else 'hurts'}" for k, j in pairs[:top])
     else:
-        out.append("no negative transfer between tasks.")
+        out.append("no transfer between tasks to show: it takes two tasks with validation rows.")
+    if empty.any():
+        n = empty.sum()
+        shown = ", ".join(np.array(names)[empty][:5]) + (", ..." if n > 5 else "")
+        out.append(_wrap(f"note: {n} task{'s' if n > 1 else ''} ({shown}) had no validation "
+                         "rows (a task's only row always stays in training), so nothing is "
+                         f"measured on {'them' if n > 1 else 'it'} (NaN columns in "
+                         "relatedness.csv)."))
     return "\n".join(out)
 
 
 def _format_harmful_rows(total, rows, tasks, y, n, own=None):
     """Table of the ``n`` rows with the lowest total influence (and their
-    influence on their own task, when given)."""
+    influence on their own task, when given; n/a for tasks without
+    validation rows)."""
     order = np.argsort(total, kind="stable")[:n]
     targets = [f"{v:.4g}" for v in y[order]] if y.dtype.kind == "f" else _fmt(y[order])
-    head = f"{'row':>7} {'task':>10} {'target':>10} {'total':>11}"
+    names = _fmt(tasks[order])
+    width = max([10] + [len(t) for t in names])
+    head = f"{'row':>7} {'task':>{width}} {'target':>10} {'total':>11}"
     lines = [f"{len(order)} most harmful training rows (lowest total influence on all tasks; "
              "row 0 = first data row):", head + ("" if own is None else f" {'own task':>11}")]
-    for i, target in zip(order, targets):
-        line = f"{rows[i]:>7} {str(tasks[i]):>10} {target:>10} {total[i]:>+11.3g}"
-        lines.append(line + ("" if own is None else f" {own[i]:>+11.3g}"))
+    for i, name, target in zip(order, names, targets):
+        line = f"{rows[i]:>7} {name:>{width}} {target:>10} {total[i]:>+11.3g}"
+        if own is not None:
+            line += f" {own[i]:>+11.3g}" if np.isfinite(own[i]) else f" {'n/a':>11}"
+        lines.append(line)
+    if own is not None and not np.isfinite(own[order]).all():
+        lines.append("n/a: the row's task has no validation rows.")
     return "\n".join(lines)
 
 
-def _make_output_folder(path):
-    """Create ``path`` (if given) before any work, so that a bad folder fails fast."""
-    if path is None:
-        return
+def _plan_outputs(folder, names, data_path):
+    """Paths of the output files ``names`` in ``folder`` (created now, so that a
+    bad folder fails before any work); an error if one would replace the input."""
+    if folder is None:
+        return {}
     try:
-        os.makedirs(path, exist_ok=True)
+        os.makedirs(folder, exist_ok=True)
     except OSError as exc:
-        raise _InputError(f"cannot create the output folder {path}: {exc.strerror}.") from None
+        raise _InputError(f"cannot create the output folder {folder}: {exc.strerror}.") from None
+    paths = {name: os.path.join(folder, name) for name in names}
+    for path in paths.values():
+        if data_path is not None and os.path.exists(path) and os.path.samefile(path, data_path):
+            raise _InputError(
+                f"--out {folder} would write {os.path.basename(path)} over the input file "
+                f"{data_path}; choose another --out folder."
+            )
+    return paths
+
+
+def _write_atomic(path, write, mode="w"):
+    """Call ``write(file)`` on a temporary file next to ``path``, then move it
+    to ``path``: an interrupted run leaves the old file (or none), never half."""
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    text = {} if "b" in mode else {"newline": "", "encoding": "utf-8"}
+    try:
+        with open(tmp, mode.replace("w", "x"), **text) as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def _write_csv(path, header, rows):
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    def write(fh):
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
 
+    _write_atomic(path, write)
+
 
 def _write_lines(path, lines):
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        fh.writelines(line + "\n" for line in lines)
+    _write_atomic(path, lambda fh: fh.writelines(line + "\n" for line in lines))
 
 
 def _save_heatmap(R, labels, path, title):
@@ -312,34 +445,61 @@ def _save_heatmap(R, labels, path, title):
     fig, ax = plt.subplots(figsize=(size + 1.5, size))
     TaskRelatednessDisplay.from_matrix(R, task_labels=labels, ax=ax)
     ax.set_title(title)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        _write_atomic(path, lambda fh: fig.savefig(fh, format="png", dpi=100,
+                                                   bbox_inches="tight"), mode="wb")
+    finally:
+        plt.close(fig)
     return True
 
 
-def _relatedness_report(X, y, *, model, val_fraction, scale, random_state, top, out, title):
-    """Fit, print the relatedness matrix and the harmful rows, write the files."""
-    from sklearn.base import clone
+def _print_written(described):
+    """One line per output file: its full path and what it holds."""
+    print("wrote:")
+    for path, what in described:
+        print(f"  {os.path.abspath(path)}  ({what})")
+
+
+def _holdout(X, y, val_fraction, random_state):
+    """Training and validation row positions of ``--val-fraction``."""
     from sklearn.utils import check_random_state
 
     from .model_selection import _holdout_mask, _strata
-    from .utils._tasks import encode_tasks
 
-    n_features = X.shape[1] - 1
-    if val_fraction > 0:
-        # the split of task_train_test_split, as row numbers
-        task, cls = _strata(X, y, -1)
-        held_out = _holdout_mask(task, cls, val_fraction, check_random_state(random_state))
-        train, val = np.flatnonzero(~held_out), np.flatnonzero(held_out)
-    else:
-        train = val = np.arange(len(y))
+    if val_fraction == 0:
         print("note: --val-fraction 0 measures influence on the training rows themselves; "
               "a mislabelled row then looks helpful.", file=sys.stderr)
-    prep = _scaler(n_features, scale).fit(X[train])
+        return np.arange(len(y)), np.arange(len(y))
+    task, cls = _strata(X, y, -1)
+    try:
+        held_out = _holdout_mask(task, cls, val_fraction, check_random_state(random_state))
+    except ValueError:
+        counts = np.bincount(task)
+        raise _InputError(
+            f"--val-fraction {val_fraction:g} holds out {int(np.ceil(val_fraction * len(y)))} "
+            f"rows, but only {counts[counts > 1].sum()} rows are in tasks with two or more "
+            "rows (a task's only row stays in training); lower --val-fraction or add rows."
+        ) from None
+    return np.flatnonzero(~held_out), np.flatnonzero(held_out)
+
+
+def _relatedness_report(X, y, rows, *, model, kind, method, val_fraction, scale, random_state,
+                        top, outputs, title, network=False):
+    """Fit, print the held-out score, the strongest transfers between tasks
+    and the harmful rows; write ``outputs`` (a dict name -> path)."""
+    from sklearn.base import clone
+    from sklearn.exceptions import UndefinedMetricWarning
+
+    from .utils._tasks import encode_tasks
+
+    train, val = _holdout(X, y, val_fraction, random_state)
+    y_fit = _fit_target(y, kind, network, train)
+    prep = _scaler(X.shape[1] - 1, scale).fit(X[train])
     X_train, X_val = prep.transform(X[train]), prep.transform(X[val])
-    model = clone(model).fit(X_train, y[train], X_val=X_val, y_val=y[val])
+    model = clone(model).fit(X_train, y_fit[train], X_val=X_val, y_val=y_fit[val])
     labels = model.tasks_
-    R = model.task_relatedness_
+    method, why = _resolve_method(method, model, len(labels))
+    R = model.task_relatedness(method=method)
     influence = model.influence_
     total = np.nansum(influence, axis=1)
     own_col = encode_tasks(X[train, -1], labels)
@@ -347,106 +507,150 @@ def _relatedness_report(X, y, *, model, val_fraction, scale, random_state, top, 
 
     print(f"{type(model).__name__} on {len(train)} training rows, {len(val)} validation "
           f"rows, {len(labels)} tasks.")
-    print(_format_relatedness(R, labels))
+    where = "held-out" if val_fraction > 0 else "training (--val-fraction 0)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        score = model.score(X_val, y_fit[val])
+    print(f"{where} {_score_name(kind)}: " + (f"{score:.4g}" if np.isfinite(score) else
+          f"not defined on {_rows(len(val))} (raise --val-fraction, or add rows)"))
+    print(_wrap(f"task relatedness by {_METHOD_TEXT[method]} (--method {method}{why})."))
+    print(_format_relatedness(R, labels, top))
     print()
-    print(_format_harmful_rows(total, train, labels[own_col], y[train], top, own=own))
-    if out is None:
+    print("row influence by first-order influence:")
+    print(_format_harmful_rows(total, rows[train], labels[own_col], y[train], top, own=own))
+    if not outputs:
         return
     names = _fmt(labels)
-    _write_csv(os.path.join(out, "relatedness.csv"), ["source \\ target"] + names,
+    _write_csv(outputs["relatedness.csv"], ["source \\ target"] + names,
                [[n] + [repr(float(v)) for v in row] for n, row in zip(names, R)])
     _write_csv(
-        os.path.join(out, "influence.csv"),
+        outputs["influence.csv"],
         ["row", "task", "target", "total_influence"] + [f"influence_{n}" for n in names],
         [[r, t, v, repr(float(s))] + [repr(float(x)) for x in inf] for r, t, v, s, inf in
-         zip(train, labels[own_col], y[train], total, influence)],
+         zip(rows[train], labels[own_col], y[train], total, influence)],
     )
-    written = ["relatedness.csv", "influence.csv"]
-    if _save_heatmap(R, labels, os.path.join(out, "relatedness.png"), title):
-        written.append("relatedness.png")
-    print(f"\nwrote {', '.join(written)} to {out}")
+    written = [(outputs["relatedness.csv"], f"task relatedness, {len(labels)} x {len(labels)}"),
+               (outputs["influence.csv"], f"influence of {len(train)} training rows")]
+    if _save_heatmap(R, labels, outputs["relatedness.png"], title):
+        written.append((outputs["relatedness.png"], "heatmap of the task relatedness"))
+    _print_written(written)
 
 
-def _select_rows(X, y, *, model, ratio, scale, cv, random_state, n_jobs, verbose):
-    """Return (removal ratio, kept indices, total influence) of the selection."""
+def _check_folds(X, y, cv, random_state):
+    """An _InputError naming --cv when the held-out score's folds, or the
+    selector's folds inside each training part, cannot be drawn."""
+    from .model_selection import TaskStratifiedKFold
+
+    outer = TaskStratifiedKFold(cv, shuffle=True, random_state=random_state)
+    try:
+        for train, _ in outer.split(X, y):
+            next(TaskStratifiedKFold(cv).split(X[train], y[train]))
+    except ValueError:
+        raise _InputError(
+            f"--cv {cv} splits the rows into {cv} folds, then each training part into {cv} "
+            f"again, but only rows in tasks with two or more rows can be held out; lower --cv "
+            "(2 at least) or add rows."
+        ) from None
+    return outer
+
+
+def _select_rows(X, y, *, model, kind, ratio, scale, cv, random_state, n_jobs, verbose):
+    """Return (removal ratio, kept indices, total influence) of the selection,
+    after printing the held-out score of each removal ratio tried."""
     from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import make_pipeline
 
-    from .model_selection import TaskStratifiedKFold
     from .selection import MTIFSelector
 
+    folds = _check_folds(X, y, cv, random_state)
     pipe = make_pipeline(
         _scaler(X.shape[1] - 1, scale),
-        MTIFSelector(model, random_state=random_state, n_jobs=n_jobs, verbose=verbose),
+        MTIFSelector(model, cv=cv, random_state=random_state, n_jobs=n_jobs, verbose=verbose),
         model,
     )
-    if ratio == "auto":
-        search = GridSearchCV(
-            pipe, {"mtifselector__removal_ratio": list(_RATIO_GRID)},
-            cv=TaskStratifiedKFold(cv, shuffle=True, random_state=random_state),
-            n_jobs=n_jobs,
-        ).fit(X, y)
-        res = search.cv_results_
-        print(f"removal ratio chosen by {cv}-fold GridSearchCV (mean validation score):")
-        for r, m, s in zip(_RATIO_GRID, res["mean_test_score"], res["std_test_score"]):
-            mark = "  <- best" if r == search.best_params_["mtifselector__removal_ratio"] else ""
-            print(f"  {r:5.2f}  {m:.4f} +/- {s:.4f}{mark}")
-        pipe = search.best_estimator_
-    else:
-        pipe.set_params(mtifselector__removal_ratio=ratio).fit(X, y)
-    selector = pipe.named_steps["mtifselector"]
+    grid = list(_RATIO_GRID) if ratio == "auto" else [ratio]
+    search = GridSearchCV(pipe, {"mtifselector__removal_ratio": grid}, cv=folds,
+                          n_jobs=n_jobs, error_score="raise").fit(X, y)
+    res = search.cv_results_
+    best = search.best_params_["mtifselector__removal_ratio"]
+    print(f"held-out {_score_name(kind)} by removal ratio (mean +/- std over {cv} "
+          "task-stratified folds):")
+    for r, m, s in zip(grid, res["mean_test_score"], res["std_test_score"]):
+        mark = "  <- best" if r == best and len(grid) > 1 else ""
+        print(f"  {r:5.2f}  {m:.4f} +/- {s:.4f}{mark}")
+    selector = search.best_estimator_.named_steps["mtifselector"]
     return selector.removal_ratio, selector.sample_indices_, selector.scores_
 
 
 # ----------------------------------------------------------------------------
 # commands
 # ----------------------------------------------------------------------------
+def _load(args):
+    """Read ``args.data``, report rows dropped for missing values, make the model."""
+    data = _read_csv(args.data, args.task_col, args.target, args.features, args.dropna)
+    if data["dropped"]:
+        counts = ", ".join(f"{name!r}: {n}" for name, n in data["dropped"].items())
+        print(_wrap(f"--dropna: dropped {_rows(data['n_dropped'])} with missing values (by "
+                    f"column: {counts}); {_rows(len(data['y']))} left."))
+    model, kind = _make_model(args.model, data["y"], args.target, args.alpha, args.random_state)
+    return data, model, kind
+
+
 def _cmd_relatedness(args):
-    data = _read_csv(args.data, args.task_col, args.target, args.features)
-    model = _make_model(args.model, data["y"], args.alpha, args.random_state)
-    _make_output_folder(args.out)
+    data, model, kind = _load(args)
+    outputs = _plan_outputs(args.out, ["relatedness.csv", "influence.csv", "relatedness.png"],
+                            args.data)
     _relatedness_report(
-        data["X"], data["y"], model=model, val_fraction=args.val_fraction,
-        scale=not args.no_scale, random_state=args.random_state, top=args.top, out=args.out,
+        data["X"], data["y"], data["rows"], model=model, kind=kind, method=args.method,
+        val_fraction=args.val_fraction, scale=not args.no_scale,
+        random_state=args.random_state, top=args.top, outputs=outputs,
         title=f"{os.path.basename(args.data)}: {args.target} by {args.task_col}",
+        network=args.model == "net",
     )
 
 
 def _cmd_select(args):
     from .utils._tasks import normalize_task_labels
 
-    data = _read_csv(args.data, args.task_col, args.target, args.features)
-    X, y = data["X"], data["y"]
-    model = _make_model(args.model, y, args.alpha, args.random_state)
-    _make_output_folder(args.out)
+    data, model, kind = _load(args)
+    outputs = _plan_outputs(args.out, ["kept.csv", "removed.csv"], args.data)
+    X, rows = data["X"], data["rows"]
+    y = _fit_target(data["y"], kind, args.model == "net", np.arange(len(rows)))
     ratio, kept, total = _select_rows(
-        X, y, model=model, ratio=args.ratio, scale=not args.no_scale, cv=args.cv,
+        X, y, model=model, kind=kind, ratio=args.ratio, scale=not args.no_scale, cv=args.cv,
         random_state=args.random_state, n_jobs=args.n_jobs, verbose=args.verbose,
     )
     removed = np.setdiff1d(np.arange(len(y)), kept)
     removed = removed[np.argsort(total[removed], kind="stable")]
     print(f"removal ratio {ratio:g}: kept {len(kept)} rows, removed {len(removed)}.")
     if len(removed):
-        print(_format_harmful_rows(total[removed], removed,
-                                   normalize_task_labels(X[removed, -1]), y[removed], args.top))
+        print(_format_harmful_rows(total[removed], rows[removed],
+                                   normalize_task_labels(X[removed, -1]), data["y"][removed],
+                                   args.top))
     header, texts = data["header_text"], data["texts"]
-    _write_lines(os.path.join(args.out, "kept.csv"), [header] + [texts[i] for i in kept])
-    _write_lines(os.path.join(args.out, "removed.csv"), [header + ",total_influence"]
+    _write_lines(outputs["kept.csv"], [header] + [texts[i] for i in kept])
+    _write_lines(outputs["removed.csv"], [header + ",total_influence"]
                  + [f"{texts[i]},{float(total[i])!r}" for i in removed])
-    print(f"wrote kept.csv, removed.csv to {args.out}")
+    dropped = f"; the {data['n_dropped']} dropped by --dropna are in neither file" if (
+        data["n_dropped"]) else ""
+    _print_written([(outputs["kept.csv"], f"{len(kept)} kept lines of the input{dropped}"),
+                    (outputs["removed.csv"], f"{len(removed)} removed lines, most harmful "
+                     "first, with their total influence")])
 
 
 def _cmd_demo(args):
     from .datasets import load_har
     from .linear_model import MultiTaskLogistic
 
-    _make_output_folder(args.out)
+    outputs = _plan_outputs(args.out, ["relatedness.csv", "influence.csv", "relatedness.png"],
+                            None)
     X, y = load_har(return_X_y=True)
     print("HAR: 30 volunteers as 30 tasks, target 'sitting' vs the five other activities "
           "(10,411 windows, 69 features; skmtl.datasets.load_har).")
     _relatedness_report(
-        X, y, model=MultiTaskLogistic(alpha=args.alpha), val_fraction=args.val_fraction,
-        scale=True, random_state=args.random_state, top=args.top, out=args.out,
+        X, y, np.arange(len(y)), model=MultiTaskLogistic(alpha=args.alpha),
+        kind="classification", method=args.method, val_fraction=args.val_fraction,
+        scale=True, random_state=args.random_state, top=args.top, outputs=outputs,
         title="HAR: sitting, 30 subjects as tasks",
     )
 
@@ -480,14 +684,19 @@ def _positive_float(text):
     return value
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _int_at_least(minimum):
+    """argparse type: an integer of at least ``minimum``."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer of at least {minimum}, "
+                                             f"got {text!r}")
+        return value
+
+    return parse
 
 
 def _build_parser():
@@ -512,8 +721,15 @@ def _build_parser():
                        "all must be numeric).")
         p.add_argument("--model", choices=("auto", "ridge", "logistic", "net"), default="auto",
                        help="multitask model: MultiTaskRidge (regression), MultiTaskLogistic "
-                       "(classification), SharedBottomNet (needs torch); auto (default) picks "
-                       "ridge for a continuous target, logistic otherwise.")
+                       "(classification), SharedBottomNet (needs torch; fits a regression "
+                       "target standardized). auto (default) picks ridge for a measurement "
+                       "(numbers that are not all integers, or more than "
+                       f"{MAX_CLASS_CODES} distinct integers), logistic for class labels "
+                       f"(text, or at most {MAX_CLASS_CODES} distinct integers); net decides "
+                       "the same way.")
+        p.add_argument("--dropna", action="store_true",
+                       help="drop the rows with a missing value (empty, NA, NaN, ?) in a "
+                       "column used (default: stop and list them).")
         p.add_argument("--alpha", type=_positive_float, default=1.0,
                        help="strength of the pull of each task toward the shared coefficients "
                        "(linear models; default 1.0).")
@@ -521,17 +737,34 @@ def _build_parser():
                        help="do not standardize the features (default: standardize).")
         p.add_argument("--random-state", type=int, default=0, metavar="SEED",
                        help="seed of the random splits (default 0).")
-        p.add_argument("--top", type=_positive_int, default=_TOP_DEFAULT, metavar="N",
-                       help=f"how many harmful rows to print (default {_TOP_DEFAULT}).")
+        p.add_argument("--top", type=_int_at_least(1), default=_TOP_DEFAULT, metavar="N",
+                       help=f"how many harmful rows (and task pairs) to print (default "
+                       f"{_TOP_DEFAULT}).")
+        verbose_option(p)
+
+    def verbose_option(p):
+        p.add_argument("-v", "--verbose", action="count", default=0,
+                       help="on an error, also show the full traceback (and with select, "
+                       "progress bars).")
+
+    def method_option(p):
+        p.add_argument("--method", choices=("mtif", "exact", "newton"), metavar="M",
+                       help="measure of task relatedness: mtif (first order, every model), "
+                       "exact (refit without each task, ridge) or newton (one Newton step, "
+                       "logistic). Default: exact or newton for up to "
+                       f"{_AFFORDABLE_TASKS} tasks and {_AFFORDABLE_COEFS} coefficients per "
+                       "task (a few seconds), mtif otherwise.")
 
     rel = sub.add_parser(
         "relatedness", help="print the task relatedness matrix and the most harmful rows",
         description="Fit a multitask model on a task-stratified training part, measure on the "
         "held-out part how removing each task (relatedness) and each training row "
-        "(influence) would change every task's loss, print both, and write "
+        "(influence) would change every task's loss, print the held-out score and both, and "
+        "write "
         "relatedness.csv, influence.csv and relatedness.png to --out.",
     )
     data_options(rel)
+    method_option(rel)
     rel.add_argument("--val-fraction", type=_fraction, default=0.2,
                      help="share of each task's rows held out to measure losses on "
                      "(default 0.2; 0 measures on the training rows).")
@@ -542,23 +775,25 @@ def _build_parser():
     sel = sub.add_parser(
         "select", help="remove the most harmful training rows (MTIFSelector)",
         description="Rank rows by their total influence on all tasks (cross-fitted, so every "
-        "row is scored on rows its model did not see), remove the most harmful share, and "
-        "write kept.csv (the input's kept lines) and removed.csv (the removed lines, most "
-        "harmful first, with their total influence) to --out.",
+        "row is scored on rows its model did not see), remove the most harmful share, print "
+        "the held-out score of the model fitted on the rows kept, and write kept.csv (the "
+        "input's kept lines) and removed.csv (the removed lines, most harmful first, with "
+        "their total influence) to --out.",
     )
     data_options(sel)
     sel.add_argument("--ratio", type=_ratio, default="auto", metavar="auto|R",
                      help="share of rows to remove, in [0, 1), or 'auto' (default): "
                      f"GridSearchCV over {', '.join(f'{r:g}' for r in _RATIO_GRID)} with "
                      "task-stratified folds.")
-    sel.add_argument("--cv", type=_positive_int, default=3, metavar="K",
-                     help="folds of the grid search for --ratio auto (default 3).")
+    sel.add_argument("--cv", type=_int_at_least(2), default=3, metavar="K",
+                     help="task-stratified folds of the held-out score (and of the grid "
+                     "search of --ratio auto), and of the cross-fitting that scores the "
+                     "rows (default 3).")
     sel.add_argument("--n-jobs", type=int, default=None, metavar="N",
                      help="parallel jobs (joblib) for the grid search and cross-fitting.")
     sel.add_argument("--out", default=".", metavar="DIR",
-                     help="folder for kept.csv and removed.csv (default: current folder).")
-    sel.add_argument("-v", "--verbose", action="count", default=0,
-                     help="show progress bars.")
+                     help="folder for kept.csv and removed.csv (default: current folder; "
+                     "never the input file's name in it).")
     sel.set_defaults(func=_cmd_select)
 
     demo = sub.add_parser(
@@ -573,8 +808,11 @@ def _build_parser():
                       help="share of each task's rows held out (default 0.2).")
     demo.add_argument("--random-state", type=int, default=0, metavar="SEED",
                       help="seed of the split (default 0).")
-    demo.add_argument("--top", type=_positive_int, default=_TOP_DEFAULT, metavar="N",
-                      help=f"how many harmful rows to print (default {_TOP_DEFAULT}).")
+    demo.add_argument("--top", type=_int_at_least(1), default=_TOP_DEFAULT, metavar="N",
+                      help=f"how many harmful rows (and task pairs) to print (default "
+                      f"{_TOP_DEFAULT}).")
+    method_option(demo)
+    verbose_option(demo)
     demo.add_argument("--out", metavar="DIR",
                       help="also write relatedness.csv, influence.csv, relatedness.png here.")
     demo.set_defaults(func=_cmd_demo)
@@ -592,8 +830,9 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 1 for bad input (the reason printed on stderr), 2 for
-        bad options (argparse's usage error).
+        0 on success, 1 for bad input or a failure (the reason printed on
+        stderr in one or two lines; the traceback too with ``--verbose``), 2
+        for bad options (argparse's usage error).
 
     Examples
     --------
@@ -608,28 +847,56 @@ def main(argv=None):
     ...            header="a,b,school,score", comments="")
     >>> main(["relatedness", path, "--task-col", "school", "--target", "score",
     ...       "--out", folder, "--top", "2"])  # doctest: +ELLIPSIS
+    target 'score': regression (numbers that are not all integers; --model logistic reads it
+      as classes).
     MultiTaskRidge on 48 training rows, 12 validation rows, 3 tasks.
-    task relatedness: row = source task (removed), column = target task, + = source helps target
-    ...
+    held-out R^2: 0.8765
+    task relatedness by exact refit without each task (--method exact, the default up to 200
+      tasks and 300 coefficients per task; --method mtif for first order).
+    strongest 2 of 6 transfers between tasks (change of the target's held-out loss when the
+      source task is removed; + = the source helps):
+      source  target      effect
+      2       1            +1.24  helps
+      1       2            -0.58  hurts
+    <BLANKLINE>
+    row influence by first-order influence:
     2 most harmful training rows (lowest total influence on all tasks; row 0 = first data row):
     ...
-    wrote relatedness.csv, influence.csv, relatedness.png to ...
+    wrote:
+      .../relatedness.csv  (task relatedness, 3 x 3)
+      .../influence.csv  (influence of 48 training rows)
+      .../relatedness.png  (heatmap of the task relatedness)
     0
     >>> sorted(os.listdir(folder))
     ['data.csv', 'influence.csv', 'relatedness.csv', 'relatedness.png']
     """
+    from sklearn.exceptions import ConvergenceWarning
+
     args = _build_parser().parse_args(argv)
 
+    shown = set()
+
     def show_warning(message, category, filename, lineno, file=None, line=None):
-        # one line for the command's user, without the library's source path
-        print(f"skmtl {args.command}: warning: {message}", file=sys.stderr)
+        # one line for the command's user, without the library's source path, once
+        # however many models warn; the library's advice names parameters the
+        # command line does not offer
+        hint = (" (the command line keeps the model's other parameters at their defaults; "
+                "set them from Python)" if issubclass(category, ConvergenceWarning) else "")
+        if str(message) not in shown:
+            shown.add(str(message))
+            print(f"skmtl {args.command}: warning: {message}{hint}", file=sys.stderr)
 
     try:
         with warnings.catch_warnings():
             warnings.showwarning = show_warning
             args.func(args)
-    except (_InputError, ValueError, OSError) as exc:  # OSError: e.g. a full disk while writing
-        print(f"skmtl {args.command}: error: {exc}", file=sys.stderr)
+    except Exception as exc:  # a data problem deep in a library names no option: say where to look
+        if args.verbose:
+            traceback.print_exc()
+        print(f"skmtl {args.command}: error: {str(exc) or type(exc).__name__}", file=sys.stderr)
+        if not isinstance(exc, _InputError) and not args.verbose:
+            print(f"(skmtl {args.command} --help lists the options; --verbose shows where "
+                  "the error arose)", file=sys.stderr)
         return 1
     return 0
 

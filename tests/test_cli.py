@@ -2,7 +2,9 @@
 
 import configparser
 import csv
+import functools
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -26,6 +28,13 @@ def run_cli(*args, cwd=None):
            "MPLBACKEND": "Agg"}
     return subprocess.run([sys.executable, "-m", "skmtl.cli", *args], capture_output=True,
                           text=True, env=env, cwd=cwd, timeout=300)
+
+
+def run_main(capsys, *args):
+    """``main(ARGS)`` in this interpreter: (exit status, stdout, stderr)."""
+    status = main(list(args))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
 
 
 def read_rows(path):
@@ -58,14 +67,18 @@ def test_relatedness_end_to_end(data_csv, tmp_path):
     assert "MultiTaskRidge on 90 training rows, 90 validation rows, 3 tasks." in res.stdout
     assert "4 most harmful training rows" in res.stdout
     assert sorted(os.listdir(out)) == ["influence.csv", "relatedness.csv", "relatedness.png"]
+    # every output by its full path
+    for name in os.listdir(out):
+        assert f"  {out / name}  (" in res.stdout
 
     # without a split or scaling the files hold exactly the model fitted here
     model = MultiTaskRidge().fit(X, y)
+    assert "task relatedness by exact refit without each task (--method exact" in res.stdout
     table = read_rows(out / "relatedness.csv")
     assert table[0] == ["source \\ target", "east", "north", "south"]
     assert [r[0] for r in table[1:]] == ["east", "north", "south"]
     np.testing.assert_allclose(np.array([r[1:] for r in table[1:]], dtype=float),
-                               model.task_relatedness_, rtol=1e-10, atol=1e-14)
+                               model.task_relatedness(method="exact"), rtol=1e-10, atol=1e-14)
     rows = read_rows(out / "influence.csv")
     assert rows[0] == ["row", "task", "target", "total_influence",
                        "influence_east", "influence_north", "influence_south"]
@@ -76,7 +89,8 @@ def test_relatedness_end_to_end(data_csv, tmp_path):
     np.testing.assert_allclose(influence, model.influence_, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose([float(r[3]) for r in body], influence.sum(axis=1))
     # the printed rows are those of lowest total influence, their targets in 4 digits
-    table = [line.split() for line in res.stdout.splitlines()[-6:-2]]
+    table = res.stdout.split("own task\n")[1].splitlines()[:4]
+    table = [line.split() for line in table]
     printed = [int(fields[0]) for fields in table]
     assert printed == np.argsort(influence.sum(axis=1))[:4].tolist()
     assert [fields[2] for fields in table] == [f"{y[i]:.4g}" for i in printed]
@@ -87,12 +101,12 @@ def test_relatedness_end_to_end(data_csv, tmp_path):
     assert image.ndim == 3 and min(image.shape[:2]) > 200
 
 
-def test_relatedness_holds_out_a_task_stratified_part(data_csv, tmp_path):
+def test_relatedness_holds_out_a_task_stratified_part(data_csv, tmp_path, capsys):
     path, X, _ = data_csv
-    res = run_cli("relatedness", path, "--task-col", "school", "--target", "score",
-                  "--features", "a,b", "--out", str(tmp_path))
-    assert res.returncode == 0, res.stderr
-    assert "on 72 training rows, 18 validation rows, 3 tasks" in res.stdout
+    status, out, err = run_main(capsys, "relatedness", path, "--task-col", "school", "--target",
+                                "score", "--features", "a,b", "--out", str(tmp_path))
+    assert status == 0, err
+    assert "on 72 training rows, 18 validation rows, 3 tasks" in out
     rows = read_rows(tmp_path / "influence.csv")[1:]
     train = [int(r[0]) for r in rows]
     assert len(set(train)) == 72
@@ -100,16 +114,18 @@ def test_relatedness_holds_out_a_task_stratified_part(data_csv, tmp_path):
     assert np.unique(X[train, -1], return_counts=True)[1].tolist() == [24, 24, 24]
 
 
-def test_select_removes_the_selector_rows(data_csv, tmp_path):
+def test_select_removes_the_selector_rows(data_csv, tmp_path, capsys):
     path, X, y = data_csv
-    res = run_cli("select", path, "--task-col", "school", "--target", "score",
-                  "--ratio", "0.1", "--no-scale", "--out", str(tmp_path))
-    assert res.returncode == 0, res.stderr
-    assert "removal ratio 0.1: kept 81 rows, removed 9." in res.stdout
+    status, out, err = run_main(capsys, "select", path, "--task-col", "school", "--target",
+                                "score", "--ratio", "0.1", "--no-scale", "--out", str(tmp_path))
+    assert status == 0, err
+    assert "removal ratio 0.1: kept 81 rows, removed 9." in out
+    # the held-out score of the one ratio asked for
+    assert re.search(r"held-out R\^2 by removal ratio .*\n   0\.10  0\.\d{4} \+/- ", out)
     lines = read_rows(path)
     kept, removed = read_rows(tmp_path / "kept.csv"), read_rows(tmp_path / "removed.csv")
     assert kept[0] == lines[0] and removed[0] == lines[0] + ["total_influence"]
-    selector = MTIFSelector(MultiTaskRidge(), removal_ratio=0.1, random_state=0).fit(X, y)
+    selector = MTIFSelector(MultiTaskRidge(), removal_ratio=0.1, cv=3, random_state=0).fit(X, y)
     assert kept[1:] == [lines[1 + i] for i in selector.sample_indices_]
     # removed lines: verbatim, most harmful first
     total = np.nansum(selector.influence_, axis=1)
@@ -158,17 +174,19 @@ def test_harmful_rows_show_numeric_targets_compactly():
     assert [line.split()[2] for line in table(np.array([10, 2, 3]))[1:]] == ["10", "2", "3"]
 
 
-@pytest.mark.parametrize("n_tasks", [4, 14])
-def test_relatedness_map_explains_the_question_mark(n_tasks):
+def test_relatedness_prints_the_strongest_pairs_by_label():
     from skmtl.cli import _format_relatedness
 
-    R = np.random.default_rng(0).normal(size=(n_tasks, n_tasks))
-    legend = "? target task without validation rows"
-    assert legend not in _format_relatedness(R, np.arange(n_tasks))
-    R[:, 1] = np.nan  # target task 1 has no validation rows
-    text = _format_relatedness(R, np.arange(n_tasks))
-    assert legend in text.splitlines()[1]
-    assert [line.split()[2] for line in text.splitlines()[3:3 + n_tasks]] == ["?"] * n_tasks
+    R = np.array([[9.0, -0.5, 0.1], [2.0, 9.0, np.nan], [-3.0, 0.2, 9.0]])
+    R[:, 2] = np.nan  # target task "c" has no validation rows
+    text = _format_relatedness(R, np.array(["a", "b", "c"]), top=2)
+    lines = text.splitlines()
+    # the two largest |off-diagonal| entries, by label, the diagonal and NaN left out
+    assert [line.split() for line in lines if line.endswith(("helps", "hurts"))] == [
+        ["c", "a", "-3", "hurts"], ["b", "a", "+2", "helps"]]
+    assert "strongest 2 of 4 transfers between tasks" in text
+    assert "nan" not in text.lower().replace("nan columns", "")
+    assert "1 task (c) had no validation rows" in text
 
 
 def test_install_hints_name_the_extra_of_a_clone(monkeypatch, capsys):
@@ -179,7 +197,7 @@ def test_install_hints_name_the_extra_of_a_clone(monkeypatch, capsys):
     assert 'pip install ".[plot]" from the skmtl repository root' in capsys.readouterr().err
     monkeypatch.setitem(sys.modules, "skmtl.network", None)
     with pytest.raises(_InputError, match=r'pip install "\.\[torch\]" from the skmtl'):
-        _make_model("net", np.array([0, 1]), 1.0, 0)
+        _make_model("net", np.array([0, 1]), "y", 1.0, 0)
 
 
 def test_select_prints_integer_tasks_as_written(tmp_path, capsys):
@@ -189,17 +207,19 @@ def test_select_prints_integer_tasks_as_written(tmp_path, capsys):
                header="a,b,school,score", comments="")
     assert main(["select", str(path), "--task-col", "school", "--target", "score",
                  "--ratio", "0.1", "--out", str(tmp_path / "out")]) == 0
-    table = capsys.readouterr().out.split("row 0 = first data row):")[1].splitlines()[2:-1]
+    out = capsys.readouterr().out
+    table = out.split("row 0 = first data row):")[1].split("wrote:")[0].splitlines()[2:]
     assert len(table) == 6
     assert {line.split()[1] for line in table} <= {"0", "1", "2"}  # not "1.0"
 
 
-def test_select_auto_ratio_grid_search(data_csv, tmp_path):
+def test_select_auto_ratio_grid_search(data_csv, tmp_path, capsys):
     path, _, _ = data_csv
-    res = run_cli("select", path, "--task-col", "school", "--target", "score",
-                  "--out", str(tmp_path))
-    assert res.returncode == 0, res.stderr
-    table = res.stdout.split("removal ratio chosen by 3-fold GridSearchCV")[1].splitlines()[1:7]
+    status, out, err = run_main(capsys, "select", path, "--task-col", "school", "--target",
+                                "score", "--out", str(tmp_path))
+    assert status == 0, err
+    table = out.split("held-out R^2 by removal ratio (mean +/- std over 3 task-stratified "
+                             "folds):")[1].splitlines()[1:7]
     ratios = [float(line.split()[0]) for line in table]
     assert ratios == [0.0, 0.05, 0.1, 0.15, 0.2, 0.3]
     scores = [float(line.split()[1]) for line in table]
@@ -209,23 +229,24 @@ def test_select_auto_ratio_grid_search(data_csv, tmp_path):
     assert n_kept == 90 - int(np.floor(best * 90 + 1e-9))
 
 
-def test_demo_runs_on_bundled_har():
-    res = run_cli("demo", "--top", "3")
-    assert res.returncode == 0, res.stderr
-    assert "MultiTaskLogistic on 8328 training rows, 2083 validation rows, 30 tasks." in res.stdout
-    # 30 tasks: the symbol map, one line per task, and the negative transfers
-    assert "++ / + help" in res.stdout
-    assert "strongest negative transfer" in res.stdout
-    assert "3 most harmful training rows" in res.stdout
+def test_demo_runs_on_bundled_har(capsys):
+    status, out, err = run_main(capsys, "demo", "--top", "3")
+    assert status == 0, err
+    assert "MultiTaskLogistic on 8328 training rows, 2083 validation rows, 30 tasks." in out
+    assert "held-out accuracy: 0.9" in out
+    assert "task relatedness by one Newton step without each task (--method newton" in out
+    assert "strongest 3 of 870 transfers between tasks" in out
+    assert "3 most harmful training rows" in out
 
 
-def test_bad_input_exits_nonzero_with_message(tmp_path):
+def test_bad_input_exits_nonzero_with_message(tmp_path, capsys):
     path = tmp_path / "bad.csv"
     path.write_text("a,b,t,y\n1,x,1,2\n2,3,1,4\n")
-    res = run_cli("relatedness", str(path), "--task-col", "t", "--target", "y")
-    assert res.returncode == 1
-    assert res.stdout == ""
-    assert res.stderr.strip() == (
+    status, out, err = run_main(capsys, "relatedness", str(path), "--task-col", "t",
+                                "--target", "y")
+    assert status == 1
+    assert out == ""
+    assert err.strip() == (
         "skmtl relatedness: error: feature column 'b' is not numeric: line 2 holds 'x'. "
         "Encode it as numbers, or leave it out with --features."
     )
@@ -239,14 +260,15 @@ def test_bad_input_exits_nonzero_with_message(tmp_path):
         ("a,t,y\n1,1,2\n", ["--task-col", "task"], "column 'task' (--task-col) is not in"),
         ("a,t,y\n1,1,2\n", ["--target", "score"], "column 'score' (--target) is not in"),
         ("a,t,y\n1,1,2\n", ["--features", "a,z"], "--features names columns not in"),
-        ("a,t,y\n1,1,2\n,1,3\n", [], "feature column 'a' has an empty value on line 3"),
-        ("a,t,y\n1,1,2\n2,,3\n", [], "task column 't' is empty on line 3"),
+        ("a,t,y\n1,1,2\n,1,3\n", [], "missing values (empty, NA, NaN, ?) in 'a': 1 (line 3)"),
+        ("a,t,y\n1,1,2\n2,,3\n", [], "missing values (empty, NA, NaN, ?) in 't': 1 (line 3)"),
         ("a,t,y\n1,1,2\n2,1\n", [], "line 3 of"),
         ("a,t,y\n1,1,2\n2,1,inf\n", [], "target 'y' holds 'inf' on line 3; values must be finite"),
-        ("a,t,y\n1,1,2\n2,1,\n", [], "target 'y' is empty on line 3"),
+        ("a,t,y\n1,1,2\n2,1,\n", [], "in 'y': 1 (line 3); fill them in, or pass --dropna"),
         ("a,t,y\n1,1,yes\n2,1,no\n", ["--model", "ridge"], "--model ridge needs a numeric target"),
-        ("a,t,y\n1,1,0.5\n2,1,1.5\n", ["--model", "logistic"], "the target is continuous"),
+        ("a,t,y\n1,1,0.5\n2,1,1.5\n", ["--model", "logistic"], "the target 'y' is continuous"),
         ("a,t,a,y\n1,1,2,0.5\n2,2,3,1.5\n", [], "names 'a' more than once"),
+        ("a,t,y\n1,1,yes\n2,2,yes\n", [], "the target 'y' holds one value ('yes') in every row"),
     ],
 )
 def test_bad_input_messages(tmp_path, capsys, content, args, message):
@@ -274,8 +296,10 @@ def test_task_labels_written_differently_stay_different_tasks():
 def test_warnings_are_one_line_without_source_paths(data_csv, tmp_path, capsys, monkeypatch):
     import skmtl.cli
 
-    def warn_then_report(X, y, **kwargs):
-        warnings.warn("training stopped early", UserWarning)
+    def warn_then_report(X, y, rows, **kwargs):
+        for _ in range(3):  # as each of several fits would, each in its own warnings context
+            with warnings.catch_warnings():
+                warnings.warn("training stopped early", UserWarning)
 
     monkeypatch.setattr(skmtl.cli, "_relatedness_report", warn_then_report)
     path = data_csv[0]
@@ -319,12 +343,14 @@ def test_bad_options_are_usage_errors(argv, capsys):
 @pytest.mark.parametrize(
     "command, options",
     [
-        ("relatedness", ["--task-col", "--target", "--features", "--model", "--alpha",
-                         "--no-scale", "--random-state", "--top", "--val-fraction", "--out"]),
-        ("select", ["--task-col", "--target", "--features", "--model", "--alpha", "--no-scale",
-                    "--random-state", "--top", "--ratio", "--cv", "--n-jobs", "--out",
-                    "--verbose"]),
-        ("demo", ["--alpha", "--val-fraction", "--random-state", "--top", "--out"]),
+        ("relatedness", ["--task-col", "--target", "--features", "--model", "--dropna",
+                         "--alpha", "--no-scale", "--random-state", "--top", "--verbose",
+                         "--method", "--val-fraction", "--out"]),
+        ("select", ["--task-col", "--target", "--features", "--model", "--dropna", "--alpha",
+                    "--no-scale", "--random-state", "--top", "--ratio", "--cv", "--n-jobs",
+                    "--out", "--verbose"]),
+        ("demo", ["--alpha", "--val-fraction", "--random-state", "--top", "--method",
+                  "--verbose", "--out"]),
     ],
 )
 def test_help_explains_every_option(command, options, capsys):
@@ -354,3 +380,253 @@ def test_console_script_entry_point():
     target = dict(s.replace(" ", "").split("=") for s in scripts)["skmtl"]
     module, func = target.split(":")
     assert getattr(import_module(module), func) is main
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)
+
+
+def grouped_rows(n_rows, n_tasks, seed=0, target=None):
+    """Rows (a, b, task, y) of a linear target; ``target(y)`` rewrites y."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_rows, 2))
+    task = np.arange(n_rows) % n_tasks
+    y = 2 * X[:, 0] - X[:, 1] + 0.3 * task / n_tasks + 0.3 * rng.normal(size=n_rows)
+    y = y if target is None else target(y)
+    return [[repr(float(a)), repr(float(b)), f"subject_{t:03d}", v]
+            for (a, b), t, v in zip(X, task, y)]
+
+
+# -- item 6: never over the input, atomic writes --------------------------------
+@pytest.mark.parametrize("command, name", [("select", "kept.csv"),
+                                           ("relatedness", "influence.csv")])
+def test_outputs_never_replace_the_input(tmp_path, capsys, command, name):
+    path = write_csv(tmp_path / name, ["a", "b", "task", "y"], grouped_rows(30, 3))
+    before = (tmp_path / name).read_bytes()
+    status, out, err = run_main(capsys, command, path, "--task-col", "task", "--target", "y",
+                                "--ratio" if command == "select" else "--top", "0.1"
+                                if command == "select" else "3", "--out", str(tmp_path))
+    assert status == 1
+    assert err == (f"skmtl {command}: error: --out {tmp_path} would write {name} over the input "
+                   f"file {path}; choose another --out folder.\n")
+    assert (tmp_path / name).read_bytes() == before
+    assert os.listdir(tmp_path) == [name]
+
+
+def test_an_interrupted_write_leaves_the_old_file(tmp_path):
+    from skmtl.cli import _write_lines
+
+    path = tmp_path / "kept.csv"
+    path.write_text("old\n")
+
+    class Lines:  # fails after the first line, as a full disk would
+        def __iter__(self):
+            yield "new"
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        _write_lines(str(path), Lines())
+    assert path.read_text() == "old\n"
+    assert os.listdir(tmp_path) == ["kept.csv"]  # no temporary file left behind
+    _write_lines(str(path), ["a", "b"])
+    assert path.read_text() == "a\nb\n"
+
+
+# -- item 7: integer measurements are a regression ----------------------------------
+def test_integer_measurements_are_a_regression(tmp_path, capsys):
+    grams = grouped_rows(60, 3, target=lambda y: np.round(3000 + 400 * y).astype(int))
+    path = write_csv(tmp_path / "grams.csv", ["a", "b", "task", "grams"], grams)
+    status, out, err = run_main(capsys, "relatedness", path, "--task-col", "task", "--target",
+                                "grams", "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    n_values = len({row[-1] for row in grams})
+    assert out.replace("\n  ", " ").startswith(
+        f"target 'grams': regression ({n_values} distinct integer values, "
+                          "more than 20; --model logistic reads it as classes).")
+    assert "MultiTaskRidge on 48 training rows" in out
+    # a handful of integer codes stay classes, and --model overrides the decision
+    codes = write_csv(tmp_path / "codes.csv", ["a", "b", "task", "code"],
+                      grouped_rows(60, 3, target=lambda y: (y > 0).astype(int)))
+    status, out, err = run_main(capsys, "relatedness", codes, "--task-col", "task", "--target",
+                                "code", "--model", "ridge", "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    assert out.startswith("target 'code': regression (--model ridge).\nMultiTaskRidge on")
+
+
+# -- item 8: missing values -----------------------------------------------------------
+def test_missing_values_are_listed_then_dropped_with_dropna(tmp_path, capsys):
+    rows = grouped_rows(40, 2)
+    rows[4][-1], rows[9][-1], rows[9][0] = "NA", "", "?"
+    path = write_csv(tmp_path / "na.csv", ["a", "b", "task", "y"], rows)
+    argv = ["relatedness", path, "--task-col", "task", "--target", "y", "--val-fraction", "0",
+            "--out", str(tmp_path / "out")]
+    status, out, err = run_main(capsys, *argv)
+    assert status == 1 and out == ""
+    assert err == ("skmtl relatedness: error: missing values (empty, NA, NaN, ?) in 'a': 1 "
+                   "(line 11); 'y': 2 (lines 6, 11); fill them in, or pass --dropna to drop "
+                   "2 rows.\n")
+    status, out, err = run_main(capsys, *argv, "--dropna")
+    assert status == 0, err
+    assert out.startswith("--dropna: dropped 2 rows with missing values (by column: 'a': 1, "
+                          "'y': 2); 38 rows left.\ntarget 'y': regression (numbers")
+    # the rows keep their numbers in the file
+    written = [int(r[0]) for r in read_rows(tmp_path / "out" / "influence.csv")[1:]]
+    assert written == [i for i in range(40) if i not in (4, 9)]
+
+
+def test_text_among_numbers_is_never_read_as_labels(tmp_path, capsys):
+    rows = grouped_rows(40, 2)
+    rows[7][-1] = "12,5"  # a decimal comma among 39 numbers
+    path = write_csv(tmp_path / "y.csv", ["a", "b", "task", "y"], rows)
+    status, out, err = run_main(capsys, "relatedness", path, "--task-col", "task", "--target",
+                                "y", "--out", str(tmp_path / "out"))
+    assert status == 1 and out == ""
+    assert err == ("skmtl relatedness: error: target 'y' holds text among its numbers: line 9 "
+                   "holds '12,5'. Fix the value, or mark it missing (empty or NA) and pass "
+                   "--dropna.\n")
+
+
+# -- item 9: held-out scores; the network fits a standardized target --------------------
+def test_network_fits_a_raw_unit_target_standardized(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("torch")
+    import skmtl.network
+
+    # a shorter training keeps the test fast; the raw-unit fit is worse still then
+    quick = functools.partial(skmtl.network.SharedBottomNet, max_epochs=50)
+    monkeypatch.setattr(skmtl.network, "SharedBottomNet", quick)
+    rows = grouped_rows(60, 2, target=lambda y: np.round(3000 + 400 * y))
+    path = write_csv(tmp_path / "grams.csv", ["a", "b", "task", "grams"], rows)
+    status, out, err = run_main(capsys, "relatedness", path, "--task-col", "task", "--target",
+                                "grams", "--model", "net", "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    assert "the network fits the standardized target (y - " in out
+    assert "task relatedness by first-order influence (--method mtif, the one measure" in out
+    # fitted in raw units, the held-out R^2 was -14
+    assert float(re.search(r"held-out R\^2: (\S+)", out).group(1)) > 0.5
+    # the library's advice to raise max_epochs says where that can be done
+    assert "max_epochs" in err and "set them from Python" in err
+
+
+def test_every_fit_prints_a_held_out_score(tmp_path, capsys):
+    path = write_csv(tmp_path / "c.csv", ["a", "b", "task", "y"],
+                     grouped_rows(60, 3, target=lambda y: np.where(y > 0, "up", "down")))
+    status, out, err = run_main(capsys, "relatedness", path, "--task-col", "task", "--target",
+                                "y", "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    assert re.search(r"\nheld-out accuracy: [01]\.?\d*\n", out)
+    status, out, err = run_main(capsys, "relatedness", path, "--task-col", "task", "--target",
+                                "y", "--val-fraction", "0", "--out", str(tmp_path / "out"))
+    assert re.search(r"\ntraining \(--val-fraction 0\) accuracy: [01]\.?\d*\n", out)
+
+
+# -- item 10: the relatedness measure ---------------------------------------------------
+def test_two_tasks_use_the_exact_measure_by_default(tmp_path, capsys):
+    rows = grouped_rows(60, 2)
+    path = write_csv(tmp_path / "two.csv", ["a", "b", "task", "y"], rows)
+    X = np.array([[float(r[0]), float(r[1]), int(r[2][-3:])] for r in rows])
+    y = np.array([r[3] for r in rows])
+    model = MultiTaskRidge().fit(X, y)
+
+    def matrix(*options):
+        out = tmp_path / "out"
+        status, text, err = run_main(capsys, "relatedness", path, "--task-col", "task",
+                                     "--target", "y", "--val-fraction", "0", "--no-scale",
+                                     "--out", str(out), *options)
+        assert status == 0, err
+        return text, np.array([r[1:] for r in read_rows(out / "relatedness.csv")[1:]], float)
+
+    text, R = matrix()
+    assert "task relatedness by exact refit without each task (--method exact, the default" in text
+    np.testing.assert_allclose(R, model.task_relatedness(method="exact"), rtol=1e-10)
+    text, R = matrix("--method", "mtif")
+    assert "task relatedness by first-order influence (--method mtif)." in text
+    np.testing.assert_allclose(R, model.task_relatedness(method="mtif"), rtol=1e-10)
+    status, _, err = run_main(capsys, "relatedness", path, "--task-col", "task", "--target", "y",
+                              "--method", "newton", "--out", str(tmp_path / "out"))
+    assert status == 1
+    assert err == ("skmtl relatedness: error: --method newton is not available for "
+                   "MultiTaskRidge; it offers --method mtif or --method exact.\n")
+
+
+def test_first_order_beyond_the_affordable_size(monkeypatch):
+    import skmtl.cli
+    from skmtl.cli import _resolve_method
+
+    X, y = make_multitask_regression(n_tasks=3, n_samples=10, n_features=2, random_state=0)
+    model = MultiTaskRidge().fit(X, y)
+    assert _resolve_method(None, model, 3)[0] == "exact"
+    monkeypatch.setattr(skmtl.cli, "_AFFORDABLE_TASKS", 2)
+    method, why = _resolve_method(None, model, 3)
+    assert method == "mtif" and "beyond 2 tasks" in why and "--method exact" in why
+
+
+# -- item 11: many tasks ----------------------------------------------------------------
+def test_many_tasks_print_readable_lines_by_label(tmp_path, capsys):
+    rows = grouped_rows(200, 40) + [["0.5", "0.5", "loner", "1.0"]]  # "loner": one row
+    path = write_csv(tmp_path / "many.csv", ["a", "b", "task", "y"], rows)
+    out_dir = tmp_path / "out"
+    status, out, err = run_main(capsys, "relatedness", path, "--task-col", "task", "--target",
+                                "y", "--top", "5", "--out", str(out_dir))
+    assert status == 0, err
+    assert max(len(line) for line in out.splitlines()) <= 100 + len(str(out_dir))
+    pairs = out.split("+ = the source helps):\n")[1].splitlines()[1:6]
+    assert all(re.fullmatch(r"  (subject_\d{3}|loner) +subject_\d{3} +[+-]\S+  (helps|hurts)", p)
+               for p in pairs), pairs
+    assert "nan" not in out.lower().replace("nan columns", "")
+    assert "1 task (loner) had no validation rows" in out
+    table = read_rows(out_dir / "relatedness.csv")
+    assert len(table) == 42 and table[0][1:] == sorted({r[2] for r in rows})
+
+
+# -- item 12: errors in the user's words ------------------------------------------------
+def test_tiny_files_name_the_option_to_change(tmp_path, capsys):
+    path = write_csv(tmp_path / "tiny.csv", ["a", "t", "y"], [[1, 1, 2.0], [2, 1, 3.0],
+                                                               [3, 2, 1.5]])
+    status, _, err = run_main(capsys, "select", path, "--task-col", "t", "--target", "y",
+                              "--out", str(tmp_path / "out"))
+    assert status == 1
+    assert err.startswith("skmtl select: error: --cv 3 splits the rows into 3 folds")
+    assert "lower --cv" in err and "n_splits" not in err and len(err.splitlines()) == 1
+    status, _, err = run_main(capsys, "relatedness", path, "--task-col", "t", "--target", "y",
+                              "--val-fraction", "0.9", "--out", str(tmp_path / "out"))
+    assert status == 1
+    assert err == ("skmtl relatedness: error: --val-fraction 0.9 holds out 3 rows, but only 2 "
+                   "rows are in tasks with two or more rows (a task's only row stays in "
+                   "training); lower --val-fraction or add rows.\n")
+
+
+def test_library_errors_are_two_lines_and_verbose_shows_the_traceback(
+        data_csv, tmp_path, capsys, monkeypatch):
+    import skmtl.cli
+
+    def fail(*args, **kwargs):  # a data problem found deep in a library
+        raise MemoryError("Unable to allocate 2.00 GiB for an array")
+
+    monkeypatch.setattr(skmtl.cli, "_relatedness_report", fail)
+    argv = ["relatedness", data_csv[0], "--task-col", "school", "--target", "score",
+            "--out", str(tmp_path)]
+    status, _, err = run_main(capsys, *argv)
+    assert status == 1
+    lines = err.splitlines()
+    assert lines[0] == "skmtl relatedness: error: Unable to allocate 2.00 GiB for an array"
+    assert lines[1] == ("(skmtl relatedness --help lists the options; --verbose shows where "
+                        "the error arose)")
+    status, _, err = run_main(capsys, *argv, "--verbose")
+    assert status == 1
+    assert err.startswith("Traceback (most recent call last):")
+    assert err.splitlines()[-1] == lines[0]
+
+
+def test_task_ids_beyond_2_53_stay_apart(tmp_path, capsys):
+    ids = [2**60, 2**60 + 1, 2**60 + 2]  # one float64
+    rows = [[r[0], ids[i % 3], r[3]] for i, r in enumerate(grouped_rows(30, 3))]
+    path = write_csv(tmp_path / "ids.csv", ["a", "t", "y"], rows)
+    status, out, err = run_main(capsys, "relatedness", path, "--task-col", "t", "--target", "y",
+                                "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    assert "on 24 training rows, 6 validation rows, 3 tasks." in out
+    assert read_rows(tmp_path / "out" / "relatedness.csv")[0][1:] == [str(i) for i in ids]

@@ -11,7 +11,6 @@ from sklearn.utils import TransformerTags, _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._set_output import ADAPTERS_MANAGER, _wrap_data_with_container
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
     _check_feature_names_in,
     _num_samples,
@@ -25,6 +24,7 @@ from ..base import keep_state_on_error, validation_given
 from ..linear_model import MultiTaskLogistic, MultiTaskRidge
 from ..model_selection import TaskStratifiedKFold, _holdout_mask, _strata, _stratified_order
 from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask, resolve_task_col
+from ..utils._targets import infer_target_kind
 
 
 def _not_sampler(selector):
@@ -436,7 +436,8 @@ class MTIFSelector(BaseEstimator):
 
     def _make_estimator(self, y):
         if self.estimator is None:
-            est = MultiTaskRidge() if type_of_target(y) == "continuous" else MultiTaskLogistic()
+            regression = infer_target_kind(y)[0] == "regression"
+            est = MultiTaskRidge() if regression else MultiTaskLogistic()
         else:
             est = clone(self.estimator)
         if "task_col" in est.get_params():
