@@ -24,7 +24,7 @@ from ..base import keep_state_on_error, validation_given
 from ..linear_model import MultiTaskLogistic, MultiTaskRidge
 from ..model_selection import TaskStratifiedKFold, _holdout_mask, _strata, _stratified_order
 from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask, resolve_task_col
-from ..utils._targets import infer_target_kind
+from ..utils import infer_target_kind
 
 
 def _not_sampler(selector):
@@ -102,8 +102,10 @@ class MTIFSelector(BaseEstimator):
         ``influence(X_val, y_val)`` must return an array of shape
         ``(n_fit_rows, n_tasks)`` with columns following ``tasks_`` and
         positive entries for helpful rows, as the skmtl estimators do. None
-        means :class:`~skmtl.MultiTaskRidge` for a continuous ``y`` and
-        :class:`~skmtl.MultiTaskLogistic` otherwise, each with default
+        means :class:`~skmtl.MultiTaskRidge` for a measurement ``y`` and
+        :class:`~skmtl.MultiTaskLogistic` for class labels (text, booleans,
+        or at most 20 distinct integers; as the command line decides,
+        ``skmtl.utils.infer_target_kind``), each with default
         parameters; pass the model you will fit after the selector (with its
         tuned ``alpha``) for the scores to describe that model. Its
         ``task_col`` is set to the selector's.

@@ -33,7 +33,7 @@ def infer_target_kind(y):
 
     Examples
     --------
-    >>> from skmtl.utils._targets import infer_target_kind
+    >>> from skmtl.utils import infer_target_kind
     >>> infer_target_kind([0, 1, 1, 2])
     ('classification', '3 distinct integer values, at most 20')
     >>> infer_target_kind(list(range(2000, 4000, 10)))  # weights in grams
