@@ -147,3 +147,30 @@ def test_targets_too_large_to_square_are_named():
     X, y, _, _ = wide_data(2, 10, 3, seed=7)
     with pytest.raises(ValueError, match=r"^y has values up to .*e\+300"):
         MultiTaskRidge().fit(X, y * 1e300)
+
+
+def test_newton_task_relatedness_is_damped_where_classes_nearly_separate():
+    """HAR's volunteers nearly separate 'sitting': the logistic loss is flat
+    along the shared coefficients, and an undamped Newton step without
+    volunteer 9 or 10 overshot to +11 where refitting moves a loss by 0.3."""
+    from sklearn.preprocessing import StandardScaler
+
+    from skmtl.compose import make_feature_transformer
+    from skmtl.datasets import load_har
+    from skmtl.inspection import task_losses
+    from skmtl.model_selection import task_train_test_split
+
+    X, y = load_har(return_X_y=True)
+    X = make_feature_transformer(StandardScaler()).fit_transform(X)
+    X, X_val, y, y_val = task_train_test_split(X, y, test_size=0.2, random_state=0)
+    model = MultiTaskLogistic().fit(X, y)
+    newton = model.task_relatedness(X_val, y_val, method="newton")
+    full = task_losses(model, X_val, y_val)
+    for source in (9, 10):
+        kept = X[:, -1] != source
+        refit = MultiTaskLogistic().fit(X[kept], y[kept])  # predicts the source with beta
+        refit = task_losses(refit, X_val, y_val, model.tasks_) - full
+        k = np.searchsorted(model.tasks_, source)
+        others = np.arange(len(model.tasks_)) != k
+        error = np.abs(newton[k, others] - refit[others]).max()
+        assert error < 2 * np.abs(refit[others]).max()

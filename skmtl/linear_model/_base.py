@@ -186,8 +186,11 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
                 )
         return losses, grads, hess
 
-    def _objective(self, losses, theta, beta):
+    def _objective(self, losses, theta, beta, dropped_task=None):
         diff = theta - beta
+        if dropped_task is not None:  # the objective without that task's terms
+            keep = np.arange(len(theta)) != dropped_task
+            losses, diff = losses[keep], diff[keep]
         return losses.sum() + self._penalty[0] * np.sum(diff**2) + self._penalty[1] * np.sum(beta**2)
 
     def _arrow(self, data_hessians, task_shared_blocks=False):
@@ -219,18 +222,17 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
             step_task = step_task.reshape(theta.shape)
             step_shared = step_shared.reshape(beta.shape)
             decrement = -(task_grad.ravel() @ step_task.ravel() + shared_grad @ step_shared.ravel())
-            t = 1.0
-            while True:
+
+            def at(t):
                 new_theta, new_beta = theta + t * step_task, beta + t * step_shared
-                new_losses, new_grads, new_hess = self._task_terms(
-                    Z, Y, row_task, weights, new_theta, n_tasks
-                )
-                new_value = self._objective(new_losses, new_theta, new_beta)
-                if new_value <= value - 1e-4 * t * decrement or t < 1e-10 or decrement <= 0:
-                    break
-                t *= 0.5
+                new_terms = self._task_terms(Z, Y, row_task, weights, new_theta, n_tasks)
+                return self._objective(new_terms[0], new_theta, new_beta), new_theta, new_beta, new_terms
+
+            _, value, new_theta, new_beta, (new_losses, new_grads, new_hess) = _backtrack(
+                at, value, decrement
+            )
             theta, beta = new_theta, new_beta
-            losses, grads, hess, value = new_losses, new_grads, new_hess, new_value
+            losses, grads, hess = new_losses, new_grads, new_hess
             if decrement / 2 <= self.tol:
                 return theta, beta, it
         warnings.warn(
@@ -506,10 +508,45 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         n_tasks = len(self.tasks_)
         out = np.zeros((n_tasks, n_tasks))
         beta = self._beta.ravel()
+        losses = self._fitted_terms()[0]
         for k in range(n_tasks):
-            shared = H.drop_task_step(k, shared_grad[k])[None]
+            step = H.drop_task_step(k, shared_grad[k])
+            # Removing a whole task is no small perturbation: where the loss is
+            # nearly flat (near-separable classes) the full Newton step can
+            # overshoot far, so it is damped until the objective without the
+            # task decreases enough (as in fit).
+            moves = -np.einsum("ktb,b->kt", H.coupling_, step).reshape(self._theta.shape)
+
+            def at(t):
+                theta = self._theta + t * moves
+                beta_t = self._beta + t * step.reshape(self._beta.shape)
+                task_losses = self._task_terms(self._Z, self._Y, self._row_task, self._weights,
+                                               theta, n_tasks, hessian=False)[0]
+                return (self._objective(task_losses, theta, beta_t, dropped_task=k),)
+
+            t = 1.0  # a quadratic's step ("exact") is the refit itself
+            if self._refit_method == "newton":
+                value = self._objective(losses, self._theta, self._beta, dropped_task=k)
+                t = _backtrack(at, value, shared_grad[k] @ step)[0]
+            shared = t * step[None]
             # the removed task is predicted by the new shared coefficients
             own = (beta + shared[0] - self._theta[k].ravel())[None]
             out[k] = self._effects_from_steps(val, k, own, shared, empty)[0]
         return out
+
+
+def _backtrack(evaluate, value, decrement):
+    """Armijo backtracking along a Newton step.
+
+    ``evaluate(t)`` returns a tuple whose first entry is the objective at step
+    length ``t``; returns ``(t, *evaluate(t))`` for the first ``t`` in ``1,
+    1/2, 1/4, ...`` that decreases the objective from ``value`` by at least
+    ``1e-4 t decrement``.
+    """
+    t = 1.0
+    while True:
+        result = evaluate(t)
+        if result[0] <= value - 1e-4 * t * decrement or t < 1e-10 or decrement <= 0:
+            return (t, *result)
+        t *= 0.5
 
