@@ -158,7 +158,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
             )
         else:
             Z = features
-        return Z if getattr(self, "_basis", None) is None else Z @ self._basis
+        return Z if self._basis is None else Z @ self._basis
 
     def _task_terms(self, Z, Y, row_task, weights, theta, n_tasks, hessian=True):
         """Per task: weighted mean loss, its gradient and Hessian in the coefficients."""
