@@ -497,10 +497,50 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
                     eta = Zr @ self._theta[task].T
                     factors = self._hessian_factors(eta, self._Y[rows[idx]], Zr)
                     rhs = c * u[idx]
-                scales = np.full(len(idx), c * weight)
+                scales = np.full(factors.shape[::2], c * weight)
+                lone = self._lone_directions()[rows[idx]]
+                if lone.any():
+                    factors, scales, rhs = self._pin_lone_directions(task, lone, factors, scales, rhs)
                 own, shared = H.low_rank_task_step(task, base, factors, scales, rhs)
                 out[idx] = self._effects_from_steps(val, task, own, shared, empty)
         return out
+
+    def _lone_directions(self):
+        """Unit vector ``q_i`` along which fitted row ``i`` alone has data (zero if none).
+
+        With more features than rows every row has one. Without the row no
+        data holds ``q_i``, and the refit has no component along it (the
+        penalties are isotropic); in the system of the removal, though, only
+        ``shared_alpha`` pins that component down, which costs digits.
+        """
+        if "lone" not in self._cache:
+            fitted = np.flatnonzero((self._row_task >= 0) & (self._weights > 0))
+            Z = self._Z[fitted]
+            U, S, Vt = np.linalg.svd(Z, full_matrices=False)
+            rank = S > S[0] * max(Z.shape) * np.finfo(float).eps
+            U, S, Vt = U[:, rank], S[rank], Vt[rank]
+            lone = np.flatnonzero(1.0 - np.einsum("nr,nr->n", U, U) < 1e-10)  # leverage 1
+            q = (U[lone] / S) @ Vt  # (Z^T Z)^+ z_i: orthogonal to every other row
+            out = np.zeros_like(self._Z)
+            out[fitted[lone]] = q / np.linalg.norm(q, axis=1, keepdims=True)
+            self._cache["lone"] = out
+        return self._cache["lone"]
+
+    def _pin_lone_directions(self, task, lone, factors, scales, rhs):
+        """Add ``(lam / 2) (q_i . theta_k)^2`` per output to the objective without row ``i``.
+
+        It does not move the refit, which has no component along ``q_i``,
+        but gives that direction curvature ``lam`` (the coupling's) in place
+        of ``shared_alpha``: one more factor column of negative scale, and
+        its gradient in the right-hand side.
+        """
+        lam = 2.0 * self._penalty[0]
+        n_out, d = self._theta.shape[1:]
+        pins = np.einsum("ce,mp->mcpe", np.eye(n_out), lone).reshape(len(lone), n_out * d, n_out)
+        pin_scales = np.where(lone.any(axis=1)[:, None], -lam, 0.0) * np.ones(n_out)
+        along = np.einsum("cp,mp->mc", self._theta[task], lone)
+        rhs = rhs - lam * np.einsum("mc,mp->mcp", along, lone).reshape(len(lone), n_out * d)
+        return np.concatenate([factors, pins], axis=2), np.concatenate([scales, pin_scales], axis=1), rhs
 
     def _task_refit_effects(self, shared_grad, val):
         H = self._hessian()
