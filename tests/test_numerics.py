@@ -174,3 +174,24 @@ def test_newton_task_relatedness_is_damped_where_classes_nearly_separate():
         others = np.arange(len(model.tasks_)) != k
         error = np.abs(newton[k, others] - refit[others]).max()
         assert error < 2 * np.abs(refit[others]).max()
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_wide_exact_influence_matches_refits_with_a_structured_target(fit_intercept):
+    """Every row alone spans a direction of the coefficients; removing it
+    leaves that direction to ``shared_alpha``, which cost the exact path
+    1e-7 here before the direction was pinned."""
+    from skmtl.inspection import loo_effects
+
+    rng = np.random.default_rng(7)
+    task = np.repeat(np.arange(3), 10)
+    features = rng.standard_normal((30, 200)) * rng.uniform(0.5, 3, 200)
+    coef = rng.standard_normal(200)
+    X, y = np.column_stack([features, task]), features @ coef + 3 * task + 5 + rng.standard_normal(30)
+    val_task = np.repeat(np.arange(3), 5)
+    val_features = rng.standard_normal((15, 200))
+    X_val = np.column_stack([val_features, val_task])
+    y_val = val_features @ coef + 3 * val_task + 5 + rng.standard_normal(15)
+    model = MultiTaskRidge(fit_intercept=fit_intercept).fit(X, y)
+    refits = loo_effects(MultiTaskRidge(fit_intercept=fit_intercept), X, y, X_val, y_val)
+    assert relative_error(model.influence(X_val, y_val, method="exact"), refits) < 1e-10

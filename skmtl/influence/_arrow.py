@@ -83,10 +83,16 @@ class _NumpyOps:
         return np.linalg.solve(a, b)
 
     @staticmethod
-    def abs_det(a):
-        return np.abs(np.linalg.det(a))
+    def smallest_singular_values(a):
+        return np.linalg.svd(a, compute_uv=False)[..., -1]
 
     flatnonzero = staticmethod(np.flatnonzero)
+    ones = staticmethod(np.ones)
+
+    @staticmethod
+    def diag_embed(a):
+        """Diagonal matrices from the last axis of ``a``."""
+        return a[..., :, None] * np.eye(a.shape[-1])
 
     @staticmethod
     def task_groups(row_tasks, n_tasks):
@@ -162,12 +168,20 @@ class _TorchOps:
             raise np.linalg.LinAlgError(str(exc)) from exc
 
     @staticmethod
-    def abs_det(a):
-        return _torch().linalg.det(a).abs()
+    def smallest_singular_values(a):
+        return _torch().linalg.svdvals(a)[..., -1]
 
     @staticmethod
     def flatnonzero(mask):
         return _torch().nonzero(mask).flatten()
+
+    def ones(self, n):
+        torch = _torch()
+        return torch.ones(n, dtype=torch.float64, device=self.device)
+
+    @staticmethod
+    def diag_embed(a):
+        return _torch().diag_embed(a)
 
     @staticmethod
     def task_groups(row_tasks, n_tasks):
@@ -423,7 +437,7 @@ class ArrowHessian:
         """Newton steps on objectives that reweight rows of one task.
 
         System ``i`` is ``H`` with block ``task`` replaced by ``base_block -
-        scales[i] * factors[i] @ factors[i].T`` and right-hand side
+        factors[i] @ diag(scales[i]) @ factors[i].T`` and right-hand side
         ``task_rhs[i]`` in that block (plus ``shared_rhs[i]`` in the shared
         block). Removing row ``i`` from a task whose loss is a weighted mean
         has exactly this form: the task's Hessian is rescaled (common to rows
@@ -444,7 +458,9 @@ class ArrowHessian:
         task : int
         base_block : ndarray of shape (d_task, d_task)
         factors : ndarray of shape (m, d_task, r)
-        scales : ndarray of shape (m,)
+        scales : ndarray of shape (m,) or (m, r)
+            One scale per system, or one per factor column (a negative
+            scale adds curvature).
         task_rhs : ndarray of shape (m, d_task)
         shared_rhs : ndarray of shape (m, d_shared), default=None
 
@@ -458,16 +474,18 @@ class ArrowHessian:
         """
         ops = self._ops
         factors, task_rhs = ops.asarray(factors), ops.asarray(task_rhs)
-        s = ops.asarray(scales)[:, None, None]
+        r = factors.shape[2]
+        s = ops.asarray(scales)
+        s = (s[:, None] if s.ndim == 1 else s) * ops.ones(r)  # (m, r)
         base_inv = ops.spd_inverses(ops.asarray(base_block)[None], "modified task block")[0]
         cross = self.cross_blocks[task]
         # Schur complement with block `task` replaced by base_block
         base_coupling = base_inv @ cross
         schur = self.schur_ + cross.T @ (self.coupling_[task] - base_coupling)
-        # (base - s F F^T)^-1 = base^-1 + U N U^T, U = base^-1 F, N = s (I - s F^T U)^-1
+        # (base - F S F^T)^-1 = base^-1 + U N U^T, U = base^-1 F, N = (I - S F^T U)^-1 S
         U = ops.einsum("ts,msr->mtr", base_inv, factors)
-        eye_r = ops.eye(factors.shape[2])
-        N = ops.solve(eye_r - s * ops.einsum("mtr,mtq->mrq", factors, U), s * eye_r)
+        N = ops.solve(ops.eye(r) - s[:, :, None] * ops.einsum("mtr,mtq->mrq", factors, U),
+                      ops.diag_embed(s))
         G = ops.einsum("tb,mtr->mbr", cross, U)
 
         def task_block_solve(rhs):
@@ -480,11 +498,12 @@ class ArrowHessian:
         if shared_rhs is not None:
             shared_b = shared_b + ops.asarray(shared_rhs)
         shared = self._updated_schur_solve(schur, G, N, shared_b)
-        # own block: (base - s F F^T)^-1 (task_rhs - cross @ shared)
+        # own block: (base - F S F^T)^-1 (task_rhs - cross @ shared)
         return own_rhs + task_block_solve(-shared @ cross.T), shared
 
-    # A Woodbury update of the Schur complement whose small matrix keeps less
-    # than this share of its size cancels digits; such systems are factorized.
+    # A Woodbury update of the Schur complement whose small matrix (the
+    # identity for no update) comes this close to singular cancels digits;
+    # such systems are factorized instead.
     _WOODBURY_MIN_PIVOT = 1e-3
 
     def _updated_schur_solve(self, schur, G, N, rhs):
@@ -499,8 +518,7 @@ class ArrowHessian:
         small = ops.eye(r) - N @ ops.einsum("mbr,mbq->mrq", G, P)
         coef = ops.solve(small, N @ ops.einsum("mbr,mb->mr", G, base)[..., None])[..., 0]
         shared = base + ops.einsum("mbr,mr->mb", P, coef)
-        # det(small) = det(updated) / det(schur); its eigenvalues lie in (0, 1]
-        cancelled = ops.flatnonzero(ops.abs_det(small) < self._WOODBURY_MIN_PIVOT)
+        cancelled = ops.flatnonzero(ops.smallest_singular_values(small) < self._WOODBURY_MIN_PIVOT)
         if len(cancelled):
             direct = schur[None] - ops.einsum("mbr,mrq,mcq->mbc", G[cancelled], N[cancelled], G[cancelled])
             shared[cancelled] = ops.solve(direct, rhs[cancelled][..., None])[..., 0]
