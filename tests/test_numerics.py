@@ -7,6 +7,8 @@ with more features than rows the Hessian holds only ``shared_alpha`` in the
 directions no row spans.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import linalg
@@ -195,3 +197,24 @@ def test_wide_exact_influence_matches_refits_with_a_structured_target(fit_interc
     model = MultiTaskRidge(fit_intercept=fit_intercept).fit(X, y)
     refits = loo_effects(MultiTaskRidge(fit_intercept=fit_intercept), X, y, X_val, y_val)
     assert relative_error(model.influence(X_val, y_val, method="exact"), refits) < 1e-10
+
+
+def test_values_too_small_to_square_are_named():
+    X, y, _, _ = wide_data(2, 10, 3, seed=8)
+    with pytest.raises(ValueError, match=r"^y has values up to .*e-170"):
+        MultiTaskRidge().fit(X, y * 1e-170)
+    X[:, 2] *= 1e-170
+    with pytest.raises(ValueError, match=r"X.s column 2 has values up to .*e-17"):
+        MultiTaskRidge().fit(X, y)
+    X[:, 2] = 0.0  # a constant zero column is fine
+    MultiTaskRidge().fit(X, y)
+
+
+def test_targets_in_large_units_converge_without_warning():
+    X, y, X_val, y_val = wide_data(3, 20, 4, seed=9)
+    small = MultiTaskRidge().fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        large = MultiTaskRidge().fit(X, y * 1e10)
+    assert large.n_iter_ <= 2
+    np.testing.assert_allclose(large.coef_, small.coef_ * 1e10, rtol=1e-10)

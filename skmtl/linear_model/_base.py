@@ -233,7 +233,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
             )
             theta, beta = new_theta, new_beta
             losses, grads, hess = new_losses, new_grads, new_hess
-            if decrement / 2 <= self.tol:
+            if decrement / 2 <= self.tol * max(1.0, abs(value)):  # relative for large losses
                 return theta, beta, it
         warnings.warn(
             f"{type(self).__name__} did not converge in max_iter={self.max_iter} "

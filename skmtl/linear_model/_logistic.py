@@ -35,7 +35,8 @@ class MultiTaskLogistic(ClassifierMixin, MultiTaskLinearModel):
     max_iter : int, default=100
         Newton iterations; a ``ConvergenceWarning`` says when they run out.
     tol : float, default=1e-10
-        Stop when half the squared Newton decrement falls below ``tol``.
+        Stop when half the squared Newton decrement falls below ``tol`` (times
+        the objective where it exceeds 1: targets in large units converge too).
 
     Attributes
     ----------

@@ -35,7 +35,8 @@ class MultiTaskRidge(RegressorMixin, MultiTaskLinearModel):
     max_iter : int, default=100
         Newton iterations (ridge needs one).
     tol : float, default=1e-10
-        Stop when half the squared Newton decrement falls below ``tol``.
+        Stop when half the squared Newton decrement falls below ``tol`` (times
+        the objective where it exceeds 1: targets in large units converge too).
 
     Attributes
     ----------

@@ -116,32 +116,41 @@ def check_task_X(estimator, X, *, reset):
 
 
 # Squares of larger values, summed over rows, leave float64's range (~1.8e308)
-# and turn into inf or, in products with small numbers, into silent zeros.
+# and turn into inf; squares of a column or target whose values are all
+# smaller underflow toward 0 and every score computed from them rounds to 0.
 LARGEST_SAFE_VALUE = 1e150
+SMALLEST_SAFE_SCALE = 1e-150
 
 
-def check_magnitude(values, what, remedy="divide it by a power of ten"):
-    """Raise a ValueError when ``values`` hold numbers too large to square."""
-    largest = np.max(np.abs(values), initial=0.0)
-    if largest > LARGEST_SAFE_VALUE:
-        raise ValueError(
-            f"{what} has values up to {largest:.3g}; skmtl squares its inputs, "
-            f"which needs magnitudes below {LARGEST_SAFE_VALUE:.0e}. Rescale "
-            f"it: {remedy}."
-        )
+def _unsafe_scale(values, axis=None):
+    """Whether the largest magnitude is beyond what squares hold, or nonzero but too small."""
+    largest = np.max(np.abs(values), axis=axis, initial=0.0)
+    return (largest > LARGEST_SAFE_VALUE) | ((largest > 0) & (largest < SMALLEST_SAFE_SCALE))
+
+
+def check_magnitude(values, what, remedy="multiply or divide it by a power of ten"):
+    """Raise a ValueError when the squares of ``values`` would overflow, or all underflow."""
+    if not _unsafe_scale(values):
+        return
+    largest = np.max(np.abs(values))
+    raise ValueError(
+        f"{what} has values up to {largest:.3g}; skmtl squares its inputs, which "
+        f"needs the largest magnitude between {SMALLEST_SAFE_SCALE:.0e} and "
+        f"{LARGEST_SAFE_VALUE:.0e}. Rescale it: {remedy}."
+    )
 
 
 def _check_magnitude(features, estimator, task_idx):
     """:func:`check_magnitude` per feature column, named as the user knows it."""
-    too_large = np.flatnonzero(np.max(np.abs(features), axis=0, initial=0.0) > LARGEST_SAFE_VALUE)
-    if not len(too_large):
+    unsafe = np.flatnonzero(_unsafe_scale(features, axis=0))
+    if not len(unsafe):
         return
-    column = too_large[0] + (too_large[0] >= task_idx)  # position in X
+    column = unsafe[0] + (unsafe[0] >= task_idx)  # position in X
     names = getattr(estimator, "feature_names_in_", None)
     name = f"column {names[column]!r}" if names is not None else f"column {column}"
     check_magnitude(
-        features[:, too_large[0]], f"X's {name}",
-        "divide it by a power of ten, or standardize the features with "
+        features[:, unsafe[0]], f"X's {name}",
+        "multiply or divide it by a power of ten, or standardize the features with "
         "skmtl.compose.make_feature_transformer(StandardScaler())",
     )
 
