@@ -212,19 +212,30 @@ def _warn_if_inexact(labels):
 def _warn_if_scaled(estimator, labels, task_idx):
     """Warn when the task labels look rescaled by a scaler in front of the estimator.
 
-    Task labels are ids: non-integer numbers with mean 0 and standard deviation
-    1 (``StandardScaler``) or spanning exactly ``[0, 1]`` (``MinMaxScaler``) are
-    almost surely ids that a scaler applied to every column of ``X`` rescaled.
+    Task labels are ids: non-integer numbers with the signature of a
+    scikit-learn scaler (mean 0 and standard deviation 1, ``StandardScaler``;
+    median 0 and inter-quartile range 1, ``RobustScaler``; ``[0, 1]``,
+    ``MinMaxScaler``; within ``[-1, 1]`` with largest magnitude exactly 1,
+    ``MaxAbsScaler``) are almost surely ids that a scaler applied to every
+    column of ``X`` rescaled.
     """
     labels = np.asarray(labels)
     if labels.dtype.kind != "f" or not len(labels) or not np.all(np.isfinite(labels)):
         return
-    # loose: rows left out after scaling (missing labels, a selector) shift both a little
-    standardized = abs(labels.mean()) < 0.25 and abs(labels.std() - 1.0) < 0.25
-    min_max = labels.min() == 0.0 and labels.max() == 1.0
-    if not (standardized or min_max):
+    # loose: rows left out after scaling (missing labels, a selector) shift these a little
+    q1, median, q3 = np.percentile(labels, [25, 50, 75])
+    signatures = {
+        "mean about 0 and standard deviation about 1":
+            abs(labels.mean()) < 0.25 and abs(labels.std() - 1.0) < 0.25,
+        "median about 0 and inter-quartile range about 1":
+            abs(median) < 0.25 and abs(q3 - q1 - 1.0) < 0.25,
+        # MinMaxScaler's x * scale + offset ends within rounding of 0 and 1
+        "range [0, 1]": np.allclose([labels.min(), labels.max()], [0.0, 1.0]),
+        "range [-1, 1] and largest magnitude exactly 1": np.abs(labels).max() == 1.0,
+    }
+    looks = next((text for text, match in signatures.items() if match), None)
+    if looks is None:
         return
-    looks = "mean about 0 and standard deviation about 1" if standardized else "range [0, 1]"
     names = getattr(estimator, "feature_names_in_", None)
     column = repr(names[task_idx]) if names is not None else f"at position {task_idx}"
     task_col = "" if estimator.task_col == -1 else f", task_col={estimator.task_col!r}"
