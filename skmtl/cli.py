@@ -114,6 +114,18 @@ def _is_number(text):
     return True
 
 
+def _check_scale(values, what, option):
+    """:func:`~skmtl.utils._tasks.check_magnitude` of one column of the file,
+    before any scaling, as an _InputError that says how to leave it out."""
+    from .utils._tasks import check_magnitude
+
+    try:
+        check_magnitude(values, what, f"change its unit in the file (scale it by a power of "
+                        f"ten), or {option}")
+    except ValueError as exc:
+        raise _InputError(str(exc)) from None
+
+
 def _parse_target(values, name, lines):
     """Numbers (int64 where all are integers) or, when no value is a number,
     the labels as written; text among numbers is an error."""
@@ -208,6 +220,10 @@ def _read_csv(path, task_col, target, features=None, dropna=False):
     )
     tasks = _labels(column[task_col])
     y = _parse_target(column[target], target, lines)
+    for name, values in zip(features, feats.T):
+        _check_scale(values, f"feature column {name!r}", "leave it out with --features")
+    if y.dtype != object:
+        _check_scale(y, f"target {target!r}", "choose another --target")
     # a float column would merge integer task ids beyond 2**53
     exact = tasks.dtype == object or np.abs(tasks).max() >= 2**53
     X = np.column_stack([feats.astype(object), tasks.astype(object)]) if exact else (
@@ -231,8 +247,9 @@ def _make_model(option, y, target, alpha, random_state):
     numeric = y.dtype != object
     values = np.unique(y)
     if len(values) == 1:
+        value = values[0].item() if isinstance(values[0], np.generic) else values[0]
         raise _InputError(
-            f"the target {target!r} holds one value ({values[0]!r}) in every row; there is "
+            f"the target {target!r} holds one value ({value!r}) in every row; there is "
             "nothing to learn. Choose another --target."
         )
     if option == "ridge" and not numeric:

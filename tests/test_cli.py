@@ -269,6 +269,9 @@ def test_bad_input_exits_nonzero_with_message(tmp_path, capsys):
         ("a,t,y\n1,1,0.5\n2,1,1.5\n", ["--model", "logistic"], "the target 'y' is continuous"),
         ("a,t,a,y\n1,1,2,0.5\n2,2,3,1.5\n", [], "names 'a' more than once"),
         ("a,t,y\n1,1,yes\n2,2,yes\n", [], "the target 'y' holds one value ('yes') in every row"),
+        # plain numbers, not numpy's repr (np.int64(5))
+        ("a,t,y\n1,1,5.0\n2,2,5.0\n", [], "the target 'y' holds one value (5) in every row"),
+        ("a,t,y\n1,1,2.5\n2,2,2.5\n", [], "the target 'y' holds one value (2.5) in every row"),
     ],
 )
 def test_bad_input_messages(tmp_path, capsys, content, args, message):
@@ -283,6 +286,32 @@ def test_bad_input_messages(tmp_path, capsys, content, args, message):
     captured = capsys.readouterr()
     assert captured.err.startswith("skmtl relatedness: error: ")
     assert message in captured.err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("scale", [[], ["--no-scale"]])
+@pytest.mark.parametrize("column, factor, message", [
+    ("big", 1e200, "feature column 'big' has values up to 2.2e+200"),
+    # squares overflow in the scaler's variance only: the scaled column named no column
+    ("big", 1e160, "feature column 'big' has values up to 2.2e+160"),
+    ("y", 1e200, "target 'y' has values up to 2.2e+200"),
+])
+def test_values_too_large_to_square_name_the_column(tmp_path, capsys, scale, column, factor,
+                                                      message):
+    X, y = make_multitask_regression(n_tasks=3, n_samples=10, n_features=1, random_state=0)
+    columns = {"a": X[:, 0], "t": X[:, -1], "y": y}
+    columns[column] = np.linspace(-2.2, 2.2, len(y)) * factor
+    path = tmp_path / "data.csv"
+    np.savetxt(path, np.column_stack(list(columns.values())), delimiter=",", fmt="%.17g",
+               header=",".join(columns), comments="")
+    status, out, err = run_main(capsys, "relatedness", str(path), "--task-col", "t",
+                                "--target", "y", "--out", str(tmp_path / "out"), *scale)
+    fix = "leave it out with --features" if column == "big" else "choose another --target"
+    assert status == 1
+    [line] = err.splitlines()  # one line: no overflow warning, no hint to --help
+    assert line.startswith(f"skmtl relatedness: error: {message}; skmtl squares its inputs")
+    assert line.endswith(f"Rescale it: change its unit in the file (scale it by a power of ten), "
+                         f"or {fix}.")
     assert not (tmp_path / "out").exists()
 
 

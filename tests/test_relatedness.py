@@ -191,10 +191,15 @@ def test_subsets_as_masks_or_task_labels(subsets):
     ([[2, 1, 0]], r"read as a mask: True/False or 1/0 .* got \[2\]"),
     ([[0.5, 1, 0]], r"read as a mask.* got \[0.5\]"),
     ([[1, 0]], r"holds only 0/1, so it is read as a mask, but it has 2 columns for 3 tasks.*as a set"),
-    ([[0, 2], [1, 5]], r"subsets\[1\] must name .* only tasks of X \[0, 1, 2\]; got \[1, 5\]"),
-    ([[0, 2], []], r"subsets\[1\] must name at least one task"),
+    ([[0, 2], [1, 5]], r"subsets\[1\] must name only tasks of X \[0, 1, 2\]; got \[1, 5\]"),
     ([0, 2], r"subsets\[0\] is 0; give each subset as a collection of task labels"),
-    ([[0, 0, 0], [1, 0, 1]], "Every subset must hold at least one task"),
+    # an empty subset, whichever form it takes
+    ([[1, 0, 1], [0, 0, 0]], r"subsets\[1\] holds no task; every subset must hold at least one"),
+    ([[0, 2], []], r"subsets\[1\] holds no task; every subset must hold at least one"),
+    ([[]], r"subsets\[0\] holds no task; every subset must hold at least one"),
+    ([[], []], r"subsets\[0\] holds no task; every subset must hold at least one"),
+    (np.zeros((1, 0), dtype=bool), r"subsets\[0\] holds no task"),
+    ([set()], r"subsets\[0\] holds no task"),
 ])
 def test_subsets_reject_anything_but_masks_and_labels_before_fitting(monkeypatch, subsets, message):
     def no_fit(self, *args, **kwargs):

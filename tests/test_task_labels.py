@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
 
 from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.compose import make_feature_transformer
@@ -119,14 +119,28 @@ def test_network_names_type_mismatch():
         net.predict(_with_task_column(X, ["0", "1"]))
 
 
+@pytest.mark.parametrize("tasks", [[0, 1, 2], [1, 2, 3], [-7, 2, 5]])
 @pytest.mark.parametrize(
     "scaler, match",
-    [(StandardScaler(), "mean about 0 and standard deviation about 1"), (MinMaxScaler(), r"range \[0, 1\]")],
+    [(StandardScaler(), "mean about 0 and standard deviation about 1"),
+     (RobustScaler(), "median about 0 and inter-quartile range about 1"),
+     (MinMaxScaler(), r"range \[0, 1\]"),
+     (MaxAbsScaler(), r"range \[(0|-1), 1\]")],
 )
-def test_scaler_over_the_task_column_warns_at_fit(data, scaler, match):
-    X, y = data
+def test_scaler_over_the_task_column_warns_at_fit(data, scaler, match, tasks):
+    X, y = _with_task_column(data[0], tasks).astype(float), data[1]
     with pytest.warns(UserWarning, match=f"{match}.*task column looks scaled.*make_feature_transformer"):
         make_pipeline(scaler, MultiTaskRidge()).fit(X, y)
+
+
+@pytest.mark.parametrize("tasks", [
+    [0, 1, 2], [-1, 0, 1], [-1.0, 0.0, 1.0], [0.0, 1.0, 2.0], ["a", "b", "c"], [3, 10, 12],
+])
+def test_unscaled_task_labels_do_not_warn(data, tasks):
+    X, y = _with_task_column(data[0], tasks), data[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(MultiTaskRidge().fit(X, y).tasks_) == 3
 
 
 def test_make_feature_transformer_scales_features_and_keeps_the_task_column(data):

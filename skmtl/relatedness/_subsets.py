@@ -41,12 +41,14 @@ def _check_subsets(subsets, tasks):
     """``subsets`` as a boolean mask ``(n_subsets, n_tasks)``, from a mask or collections of labels.
 
     A rectangular array of only 0/1 (or bools), or with one column per task,
-    is a mask; anything else holds the task labels of each subset.
+    is a mask; anything else holds the task labels of each subset. A subset
+    without a task is an error in either form.
     """
     if len(subsets) == 0:
         raise ValueError("subsets is empty; give at least one subset.")
     as_labels = "To list task labels instead, give each subset as a set, e.g. [{0, 1}, {1, 2}]."
-    if np.asarray(subsets, dtype=object).ndim == 2:
+    shape = np.shape(np.asarray(subsets, dtype=object))
+    if len(shape) == 2 and shape[1] > 0:  # zero columns: empty collections of labels
         values = check_array(subsets, dtype=None, input_name="subsets")
         numeric = values.dtype.kind in "biuf"
         zero_one = numeric and np.isin(values, (0, 1)).all()
@@ -66,7 +68,7 @@ def _check_subsets(subsets, tasks):
                 )
             mask = values.astype(bool)
             if not mask.any(axis=1).all():
-                raise ValueError("Every subset must hold at least one task; remove empty rows.")
+                raise _empty_subset(np.flatnonzero(~mask.any(axis=1))[0])
             return mask
     mask = np.zeros((len(subsets), len(tasks)), dtype=bool)
     for i, subset in enumerate(subsets):
@@ -76,14 +78,23 @@ def _check_subsets(subsets, tasks):
                 f"(of {preview_labels(tasks)}), or subsets as a mask with one column per task."
             )
         labels = np.asarray(list(subset), dtype=object)
+        if len(labels) == 0:
+            raise _empty_subset(i)
         index = encode_tasks(labels, tasks)
-        if (index < 0).any() or len(labels) == 0:
+        if (index < 0).any():
             raise ValueError(
-                f"subsets[{i}] must name at least one task, and only tasks of X "
+                f"subsets[{i}] must name only tasks of X "
                 f"{preview_labels(tasks, len(tasks))}; got {preview_labels(labels)}."
             )
         mask[i, index] = True
     return mask
+
+
+def _empty_subset(i):
+    return ValueError(
+        f"subsets[{i}] holds no task; every subset must hold at least one task: remove the "
+        "empty ones."
+    )
 
 
 def _refit_subset(estimator, X, y, train_rows, X_val, y_val, val_rows, tasks):
