@@ -295,8 +295,10 @@ def test_bad_input_messages(tmp_path, capsys, content, args, message):
     # squares overflow in the scaler's variance only: the scaled column named no column
     ("big", 1e160, "feature column 'big' has values up to 2.2e+160"),
     ("y", 1e200, "target 'y' has values up to 2.2e+200"),
+    ("big", 1e-200, "feature column 'big' has values up to 2.2e-200"),
+    ("y", 1e-200, "target 'y' has values up to 2.2e-200"),
 ])
-def test_values_too_large_to_square_name_the_column(tmp_path, capsys, scale, column, factor,
+def test_values_too_large_or_small_to_square_name_the_column(tmp_path, capsys, scale, column, factor,
                                                       message):
     X, y = make_multitask_regression(n_tasks=3, n_samples=10, n_features=1, random_state=0)
     columns = {"a": X[:, 0], "t": X[:, -1], "y": y}
