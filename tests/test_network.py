@@ -309,7 +309,7 @@ def test_ensemble_averages_members_and_soft_threshold_shrinks():
     assert len(est.models_) == 2
     val = est._val
     ops, _ = est._operators(val)
-    members = [m.row_scores(operators) for m, operators in ops]
+    members = [m.row_scores(operators) for m, _, operators in ops]
     mean = sum((d + s).numpy() for d, s in members) / 2
     np.testing.assert_allclose(est.influence(), mean, rtol=1e-10)
     est.set_params(soft_threshold=0.5)

@@ -849,8 +849,49 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         for index in tqdm(range(len(self.models_)), disable=not self.verbose, desc="MTIF"):
             member = self._member(index)
             v_t, v_b = member.task_gradients(val_t, torch.as_tensor(scale, device=self.device_))
-            out.append((member, member.operators(v_t, v_b)))
+            out.append((member, (v_t, v_b), member.operators(v_t, v_b)))
         return out, counts == 0
+
+    def _check_streamable(self):
+        if self.soft_threshold > 0:
+            raise ValueError(
+                f"soft_threshold={self.soft_threshold} cuts each task's scores at a quantile "
+                "over all rows, so no block of rows can be scored alone. Stream with "
+                "soft_threshold=0 (set_params), or call influence() for the whole matrix."
+            )
+
+    def _scorer(self, X_val, y_val, method):
+        """Operators once per member; blocks of fit rows scored one member and batch
+        at a time (see :class:`~skmtl.base.InfluenceMixin`)."""
+        self._check_influence_call(method)
+        ops, empty = self._operators(self._resolve_val(X_val, y_val))
+        fitted = self._train_data["rows"]
+
+        def averaged(start, stop, score, operators):
+            # the fitted rows among start:stop are positions lo:hi of the members' data
+            lo, hi = np.searchsorted(fitted, [start, stop])
+            out = None
+            for (member, _, _), operator in zip(ops, operators):
+                scores = score(member, operator, lo, hi).cpu().numpy() / len(ops)
+                if out is None:
+                    out = np.zeros((stop - start,) + scores.shape[1:])
+                out[fitted[lo:hi] - start] += scores
+            return out
+
+        def parts(start, stop):
+            out = averaged(
+                start, stop, lambda member, operator, lo, hi: torch.stack(member.row_scores(operator, lo, hi), dim=1),
+                [operators for _, _, operators in ops],
+            )
+            return out[:, 0], out[:, 1]
+
+        def totals(task_weights):
+            if self.soft_threshold > 0:
+                return None
+            operators = [member.hessian.total_operator(*grads, task_weights) for member, grads, _ in ops]
+            return lambda start, stop: averaged(start, stop, MemberInfluence.row_totals, operators)
+
+        return parts, totals, empty
 
     def influence(self, X_val=None, y_val=None, *, method="mtif", return_components=False):
         """Effect of removing each training row on each task's validation loss.
@@ -880,23 +921,21 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
             Columns follow ``tasks_``; a task without validation rows gets
             NaN. Averaged over the ``n_models`` members, then
             soft-thresholded when ``soft_threshold > 0``.
+
+        Raises
+        ------
+        MemoryError
+            Before allocating, when the result would exceed
+            ``skmtl.get_config()["max_result_memory"]``: then stream it with
+            :meth:`influence_chunked` or sum it per row with
+            :meth:`influence_total` (both with ``soft_threshold=0``).
         """
         self._check_influence_call(method)
-        val = self._resolve_val(X_val, y_val)
-        ops, empty = self._operators(val)
-        direct = np.zeros((self._n_fit_rows, len(self.tasks_)))
-        shared = np.zeros_like(direct)
-        rows = self._train_data["rows"]
-        for member, operators in ops:
-            d, s = member.row_scores(operators)
-            direct[rows] += d.cpu().numpy() / len(ops)
-            shared[rows] += s.cpu().numpy() / len(ops)
-        scores = _soft_threshold(direct + shared, self.soft_threshold)
-        scores[:, empty] = np.nan
-        if return_components:
-            direct[:, empty] = shared[:, empty] = np.nan
-            return scores, {"direct": direct, "shared": shared}
-        return scores
+        scores, components = self._influence_matrix(
+            X_val, y_val, method, return_components,
+            finish=lambda scores: _soft_threshold(scores, self.soft_threshold),
+        )
+        return (scores, components) if return_components else scores
 
     def task_relatedness(self, X_val=None, y_val=None, *, method="mtif"):
         """Effect of removing each whole task on each task's validation loss.
@@ -921,9 +960,9 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         ops, empty = self._operators(val)
         n_tasks = len(self.tasks_)
         out = np.zeros((n_tasks, n_tasks))
-        for member, operators in ops:
+        for member, _, operators in ops:
             task = torch.arange(n_tasks, device=member.mean_t.device)
-            direct, shared = member.scores(operators, task, member.mean_t, member.mean_b)
+            direct, shared = member.hessian.scores(operators, task, member.mean_t, member.mean_b)
             out += (direct + shared).cpu().numpy() / len(ops)
         out[:, empty] = np.nan
         return out
