@@ -5,6 +5,7 @@ import functools
 import hashlib
 
 import numpy as np
+import sklearn
 from sklearn.utils import check_array
 from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils.validation import check_is_fitted
@@ -153,7 +154,9 @@ class InfluenceMixin:
         )
         scores = np.zeros(shape)
         components = {name: np.zeros(shape) for name in names}
-        for start, block in self._blocks(parts, self._row_bytes(), None):
+        # the result is allocated already: blocks beyond a few dozen MiB add memory, not speed
+        working_memory = min(sklearn.get_config()["working_memory"], 64)
+        for start, block in self._blocks(parts, self._row_bytes(), working_memory):
             rows = slice(start, start + len(block[0]))
             scores[rows] = sum(block)
             for name, part in zip(names, block):

@@ -367,11 +367,14 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         def parts(start, stop):
             with blas_threads_for_blocks(self._theta[0].size):
                 rows, k, u, scale = self._row_perturbations(start, stop)
-                out = np.zeros((1 if operators is None else 2, stop - start, n_tasks))
                 if operators is not None:
-                    out[:, rows - start] = H.scores(operators, k, u)
+                    scored = H.scores(operators, k, u)
                 else:
-                    out[0, rows - start] = self._row_refit_effects(rows, k, u, scale, val, empty)
+                    scored = (self._row_refit_effects(rows, k, u, scale, val, empty),)
+            if len(rows) == stop - start:
+                return scored
+            out = np.zeros((len(scored), stop - start, n_tasks))  # rows without a task score 0
+            out[:, rows - start] = scored
             return tuple(out)
 
         def totals(task_weights):
