@@ -9,7 +9,14 @@ _config = {"max_result_memory": 4096}
 
 
 def get_config():
-    """The current settings of skmtl (see :func:`set_config`), as a new dict."""
+    """The current settings of skmtl (see :func:`set_config`), as a new dict.
+
+    Examples
+    --------
+    >>> import skmtl
+    >>> skmtl.get_config()
+    {'max_result_memory': 4096}
+    """
     return dict(_config)
 
 
@@ -33,6 +40,14 @@ def set_config(max_result_memory=None):
     See Also
     --------
     config_context : the same settings for a ``with`` block.
+
+    Examples
+    --------
+    >>> import skmtl
+    >>> skmtl.set_config(max_result_memory=8192)   # allow results up to 8 GiB
+    >>> skmtl.get_config()["max_result_memory"]
+    8192
+    >>> skmtl.set_config(max_result_memory=4096)
     """
     if max_result_memory is not None:
         _config["max_result_memory"] = max_result_memory
