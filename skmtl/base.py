@@ -137,7 +137,7 @@ class InfluenceMixin:
             yield start, score(start, min(start + chunk, n_rows))
 
     def _row_bytes(self):
-        # a block's scores, their two paths and one temporary: float64 per task
+        """Bytes a row of a block takes: its scores, their two paths and a temporary."""
         return 4 * 8 * len(self.tasks_)
 
     def _influence_matrix(self, X_val, y_val, method, return_components, finish=None):
@@ -187,9 +187,9 @@ class InfluenceMixin:
             ``start`` being the index of the block's first row; e.g.
             ``lambda block, start: block.min(axis=1)``.
         working_memory : float, default=None
-            Memory in MiB a block may take (about four float64 numbers per
-            task and row); ``sklearn.get_config()["working_memory"]`` when
-            None.
+            Memory in MiB a block may take with its temporaries (a few
+            float64 numbers per task and row);
+            ``sklearn.get_config()["working_memory"]`` when None.
 
         Yields
         ------

@@ -97,7 +97,7 @@ def test_network_scores_one_block_at_a_time(monkeypatch):
         return scores(self, operators, start, stop)
 
     monkeypatch.setattr(MemberInfluence, "row_scores", recording)
-    working_memory = 4 * 8 * 3 * 7 / 2**20  # seven rows of three tasks
+    working_memory = est._row_bytes() * 7 / 2**20  # seven rows
     assert sum(len(b) for b in est.influence_chunked(working_memory=working_memory)) == len(X)
     assert max(sizes) == 7 and sum(sizes) == len(X)
 
@@ -112,9 +112,8 @@ def test_network_soft_threshold_cannot_stream():
 
 def test_working_memory_defaults_to_sklearn_config():
     est, Xv, yv = _fitted_ridge()
-    n_tasks = len(est.tasks_)
     rows = 5
-    with sklearn.config_context(working_memory=4 * 8 * n_tasks * rows / 2**20):
+    with sklearn.config_context(working_memory=est._row_bytes() * rows / 2**20):
         lengths = [len(b) for b in est.influence_chunked(Xv, yv)]
     assert lengths[:-1] == [rows] * (len(lengths) - 1) and sum(lengths) == len(est._Z)
 

@@ -860,6 +860,10 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
                 "soft_threshold=0 (set_params), or call influence() for the whole matrix."
             )
 
+    def _row_bytes(self):
+        # the members' averaged paths and each member's copy on the host, besides the scores
+        return 6 * 8 * len(self.tasks_)
+
     def _scorer(self, X_val, y_val, method):
         """Operators once per member; blocks of fit rows scored one member and batch
         at a time (see :class:`~skmtl.base.InfluenceMixin`)."""
@@ -868,7 +872,7 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         fitted = self._train_data["rows"]
 
         def averaged(start, stop, score, operators):
-            # the fitted rows among start:stop are positions lo:hi of the members' data
+            # the fitted rows (sorted) among start:stop are positions lo:hi of the members' data
             lo, hi = np.searchsorted(fitted, [start, stop])
             out = None
             for (member, _, _), operator in zip(ops, operators):
@@ -878,11 +882,11 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
                 out[fitted[lo:hi] - start] += scores
             return out
 
+        def both_paths(member, operators, lo, hi):
+            return torch.stack(member.row_scores(operators, lo, hi), dim=1)
+
         def parts(start, stop):
-            out = averaged(
-                start, stop, lambda member, operator, lo, hi: torch.stack(member.row_scores(operator, lo, hi), dim=1),
-                [operators for _, _, operators in ops],
-            )
+            out = averaged(start, stop, both_paths, [operators for _, _, operators in ops])
             return out[:, 0], out[:, 1]
 
         def totals(task_weights):
