@@ -97,6 +97,17 @@ def data_fingerprint(*arrays):
     return digest.hexdigest()
 
 
+def _fill_block(positions, n_rows, value):
+    """``value`` for rows ``positions`` of a block as the whole block (other rows 0)."""
+    if value is None or len(positions) == n_rows:  # positions are sorted and distinct
+        return value
+    if isinstance(value, dict):
+        return {name: _fill_block(positions, n_rows, part) for name, part in value.items()}
+    out = np.zeros((n_rows,) + value.shape[1:])
+    out[positions] = value
+    return out
+
+
 class InfluenceMixin:
     """Influence entry points shared by the fitted skmtl estimators.
 
@@ -105,12 +116,12 @@ class InfluenceMixin:
     validation data of ``fit``), a ``_cache`` dict cleared by ``fit``,
     ``_n_fit_rows`` and ``_scorer(X_val, y_val, method)``, which validates
     the call, factorizes once and returns ``(parts, totals, empty)``:
-    ``parts(start, stop)`` scores the fit rows ``start:stop`` as a tuple of
-    ``(stop - start, n_tasks)`` arrays summing to the scores (the direct
-    and shared paths, or the scores alone); ``totals(task_weights)`` returns
-    a function of ``(start, stop)`` giving the rows' weighted totals by one
-    solve, or None where there is no such shortcut; ``empty`` marks the
-    tasks without validation rows.
+    ``parts(start, stop, components)`` scores the fit rows ``start:stop``
+    as ``(positions, scores, components or None)``, ``positions`` being the
+    scored rows within the block (the others score 0);
+    ``totals(task_weights)`` returns a function of ``(start, stop)`` giving
+    ``(positions, totals)`` by one solve, or None where there is no such
+    shortcut; ``empty`` marks the tasks without validation rows.
     """
 
     def _resolve_val(self, X_val, y_val):
@@ -130,11 +141,14 @@ class InfluenceMixin:
         return self._cache[key]
 
     def _blocks(self, score, row_bytes, working_memory):
-        """``(start, score(start, stop))`` over consecutive blocks of fit rows."""
+        """``(start, values)`` over consecutive blocks of fit rows, from
+        ``score(start, stop) = (positions, *values)``; rows left out score 0."""
         n_rows = self._n_fit_rows
         chunk = get_chunk_n_rows(row_bytes, max_n_rows=n_rows, working_memory=working_memory)
         for start in range(0, n_rows, chunk):
-            yield start, score(start, min(start + chunk, n_rows))
+            stop = min(start + chunk, n_rows)
+            positions, *values = score(start, stop)
+            yield start, [_fill_block(positions, stop - start, value) for value in values]
 
     def _row_bytes(self):
         """Bytes a row of a block takes: its scores, their two paths and a temporary."""
@@ -156,11 +170,14 @@ class InfluenceMixin:
         components = {name: np.zeros(shape) for name in names}
         # the result is allocated already: blocks beyond a few dozen MiB add memory, not speed
         working_memory = min(sklearn.get_config()["working_memory"], 64)
-        for start, block in self._blocks(parts, self._row_bytes(), working_memory):
-            rows = slice(start, start + len(block[0]))
-            scores[rows] = sum(block)
-            for name, part in zip(names, block):
-                components[name][rows] = part
+        def score(start, stop):
+            return parts(start, stop, return_components)
+
+        for start, (block, paths) in self._blocks(score, self._row_bytes(), working_memory):
+            rows = slice(start, start + len(block))
+            scores[rows] = block
+            for name in names:
+                components[name][rows] = paths[name]
         if finish is not None:
             scores = finish(scores)
         for array in (scores, *components.values()):
@@ -215,12 +232,12 @@ class InfluenceMixin:
         parts, _, empty = self._scorer(X_val, y_val, method)
         self._check_streamable()
 
-        def scores(start, stop):
-            block = sum(parts(start, stop))
-            block[:, empty] = np.nan
-            return block if reduce_func is None else reduce_func(block, start)
+        def blocks():
+            for start, (block, _) in self._blocks(parts, self._row_bytes(), working_memory):
+                block[:, empty] = np.nan
+                yield block if reduce_func is None else reduce_func(block, start)
 
-        return (block for _, block in self._blocks(scores, self._row_bytes(), working_memory))
+        return blocks()
 
     def influence_total(self, X_val=None, y_val=None, *, method="mtif", task_weights=None,
                         working_memory=None):
@@ -267,9 +284,11 @@ class InfluenceMixin:
         if score is None:
             self._check_streamable()
             def score(start, stop):
-                return sum(parts(start, stop))[:, ~empty] @ weights[~empty]
+                positions, block, _ = parts(start, stop)
+                return positions, block[:, ~empty] @ weights[~empty]
+
         out = np.empty(self._n_fit_rows)
-        for start, block in self._blocks(score, self._row_bytes(), working_memory):
+        for start, (block,) in self._blocks(score, self._row_bytes(), working_memory):
             out[start:start + len(block)] = block
         return out
 

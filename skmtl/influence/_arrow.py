@@ -334,28 +334,24 @@ class ArrowHessian:
         components : dict, only when ``return_components``
         """
         operators = self.score_operators(val_task_grads, val_shared_grads)
-        direct, through_shared = self.scores(operators, row_tasks, row_task_grads, row_shared_grads)
-        scores = direct + through_shared
-        if return_components:
-            return scores, {"direct": direct, "shared": through_shared}
-        return scores
+        return self.scores(operators, row_tasks, row_task_grads, row_shared_grads, return_components)
 
-    def scores(self, operators, row_tasks, row_task_grads, row_shared_grads=None):
+    def scores(self, operators, row_tasks, row_task_grads, row_shared_grads=None,
+               return_components=False):
         """Apply :meth:`score_operators` to perturbations: the per-row half of :meth:`influence`.
 
         Parameters
         ----------
         operators : tuple
             The return value of :meth:`score_operators`.
-        row_tasks, row_task_grads, row_shared_grads
+        row_tasks, row_task_grads, row_shared_grads, return_components
             As in :meth:`influence`.
 
         Returns
         -------
-        direct, shared : ndarray or torch.Tensor of shape (n, n_tasks)
-            The two paths of :meth:`influence` (``return_components``); the
-            scores are their sum. Rows are scored task by task, so no
-            intermediate is larger than ``(n, n_tasks)``.
+        scores : ndarray or torch.Tensor of shape (n, n_tasks)
+            Without components, the only ``(n, n_tasks)`` array allocated.
+        components : dict, only when ``return_components``
         """
         ops = self._ops
         own, shared_to_target = operators
@@ -369,10 +365,15 @@ class ArrowHessian:
             pulled = pulled + ops.asarray(row_shared_grads)
         for k, rows in ops.task_groups(row_tasks, self.n_tasks):
             pulled[rows] -= row_task_grads[rows] @ self.coupling_[k]
-        through_shared = pulled @ shared_to_target
-        direct = ops.zeros(through_shared.shape)
-        direct[ops.arange(len(row_tasks)), row_tasks] = ops.einsum("nt,nt->n", own[row_tasks], row_task_grads)
-        return direct, through_shared
+        shared = pulled @ shared_to_target
+        own_column = (ops.arange(len(row_tasks)), row_tasks)
+        direct = ops.einsum("nt,nt->n", own[row_tasks], row_task_grads)
+        if not return_components:
+            shared[own_column] += direct
+            return shared
+        direct_full = ops.zeros(shared.shape)
+        direct_full[own_column] = direct
+        return direct_full + shared, {"direct": direct_full, "shared": shared}
 
     def total_operator(self, val_task_grads, val_shared_grads=None, task_weights=None):
         """``H^{-1} v`` for the summed target ``v = sum_j w_j v_j``: one solve.

@@ -19,6 +19,7 @@ from ..base import (
     validation_given,
 )
 from ..influence import ArrowHessian
+from ..influence._arrow import _NumpyOps
 from ..utils._tasks import check_task_X, encode_fitted_tasks, encode_tasks, missing_task_mask
 
 class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
@@ -166,8 +167,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         losses = np.zeros(n_tasks)
         grads = np.zeros((n_tasks, n_out * d))
         hess = np.zeros((n_tasks, n_out * d, n_out * d)) if hessian else None
-        for k in range(n_tasks):
-            rows = row_task == k
+        for k, rows in _NumpyOps.task_groups(row_task, n_tasks):  # not a mask per task: O(n K)
             w = weights[rows]
             total = w.sum()
             if total == 0:
@@ -362,20 +362,14 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         _, val_grads, empty = self._val_terms(val)
         H = self._hessian()
         operators = H.score_operators(val_grads) if method == "mtif" else None
-        n_tasks = len(self.tasks_)
 
-        def parts(start, stop):
+        def parts(start, stop, components=False):
             with blas_threads_for_blocks(self._theta[0].size):
                 rows, k, u, scale = self._row_perturbations(start, stop)
-                if operators is not None:
-                    scored = H.scores(operators, k, u)
-                else:
-                    scored = (self._row_refit_effects(rows, k, u, scale, val, empty),)
-            if len(rows) == stop - start:
-                return scored
-            out = np.zeros((len(scored), stop - start, n_tasks))  # rows without a task score 0
-            out[:, rows - start] = scored
-            return tuple(out)
+                if operators is None:
+                    return rows - start, self._row_refit_effects(rows, k, u, scale, val, empty), None
+                scored = H.scores(operators, k, u, return_components=components)
+            return (rows - start, *scored) if components else (rows - start, scored, None)
 
         def totals(task_weights):
             if method != "mtif":
@@ -385,9 +379,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
             def score(start, stop):
                 with blas_threads_for_blocks(self._theta[0].size):
                     rows, k, u, _ = self._row_perturbations(start, stop)
-                    out = np.zeros(stop - start)
-                    out[rows - start] = H.total_scores(operator, k, u)
-                return out
+                    return rows - start, H.total_scores(operator, k, u)
 
             return score
 

@@ -443,16 +443,20 @@ class MemberInfluence:
             u_b = s * (bottom[:, 0].to(torch.float64) - self.mean_b[task])
             yield sl, task, u_t, u_b
 
-    def row_scores(self, operators, start=0, stop=None):
-        """``(direct, shared)`` scores ``(stop - start, K)`` of the fitted rows
-        ``start:stop`` (all by default), on the device."""
+    def row_scores(self, operators, start=0, stop=None, components=False):
+        """Scores ``(stop - start, K)`` of the fitted rows ``start:stop`` (all by
+        default) on the device, as a dict: ``"scores"``, and ``"direct"`` and
+        ``"shared"`` when ``components``."""
         stop = len(self.data["x"]) if stop is None else stop
-        dev = self.data["x"].device
-        direct = torch.zeros((stop - start, self.n_tasks), dtype=torch.float64, device=dev)
-        shared = torch.zeros_like(direct)
+        out = {}
         for sl, task, u_t, u_b in self._perturbations(start, stop):
-            direct[sl], shared[sl] = self.hessian.scores(operators, task, u_t, u_b)
-        return direct, shared
+            scored = self.hessian.scores(operators, task, u_t, u_b, return_components=components)
+            batch = dict(scores=scored[0], **scored[1]) if components else {"scores": scored}
+            for name, value in batch.items():
+                if name not in out:
+                    out[name] = value.new_zeros((stop - start, self.n_tasks))
+                out[name][sl] = value
+        return out
 
     def row_totals(self, operator, start, stop):
         """Total scores ``(stop - start,)`` of the fitted rows ``start:stop`` against

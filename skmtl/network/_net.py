@@ -872,28 +872,39 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         fitted = self._train_data["rows"]
 
         def averaged(start, stop, score, operators):
+            """Members' mean of ``score(member, operator, lo, hi)``, a dict of tensors, on the host."""
             # the fitted rows (sorted) among start:stop are positions lo:hi of the members' data
             lo, hi = np.searchsorted(fitted, [start, stop])
-            out = None
+            mean = {}
             for (member, _, _), operator in zip(ops, operators):
-                scores = score(member, operator, lo, hi).cpu().numpy() / len(ops)
-                if out is None:
-                    out = np.zeros((stop - start,) + scores.shape[1:])
-                out[fitted[lo:hi] - start] += scores
-            return out
+                for name, value in score(member, operator, lo, hi).items():
+                    value = value.cpu().numpy() / len(ops)
+                    if name in mean:
+                        mean[name] += value
+                    else:
+                        mean[name] = value
+            return fitted[lo:hi] - start, mean
 
-        def both_paths(member, operators, lo, hi):
-            return torch.stack(member.row_scores(operators, lo, hi), dim=1)
+        def parts(start, stop, components=False):
+            def score(member, operators, lo, hi):
+                return member.row_scores(operators, lo, hi, components)
 
-        def parts(start, stop):
-            out = averaged(start, stop, both_paths, [operators for _, _, operators in ops])
-            return out[:, 0], out[:, 1]
+            positions, mean = averaged(start, stop, score, [operators for _, _, operators in ops])
+            return positions, mean.pop("scores"), mean or None
 
         def totals(task_weights):
             if self.soft_threshold > 0:
                 return None
             operators = [member.hessian.total_operator(*grads, task_weights) for member, grads, _ in ops]
-            return lambda start, stop: averaged(start, stop, MemberInfluence.row_totals, operators)
+
+            def member_totals(member, operator, lo, hi):
+                return {"totals": member.row_totals(operator, lo, hi)}
+
+            def score(start, stop):
+                positions, mean = averaged(start, stop, member_totals, operators)
+                return positions, mean["totals"]
+
+            return score
 
         return parts, totals, empty
 
@@ -966,8 +977,8 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         out = np.zeros((n_tasks, n_tasks))
         for member, _, operators in ops:
             task = torch.arange(n_tasks, device=member.mean_t.device)
-            direct, shared = member.hessian.scores(operators, task, member.mean_t, member.mean_b)
-            out += (direct + shared).cpu().numpy() / len(ops)
+            scores = member.hessian.scores(operators, task, member.mean_t, member.mean_b)
+            out += scores.cpu().numpy() / len(ops)
         out[:, empty] = np.nan
         return out
 
