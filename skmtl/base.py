@@ -151,8 +151,8 @@ class InfluenceMixin:
             yield start, [_fill_block(positions, stop - start, value) for value in values]
 
     def _row_bytes(self):
-        """Bytes a row of a block takes: its scores, their two paths and a temporary."""
-        return 4 * 8 * len(self.tasks_)
+        """Bytes a row of a block takes: its scores and one temporary of the caller's."""
+        return 2 * 8 * len(self.tasks_)
 
     def _influence_matrix(self, X_val, y_val, method, return_components, finish=None):
         """``influence``'s scores (``finish`` applied) and components, filled block by block."""

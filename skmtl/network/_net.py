@@ -861,8 +861,8 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
             )
 
     def _row_bytes(self):
-        # the members' averaged paths and each member's copy on the host, besides the scores
-        return 6 * 8 * len(self.tasks_)
+        # besides the scores, the members' mean and each member's copy on the host
+        return 4 * 8 * len(self.tasks_)
 
     def _scorer(self, X_val, y_val, method):
         """Operators once per member; blocks of fit rows scored one member and batch
