@@ -81,6 +81,6 @@ def check_result_memory(n_values, what, instead):
     if n_bytes > limit * 2**20:
         raise MemoryError(
             f"{what} would take {n_bytes / 2**30:.2f} GiB, above skmtl's "
-            f"max_result_memory of {limit / 2**10:.2f} GiB. {instead}, or raise the "
-            "limit with skmtl.config_context(max_result_memory=...) (in MiB)."
+            f"max_result_memory of {limit:g} MiB ({limit / 2**10:.2f} GiB). {instead}, "
+            "or raise the limit with skmtl.config_context(max_result_memory=...) (in MiB)."
         )
