@@ -448,14 +448,15 @@ class MemberInfluence:
         default) on the device, as a dict: ``"scores"``, and ``"direct"`` and
         ``"shared"`` when ``components``."""
         stop = len(self.data["x"]) if stop is None else stop
-        out = {}
+        names = ("scores", "direct", "shared") if components else ("scores",)
+        dev = self.data["x"].device
+        shape = (stop - start, self.n_tasks)
+        out = {name: torch.zeros(shape, dtype=torch.float64, device=dev) for name in names}
         for sl, task, u_t, u_b in self._perturbations(start, stop):
             scored = self.hessian.scores(operators, task, u_t, u_b, return_components=components)
             batch = dict(scores=scored[0], **scored[1]) if components else {"scores": scored}
-            for name, value in batch.items():
-                if name not in out:
-                    out[name] = value.new_zeros((stop - start, self.n_tasks))
-                out[name][sl] = value
+            for name in names:
+                out[name][sl] = batch[name]
         return out
 
     def row_totals(self, operator, start, stop):
