@@ -4,12 +4,16 @@
 loads torch on first access, and plots load matplotlib when drawn.
 """
 
+from ._config import config_context, get_config, set_config
 from .linear_model import MultiTaskLogistic, MultiTaskRidge
 from .selection import MTIFSelector
 
 __version__ = "0.1.0"
 
-__all__ = ["MultiTaskRidge", "MultiTaskLogistic", "MTIFSelector", "SharedBottomNet"]
+__all__ = [
+    "MultiTaskRidge", "MultiTaskLogistic", "MTIFSelector", "SharedBottomNet",
+    "config_context", "get_config", "set_config",
+]
 
 
 def __getattr__(name):

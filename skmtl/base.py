@@ -5,8 +5,13 @@ import functools
 import hashlib
 
 import numpy as np
+import sklearn
+from sklearn.utils import check_array
+from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
+
+from ._config import check_result_memory
 
 
 def keep_state_on_error(fit):
@@ -92,12 +97,31 @@ def data_fingerprint(*arrays):
     return digest.hexdigest()
 
 
+def _fill_block(positions, n_rows, value):
+    """``value`` for rows ``positions`` of a block as the whole block (other rows 0)."""
+    if value is None or len(positions) == n_rows:  # positions are sorted and distinct
+        return value
+    if isinstance(value, dict):
+        return {name: _fill_block(positions, n_rows, part) for name, part in value.items()}
+    out = np.zeros((n_rows,) + value.shape[1:])
+    out[positions] = value
+    return out
+
+
 class InfluenceMixin:
-    """``influence_`` and ``task_relatedness_`` of a fitted skmtl estimator.
+    """Influence entry points shared by the fitted skmtl estimators.
 
     The estimator provides ``influence``, ``task_relatedness``,
     ``_check_val`` (validation data in its own layout), ``_val`` (the
-    validation data of ``fit``) and a ``_cache`` dict cleared by ``fit``.
+    validation data of ``fit``), a ``_cache`` dict cleared by ``fit``,
+    ``_n_fit_rows`` and ``_scorer(X_val, y_val, method)``, which validates
+    the call, factorizes once and returns ``(parts, totals, empty)``:
+    ``parts(start, stop, components)`` scores the fit rows ``start:stop``
+    as ``(positions, scores, components or None)``, ``positions`` being the
+    scored rows within the block (the others score 0);
+    ``totals(task_weights)`` returns a function of ``(start, stop)`` giving
+    ``(positions, totals)`` by one solve, or None where there is no such
+    shortcut; ``empty`` marks the tasks without validation rows.
     """
 
     def _resolve_val(self, X_val, y_val):
@@ -107,11 +131,166 @@ class InfluenceMixin:
         """Parameters that ``influence`` reads at call time (not frozen by ``fit``)."""
         return ()
 
+    def _check_streamable(self):
+        """Raise where the scores of some rows depend on all the others."""
+
     def _cached(self, name, compute):
         key = (name, self._influence_settings())
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
+
+    def _blocks(self, score, row_bytes, working_memory):
+        """``(start, values)`` over consecutive blocks of fit rows, from
+        ``score(start, stop) = (positions, *values)``; rows left out score 0."""
+        n_rows = self._n_fit_rows
+        chunk = get_chunk_n_rows(row_bytes, max_n_rows=n_rows, working_memory=working_memory)
+        for start in range(0, n_rows, chunk):
+            stop = min(start + chunk, n_rows)
+            positions, *values = score(start, stop)
+            yield start, [_fill_block(positions, stop - start, value) for value in values]
+
+    def _row_bytes(self):
+        """Bytes a row of a block takes: its scores and one temporary of the caller's."""
+        return 2 * 8 * len(self.tasks_)
+
+    def _influence_matrix(self, X_val, y_val, method, return_components, finish=None):
+        """``influence``'s scores (``finish`` applied) and components, filled block by block."""
+        parts, _, empty = self._scorer(X_val, y_val, method)
+        shape = (self._n_fit_rows, len(self.tasks_))
+        names = ("direct", "shared") if return_components else ()
+        check_result_memory(
+            (1 + len(names)) * shape[0] * shape[1],
+            f"influence() of {shape[0]} rows x {shape[1]} tasks"
+            + (" with its two components" if names else ""),
+            "Stream it with influence_chunked(X_val, y_val, reduce_func=...), or get each "
+            "row's total over the tasks with influence_total(X_val, y_val)",
+        )
+        scores = np.zeros(shape)
+        components = {name: np.zeros(shape) for name in names}
+        # the result is allocated already: blocks beyond a few dozen MiB add memory, not speed
+        working_memory = min(sklearn.get_config()["working_memory"], 64)
+        def score(start, stop):
+            return parts(start, stop, return_components)
+
+        for start, (block, paths) in self._blocks(score, self._row_bytes(), working_memory):
+            rows = slice(start, start + len(block))
+            scores[rows] = block
+            for name in names:
+                components[name][rows] = paths[name]
+        if finish is not None:
+            scores = finish(scores)
+        for array in (scores, *components.values()):
+            array[:, empty] = np.nan
+        return scores, components
+
+    def influence_chunked(self, X_val=None, y_val=None, *, method="mtif", reduce_func=None,
+                          working_memory=None):
+        """:meth:`influence` as a generator of blocks of training rows.
+
+        In the convention of :func:`sklearn.metrics.pairwise_distances_chunked`:
+        the validation data is checked and the Hessian factorized when the
+        method is called, then each block costs its own rows only, so the
+        whole ``(n_fit_rows, n_tasks)`` matrix is never held at once.
+
+        Parameters
+        ----------
+        X_val, y_val : array-like, default=None
+            As in :meth:`influence`.
+        method : str, default="mtif"
+            As in :meth:`influence`.
+        reduce_func : callable, default=None
+            ``reduce_func(block, start)`` is yielded instead of each block,
+            ``start`` being the index of the block's first row; e.g.
+            ``lambda block, start: block.min(axis=1)``.
+        working_memory : float, default=None
+            Memory in MiB a block may take with its temporaries (a few
+            float64 numbers per task and row);
+            ``sklearn.get_config()["working_memory"]`` when None.
+
+        Yields
+        ------
+        block : ndarray of shape (n_block_rows, n_tasks)
+            Rows ``start:start + n_block_rows`` of ``influence(X_val, y_val,
+            method=method)``, consecutive from row 0; or ``reduce_func(block,
+            start)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmtl import MultiTaskRidge
+        >>> rng = np.random.RandomState(0)
+        >>> X = np.column_stack([rng.randn(60, 2), np.repeat([0, 1, 2], 20)])
+        >>> y = X[:, 0] + rng.randn(60)
+        >>> model = MultiTaskRidge().fit(X, y)
+        >>> blocks = model.influence_chunked(
+        ...     reduce_func=lambda block, start: block.sum(axis=1), working_memory=0.001)
+        >>> totals = np.concatenate(list(blocks))
+        >>> bool(np.allclose(totals, model.influence().sum(axis=1)))
+        True
+        """
+        parts, _, empty = self._scorer(X_val, y_val, method)
+        self._check_streamable()
+
+        def blocks():
+            for start, (block, _) in self._blocks(parts, self._row_bytes(), working_memory):
+                block[:, empty] = np.nan
+                yield block if reduce_func is None else reduce_func(block, start)
+
+        return blocks()
+
+    def influence_total(self, X_val=None, y_val=None, *, method="mtif", task_weights=None,
+                        working_memory=None):
+        """Each training row's total influence over the tasks.
+
+        Row ``i``'s total ``sum_j w_j influence[i, j]`` over the tasks with
+        validation rows. With ``method="mtif"`` it is ``v^T H^{-1} u_i``
+        for the one summed validation gradient ``v = sum_j w_j v_j``: one
+        solve, then one dot product per row, where :meth:`influence` costs
+        ``n_tasks`` columns per row; other methods sum the blocks of
+        :meth:`influence_chunked`. Either way memory holds one block of rows
+        at a time.
+
+        Parameters
+        ----------
+        X_val, y_val : array-like, default=None
+            As in :meth:`influence`.
+        method : str, default="mtif"
+            As in :meth:`influence`.
+        task_weights : array-like of shape (n_tasks,), default=None
+            ``w_j``, one per task of ``tasks_`` (e.g. 1 for the target tasks
+            and 0 for the others); all ones when None.
+        working_memory : float, default=None
+            As in :meth:`influence_chunked`.
+
+        Returns
+        -------
+        total : ndarray of shape (n_fit_rows,)
+            ``np.nansum(influence(X_val, y_val, method=method) * task_weights,
+            axis=1)``: positive means the row helps the weighted tasks.
+        """
+        parts, totals, empty = self._scorer(X_val, y_val, method)
+        n_tasks = len(self.tasks_)
+        weights = np.ones(n_tasks) if task_weights is None else check_array(
+            task_weights, ensure_2d=False, input_name="task_weights"
+        )
+        if weights.shape != (n_tasks,):
+            raise ValueError(
+                f"task_weights has shape {weights.shape}; it needs one weight per task "
+                f"of tasks_, shape ({n_tasks},)."
+            )
+        weights = np.where(empty, 0.0, weights)
+        score = totals(weights)
+        if score is None:
+            self._check_streamable()
+            def score(start, stop):
+                positions, block, _ = parts(start, stop)
+                return positions, block[:, ~empty] @ weights[~empty]
+
+        out = np.empty(self._n_fit_rows)
+        for start, (block,) in self._blocks(score, self._row_bytes(), working_memory):
+            out[start:start + len(block)] = block
+        return out
 
     @property
     def influence_(self):

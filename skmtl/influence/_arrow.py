@@ -347,22 +347,84 @@ class ArrowHessian:
         scores : ndarray or torch.Tensor of shape (n, n_tasks)
         components : dict, only when ``return_components``
         """
+        operators = self.score_operators(val_task_grads, val_shared_grads)
+        return self.scores(operators, row_tasks, row_task_grads, row_shared_grads, return_components)
+
+    def scores(self, operators, row_tasks, row_task_grads, row_shared_grads=None,
+               return_components=False):
+        """Apply :meth:`score_operators` to perturbations: the per-row half of :meth:`influence`.
+
+        Parameters
+        ----------
+        operators : tuple
+            The return value of :meth:`score_operators`.
+        row_tasks, row_task_grads, row_shared_grads, return_components
+            As in :meth:`influence`.
+
+        Returns
+        -------
+        scores : ndarray or torch.Tensor of shape (n, n_tasks)
+            Without components, the only ``(n, n_tasks)`` array allocated.
+        components : dict, only when ``return_components``
+        """
         ops = self._ops
+        own, shared_to_target = operators
         row_tasks = ops.as_index(row_tasks)
         row_task_grads = ops.asarray(row_task_grads)
-        own, task_to_target, shared_to_target = self.score_operators(val_task_grads, val_shared_grads)
-        if row_shared_grads is None:
-            through_shared = ops.zeros((len(row_tasks), self.n_tasks))
-        else:
-            through_shared = ops.asarray(row_shared_grads) @ shared_to_target
+        # Through the shared block a row of task k pulls back to u_b - M_k^T u_t
+        # (d_shared numbers), scored against all targets by one product; no
+        # (d_task, n_tasks) operator per task, which would cost n_tasks^2 d_task.
+        pulled = ops.zeros((len(row_tasks), self.d_shared))
+        if row_shared_grads is not None:
+            pulled = pulled + ops.asarray(row_shared_grads)
         for k, rows in ops.task_groups(row_tasks, self.n_tasks):
-            through_shared[rows] += row_task_grads[rows] @ task_to_target[k]
-        direct = ops.zeros(through_shared.shape)
-        direct[ops.arange(len(row_tasks)), row_tasks] = ops.einsum("nt,nt->n", own[row_tasks], row_task_grads)
-        scores = direct + through_shared
-        if return_components:
-            return scores, {"direct": direct, "shared": through_shared}
-        return scores
+            pulled[rows] -= row_task_grads[rows] @ self.coupling_[k]
+        shared = pulled @ shared_to_target
+        own_column = (ops.arange(len(row_tasks)), row_tasks)
+        direct = ops.einsum("nt,nt->n", own[row_tasks], row_task_grads)
+        if not return_components:
+            shared[own_column] += direct
+            return shared
+        direct_full = ops.zeros(shared.shape)
+        direct_full[own_column] = direct
+        return direct_full + shared, {"direct": direct_full, "shared": shared}
+
+    def total_operator(self, val_task_grads, val_shared_grads=None, task_weights=None):
+        """``H^{-1} v`` for the summed target ``v = sum_j w_j v_j``: one solve.
+
+        A perturbation's total score ``sum_j w_j v_j^T H^{-1} u`` is then
+        one dot product with it (:meth:`total_scores`), where the
+        per-target scores cost ``n_tasks`` columns per row.
+
+        Parameters
+        ----------
+        val_task_grads, val_shared_grads
+            As in :meth:`influence`.
+        task_weights : ndarray of shape (n_tasks,), default=None
+            ``w_j``; all ones when omitted.
+
+        Returns
+        -------
+        task_part : ndarray or torch.Tensor of shape (n_tasks, d_task)
+        shared_part : ndarray or torch.Tensor of shape (d_shared,)
+        """
+        ops = self._ops
+        w = ops.asarray(np.ones(self.n_tasks) if task_weights is None else task_weights)
+        task_rhs = ops.asarray(val_task_grads) * w[:, None]
+        shared_rhs = ops.zeros(self.d_shared)
+        if val_shared_grads is not None:
+            shared_rhs = shared_rhs + w @ ops.asarray(val_shared_grads)
+        return self.solve(task_rhs, shared_rhs)
+
+    def total_scores(self, operator, row_tasks, row_task_grads, row_shared_grads=None):
+        """Total scores ``(n,)`` of perturbations against :meth:`total_operator`."""
+        ops = self._ops
+        task_part, shared_part = operator
+        row_task_grads = ops.asarray(row_task_grads)
+        out = ops.einsum("nt,nt->n", row_task_grads, task_part[ops.as_index(row_tasks)])
+        if row_shared_grads is not None:
+            out = out + ops.asarray(row_shared_grads) @ shared_part
+        return out
 
     def score_operators(self, val_task_grads, val_shared_grads=None):
         """Operators that score any perturbation against the targets ``v_j``.
@@ -370,13 +432,13 @@ class ArrowHessian:
         For a perturbation ``u`` in task block ``k`` (task part ``u_t``,
         shared part ``u_b``)::
 
-            v_j^T H^{-1} u = [j == k] u_t @ own[k]              (direct path)
-                             + u_t @ task_to_target[k][:, j]
-                             + u_b @ shared_to_target[:, j]     (shared path)
+            v_j^T H^{-1} u = [j == k] u_t @ own[k]                          (direct path)
+                             + (u_b - u_t @ coupling_[k]) @ shared_to_target[:, j]   (shared path)
 
         so scoring any number of rows, on any device, takes matrix products
-        only; :meth:`influence` applies them to arrays. With the torch
-        backend the operators are tensors on the blocks' device.
+        only (:meth:`scores`), and the operators take ``n_tasks (d_task +
+        d_shared)`` numbers. With the torch backend they are tensors on the
+        blocks' device.
 
         Parameters
         ----------
@@ -388,10 +450,8 @@ class ArrowHessian:
         -------
         own : ndarray of shape (n_tasks, d_task)
             ``H_kk^{-1} v_k``.
-        task_to_target : ndarray of shape (n_tasks, d_task, n_tasks)
-            ``-M_k S^{-1} c_j`` with ``c_j = v_jb - H_bj H_jj^{-1} v_j``.
         shared_to_target : ndarray of shape (d_shared, n_tasks)
-            ``S^{-1} c_j``.
+            ``S^{-1} c_j`` with ``c_j = v_jb - H_bj H_jj^{-1} v_j``.
 
         Examples
         --------
@@ -399,9 +459,9 @@ class ArrowHessian:
         >>> from skmtl.influence import ArrowHessian
         >>> eye = np.eye(2)
         >>> H = ArrowHessian(np.stack([3 * eye, 3 * eye]), np.stack([-eye, -eye]), 2 * eye)
-        >>> own, task_to_target, shared_to_target = H.score_operators(np.ones((2, 2)))
+        >>> own, shared_to_target = H.score_operators(np.ones((2, 2)))
         >>> u = np.array([[1.0, 0.0]])                       # a perturbation in block 0
-        >>> scores = u @ task_to_target[0]
+        >>> scores = -(u @ H.coupling_[0]) @ shared_to_target
         >>> scores[:, 0] += u @ own[0]
         >>> bool(np.allclose(scores, H.influence([0], u, np.ones((2, 2)))))
         True
@@ -411,11 +471,7 @@ class ArrowHessian:
         c = -ops.einsum("jtb,jt->jb", self.cross_blocks, own)
         if val_shared_grads is not None:
             c = c + ops.asarray(val_shared_grads)
-        shared_to_target = self.schur_solve(c.T).reshape(self.d_shared, len(c))
-        # Through the shared block, row i of task k scores (u_b,i - M_k^T u_i)^T r
-        # = u_b,i^T r - u_i^T (M_k r): one (d_task, n_tasks) matrix per task, so
-        # the per-row work is a product with n_tasks columns, not d_shared.
-        return own, -(self.coupling_ @ shared_to_target), shared_to_target
+        return own, self.schur_solve(c.T).reshape(self.d_shared, len(c))
 
     def parameter_influence(self, task, task_grad, shared_grad=None):
         """Parameter response ``H^{-1} u`` to one perturbation (Proposition 1).

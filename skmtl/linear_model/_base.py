@@ -19,6 +19,7 @@ from ..base import (
     validation_given,
 )
 from ..influence import ArrowHessian
+from ..influence._arrow import _NumpyOps
 from ..utils._tasks import check_task_X, encode_fitted_tasks, encode_tasks, missing_task_mask
 
 class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
@@ -166,8 +167,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         losses = np.zeros(n_tasks)
         grads = np.zeros((n_tasks, n_out * d))
         hess = np.zeros((n_tasks, n_out * d, n_out * d)) if hessian else None
-        for k in range(n_tasks):
-            rows = row_task == k
+        for k, rows in _NumpyOps.task_groups(row_task, n_tasks):  # not a mask per task: O(n K)
             w = weights[rows]
             total = w.sum()
             if total == 0:
@@ -322,12 +322,15 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         losses[empty] = np.nan
         return losses, grads, empty
 
-    def _row_perturbations(self):
-        """Centred, weighted per-row gradients ``w_i (g_i - grad L_k) / W_k``."""
+    def _row_perturbations(self, start, stop):
+        """Centred, weighted per-row gradients ``w_i (g_i - grad L_k) / W_k`` of
+        the fitted rows among ``start:stop``."""
         _, grads, _ = self._fitted_terms()
         Z, Y, row_task, w = self._Z, self._Y, self._row_task, self._weights
-        totals = np.bincount(row_task[row_task >= 0], weights=w[row_task >= 0], minlength=len(self.tasks_))
-        rows = np.flatnonzero(row_task >= 0)
+        totals = self._cached("task weights", lambda: np.bincount(
+            row_task[row_task >= 0], weights=w[row_task >= 0], minlength=len(self.tasks_)
+        ))
+        rows = start + np.flatnonzero(row_task[start:stop] >= 0)
         k = row_task[rows]
         eta = np.einsum("ncd,nd->nc", self._theta[k], Z[rows])
         g = np.einsum("nc,nd->ncd", self.loss_.gradient(eta, Y[rows]), Z[rows]).reshape(len(rows), -1)
@@ -349,7 +352,41 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
                 f"choose one of {allowed}."
             )
 
+    @property
+    def _n_fit_rows(self):
+        return len(self._Z)
+
     @single_threaded_small_blocks
+    def _scorer(self, X_val, y_val, method):
+        """Factorize once; score blocks of fit rows (see :class:`~skmtl.base.InfluenceMixin`)."""
+        self._check_method(method)
+        val = self._resolve_val(X_val, y_val)
+        _, val_grads, empty = self._val_terms(val)
+        H = self._hessian()
+        operators = H.score_operators(val_grads) if method == "mtif" else None
+
+        def parts(start, stop, components=False):
+            with blas_threads_for_blocks(self._theta[0].size):
+                rows, k, u, scale = self._row_perturbations(start, stop)
+                if operators is None:
+                    return rows - start, self._row_refit_effects(rows, k, u, scale, val, empty), None
+                scored = H.scores(operators, k, u, return_components=components)
+            return (rows - start, *scored) if components else (rows - start, scored, None)
+
+        def totals(task_weights):
+            if method != "mtif":
+                return None
+            operator = H.total_operator(val_grads, task_weights=task_weights)
+
+            def score(start, stop):
+                with blas_threads_for_blocks(self._theta[0].size):
+                    rows, k, u, _ = self._row_perturbations(start, stop)
+                    return rows - start, H.total_scores(operator, k, u)
+
+            return score
+
+        return parts, totals, empty
+
     def influence(self, X_val=None, y_val=None, *, method="mtif", return_components=False):
         """Effect of removing each training row on each task's validation loss.
 
@@ -377,30 +414,20 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
             follow the ``X`` given to ``fit`` (ignored rows score 0),
             columns follow ``tasks_``; a task without validation rows gets
             NaN.
+
+        Raises
+        ------
+        MemoryError
+            Before allocating, when the result would exceed
+            ``skmtl.get_config()["max_result_memory"]``: then stream it with
+            :meth:`influence_chunked` or sum it per row with
+            :meth:`influence_total`.
         """
         check_is_fitted(self)
-        self._check_method(method)
         if return_components and method != "mtif":
             raise ValueError("return_components=True needs method='mtif'.")
-        val = self._resolve_val(X_val, y_val)
-        _, val_grads, empty = self._val_terms(val)
-        out = np.zeros((len(self._Z), len(self.tasks_)))
-        rows, k, u, scale = self._row_perturbations()
-        if method == "mtif":
-            scores, parts = self._hessian().influence(k, u, val_grads, return_components=True)
-        else:
-            scores = self._row_refit_effects(rows, k, u, scale, val)
-        out[rows] = scores
-        out[:, empty] = np.nan
-        if return_components:
-            components = {}
-            for name, part in parts.items():
-                full = np.zeros_like(out)
-                full[rows] = part
-                full[:, empty] = np.nan
-                components[name] = full
-            return out, components
-        return out
+        scores, components = self._influence_matrix(X_val, y_val, method, return_components)
+        return (scores, components) if return_components else scores
 
     @single_threaded_small_blocks
     def task_relatedness(self, X_val=None, y_val=None, *, method="mtif"):
@@ -469,7 +496,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         n_out = h.shape[-1]
         return np.einsum("mcr,md->mcdr", root, Z).reshape(len(Z), n_out * Z.shape[1], n_out)
 
-    def _row_refit_effects(self, rows, k, u, scale, val):
+    def _row_refit_effects(self, rows, k, u, scale, val, empty):
         """One Newton step per row on the objective without it.
 
         Without row ``i`` (normalized weight ``s``), task ``k``'s loss becomes
@@ -479,7 +506,6 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         """
         H = self._hessian()
         _, data_grads, data_hess = self._fitted_terms()
-        empty = self._val_terms(val)[2]
         out = np.zeros((len(rows), len(self.tasks_)))
         two_alpha_eye = 2.0 * self._penalty[0] * np.eye(H.d_task)
         for task in np.unique(k):

@@ -352,11 +352,12 @@ class MemberInfluence:
         self.featurizer = Featurizer(net, self.projector, fast=fast)
         self._accumulate(weight_decay)
 
-    def _batches(self, data):
-        n = len(data["x"])
-        for start in range(0, n, self.batch_size):
-            sl = slice(start, min(start + self.batch_size, n))
-            yield sl, {k: v[sl] for k, v in data.items()}
+    def _batches(self, data, start=0, stop=None):
+        """``(positions relative to start, batch)`` over the rows ``start:stop`` of ``data``."""
+        stop = len(data["x"]) if stop is None else stop
+        for first in range(start, stop, self.batch_size):
+            sl = slice(first, min(first + self.batch_size, stop))
+            yield slice(sl.start - start, sl.stop - start), {k: v[sl] for k, v in data.items()}
 
     def _row_gradients(self, batch, with_factors):
         with torch.no_grad():
@@ -431,25 +432,37 @@ class MemberInfluence:
         for validation gradients ``(K, d_t)``, ``(K, p)``: float64 tensors on the device."""
         return self.hessian.score_operators(val_t, val_b)
 
-    def scores(self, operators, task, u_t, u_b):
-        """``(direct, shared)`` scores ``(n, K)`` of perturbations ``(u_t, u_b)`` in blocks ``task``."""
-        own, task_to_target, shared_to_target = operators
-        direct = torch.zeros((len(task), self.n_tasks), dtype=torch.float64, device=u_t.device)
-        direct[torch.arange(len(task), device=u_t.device), task] = (u_t * own[task]).sum(dim=1)
-        shared = u_b @ shared_to_target + torch.einsum("nt,ntj->nj", u_t, task_to_target[task])
-        return direct, shared
-
-    def row_scores(self, operators):
-        """``(direct, shared)`` scores ``(n, K)`` of the centred row perturbations."""
-        n, K = len(self.data["x"]), self.n_tasks
-        dev = self.data["x"].device
-        direct = torch.zeros((n, K), dtype=torch.float64, device=dev)
-        shared = torch.zeros((n, K), dtype=torch.float64, device=dev)
-        for sl, batch in self._batches(self.data):
+    def _perturbations(self, start, stop):
+        """``(positions relative to start, task, u_t, u_b)`` per batch: the centred
+        row perturbations of the fitted rows ``start:stop``."""
+        for sl, batch in self._batches(self.data, start, stop):
             heads, bottom = self._row_gradients(batch, with_factors=False)
             task = batch["task"]
             s = batch["scale"].to(torch.float64)[:, None]
             u_t = s * (heads[:, 0].to(torch.float64) - self.mean_t[task])
             u_b = s * (bottom[:, 0].to(torch.float64) - self.mean_b[task])
-            direct[sl], shared[sl] = self.scores(operators, task, u_t, u_b)
-        return direct, shared
+            yield sl, task, u_t, u_b
+
+    def row_scores(self, operators, start=0, stop=None, components=False):
+        """Scores ``(stop - start, K)`` of the fitted rows ``start:stop`` (all by
+        default) on the device, as a dict: ``"scores"``, and ``"direct"`` and
+        ``"shared"`` when ``components``."""
+        stop = len(self.data["x"]) if stop is None else stop
+        names = ("scores", "direct", "shared") if components else ("scores",)
+        dev = self.data["x"].device
+        shape = (stop - start, self.n_tasks)
+        out = {name: torch.zeros(shape, dtype=torch.float64, device=dev) for name in names}
+        for sl, task, u_t, u_b in self._perturbations(start, stop):
+            scored = self.hessian.scores(operators, task, u_t, u_b, return_components=components)
+            batch = dict(scores=scored[0], **scored[1]) if components else {"scores": scored}
+            for name in names:
+                out[name][sl] = batch[name]
+        return out
+
+    def row_totals(self, operator, start, stop):
+        """Total scores ``(stop - start,)`` of the fitted rows ``start:stop`` against
+        :meth:`~skmtl.influence.ArrowHessian.total_operator`, on the device."""
+        out = torch.zeros(stop - start, dtype=torch.float64, device=self.data["x"].device)
+        for sl, task, u_t, u_b in self._perturbations(start, stop):
+            out[sl] = self.hessian.total_scores(operator, task, u_t, u_b)
+        return out

@@ -849,8 +849,64 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         for index in tqdm(range(len(self.models_)), disable=not self.verbose, desc="MTIF"):
             member = self._member(index)
             v_t, v_b = member.task_gradients(val_t, torch.as_tensor(scale, device=self.device_))
-            out.append((member, member.operators(v_t, v_b)))
+            out.append((member, (v_t, v_b), member.operators(v_t, v_b)))
         return out, counts == 0
+
+    def _check_streamable(self):
+        if self.soft_threshold > 0:
+            raise ValueError(
+                f"soft_threshold={self.soft_threshold} cuts each task's scores at a quantile "
+                "over all rows, so no block of rows can be scored alone. Stream with "
+                "soft_threshold=0 (set_params), or call influence() for the whole matrix."
+            )
+
+    def _row_bytes(self):
+        # besides the scores, the members' mean and each member's copy on the host
+        return 4 * 8 * len(self.tasks_)
+
+    def _scorer(self, X_val, y_val, method):
+        """Operators once per member; blocks of fit rows scored one member and batch
+        at a time (see :class:`~skmtl.base.InfluenceMixin`)."""
+        self._check_influence_call(method)
+        ops, empty = self._operators(self._resolve_val(X_val, y_val))
+        fitted = self._train_data["rows"]
+
+        def averaged(start, stop, score, operators):
+            """Members' mean of ``score(member, operator, lo, hi)``, a dict of tensors, on the host."""
+            # the fitted rows (sorted) among start:stop are positions lo:hi of the members' data
+            lo, hi = np.searchsorted(fitted, [start, stop])
+            mean = {}
+            for (member, _, _), operator in zip(ops, operators):
+                for name, value in score(member, operator, lo, hi).items():
+                    value = value.cpu().numpy() / len(ops)
+                    if name in mean:
+                        mean[name] += value
+                    else:
+                        mean[name] = value
+            return fitted[lo:hi] - start, mean
+
+        def parts(start, stop, components=False):
+            def score(member, operators, lo, hi):
+                return member.row_scores(operators, lo, hi, components)
+
+            positions, mean = averaged(start, stop, score, [operators for _, _, operators in ops])
+            return positions, mean.pop("scores"), mean or None
+
+        def totals(task_weights):
+            if self.soft_threshold > 0:
+                return None
+            operators = [member.hessian.total_operator(*grads, task_weights) for member, grads, _ in ops]
+
+            def member_totals(member, operator, lo, hi):
+                return {"totals": member.row_totals(operator, lo, hi)}
+
+            def score(start, stop):
+                positions, mean = averaged(start, stop, member_totals, operators)
+                return positions, mean["totals"]
+
+            return score
+
+        return parts, totals, empty
 
     def influence(self, X_val=None, y_val=None, *, method="mtif", return_components=False):
         """Effect of removing each training row on each task's validation loss.
@@ -880,23 +936,21 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
             Columns follow ``tasks_``; a task without validation rows gets
             NaN. Averaged over the ``n_models`` members, then
             soft-thresholded when ``soft_threshold > 0``.
+
+        Raises
+        ------
+        MemoryError
+            Before allocating, when the result would exceed
+            ``skmtl.get_config()["max_result_memory"]``: then stream it with
+            :meth:`influence_chunked` or sum it per row with
+            :meth:`influence_total` (both with ``soft_threshold=0``).
         """
         self._check_influence_call(method)
-        val = self._resolve_val(X_val, y_val)
-        ops, empty = self._operators(val)
-        direct = np.zeros((self._n_fit_rows, len(self.tasks_)))
-        shared = np.zeros_like(direct)
-        rows = self._train_data["rows"]
-        for member, operators in ops:
-            d, s = member.row_scores(operators)
-            direct[rows] += d.cpu().numpy() / len(ops)
-            shared[rows] += s.cpu().numpy() / len(ops)
-        scores = _soft_threshold(direct + shared, self.soft_threshold)
-        scores[:, empty] = np.nan
-        if return_components:
-            direct[:, empty] = shared[:, empty] = np.nan
-            return scores, {"direct": direct, "shared": shared}
-        return scores
+        scores, components = self._influence_matrix(
+            X_val, y_val, method, return_components,
+            finish=lambda scores: _soft_threshold(scores, self.soft_threshold),
+        )
+        return (scores, components) if return_components else scores
 
     def task_relatedness(self, X_val=None, y_val=None, *, method="mtif"):
         """Effect of removing each whole task on each task's validation loss.
@@ -921,10 +975,10 @@ class SharedBottomNet(InfluenceMixin, BaseEstimator):
         ops, empty = self._operators(val)
         n_tasks = len(self.tasks_)
         out = np.zeros((n_tasks, n_tasks))
-        for member, operators in ops:
+        for member, _, operators in ops:
             task = torch.arange(n_tasks, device=member.mean_t.device)
-            direct, shared = member.scores(operators, task, member.mean_t, member.mean_b)
-            out += (direct + shared).cpu().numpy() / len(ops)
+            scores = member.hessian.scores(operators, task, member.mean_t, member.mean_b)
+            out += scores.cpu().numpy() / len(ops)
         out[:, empty] = np.nan
         return out
 

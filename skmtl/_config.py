@@ -1,0 +1,86 @@
+"""Global settings of skmtl, in the manner of :func:`sklearn.set_config`."""
+
+import contextlib
+import numbers
+
+from sklearn.utils._param_validation import Interval, validate_params
+
+_config = {"max_result_memory": 4096}
+
+
+def get_config():
+    """The current settings of skmtl (see :func:`set_config`), as a new dict.
+
+    Examples
+    --------
+    >>> import skmtl
+    >>> skmtl.get_config()
+    {'max_result_memory': 4096}
+    """
+    return dict(_config)
+
+
+@validate_params(
+    {"max_result_memory": [Interval(numbers.Real, 0, None, closed="neither"), None]},
+    prefer_skip_nested_validation=True,
+)
+def set_config(max_result_memory=None):
+    """Set skmtl's global settings.
+
+    Parameters
+    ----------
+    max_result_memory : float, default=None
+        Largest result, in MiB, that a method returning a whole matrix (the
+        ``(n_rows, n_tasks)`` scores of ``influence``, their components, the
+        ``(n_tasks, n_tasks)`` relatedness) may allocate; above it the method
+        raises ``MemoryError`` before allocating and names the chunked call
+        to use instead (``influence_chunked``, ``influence_total``). The
+        default is 4096 (4 GiB); ``None`` leaves the setting unchanged.
+
+    See Also
+    --------
+    config_context : the same settings for a ``with`` block.
+
+    Examples
+    --------
+    >>> import skmtl
+    >>> skmtl.set_config(max_result_memory=8192)   # allow results up to 8 GiB
+    >>> skmtl.get_config()["max_result_memory"]
+    8192
+    >>> skmtl.set_config(max_result_memory=4096)
+    """
+    if max_result_memory is not None:
+        _config["max_result_memory"] = max_result_memory
+
+
+@contextlib.contextmanager
+def config_context(*, max_result_memory=None):
+    """Context manager for :func:`set_config`: the settings are restored on exit.
+
+    Examples
+    --------
+    >>> import skmtl
+    >>> with skmtl.config_context(max_result_memory=64):
+    ...     skmtl.get_config()["max_result_memory"]
+    64
+    """
+    old = get_config()
+    set_config(max_result_memory=max_result_memory)
+    try:
+        yield
+    finally:
+        set_config(**old)
+
+
+def check_result_memory(n_values, what, instead):
+    """Raise ``MemoryError`` when ``n_values`` float64 numbers exceed
+    ``max_result_memory``, before they are allocated; ``what`` names the
+    result, ``instead`` the call that avoids it."""
+    n_bytes = 8 * n_values
+    limit = _config["max_result_memory"]
+    if n_bytes > limit * 2**20:
+        raise MemoryError(
+            f"{what} would take {n_bytes / 2**30:.2f} GiB, above skmtl's "
+            f"max_result_memory of {limit:g} MiB ({limit / 2**10:.2f} GiB). {instead}, "
+            "or raise the limit with skmtl.config_context(max_result_memory=...) (in MiB)."
+        )

@@ -1,0 +1,191 @@
+"""Streamed influence: influence_chunked, influence_total and the result-size guard."""
+
+import warnings
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.utils._param_validation import InvalidParameterError
+
+import skmtl
+from skmtl import MultiTaskLogistic, MultiTaskRidge
+from skmtl.datasets import make_multitask_classification, make_multitask_regression
+from skmtl.influence import ArrowHessian
+
+TINY = 0.0005  # MiB: a few rows per block
+
+
+def _ridge_data():
+    X, y = make_multitask_regression(n_tasks=4, n_samples=60, n_features=3, random_state=0)
+    X = X.astype(float)
+    X[5, -1] = np.nan  # a row without a task: scores 0
+    # validation data without task 3: its column is NaN
+    val = X[:, -1] != 3
+    return X, y, X[val][10:], y[val][10:]
+
+
+def _logistic():
+    X, y = make_multitask_classification(n_tasks=3, n_samples=45, n_features=3, random_state=1)
+    return MultiTaskLogistic().fit(X, y), X, y
+
+
+def _net(**params):
+    pytest.importorskip("torch")
+    from skmtl.network import SharedBottomNet
+
+    X, y = make_multitask_classification(n_tasks=3, n_samples=15, n_features=4, random_state=0)
+    X = X.astype(float)
+    X[:9, -1] = np.nan  # no task: a first block without a fitted row
+    base = dict(hidden_layer_sizes=(6,), n_models=2, max_epochs=5, projection_dim=12, solver="adam",
+                early_stopping=True, random_state=0, device="cpu", dtype="float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return SharedBottomNet(**{**base, **params}).fit(X, y), X, y
+
+
+def _fitted_ridge():
+    X, y, Xv, yv = _ridge_data()
+    return MultiTaskRidge().fit(X, y), Xv, yv
+
+
+def _cases():
+    ridge, Xv, yv = _fitted_ridge()
+    logistic, X, y = _logistic()
+    yield ridge, (Xv, yv), "mtif"
+    yield ridge, (Xv, yv), "exact"
+    yield logistic, (X, y), "mtif"
+    yield logistic, (X, y), "newton"
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_chunks_are_the_rows_of_influence(case):
+    est, val, method = list(_cases())[case]
+    full = est.influence(*val, method=method)
+    starts = list(est.influence_chunked(*val, method=method, working_memory=TINY,
+                                        reduce_func=lambda block, start: (start, len(block))))
+    assert len(starts) > 3
+    assert [s for s, _ in starts] == list(np.cumsum([0] + [n for _, n in starts[:-1]]))
+    blocks = list(est.influence_chunked(*val, method=method, working_memory=TINY))
+    np.testing.assert_allclose(np.vstack(blocks), full, rtol=0, atol=1e-12)
+    if isinstance(est, MultiTaskRidge):
+        assert np.isnan(full[:, 3]).all() and (full[5, :3] == 0).all()
+    # per-row totals over the tasks with validation rows
+    np.testing.assert_allclose(est.influence_total(*val, method=method, working_memory=TINY),
+                               np.nansum(full, axis=1), rtol=0, atol=1e-10)
+
+
+def test_network_chunks_and_totals():
+    est, X, y = _net()
+    full = est.influence()
+    assert (full == 0).all(axis=1).any()  # held-out rows score 0
+    blocks = list(est.influence_chunked(working_memory=TINY))
+    assert len(blocks) > 3
+    np.testing.assert_allclose(np.vstack(blocks), full, rtol=0, atol=1e-12)
+    weights = np.array([1.0, 0.0, 2.0])
+    np.testing.assert_allclose(est.influence_total(task_weights=weights), full @ weights, rtol=0, atol=1e-10)
+    parts = est.influence(return_components=True)[1]
+    np.testing.assert_allclose(parts["direct"] + parts["shared"], full, rtol=0, atol=1e-15)
+
+
+def test_network_scores_one_block_at_a_time(monkeypatch):
+    from skmtl.network._influence import MemberInfluence
+
+    est, X, y = _net(n_models=1, early_stopping=False)
+    sizes = []
+    scores = MemberInfluence.row_scores
+
+    def recording(self, operators, start=0, stop=None, components=False):
+        sizes.append(stop - start)
+        return scores(self, operators, start, stop, components)
+
+    monkeypatch.setattr(MemberInfluence, "row_scores", recording)
+    working_memory = est._row_bytes() * 7 / 2**20  # seven rows
+    assert sum(len(b) for b in est.influence_chunked(working_memory=working_memory)) == len(X)
+    assert max(sizes) == 7 and sum(sizes) == len(est._train_data["rows"]) < len(X)
+
+
+def test_network_soft_threshold_cannot_stream():
+    est, X, y = _net(n_models=1, soft_threshold=0.5)
+    for call in (est.influence_chunked, est.influence_total):
+        with pytest.raises(ValueError, match="soft_threshold=0.5 cuts each task's scores"):
+            call()
+    assert est.influence().shape == (len(X), 3)
+
+
+def test_working_memory_defaults_to_sklearn_config():
+    est, Xv, yv = _fitted_ridge()
+    rows = 5
+    with sklearn.config_context(working_memory=est._row_bytes() * rows / 2**20):
+        lengths = [len(b) for b in est.influence_chunked(Xv, yv)]
+    assert lengths[:-1] == [rows] * (len(lengths) - 1) and sum(lengths) == len(est._Z)
+
+
+def test_mtif_total_is_one_solve_not_per_task_scores(monkeypatch):
+    est, Xv, yv = _fitted_ridge()
+    expected = np.nansum(est.influence(Xv, yv), axis=1)
+
+    def per_task(*args, **kwargs):
+        raise AssertionError("per-task scores computed")
+
+    monkeypatch.setattr(ArrowHessian, "scores", per_task)
+    np.testing.assert_allclose(est.influence_total(Xv, yv), expected, rtol=0, atol=1e-10)
+
+
+def test_score_operators_grow_with_the_model_not_tasks_squared():
+    rng = np.random.RandomState(0)
+    n_tasks, d = 7, 3
+    a = rng.randn(n_tasks, d, d)
+    H = ArrowHessian(a @ a.swapaxes(1, 2) + 5 * np.eye(d), rng.randn(n_tasks, d, d), 50 * np.eye(d))
+    operators = H.score_operators(rng.randn(n_tasks, d))
+    assert sum(op.size for op in operators) == n_tasks * d + d * n_tasks
+    # against the dense inverse
+    dense = np.zeros((n_tasks * d + d,) * 2)
+    for k in range(n_tasks):
+        blk = slice(k * d, (k + 1) * d)
+        dense[blk, blk] = H.task_blocks[k]
+        dense[blk, -d:] = H.cross_blocks[k]
+        dense[-d:, blk] = H.cross_blocks[k].T
+    dense[-d:, -d:] = H.shared_block
+    v = rng.randn(n_tasks, d)
+    tasks, u = rng.randint(n_tasks, size=9), rng.randn(9, d)
+    U = np.zeros((9, len(dense)))
+    V = np.zeros((n_tasks, len(dense)))
+    for i, k in enumerate(tasks):
+        U[i, k * d:(k + 1) * d] = u[i]
+    for j in range(n_tasks):
+        V[j, j * d:(j + 1) * d] = v[j]
+    scores = H.scores(H.score_operators(v), tasks, u)
+    np.testing.assert_allclose(scores, U @ np.linalg.solve(dense, V.T), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(H.total_scores(H.total_operator(v), tasks, u),
+                               scores.sum(axis=1), rtol=1e-10, atol=1e-12)
+
+
+def test_guard_refuses_big_results_before_allocating():
+    est, Xv, yv = _fitted_ridge()
+    before = est.influence(Xv, yv)
+    n, n_tasks = before.shape
+    one = 8 * n * n_tasks / 2**20
+    with skmtl.config_context(max_result_memory=1.5 * one):
+        np.testing.assert_array_equal(est.influence(Xv, yv), before)
+        with pytest.raises(MemoryError, match=r"GiB.*influence_chunked\(X_val, y_val"):
+            est.influence(Xv, yv, return_components=True)
+    with skmtl.config_context(max_result_memory=0.5 * one):
+        with pytest.raises(MemoryError, match=rf"influence\(\) of {n} rows x {n_tasks} tasks"):
+            est.influence(Xv, yv)
+        with pytest.raises(MemoryError):
+            est.influence_  # noqa: B018
+        np.testing.assert_allclose(np.vstack(list(est.influence_chunked(Xv, yv))), before, atol=1e-12)
+    assert skmtl.get_config()["max_result_memory"] == 4096
+    np.testing.assert_array_equal(est.influence_, est.influence())
+
+
+def test_bad_arguments_raise_at_the_call():
+    est, Xv, yv = _fitted_ridge()
+    with pytest.raises(ValueError, match="Pass both X_val and y_val"):
+        est.influence_chunked(Xv)  # not at the first block
+    with pytest.raises(ValueError, match="method='newton' is not available"):
+        est.influence_chunked(method="newton")
+    with pytest.raises(ValueError, match=r"shape \(4,\)"):
+        est.influence_total(task_weights=[1.0, 2.0])
+    with pytest.raises(InvalidParameterError):
+        skmtl.set_config(max_result_memory=-1)
