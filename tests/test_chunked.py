@@ -189,3 +189,19 @@ def test_bad_arguments_raise_at_the_call():
         est.influence_total(task_weights=[1.0, 2.0])
     with pytest.raises(InvalidParameterError):
         skmtl.set_config(max_result_memory=-1)
+
+
+@pytest.mark.parametrize("method", ["mtif", "exact"])
+def test_blocks_of_rows_without_a_task_score_zero(method):
+    rng = np.random.RandomState(0)
+    task = np.r_[0, 0, 0, 1, 1, 1, 2, 2, 2, np.nan, np.nan, np.nan]
+    X, y = np.column_stack([rng.randn(12, 2), task]), rng.randn(12)
+    model = MultiTaskRidge().fit(X, y)
+    full = model.influence(method=method)
+    assert np.all(full[-3:] == 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # blocks below one row's working memory
+        blocks = np.vstack(list(model.influence_chunked(method=method, working_memory=1e-5)))
+        totals = model.influence_total(method=method, working_memory=1e-5)
+    np.testing.assert_allclose(blocks, full, atol=1e-14)
+    np.testing.assert_allclose(totals, full.sum(axis=1), atol=1e-14)

@@ -333,7 +333,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         rows = start + np.flatnonzero(row_task[start:stop] >= 0)
         k = row_task[rows]
         eta = np.einsum("ncd,nd->nc", self._theta[k], Z[rows])
-        g = np.einsum("nc,nd->ncd", self.loss_.gradient(eta, Y[rows]), Z[rows]).reshape(len(rows), -1)
+        g = np.einsum("nc,nd->ncd", self.loss_.gradient(eta, Y[rows]), Z[rows]).reshape(len(rows), self._theta[0].size)
         scale = np.divide(w[rows], totals[k], out=np.zeros(len(rows)), where=totals[k] > 0)
         return rows, k, scale[:, None] * (g - grads[k]), scale
 
