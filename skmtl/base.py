@@ -88,11 +88,12 @@ def data_fingerprint(*arrays):
     digest = hashlib.sha1(usedforsecurity=False)
     for array in arrays:
         array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        if array.dtype == object:  # string or missing task labels: hash their reprs
+        if array.dtype.kind in "OUS":  # labels as text: the same whether str, bytes or object
+            digest.update(f"text{array.shape}".encode())
             values = (repr(getattr(v, "item", lambda v=v: v)()) for v in array.ravel())
             digest.update("\0".join(values).encode("utf-8", "backslashreplace"))
         else:
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
             digest.update(memoryview(array))
     return digest.hexdigest()
 

@@ -301,3 +301,14 @@ def test_influence_from_estimator_needs_the_training_data(ridge_data):
         InfluenceDisplay.from_estimator(model, X[:-1], y[:-1], kind="distribution")
     with pytest.raises(ValueError, match="both X_val and y_val"):
         InfluenceDisplay.from_estimator(model, X, y, X_val)
+
+
+def test_influence_from_estimator_accepts_the_training_labels_in_another_container():
+    rng = np.random.RandomState(0)
+    X = np.column_stack([rng.randn(40, 2), np.repeat([0, 1], 20)])
+    y = list(np.where(X[:, 0] > 0, "pos", "neg"))
+    est = MultiTaskLogistic().fit(X, y)
+    for same in (np.array(y, dtype=object), np.array(y)):
+        InfluenceDisplay.from_estimator(est, X, same)
+    with pytest.raises(ValueError, match="not the data"):
+        InfluenceDisplay.from_estimator(est, X, np.array(y[::-1], dtype=object))
