@@ -30,9 +30,8 @@ def set_config(max_result_memory=None):
     Parameters
     ----------
     max_result_memory : float, default=None
-        Largest result, in MiB, that a method returning a whole matrix (the
-        ``(n_rows, n_tasks)`` scores of ``influence``, their components, the
-        ``(n_tasks, n_tasks)`` relatedness) may allocate; above it the method
+        Largest result, in MiB, that ``influence`` (its ``(n_rows, n_tasks)``
+        scores, with their components when asked) may allocate; above it it
         raises ``MemoryError`` before allocating and names the chunked call
         to use instead (``influence_chunked``, ``influence_total``). The
         default is 4096 (4 GiB); ``None`` leaves the setting unchanged.

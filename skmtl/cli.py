@@ -348,6 +348,10 @@ def _fmt(labels):
     return [str(t) for t in labels]
 
 
+def _direction(effect):
+    return "helps" if effect > 0 else "hurts" if effect < 0 else "no effect"
+
+
 def _format_relatedness(R, labels, top):
     """The ``top`` strongest transfers between two tasks, by label, and a
     note naming the target tasks without validation rows (NaN columns)."""
@@ -364,7 +368,7 @@ def _format_relatedness(R, labels, top):
                          "removed; + = the source helps):"))
         out.append(f"  {'source':<{width}}  {'target':<{width}}  {'effect':>10}")
         out.extend(f"  {names[k]:<{width}}  {names[j]:<{width}}  {R[k, j]:>+10.3g}  "
-                   f"{'helps' if R[k, j] > 0 else 'hurts'}" for k, j in pairs[:top])
+                   f"{_direction(R[k, j])}" for k, j in pairs[:top])
     else:
         out.append("no transfer between tasks to show: it takes two tasks with validation rows.")
     if empty.any():

@@ -661,3 +661,13 @@ def test_task_ids_beyond_2_53_stay_apart(tmp_path, capsys):
     assert status == 0, err
     assert "on 24 training rows, 6 validation rows, 3 tasks." in out
     assert read_rows(tmp_path / "out" / "relatedness.csv")[0][1:] == [str(i) for i in ids]
+
+
+def test_relatedness_pairs_without_effect_are_not_called_harmful():
+    from skmtl.cli import _format_relatedness
+
+    R = np.array([[0.0, 0.0, 0.5], [-0.2, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    lines = _format_relatedness(R, ["a", "b", "c"], top=6)
+    text = "\n".join(lines) if isinstance(lines, list) else lines
+    assert "+0.5  helps" in text and "-0.2  hurts" in text
+    assert "no effect" in text and "+0  hurts" not in text
