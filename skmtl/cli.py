@@ -326,7 +326,7 @@ def _resolve_method(method, model, n_tasks):
 _METHOD_TEXT = {
     "mtif": "first-order influence",
     "exact": "exact refit without each task",
-    "newton": "one damped Newton step without each task",
+    "newton": "a Newton step without each task (continued to the refit where it overshoots)",
 }
 
 
@@ -771,7 +771,7 @@ def _build_parser():
     def method_option(p):
         p.add_argument("--method", choices=("mtif", "exact", "newton"), metavar="M",
                        help="measure of task relatedness: mtif (first order, every model), "
-                       "exact (refit without each task, ridge) or newton (one damped Newton step, "
+                       "exact (refit without each task, ridge) or newton (a Newton step, continued to the refit where it overshoots, "
                        "logistic). Default: exact or newton for up to "
                        f"{_AFFORDABLE_TASKS} tasks and {_AFFORDABLE_COEFS} coefficients per "
                        "task (a few seconds), mtif otherwise.")

@@ -211,9 +211,11 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         shared_grad = -2.0 * self._penalty[0] * diff.sum(axis=0) + 2.0 * self._penalty[1] * beta.ravel()
         return task_grad, shared_grad
 
-    def _newton(self, Z, Y, row_task, weights, n_tasks, n_out):
-        theta = np.zeros((n_tasks, n_out, Z.shape[1]))
-        beta = np.zeros((n_out, Z.shape[1]))
+    def _newton(self, Z, Y, row_task, weights, n_tasks, n_out, start=None):
+        """Damped Newton iterations from zero (or ``start = (theta, beta)``)."""
+        if start is None:
+            start = np.zeros((n_tasks, n_out, Z.shape[1])), np.zeros((n_out, Z.shape[1]))
+        theta, beta = start
         losses, grads, hess = self._task_terms(Z, Y, row_task, weights, theta, n_tasks)
         value = self._objective(losses, theta, beta)
         for it in range(1, self.max_iter + 1):
@@ -573,14 +575,14 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         empty = self._val_terms(val)[2]
         n_tasks = len(self.tasks_)
         out = np.zeros((n_tasks, n_tasks))
-        beta = self._beta.ravel()
         losses = self._fitted_terms()[0]
         for k in range(n_tasks):
             step = H.drop_task_step(k, shared_grad[k])
             # Removing a whole task is no small perturbation: where the loss is
             # nearly flat (near-separable classes) the full Newton step can
-            # overshoot far, so it is damped until the objective without the
-            # task decreases enough (as in fit).
+            # overshoot far. Where it does not decrease the objective without
+            # the task enough (the rule of fit), one step is no estimate: the
+            # Newton iterations go on from the damped step to the refit.
             moves = -np.einsum("ktb,b->kt", H.coupling_, step).reshape(self._theta.shape)
 
             def at(t):
@@ -588,16 +590,25 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
                 beta_t = self._beta + t * step.reshape(self._beta.shape)
                 task_losses = self._task_terms(self._Z, self._Y, self._row_task, self._weights,
                                                theta, n_tasks, hessian=False)[0]
-                return (self._objective(task_losses, theta, beta_t, dropped_task=k),)
+                return self._objective(task_losses, theta, beta_t, dropped_task=k), theta, beta_t
 
-            t = 1.0  # a quadratic's step ("exact") is the refit itself
-            if self._refit_method == "newton":
+            if self._refit_method == "exact":  # a quadratic's step is the refit itself
+                t, theta, new_beta = 1.0, *at(1.0)[1:]
+            else:
                 value = self._objective(losses, self._theta, self._beta, dropped_task=k)
-                t = _backtrack(at, value, shared_grad[k] @ step)[0]
-            shared = t * step[None]
+                t, _, theta, new_beta = _backtrack(at, value, shared_grad[k] @ step)
+            if t < 1.0:
+                weights = np.where(self._row_task == k, 0.0, self._weights)
+                theta, new_beta, _ = self._newton(
+                    self._Z, self._Y, self._row_task, weights, n_tasks, self._theta.shape[1],
+                    start=(theta, new_beta),
+                )
             # the removed task is predicted by the new shared coefficients
-            own = (beta + shared[0] - self._theta[k].ravel())[None]
-            out[k] = self._effects_from_steps(val, k, own, shared, empty)[0]
+            deltas = (theta - self._theta).reshape(n_tasks, -1)
+            deltas[k] = new_beta.ravel() - self._theta[k].ravel()
+            for j in np.flatnonzero(~empty):
+                out[k, j] = self._val_loss_change(val, j, deltas[j][None])[0]
+            out[k, empty] = np.nan
         return out
 
 
