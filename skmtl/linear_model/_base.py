@@ -593,7 +593,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
                 return self._objective(task_losses, theta, beta_t, dropped_task=k), theta, beta_t
 
             if self._refit_method == "exact":  # a quadratic's step is the refit itself
-                t, theta, new_beta = 1.0, *at(1.0)[1:]
+                t, theta, new_beta = 1.0, self._theta + moves, self._beta + step.reshape(self._beta.shape)
             else:
                 value = self._objective(losses, self._theta, self._beta, dropped_task=k)
                 t, _, theta, new_beta = _backtrack(at, value, shared_grad[k] @ step)
