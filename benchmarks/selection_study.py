@@ -343,7 +343,15 @@ def per_seed(results, setting, methods, key, fmt):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=5, help="number of seeds (default 5)")
+    parser.add_argument(
+        "--study", choices=["paper", "noisy"], default="paper",
+        help="paper: the MTIF paper's Table 2 protocol (clean validation part); noisy: "
+             "selection without clean labels (benchmarks/selection_noisy.py; --seeds "
+             "default 20 there)",
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="noisy: seeds run in parallel")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help="number of seeds (default 5; --study noisy: 20)")
     parser.add_argument(
         "--ratios", default="0,0.025,0.05,0.1,0.15,0.2,0.3",
         help="removal ratios searched on the validation part (comma separated)",
@@ -372,12 +380,22 @@ def main(argv=None):
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="net: adam step (3e-3)")
     parser.add_argument("--settings", default=None,
                         help=f"comma separated, from {list(SETTINGS)} (default: all; "
-                             "net: the HAR ones)")
+                             "net: the HAR ones); --study noisy: semicolon separated names "
+                             "of selection_noisy.SETTINGS")
     parser.add_argument(
         "--threads", type=int, default=1,
         help="BLAS and torch threads (default 1: on a busy 2-core machine more threads thrash)",
     )
     args = parser.parse_args(argv)
+    if args.study == "noisy":
+        import selection_noisy
+
+        threadpool_limits(args.threads)
+        torch.set_num_threads(args.threads)
+        settings = (args.settings.split(";") if args.settings else list(selection_noisy.SETTINGS))
+        selection_noisy.main(settings, args.seeds or 20, args.jobs)
+        return
+    args.seeds = args.seeds or 5
     ratios = [float(r) for r in args.ratios.split(",")]
     args.alpha = [float(a) for a in args.alpha.split(",")]
     args.steps = [float(a) for a in args.steps.split(",") if a]

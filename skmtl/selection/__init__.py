@@ -1,5 +1,6 @@
-"""Data selection guided by the multitask influence function."""
+"""Data selection: rows whose removal helps, found by influence or by a label-noise model."""
 
-from ._selector import MTIFSelector
+from ._noise import estimate_label_noise
+from ._selector import MTIFSelector, fewest_removed_within_one_se
 
-__all__ = ["MTIFSelector"]
+__all__ = ["MTIFSelector", "estimate_label_noise", "fewest_removed_within_one_se"]

