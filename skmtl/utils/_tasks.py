@@ -90,7 +90,7 @@ def check_task_X(estimator, X, *, reset):
         estimator, X, reset=reset, dtype=None, ensure_all_finite=False,
         ensure_min_samples=1,
     )
-    if reset or not hasattr(estimator, "_task_col_index"):  # the latter: pickled by skmtl < this
+    if reset:
         estimator._task_col_index = resolve_task_col(
             estimator.task_col, X_array.shape[1], getattr(estimator, "feature_names_in_", None)
         )
