@@ -7,6 +7,7 @@ import inspect
 import pkgutil
 
 import pytest
+from test_docs import _public_names
 
 numpydoc_validation = pytest.importorskip("numpydoc.validate")
 
@@ -47,16 +48,6 @@ EXPECTED_FAILURES = {
     "skmtl.SharedBottomNet.predict_proba": "PR01 X",
     "skmtl.SharedBottomNet.score": "PR01 X, y, sample_weight",
 }
-
-
-def _public_names(module):
-    if hasattr(module, "__all__"):
-        return list(module.__all__)
-    return sorted(
-        name for name, obj in vars(module).items()
-        if not name.startswith("_") and callable(obj)
-        and getattr(obj, "__module__", None) == module.__name__
-    )
 
 
 def _public_methods(cls):
