@@ -9,7 +9,12 @@ _config = {"max_result_memory": 4096}
 
 
 def get_config():
-    """The current settings of skmtl (see :func:`set_config`), as a new dict.
+    """Return the current settings of skmtl (see :func:`set_config`).
+
+    Returns
+    -------
+    config : dict
+        Setting name -> value, a new dict (changing it changes no setting).
 
     Examples
     --------
@@ -55,6 +60,15 @@ def set_config(max_result_memory=None):
 @contextlib.contextmanager
 def config_context(*, max_result_memory=None):
     """Context manager for :func:`set_config`: the settings are restored on exit.
+
+    Parameters
+    ----------
+    max_result_memory : float, default=None
+        As in :func:`set_config`; ``None`` leaves the setting unchanged.
+
+    Yields
+    ------
+    None
 
     Examples
     --------

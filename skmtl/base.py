@@ -209,12 +209,12 @@ class InfluenceMixin:
             float64 numbers per task and row);
             ``sklearn.get_config()["working_memory"]`` when None.
 
-        Yields
-        ------
-        block : ndarray of shape (n_block_rows, n_tasks)
+        Returns
+        -------
+        blocks : generator of ndarray of shape (n_block_rows, n_tasks)
             Rows ``start:start + n_block_rows`` of ``influence(X_val, y_val,
             method=method)``, consecutive from row 0; or ``reduce_func(block,
-            start)``.
+            start)`` of each block.
 
         Examples
         --------

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from .utils._targets import MAX_CLASS_CODES, infer_target_kind
+from .utils import MAX_CLASS_CODES, infer_target_kind
 
 _TOP_DEFAULT = 10
 _RATIO_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
@@ -115,9 +115,9 @@ def _is_number(text):
 
 
 def _check_scale(values, what, option):
-    """:func:`~skmtl.utils._tasks.check_magnitude` of one column of the file,
+    """:func:`~skmtl.utils.check_magnitude` of one column of the file,
     before any scaling, as an _InputError that says how to leave it out."""
-    from .utils._tasks import check_magnitude
+    from .utils import check_magnitude
 
     try:
         check_magnitude(values, what, f"change its unit in the file (scale it by a power of "
@@ -238,7 +238,7 @@ def _read_csv(path, task_col, target, features=None, dropna=False):
 # ----------------------------------------------------------------------------
 def _make_model(option, y, target, alpha, random_state):
     """The estimator for ``--model`` and the target's kind; "auto" picks by
-    :func:`~skmtl.utils._targets.infer_target_kind`. Prints the decision."""
+    :func:`~skmtl.utils.infer_target_kind`. Prints the decision."""
     from sklearn.utils.multiclass import type_of_target
 
     from .linear_model import MultiTaskLogistic, MultiTaskRidge
@@ -483,25 +483,22 @@ def _print_written(described):
 
 def _holdout(X, y, val_fraction, random_state):
     """Training and validation row positions of ``--val-fraction``."""
-    from sklearn.utils import check_random_state
-
-    from .model_selection import _holdout_mask, _strata
+    from .model_selection import TaskShuffleSplit
 
     if val_fraction == 0:
         print("note: --val-fraction 0 measures influence on the training rows themselves; "
               "a mislabelled row then looks helpful.", file=sys.stderr)
         return np.arange(len(y)), np.arange(len(y))
-    task, cls = _strata(X, y, -1)
     try:
-        held_out = _holdout_mask(task, cls, val_fraction, check_random_state(random_state))
+        return next(TaskShuffleSplit(1, test_size=val_fraction, random_state=random_state)
+                    .split(X, y))
     except ValueError:
-        counts = np.bincount(task)
+        counts = np.unique(X[:, -1], return_counts=True)[1]
         raise _InputError(
             f"--val-fraction {val_fraction:g} holds out {int(np.ceil(val_fraction * len(y)))} "
             f"rows, but only {counts[counts > 1].sum()} rows are in tasks with two or more "
             "rows (a task's only row stays in training); lower --val-fraction or add rows."
         ) from None
-    return np.flatnonzero(~held_out), np.flatnonzero(held_out)
 
 
 def _relatedness_report(X, y, rows, *, model, kind, method, val_fraction, scale, random_state,

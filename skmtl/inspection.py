@@ -218,7 +218,19 @@ def loto_effects(
 ):
     """Leave-one-task-out effects by refitting without each whole task.
 
-    Parameters are those of :func:`loo_effects`, without ``rows``.
+    Parameters
+    ----------
+    estimator : skmtl estimator
+        Cloned, never modified.
+    X, y : array-like
+        Training data with the task column.
+    X_val, y_val : array-like, default=None
+        Where losses are measured; the training data when omitted.
+    n_jobs : int, default=None
+        Refits run in parallel through joblib (any joblib backend).
+    sample_weight : array-like of shape (n_samples,), default=None
+    verbose : int, default=0
+        Show a progress bar when > 0.
 
     Returns
     -------

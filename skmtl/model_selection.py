@@ -10,6 +10,8 @@ from sklearn.utils.multiclass import type_of_target
 
 from .utils._tasks import task_labels
 
+__all__ = ["TaskStratifiedKFold", "TaskShuffleSplit", "task_train_test_split"]
+
 
 def _strata(X, y, task_col):
     """Integer task code and within-task stratum of each row.
@@ -44,7 +46,46 @@ def _stratified_order(task, cls, rng):
     return eligible[order]
 
 
-class TaskStratifiedKFold(BaseCrossValidator):
+class _TaskSplitter(BaseCrossValidator):
+    """``split`` and ``get_n_splits`` of the splitters on the task column."""
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Return the number of splits, ``n_splits``.
+
+        Parameters
+        ----------
+        X, y, groups : object, default=None
+            Ignored; present for API compatibility.
+
+        Returns
+        -------
+        n_splits : int
+        """
+        return self.n_splits
+
+    def split(self, X, y=None, groups=None):
+        """Generate indices of the training and test rows of each split.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_columns)
+            Data with the task column (``task_col``).
+        y : array-like of shape (n_samples,), default=None
+            Target; classification targets are stratified within each task.
+        groups : None
+            Ignored; present for API compatibility.
+
+        Yields
+        ------
+        train : ndarray
+            Positions of the training rows.
+        test : ndarray
+            Positions of the test rows.
+        """
+        yield from super().split(X, y, groups)
+
+
+class TaskStratifiedKFold(_TaskSplitter):
     """K-fold cross-validation stratified on the task column of ``X``.
 
     Every task is spread evenly over the folds, so no task vanishes from a
@@ -52,8 +93,8 @@ class TaskStratifiedKFold(BaseCrossValidator):
     every training part, and a task with a single row is never held out (that
     row is in every training part). For classification targets the classes
     are also spread evenly within each task. Rows with a missing task label
-    are never held out either. This is the splitter skmtl uses wherever it
-    splits data itself.
+    are never held out either. skmtl cross-fits with this splitter wherever
+    it splits data itself.
 
     Parameters
     ----------
@@ -73,6 +114,10 @@ class TaskStratifiedKFold(BaseCrossValidator):
     after the other and dealt to the folds in turn, so fold sizes differ by at
     most one and so do the counts of each task and class across folds. Rows
     that are never held out (see above) appear in no test fold.
+
+    See Also
+    --------
+    TaskShuffleSplit : Random held-out parts of a chosen size.
 
     Examples
     --------
@@ -99,34 +144,6 @@ class TaskStratifiedKFold(BaseCrossValidator):
         self.shuffle = shuffle
         self.random_state = random_state
         self.task_col = task_col
-
-    def get_n_splits(self, X=None, y=None, groups=None):
-        """Number of splits, ``n_splits``.
-
-        Returns
-        -------
-        int
-        """
-        return self.n_splits
-
-    def split(self, X, y=None, groups=None):
-        """Generate indices of the training and test rows of each fold.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_columns)
-            Data with the task column (``task_col``).
-        y : array-like of shape (n_samples,), default=None
-            Target; classification targets are stratified within each task.
-        groups : None
-            Ignored; present for API compatibility.
-
-        Yields
-        ------
-        train : ndarray
-        test : ndarray
-        """
-        yield from super().split(X, y, groups)
 
     def _iter_test_masks(self, X, y=None, groups=None):
         task, cls = _strata(X, y, self.task_col)
@@ -170,6 +187,71 @@ def _holdout_mask(task, cls, test_size, rng):
     return test
 
 
+class TaskShuffleSplit(_TaskSplitter):
+    """Random held-out parts stratified on the task column of ``X``.
+
+    Each split holds out ``test_size`` of the rows, drawn at random: every
+    task (and, for classification targets, every class within a task)
+    contributes its share, up to one row, as in :class:`TaskStratifiedKFold`.
+    Every task keeps at least one row in every training part; a task with a
+    single row and rows with a missing task label are never held out. As in
+    :class:`~sklearn.model_selection.ShuffleSplit`, the held-out parts of
+    different splits may overlap.
+
+    Parameters
+    ----------
+    n_splits : int, default=10
+        Number of splits, at least 1.
+    test_size : float, default=0.1
+        Share of the rows held out, in (0, 1); the count is rounded up, as in
+        :class:`~sklearn.model_selection.ShuffleSplit`. A task whose share
+        would take all its rows gives one back to its training part.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draws; an int gives the same splits at every call of
+        :meth:`split`. The first split of ``random_state=s`` holds out the
+        test rows of ``task_train_test_split(..., random_state=s)``.
+    task_col : int or str, default=-1
+        Position or (for DataFrames) name of the task column of ``X``.
+
+    See Also
+    --------
+    TaskStratifiedKFold : Every row held out once, in ``n_splits`` folds.
+    task_train_test_split : One split, returned as the rows themselves.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.model_selection import TaskShuffleSplit
+    >>> X = np.array([[0.1, 0], [0.2, 0], [0.3, 0], [0.4, 0], [0.5, 1], [0.6, 1], [0.7, 2]])
+    >>> for train, test in TaskShuffleSplit(3, test_size=0.3, random_state=0).split(X):
+    ...     print(train, test)
+    [2 3 4 6] [0 1 5]
+    [0 2 4 6] [1 3 5]
+    [1 3 5 6] [0 2 4]
+    """
+
+    @validate_params(
+        {
+            "n_splits": [Interval(numbers.Integral, 1, None, closed="left")],
+            "test_size": [Interval(numbers.Real, 0, 1, closed="neither")],
+            "random_state": ["random_state"],
+            "task_col": [numbers.Integral, str],
+        },
+        prefer_skip_nested_validation=True,
+    )
+    def __init__(self, n_splits=10, *, test_size=0.1, random_state=None, task_col=-1):
+        self.n_splits = n_splits
+        self.test_size = test_size
+        self.random_state = random_state
+        self.task_col = task_col
+
+    def _iter_test_masks(self, X, y=None, groups=None):
+        task, cls = _strata(X, y, self.task_col)
+        rng = check_random_state(self.random_state)
+        for _ in range(self.n_splits):
+            yield _holdout_mask(task, cls, self.test_size, rng)
+
+
 @validate_params(
     {
         "X": ["array-like"],
@@ -208,8 +290,12 @@ def task_train_test_split(X, y, *, test_size=0.25, task_col=-1, shuffle=True, ra
 
     Returns
     -------
-    X_train, X_test, y_train, y_test
+    X_train, X_test, y_train, y_test : array-like
         Row subsets of ``X`` and ``y``, of the same container types.
+
+    See Also
+    --------
+    TaskShuffleSplit : The same held-out rows as positions, for several splits.
 
     Examples
     --------

@@ -3,11 +3,11 @@
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.model_selection import cross_validate
+from sklearn.model_selection import GridSearchCV, cross_validate
 
 from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.datasets import make_multitask_classification
-from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
+from skmtl.model_selection import TaskShuffleSplit, TaskStratifiedKFold, task_train_test_split
 
 
 @pytest.fixture
@@ -113,3 +113,76 @@ def test_train_test_split_keeps_containers_and_validates():
     assert X_test["task"].tolist() == [0, 0, 1, 1]
     with pytest.raises(ValueError, match="test_size"):
         task_train_test_split(df, y, test_size=1.5)
+
+
+@pytest.mark.parametrize("test_size", [0.1, 0.25, 0.5])
+def test_shuffle_split_sizes_tasks_and_strata(data, test_size):
+    X, y = data
+    task = X[:, -1]
+    cv = TaskShuffleSplit(n_splits=4, test_size=test_size, random_state=0)
+    splits = list(cv.split(X, y))
+    assert cv.get_n_splits() == len(splits) == 4
+    lone = np.flatnonzero(task == 0)
+    for train, test in splits:
+        np.testing.assert_array_equal(np.sort(np.r_[train, test]), np.arange(len(y)))
+        assert len(test) <= np.ceil(test_size * len(y))
+        assert set(task[train]) == set(task)  # every task in every training part
+        assert np.isin(lone, train).all()  # a task's single row is never held out
+        for t in (3, 4):  # the large tasks give their share, up to one row
+            n_k = np.sum(task == t)
+            assert abs(np.sum(task[test] == t) - test_size * n_k) <= 1
+            for c in (0, 1):  # classes stratified within the task
+                share = np.sum((task == t) & (y == c)) * test_size
+                assert abs(np.sum((task[test] == t) & (y[test] == c)) - share) <= 1
+    # the draws differ from split to split
+    assert len({tuple(test) for _, test in splits}) == 4
+
+
+def test_shuffle_split_is_seeded_and_matches_train_test_split(data):
+    X, y = data
+
+    def tests(random_state):
+        cv = TaskShuffleSplit(3, test_size=0.2, random_state=random_state)
+        return [test.tolist() for _, test in cv.split(X, y)]
+
+    assert tests(1) == tests(1)
+    assert tests(1) != tests(2)
+    # the held-out rows that --val-fraction and MTIFSelector(validation_fraction=0.2)
+    # drew before TaskShuffleSplit existed, for these seeds
+    before = {
+        0: [4, 10, 18, 20, 23, 25, 27, 28, 31, 32, 34, 36, 52],
+        7: [3, 11, 13, 14, 33, 36, 37, 38, 48, 50, 55, 57, 58],
+    }
+    for seed, rows in before.items():
+        assert tests(seed)[0] == rows
+        assert tests(np.random.RandomState(seed))[0] == rows
+        X_test = task_train_test_split(X, y, test_size=0.2, random_state=seed)[1]
+        np.testing.assert_array_equal(X_test, X[rows])
+
+
+def test_shuffle_split_dataframe_and_errors():
+    df = pd.DataFrame({"x": np.arange(7.0), "school": list("aaabbbc")})
+    for train, test in TaskShuffleSplit(5, test_size=0.3, task_col="school",
+                                        random_state=0).split(df):
+        assert set(df["school"].iloc[train]) == {"a", "b", "c"}
+        assert len(test) == 3
+    with pytest.raises(ValueError, match="Lower test_size"):
+        next(TaskShuffleSplit(test_size=0.9, task_col="school").split(df))
+    with pytest.raises(ValueError, match="test_size"):
+        TaskShuffleSplit(test_size=1.0)
+    with pytest.raises(ValueError, match="n_splits"):
+        TaskShuffleSplit(0)
+
+
+def test_shuffle_split_in_cross_validate_and_grid_search(data):
+    X, y = data
+    cv = TaskShuffleSplit(3, test_size=0.25, random_state=0)
+    res = cross_validate(MultiTaskLogistic(), X, y, cv=cv, return_estimator=True,
+                         return_indices=True)
+    for est in res["estimator"]:
+        np.testing.assert_array_equal(est.tasks_, np.arange(5))
+    expected = [test.tolist() for _, test in cv.split(X, y)]
+    assert [t.tolist() for t in res["indices"]["test"]] == expected
+    search = GridSearchCV(MultiTaskLogistic(), {"alpha": [0.1, 1.0]}, cv=cv).fit(X, y)
+    assert search.n_splits_ == 3
+    np.testing.assert_array_equal(search.best_estimator_.tasks_, np.arange(5))

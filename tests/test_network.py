@@ -58,7 +58,7 @@ def _split(X, y, n_per_task):
 _UNSEEN_TASKS = (
     "the check's last column is a continuous feature, read as the task label: the check "
     "then predicts rows whose task was not in fit (held-out rows, or rows it removed with "
-    "weight 0), and a network has no head for an unseen task, so it raises as API.md says. "
+    "weight 0), and a network has no head for an unseen task, so it raises, as the user guide says. "
     "Weight 0 == row removed is tested exactly in test_zero_weight_removes_row."
 )
 

@@ -1,11 +1,11 @@
-"""Regression or classification: ``skmtl.utils._targets.infer_target_kind``."""
+"""Regression or classification: ``skmtl.utils.infer_target_kind``."""
 
 import numpy as np
 import pytest
 
 from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.selection import MTIFSelector
-from skmtl.utils._targets import MAX_CLASS_CODES, infer_target_kind
+from skmtl.utils import MAX_CLASS_CODES, infer_target_kind
 
 rng = np.random.default_rng(0)
 GRAMS = rng.integers(2500, 4500, size=400)  # integer measurements, hundreds of values

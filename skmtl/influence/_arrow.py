@@ -288,7 +288,14 @@ class ArrowHessian:
     def task_solve(self, rhs):
         """Apply ``H_kk^{-1}`` to task ``k``'s right-hand side, for every task.
 
-        ``rhs`` has shape ``(n_tasks, d_task)`` or ``(n_tasks, d_task, m)``.
+        Parameters
+        ----------
+        rhs : ndarray or torch.Tensor of shape (n_tasks, d_task) or (n_tasks, d_task, m)
+            Row ``k`` is task ``k``'s right-hand side.
+
+        Returns
+        -------
+        solution : ndarray or torch.Tensor of the shape of ``rhs``
         """
         rhs = self._ops.asarray(rhs)
         if rhs.ndim == 2:
@@ -296,14 +303,32 @@ class ArrowHessian:
         return self._task_inv @ rhs
 
     def schur_solve(self, rhs):
-        """Apply ``S^{-1}`` to ``rhs`` of shape ``(d_shared,)`` or ``(d_shared, m)``."""
+        """Apply the inverse Schur complement ``S^{-1}`` to ``rhs``.
+
+        Parameters
+        ----------
+        rhs : ndarray or torch.Tensor of shape (d_shared,) or (d_shared, m)
+
+        Returns
+        -------
+        solution : ndarray or torch.Tensor of the shape of ``rhs``
+        """
         return self._ops.cho_solve(self._schur_chol, rhs)
 
     def solve(self, task_rhs, shared_rhs):
         """Solve ``H x = b`` with ``b = (task_rhs[0], ..., task_rhs[K-1], shared_rhs)``.
 
-        Returns ``(task_solution, shared_solution)`` of shapes
-        ``(n_tasks, d_task)`` and ``(d_shared,)``.
+        Parameters
+        ----------
+        task_rhs : ndarray or torch.Tensor of shape (n_tasks, d_task)
+            Task blocks of ``b``.
+        shared_rhs : ndarray or torch.Tensor of shape (d_shared,)
+            Shared block of ``b``.
+
+        Returns
+        -------
+        task_solution : ndarray or torch.Tensor of shape (n_tasks, d_task)
+        shared_solution : ndarray or torch.Tensor of shape (d_shared,)
         """
         ops = self._ops
         task_rhs = ops.asarray(task_rhs)
@@ -358,7 +383,11 @@ class ArrowHessian:
         ----------
         operators : tuple
             The return value of :meth:`score_operators`.
-        row_tasks, row_task_grads, row_shared_grads, return_components
+        row_tasks, row_task_grads : ndarray or torch.Tensor
+            As in :meth:`influence`.
+        row_shared_grads : ndarray or torch.Tensor, default=None
+            As in :meth:`influence`.
+        return_components : bool, default=False
             As in :meth:`influence`.
 
         Returns
@@ -398,7 +427,9 @@ class ArrowHessian:
 
         Parameters
         ----------
-        val_task_grads, val_shared_grads
+        val_task_grads : ndarray or torch.Tensor of shape (n_tasks, d_task)
+            As in :meth:`influence`.
+        val_shared_grads : ndarray or torch.Tensor of shape (n_tasks, d_shared), default=None
             As in :meth:`influence`.
         task_weights : ndarray of shape (n_tasks,), default=None
             ``w_j``; all ones when omitted.
@@ -417,7 +448,21 @@ class ArrowHessian:
         return self.solve(task_rhs, shared_rhs)
 
     def total_scores(self, operator, row_tasks, row_task_grads, row_shared_grads=None):
-        """Total scores ``(n,)`` of perturbations against :meth:`total_operator`."""
+        """Total scores of perturbations against :meth:`total_operator`.
+
+        Parameters
+        ----------
+        operator : tuple
+            The return value of :meth:`total_operator`.
+        row_tasks, row_task_grads : ndarray or torch.Tensor
+            As in :meth:`influence`.
+        row_shared_grads : ndarray or torch.Tensor, default=None
+            As in :meth:`influence`.
+
+        Returns
+        -------
+        total : ndarray or torch.Tensor of shape (n,)
+        """
         ops = self._ops
         task_part, shared_part = operator
         row_task_grads = ops.asarray(row_task_grads)
@@ -476,10 +521,22 @@ class ArrowHessian:
     def parameter_influence(self, task, task_grad, shared_grad=None):
         """Parameter response ``H^{-1} u`` to one perturbation (Proposition 1).
 
-        Returns a dict with ``shared`` (shape ``(d_shared,)``, the shared
-        influence), ``within`` (the response of the perturbed task's own
-        parameters) and ``between`` (``(n_tasks, d_task)``, every task's
-        response; row ``task`` equals ``within``).
+        Parameters
+        ----------
+        task : int
+            The task block ``u`` lives in.
+        task_grad : ndarray or torch.Tensor of shape (d_task,)
+            Task-block part of ``u``.
+        shared_grad : ndarray or torch.Tensor of shape (d_shared,), default=None
+            Shared-block part of ``u`` (zero when omitted).
+
+        Returns
+        -------
+        response : dict
+            ``shared`` (shape ``(d_shared,)``, the shared influence),
+            ``within`` (the response of the perturbed task's own parameters)
+            and ``between`` (``(n_tasks, d_task)``, every task's response;
+            row ``task`` equals ``within``).
         """
         ops = self._ops
         task_rhs = ops.zeros((self.n_tasks, self.d_task))
@@ -583,9 +640,20 @@ class ArrowHessian:
     def drop_task_step(self, task, shared_rhs):
         """Solve the system with task ``task``'s block row and column removed.
 
-        ``shared_rhs`` is the shared-block right-hand side. Requires
-        ``task_shared_blocks``. Returns the shared solution; every remaining
-        task ``j`` gets ``-coupling_[j] @ shared``.
+        Requires ``task_shared_blocks``.
+
+        Parameters
+        ----------
+        task : int
+            The task removed.
+        shared_rhs : ndarray or torch.Tensor of shape (d_shared,) or (d_shared, m)
+            The shared-block right-hand side.
+
+        Returns
+        -------
+        shared : ndarray or torch.Tensor of the shape of ``shared_rhs``
+            The shared solution; every remaining task ``j`` gets
+            ``-coupling_[j] @ shared``.
         """
         if self.task_shared_blocks is None:
             raise ValueError("drop_task_step needs task_shared_blocks.")

@@ -2,7 +2,7 @@
 
 import numbers
 import warnings
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -22,7 +22,7 @@ from ..influence import ArrowHessian
 from ..influence._arrow import _NumpyOps
 from ..utils._tasks import check_task_X, encode_fitted_tasks, encode_tasks, missing_task_mask
 
-class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
+class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
     """Base of MultiTaskRidge and MultiTaskLogistic (not for direct use).
 
     The objective is ``sum_k [L_k(theta_k) + alpha ||theta_k - beta||^2] +

@@ -100,9 +100,14 @@ class MultiTaskLogistic(ClassifierMixin, MultiTaskLinearModel):
     def decision_function(self, X):
         """Log-odds of ``classes_[1]`` (binary) or per-class scores.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_columns)
+            Features plus the task column.
+
         Returns
         -------
-        ndarray of shape (n_samples,) or (n_samples, n_classes)
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
         eta = self._linear_predictor(X)
         return eta[:, 0] if eta.shape[1] == 1 else eta
@@ -110,9 +115,14 @@ class MultiTaskLogistic(ClassifierMixin, MultiTaskLinearModel):
     def predict_proba(self, X):
         """Class probabilities, columns following ``classes_``.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_columns)
+            Features plus the task column.
+
         Returns
         -------
-        ndarray of shape (n_samples, n_classes)
+        proba : ndarray of shape (n_samples, n_classes)
         """
         return np.exp(self.predict_log_proba(X))
 
@@ -120,9 +130,14 @@ class MultiTaskLogistic(ClassifierMixin, MultiTaskLinearModel):
         """Logarithm of :meth:`predict_proba`, computed from the linear
         predictor: finite even where a probability underflows to 0.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_columns)
+            Features plus the task column.
+
         Returns
         -------
-        ndarray of shape (n_samples, n_classes)
+        log_proba : ndarray of shape (n_samples, n_classes)
         """
         eta = self._linear_predictor(X)
         if eta.shape[1] == 1:
@@ -132,9 +147,14 @@ class MultiTaskLogistic(ClassifierMixin, MultiTaskLinearModel):
     def predict(self, X):
         """Most probable class of each row.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_columns)
+            Features plus the task column.
+
         Returns
         -------
-        ndarray of shape (n_samples,)
+        y_pred : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

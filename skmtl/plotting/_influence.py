@@ -276,8 +276,14 @@ class InfluenceDisplay:
             Parallel refits (joblib), see :func:`skmtl.inspection.loo_effects`.
         verbose : int, default=0
             Progress bar over the refits when positive.
-        ax, target, scatter_kw, boxplot_kw
-            See :meth:`plot`.
+        ax : matplotlib Axes, default=None
+            As in :meth:`plot`.
+        target : task label, default=None
+            As in :meth:`plot`.
+        scatter_kw : dict, default=None
+            As in :meth:`plot`.
+        boxplot_kw : dict, default=None
+            As in :meth:`plot`.
 
         Returns
         -------
@@ -340,8 +346,16 @@ class InfluenceDisplay:
             Task label of each row.
         task_labels : array-like of shape (n_tasks,), default=None
             Labels of the columns of ``influence``.
-        kind, ax, target, scatter_kw, boxplot_kw
-            See :meth:`plot`.
+        kind : {"estimate_vs_refit", "distribution"}, default="estimate_vs_refit"
+            As in :meth:`plot`.
+        ax : matplotlib Axes, default=None
+            As in :meth:`plot`.
+        target : task label, default=None
+            As in :meth:`plot`.
+        scatter_kw : dict, default=None
+            As in :meth:`plot`.
+        boxplot_kw : dict, default=None
+            As in :meth:`plot`.
 
         Returns
         -------

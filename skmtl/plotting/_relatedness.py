@@ -266,8 +266,24 @@ class TaskRelatednessDisplay:
             ``"exact"`` (ridge) / ``"newton"`` (logistic).
         task_labels : array-like of shape (n_tasks,), default=None
             Tick labels; ``estimator.tasks_`` when None.
-        ax, groups, cmap, annotate, values_format, vmax, colorbar, im_kw, text_kw
-            See :meth:`plot`.
+        ax : matplotlib Axes, default=None
+            As in :meth:`plot`.
+        groups : array-like of shape (n_tasks,), default=None
+            As in :meth:`plot`.
+        cmap : str or matplotlib Colormap, default="RdBu"
+            As in :meth:`plot`.
+        annotate : bool or "auto", default="auto"
+            As in :meth:`plot`.
+        values_format : str, default=".2g"
+            As in :meth:`plot`.
+        vmax : float, default=None
+            As in :meth:`plot`.
+        colorbar : bool, default=True
+            As in :meth:`plot`.
+        im_kw : dict, default=None
+            As in :meth:`plot`.
+        text_kw : dict, default=None
+            As in :meth:`plot`.
 
         Returns
         -------
@@ -323,8 +339,24 @@ class TaskRelatednessDisplay:
             A DataFrame's index gives the task labels when ``task_labels`` is
             None.
         task_labels : array-like of shape (n_tasks,), default=None
-        ax, groups, cmap, annotate, values_format, vmax, colorbar, im_kw, text_kw
-            See :meth:`plot`.
+        ax : matplotlib Axes, default=None
+            As in :meth:`plot`.
+        groups : array-like of shape (n_tasks,), default=None
+            As in :meth:`plot`.
+        cmap : str or matplotlib Colormap, default="RdBu"
+            As in :meth:`plot`.
+        annotate : bool or "auto", default="auto"
+            As in :meth:`plot`.
+        values_format : str, default=".2g"
+            As in :meth:`plot`.
+        vmax : float, default=None
+            As in :meth:`plot`.
+        colorbar : bool, default=True
+            As in :meth:`plot`.
+        im_kw : dict, default=None
+            As in :meth:`plot`.
+        text_kw : dict, default=None
+            As in :meth:`plot`.
 
         Returns
         -------

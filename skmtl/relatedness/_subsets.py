@@ -371,9 +371,11 @@ def surrogate_affinity(
     Parameters
     ----------
     estimator : skmtl estimator
-    X, y, X_val, y_val : array-like
-        Training data, and the data losses are measured on (the training
-        data when omitted).
+        Cloned for every fit; never modified.
+    X, y : array-like
+        Training data with the task column.
+    X_val, y_val : array-like, default=None
+        Where losses are measured; the training data when omitted.
     n_subsets : int, default=None
         Subsets to train on; ``5 * n_tasks`` when None (the talk's
         ``m = O(K)``).
@@ -381,19 +383,26 @@ def surrogate_affinity(
         Tasks per sampled subset; half the tasks, rounded up, when None.
     method : {"refit", "gradient"}, default="refit"
         Real refits, or the Grad-TAE estimate (see :func:`task_subset_losses`).
-    n_components, ridge : see :func:`task_subset_losses`.
+    n_components : int, default=None
+        As in :func:`task_subset_losses` (``method="gradient"``).
+    ridge : float, default=1e-3
+        As in :func:`task_subset_losses` (``method="gradient"``).
     n_eval_subsets : int, default=0
         Fresh subsets on which to measure how well the surrogate predicts
         the losses (``r2`` in the details).
     random_state : int, RandomState instance or None, default=None
+        Seeds the subsets and the projection.
     n_jobs : int, default=None
+        Parallel refits (``method="refit"``).
     verbose : int, default=0
+        Progress bar when > 0.
     return_details : bool, default=False
         Also return a Bunch with ``intercept`` (``c_t``, the predicted loss
         of the target trained alone), ``subset_losses`` (the
         :func:`task_subset_losses` result), ``r2`` (per target, NaN without
         ``n_eval_subsets``), ``eval_losses`` and ``n_fits``.
     as_frame : bool, default=False
+        Return a DataFrame with tasks as index (source) and columns (target).
 
     Returns
     -------
@@ -444,8 +453,28 @@ def higher_order_affinity(
 
     Parameters
     ----------
-    Those of :func:`surrogate_affinity`, without ``n_eval_subsets`` and
-    ``return_details``.
+    estimator : skmtl estimator
+        Cloned for every fit; never modified.
+    X, y : array-like
+        Training data with the task column.
+    X_val, y_val : array-like, default=None
+        Where losses are measured; the training data when omitted.
+    n_subsets, subset_size : int, default=None
+        As in :func:`surrogate_affinity`.
+    method : {"refit", "gradient"}, default="refit"
+        As in :func:`surrogate_affinity`.
+    n_components : int, default=None
+        As in :func:`task_subset_losses` (``method="gradient"``).
+    ridge : float, default=1e-3
+        As in :func:`task_subset_losses` (``method="gradient"``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the subsets and the projection.
+    n_jobs : int, default=None
+        Parallel refits (``method="refit"``).
+    verbose : int, default=0
+        Progress bar when > 0.
+    as_frame : bool, default=False
+        Return a DataFrame with tasks as index (source) and columns (target).
 
     Returns
     -------
@@ -499,9 +528,29 @@ def gradient_affinity(
 
     Parameters
     ----------
+    estimator : skmtl estimator
+        Fitted once on all tasks (a clone); never modified.
+    X, y : array-like
+        Training data with the task column.
+    X_val, y_val : array-like, default=None
+        Where losses are measured; the training data when omitted.
     kind : {"higher_order", "surrogate"}, default="higher_order"
         Which subset-based affinity to compute from the estimated losses.
-    Others : as in :func:`surrogate_affinity`; ``n_jobs`` is unused (one fit).
+    n_subsets, subset_size : int, default=None
+        As in :func:`surrogate_affinity`.
+    n_components : int, default=None
+        Project the output gradients on this many random Gaussian directions
+        first (as in :func:`task_subset_losses`).
+    ridge : float, default=1e-3
+        L2 penalty of the regression on the output gradients.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the subsets and the projection.
+    n_jobs : int, default=None
+        Unused (one fit); kept for the signature of the other affinities.
+    verbose : int, default=0
+        Progress bar when > 0.
+    as_frame : bool, default=False
+        Return a DataFrame with tasks as index (source) and columns (target).
 
     Returns
     -------

@@ -15,8 +15,9 @@ def infer_target_kind(y):
     """Decide whether ``y`` is a regression or a classification target.
 
     Numbers that are not all integers are a measurement; so are integers
-    with more than ``MAX_CLASS_CODES`` (20) distinct values (grams, counts,
-    ages). Text, booleans and at most 20 distinct integers are class labels.
+    with more than ``skmtl.utils.MAX_CLASS_CODES`` (20) distinct values
+    (grams, counts, ages). Text, booleans and at most 20 distinct integers
+    are class labels.
     Pass the model (or ``task_types``) explicitly to decide otherwise.
 
     Parameters

@@ -90,7 +90,7 @@ def check_task_X(estimator, X, *, reset):
         estimator, X, reset=reset, dtype=None, ensure_all_finite=False,
         ensure_min_samples=1,
     )
-    if reset or not hasattr(estimator, "_task_col_index"):  # the latter: pickled by skmtl < this
+    if reset:
         estimator._task_col_index = resolve_task_col(
             estimator.task_col, X_array.shape[1], getattr(estimator, "feature_names_in_", None)
         )
@@ -129,7 +129,38 @@ def _unsafe_scale(values, axis=None):
 
 
 def check_magnitude(values, what, remedy="multiply or divide it by a power of ten"):
-    """Raise a ValueError when the squares of ``values`` would overflow, or all underflow."""
+    """Check that the squares of ``values`` neither overflow nor all underflow.
+
+    skmtl's losses, gradients and Hessians square the features and targets;
+    float64 holds those squares when the largest magnitude of ``values`` is
+    between ``1e-150`` and ``1e150`` (or 0). Estimators run this check on
+    every feature column and on regression targets.
+
+    Parameters
+    ----------
+    values : array-like
+        Finite numbers.
+    what : str
+        What ``values`` are, as the user knows them, to start the error
+        message (for example ``"y"`` or ``"X's column 'income'"``).
+    remedy : str, default="multiply or divide it by a power of ten"
+        How to fix it, to end the error message.
+
+    Raises
+    ------
+    ValueError
+        If the largest magnitude is above ``1e150``, or nonzero and below
+        ``1e-150``.
+
+    Examples
+    --------
+    >>> from skmtl.utils import check_magnitude
+    >>> check_magnitude([0.5, -2.0, 1e12], "y")
+    >>> check_magnitude([1e200, 1.0], "y")
+    Traceback (most recent call last):
+    ...
+    ValueError: y has values up to 1e+200; skmtl squares its inputs, ...
+    """
     if not _unsafe_scale(values):
         return
     largest = np.max(np.abs(values))

