@@ -373,14 +373,6 @@ def test_cpu_fit_is_deterministic_and_pickles():
     assert len(pickle.dumps(a)) == len(pickle.dumps(fresh))  # the influence cache is not saved
 
 
-def test_model_pickled_without_the_torch_payload_still_loads():
-    X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=3, random_state=0)
-    est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=2, random_state=0, device="cpu").fit(X, y)
-    old_style = SharedBottomNet.__new__(SharedBottomNet)
-    old_style.__setstate__(dict(vars(est)))  # the state an earlier skmtl pickled: modules inline
-    np.testing.assert_array_equal(old_style.predict(X), est.predict(X))
-
-
 @pytest.mark.skipif(CUDA, reason="simulates a machine without a GPU")
 def test_model_fitted_on_a_gpu_loads_on_the_cpu_with_a_warning():
     X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=3, random_state=0)
