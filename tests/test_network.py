@@ -331,6 +331,21 @@ def test_fitted_influence_follows_settings_read_at_influence_time():
     assert est.influence_ is dense  # back to the first setting: the cached array
 
 
+def test_only_the_influence_settings_apply_after_fit():
+    # the rule of skmtl/network/_scoring.py: fit freezes every parameter but the three settings
+    X, y = make_multitask_regression(n_tasks=2, n_samples=15, n_features=3, random_state=0)
+    params = dict(hidden_layer_sizes=(6,), max_epochs=5, projection_dim=4, random_state=0,
+                  device="cpu", dtype="float64")
+    est = SharedBottomNet(**params).fit(X, y)
+    before = est.influence(X, y)
+    est.set_params(random_state=1, weight_decay=1.0, hidden_layer_sizes=(3,), dtype="float32")
+    np.testing.assert_array_equal(est.influence(X, y), before)
+    est.set_params(projection_dim=12)
+    fresh = SharedBottomNet(**{**params, "projection_dim": 12}).fit(X, y)
+    np.testing.assert_array_equal(est.influence(X, y), fresh.influence(X, y))
+    assert not np.allclose(fresh.influence(X, y), before)
+
+
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
     not torch.cuda.is_available(), reason="needs a CUDA GPU"))])
 def test_fit_leaves_the_callers_random_state_alone(device):

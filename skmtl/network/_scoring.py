@@ -199,15 +199,6 @@ class NetInfluenceMixin:
             ``skmtl.get_config()["max_result_memory"]``: then stream it with
             :meth:`influence_chunked` or sum it per row with
             :meth:`influence_total` (both with ``soft_threshold=0``).
-
-        Examples
-        --------
-        >>> from skmtl.network import SharedBottomNet
-        >>> from skmtl.datasets import make_multitask_regression
-        >>> X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=3, random_state=0)
-        >>> net = SharedBottomNet((4,), max_epochs=5, random_state=0, device="cpu").fit(X, y)
-        >>> net.influence(X, y).shape
-        (20, 2)
         """
         self._check_influence_call(method)
         scores, components = self._influence_matrix(
@@ -235,15 +226,6 @@ class NetInfluenceMixin:
             target task, positive = task ``k`` helps task ``j``. The
             diagonal measures a task's effect on its own head, which a refit
             without the task would not keep: compare tasks off the diagonal.
-
-        Examples
-        --------
-        >>> from skmtl.network import SharedBottomNet
-        >>> from skmtl.datasets import make_multitask_regression
-        >>> X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=3, random_state=0)
-        >>> net = SharedBottomNet((4,), max_epochs=5, random_state=0, device="cpu").fit(X, y)
-        >>> net.task_relatedness(X, y).shape
-        (2, 2)
         """
         self._check_influence_call(method)
         val = self._resolve_val(X_val, y_val)
