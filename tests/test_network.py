@@ -331,6 +331,21 @@ def test_fitted_influence_follows_settings_read_at_influence_time():
     assert est.influence_ is dense  # back to the first setting: the cached array
 
 
+def test_only_the_influence_settings_apply_after_fit():
+    # the rule of skmtl/network/_scoring.py: fit freezes every parameter but the three settings
+    X, y = make_multitask_regression(n_tasks=2, n_samples=15, n_features=3, random_state=0)
+    params = dict(hidden_layer_sizes=(6,), max_epochs=5, projection_dim=4, random_state=0,
+                  device="cpu", dtype="float64")
+    est = SharedBottomNet(**params).fit(X, y)
+    before = est.influence(X, y)
+    est.set_params(random_state=1, weight_decay=1.0, hidden_layer_sizes=(3,), dtype="float32")
+    np.testing.assert_array_equal(est.influence(X, y), before)
+    est.set_params(projection_dim=12)
+    fresh = SharedBottomNet(**{**params, "projection_dim": 12}).fit(X, y)
+    np.testing.assert_array_equal(est.influence(X, y), fresh.influence(X, y))
+    assert not np.allclose(fresh.influence(X, y), before)
+
+
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
     not torch.cuda.is_available(), reason="needs a CUDA GPU"))])
 def test_fit_leaves_the_callers_random_state_alone(device):
@@ -371,14 +386,6 @@ def test_cpu_fit_is_deterministic_and_pickles():
     np.testing.assert_array_equal(c.influence(X, y), a.influence(X, y))
     fresh = clone(est).fit(X, y)
     assert len(pickle.dumps(a)) == len(pickle.dumps(fresh))  # the influence cache is not saved
-
-
-def test_model_pickled_without_the_torch_payload_still_loads():
-    X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=3, random_state=0)
-    est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=2, random_state=0, device="cpu").fit(X, y)
-    old_style = SharedBottomNet.__new__(SharedBottomNet)
-    old_style.__setstate__(dict(vars(est)))  # the state an earlier skmtl pickled: modules inline
-    np.testing.assert_array_equal(old_style.predict(X), est.predict(X))
 
 
 @pytest.mark.skipif(CUDA, reason="simulates a machine without a GPU")

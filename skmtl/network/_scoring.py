@@ -1,0 +1,304 @@
+"""Influence time: the settings read then, and the scores of a fitted SharedBottomNet.
+
+The one rule
+------------
+``fit`` reads every parameter and freezes what influence needs in fitted
+attributes (the networks, the rows and their weights, ``weight_decay`` as
+the Hessian's damping, the projection seeds drawn from ``random_state``),
+except the three :data:`INFLUENCE_SETTINGS`: ``projection_dim``,
+``soft_threshold`` and ``influence_batch_size`` are read by every influence
+call (``influence``, ``influence_chunked``, ``influence_total``,
+``task_relatedness``, their fitted attributes, and the gradients of
+``skmtl.relatedness``), validated there, and key the caches. So
+``set_params`` of one of them after ``fit`` changes the next call without a
+refit; of any other parameter it changes nothing until the next ``fit``.
+(``verbose`` only shows progress.)
+"""
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import validate_parameter_constraints
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from ._influence import MemberInfluence
+from ._training import Objective, task_membership, trainable
+
+INFLUENCE_SETTINGS = ("projection_dim", "soft_threshold", "influence_batch_size")
+
+
+def member_seeds(random_state, n_models):
+    """Seeds of the members' projections (fixed by ``random_state`` when an int)."""
+    base = random_state if isinstance(random_state, numbers.Integral) else 0
+    return [(int(base) * 1_000_003 + index) % (2**31) for index in range(n_models)]
+
+
+class NetInfluenceMixin:
+    """``influence`` and ``task_relatedness`` of SharedBottomNet, with the
+    engine's hooks (:class:`~skmtl.base.InfluenceMixin`); see the module's rule."""
+
+    def _influence_settings(self):
+        return tuple(getattr(self, name) for name in INFLUENCE_SETTINGS)
+
+    def _check_influence_call(self, method):
+        """Fitted, a known method, and valid settings read at influence time
+        (``set_params`` after ``fit`` does not validate them)."""
+        check_is_fitted(self)
+        if method != "mtif":
+            raise ValueError(
+                f"method={method!r} is not available for SharedBottomNet; networks support "
+                "only method='mtif'."
+            )
+        validate_parameter_constraints(
+            {name: self._parameter_constraints[name] for name in INFLUENCE_SETTINGS},
+            dict(zip(INFLUENCE_SETTINGS, self._influence_settings())),
+            caller_name=type(self).__name__,
+        )
+
+    def _relatedness_adapter(self):
+        """Per-task losses and gradients on the bottom, for ``skmtl.relatedness``."""
+        return _BottomGradients(self)
+
+    def _member(self, index):
+        key = ("member", index, self.projection_dim, self.influence_batch_size)
+        if key not in self._cache:
+            self._cache = {k: v for k, v in self._cache.items() if k[0] != "member" or k[2:] == key[2:]}
+            if ("train",) not in self._cache:  # one device copy of the rows, shared by the members
+                self._cache[("train",)] = self._tensors(self._train_data)
+            self._cache[key] = MemberInfluence(
+                self.models_[index], self._cache[("train",)], n_tasks=len(self.tasks_),
+                n_classes=len(self.classes_), weight_decay=self._penalty,
+                projection_dim=self.projection_dim, seed=self._projection_seeds[index],
+                batch_size=self.influence_batch_size,
+            )
+        return self._cache[key]
+
+    def _operators(self, val):
+        """Per member: the score operators for the tasks' validation gradients.
+
+        Cached per fitted model (``fit`` clears ``_cache``), setting and
+        validation data: the data of ``fit`` and the last ``X_val``/``y_val``
+        given, so ``influence`` and ``task_relatedness`` (and their fitted
+        attributes) share one pass over the validation rows.
+        """
+        settings = (self.projection_dim, self.influence_batch_size)
+        source = "fit" if val is self._val else "given"
+        key = ("operators", source, settings)
+        hit = self._cache.get(key)
+        if hit is not None and (source == "fit" or _same_data(hit[0], val)):
+            return hit[1]
+        self._cache = {k: v for k, v in self._cache.items() if k[0] != "operators" or k[2] == settings}
+        self._cache[key] = (val, self._compute_operators(val))
+        return self._cache[key][1]
+
+    def _compute_operators(self, val):
+        counts = np.bincount(val["task"], minlength=len(self.tasks_))
+        scale = 1.0 / counts[val["task"]]
+        val_t = self._tensors(val)
+        out = []
+        for index in tqdm(range(len(self.models_)), disable=not self.verbose, desc="MTIF"):
+            member = self._member(index)
+            v_t, v_b = member.task_gradients(val_t, torch.as_tensor(scale, device=self.device_))
+            out.append((member, (v_t, v_b), member.operators(v_t, v_b)))
+        return out, counts == 0
+
+    def _check_streamable(self):
+        if self.soft_threshold > 0:
+            raise ValueError(
+                f"soft_threshold={self.soft_threshold} cuts each task's scores at a quantile "
+                "over all rows, so no block of rows can be scored alone. Stream with "
+                "soft_threshold=0 (set_params), or call influence() for the whole matrix."
+            )
+
+    def _row_bytes(self):
+        # besides the scores, the members' mean and each member's copy on the host
+        return 4 * 8 * len(self.tasks_)
+
+    def _scorer(self, X_val, y_val, method):
+        """Operators once per member; blocks of fit rows scored one member and batch
+        at a time (see :class:`~skmtl.base.InfluenceMixin`)."""
+        self._check_influence_call(method)
+        ops, empty = self._operators(self._resolve_val(X_val, y_val))
+        fitted = self._train_data["rows"]
+
+        def averaged(start, stop, score, operators):
+            """Members' mean of ``score(member, operator, lo, hi)``, a dict of tensors, on the host."""
+            # the fitted rows (sorted) among start:stop are positions lo:hi of the members' data
+            lo, hi = np.searchsorted(fitted, [start, stop])
+            mean = {}
+            for (member, _, _), operator in zip(ops, operators):
+                for name, value in score(member, operator, lo, hi).items():
+                    value = value.cpu().numpy() / len(ops)
+                    if name in mean:
+                        mean[name] += value
+                    else:
+                        mean[name] = value
+            return fitted[lo:hi] - start, mean
+
+        def parts(start, stop, components=False):
+            def score(member, operators, lo, hi):
+                return member.row_scores(operators, lo, hi, components)
+
+            positions, mean = averaged(start, stop, score, [operators for _, _, operators in ops])
+            return positions, mean.pop("scores"), mean or None
+
+        def totals(task_weights):
+            if self.soft_threshold > 0:
+                return None
+            operators = [member.hessian.total_operator(*grads, task_weights) for member, grads, _ in ops]
+
+            def member_totals(member, operator, lo, hi):
+                return {"totals": member.row_totals(operator, lo, hi)}
+
+            def score(start, stop):
+                positions, mean = averaged(start, stop, member_totals, operators)
+                return positions, mean["totals"]
+
+            return score
+
+        return parts, totals, empty
+
+    def influence(self, X_val=None, y_val=None, *, method="mtif", return_components=False):
+        """Effect of removing each training row on each task's validation loss.
+
+        Parameters
+        ----------
+        X_val, y_val : array-like, default=None
+            Validation data (with the task column); the data given to
+            ``fit`` as ``X_val``/``y_val`` (or the training data) when
+            omitted.
+        method : {"mtif"}, default="mtif"
+            First-order multitask influence function (the only method for
+            networks).
+        return_components : bool, default=False
+            Also return a dict splitting the scores into ``"direct"``
+            (through the row's own head alone: non-zero only in the row's
+            task column) and ``"shared"`` (through the bottom: the only path
+            between tasks), as the linear models do; not soft-thresholded.
+
+        Returns
+        -------
+        influence : ndarray of shape (n_fit_rows, n_tasks)
+            Entry ``[i, j]`` estimates ``loss_j(fit without row i) -
+            loss_j(fit)``: positive means row ``i`` helps task ``j``. Rows
+            follow the ``X`` given to ``fit``; rows that took no part (a
+            missing task, weight 0, held out for early stopping) score 0.
+            Columns follow ``tasks_``; a task without validation rows gets
+            NaN. Averaged over the ``n_models`` members, then
+            soft-thresholded when ``soft_threshold > 0``.
+        components : dict of ndarray
+            Only with ``return_components=True``: ``"direct"`` and
+            ``"shared"``, each of the shape of ``influence``.
+
+        Raises
+        ------
+        MemoryError
+            Before allocating, when the result would exceed
+            ``skmtl.get_config()["max_result_memory"]``: then stream it with
+            :meth:`influence_chunked` or sum it per row with
+            :meth:`influence_total` (both with ``soft_threshold=0``).
+        """
+        self._check_influence_call(method)
+        scores, components = self._influence_matrix(
+            X_val, y_val, method, return_components,
+            finish=lambda scores: _soft_threshold(scores, self.soft_threshold),
+        )
+        return (scores, components) if return_components else scores
+
+    def task_relatedness(self, X_val=None, y_val=None, *, method="mtif"):
+        """Effect of removing each whole task on each task's validation loss.
+
+        Parameters
+        ----------
+        X_val, y_val : array-like, default=None
+            As in :meth:`influence`.
+        method : {"mtif"}, default="mtif"
+            First-order multitask influence function (the only method for
+            networks).
+
+        Returns
+        -------
+        relatedness : ndarray of shape (n_tasks, n_tasks)
+            Entry ``[k, j]`` estimates ``loss_j(fit without task k) -
+            loss_j(fit)`` to first order: row = source task, column =
+            target task, positive = task ``k`` helps task ``j``. The
+            diagonal measures a task's effect on its own head, which a refit
+            without the task would not keep: compare tasks off the diagonal.
+        """
+        self._check_influence_call(method)
+        val = self._resolve_val(X_val, y_val)
+        ops, empty = self._operators(val)
+        n_tasks = len(self.tasks_)
+        out = np.zeros((n_tasks, n_tasks))
+        for member, _, operators in ops:
+            task = torch.arange(n_tasks, device=member.mean_t.device)
+            scores = member.hessian.scores(operators, task, member.mean_t, member.mean_b)
+            out += scores.cpu().numpy() / len(ops)
+        out[:, empty] = np.nan
+        return out
+
+
+class _BottomGradients:
+    """Relatedness adapter of a fitted SharedBottomNet (see ``skmtl.relatedness._adapters``).
+
+    The shared parameters are the trainable parameters of the bottoms of all
+    ensemble members, side by side. It provides what the gradient cosine
+    needs (``data``, ``train_data``, ``task_terms``); TAG is recorded during
+    training instead (``record_affinity``).
+    """
+
+    def __init__(self, est):
+        self.est = est
+        self.tasks = est.tasks_
+
+    def train_data(self):
+        return self.est._tensors(self.est._train_data)  # scale: row weight / task total
+
+    def data(self, X, y):
+        val = self.est._check_val(X, y)
+        counts = np.bincount(val["task"], minlength=len(self.tasks))
+        return self.est._tensors({**val, "scale": 1.0 / counts[val["task"]]})
+
+    def task_terms(self, data):
+        """Each task's loss (mean over members; NaN without rows) and its gradient
+        on the shared parameters, ``(n_tasks, n_shared)``, accumulated over batches."""
+        n_tasks, est = len(self.tasks), self.est
+        objective = Objective(len(est.classes_), est._penalty)
+        present = np.bincount(data["task"].cpu().numpy(), minlength=n_tasks) > 0
+        losses, grads = np.zeros(n_tasks), []
+        for net in est.models_:
+            shared = trainable(net.bottom)
+            member = torch.zeros((n_tasks, sum(p.numel() for p in shared)), dtype=torch.float64,
+                                 device=est.device_)
+            for start in range(0, len(data["x"]), est.influence_batch_size):
+                batch = {k: v[start:start + est.influence_batch_size] for k, v in data.items()}
+                parts = objective.terms(net(batch["x"], batch["task"]), batch)
+                batch_tasks, membership = task_membership(batch["task"], parts.dtype)
+                task_loss = membership @ parts
+                for i, k in enumerate(batch_tasks):
+                    losses[k] += task_loss[i].item() / len(est.models_)
+                    if shared:
+                        g = torch.autograd.grad(task_loss[i], shared, retain_graph=True, allow_unused=True)
+                        member[k] += torch.cat([
+                            (torch.zeros_like(p) if gp is None else gp).reshape(-1)
+                            for gp, p in zip(g, shared)
+                        ]).to(torch.float64)
+            grads.append(member.cpu().numpy())
+        losses[~present] = np.nan
+        return losses, np.concatenate(grads, axis=1)
+
+
+def _same_data(a, b):
+    """Whether two validation dicts (``_check_val``'s layout) hold the same arrays."""
+    return a.keys() == b.keys() and all(
+        a[k] is b[k] or (np.shape(a[k]) == np.shape(b[k]) and np.array_equal(a[k], b[k])) for k in a
+    )
+
+
+def _soft_threshold(scores, fraction):
+    if fraction == 0:
+        return scores
+    cut = np.nanquantile(np.abs(scores), fraction, axis=0)
+    return np.sign(scores) * np.maximum(np.abs(scores) - cut, 0.0)
