@@ -39,17 +39,6 @@ CHECKS = {
     "EX01",  # an Examples section: classes and functions only (a method's is its class's)
 }
 
-# Docstrings in skmtl/network and skmtl/selection that fail today, with the checks
-# they fail. Those files are being reworked elsewhere in issue 15; each entry is a
-# strict xfail, so the test says when an entry is fixed. Empty this list then.
-EXPECTED_FAILURES = {
-    "skmtl.SharedBottomNet.decision_function": "PR01 X",
-    "skmtl.SharedBottomNet.predict_log_proba": "PR01 X",
-    "skmtl.SharedBottomNet.predict_proba": "PR01 X",
-    "skmtl.SharedBottomNet.score": "PR01 X, y, sample_weight",
-}
-
-
 def _public_methods(cls):
     """Public methods that skmtl writes (not those inherited from scikit-learn)."""
     for name in sorted(dir(cls)):
@@ -81,10 +70,7 @@ def _documented_objects():
 
 def _params():
     for path, is_method in _documented_objects():
-        marks = []
-        if path in EXPECTED_FAILURES:
-            marks = pytest.mark.xfail(reason=EXPECTED_FAILURES[path], strict=True)
-        yield pytest.param(path, is_method, id=path, marks=marks)
+        yield pytest.param(path, is_method, id=path)
 
 
 @pytest.mark.parametrize("path, is_method", _params())

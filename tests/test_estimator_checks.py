@@ -28,7 +28,7 @@ def expected_failed_checks(estimator):
 
 
 @parametrize_with_checks(
-    [MultiTaskRidge(), MultiTaskLogistic(), MTIFSelector()],
+    [MultiTaskRidge(), MultiTaskLogistic(), MTIFSelector(MultiTaskRidge())],
     expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible(estimator, check):

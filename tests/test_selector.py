@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, LeaveOneOut
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
@@ -46,7 +47,7 @@ class FeatureInfluence(BaseEstimator):
 def test_pipeline_equals_model_on_kept_rows(clf_data, reg_data, model):
     X, y = clf_data if isinstance(model, MultiTaskLogistic) else reg_data
     pipe = make_pipeline(
-        MTIFSelector(model, removal_ratio=0.2, cv=3, random_state=0), model
+        MTIFSelector(model, removal_ratio=0.2, cv=3, random_state=0, strategy="influence"), model
     ).fit(X, y)
     kept = pipe[0].sample_indices_
     alone = MultiTaskLogistic if isinstance(model, MultiTaskLogistic) else MultiTaskRidge
@@ -59,7 +60,7 @@ def test_pipeline_equals_model_on_kept_rows(clf_data, reg_data, model):
 
 def test_fit_transform_marks_removed_rows_and_transform_is_identity(clf_data):
     X, y = clf_data
-    sel = MTIFSelector(removal_ratio=0.15, cv=3, random_state=0)
+    sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.15, cv=3, random_state=0, strategy="influence")
     Xt = sel.fit_transform(X, y)
     removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
     np.testing.assert_array_equal(np.flatnonzero(np.isnan(Xt[:, -1])), removed)
@@ -76,7 +77,7 @@ def test_influence_against_validation_data_is_the_estimators(reg_data):
     X_val, y_val = make_multitask_regression(
         n_tasks=3, n_samples=10, n_features=4, random_state=1
     )
-    sel = MTIFSelector(removal_ratio=0.1).fit(X, y, X_val=X_val, y_val=y_val)  # None -> ridge
+    sel = MTIFSelector(MultiTaskRidge(), removal_ratio=0.1, strategy="influence").fit(X, y, X_val=X_val, y_val=y_val)  # None -> ridge
     expected = MultiTaskRidge().fit(X, y).influence(X_val, y_val)
     np.testing.assert_array_equal(sel.influence_, expected)
     sel.set_params(target_weights={2: 1.0}).fit(X, y, X_val=X_val, y_val=y_val)
@@ -88,7 +89,7 @@ def test_influence_against_validation_data_is_the_estimators(reg_data):
 def test_step_rescores_the_remaining_rows_each_round(clf_data):
     X, y = clf_data
     X_val, y_val = make_multitask_classification(n_tasks=4, n_samples=15, n_features=3, random_state=1)
-    sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.2, step=0.05)
+    sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.2, step=0.05, strategy="influence")
     sel.fit(X, y, X_val=X_val, y_val=y_val)
     # 160 rows: 32 to remove, 8 per round
     remaining = np.arange(len(y))
@@ -100,7 +101,7 @@ def test_step_rescores_the_remaining_rows_each_round(clf_data):
     np.testing.assert_array_equal(sel.sample_indices_, remaining)
     np.testing.assert_allclose(sel.influence_[remaining], scores, rtol=1e-12)  # the last round's
     # the rounds moved the ranking: one-shot removal differs
-    one_shot = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.2).fit(X, y, X_val=X_val, y_val=y_val)
+    one_shot = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.2, strategy="influence").fit(X, y, X_val=X_val, y_val=y_val)
     assert one_shot.n_rounds_ == 1
     assert not np.array_equal(one_shot.sample_indices_, sel.sample_indices_)
     # a step as large as the removal is one round, the one-shot removal
@@ -114,7 +115,7 @@ def test_step_with_cross_fitting_in_a_pipeline(clf_data):
     X = X.copy()
     X[:5, -1] = np.nan  # rows without a task are never scored, kept or removed
     model = MultiTaskLogistic(alpha=0.5)
-    pipe = make_pipeline(MTIFSelector(model, removal_ratio=0.25, step=0.1, cv=3, random_state=0), model)
+    pipe = make_pipeline(MTIFSelector(model, removal_ratio=0.25, step=0.1, cv=3, random_state=0, strategy="influence"), model)
     pipe.fit(X, y)
     sel = pipe[0]
     assert sel.n_rounds_ == 3  # 155 rows with a task: 38 to remove, 15 per round
@@ -129,28 +130,28 @@ def test_step_with_user_splits_lists_generators_and_leave_one_out():
     X, y = make_multitask_classification(n_tasks=3, n_samples=8, n_features=2, random_state=0)
     n = len(y)  # 24 rows, 8 per task
     halves = [(list(range(0, n, 2)), list(range(1, n, 2))), (list(range(1, n, 2)), list(range(0, n, 2)))]
-    one_shot = MTIFSelector(removal_ratio=0.25, cv=halves).fit(X, y)
+    one_shot = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.25, cv=halves, strategy="influence").fit(X, y)
     masks = [(np.isin(np.arange(n), a), np.isin(np.arange(n), b)) for a, b in halves]
     np.testing.assert_array_equal(
-        MTIFSelector(removal_ratio=0.25, cv=masks).fit(X, y).sample_indices_, one_shot.sample_indices_
+        MTIFSelector(MultiTaskLogistic(), removal_ratio=0.25, cv=masks, strategy="influence").fit(X, y).sample_indices_, one_shot.sample_indices_
     )
     # a generator is drawn once and its splits serve every round
-    stepped = MTIFSelector(removal_ratio=0.25, step=0.1, cv=(s for s in halves)).fit(X, y)
+    stepped = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.25, step=0.1, cv=(s for s in halves), strategy="influence").fit(X, y)
     assert stepped.n_rounds_ == 3 and len(stepped.sample_indices_) == n - 6
     np.testing.assert_array_equal(
         stepped.sample_indices_,
-        MTIFSelector(removal_ratio=0.25, step=0.1, cv=halves).fit(X, y).sample_indices_,
+        MTIFSelector(MultiTaskLogistic(), removal_ratio=0.25, step=0.1, cv=halves, strategy="influence").fit(X, y).sample_indices_,
     )
     # leave-one-out: the folds whose held-out row was removed are skipped
-    loo = MTIFSelector(removal_ratio=0.25, step=0.1, cv=LeaveOneOut()).fit(X, y)
+    loo = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.25, step=0.1, cv=LeaveOneOut(), strategy="influence").fit(X, y)
     assert loo.n_rounds_ == 3 and len(loo.sample_indices_) == n - 6
 
 
 def test_step_with_validation_fraction_scores_rows_held_out_earlier(clf_data):
     X, y = clf_data
-    one_shot = MTIFSelector(removal_ratio=0.2, validation_fraction=0.25, random_state=0).fit(X, y)
+    one_shot = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.2, validation_fraction=0.25, random_state=0, strategy="influence").fit(X, y)
     assert np.isnan(one_shot.scores_).sum() == 40
-    stepped = MTIFSelector(removal_ratio=0.2, validation_fraction=0.25, step=0.05, random_state=0)
+    stepped = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.2, validation_fraction=0.25, step=0.05, random_state=0, strategy="influence")
     stepped.fit(X, y)
     assert stepped.n_rounds_ == 4 and len(stepped.sample_indices_) == 160 - 32
     assert np.isnan(stepped.scores_).sum() < 40  # a fresh held-out part each round
@@ -158,8 +159,8 @@ def test_step_with_validation_fraction_scores_rows_held_out_earlier(clf_data):
 
 def test_random_strategy_ignores_step(clf_data):
     X, y = clf_data
-    plain = MTIFSelector(strategy="random", removal_ratio=0.2, random_state=0).fit(X, y)
-    stepped = MTIFSelector(strategy="random", removal_ratio=0.2, step=0.05, random_state=0).fit(X, y)
+    plain = MTIFSelector(MultiTaskLogistic(), strategy="random", removal_ratio=0.2, random_state=0).fit(X, y)
+    stepped = MTIFSelector(MultiTaskLogistic(), strategy="random", removal_ratio=0.2, step=0.05, random_state=0).fit(X, y)
     np.testing.assert_array_equal(plain.sample_indices_, stepped.sample_indices_)
     assert stepped.n_rounds_ == 0
 
@@ -168,32 +169,32 @@ def test_random_strategy_ignores_step(clf_data):
 def test_step_out_of_range(clf_data, step):
     X, y = clf_data
     with pytest.raises(InvalidParameterError, match="step"):
-        MTIFSelector(step=step).fit(X, y)
+        MTIFSelector(MultiTaskLogistic(), step=step, strategy="influence", removal_ratio=0.1).fit(X, y)
 
 
 def test_default_estimator_for_classes_is_logistic(clf_data):
     X, y = clf_data
-    sel = MTIFSelector().fit(X, y, X_val=X, y_val=y)
+    sel = MTIFSelector(MultiTaskLogistic(), strategy="influence", removal_ratio=0.1).fit(X, y, X_val=X, y_val=y)
     np.testing.assert_array_equal(sel.influence_, MultiTaskLogistic().fit(X, y).influence(X, y))
 
 
 def test_cross_fitting_averages_the_folds(clf_data):
     X, y = clf_data
     splits = list(TaskStratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
-    sel = MTIFSelector(MultiTaskLogistic(), cv=splits).fit(X, y)
+    sel = MTIFSelector(MultiTaskLogistic(), cv=splits, strategy="influence", removal_ratio=0.1).fit(X, y)
     total, count = np.zeros((len(y), 4)), np.zeros((len(y), 1))
     for train, test in splits:
         total[train] += MultiTaskLogistic().fit(X[train], y[train]).influence(X[test], y[test])
         count[train] += 1
     np.testing.assert_allclose(sel.influence_, total / count, rtol=1e-12, atol=1e-15)
     # an int cv gives shuffled task-stratified folds, reproducible with random_state
-    a = MTIFSelector(cv=3, random_state=0).fit(X, y).influence_
-    np.testing.assert_array_equal(a, MTIFSelector(cv=3, random_state=0).fit(X, y).influence_)
+    a = MTIFSelector(MultiTaskLogistic(), cv=3, random_state=0, strategy="influence", removal_ratio=0.1).fit(X, y).influence_
+    np.testing.assert_array_equal(a, MTIFSelector(MultiTaskLogistic(), cv=3, random_state=0, strategy="influence", removal_ratio=0.1).fit(X, y).influence_)
 
 
 def test_validation_fraction_never_removes_held_out_rows(clf_data):
     X, y = clf_data
-    sel = MTIFSelector(removal_ratio=0.3, validation_fraction=0.25, random_state=0).fit(X, y)
+    sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.3, validation_fraction=0.25, random_state=0, strategy="influence").fit(X, y)
     held_out = np.flatnonzero(np.isnan(sel.scores_))
     assert len(held_out) == 40  # a quarter of 160 rows, task-stratified
     np.testing.assert_array_equal(np.unique(X[held_out, -1], return_counts=True)[1], [10] * 4)
@@ -206,18 +207,20 @@ def test_rows_outside_every_cv_training_part_are_not_removable(clf_data):
     X, y = clf_data
     within_task = np.concatenate([np.arange(40)] * 4)  # rows come grouped by task, 40 each
     a, b = np.flatnonzero(within_task < 10), np.flatnonzero((within_task >= 10) & (within_task < 20))
-    sel = MTIFSelector(removal_ratio=0.6, cv=[(a, b), (b, a)])
+    sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.6, cv=[(a, b), (b, a)], strategy="influence")
     with pytest.raises(ValueError, match=r"scored only 80 of the 160 rows left \(rows in no training part"):
         sel.fit(X, y)
 
 
 def test_duck_typed_estimator_known_ranking(clf_data):
     X, y = clf_data
-    sel = MTIFSelector(FeatureInfluence(), removal_ratio=0.25).fit(X, y, X_val=X, y_val=y)
+    sel = MTIFSelector(FeatureInfluence(), removal_ratio=0.25, strategy="influence").fit(X, y, X_val=X, y_val=y)
     removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
     np.testing.assert_array_equal(np.sort(removed), np.sort(np.argsort(X[:, 0])[-40:]))
-    with pytest.raises(InvalidParameterError, match="influence"):
-        MTIFSelector(MultiTaskLogistic().fit(X, y).predict).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="implementing 'fit'"):
+        MTIFSelector(MultiTaskLogistic().fit(X, y).predict, strategy="influence", removal_ratio=0.1).fit(X, y)
+    with pytest.raises(TypeError, match="has no influence method.*label-noise"):
+        MTIFSelector(LogisticRegression(), strategy="influence", removal_ratio=0.1).fit(X, y)
 
 
 def test_random_strategy(clf_data):
@@ -233,34 +236,34 @@ def test_random_strategy(clf_data):
 def test_removal_ratio_out_of_range(clf_data, ratio):
     X, y = clf_data
     with pytest.raises(InvalidParameterError, match=r"removal_ratio.*\[0(\.0)?, 1(\.0)?\)"):
-        MTIFSelector(removal_ratio=ratio).fit(X, y)
+        MTIFSelector(MultiTaskLogistic(), removal_ratio=ratio, strategy="influence").fit(X, y)
 
 
 def test_zero_ratio_keeps_every_row_and_bad_weights(clf_data):
     X, y = clf_data
-    sel = MTIFSelector(removal_ratio=0, cv=2).fit(X, y)
+    sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0, cv=2, strategy="influence").fit(X, y)
     np.testing.assert_array_equal(sel.sample_indices_, np.arange(len(y)))
     with pytest.raises(ValueError, match=r"tasks \[9\]"):
-        MTIFSelector(target_weights={9: 1.0}, cv=2).fit(X, y)
+        MTIFSelector(MultiTaskLogistic(), target_weights={9: 1.0}, cv=2, strategy="influence", removal_ratio=0.1).fit(X, y)
     with pytest.raises(ValueError, match="one weight per task"):
-        MTIFSelector(target_weights=[1, 2], cv=2).fit(X, y)
+        MTIFSelector(MultiTaskLogistic(), target_weights=[1, 2], cv=2, strategy="influence", removal_ratio=0.1).fit(X, y)
     with pytest.raises(ValueError, match="non-negative"):
-        MTIFSelector(target_weights=[1, -1, 0, 0], cv=2).fit(X, y)
+        MTIFSelector(MultiTaskLogistic(), target_weights=[1, -1, 0, 0], cv=2, strategy="influence", removal_ratio=0.1).fit(X, y)
     for weights in ({0: "high"}, ["a", "b", "c", "d"], {0: "2", 1: "0"}):
         with pytest.raises(ValueError, match="must hold numbers"):
-            MTIFSelector(target_weights=weights, cv=2).fit(X, y)
+            MTIFSelector(MultiTaskLogistic(), target_weights=weights, cv=2, strategy="influence", removal_ratio=0.1).fit(X, y)
 
 
 def test_half_given_validation_data_is_an_error_for_every_strategy(clf_data):
     X, y = clf_data
     for strategy in ("influence", "random"):
         with pytest.raises(ValueError, match="both X_val and y_val"):
-            MTIFSelector(strategy=strategy, cv=2).fit(X, y, X_val=X)
+            MTIFSelector(MultiTaskLogistic(), strategy=strategy, cv=2, removal_ratio=0.1).fit(X, y, X_val=X)
 
 
 def test_failed_fit_keeps_fitted_state(clf_data):
     X, y = clf_data
-    sel = MTIFSelector(removal_ratio=0.1, cv=2, random_state=0).fit(X, y)
+    sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.1, cv=2, random_state=0, strategy="influence").fit(X, y)
     kept = sel.sample_indices_.copy()
     with pytest.raises(ValueError, match="rows"):
         sel.fit(X, y[:-1])
@@ -271,7 +274,7 @@ def test_missing_task_rows_are_neither_kept_nor_scored(clf_data):
     X, y = clf_data
     X = X.copy()
     X[:5, -1] = np.nan
-    sel = MTIFSelector(removal_ratio=0.1, cv=3, random_state=0).fit(X, y)
+    sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.1, cv=3, random_state=0, strategy="influence").fit(X, y)
     assert not np.isin(np.arange(5), sel.sample_indices_).any()
     assert np.isnan(sel.influence_[:5]).all() and np.isfinite(sel.influence_[5:]).all()
     assert len(sel.sample_indices_) == 155 - 15
@@ -281,7 +284,7 @@ def test_dataframes_keep_their_type_and_task_dtype(clf_data):
     X, y = clf_data
     df = pd.DataFrame(X[:, :-1], columns=["a", "b", "c"])
     df["task"] = X[:, -1].astype(int)
-    sel = MTIFSelector(removal_ratio=0.1, task_col="task", cv=2, random_state=0)
+    sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.1, task_col="task", cv=2, random_state=0, strategy="influence")
     out = sel.fit_transform(df, y)
     assert isinstance(out, pd.DataFrame) and list(out.columns) == list(df.columns)
     assert out["task"].isna().sum() == 16 and df["task"].dtype.kind == "i"
@@ -299,13 +302,13 @@ def test_dataframes_keep_their_type_and_task_dtype(clf_data):
 def test_fit_resample_and_imblearn_pipeline(clf_data):
     imblearn_pipeline = pytest.importorskip("imblearn.pipeline")
     X, y = clf_data
-    sel = MTIFSelector(removal_ratio=0.2, cv=3, random_state=0)
+    sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.2, cv=3, random_state=0, strategy="influence")
     X_res, y_res = sel.fit_resample(X, y)
     np.testing.assert_array_equal(X_res, X[sel.sample_indices_])
     np.testing.assert_array_equal(y_res, y[sel.sample_indices_])
     with pytest.raises(TypeError, match="implements both"):
         imblearn_pipeline.make_pipeline(sel, MultiTaskLogistic()).fit(X, y)
-    sampler = MTIFSelector(removal_ratio=0.2, cv=3, random_state=0, sampler=True)
+    sampler = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.2, cv=3, random_state=0, sampler=True, strategy="influence")
     assert not hasattr(sampler, "transform") and not hasattr(sampler, "fit_transform")
     imb = imblearn_pipeline.make_pipeline(sampler, MultiTaskLogistic()).fit(X, y)
     plain = make_pipeline(sel, MultiTaskLogistic()).fit(X, y)
@@ -316,7 +319,7 @@ def test_grid_search_and_set_output(clf_data):
     X, y = clf_data
     rng = np.random.default_rng(0)
     y = np.where(rng.random(len(y)) < 0.2, 1 - y, y)
-    pipe = make_pipeline(MTIFSelector(cv=2, random_state=0), MultiTaskLogistic())
+    pipe = make_pipeline(MTIFSelector(MultiTaskLogistic(), cv=2, random_state=0, strategy="influence", removal_ratio=0.1), MultiTaskLogistic())
     search = GridSearchCV(pipe, {"mtifselector__removal_ratio": [0.0, 0.1]}, cv=2).fit(X, y)
     assert search.best_params_["mtifselector__removal_ratio"] in (0.0, 0.1)
     assert pipe.set_output(transform="pandas") is pipe
@@ -327,7 +330,7 @@ def test_removes_corrupted_rows_on_synthetic_data():
     rng = np.random.default_rng(0)
     corrupted = rng.random(len(y)) < 0.1
     y = np.where(corrupted, 1 - y, y)
-    sel = MTIFSelector(removal_ratio=0.1, random_state=0).fit(X, y)
+    sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.1, random_state=0, strategy="influence").fit(X, y)
     removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
     assert corrupted[removed].mean() >= 2 * corrupted.mean()
 
@@ -336,7 +339,7 @@ def test_every_row_its_own_task_keeps_every_row_with_a_warning(clf_data):
     X, y = clf_data
     X = X.copy()
     X[:, -1] = np.arange(len(y))  # e.g. a feature taken for the task column
-    sel = MTIFSelector(removal_ratio=0.2, step=0.1, random_state=0)
+    sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.2, step=0.1, random_state=0, strategy="influence")
     for scheme in ({}, {"validation_fraction": 0.2}):
         with pytest.warns(UserWarning, match="No task of X has two rows.*every row is kept"):
             Xt = sel.set_params(**scheme).fit_transform(X, y)
@@ -349,8 +352,8 @@ def test_fewer_rows_to_hold_out_than_folds_cross_fits_with_fewer_folds():
     X, y = make_multitask_regression(n_tasks=12, n_samples=1, n_features=3, random_state=0)
     X[:3, -1] = 0  # task 0 has 3 rows, tasks 3 .. 11 one each: 3 rows can be held out
     with pytest.warns(UserWarning, match=r"Only 3 rows of X can be held out.*cv=5.*with 3 folds"):
-        sel = MTIFSelector(removal_ratio=0.25, random_state=0).fit(X, y)
-    three = MTIFSelector(removal_ratio=0.25, cv=3, random_state=0).fit(X, y)
+        sel = MTIFSelector(MultiTaskRidge(), removal_ratio=0.25, random_state=0, strategy="influence").fit(X, y)
+    three = MTIFSelector(MultiTaskRidge(), removal_ratio=0.25, cv=3, random_state=0, strategy="influence").fit(X, y)
     np.testing.assert_array_equal(sel.influence_, three.influence_)
     np.testing.assert_array_equal(sel.sample_indices_, three.sample_indices_)
     assert np.isfinite(sel.scores_).all() and len(sel.sample_indices_) == 12 - 3
@@ -360,7 +363,7 @@ def test_validation_data_of_unseen_tasks_is_named(reg_data):
     X, y = reg_data
     X_val = X.copy()
     X_val[:, -1] += 10
-    sel = MTIFSelector(cv=2)
+    sel = MTIFSelector(MultiTaskRidge(), cv=2, strategy="influence", removal_ratio=0.1)
     with pytest.raises(ValueError, match=r"None of the task labels of X_val \(10, 11, 12\) is a task of X \(0, 1, 2\)"):
         sel.fit(X, y, X_val=X_val, y_val=y)
     X_val[:, -1] = np.nan
@@ -370,9 +373,9 @@ def test_validation_data_of_unseen_tasks_is_named(reg_data):
 
 def test_set_output_pandas_gives_dataframes(clf_data):
     X, y = clf_data
-    plain = MTIFSelector(removal_ratio=0.1, cv=2, random_state=0)
+    plain = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.1, cv=2, random_state=0, strategy="influence")
     marked = plain.fit_transform(X, y)
-    sel = MTIFSelector(removal_ratio=0.1, cv=2, random_state=0).set_output(transform="pandas")
+    sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.1, cv=2, random_state=0, strategy="influence").set_output(transform="pandas")
     out = sel.fit_transform(X, y)
     assert isinstance(out, pd.DataFrame) and list(out.columns) == ["x0", "x1", "x2", "x3"]
     np.testing.assert_array_equal(out.to_numpy(), marked)
@@ -384,11 +387,11 @@ def test_set_output_pandas_gives_dataframes(clf_data):
     import sklearn
 
     with sklearn.config_context(transform_output="pandas"):
-        out = MTIFSelector(removal_ratio=0.1, cv=2, random_state=0).fit_transform(df.to_numpy(), y)
+        out = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.1, cv=2, random_state=0, strategy="influence").fit_transform(df.to_numpy(), y)
         assert isinstance(out, pd.DataFrame)
     out = sel.fit(df, y).transform(df)
     assert list(out.columns) == ["a", "b", "c", "task"] and out.index.equals(df.index)
-    pipe = make_pipeline(MTIFSelector(cv=2, random_state=0), MultiTaskLogistic()).set_output(transform="pandas")
+    pipe = make_pipeline(MTIFSelector(MultiTaskLogistic(), cv=2, random_state=0, strategy="influence", removal_ratio=0.1), MultiTaskLogistic()).set_output(transform="pandas")
     np.testing.assert_array_equal(pipe.fit(X, y)[-1].feature_names_in_, ["x0", "x1", "x2", "x3"])
     with pytest.raises(ValueError, match="choose one of"):
         sel.set_output(transform="numpy")
@@ -400,8 +403,8 @@ def test_plain_estimator_routes_the_docs_give(clf_data):
 
     X, y = clf_data
     with pytest.raises(ValueError, match="Input X contains NaN"):
-        make_pipeline(MTIFSelector(cv=2, random_state=0), LogisticRegression()).fit(X, y)
-    sel = MTIFSelector(cv=2, random_state=0)
+        make_pipeline(MTIFSelector(MultiTaskLogistic(), cv=2, random_state=0, strategy="influence", removal_ratio=0.1), LogisticRegression()).fit(X, y)
+    sel = MTIFSelector(MultiTaskLogistic(), cv=2, random_state=0, strategy="influence", removal_ratio=0.1)
     X_kept, y_kept = sel.fit_resample(X, y)
     plain = LogisticRegression().fit(X_kept, y_kept)
     imblearn_pipeline = pytest.importorskip("imblearn.pipeline")

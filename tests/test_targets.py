@@ -3,8 +3,6 @@
 import numpy as np
 import pytest
 
-from skmtl import MultiTaskLogistic, MultiTaskRidge
-from skmtl.selection import MTIFSelector
 from skmtl.utils import MAX_CLASS_CODES, infer_target_kind
 
 rng = np.random.default_rng(0)
@@ -44,7 +42,3 @@ def test_missing_or_infinite_values_are_an_error():
     with pytest.raises(ValueError, match="infinity"):
         infer_target_kind([1.5, np.inf])
 
-
-def test_selector_default_estimator_decides_the_same_way():
-    assert isinstance(MTIFSelector()._make_estimator(GRAMS), MultiTaskRidge)
-    assert isinstance(MTIFSelector()._make_estimator(GRAMS % 3), MultiTaskLogistic)

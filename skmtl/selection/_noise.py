@@ -66,7 +66,7 @@ def _out_of_fold(estimator, X, y, weights, folds, classes, n_jobs):
     prefer_skip_nested_validation=True,
 )
 def estimate_label_noise(
-    estimator, X, y, *, cv=5, max_iter=30, tol=1e-3, task_col=-1, n_jobs=None,
+    estimator, X, y, *, cv=5, max_iter=10, tol=1e-3, task_col=-1, n_jobs=None,
     random_state=None, verbose=0,
 ):
     """Probability that each row's target is right, learnt from the noisy data alone.
@@ -102,7 +102,7 @@ def estimate_label_noise(
     y : array-like of shape (n_samples,)
     cv : int, default=5
         Number of task-stratified folds.
-    max_iter : int, default=30
+    max_iter : int, default=10
         Expectation-maximization rounds at most; each costs ``cv`` fits. The
         rounds go by threes, two steps and one extrapolated from them
         (SQUAREM), which converges in far fewer rounds than plain EM.

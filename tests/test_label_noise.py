@@ -1,0 +1,185 @@
+"""Selection without clean labels: ``estimate_label_noise`` and ``strategy="label-noise"``."""
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.utils import check_random_state
+
+from skmtl import MultiTaskLogistic, MultiTaskRidge
+from skmtl.datasets import make_multitask_classification, make_multitask_regression
+from skmtl.model_selection import TaskStratifiedKFold
+from skmtl.selection import MTIFSelector, estimate_label_noise, fewest_removed_within_one_se
+
+
+def flipped(kind, seed=0, n_tasks=4, n_samples=150):
+    X, y = make_multitask_classification(
+        n_tasks=n_tasks, n_samples=n_samples, n_features=5, random_state=seed
+    )
+    rng = np.random.default_rng(seed)
+    if kind == "positives":  # class-conditional: 30 % of the positives read negative
+        bad = (y == 1) & (rng.random(len(y)) < 0.3)
+    else:
+        bad = rng.random(len(y)) < 0.2
+    noisy = np.where(bad, 1 - y, y)
+    return X, noisy, bad
+
+
+def test_class_conditional_noise_is_found_and_its_direction_learnt():
+    X, y, bad = flipped("positives")
+    noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0)
+    # T[true, given]: positives are read as negatives, not the other way round
+    assert noise.transition[1, 0] > 0.15 and noise.transition[1, 0] > 2 * noise.transition[0, 1]
+    assert roc_auc_score(bad, -noise.label_quality) > 0.8
+    # plain out-of-fold confidence cannot tell: the fold models learnt the noise
+    proba = np.zeros(len(y))
+    folds = TaskStratifiedKFold(5, shuffle=True, random_state=0)
+    for train, test in folds.split(X, y):
+        fit = MultiTaskLogistic().fit(X[train], y[train])
+        proba[test] = fit.predict_proba(X[test])[np.arange(len(test)), y[test]]
+    assert roc_auc_score(bad, -noise.label_quality) > roc_auc_score(bad, -proba) + 0.1
+    assert noise.n_iter <= 10
+
+
+def test_noise_alike_for_every_class_ranks_as_the_plain_confidence():
+    X, y, bad = flipped("uniform")
+    seed = 3
+    noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=seed)
+    T = noise.transition
+    assert T[0, 1] == pytest.approx(T[1, 0]) and T[0, 0] == pytest.approx(T[1, 1])
+    # the same folds as the estimate: its first round is the plain model
+    folds = TaskStratifiedKFold(
+        5, shuffle=True, random_state=check_random_state(seed).randint(2**31)
+    )
+    confidence = np.zeros(len(y))
+    for train, test in folds.split(X, y):
+        fit = MultiTaskLogistic().fit(X[train], y[train])
+        confidence[test] = fit.predict_proba(X[test])[np.arange(len(test)), y[test]]
+    assert spearmanr(noise.label_quality, confidence)[0] == pytest.approx(1.0)
+    assert 0.1 < noise.noise_rate < 0.3
+
+
+def test_any_classifier_with_sample_weight_and_more_classes():
+    X, y = make_multitask_classification(
+        n_tasks=3, n_samples=120, n_features=4, n_classes=3, random_state=0
+    )
+    bad = np.random.default_rng(0).random(len(y)) < 0.2
+    noisy = np.where(bad, (y + 1) % 3, y)
+    noise = estimate_label_noise(LogisticRegression(), X, noisy, random_state=0)
+    assert noise.transition.shape == (3, 3) and noise.posterior.shape == (len(y), 3)
+    np.testing.assert_allclose(noise.posterior.sum(axis=1), 1.0)
+    np.testing.assert_allclose(noise.transition.sum(axis=1), 1.0)
+    assert roc_auc_score(bad, -noise.label_quality) > 0.75
+
+
+def test_gross_outliers_of_a_measurement():
+    X, y = make_multitask_regression(n_tasks=4, n_samples=60, n_features=4, random_state=0)
+    rng = np.random.default_rng(0)
+    bad = rng.random(len(y)) < 0.1
+    noisy = y + bad * rng.choice([-1, 1], len(y)) * 5 * y.std()
+    noise = estimate_label_noise(MultiTaskRidge(), X, noisy, random_state=0)
+    assert noise.transition is None and noise.posterior is None
+    assert (noise.label_quality[bad] < 0.5).all()
+    assert (noise.label_quality[~bad] > 0.5).mean() > 0.95
+    assert noise.noise_rate == pytest.approx(bad.mean(), abs=0.05)
+
+
+def test_a_task_of_one_row_is_never_judged():
+    X, y, _ = flipped("uniform")
+    X = np.vstack([X, X[:1]])
+    X[-1, -1] = 99  # a task of its own: no fold holds its row out
+    y = np.append(y, 1)
+    noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0)
+    assert np.isnan(noise.label_quality[-1]) and np.isfinite(noise.label_quality[:-1]).all()
+    sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.5, random_state=0).fit(X, y)
+    assert len(y) - 1 in sel.sample_indices_
+
+
+def test_label_noise_input_errors():
+    X, y, _ = flipped("uniform", n_samples=20)
+    with pytest.raises(ValueError, match="one class"):
+        estimate_label_noise(MultiTaskLogistic(), X, np.zeros(len(y), dtype=int))
+    X_missing = X.copy()
+    X_missing[0, -1] = np.nan
+    with pytest.raises(ValueError, match="missing task label"):
+        estimate_label_noise(MultiTaskLogistic(), X_missing, y)
+    with pytest.raises(ValueError, match="has 80 rows but y has 79"):
+        estimate_label_noise(MultiTaskLogistic(), X, y[1:])
+
+
+def test_selector_default_reads_the_noise_without_clean_labels():
+    # the removal is decided by a test on held-out folds; on this draw it is clear
+    X, y, bad = flipped("positives", seed=1, n_samples=200)
+    sel = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y)
+    assert sel.strategy_ == "label-noise" and sel.influence_ is None
+    removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
+    assert sel.removal_ratio_ == pytest.approx(len(removed) / len(y))
+    assert sel.removal_ratio_ == pytest.approx(sel.label_noise_.noise_rate, abs=1 / len(y))
+    assert bad[removed].mean() > 2 * bad.mean()  # the removed are mostly corrupted
+    np.testing.assert_array_equal(sel.scores_, sel.label_noise_.label_quality)
+    # reproducible with a fixed random_state
+    again = clone(sel).fit(X, y)
+    np.testing.assert_array_equal(sel.sample_indices_, again.sample_indices_)
+    # with validation data, the default ranks by influence on it
+    with_val = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y, X_val=X, y_val=y)
+    assert with_val.strategy_ == "influence" and with_val.label_noise_ is None
+
+
+def test_auto_keeps_every_row_of_clean_data_and_says_so():
+    X, y = make_multitask_classification(n_tasks=4, n_samples=100, n_features=5, random_state=1)
+    with pytest.warns(UserWarning, match="keeps every row"):
+        sel = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y)
+    assert len(sel.sample_indices_) == len(y) and sel.removal_ratio_ == 0
+    # a number removes that share whatever the evidence
+    sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.1, random_state=0).fit(X, y)
+    assert len(sel.sample_indices_) == len(y) - 40
+
+
+def test_auto_with_validation_data_keeps_the_best_ratio_on_it():
+    X, y, bad = flipped("positives", n_samples=100)
+    X_val, y_val = make_multitask_classification(
+        n_tasks=4, n_samples=50, n_features=5, random_state=0
+    )
+    sel = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y, X_val=X_val, y_val=y_val)
+    ranked = np.flatnonzero(np.isfinite(sel.scores_))
+    ranked = ranked[np.argsort(sel.scores_[ranked], kind="stable")]
+    scores = {}
+    for ratio in (0.0, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3):
+        kept = np.setdiff1d(np.arange(len(y)), ranked[: int(np.floor(ratio * len(y) + 1e-9))])
+        scores[ratio] = MultiTaskLogistic().fit(X[kept], y[kept]).score(X_val, y_val)
+    best = max(scores.values())
+    assert sel.removal_ratio_ == min(r for r, s in scores.items() if s == best)
+
+
+@pytest.mark.parametrize(
+    "params, fit_val, match",
+    [
+        ({"strategy": "random"}, False, "nothing to choose"),
+        ({"strategy": "influence"}, False, "nothing to choose"),
+        ({"strategy": "influence", "step": 0.1}, True, "rounds differ"),
+        ({"strategy": "label-noise", "cv": [(np.arange(40), np.arange(40, 80))]}, False,
+         "takes an int cv"),
+    ],
+)
+def test_auto_and_label_noise_refuse_what_they_cannot_do(params, fit_val, match):
+    X, y, _ = flipped("uniform", n_samples=20)
+    val = {"X_val": X, "y_val": y} if fit_val else {}
+    with pytest.raises(ValueError, match=match):
+        MTIFSelector(MultiTaskLogistic(), **params).fit(X, y, **val)
+
+
+def test_fewest_removed_within_one_se():
+    results = {
+        "param_mtifselector__removal_ratio": np.array([0.0, 0.1, 0.2]),
+        "mean_test_score": np.array([0.80, 0.83, 0.84]),
+        "std_test_score": np.array([0.02, 0.02, 0.03]),
+        "split0_test_score": 0, "split1_test_score": 0, "split2_test_score": 0,
+    }
+    # best 0.84, standard error 0.03 / sqrt(3) = 0.0173: 0.83 is within, 0.80 is not
+    assert fewest_removed_within_one_se(results) == 1
+    results["std_test_score"] = np.array([0.02, 0.02, 0.09])
+    assert fewest_removed_within_one_se(results) == 0
+    with pytest.raises(ValueError, match="exactly one parameter ending in 'removal_ratio'"):
+        fewest_removed_within_one_se({"param_alpha": [1], "mean_test_score": [1.0]})
