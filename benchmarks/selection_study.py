@@ -23,27 +23,27 @@ default 1e-3, 1e-2, 0.1, with ``--hidden`` units, adam, early stopping on
 10 % of the (noisy) training rows), and each method keeps the candidate (and
 removal ratio) with the best validation score. The model that scores or
 flags the rows is the candidate fitted afterwards, as in
-``make_pipeline(MTIFSelector(model), model)``. ``--alpha 1`` is a single
+``make_pipeline(MTIFSelector(model, strategy="influence"), model)``. ``--alpha 1`` is a single
 fixed model (the first study). Methods:
 
 * ``none``: the plain multitask model on all training rows;
-* ``MTIF (cross-fit)``: ``MTIFSelector(model)`` then ``model``, the
-  selector's default: influence measured by 5-fold cross-fitting on the
+* ``MTIF (cross-fit)``: ``MTIFSelector(model, strategy="influence")`` then
+  ``model``: influence measured by 5-fold cross-fitting on the
   (noisy) training data only; removal ratio chosen on the validation part
   among ``--ratios``;
 * ``MTIF (held-out 20%)``: the same with ``validation_fraction=0.2``;
 * ``MTIF (validation set)``: the paper's setup, influence measured against
   the clean validation part (``fit(..., X_val=, y_val=)``);
 * ``MTIF (validation set, linear scorer)`` (``--model net`` only):
-  ``make_pipeline(MTIFSelector(), net)``, rows ranked by the selector's
-  default scorer ``MultiTaskLogistic()`` against the validation part, the
+  ``make_pipeline(MTIFSelector(MultiTaskLogistic()), net)``, rows ranked by
+  ``MultiTaskLogistic()`` against the validation part, the
   network fitted on the rest;
 * ``MTIF (validation set, re-scored every 5%)`` (``--model linear``) and
   ``MTIF (validation set, linear scorer, re-scored every 5%)`` (``--model
-  net``): the same with ``MTIFSelector(step=0.05)``, the scorer refitted
+  net``): the same with ``MTIFSelector(..., step=0.05)``, the scorer refitted
   on the rows left and the rows re-scored after each 5 % removed
   (``--steps``);
-* ``random (as ...)``: ``MTIFSelector(strategy="random")`` removing as
+* ``random (as ...)``: ``MTIFSelector(model, strategy="random")`` removing as
   many rows as the MTIF variant named, with the same chosen model (the
   ablation);
 * ``cleanlab``: HAR: ``cleanlab.filter.find_label_issues`` on out-of-fold
@@ -170,9 +170,9 @@ def run_selection(models, make_selector, ratios, data, classification, fit_param
     For each candidate model (one per ``--alpha`` for the linear models, one
     network), the selector scores the rows with that model, and each ratio
     removes the first rows of its ranking: the rows
-    ``MTIFSelector(removal_ratio=r)`` removes (its lowest ``scores_``, stable
+    ``MTIFSelector(model, removal_ratio=r)`` removes (its lowest ``scores_``, stable
     order); the same model is refitted on the rest, which is exactly what
-    the pipeline ``make_pipeline(MTIFSelector(model), model)`` fits
+    the pipeline ``make_pipeline(MTIFSelector(model, ...), model)`` fits
     (tests/test_selector.py). The influence does not depend on
     ``removal_ratio``, so the selector is fitted once per model. Returns the
     test score, ratio, removed rows and model index at the best validation
@@ -284,7 +284,8 @@ def run_seed(setting, seed, ratios, args):
 
         def make_selector(model, options=options, linear_scorer=linear_scorer):
             # the linear scorer is the selector's default, MultiTaskLogistic()
-            return MTIFSelector(None if linear_scorer else model, random_state=seed, **options)
+            return MTIFSelector(MultiTaskLogistic() if linear_scorer else model, removal_ratio=0.1,
+                                strategy="influence", random_state=seed, **options)
 
         score, ratio, removed, index = run_selection(
             models, make_selector, ratios, data, classification,
@@ -298,7 +299,8 @@ def run_seed(setting, seed, ratios, args):
         index = chosen["index"]
         start = time.perf_counter()
         score, _, removed, _ = run_selection(
-            [models[index]], lambda m: MTIFSelector(strategy="random", random_state=seed),
+            [models[index]], lambda m: MTIFSelector(m, strategy="random", removal_ratio=0.1,
+                                                    random_state=seed),
             [chosen["ratio"]], data, classification,
         )
         record(method, start, score, chosen["ratio"], removed, index)
@@ -344,10 +346,10 @@ def per_seed(results, setting, methods, key, fmt):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--study", choices=["paper", "noisy"], default="paper",
+        "--study", choices=["paper", "noisy", "noisy-tasks"], default="paper",
         help="paper: the MTIF paper's Table 2 protocol (clean validation part); noisy: "
              "selection without clean labels (benchmarks/selection_noisy.py; --seeds "
-             "default 20 there)",
+             "default 20 there); noisy-tasks: whole tasks gone bad against unrelated tasks",
     )
     parser.add_argument("--jobs", type=int, default=1, help="noisy: seeds run in parallel")
     parser.add_argument("--seeds", type=int, default=None,
@@ -387,6 +389,11 @@ def main(argv=None):
         help="BLAS and torch threads (default 1: on a busy 2-core machine more threads thrash)",
     )
     args = parser.parse_args(argv)
+    if args.study == "noisy-tasks":
+        import selection_noisy
+
+        selection_noisy.task_report(args.seeds or 20)
+        return
     if args.study == "noisy":
         import selection_noisy
 

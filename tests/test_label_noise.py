@@ -183,3 +183,15 @@ def test_fewest_removed_within_one_se():
     assert fewest_removed_within_one_se(results) == 0
     with pytest.raises(ValueError, match="exactly one parameter ending in 'removal_ratio'"):
         fewest_removed_within_one_se({"param_alpha": [1], "mean_test_score": [1.0]})
+
+
+def test_a_task_whose_labels_went_bad_stands_out():
+    X, y = make_multitask_classification(n_tasks=6, n_samples=120, n_features=5, random_state=2)
+    bad_task = X[:, -1] == 4  # a bad annotator: half of its labels drawn at random
+    rng = np.random.default_rng(0)
+    y = np.where(bad_task & (rng.random(len(y)) < 0.5), rng.integers(0, 2, len(y)), y)
+    noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0)
+    np.testing.assert_array_equal(noise.tasks, np.arange(6))
+    assert np.argmax(noise.task_noise_rate) == 4
+    others = np.delete(noise.task_noise_rate, 4)
+    assert noise.task_noise_rate[4] > 1.5 * others.max()

@@ -123,7 +123,11 @@ def estimate_label_noise(
     result : :class:`~sklearn.utils.Bunch`
         ``label_quality`` (n_samples,): probability that the row's target is
         right; NaN for rows no fold holds out (a task's only row). ``noise_rate``: the estimated share of corrupted rows (mean of
-        ``1 - label_quality``). ``evidence``: how much better the noise model
+        ``1 - label_quality``). ``tasks`` and ``task_noise_rate``: the sorted
+        task labels and the estimated share of corrupted rows in each (NaN
+        for a task of one row): a task far above the rest is one whose
+        labels went bad (an annotator, a site, a sensor), which task
+        relatedness alone cannot tell from a task merely unlike the others. ``evidence``: how much better the noise model
         predicts the given targets out of fold than the plain model, in AIC
         units (twice the log-likelihood gain minus two per noise
         parameter); at or below 0 the data show no corruption the model can
@@ -206,9 +210,17 @@ def estimate_label_noise(
     # AIC: the predictions are out of fold; only the noise parameters are fitted in sample
     evidence = 2 * (model.loglik(predicted) - first[0] - model.n_params)
     quality = model.quality()
+    tasks, task_index = np.unique(labels, return_inverse=True)
+    judged = np.isfinite(quality)
+    corrupted = np.bincount(task_index[judged], weights=1 - quality[judged], minlength=len(tasks))
+    counted = np.bincount(task_index[judged], minlength=len(tasks))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        task_noise_rate = corrupted / counted
     return Bunch(
         label_quality=quality,
         noise_rate=float(np.nanmean(1 - quality)),
+        tasks=tasks,
+        task_noise_rate=task_noise_rate,
         evidence=float(evidence),
         transition=model.transition,
         classes=model.classes,

@@ -67,7 +67,7 @@ def fewest_removed_within_one_se(cv_results):
     ...     refit=fewest_removed_within_one_se,
     ... ).fit(X, y)
     >>> search.best_params_
-    {'mtifselector__removal_ratio': 0}
+    {'mtifselector__removal_ratio': 0.05}
     """
     keys = [k for k in cv_results if k.startswith("param_") and k.endswith("removal_ratio")]
     if len(keys) != 1:
@@ -151,80 +151,96 @@ def _fit_influence(estimator, X, y, X_val, y_val):
 
 
 class MTIFSelector(BaseEstimator):
-    """Drop the training rows whose removal the multitask influence function
-    predicts to help most, inside a scikit-learn pipeline.
+    """Drop the training rows that hurt the model, inside a scikit-learn pipeline.
 
-    The selector fits a multitask model, scores every training row by its
-    total influence on all tasks' held-out losses (the MTIF paper's data
-    selection: the sum over target tasks of ``influence``, optionally
-    weighted), and removes the ``removal_ratio`` fraction of rows with the
-    lowest (most harmful) scores. In a :class:`~sklearn.pipeline.Pipeline`,
-    ``fit_transform`` marks the removed rows by setting their task label to
-    missing (NaN, or None for object/string task columns), and the skmtl
-    estimator that follows fits without them; ``transform`` (at predict and
-    score time) returns ``X`` unchanged. **It must therefore sit directly in
-    front of a skmtl estimator** (or any estimator that ignores rows with a
-    missing task label); the steps in between must keep those rows' labels
-    missing. A scikit-learn estimator there fails with ``ValueError: Input X
-    contains NaN``: for any other estimator, drop the rows with
-    :meth:`fit_resample` (``sampler=True`` inside an
-    :class:`imblearn.pipeline.Pipeline`). Tune ``removal_ratio`` with
-    :class:`~sklearn.model_selection.GridSearchCV` over
-    ``"mtifselector__removal_ratio"``.
+    The selector ranks the training rows and removes the lowest ranked, in
+    one of two ways:
+
+    * **without clean data** (the default when ``fit`` gets no validation
+      data): ``strategy="label-noise"`` ranks rows by the probability that
+      their target is right, learnt from the noisy data alone by
+      :func:`~skmtl.selection.estimate_label_noise` (a noise model around
+      ``estimator``, each row judged by models that did not see it);
+    * **against validation data you trust** (``fit(X, y, X_val=, y_val=)``,
+      the MTIF paper's data selection): ``strategy="influence"`` ranks rows
+      by their total influence on all tasks' validation losses (the sum over
+      target tasks of ``estimator.influence``, optionally weighted).
+
+    ``removal_ratio="auto"`` (the default) decides how many: with the noise
+    model, the estimated share of corrupted rows, but only where removing it
+    clearly raises an estimate of the clean score on held-out folds (else it
+    keeps every row and warns); with validation data, the share among
+    ``AUTO_RATIOS`` that scores best on it.
+
+    In a :class:`~sklearn.pipeline.Pipeline`, ``fit_transform`` marks the
+    removed rows by setting their task label to missing (NaN, or None for
+    object/string task columns), and the skmtl estimator that follows fits
+    without them; ``transform`` (at predict and score time) returns ``X``
+    unchanged. **It must therefore sit directly in front of a skmtl
+    estimator** (or any estimator that ignores rows with a missing task
+    label); the steps in between must keep those rows' labels missing. A
+    scikit-learn estimator there fails with ``ValueError: Input X contains
+    NaN``: for any other estimator, drop the rows with :meth:`fit_resample`
+    (``sampler=True`` inside an :class:`imblearn.pipeline.Pipeline`).
 
     Parameters
     ----------
-    estimator : estimator with ``fit``, ``influence`` and ``tasks_``, default=None
-        Model whose influence ranks the rows, cloned before use.
-        ``influence(X_val, y_val)`` must return an array of shape
-        ``(n_fit_rows, n_tasks)`` with columns following ``tasks_`` and
-        positive entries for helpful rows, as the skmtl estimators do. None
-        means :class:`~skmtl.MultiTaskRidge` for a measurement ``y`` and
-        :class:`~skmtl.MultiTaskLogistic` for class labels (text, booleans,
-        or at most 20 distinct integers; as the command line decides,
-        ``skmtl.utils.infer_target_kind``), each with default
-        parameters; pass the model you will fit after the selector (with its
-        tuned ``alpha``) for the scores to describe that model. Its
-        ``task_col`` is set to the selector's.
-    removal_ratio : float, default=0.1
+    estimator : estimator
+        The model that ranks the rows, cloned before use; pass the model you
+        will fit after the selector (with its tuned ``alpha``) for the ranking
+        to describe that model. ``"label-noise"`` needs ``fit(X, y,
+        sample_weight=...)`` and, for classes, ``predict_proba`` (any
+        scikit-learn classifier or regressor that takes weights).
+        ``"influence"`` needs ``influence(X_val, y_val)`` returning
+        ``(n_fit_rows, n_tasks)`` scores with columns following ``tasks_``
+        and positive entries for helpful rows, as the skmtl estimators do.
+        A ``task_col`` parameter of it is set to the selector's.
+    removal_ratio : float or "auto", default="auto"
         Fraction of the training rows (those with a task label) to remove,
-        in [0, 1); ``floor(removal_ratio * n_rows)`` rows are removed.
-    strategy : {"influence", "random"}, default="influence"
-        ``"influence"`` removes the rows with the lowest total influence;
-        ``"random"`` removes as many rows drawn at random (a baseline for
-        ablations; no model is fitted).
+        in [0, 1): ``floor(removal_ratio * n_rows)`` rows; or ``"auto"``
+        (above). ``"auto"`` needs ``strategy="label-noise"`` or validation
+        data.
+    strategy : {"auto", "label-noise", "influence", "random"}, default="auto"
+        ``"auto"``: ``"influence"`` when ``fit`` gets validation data, else
+        ``"label-noise"``. ``"influence"`` without validation data scores
+        against held-out parts of the (noisy) training data (``cv``,
+        ``validation_fraction``); where labels are noisy this ranks
+        corrupted rows poorly (see the user guide). ``"random"`` removes as
+        many rows drawn at random (a baseline; no model is fitted).
     target_weights : dict or array-like of shape (n_tasks,), default=None
-        Weight of each target task in the total influence. None weights all
-        tasks equally (the paper's total influence). A dict maps task labels
-        to weights (tasks not listed get weight 0, so ``{"a": 1}`` selects
-        the rows that help task ``"a"``); an array follows the sorted task
-        labels (``tasks_``). Weights must be non-negative, not all zero.
+        ``"influence"`` only. Weight of each target task in the total
+        influence. None weights all tasks equally (the paper's total
+        influence). A dict maps task labels to weights (tasks not listed get
+        weight 0, so ``{"a": 1}`` selects the rows that help task ``"a"``);
+        an array follows the sorted task labels (``tasks_``). Weights must be
+        non-negative, not all zero.
     step : float or None, default=None
-        Re-score as rows go: remove ``max(1, floor(step * n_rows))`` rows
-        (``n_rows``: those with a task label) at a time, then refit the
-        estimator on the rows left and score them again, until
-        ``removal_ratio`` is reached, the way
+        ``"influence"`` only. Re-score as rows go: remove ``max(1,
+        floor(step * n_rows))`` rows (``n_rows``: those with a task label) at
+        a time, then refit the estimator on the rows left and score them
+        again, until ``removal_ratio`` is reached, the way
         :class:`~sklearn.feature_selection.RFE` removes features. The
         first-order influence describes small changes to the fitted model;
         after a large removal the model, and the ranking, move. None removes
         every row from one scoring, as the MTIF paper does. Each round costs
-        one scoring (``n_rounds_``). The selector's own folds (int ``cv``) and
-        held-out part are drawn afresh each round, splits given as ``cv``
-        once; either is restricted to the rows left. Ignored with
-        ``strategy="random"``.
+        one scoring (``n_rounds_``). The selector's own folds (int ``cv``)
+        and held-out part are drawn afresh each round, splits given as
+        ``cv`` once; either is restricted to the rows left.
     cv : int, cross-validation generator or iterable, default=5
-        Cross-fitting: for each split, the estimator is fitted on the
-        training part and its rows are scored against the held-out part; a
-        row's influence is the mean over the splits where it was fitted, so
-        every row is scored by models that never saw the validation rows. An
-        int is the number of folds of :class:`~skmtl.model_selection.TaskStratifiedKFold`
-        (shuffled with ``random_state``); when fewer rows can be held out (a
-        task's only row never is), as many folds as rows, with a warning.
-        Ignored when ``validation_fraction`` is set.
+        Folds of the out-of-fold estimates. ``"label-noise"``: the number of
+        :class:`~skmtl.model_selection.TaskStratifiedKFold` folds (an int).
+        ``"influence"`` without validation data (cross-fitting): for each
+        split, the estimator is fitted on the training part and its rows are
+        scored against the held-out part; a row's influence is the mean over
+        the splits where it was fitted. An int is the number of folds of
+        :class:`~skmtl.model_selection.TaskStratifiedKFold` (shuffled with
+        ``random_state``); when fewer rows can be held out (a task's only row
+        never is), as many folds as rows, with a warning.
     validation_fraction : float or None, default=None
-        If set, score against a single task-stratified held-out part of this
-        share of the rows instead of cross-fitting: one fit instead of
-        ``cv``, but the held-out rows are never scored and always kept.
+        ``"influence"`` only. If set, score against a single task-stratified
+        held-out part of this share of the rows instead of cross-fitting: one
+        fit instead of ``cv``, but the held-out rows are never scored and
+        always kept.
     task_col : int or str, default=-1
         Position or (for DataFrames) name of the task column of ``X``.
     sampler : bool, default=False
@@ -233,29 +249,40 @@ class MTIFSelector(BaseEstimator):
         ``fit_resample``, so True hides ``transform`` and ``fit_transform``.
         ``fit_resample`` is available either way.
     n_jobs : int, default=None
-        Number of cross-fitting splits run in parallel (joblib).
+        Number of folds fitted in parallel (joblib).
     random_state : int, RandomState instance or None, default=None
-        Seed of the fold shuffle, the held-out part and the random strategy.
+        Seed of the folds, the held-out part and the random strategy. With a
+        fixed seed the whole selection is reproducible.
     verbose : int, default=0
-        Show a progress bar over the cross-fitting splits when positive.
+        Show progress bars over the folds and rounds when positive.
 
     Attributes
     ----------
     sample_indices_ : ndarray of shape (n_kept,)
         Indices of the kept rows of the ``X`` given to ``fit``. Rows with a
         missing task label in that ``X`` count as neither kept nor removed.
-    influence_ : ndarray of shape (n_samples, n_tasks) or None
-        Influence of each row of ``X`` on each task's held-out loss, columns
-        following ``tasks_``; positive = the row helps. NaN for rows never
-        scored (held-out rows with ``validation_fraction``, rows with a
-        missing task label) and tasks never held out. None with
-        ``strategy="random"``. With ``step``, each row's latest score: a
-        removed row's from the round that removed it, a row not scored in a
-        later round (held out then) its earlier one.
+    removal_ratio_ : float
+        The share of the rows (those with a task label) removed.
+    strategy_ : str
+        The strategy used (``"auto"`` resolved).
     scores_ : ndarray of shape (n_samples,)
-        The ranking score: the weighted total influence (random draws with
-        ``strategy="random"``); the lowest are removed (within each round
-        with ``step``). NaN for rows that cannot be removed.
+        The ranking score; the lowest are removed (within each round with
+        ``step``). ``"label-noise"``: the probability that the row's target is
+        right. ``"influence"``: the weighted total influence. ``"random"``:
+        random draws. NaN for rows that cannot be removed.
+    label_noise_ : :class:`~sklearn.utils.Bunch` or None
+        With ``"label-noise"``, what :func:`estimate_label_noise` returned
+        (the estimated ``noise_rate``, the class ``transition`` matrix, the
+        ``evidence`` of noise); else None.
+    influence_ : ndarray of shape (n_samples, n_tasks) or None
+        With ``"influence"``, the influence of each row of ``X`` on each
+        task's held-out loss, columns following ``tasks_``; positive = the row
+        helps. NaN for rows never scored (held-out rows with
+        ``validation_fraction``, rows with a missing task label) and tasks
+        never held out. With ``step``, each row's latest score: a removed
+        row's from the round that removed it, a row not scored in a later
+        round (held out then) its earlier one. None with the other
+        strategies.
     n_rounds_ : int
         Number of scorings made: 1 without ``step`` (0 with
         ``strategy="random"`` or when no row could be held out).
@@ -266,37 +293,44 @@ class MTIFSelector(BaseEstimator):
 
     See Also
     --------
-    skmtl.model_selection.TaskStratifiedKFold : The default cross-fitting folds.
+    estimate_label_noise : The noise model behind ``"label-noise"``.
+    fewest_removed_within_one_se : Refit rule for ``GridSearchCV`` over the ratio.
+    skmtl.model_selection.TaskStratifiedKFold : The default folds.
 
     Notes
     -----
-    Where the influence is measured matters: scored against the training
-    rows themselves, a mislabelled row looks helpful (removing it raises its
-    own loss), so the selector always scores against rows the model did not
-    fit. Cross-fitting (the default) scores every row from the training data
-    alone, at the cost of ``cv`` fits; a single held-out part
-    (``validation_fraction``) costs one fit but leaves that part unscored;
-    a separate validation set (``fit(X, y, X_val=, y_val=)``, the MTIF
-    paper's setup) scores every row with one fit. On HAR with 20 % flipped
-    labels (``benchmarks/selection_study.py``, 5 seeds) the three removed
-    82 %, 91 % and 98 % flipped rows; only the clean validation set turned
-    that into accuracy (+0.9 points), and cross-fitting was the better of the
-    two training-only schemes over the study's settings. Re-scoring as rows
-    go (``step=0.05``) in front of a ``SharedBottomNet`` raised the
-    network's gain from +0.93 to +1.53 points (10 seeds); the linear model
-    alone did not gain from it (+0.71 against +0.90, 5 seeds).
+    Which scoring to use when (``benchmarks/RESULTS.md`` has the study):
+    without clean labels, ``"label-noise"``: it ranks corrupted rows as well
+    as out-of-fold confidence where noise flips every class alike, and far
+    better where it flips one class into another (class-conditional noise),
+    where plain confidence fails. With a validation set you trust,
+    ``"influence"`` against it, the MTIF paper's setting. Influence measured
+    against noisy held-out labels (``"influence"`` without validation data)
+    ranks corrupted rows little better than chance: a model whose outputs
+    the flipped rows shrink fits noisy held-out labels better, so those rows
+    look helpful.
 
-    Without validation data, the selector can only hold out rows of tasks
-    with at least two rows. When no task has two rows (every row its own
-    task, as when ``task_col`` names a feature by mistake) no influence can
-    be measured: it warns and keeps every row, so that a pipeline still runs,
-    as :class:`~sklearn.feature_selection.SelectKBest` keeps every feature
-    when asked for more than there are.
+    Finding corrupted rows and gaining accuracy from their removal are not
+    the same: removing the least confident rows also removes clean rows near
+    the decision boundary, and under noise that flips every class alike a
+    linear model loses more from those than it gains. ``removal_ratio="auto"``
+    therefore removes only on clear held-out evidence (a one-sided paired
+    t-test at 10 % over 3 task-stratified folds, the rows ranked again on
+    each training part).
 
-    A row the scoring model did not fit scores 0 (removing it changes nothing
-    to first order), so it ranks in the middle and is rarely removed. Models
-    that hold rows out internally, such as ``SharedBottomNet(early_stopping=True)``,
-    therefore never remove those rows; score with ``early_stopping=False``.
+    Without validation data, rows can only be held out in tasks with at
+    least two rows. When no task has two rows (every row its own task, as
+    when ``task_col`` names a feature by mistake) it warns and keeps every
+    row, so that a pipeline still runs, as
+    :class:`~sklearn.feature_selection.SelectKBest` keeps every feature when
+    asked for more than there are. A task's only row is never judged nor
+    removed.
+
+    With ``"influence"``, a row the scoring model did not fit scores 0
+    (removing it changes nothing to first order), so it ranks in the middle
+    and is rarely removed. Models that hold rows out internally, such as
+    ``SharedBottomNet(early_stopping=True)``, therefore never remove those
+    rows; score with ``early_stopping=False``.
 
     The pipeline and the model fitted on the kept rows alone agree exactly:
     ``make_pipeline(selector, est).fit(X, y)`` gives the same ``est`` as
@@ -305,25 +339,25 @@ class MTIFSelector(BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn.model_selection import GridSearchCV
     >>> from sklearn.pipeline import make_pipeline
     >>> from skmtl import MultiTaskLogistic
     >>> from skmtl.datasets import make_multitask_classification
-    >>> from skmtl.model_selection import TaskStratifiedKFold
     >>> from skmtl.selection import MTIFSelector
-    >>> X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=4, random_state=0)
-    >>> y[:20] = 1 - y[:20]                                  # 20 flipped labels
-    >>> pipe = make_pipeline(MTIFSelector(MultiTaskLogistic(), cv=3), MultiTaskLogistic())
-    >>> folds = TaskStratifiedKFold(n_splits=3, shuffle=True, random_state=0)  # every task in every fold
-    >>> search = GridSearchCV(pipe, {"mtifselector__removal_ratio": [0, 0.1, 0.2]}, cv=folds)
-    >>> search.fit(X, y).best_params_
-    {'mtifselector__removal_ratio': ...}
-    >>> selector = MTIFSelector(removal_ratio=0.1, cv=3).fit(X, y)
-    >>> selector.sample_indices_.shape, selector.influence_.shape
-    ((162,), (180, 3))
+    >>> X, y = make_multitask_classification(n_tasks=4, n_samples=200, n_features=5, random_state=1)
+    >>> rng = np.random.default_rng(1)
+    >>> flipped = (y == 1) & (rng.random(len(y)) < 0.3)    # 30 % of positives read 0
+    >>> y[flipped] = 0
+    >>> pipe = make_pipeline(MTIFSelector(MultiTaskLogistic(), random_state=0), MultiTaskLogistic())
+    >>> selector = pipe.fit(X, y)[0]
+    >>> selector.strategy_, round(selector.removal_ratio_, 2), float(round(flipped.mean(), 2))
+    ('label-noise', 0.11, 0.16)
+    >>> removed = np.setdiff1d(np.arange(len(y)), selector.sample_indices_)
+    >>> float(round(flipped[removed].mean(), 2))           # 4 times the corruption rate
+    0.66
+    >>> selector = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.1, random_state=0)
     >>> Xt = selector.fit_transform(X, y)                  # removed rows lose their task
     >>> int(np.isnan(Xt[:, -1]).sum())
-    18
+    80
     """
 
     _parameter_constraints = {
@@ -426,7 +460,7 @@ class MTIFSelector(BaseEstimator):
         keep = present.copy()
         keep[removed] = False
         self.sample_indices_ = np.flatnonzero(keep)
-        self.removal_ratio_ = len(removed) / n_rows
+        self.removal_ratio_ = float(len(removed) / n_rows)
         self._removed = removed
         return self
 
