@@ -25,6 +25,7 @@ import sys
 import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
+from sklearn.utils import gen_batches
 
 
 def _not_positive_definite(what):
@@ -63,9 +64,8 @@ class _NumpyOps:
     @staticmethod
     def spd_inverses(blocks, what):
         """Inverses of a stack of SPD blocks from their Cholesky factors (dpotri)."""
-        factors = _NumpyOps.cholesky(blocks, what)
-        inverses = np.empty_like(factors)
-        for k, factor in enumerate(factors):
+        inverses = _NumpyOps.cholesky(blocks, what)  # overwritten block by block: one stack in memory
+        for k, factor in enumerate(inverses):
             inv, info = lapack.dpotri(factor, lower=1)
             if info != 0:
                 raise np.linalg.LinAlgError(f"Inverting the {what} failed (LAPACK info={info}).")
@@ -279,8 +279,11 @@ class ArrowHessian:
         # The explicit inverses turn every later task solve into a matrix product.
         self._task_inv = ops.spd_inverses(self.task_blocks, "task block")
         self.coupling_ = self._task_inv @ self.cross_blocks
-        self.schur_ = self.shared_block - ops.tensordot(
-            self.cross_blocks, self.coupling_, axes=([0, 1], [0, 1])
+        # summed over slices of tasks: a tensordot of all of them copies broadcast
+        # cross blocks (a common block for every task) to a full (n_tasks, ...) array
+        self.schur_ = self.shared_block - sum(
+            ops.tensordot(self.cross_blocks[s], self.coupling_[s], axes=([0, 1], [0, 1]))
+            for s in gen_batches(self.n_tasks, 256)
         )
         self._schur_chol = ops.cholesky(self.schur_[None], "Schur complement")[0]
 

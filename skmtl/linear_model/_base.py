@@ -118,7 +118,9 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         Y_all[present] = Y
         self._fit_intercept = self.fit_intercept
         self._basis = None
+        fingerprint = data_fingerprint(features, labels, y)
         Z = self._design(features)
+        del features  # the design matrix replaces it: one copy of the data in memory
         if Z.shape[1] > present.sum():
             # More coefficients than rows: the solution lies in the span of the
             # rows (the penalties are isotropic), so fit and explain in an
@@ -130,7 +132,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
 
         self.loss_ = loss
         self.tasks_ = tasks
-        self._fit_fingerprint = data_fingerprint(features, labels, y)
+        self._fit_fingerprint = fingerprint
         # influence after fit must use the penalties of the fit, even after set_params
         self._penalty = (self.alpha, self.shared_alpha)
         self._Z, self._Y, self._row_task = Z, Y_all, row_task
@@ -144,7 +146,8 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
             self._val = self._check_val(X_val, y_val)
         else:
             fitted = row_task >= 0
-            self._val = (Z[fitted], Y_all[fitted], row_task[fitted])
+            # the training data itself where every row is fitted, not a copy of it
+            self._val = (Z, Y_all, row_task) if fitted.all() else (Z[fitted], Y_all[fitted], row_task[fitted])
         self._cache = {}
         return self
 
@@ -194,12 +197,14 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         return losses.sum() + self._penalty[0] * np.sum(diff**2) + self._penalty[1] * np.sum(beta**2)
 
     def _arrow(self, data_hessians, task_shared_blocks=False):
-        """The arrow Hessian of the objective from the tasks' data Hessians."""
+        """The arrow Hessian of the objective from the tasks' data Hessians,
+        which become its task blocks (overwritten: no second ``(K, p, p)`` array)."""
         n_tasks, p, _ = data_hessians.shape
         eye = np.eye(p)
         two_alpha = 2.0 * self._penalty[0]
+        data_hessians[:, np.arange(p), np.arange(p)] += two_alpha
         return ArrowHessian(
-            data_hessians + two_alpha * eye,
+            data_hessians,
             np.broadcast_to(-two_alpha * eye, (n_tasks, p, p)),
             (two_alpha * n_tasks + 2.0 * self._penalty[1]) * eye,
             task_shared_blocks=two_alpha * eye if task_shared_blocks else None,
@@ -303,15 +308,17 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         return self._design(features[keep]), self._encode_targets(y_val[keep]), row_task[keep]
 
     def _fitted_terms(self):
+        """Per-task losses and gradients at the fit; their Hessians went into :meth:`_hessian`."""
         if "terms" not in self._cache:
-            self._cache["terms"] = self._task_terms(
+            losses, grads, hess = self._task_terms(
                 self._Z, self._Y, self._row_task, self._weights, self._theta, len(self.tasks_)
             )
+            self._cache["arrow"] = self._arrow(hess, task_shared_blocks=True)
+            self._cache["terms"] = losses, grads
         return self._cache["terms"]
 
     def _hessian(self):
-        if "arrow" not in self._cache:
-            self._cache["arrow"] = self._arrow(self._fitted_terms()[2], task_shared_blocks=True)
+        self._fitted_terms()
         return self._cache["arrow"]
 
     def _val_terms(self, val):
@@ -327,7 +334,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
     def _row_perturbations(self, start, stop):
         """Centred, weighted per-row gradients ``w_i (g_i - grad L_k) / W_k`` of
         the fitted rows among ``start:stop``."""
-        _, grads, _ = self._fitted_terms()
+        _, grads = self._fitted_terms()
         Z, Y, row_task, w = self._Z, self._Y, self._row_task, self._weights
         totals = self._cached("task weights", lambda: np.bincount(
             row_task[row_task >= 0], weights=w[row_task >= 0], minlength=len(self.tasks_)
@@ -341,7 +348,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
 
     def _task_perturbations(self):
         """Gradient of the objective in each task's weight, at the fit."""
-        _, grads, _ = self._fitted_terms()
+        _, grads = self._fitted_terms()
         task_grad, _ = self._gradient(grads, self._theta, self._beta)
         diff = (self._theta - self._beta).reshape(len(self.tasks_), -1)
         return task_grad, -2.0 * self._penalty[0] * diff
@@ -507,7 +514,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         rank-``C`` curvature, and the gradient changes by ``-c u_i``.
         """
         H = self._hessian()
-        _, data_grads, data_hess = self._fitted_terms()
+        _, data_grads = self._fitted_terms()
         out = np.zeros((len(rows), len(self.tasks_)))
         two_alpha_eye = 2.0 * self._penalty[0] * np.eye(H.d_task)
         for task in np.unique(k):
@@ -521,7 +528,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
                     rhs = np.broadcast_to(data_grads[task], (len(idx), H.d_task))
                 else:
                     c = 1.0 / (1.0 - weight)
-                    base = c * data_hess[task] + two_alpha_eye
+                    base = c * (H.task_blocks[task] - two_alpha_eye) + two_alpha_eye
                     eta = Zr @ self._theta[task].T
                     factors = self._hessian_factors(eta, self._Y[rows[idx]], Zr)
                     rhs = c * u[idx]
