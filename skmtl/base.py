@@ -293,6 +293,17 @@ class InfluenceMixin:
             out[start:start + len(block)] = block
         return out
 
+    def _reduced_influence(self, X_val, y_val, method, reduce_func):
+        """``reduce_func(block, start)`` over the blocks of :meth:`influence`,
+        concatenated: streamed, or of ``influence()`` as one block where the
+        scores of some rows depend on all the others."""
+        try:
+            self._check_streamable()
+        except ValueError:
+            return reduce_func(self.influence(X_val, y_val, method=method), 0)
+        return np.concatenate(list(self.influence_chunked(X_val, y_val, method=method,
+                                                          reduce_func=reduce_func)))
+
     @property
     def influence_(self):
         """``influence()`` against the validation data given to ``fit`` (or the

@@ -205,3 +205,16 @@ def test_blocks_of_rows_without_a_task_score_zero(method):
         totals = model.influence_total(method=method, working_memory=1e-5)
     np.testing.assert_allclose(blocks, full, atol=1e-14)
     np.testing.assert_allclose(totals, full.sum(axis=1), atol=1e-14)
+
+
+def test_guard_refuses_big_subset_losses_before_any_fit():
+    from skmtl.relatedness import higher_order_affinity, task_subset_losses
+
+    X, y = make_multitask_regression(n_tasks=4, n_samples=10, n_features=2, random_state=0)
+    one = 8 * 20 * 4 / 2**20  # the losses of 20 subsets x 4 tasks
+    with skmtl.config_context(max_result_memory=1.5 * one):
+        given = np.eye(4, dtype=bool)[np.arange(20) % 4]
+        assert task_subset_losses(MultiTaskRidge(), X, y, subsets=given).losses.shape == (20, 4)
+        # sampled: three times the losses' size with the random keys and their order
+        with pytest.raises(MemoryError, match=r"20 subsets x 4 tasks with the sampling.*n_subsets="):
+            higher_order_affinity(MultiTaskRidge(alpha=-1.0), X, y, n_subsets=20)
