@@ -3,6 +3,7 @@
 import contextlib
 import functools
 import hashlib
+import sys
 
 import numpy as np
 import sklearn
@@ -12,6 +13,12 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 
 from ._config import check_result_memory
+
+
+def is_dask_collection(X):
+    """Whether ``X`` is a Dask collection (False without importing dask where it is not loaded)."""
+    dask = sys.modules.get("dask")
+    return dask is not None and dask.is_dask_collection(X)
 
 
 def keep_state_on_error(fit):

@@ -5,6 +5,7 @@ import warnings
 from abc import abstractmethod
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -14,6 +15,7 @@ from ..base import (
     InfluenceMixin,
     blas_threads_for_blocks,
     data_fingerprint,
+    is_dask_collection,
     keep_state_on_error,
     single_threaded_small_blocks,
     validation_given,
@@ -98,26 +100,17 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         self
         """
         self._validate_params()
-        features, labels = check_task_X(self, X, reset=True)
-        y = column_or_1d(y, warn=True)
-        if len(y) != len(features):
-            raise ValueError(
-                f"X has {len(features)} rows but y has {len(y)}; they must match."
-            )
-        sample_weight = _check_sample_weight(
-            sample_weight, features, ensure_non_negative=True
+        if is_dask_collection(X):
+            if sample_weight is not None or validation_given(X_val, y_val):
+                raise ValueError(
+                    "With a Dask X, fit takes X and y only: sample_weight, X_val and y_val "
+                    "are not supported. Compute them (X.compute()) to fit in memory."
+                )
+            return self._fit_dask(X, y)
+        features, labels, y, weights, tasks, row_task, loss, Y_all = self._fit_arrays(
+            X, y, sample_weight
         )
         present = ~missing_task_mask(labels)
-        if not present.any():
-            raise ValueError("Every row of X has a missing task label; nothing to fit.")
-        # weight 0 == row absent: a task whose rows all weigh 0 is not fitted
-        tasks = np.unique(labels[present & (sample_weight > 0)])
-        row_task = encode_tasks(labels, tasks)
-        loss, Y = self._make_loss(y[present])
-        Y_all = np.zeros((len(y), Y.shape[1]))
-        Y_all[present] = Y
-        self._fit_intercept = self.fit_intercept
-        self._basis = None
         fingerprint = data_fingerprint(features, labels, y)
         Z = self._design(features)
         del features  # the design matrix replaces it: one copy of the data in memory
@@ -135,11 +128,10 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         self._fit_fingerprint = fingerprint
         # influence after fit must use the penalties of the fit, even after set_params
         self._penalty = (self.alpha, self.shared_alpha)
-        self._Z, self._Y, self._row_task = Z, Y_all, row_task
-        self._weights = np.where(present, sample_weight, 0.0)
-        with blas_threads_for_blocks(Z.shape[1] * Y.shape[1]):
+        self._Z, self._Y, self._row_task, self._weights = Z, Y_all, row_task, weights
+        with blas_threads_for_blocks(Z.shape[1] * Y_all.shape[1]):
             theta, beta, self.n_iter_ = self._newton(
-                Z, Y_all, row_task, self._weights, len(tasks), Y.shape[1]
+                Z, Y_all, row_task, weights, len(tasks), Y_all.shape[1]
             )
         self._set_coefficients(theta, beta)
         if validation_given(X_val, y_val):
@@ -150,6 +142,39 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
             self._val = (Z, Y_all, row_task) if fitted.all() else (Z[fitted], Y_all[fitted], row_task[fitted])
         self._cache = {}
         return self
+
+    def _fit_arrays(self, X, y, sample_weight):
+        """Validate the training data (``n_features_in_`` and the task column set
+        as by ``fit``); return ``(features, labels, y, weights, tasks, row_task,
+        loss, Y)``: weight 0 for rows without a task, ``tasks`` the sorted labels
+        of the rows of positive weight, ``Y`` the encoded targets (0 where no task)."""
+        features, labels = check_task_X(self, X, reset=True)
+        y = column_or_1d(y, warn=True)
+        if len(y) != len(features):
+            raise ValueError(
+                f"X has {len(features)} rows but y has {len(y)}; they must match."
+            )
+        sample_weight = _check_sample_weight(
+            sample_weight, features, ensure_non_negative=True
+        )
+        present = ~missing_task_mask(labels)
+        if not present.any():
+            raise ValueError("Every row of X has a missing task label; nothing to fit.")
+        # weight 0 == row absent: a task whose rows all weigh 0 is not fitted
+        tasks = np.unique(labels[present & (sample_weight > 0)])
+        loss, Y = self._make_loss(y[present])
+        Y_all = np.zeros((len(y), Y.shape[1]))
+        Y_all[present] = Y
+        self._fit_intercept = self.fit_intercept
+        self._basis = None
+        weights = np.where(present, sample_weight, 0.0)
+        return features, labels, y, weights, tasks, encode_tasks(labels, tasks), loss, Y_all
+
+    def _fit_dask(self, X, y):
+        raise TypeError(
+            f"{type(self).__name__} does not fit a Dask collection; compute it first "
+            "(X.compute()), or use MultiTaskRidge, which fits one from its partitions."
+        )
 
     def _design(self, features):
         """Features (plus the intercept column) in the coordinates of the fit."""
@@ -354,6 +379,12 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         return task_grad, -2.0 * self._penalty[0] * diff
 
     def _check_method(self, method):
+        if self._Z is None:
+            raise ValueError(
+                f"This {type(self).__name__} was fitted on a Dask collection, whose rows "
+                "stayed on the cluster: influence needs them in memory. Fit on the "
+                "computed data (X.compute(), y.compute()) to measure influence."
+            )
         allowed = ("mtif", self._refit_method)
         if method not in allowed:
             raise ValueError(
@@ -578,44 +609,51 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         return np.concatenate([factors, pins], axis=2), np.concatenate([scales, pin_scales], axis=1), rhs
 
     def _task_refit_effects(self, shared_grad, val):
-        H = self._hessian()
         empty = self._val_terms(val)[2]
+        self._hessian()  # factorized here once, not in every job
+        # one job per removed task: joblib.parallel_config spreads them (e.g. over Dask)
+        return np.array(Parallel()(
+            delayed(self._drop_task_effects)(k, shared_grad[k], val, empty)
+            for k in range(len(self.tasks_))
+        ))
+
+    def _drop_task_effects(self, k, shared_grad, val, empty):
+        """Row ``k`` of the refit task relatedness: the effect of removing task ``k``."""
+        H = self._hessian()
         n_tasks = len(self.tasks_)
-        out = np.zeros((n_tasks, n_tasks))
         losses = self._fitted_terms()[0]
-        for k in range(n_tasks):
-            step = H.drop_task_step(k, shared_grad[k])
-            # Removing a whole task is no small perturbation: where the loss is
-            # nearly flat (near-separable classes) the full Newton step can
-            # overshoot far. Where it does not decrease the objective without
-            # the task enough (the rule of fit), one step is no estimate: the
-            # Newton iterations go on from the damped step to the refit.
-            moves = -np.einsum("ktb,b->kt", H.coupling_, step).reshape(self._theta.shape)
+        step = H.drop_task_step(k, shared_grad)
+        # Removing a whole task is no small perturbation: where the loss is
+        # nearly flat (near-separable classes) the full Newton step can
+        # overshoot far. Where it does not decrease the objective without
+        # the task enough (the rule of fit), one step is no estimate: the
+        # Newton iterations go on from the damped step to the refit.
+        moves = -np.einsum("ktb,b->kt", H.coupling_, step).reshape(self._theta.shape)
 
-            def at(t):
-                theta = self._theta + t * moves
-                beta_t = self._beta + t * step.reshape(self._beta.shape)
-                task_losses = self._task_terms(self._Z, self._Y, self._row_task, self._weights,
-                                               theta, n_tasks, hessian=False)[0]
-                return self._objective(task_losses, theta, beta_t, dropped_task=k), theta, beta_t
+        def at(t):
+            theta = self._theta + t * moves
+            beta_t = self._beta + t * step.reshape(self._beta.shape)
+            task_losses = self._task_terms(self._Z, self._Y, self._row_task, self._weights,
+                                           theta, n_tasks, hessian=False)[0]
+            return self._objective(task_losses, theta, beta_t, dropped_task=k), theta, beta_t
 
-            if self._refit_method == "exact":  # a quadratic's step is the refit itself
-                t, theta, new_beta = 1.0, self._theta + moves, self._beta + step.reshape(self._beta.shape)
-            else:
-                value = self._objective(losses, self._theta, self._beta, dropped_task=k)
-                t, _, theta, new_beta = _backtrack(at, value, shared_grad[k] @ step)
-            if t < 1.0:
-                weights = np.where(self._row_task == k, 0.0, self._weights)
-                theta, new_beta, _ = self._newton(
-                    self._Z, self._Y, self._row_task, weights, n_tasks, self._theta.shape[1],
-                    start=(theta, new_beta),
-                )
-            # the removed task is predicted by the new shared coefficients
-            deltas = (theta - self._theta).reshape(n_tasks, -1)
-            deltas[k] = new_beta.ravel() - self._theta[k].ravel()
-            for j in np.flatnonzero(~empty):
-                out[k, j] = self._val_loss_change(val, j, deltas[j][None])[0]
-            out[k, empty] = np.nan
+        if self._refit_method == "exact":  # a quadratic's step is the refit itself
+            t, theta, new_beta = 1.0, self._theta + moves, self._beta + step.reshape(self._beta.shape)
+        else:
+            value = self._objective(losses, self._theta, self._beta, dropped_task=k)
+            t, _, theta, new_beta = _backtrack(at, value, shared_grad @ step)
+        if t < 1.0:
+            weights = np.where(self._row_task == k, 0.0, self._weights)
+            theta, new_beta, _ = self._newton(
+                self._Z, self._Y, self._row_task, weights, n_tasks, self._theta.shape[1],
+                start=(theta, new_beta),
+            )
+        # the removed task is predicted by the new shared coefficients
+        deltas = (theta - self._theta).reshape(n_tasks, -1)
+        deltas[k] = new_beta.ravel() - self._theta[k].ravel()
+        out = np.full(n_tasks, np.nan)
+        for j in np.flatnonzero(~empty):
+            out[j] = self._val_loss_change(val, j, deltas[j][None])[0]
         return out
 
 
