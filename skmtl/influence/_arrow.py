@@ -369,6 +369,21 @@ class ArrowHessian:
         scores : ndarray or torch.Tensor of shape (n, n_tasks)
             Without components, the only ``(n, n_tasks)`` array allocated.
         components : dict, only when ``return_components``
+
+        Examples
+        --------
+        Factorize and solve for the targets once, then score rows block by block:
+
+        >>> import numpy as np
+        >>> from skmtl.influence import ArrowHessian
+        >>> eye = np.eye(2)
+        >>> H = ArrowHessian(np.stack([3 * eye, 3 * eye]), np.stack([-eye, -eye]), 2 * eye)
+        >>> v = np.array([[1.0, 0.0], [0.0, 1.0]])                  # one target per task
+        >>> operators = H.score_operators(v)
+        >>> tasks, u = np.array([0, 1, 1]), np.array([[1.0, 2.0], [0.5, 0.0], [0.0, 1.0]])
+        >>> blocks = [H.scores(operators, tasks[s], u[s]) for s in (slice(0, 2), slice(2, 3))]
+        >>> bool(np.allclose(np.vstack(blocks), H.influence(tasks, u, v)))
+        True
         """
         ops = self._ops
         own, shared_to_target = operators
@@ -410,6 +425,17 @@ class ArrowHessian:
         -------
         task_part : ndarray or torch.Tensor of shape (n_tasks, d_task)
         shared_part : ndarray or torch.Tensor of shape (d_shared,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmtl.influence import ArrowHessian
+        >>> eye = np.eye(2)
+        >>> H = ArrowHessian(np.stack([3 * eye, 3 * eye]), np.stack([-eye, -eye]), 2 * eye)
+        >>> v = np.array([[1.0, 0.0], [0.0, 1.0]])
+        >>> task_part, shared_part = H.total_operator(v, task_weights=[1.0, 0.5])
+        >>> task_part.shape, shared_part.shape
+        ((2, 2), (2,))
         """
         ops = self._ops
         w = ops.asarray(np.ones(self.n_tasks) if task_weights is None else task_weights)
@@ -420,7 +446,33 @@ class ArrowHessian:
         return self.solve(task_rhs, shared_rhs)
 
     def total_scores(self, operator, row_tasks, row_task_grads, row_shared_grads=None):
-        """Total scores ``(n,)`` of perturbations against :meth:`total_operator`."""
+        """Total scores of perturbations against :meth:`total_operator`.
+
+        Parameters
+        ----------
+        operator : tuple
+            The return value of :meth:`total_operator`.
+        row_tasks, row_task_grads, row_shared_grads
+            As in :meth:`influence`.
+
+        Returns
+        -------
+        total : ndarray or torch.Tensor of shape (n,)
+            ``sum_j w_j v_j^T H^{-1} u_i``: the weighted row sums of
+            :meth:`influence`, at the cost of one dot product per row.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmtl.influence import ArrowHessian
+        >>> eye = np.eye(2)
+        >>> H = ArrowHessian(np.stack([3 * eye, 3 * eye]), np.stack([-eye, -eye]), 2 * eye)
+        >>> v, w = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([1.0, 0.5])
+        >>> tasks, u = np.array([0, 1, 1]), np.array([[1.0, 2.0], [0.5, 0.0], [0.0, 1.0]])
+        >>> total = H.total_scores(H.total_operator(v, task_weights=w), tasks, u)
+        >>> bool(np.allclose(total, H.influence(tasks, u, v) @ w))
+        True
+        """
         ops = self._ops
         task_part, shared_part = operator
         row_task_grads = ops.asarray(row_task_grads)
