@@ -13,11 +13,14 @@ Data: ``n`` rows of ``d`` standard normal features, ``K`` tasks of ``n / K``
 rows each in random order, ``y = x . w_task + noise``; ``MultiTaskRidge``
 with its defaults.
 
-The memory formula of the streamed route: the data (``X`` as given, the
-design matrix the fit keeps, 8 bytes a number each) + ``O(K p^2)`` for the
-arrow factorization (``p = d + 1``: a few ``(K, p, p)`` arrays) + one block
-(``working_memory``, 1024 MiB by default in scikit-learn; the runs set 64
-MiB). ``formula`` in the tables adds those up; ``peak`` is measured.
+The memory formula of the streamed route (``p = d + 1``, 8 bytes a number):
+Python and its libraries + the larger of (a) the validation of ``X``, which
+holds ``X`` and, on the way, two copies of its features (``3 n p``), and (b)
+the model: ``X`` + the design matrix the fit keeps (``2 n p``) + three ``(K,
+p, p)`` arrays (the task blocks, their inverses and the coupling ``H_kk^-1
+H_kb``) + one block of scores (``working_memory``: 1024 MiB by default in
+scikit-learn, 64 MiB in these runs). ``formula`` in the tables is that sum;
+``peak`` is measured.
 
 Steps (cumulative in one process):
 
@@ -66,11 +69,12 @@ def make_data(K, d, n, seed=0):
 
 def worker(args):
     """One case in this process; prints a JSON line of step times and peak memory."""
-    from skmtl import MultiTaskRidge
+    from skmtl import MultiTaskRidge  # imported before the baseline is read
 
     K, d, n = args.tasks, args.features, args.rows
+    out = {"K": K, "d": d, "n": n, "python_MiB": _peak_mib()}
     X, y = make_data(K, d, n)
-    out = {"K": K, "d": d, "n": n, "data_MiB": _peak_mib()}
+    out["data_MiB"] = _peak_mib()
     steps = args.steps.split(",")
     with sklearn.config_context(working_memory=args.working_memory):
         start = time.perf_counter()
@@ -120,10 +124,14 @@ def run_case(K, d, n, steps, working_memory=64):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def formula_mib(K, d, n, working_memory=64):
-    """Data (X and the fit's design matrix) + four (K, p, p) arrays + one block, in MiB."""
-    p = d + 1
-    return (8 * n * (d + 1) * 2 + 4 * 8 * K * p * p) / MIB + working_memory
+def formula_mib(r, working_memory=64):
+    """Python + the larger of the validation (X and two copies of the features on
+    the way: 3 n p numbers) and the model (X and the fit's design matrix, 2 n p,
+    + three (K, p, p) arrays: the task blocks, their inverses, the coupling, and
+    one block of working memory), in MiB."""
+    n, K, p = r["n"], r["K"], r["d"] + 1
+    model = (2 * n * p + 3 * K * p * p) * 8 / MIB + working_memory
+    return r["python_MiB"] + max(3 * n * p * 8 / MIB, model)
 
 
 def _row(r, target_s=None, target_gib=None):
@@ -135,7 +143,7 @@ def _row(r, target_s=None, target_gib=None):
         verdict = f"{'met' if ok else 'MISSED'} (< {target_s:g} s, < {target_gib:g} GiB)"
     return (f"| K={r['K']:,}, d={r['d']}, n={r['n']:,} | " + " | ".join(steps)
             + f" | {r['total_s']:.1f} | {r['peak_MiB'] / 1024:.2f} | {r['data_MiB'] / 1024:.2f}"
-            f" | {formula_mib(r['K'], r['d'], r['n']) / 1024:.2f} | {verdict} |")
+            f" | {formula_mib(r) / 1024:.2f} | {verdict} |")
 
 
 HEADER = ("| shape | fit s | totals s | relatedness s | top/harm s | stream s | total s "
@@ -155,21 +163,69 @@ def run_stream(args):
 
 def run_growth(args):
     """Double K, d and n in turn from a base case; fit + totals + relatedness."""
-    base = dict(K=500, d=50, n=50_000)
+    base = dict(K=1000, d=50, n=200_000)
     print(HEADER)
     results = {}
     for name in ("base", "K", "d", "n"):
         shape = dict(base)
         if name != "base":
             shape[name] *= 2
-        results[name] = run_case(shape["K"], shape["d"], shape["n"], ["totals", "relatedness"])
+        runs = [run_case(shape["K"], shape["d"], shape["n"], ["totals", "relatedness"])
+                for _ in range(args.repeat)]
+        results[name] = min(runs, key=lambda r: r["total_s"])
         print(_row(results[name]), flush=True)
-    print("\n| doubled | time ratio | peak memory ratio (above the Python baseline) |\n|---|---|---|")
-    baseline = args.baseline_mib
+    print("\n| doubled | time ratio | peak memory ratio (above Python) | formula ratio |\n"
+          "|---|---|---|---|")
+    base = results["base"]
     for name in ("K", "d", "n"):
-        t = results[name]["total_s"] / results["base"]["total_s"]
-        m = (results[name]["peak_MiB"] - baseline) / (results["base"]["peak_MiB"] - baseline)
-        print(f"| {name} | {t:.2f} | {m:.2f} |")
+        r = results[name]
+        t = r["total_s"] / base["total_s"]
+        m = (r["peak_MiB"] - r["python_MiB"]) / (base["peak_MiB"] - base["python_MiB"])
+        f = (formula_mib(r) - r["python_MiB"]) / (formula_mib(base) - base["python_MiB"])
+        print(f"| {name} | {t:.2f} | {m:.2f} | {f:.2f} |")
+
+
+def run_dask(args):
+    """1 vs 2 Dask worker processes: brute-force refits through joblib, and the Dask fit."""
+    import dask.dataframe as dd
+    import pandas as pd
+    from distributed import Client, LocalCluster
+    from joblib import parallel_config
+
+    from skmtl import MultiTaskRidge
+    from skmtl.inspection import loo_effects
+
+    X_refit, y_refit = make_data(100, 20, 20_000)
+    K, d, n = 2000, 50, 400_000
+    X, y = make_data(K, d, n)
+    order = np.argsort(X[:, -1], kind="stable")  # partitions of whole tasks
+    frame = pd.DataFrame(X[order]).assign(y=y[order])
+    frame.columns = [str(c) for c in frame.columns]
+    t = time.perf_counter()
+    reference = MultiTaskRidge().fit(X, y)
+    in_memory = time.perf_counter() - t
+    rows = np.arange(0, 20_000, 500)
+    t = time.perf_counter()
+    loo_effects(MultiTaskRidge(), X_refit, y_refit, rows=rows)
+    sequential = time.perf_counter() - t
+    print(f"{len(rows)} LOO refits (K=100, d=20, 20,000 rows) in this process: {sequential:.1f} s; "
+          f"fit in memory (K={K:,}, d={d}, {n:,} rows): {in_memory:.1f} s\n")
+    print("| Dask workers | LOO refits s | Dask fit s | max coef difference to in memory |\n"
+          "|---|---|---|---|")
+    for n_workers in (1, 2):
+        with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster):
+            parts = dd.from_pandas(frame, npartitions=16).persist()  # on the workers already
+            X_parts = parts[[str(c) for c in range(d + 1)]]
+            with parallel_config(backend="dask"):
+                t = time.perf_counter()
+                loo_effects(MultiTaskRidge(), X_refit, y_refit, rows=rows)
+                refits = time.perf_counter() - t
+            t = time.perf_counter()
+            model = MultiTaskRidge().fit(X_parts, parts["y"])
+            fit = time.perf_counter() - t
+        gap = np.abs(model.coef_ - reference.coef_).max()
+        print(f"| {n_workers} | {refits:.1f} | {fit:.1f} | {gap:.1e} |", flush=True)
 
 
 def main(argv=None):
@@ -177,8 +233,8 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="part", required=True)
     for name in ("targets", "stream", "growth", "dask", "all"):
         part = sub.add_parser(name)
-        part.add_argument("--baseline-mib", type=float, default=120.0,
-                          help="resident memory of Python with numpy and skmtl imported")
+        part.add_argument("--repeat", type=int, default=2,
+                          help="growth: runs per shape, the fastest kept (the machine is shared)")
     w = sub.add_parser("worker")  # one measured case, started by the parts above
     w.add_argument("--tasks", type=int)
     w.add_argument("--features", type=int)
@@ -187,7 +243,7 @@ def main(argv=None):
     w.add_argument("--working-memory", type=float, default=64)
     args = parser.parse_args(argv)
     parts = {"worker": worker, "targets": run_targets, "stream": run_stream,
-             "growth": run_growth}
+             "growth": run_growth, "dask": run_dask}
     if args.part == "all":
         for name in ("targets", "growth", "stream"):
             print(f"\n## {name}\n")
