@@ -218,3 +218,17 @@ def test_guard_refuses_big_subset_losses_before_any_fit():
         # sampled: three times the losses' size with the random keys and their order
         with pytest.raises(MemoryError, match=r"20 subsets x 4 tasks with the sampling.*n_subsets="):
             higher_order_affinity(MultiTaskRidge(alpha=-1.0), X, y, n_subsets=20)
+
+
+def test_schur_complement_summed_over_slices_of_many_tasks():
+    rng = np.random.RandomState(0)
+    n_tasks, d = 600, 2  # more tasks than one slice of the sum
+    A = rng.randn(n_tasks, d, d)
+    blocks = A @ A.transpose(0, 2, 1) + 3 * np.eye(d)
+    cross = rng.randn(n_tasks, d, d) * 0.1
+    H = ArrowHessian(blocks, cross, n_tasks * np.eye(d))
+    expected = n_tasks * np.eye(d) - sum(c.T @ np.linalg.solve(b, c) for b, c in zip(blocks, cross))
+    np.testing.assert_allclose(H.schur_, expected, rtol=1e-12)
+    common = ArrowHessian(blocks, np.broadcast_to(-np.eye(d), cross.shape), n_tasks * np.eye(d))
+    np.testing.assert_allclose(common.schur_, n_tasks * np.eye(d) - np.linalg.inv(blocks).sum(axis=0),
+                               rtol=1e-12)
