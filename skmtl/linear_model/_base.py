@@ -85,6 +85,8 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         X : array-like or DataFrame of shape (n_samples, n_columns)
             Features plus the task column (``task_col``). Rows whose task
             label is missing (NaN/None) take no part in the fit.
+            :class:`~skmtl.MultiTaskRidge` also takes a Dask DataFrame or
+            array whose partitions hold whole tasks (see its Notes).
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights; each task's loss is the weighted mean
