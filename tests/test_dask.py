@@ -83,6 +83,8 @@ def test_joblib_loops_run_on_the_cluster(client, data):
     Xc, yc = make_multitask_classification(n_tasks=3, n_samples=20, n_features=3, random_state=0)
     logistic = MultiTaskLogistic().fit(Xc, yc)
     local_newton = logistic.task_relatedness(method="newton")
+    ridge = MultiTaskRidge().fit(X, y)
+    local_exact = ridge.influence(method="exact")
     with parallel_config(backend="dask"), distributed.get_task_stream(client) as stream:
         np.testing.assert_allclose(loo_effects(MultiTaskRidge(), X, y, rows=rows), local, atol=1e-12)
         np.testing.assert_allclose(
@@ -90,4 +92,5 @@ def test_joblib_loops_run_on_the_cluster(client, data):
             atol=1e-12)
         np.testing.assert_allclose(logistic.task_relatedness(method="newton"), local_newton,
                                    atol=1e-12)
+        np.testing.assert_allclose(ridge.influence(method="exact"), local_exact, atol=1e-12)
     assert len({task["worker"] for task in stream.data}) == 2  # both workers took jobs

@@ -546,32 +546,41 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator):
         ``c D_k + 2 alpha I`` (shared by rows of equal weight) minus the row's
         rank-``C`` curvature, and the gradient changes by ``-c u_i``.
         """
-        H = self._hessian()
-        _, data_grads = self._fitted_terms()
+        self._hessian()  # factorized here once, not in every job
+        self._lone_directions()
+        groups = [(task, idx) for task in np.unique(k) for idx in
+                  (np.flatnonzero((k == task) & (scale == w)) for w in np.unique(scale[k == task]))]
+        # one job per task and row weight: joblib.parallel_config spreads them (e.g. over Dask)
+        effects = Parallel()(
+            delayed(self._refit_effects_in_task)(task, rows[idx], u[idx], scale[idx[0]], val, empty)
+            for task, idx in groups
+        )
         out = np.zeros((len(rows), len(self.tasks_)))
-        two_alpha_eye = 2.0 * self._penalty[0] * np.eye(H.d_task)
-        for task in np.unique(k):
-            in_task = np.flatnonzero(k == task)
-            for weight in np.unique(scale[in_task]):
-                idx = in_task[scale[in_task] == weight]
-                Zr = self._Z[rows[idx]]
-                if weight >= 1.0 - 1e-12:  # the task's only row: its data term vanishes
-                    base, c = two_alpha_eye, 0.0
-                    factors = np.zeros((len(idx), H.d_task, 1))
-                    rhs = np.broadcast_to(data_grads[task], (len(idx), H.d_task))
-                else:
-                    c = 1.0 / (1.0 - weight)
-                    base = c * (H.task_blocks[task] - two_alpha_eye) + two_alpha_eye
-                    eta = Zr @ self._theta[task].T
-                    factors = self._hessian_factors(eta, self._Y[rows[idx]], Zr)
-                    rhs = c * u[idx]
-                scales = np.full(factors.shape[::2], c * weight)
-                lone = self._lone_directions()[rows[idx]]
-                if lone.any():
-                    factors, scales, rhs = self._pin_lone_directions(task, lone, factors, scales, rhs)
-                own, shared = H.low_rank_task_step(task, base, factors, scales, rhs)
-                out[idx] = self._effects_from_steps(val, task, own, shared, empty)
+        for (_, idx), effect in zip(groups, effects):
+            out[idx] = effect
         return out
+
+    def _refit_effects_in_task(self, task, rows, u, weight, val, empty):
+        """:meth:`_row_refit_effects` of rows of one task and one normalized weight."""
+        H = self._hessian()
+        two_alpha_eye = 2.0 * self._penalty[0] * np.eye(H.d_task)
+        Zr = self._Z[rows]
+        if weight >= 1.0 - 1e-12:  # the task's only row: its data term vanishes
+            base, c = two_alpha_eye, 0.0
+            factors = np.zeros((len(rows), H.d_task, 1))
+            rhs = np.broadcast_to(self._fitted_terms()[1][task], (len(rows), H.d_task))
+        else:
+            c = 1.0 / (1.0 - weight)
+            base = c * (H.task_blocks[task] - two_alpha_eye) + two_alpha_eye
+            eta = Zr @ self._theta[task].T
+            factors = self._hessian_factors(eta, self._Y[rows], Zr)
+            rhs = c * u
+        scales = np.full(factors.shape[::2], c * weight)
+        lone = self._lone_directions()[rows]
+        if lone.any():
+            factors, scales, rhs = self._pin_lone_directions(task, lone, factors, scales, rhs)
+        own, shared = H.low_rank_task_step(task, base, factors, scales, rhs)
+        return self._effects_from_steps(val, task, own, shared, empty)
 
     def _lone_directions(self):
         """Unit vector ``q_i`` along which fitted row ``i`` alone has data (zero if none).
