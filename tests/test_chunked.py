@@ -232,3 +232,27 @@ def test_schur_complement_summed_over_slices_of_many_tasks():
     common = ArrowHessian(blocks, np.broadcast_to(-np.eye(d), cross.shape), n_tasks * np.eye(d))
     np.testing.assert_allclose(common.schur_, n_tasks * np.eye(d) - np.linalg.inv(blocks).sum(axis=0),
                                rtol=1e-12)
+
+
+def test_command_line_streams_the_influence_it_writes(tmp_path, capsys):
+    import csv
+
+    from skmtl.cli import main
+
+    X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=2, random_state=0)
+    path = tmp_path / "data.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["a", "b", "school", "score"])
+        writer.writerows([a, b, f"s{int(t)}", repr(float(v))] for (a, b, t), v in zip(X, y))
+    below_the_matrix = 0.5 * 8 * len(X) * 3 / 2**20
+    with skmtl.config_context(max_result_memory=below_the_matrix):
+        status = main(["relatedness", str(path), "--task-col", "school", "--target", "score",
+                       "--val-fraction", "0", "--no-scale", "--out", str(tmp_path / "out")])
+    assert status in (0, None), capsys.readouterr().err
+    with open(tmp_path / "out" / "influence.csv") as fh:
+        body = list(csv.reader(fh))[1:]
+    expected = MultiTaskRidge().fit(X, y).influence_
+    np.testing.assert_allclose(np.array([r[4:] for r in body], dtype=float), expected,
+                               rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose([float(r[3]) for r in body], expected.sum(axis=1), atol=1e-12)
