@@ -452,14 +452,14 @@ class ArrowHessian:
         ----------
         operator : tuple
             The return value of :meth:`total_operator`.
-        row_tasks, row_task_grads, row_shared_grads
+        row_tasks, row_task_grads : ndarray or torch.Tensor
+            As in :meth:`influence`.
+        row_shared_grads : ndarray or torch.Tensor, default=None
             As in :meth:`influence`.
 
         Returns
         -------
         total : ndarray or torch.Tensor of shape (n,)
-            ``sum_j w_j v_j^T H^{-1} u_i``: the weighted row sums of
-            :meth:`influence`, at the cost of one dot product per row.
 
         Examples
         --------
