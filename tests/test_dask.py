@@ -72,6 +72,8 @@ def test_a_task_split_between_partitions_is_refused(client, data):
     np.testing.assert_array_equal(fitted.coef_, coef)  # the earlier fit is kept
     with pytest.raises(ValueError, match="sample_weight, X_val and y_val"):
         MultiTaskRidge().fit(da.from_array(X), da.from_array(y), sample_weight=np.ones(len(y)))
+    with pytest.raises(TypeError, match="MultiTaskLogistic does not fit a Dask collection"):
+        MultiTaskLogistic().fit(da.from_array(X), da.from_array(y > 0))
 
 
 def test_joblib_loops_run_on_the_cluster(client, data):
