@@ -36,9 +36,11 @@ def set_config(max_result_memory=None):
     ----------
     max_result_memory : float, default=None
         Largest result, in MiB, that ``influence`` (its ``(n_rows, n_tasks)``
-        scores, with their components when asked) may allocate; above it it
-        raises ``MemoryError`` before allocating and names the chunked call
-        to use instead (``influence_chunked``, ``influence_total``). The
+        scores, with their components when asked) and the subset measures of
+        :mod:`skmtl.relatedness` (their ``(n_subsets, n_tasks)`` losses) may
+        allocate; above it they raise ``MemoryError`` before allocating,
+        with the size in GiB and the call to use instead
+        (``influence_chunked``, ``influence_total``, fewer subsets). The
         default is 4096 (4 GiB); ``None`` leaves the setting unchanged.
 
     See Also

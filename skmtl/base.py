@@ -3,15 +3,22 @@
 import contextlib
 import functools
 import hashlib
+import sys
+import warnings
 
 import numpy as np
 import sklearn
-from sklearn.utils import check_array
-from sklearn.utils._chunking import get_chunk_n_rows
+from sklearn.utils import check_array, gen_batches
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 
 from ._config import check_result_memory
+
+
+def is_dask_collection(X):
+    """Whether ``X`` is a Dask collection (False without importing dask where it is not loaded)."""
+    dask = sys.modules.get("dask")
+    return dask is not None and dask.is_dask_collection(X)
 
 
 def keep_state_on_error(fit):
@@ -145,9 +152,14 @@ class InfluenceMixin:
         """``(start, values)`` over consecutive blocks of fit rows, from
         ``score(start, stop) = (positions, *values)``; rows left out score 0."""
         n_rows = self._n_fit_rows
-        chunk = get_chunk_n_rows(row_bytes, max_n_rows=n_rows, working_memory=working_memory)
-        for start in range(0, n_rows, chunk):
-            stop = min(start + chunk, n_rows)
+        if working_memory is None:
+            working_memory = sklearn.get_config()["working_memory"]
+        chunk = int(working_memory * 2**20 // row_bytes)
+        if chunk < 1:
+            warnings.warn(f"working_memory={working_memory:g} MiB holds less than one row of "
+                          f"{row_bytes / 2**20:.3g} MiB: the blocks are single rows.")
+        for rows in gen_batches(n_rows, max(chunk, 1)):
+            start, stop = rows.start, rows.stop
             positions, *values = score(start, stop)
             yield start, [_fill_block(positions, stop - start, value) for value in values]
 
@@ -269,6 +281,21 @@ class InfluenceMixin:
         total : ndarray of shape (n_fit_rows,)
             ``np.nansum(influence(X_val, y_val, method=method) * task_weights,
             axis=1)``: positive means the row helps the weighted tasks.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmtl import MultiTaskRidge
+        >>> from skmtl.datasets import make_multitask_regression
+        >>> X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=4, random_state=0)
+        >>> model = MultiTaskRidge().fit(X, y)
+        >>> total = model.influence_total()
+        >>> bool(np.allclose(total, model.influence().sum(axis=1)))
+        True
+        >>> on_task_2 = model.influence_total(task_weights=[0, 0, 1])   # one column, one solve
+        >>> bool(np.allclose(on_task_2, model.influence()[:, 2]))
+        True
+        >>> worst = np.argsort(total)[:5]                            # the most harmful rows
         """
         parts, totals, empty = self._scorer(X_val, y_val, method)
         n_tasks = len(self.tasks_)
@@ -292,6 +319,17 @@ class InfluenceMixin:
         for start, (block,) in self._blocks(score, self._row_bytes(), working_memory):
             out[start:start + len(block)] = block
         return out
+
+    def _reduced_influence(self, X_val, y_val, method, reduce_func):
+        """``reduce_func(block, start)`` over the blocks of :meth:`influence`,
+        concatenated: streamed, or of ``influence()`` as one block where the
+        scores of some rows depend on all the others."""
+        try:
+            self._check_streamable()
+        except ValueError:
+            return reduce_func(self.influence(X_val, y_val, method=method), 0)
+        return np.concatenate(list(self.influence_chunked(X_val, y_val, method=method,
+                                                          reduce_func=reduce_func)))
 
     @property
     def influence_(self):

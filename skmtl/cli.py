@@ -518,10 +518,13 @@ def _relatedness_report(X, y, rows, *, model, kind, method, val_fraction, scale,
     labels = model.tasks_
     method, why = _resolve_method(method, model, len(labels))
     R = model.task_relatedness(method=method)
-    influence = model.influence_
-    total = np.nansum(influence, axis=1)
+    # streamed, block by block of rows: the (rows, tasks) matrix is never held at once
+    total = model.influence_total()
     own_col = encode_tasks(X[train, -1], labels)
-    own = influence[np.arange(len(train)), own_col]
+    own = model._reduced_influence(
+        None, None, "mtif",
+        lambda block, start: block[np.arange(len(block)), own_col[start:start + len(block)]],
+    )
 
     print(f"{type(model).__name__} on {len(train)} training rows, {len(val)} validation "
           f"rows, {len(labels)} tasks.")
@@ -544,8 +547,9 @@ def _relatedness_report(X, y, rows, *, model, kind, method, val_fraction, scale,
     _write_csv(
         outputs["influence.csv"],
         ["row", "task", "target", "total_influence"] + [f"influence_{n}" for n in names],
-        [[r, t, v, repr(float(s))] + [repr(float(x)) for x in inf] for r, t, v, s, inf in
-         zip(rows[train], labels[own_col], y[train], total, influence)],
+        ([r, t, v, repr(float(s))] + [repr(float(x)) for x in inf] for r, t, v, s, inf in
+         zip(rows[train], labels[own_col], y[train], total,
+             (row for block in model.influence_chunked() for row in block))),
     )
     written = [(outputs["relatedness.csv"], f"task relatedness, {len(labels)} x {len(labels)}"),
                (outputs["influence.csv"], f"influence of {len(train)} training rows")]

@@ -205,3 +205,54 @@ def test_blocks_of_rows_without_a_task_score_zero(method):
         totals = model.influence_total(method=method, working_memory=1e-5)
     np.testing.assert_allclose(blocks, full, atol=1e-14)
     np.testing.assert_allclose(totals, full.sum(axis=1), atol=1e-14)
+
+
+def test_guard_refuses_big_subset_losses_before_any_fit():
+    from skmtl.relatedness import higher_order_affinity, task_subset_losses
+
+    X, y = make_multitask_regression(n_tasks=4, n_samples=10, n_features=2, random_state=0)
+    one = 8 * 20 * 4 / 2**20  # the losses of 20 subsets x 4 tasks
+    with skmtl.config_context(max_result_memory=1.5 * one):
+        given = np.eye(4, dtype=bool)[np.arange(20) % 4]
+        assert task_subset_losses(MultiTaskRidge(), X, y, subsets=given).losses.shape == (20, 4)
+        # sampled: three times the losses' size with the random keys and their order
+        with pytest.raises(MemoryError, match=r"20 subsets x 4 tasks with the sampling.*n_subsets="):
+            higher_order_affinity(MultiTaskRidge(alpha=-1.0), X, y, n_subsets=20)
+
+
+def test_schur_complement_summed_over_slices_of_many_tasks():
+    rng = np.random.RandomState(0)
+    n_tasks, d = 600, 2  # more tasks than one slice of the sum
+    A = rng.randn(n_tasks, d, d)
+    blocks = A @ A.transpose(0, 2, 1) + 3 * np.eye(d)
+    cross = rng.randn(n_tasks, d, d) * 0.1
+    H = ArrowHessian(blocks, cross, n_tasks * np.eye(d))
+    expected = n_tasks * np.eye(d) - sum(c.T @ np.linalg.solve(b, c) for b, c in zip(blocks, cross))
+    np.testing.assert_allclose(H.schur_, expected, rtol=1e-12)
+    common = ArrowHessian(blocks, np.broadcast_to(-np.eye(d), cross.shape), n_tasks * np.eye(d))
+    np.testing.assert_allclose(common.schur_, n_tasks * np.eye(d) - np.linalg.inv(blocks).sum(axis=0),
+                               rtol=1e-12)
+
+
+def test_command_line_streams_the_influence_it_writes(tmp_path, capsys):
+    import csv
+
+    from skmtl.cli import main
+
+    X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=2, random_state=0)
+    path = tmp_path / "data.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["a", "b", "school", "score"])
+        writer.writerows([a, b, f"s{int(t)}", repr(float(v))] for (a, b, t), v in zip(X, y))
+    below_the_matrix = 0.5 * 8 * len(X) * 3 / 2**20
+    with skmtl.config_context(max_result_memory=below_the_matrix):
+        status = main(["relatedness", str(path), "--task-col", "school", "--target", "score",
+                       "--val-fraction", "0", "--no-scale", "--out", str(tmp_path / "out")])
+    assert status in (0, None), capsys.readouterr().err
+    with open(tmp_path / "out" / "influence.csv") as fh:
+        body = list(csv.reader(fh))[1:]
+    expected = MultiTaskRidge().fit(X, y).influence_
+    np.testing.assert_allclose(np.array([r[4:] for r in body], dtype=float), expected,
+                               rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose([float(r[3]) for r in body], expected.sum(axis=1), atol=1e-12)

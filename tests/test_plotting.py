@@ -12,6 +12,7 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+import skmtl  # noqa: E402
 from skmtl import MultiTaskLogistic, MultiTaskRidge  # noqa: E402
 from skmtl.datasets import make_multitask_classification, make_multitask_regression  # noqa: E402
 from skmtl.inspection import loo_effects  # noqa: E402
@@ -205,12 +206,21 @@ def test_influence_without_validation_data_uses_training_data():
     disp = InfluenceDisplay.from_estimator(model, Xc, yc, method="newton", rows=[0, 1, 2])
     np.testing.assert_allclose(disp.refit, loo_effects(MultiTaskLogistic(), Xc, yc, rows=[0, 1, 2]))
     np.testing.assert_allclose(disp.influence, model.influence(Xc, yc, method="newton")[:3])
+    # rows in any order, negative ones included, streamed: the n x K matrix is never held
+    rows = [7, -1, 2]
+    with skmtl.config_context(max_result_memory=1e-6):
+        disp = InfluenceDisplay.from_estimator(model, Xc, yc, method="newton", rows=rows)
+    np.testing.assert_allclose(disp.influence, model.influence(Xc, yc, method="newton")[rows],
+                               atol=1e-12)
+    np.testing.assert_allclose(disp.refit, loo_effects(MultiTaskLogistic(), Xc, yc, rows=rows))
 
 
 def test_influence_distribution(ridge_data):
     X, y, X_val, y_val = ridge_data
     model = MultiTaskRidge().fit(X, y)
-    disp = InfluenceDisplay.from_estimator(model, X, y, X_val, y_val, kind="distribution")
+    below_the_matrix = 0.5 * 8 * len(X) * 3 / 2**20
+    with skmtl.config_context(max_result_memory=below_the_matrix):  # influence() would raise
+        disp = InfluenceDisplay.from_estimator(model, X, y, X_val, y_val, kind="distribution")
     assert disp.refit is None and disp.pearson_ is None
     total = model.influence(X_val, y_val).sum(axis=1)
     task = X[:, -1].astype(int)
@@ -277,7 +287,7 @@ def test_influence_from_estimator_rejects_other_data_of_the_same_shape(ridge_dat
         InfluenceDisplay.from_estimator(model, *data, kind="distribution")
     # the same values in another memory layout are the training data
     disp = InfluenceDisplay.from_estimator(model, np.asfortranarray(X), list(y), kind="distribution")
-    np.testing.assert_allclose(disp.influence, model.influence_)
+    np.testing.assert_allclose(disp.influence, np.nansum(model.influence_, axis=1))
 
 
 def test_influence_from_estimator_recognises_the_training_data_of_a_network(ridge_data):

@@ -25,6 +25,7 @@ import sys
 import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
+from sklearn.utils import gen_batches
 
 
 def _not_positive_definite(what):
@@ -63,9 +64,8 @@ class _NumpyOps:
     @staticmethod
     def spd_inverses(blocks, what):
         """Inverses of a stack of SPD blocks from their Cholesky factors (dpotri)."""
-        factors = _NumpyOps.cholesky(blocks, what)
-        inverses = np.empty_like(factors)
-        for k, factor in enumerate(factors):
+        inverses = _NumpyOps.cholesky(blocks, what)  # overwritten block by block: one stack in memory
+        for k, factor in enumerate(inverses):
             inv, info = lapack.dpotri(factor, lower=1)
             if info != 0:
                 raise np.linalg.LinAlgError(f"Inverting the {what} failed (LAPACK info={info}).")
@@ -279,8 +279,11 @@ class ArrowHessian:
         # The explicit inverses turn every later task solve into a matrix product.
         self._task_inv = ops.spd_inverses(self.task_blocks, "task block")
         self.coupling_ = self._task_inv @ self.cross_blocks
-        self.schur_ = self.shared_block - ops.tensordot(
-            self.cross_blocks, self.coupling_, axes=([0, 1], [0, 1])
+        # summed over slices of tasks: a tensordot of all of them copies broadcast
+        # cross blocks (a common block for every task) to a full (n_tasks, ...) array
+        self.schur_ = self.shared_block - sum(
+            ops.tensordot(self.cross_blocks[s], self.coupling_[s], axes=([0, 1], [0, 1]))
+            for s in gen_batches(self.n_tasks, 256)
         )
         self._schur_chol = ops.cholesky(self.schur_[None], "Schur complement")[0]
 
@@ -395,6 +398,21 @@ class ArrowHessian:
         scores : ndarray or torch.Tensor of shape (n, n_tasks)
             Without components, the only ``(n, n_tasks)`` array allocated.
         components : dict, only when ``return_components``
+
+        Examples
+        --------
+        Factorize and solve for the targets once, then score rows block by block:
+
+        >>> import numpy as np
+        >>> from skmtl.influence import ArrowHessian
+        >>> eye = np.eye(2)
+        >>> H = ArrowHessian(np.stack([3 * eye, 3 * eye]), np.stack([-eye, -eye]), 2 * eye)
+        >>> v = np.array([[1.0, 0.0], [0.0, 1.0]])                  # one target per task
+        >>> operators = H.score_operators(v)
+        >>> tasks, u = np.array([0, 1, 1]), np.array([[1.0, 2.0], [0.5, 0.0], [0.0, 1.0]])
+        >>> blocks = [H.scores(operators, tasks[s], u[s]) for s in (slice(0, 2), slice(2, 3))]
+        >>> bool(np.allclose(np.vstack(blocks), H.influence(tasks, u, v)))
+        True
         """
         ops = self._ops
         own, shared_to_target = operators
@@ -438,6 +456,17 @@ class ArrowHessian:
         -------
         task_part : ndarray or torch.Tensor of shape (n_tasks, d_task)
         shared_part : ndarray or torch.Tensor of shape (d_shared,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmtl.influence import ArrowHessian
+        >>> eye = np.eye(2)
+        >>> H = ArrowHessian(np.stack([3 * eye, 3 * eye]), np.stack([-eye, -eye]), 2 * eye)
+        >>> v = np.array([[1.0, 0.0], [0.0, 1.0]])
+        >>> task_part, shared_part = H.total_operator(v, task_weights=[1.0, 0.5])
+        >>> task_part.shape, shared_part.shape
+        ((2, 2), (2,))
         """
         ops = self._ops
         w = ops.asarray(np.ones(self.n_tasks) if task_weights is None else task_weights)
@@ -462,6 +491,18 @@ class ArrowHessian:
         Returns
         -------
         total : ndarray or torch.Tensor of shape (n,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmtl.influence import ArrowHessian
+        >>> eye = np.eye(2)
+        >>> H = ArrowHessian(np.stack([3 * eye, 3 * eye]), np.stack([-eye, -eye]), 2 * eye)
+        >>> v, w = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([1.0, 0.5])
+        >>> tasks, u = np.array([0, 1, 1]), np.array([[1.0, 2.0], [0.5, 0.0], [0.0, 1.0]])
+        >>> total = H.total_scores(H.total_operator(v, task_weights=w), tasks, u)
+        >>> bool(np.allclose(total, H.influence(tasks, u, v) @ w))
+        True
         """
         ops = self._ops
         task_part, shared_part = operator

@@ -5,6 +5,7 @@ import warnings
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -14,6 +15,7 @@ from ..base import (
     InfluenceMixin,
     blas_threads_for_blocks,
     data_fingerprint,
+    is_dask_collection,
     keep_state_on_error,
     single_threaded_small_blocks,
     validation_given,
@@ -83,6 +85,8 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
         X : array-like or DataFrame of shape (n_samples, n_columns)
             Features plus the task column (``task_col``). Rows whose task
             label is missing (NaN/None) take no part in the fit.
+            :class:`~skmtl.MultiTaskRidge` also takes a Dask DataFrame or
+            array whose partitions hold whole tasks (see its Notes).
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights; each task's loss is the weighted mean
@@ -98,6 +102,54 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
         self
         """
         self._validate_params()
+        if is_dask_collection(X):
+            if sample_weight is not None or validation_given(X_val, y_val):
+                raise ValueError(
+                    "With a Dask X, fit takes X and y only: sample_weight, X_val and y_val "
+                    "are not supported. Compute them (X.compute()) to fit in memory."
+                )
+            return self._fit_dask(X, y)
+        features, labels, y, weights, tasks, row_task, loss, Y_all = self._fit_arrays(
+            X, y, sample_weight
+        )
+        present = ~missing_task_mask(labels)
+        fingerprint = data_fingerprint(features, labels, y)
+        Z = self._design(features)
+        del features  # the design matrix replaces it: one copy of the data in memory
+        if Z.shape[1] > present.sum():
+            # More coefficients than rows: the solution lies in the span of the
+            # rows (the penalties are isotropic), so fit and explain in an
+            # orthonormal basis of it. In the full space the directions no row
+            # spans hold only shared_alpha, and rounding there (cond(H) ~
+            # 1 / shared_alpha) costs digits in every solve.
+            self._basis = np.linalg.qr(Z[present].T)[0]
+            Z = Z @ self._basis
+
+        self.loss_ = loss
+        self.tasks_ = tasks
+        self._fit_fingerprint = fingerprint
+        # influence after fit must use the penalties of the fit, even after set_params
+        self._penalty = (self.alpha, self.shared_alpha)
+        self._Z, self._Y, self._row_task, self._weights = Z, Y_all, row_task, weights
+        with blas_threads_for_blocks(Z.shape[1] * Y_all.shape[1]):
+            theta, beta, self.n_iter_ = self._newton(
+                Z, Y_all, row_task, weights, len(tasks), Y_all.shape[1]
+            )
+        self._set_coefficients(theta, beta)
+        if validation_given(X_val, y_val):
+            self._val = self._check_val(X_val, y_val)
+        else:
+            fitted = row_task >= 0
+            # the training data itself where every row is fitted, not a copy of it
+            self._val = (Z, Y_all, row_task) if fitted.all() else (Z[fitted], Y_all[fitted], row_task[fitted])
+        self._cache = {}
+        return self
+
+    def _fit_arrays(self, X, y, sample_weight):
+        """Validate the training data (``n_features_in_`` and the task column set
+        as by ``fit``); return ``(features, labels, y, weights, tasks, row_task,
+        loss, Y)``: weight 0 for rows without a task, ``tasks`` the sorted labels
+        of the rows of positive weight, ``Y`` the encoded targets (0 where no task)."""
         features, labels = check_task_X(self, X, reset=True)
         y = column_or_1d(y, warn=True)
         if len(y) != len(features):
@@ -112,41 +164,19 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
             raise ValueError("Every row of X has a missing task label; nothing to fit.")
         # weight 0 == row absent: a task whose rows all weigh 0 is not fitted
         tasks = np.unique(labels[present & (sample_weight > 0)])
-        row_task = encode_tasks(labels, tasks)
         loss, Y = self._make_loss(y[present])
         Y_all = np.zeros((len(y), Y.shape[1]))
         Y_all[present] = Y
         self._fit_intercept = self.fit_intercept
         self._basis = None
-        Z = self._design(features)
-        if Z.shape[1] > present.sum():
-            # More coefficients than rows: the solution lies in the span of the
-            # rows (the penalties are isotropic), so fit and explain in an
-            # orthonormal basis of it. In the full space the directions no row
-            # spans hold only shared_alpha, and rounding there (cond(H) ~
-            # 1 / shared_alpha) costs digits in every solve.
-            self._basis = np.linalg.qr(Z[present].T)[0]
-            Z = Z @ self._basis
+        weights = np.where(present, sample_weight, 0.0)
+        return features, labels, y, weights, tasks, encode_tasks(labels, tasks), loss, Y_all
 
-        self.loss_ = loss
-        self.tasks_ = tasks
-        self._fit_fingerprint = data_fingerprint(features, labels, y)
-        # influence after fit must use the penalties of the fit, even after set_params
-        self._penalty = (self.alpha, self.shared_alpha)
-        self._Z, self._Y, self._row_task = Z, Y_all, row_task
-        self._weights = np.where(present, sample_weight, 0.0)
-        with blas_threads_for_blocks(Z.shape[1] * Y.shape[1]):
-            theta, beta, self.n_iter_ = self._newton(
-                Z, Y_all, row_task, self._weights, len(tasks), Y.shape[1]
-            )
-        self._set_coefficients(theta, beta)
-        if validation_given(X_val, y_val):
-            self._val = self._check_val(X_val, y_val)
-        else:
-            fitted = row_task >= 0
-            self._val = (Z[fitted], Y_all[fitted], row_task[fitted])
-        self._cache = {}
-        return self
+    def _fit_dask(self, X, y):
+        raise TypeError(
+            f"{type(self).__name__} does not fit a Dask collection; compute it first "
+            "(X.compute()), or use MultiTaskRidge, which fits one from its partitions."
+        )
 
     def _design(self, features):
         """Features (plus the intercept column) in the coordinates of the fit."""
@@ -194,12 +224,14 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
         return losses.sum() + self._penalty[0] * np.sum(diff**2) + self._penalty[1] * np.sum(beta**2)
 
     def _arrow(self, data_hessians, task_shared_blocks=False):
-        """The arrow Hessian of the objective from the tasks' data Hessians."""
+        """The arrow Hessian of the objective from the tasks' data Hessians,
+        which become its task blocks (overwritten: no second ``(K, p, p)`` array)."""
         n_tasks, p, _ = data_hessians.shape
         eye = np.eye(p)
         two_alpha = 2.0 * self._penalty[0]
+        data_hessians[:, np.arange(p), np.arange(p)] += two_alpha
         return ArrowHessian(
-            data_hessians + two_alpha * eye,
+            data_hessians,
             np.broadcast_to(-two_alpha * eye, (n_tasks, p, p)),
             (two_alpha * n_tasks + 2.0 * self._penalty[1]) * eye,
             task_shared_blocks=two_alpha * eye if task_shared_blocks else None,
@@ -303,15 +335,17 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
         return self._design(features[keep]), self._encode_targets(y_val[keep]), row_task[keep]
 
     def _fitted_terms(self):
+        """Per-task losses and gradients at the fit; their Hessians went into :meth:`_hessian`."""
         if "terms" not in self._cache:
-            self._cache["terms"] = self._task_terms(
+            losses, grads, hess = self._task_terms(
                 self._Z, self._Y, self._row_task, self._weights, self._theta, len(self.tasks_)
             )
+            self._cache["arrow"] = self._arrow(hess, task_shared_blocks=True)
+            self._cache["terms"] = losses, grads
         return self._cache["terms"]
 
     def _hessian(self):
-        if "arrow" not in self._cache:
-            self._cache["arrow"] = self._arrow(self._fitted_terms()[2], task_shared_blocks=True)
+        self._fitted_terms()
         return self._cache["arrow"]
 
     def _val_terms(self, val):
@@ -327,7 +361,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
     def _row_perturbations(self, start, stop):
         """Centred, weighted per-row gradients ``w_i (g_i - grad L_k) / W_k`` of
         the fitted rows among ``start:stop``."""
-        _, grads, _ = self._fitted_terms()
+        _, grads = self._fitted_terms()
         Z, Y, row_task, w = self._Z, self._Y, self._row_task, self._weights
         totals = self._cached("task weights", lambda: np.bincount(
             row_task[row_task >= 0], weights=w[row_task >= 0], minlength=len(self.tasks_)
@@ -341,12 +375,18 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _task_perturbations(self):
         """Gradient of the objective in each task's weight, at the fit."""
-        _, grads, _ = self._fitted_terms()
+        _, grads = self._fitted_terms()
         task_grad, _ = self._gradient(grads, self._theta, self._beta)
         diff = (self._theta - self._beta).reshape(len(self.tasks_), -1)
         return task_grad, -2.0 * self._penalty[0] * diff
 
     def _check_method(self, method):
+        if self._Z is None:
+            raise ValueError(
+                f"This {type(self).__name__} was fitted on a Dask collection, whose rows "
+                "stayed on the cluster: influence needs them in memory. Fit on the "
+                "computed data (X.compute(), y.compute()) to measure influence."
+            )
         allowed = ("mtif", self._refit_method)
         if method not in allowed:
             raise ValueError(
@@ -506,32 +546,41 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
         ``c D_k + 2 alpha I`` (shared by rows of equal weight) minus the row's
         rank-``C`` curvature, and the gradient changes by ``-c u_i``.
         """
-        H = self._hessian()
-        _, data_grads, data_hess = self._fitted_terms()
+        self._hessian()  # factorized here once, not in every job
+        self._lone_directions()
+        groups = [(task, idx) for task in np.unique(k) for idx in
+                  (np.flatnonzero((k == task) & (scale == w)) for w in np.unique(scale[k == task]))]
+        # one job per task and row weight: joblib.parallel_config spreads them (e.g. over Dask)
+        effects = Parallel()(
+            delayed(self._refit_effects_in_task)(task, rows[idx], u[idx], scale[idx[0]], val, empty)
+            for task, idx in groups
+        )
         out = np.zeros((len(rows), len(self.tasks_)))
-        two_alpha_eye = 2.0 * self._penalty[0] * np.eye(H.d_task)
-        for task in np.unique(k):
-            in_task = np.flatnonzero(k == task)
-            for weight in np.unique(scale[in_task]):
-                idx = in_task[scale[in_task] == weight]
-                Zr = self._Z[rows[idx]]
-                if weight >= 1.0 - 1e-12:  # the task's only row: its data term vanishes
-                    base, c = two_alpha_eye, 0.0
-                    factors = np.zeros((len(idx), H.d_task, 1))
-                    rhs = np.broadcast_to(data_grads[task], (len(idx), H.d_task))
-                else:
-                    c = 1.0 / (1.0 - weight)
-                    base = c * data_hess[task] + two_alpha_eye
-                    eta = Zr @ self._theta[task].T
-                    factors = self._hessian_factors(eta, self._Y[rows[idx]], Zr)
-                    rhs = c * u[idx]
-                scales = np.full(factors.shape[::2], c * weight)
-                lone = self._lone_directions()[rows[idx]]
-                if lone.any():
-                    factors, scales, rhs = self._pin_lone_directions(task, lone, factors, scales, rhs)
-                own, shared = H.low_rank_task_step(task, base, factors, scales, rhs)
-                out[idx] = self._effects_from_steps(val, task, own, shared, empty)
+        for (_, idx), effect in zip(groups, effects):
+            out[idx] = effect
         return out
+
+    def _refit_effects_in_task(self, task, rows, u, weight, val, empty):
+        """:meth:`_row_refit_effects` of rows of one task and one normalized weight."""
+        H = self._hessian()
+        two_alpha_eye = 2.0 * self._penalty[0] * np.eye(H.d_task)
+        Zr = self._Z[rows]
+        if weight >= 1.0 - 1e-12:  # the task's only row: its data term vanishes
+            base, c = two_alpha_eye, 0.0
+            factors = np.zeros((len(rows), H.d_task, 1))
+            rhs = np.broadcast_to(self._fitted_terms()[1][task], (len(rows), H.d_task))
+        else:
+            c = 1.0 / (1.0 - weight)
+            base = c * (H.task_blocks[task] - two_alpha_eye) + two_alpha_eye
+            eta = Zr @ self._theta[task].T
+            factors = self._hessian_factors(eta, self._Y[rows], Zr)
+            rhs = c * u
+        scales = np.full(factors.shape[::2], c * weight)
+        lone = self._lone_directions()[rows]
+        if lone.any():
+            factors, scales, rhs = self._pin_lone_directions(task, lone, factors, scales, rhs)
+        own, shared = H.low_rank_task_step(task, base, factors, scales, rhs)
+        return self._effects_from_steps(val, task, own, shared, empty)
 
     def _lone_directions(self):
         """Unit vector ``q_i`` along which fitted row ``i`` alone has data (zero if none).
@@ -571,44 +620,51 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
         return np.concatenate([factors, pins], axis=2), np.concatenate([scales, pin_scales], axis=1), rhs
 
     def _task_refit_effects(self, shared_grad, val):
-        H = self._hessian()
         empty = self._val_terms(val)[2]
+        self._hessian()  # factorized here once, not in every job
+        # one job per removed task: joblib.parallel_config spreads them (e.g. over Dask)
+        return np.array(Parallel()(
+            delayed(self._drop_task_effects)(k, shared_grad[k], val, empty)
+            for k in range(len(self.tasks_))
+        ))
+
+    def _drop_task_effects(self, k, shared_grad, val, empty):
+        """Row ``k`` of the refit task relatedness: the effect of removing task ``k``."""
+        H = self._hessian()
         n_tasks = len(self.tasks_)
-        out = np.zeros((n_tasks, n_tasks))
         losses = self._fitted_terms()[0]
-        for k in range(n_tasks):
-            step = H.drop_task_step(k, shared_grad[k])
-            # Removing a whole task is no small perturbation: where the loss is
-            # nearly flat (near-separable classes) the full Newton step can
-            # overshoot far. Where it does not decrease the objective without
-            # the task enough (the rule of fit), one step is no estimate: the
-            # Newton iterations go on from the damped step to the refit.
-            moves = -np.einsum("ktb,b->kt", H.coupling_, step).reshape(self._theta.shape)
+        step = H.drop_task_step(k, shared_grad)
+        # Removing a whole task is no small perturbation: where the loss is
+        # nearly flat (near-separable classes) the full Newton step can
+        # overshoot far. Where it does not decrease the objective without
+        # the task enough (the rule of fit), one step is no estimate: the
+        # Newton iterations go on from the damped step to the refit.
+        moves = -np.einsum("ktb,b->kt", H.coupling_, step).reshape(self._theta.shape)
 
-            def at(t):
-                theta = self._theta + t * moves
-                beta_t = self._beta + t * step.reshape(self._beta.shape)
-                task_losses = self._task_terms(self._Z, self._Y, self._row_task, self._weights,
-                                               theta, n_tasks, hessian=False)[0]
-                return self._objective(task_losses, theta, beta_t, dropped_task=k), theta, beta_t
+        def at(t):
+            theta = self._theta + t * moves
+            beta_t = self._beta + t * step.reshape(self._beta.shape)
+            task_losses = self._task_terms(self._Z, self._Y, self._row_task, self._weights,
+                                           theta, n_tasks, hessian=False)[0]
+            return self._objective(task_losses, theta, beta_t, dropped_task=k), theta, beta_t
 
-            if self._refit_method == "exact":  # a quadratic's step is the refit itself
-                t, theta, new_beta = 1.0, self._theta + moves, self._beta + step.reshape(self._beta.shape)
-            else:
-                value = self._objective(losses, self._theta, self._beta, dropped_task=k)
-                t, _, theta, new_beta = _backtrack(at, value, shared_grad[k] @ step)
-            if t < 1.0:
-                weights = np.where(self._row_task == k, 0.0, self._weights)
-                theta, new_beta, _ = self._newton(
-                    self._Z, self._Y, self._row_task, weights, n_tasks, self._theta.shape[1],
-                    start=(theta, new_beta),
-                )
-            # the removed task is predicted by the new shared coefficients
-            deltas = (theta - self._theta).reshape(n_tasks, -1)
-            deltas[k] = new_beta.ravel() - self._theta[k].ravel()
-            for j in np.flatnonzero(~empty):
-                out[k, j] = self._val_loss_change(val, j, deltas[j][None])[0]
-            out[k, empty] = np.nan
+        if self._refit_method == "exact":  # a quadratic's step is the refit itself
+            t, theta, new_beta = 1.0, self._theta + moves, self._beta + step.reshape(self._beta.shape)
+        else:
+            value = self._objective(losses, self._theta, self._beta, dropped_task=k)
+            t, _, theta, new_beta = _backtrack(at, value, shared_grad @ step)
+        if t < 1.0:
+            weights = np.where(self._row_task == k, 0.0, self._weights)
+            theta, new_beta, _ = self._newton(
+                self._Z, self._Y, self._row_task, weights, n_tasks, self._theta.shape[1],
+                start=(theta, new_beta),
+            )
+        # the removed task is predicted by the new shared coefficients
+        deltas = (theta - self._theta).reshape(n_tasks, -1)
+        deltas[k] = new_beta.ravel() - self._theta[k].ravel()
+        out = np.full(n_tasks, np.nan)
+        for j in np.flatnonzero(~empty):
+            out[j] = self._val_loss_change(val, j, deltas[j][None])[0]
         return out
 
 

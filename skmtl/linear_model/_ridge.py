@@ -1,9 +1,10 @@
 """Multitask ridge regression with soft parameter sharing."""
 
 import numpy as np
-from sklearn.base import RegressorMixin
+from sklearn.base import RegressorMixin, clone
 from sklearn.utils.validation import column_or_1d
 
+from ..base import blas_threads_for_blocks, is_dask_collection
 from ..utils._tasks import check_magnitude
 from ._base import MultiTaskLinearModel
 from ._loss import SquaredError
@@ -56,6 +57,17 @@ class MultiTaskRidge(RegressorMixin, MultiTaskLinearModel):
         Column names of ``X`` when it is a DataFrame.
     n_iter_ : int
 
+    Notes
+    -----
+    ``fit`` also takes a Dask DataFrame (with ``y`` a Dask Series of the same
+    partitions) or a Dask array (``y`` a Dask array) whose partitions hold
+    whole tasks (``X.shuffle(on=task column)`` groups them so): each
+    partition's per-task Gram blocks are computed where it lives, and only
+    those ``n_tasks (d + 1)^2`` numbers come to the client, which solves the
+    arrow system once; the coefficients are those of a fit in memory. Such a
+    model predicts as usual, but its rows stayed on the cluster: influence
+    needs a fit on the computed data.
+
     Examples
     --------
     >>> from skmtl import MultiTaskRidge
@@ -97,3 +109,79 @@ class MultiTaskRidge(RegressorMixin, MultiTaskLinearModel):
         """
         return self._linear_predictor(X)[:, 0]
 
+
+    def _fit_dask(self, X, y):
+        """Fit from the per-task Gram blocks of the partitions (computed by Dask),
+        solved on the client: a quadratic's one Newton step from zero is its minimum."""
+        import dask
+
+        results = [r for r in dask.compute(*(
+            dask.delayed(_partition_terms)(clone(self), X_part, y_part)
+            for X_part, y_part in _dask_partitions(X, y)
+        )) if r is not None]
+        if not results:
+            raise ValueError("X has no rows with a task label; nothing to fit.")
+        tasks = np.concatenate([r["tasks"] for r in results])
+        labels, counts = np.unique(tasks, return_counts=True)
+        if (counts > 1).any():
+            raise ValueError(
+                f"Task {labels[counts > 1][0].tolist()!r} has rows in more than one partition of X; "
+                "each partition must hold whole tasks. Group them first, e.g. "
+                "X = X.shuffle(on=<task column>) (y aligned the same way)."
+            )
+        shape = {(r["n_features_in"], r["task_col_index"]) for r in results}
+        if len(shape) > 1:
+            raise ValueError(f"The partitions of X differ in their columns: {sorted(shape)}.")
+        order = np.argsort(tasks, kind="stable")
+        grads = np.concatenate([r["grads"] for r in results])[order]
+        hess = np.concatenate([r["hess"] for r in results])[order]
+        n_rows = sum(r["n_rows"] for r in results)
+        if hess.shape[1] > n_rows:
+            raise ValueError(
+                f"X has {n_rows} rows with a task for {hess.shape[1]} coefficients per task; "
+                "fit such wide data in memory (X.compute())."
+            )
+        first = results[0]
+        self.n_features_in_, self._task_col_index = first["n_features_in"], first["task_col_index"]
+        if first["feature_names_in"] is not None:
+            self.feature_names_in_ = first["feature_names_in"]
+        self.loss_, self.tasks_ = first["loss"], labels
+        self._fit_intercept, self._basis = self.fit_intercept, None
+        self._penalty = (self.alpha, self.shared_alpha)
+        with blas_threads_for_blocks(hess.shape[1]):
+            task_step, shared_step = self._arrow(hess).solve(-grads, np.zeros(hess.shape[1]))
+        self._set_coefficients(task_step[:, None, :], shared_step[None, :])
+        self.n_iter_ = 1
+        self._Z = self._Y = self._row_task = self._weights = self._val = None
+        self._fit_fingerprint, self._cache = None, {}
+        return self
+
+
+def _partition_terms(estimator, X, y):
+    """Per-task squared-error gradients and Hessians at zero of one partition (on a worker)."""
+    if len(X) == 0:
+        return None
+    features, _, _, weights, tasks, row_task, loss, Y = estimator._fit_arrays(X, y, None)
+    estimator.loss_ = loss
+    Z = estimator._design(features)
+    zero = np.zeros((len(tasks), Y.shape[1], Z.shape[1]))
+    _, grads, hess = estimator._task_terms(Z, Y, row_task, weights, zero, len(tasks))
+    return {"tasks": tasks, "grads": grads, "hess": hess, "n_rows": int((row_task >= 0).sum()),
+            "loss": loss, "n_features_in": estimator.n_features_in_,
+            "feature_names_in": getattr(estimator, "feature_names_in_", None),
+            "task_col_index": estimator._task_col_index}
+
+
+def _dask_partitions(X, y):
+    """Row-aligned pairs of delayed partitions of a Dask ``X`` and ``y``."""
+    if hasattr(X, "divisions"):  # a Dask DataFrame (an array has no divisions)
+        if getattr(y, "npartitions", None) != X.npartitions:
+            raise ValueError(
+                f"With a Dask DataFrame X, y must be a Dask Series of the same {X.npartitions} "
+                "partitions (e.g. a column of the same frame)."
+            )
+        return zip(X.to_delayed(), y.to_delayed())
+    if not is_dask_collection(y) or getattr(y, "ndim", None) != 1:
+        raise ValueError("With a Dask array X, y must be a one-dimensional Dask array.")
+    X = X.rechunk({1: -1})  # whole rows in each block
+    return zip(X.to_delayed().ravel(), y.rechunk({0: X.chunks[0]}).to_delayed().ravel())

@@ -11,6 +11,14 @@ from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask
 _KINDS = ("estimate_vs_refit", "distribution")
 
 
+def _task_index(labels, target):
+    """Position of task ``target`` among ``labels``."""
+    matches = np.flatnonzero(labels == target)
+    if len(matches) != 1:
+        raise ValueError(f"target={target!r} is not one of the tasks {labels.tolist()}.")
+    return matches[0]
+
+
 def _pearson(a, b):
     """Pearson correlation; NaN when undefined (fewer than 2 points, a constant)."""
     if len(a) < 2:
@@ -39,8 +47,11 @@ class InfluenceDisplay:
 
     Parameters
     ----------
-    influence : ndarray of shape (n_rows, n_tasks)
-        Estimated effects, columns following ``task_labels``.
+    influence : ndarray of shape (n_rows, n_tasks) or (n_rows,)
+        Estimated effects, columns following ``task_labels``; or one score
+        per row, already summed over the tasks (e.g. ``influence_total()``)
+        or of the ``target`` task, for ``kind="distribution"`` only (then
+        ``task_labels`` is required).
     refit : ndarray of shape (n_rows, n_tasks), default=None
         Brute-force effects of the same rows; needed for
         ``kind="estimate_vs_refit"``.
@@ -120,9 +131,14 @@ class InfluenceDisplay:
         if kind not in _KINDS:
             raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}.")
         influence = check_array(
-            self.influence, ensure_all_finite="allow-nan", input_name="influence"
+            self.influence, ensure_2d=False, ensure_all_finite="allow-nan", input_name="influence"
         )
-        n_tasks = influence.shape[1]
+        if influence.ndim == 1 and (kind != "distribution" or self.task_labels is None):
+            raise ValueError(
+                "influence holds one score per row: that draws kind='distribution' only, "
+                "with task_labels given. Pass the (n_rows, n_tasks) scores otherwise."
+            )
+        n_tasks = influence.shape[1] if influence.ndim == 2 else len(self.task_labels)
         labels = np.arange(n_tasks) if self.task_labels is None else column_or_1d(self.task_labels)
         if len(labels) != n_tasks:
             raise ValueError(
@@ -164,16 +180,13 @@ class InfluenceDisplay:
                     "kind='distribution' groups rows by their task: pass row_tasks, or use "
                     "from_estimator."
                 )
+            # one score per row is taken as the total, or as the target's
             if target is None:
-                score = np.nansum(influence, axis=1)
+                score = influence if influence.ndim == 1 else np.nansum(influence, axis=1)
                 ylabel = "total influence of the row on all tasks"
             else:
-                matches = np.flatnonzero(labels == target)
-                if len(matches) != 1:
-                    raise ValueError(
-                        f"target={target!r} is not one of the tasks {labels.tolist()}."
-                    )
-                score = influence[:, matches[0]]
+                column = _task_index(labels, target)
+                score = influence if influence.ndim == 1 else influence[:, column]
                 ylabel = f"influence of the row on task {target}"
 
         if ax is None:
@@ -268,7 +281,10 @@ class InfluenceDisplay:
         kind : {"estimate_vs_refit", "distribution"}, default="estimate_vs_refit"
             See :meth:`plot`.
         method : str, default="mtif"
-            Passed to ``estimator.influence``.
+            Passed to ``estimator.influence_chunked``: the scores are
+            streamed in blocks of rows and only the rows to compare with
+            refits, or one score per row (``kind="distribution"``), are
+            kept, so the ``(n_rows, n_tasks)`` matrix is never held.
         rows : array-like of int, default=None
             Rows to compare with refits (``kind="estimate_vs_refit"``); all
             rows when None, one refit each, so pass a subset for large data.
@@ -303,18 +319,32 @@ class InfluenceDisplay:
                 "with InfluenceDisplay.from_predictions(estimator.influence(X_val, y_val), "
                 "row_tasks=..., task_labels=estimator.tasks_)."
             )
-        influence = estimator.influence(X_val, y_val, method=method)
-        if len(influence) != len(row_tasks):
+        if estimator._n_fit_rows != len(row_tasks):
             raise ValueError(
-                f"The estimator was fitted on {len(influence)} rows but X has "
+                f"The estimator was fitted on {estimator._n_fit_rows} rows but X has "
                 f"{len(row_tasks)}: pass the training data the estimator was fitted on."
             )
         refit = None
         if kind == "estimate_vs_refit":
-            rows = np.arange(len(influence)) if rows is None else np.asarray(rows)
+            rows = np.arange(len(row_tasks))[slice(None) if rows is None else rows]
+            order = np.argsort(rows, kind="stable")
+            wanted = rows[order]
+
+            def pick(block, start):
+                first, stop = np.searchsorted(wanted, [start, start + len(block)])
+                return block[wanted[first:stop] - start]
+
+            influence = np.empty((len(rows), len(estimator.tasks_)))
+            influence[order] = estimator._reduced_influence(X_val, y_val, method, pick)
             refit = loo_effects(estimator, X, y, X_val, y_val, rows=rows, n_jobs=n_jobs,
                                 verbose=verbose)
-            influence, row_tasks = influence[rows], row_tasks[rows]
+            row_tasks = row_tasks[rows]
+        else:
+            column = None if target is None else _task_index(estimator.tasks_, target)
+            influence = estimator._reduced_influence(
+                X_val, y_val, method,
+                lambda block, start: np.nansum(block, axis=1) if column is None else block[:, column],
+            )
         display = cls(influence, refit=refit, row_tasks=row_tasks, task_labels=estimator.tasks_)
         return display.plot(kind=kind, ax=ax, target=target, scatter_kw=scatter_kw,
                             boxplot_kw=boxplot_kw)

@@ -21,6 +21,7 @@ from ..inspection import task_losses
 from ..utils._tasks import (
     encode_fitted_tasks, encode_tasks, normalize_task_labels, preview_labels, task_labels,
 )
+from .._config import check_result_memory
 from ..base import validation_given
 from ._adapters import adapter_for, as_output
 
@@ -262,8 +263,16 @@ def task_subset_losses(
     # raises for labels of another type than the training tasks' ("1" for 1)
     val_code = encode_fitted_tasks(task_labels(X_val, task_col)[0], tasks, rows="rows of X_val")
     rng = check_random_state(random_state)
+    n_rows = (n_subsets or 5 * len(tasks)) if subsets is None else len(subsets)
+    check_result_memory(  # sampling takes twice the losses' size again (random keys, their order)
+        (3 if subsets is None else 1) * n_rows * len(tasks),
+        f"The losses of {n_rows} subsets x {len(tasks)} tasks"
+        + (" with the sampling of the subsets" if subsets is None else ""),
+        "Sample fewer subsets (n_subsets=...), or use the fitted model's own "
+        "task_relatedness() (one factorization, no subset fits)",
+    )
     if subsets is None:
-        subsets = _sample_subsets(len(tasks), n_subsets or 5 * len(tasks), subset_size, rng)
+        subsets = _sample_subsets(len(tasks), n_rows, subset_size, rng)
     else:
         subsets = _check_subsets(subsets, tasks)
     if method == "gradient":
