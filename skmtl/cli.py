@@ -21,7 +21,6 @@ import numpy as np
 from .utils import MAX_CLASS_CODES, infer_target_kind
 
 _TOP_DEFAULT = 10
-_RATIO_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
 # cells read as missing values (compared in lower case)
 _MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "?", "#n/a", "<na>"})
 # the exact / Newton task relatedness refits once per task and compares every
@@ -229,8 +228,8 @@ def _read_csv(path, task_col, target, features=None, dropna=False):
     X = np.column_stack([feats.astype(object), tasks.astype(object)]) if exact else (
         np.column_stack([feats, tasks])
     )
-    return {"X": X, "y": y, "rows": keep, "dropped": dropped, "n_dropped": len(drop),
-            "header_text": header_text, "texts": [texts[i] for i in keep]}
+    return {"X": X, "y": y, "tasks": tasks, "rows": keep, "dropped": dropped,
+            "n_dropped": len(drop), "header_text": header_text, "texts": [texts[i] for i in keep]}
 
 
 # ----------------------------------------------------------------------------
@@ -381,17 +380,19 @@ def _format_relatedness(R, labels, top):
     return "\n".join(out)
 
 
-def _format_harmful_rows(total, rows, tasks, y, n, own=None):
-    """Table of the ``n`` rows with the lowest total influence (and their
-    influence on their own task, when given; n/a for tasks without
-    validation rows)."""
+def _format_harmful_rows(total, rows, tasks, y, n, own=None, by="total_influence"):
+    """Table of the ``n`` rows with the lowest score ``by``: the total
+    influence (and the influence on their own task, when given; n/a for tasks
+    without validation rows) or the label quality."""
     order = np.argsort(total, kind="stable")[:n]
     targets = [f"{v:.4g}" for v in y[order]] if y.dtype.kind == "f" else _fmt(y[order])
     names = _fmt(tasks[order])
     width = max([10] + [len(t) for t in names])
-    head = f"{'row':>7} {'task':>{width}} {'target':>10} {'total':>11}"
-    lines = [f"{len(order)} most harmful training rows (lowest total influence on all tasks; "
-             "row 0 = first data row):", head + ("" if own is None else f" {'own task':>11}")]
+    what = ("lowest total influence on all tasks" if by == "total_influence" else
+            "lowest probability that the target is right")
+    head = f"{'row':>7} {'task':>{width}} {'target':>10} {by.split('_')[-1]:>11}"
+    lines = [f"{len(order)} most harmful training rows ({what}; row 0 = first data row):",
+             head + ("" if own is None else f" {'own task':>11}")]
     for i, name, target in zip(order, names, targets):
         line = f"{rows[i]:>7} {name:>{width}} {target:>10} {total[i]:>+11.3g}"
         if own is not None:
@@ -576,32 +577,45 @@ def _check_folds(X, y, cv, random_state):
     return outer
 
 
-def _select_rows(X, y, *, model, kind, ratio, scale, cv, random_state, n_jobs, verbose):
-    """Return (removal ratio, kept indices, total influence) of the selection,
-    after printing the held-out score of each removal ratio tried."""
-    from sklearn.model_selection import GridSearchCV
+def _select_rows(X, y, *, model, kind, ratio, strategy, scale, cv, random_state, n_jobs,
+                 verbose):
+    """Fit the selector in its pipeline; print what it estimated and decided, and
+    the held-out score with and without the removal. Returns the selector."""
+    from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import make_pipeline
 
     from .selection import MTIFSelector
 
     folds = _check_folds(X, y, cv, random_state)
-    pipe = make_pipeline(
-        _scaler(X.shape[1] - 1, scale),
-        MTIFSelector(model, cv=cv, random_state=random_state, n_jobs=n_jobs, verbose=verbose),
-        model,
-    )
-    grid = list(_RATIO_GRID) if ratio == "auto" else [ratio]
-    search = GridSearchCV(pipe, {"mtifselector__removal_ratio": grid}, cv=folds,
-                          n_jobs=n_jobs, error_score="raise").fit(X, y)
-    res = search.cv_results_
-    best = search.best_params_["mtifselector__removal_ratio"]
-    print(f"held-out {_score_name(kind)} by removal ratio (mean +/- std over {cv} "
-          "task-stratified folds):")
-    for r, m, s in zip(grid, res["mean_test_score"], res["std_test_score"]):
-        mark = "  <- best" if r == best and len(grid) > 1 else ""
-        print(f"  {r:5.2f}  {m:.4f} +/- {s:.4f}{mark}")
-    selector = search.best_estimator_.named_steps["mtifselector"]
-    return selector.removal_ratio, selector.sample_indices_, selector.scores_
+    selector = MTIFSelector(model, removal_ratio=ratio, strategy=strategy, cv=cv,
+                            random_state=random_state, n_jobs=n_jobs, verbose=verbose)
+    pipe = make_pipeline(_scaler(X.shape[1] - 1, scale), selector, model)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        selector = pipe.fit(X, y)[1]
+    for warning in caught:
+        print(_wrap(f"note: {warning.message}"))
+    noise = selector.label_noise_
+    if noise is not None:
+        worst = np.argsort(-np.nan_to_num(noise.task_noise_rate, nan=-1), kind="stable")[:3]
+        tasks = ", ".join(f"{name} {rate:.0%}" for name, rate in
+                          zip(_fmt(noise.tasks[worst]), noise.task_noise_rate[worst]))
+        print(_wrap(f"estimated share of corrupted targets: {noise.noise_rate:.1%} (most in "
+                    f"tasks {tasks})."))
+    print(f"removal ratio {selector.removal_ratio_:.3g}" + (" (auto)" if ratio == "auto" else "")
+          + f": kept {len(selector.sample_indices_)} rows, removed "
+          f"{len(y) - len(selector.sample_indices_)}.")
+    plain = cross_val_score(make_pipeline(_scaler(X.shape[1] - 1, scale), model), X, y,
+                            cv=folds, n_jobs=n_jobs)
+    line = (f"held-out {_score_name(kind)} against the given targets ({cv} task-stratified "
+            f"folds, mean +/- std): all rows {plain.mean():.4f} +/- {plain.std():.4f}")
+    if selector.removal_ratio_ > 0:
+        pipe.set_params(mtifselector__removal_ratio=selector.removal_ratio_)
+        selected = cross_val_score(pipe, X, y, cv=folds, n_jobs=n_jobs)
+        line += (f"; removing {selector.removal_ratio_:.3g} of them {selected.mean():.4f} "
+                 f"+/- {selected.std():.4f}")
+    print(_wrap(line + "."))
+    return selector
 
 
 # ----------------------------------------------------------------------------
@@ -632,32 +646,33 @@ def _cmd_relatedness(args):
 
 
 def _cmd_select(args):
-    from .utils._tasks import normalize_task_labels
-
     data, model, kind = _load(args)
     outputs = _plan_outputs(args.out, ["kept.csv", "removed.csv"], args.data)
     X, rows = data["X"], data["rows"]
     y = _fit_target(data["y"], kind, args.model == "net", np.arange(len(rows)))
-    ratio, kept, total = _select_rows(
-        X, y, model=model, kind=kind, ratio=args.ratio, scale=not args.no_scale, cv=args.cv,
-        random_state=args.random_state, n_jobs=args.n_jobs, verbose=args.verbose,
+    selector = _select_rows(
+        X, y, model=model, kind=kind, ratio=args.ratio, strategy=args.strategy,
+        scale=not args.no_scale, cv=args.cv, random_state=args.random_state,
+        n_jobs=args.n_jobs, verbose=args.verbose,
     )
+    kept, score = selector.sample_indices_, selector.scores_
     removed = np.setdiff1d(np.arange(len(y)), kept)
-    removed = removed[np.argsort(total[removed], kind="stable")]
-    print(f"removal ratio {ratio:g}: kept {len(kept)} rows, removed {len(removed)}.")
+    removed = removed[np.argsort(score[removed], kind="stable")]
+    column, meaning = ("label_quality", "their probability that the target is right") if (
+        selector.strategy_ == "label-noise") else ("total_influence", "their total influence")
     if len(removed):
-        print(_format_harmful_rows(total[removed], rows[removed],
-                                   normalize_task_labels(X[removed, -1]), data["y"][removed],
-                                   args.top))
+        print(_format_harmful_rows(score[removed], rows[removed],
+                                   data["tasks"][removed], data["y"][removed],
+                                   args.top, by=column))
     header, texts = data["header_text"], data["texts"]
     _write_lines(outputs["kept.csv"], [header] + [texts[i] for i in kept])
-    _write_lines(outputs["removed.csv"], [header + ",total_influence"]
-                 + [f"{texts[i]},{float(total[i])!r}" for i in removed])
+    _write_lines(outputs["removed.csv"], [f"{header},{column}"]
+                 + [f"{texts[i]},{float(score[i])!r}" for i in removed])
     dropped = f"; the {data['n_dropped']} dropped by --dropna are in neither file" if (
         data["n_dropped"]) else ""
     _print_written([(outputs["kept.csv"], f"{len(kept)} kept lines of the input{dropped}"),
                     (outputs["removed.csv"], f"{len(removed)} removed lines, most harmful "
-                     "first, with their total influence")])
+                     f"first, with {meaning}")])
 
 
 def _cmd_demo(args):
@@ -796,23 +811,28 @@ def _build_parser():
 
     sel = sub.add_parser(
         "select", help="remove the most harmful training rows (MTIFSelector)",
-        description="Rank rows by their total influence on all tasks (cross-fitted, so every "
-        "row is scored on rows its model did not see), remove the most harmful share, print "
-        "the held-out score of the model fitted on the rows kept, and write kept.csv (the "
-        "input's kept lines) and removed.csv (the removed lines, most harmful first, with "
-        "their total influence) to --out.",
+        description="Rank rows by the probability that their target is right, learnt from "
+        "the data alone (each row judged by models that did not see it), remove the least "
+        "likely share, print the held-out score with and without the removal, and write "
+        "kept.csv (the input's kept lines) and removed.csv (the removed lines, most harmful "
+        "first, with their score) to --out.",
     )
     data_options(sel)
     sel.add_argument("--ratio", type=_ratio, default="auto", metavar="auto|R",
-                     help="share of rows to remove, in [0, 1), or 'auto' (default): "
-                     f"GridSearchCV over {', '.join(f'{r:g}' for r in _RATIO_GRID)} with "
-                     "task-stratified folds.")
+                     help="share of rows to remove, in [0, 1), or 'auto' (default): the "
+                     "estimated share of corrupted targets, removed only where held-out "
+                     "folds show a clear gain (MTIFSelector(removal_ratio='auto')).")
+    sel.add_argument("--strategy", choices=["label-noise", "influence"], default="label-noise",
+                     help="label-noise (default): rank rows by the probability that their "
+                     "target is right, learnt from the data alone; influence: by their total "
+                     "influence on held-out rows of the same (possibly noisy) data, which "
+                     "ranks corrupted rows poorly when the targets are noisy; --ratio auto "
+                     "needs label-noise.")
     sel.add_argument("--cv", type=_int_at_least(2), default=3, metavar="K",
-                     help="task-stratified folds of the held-out score (and of the grid "
-                     "search of --ratio auto), and of the cross-fitting that scores the "
-                     "rows (default 3).")
+                     help="task-stratified folds of the held-out score and of the "
+                     "out-of-fold estimates that rank the rows (default 3).")
     sel.add_argument("--n-jobs", type=int, default=None, metavar="N",
-                     help="parallel jobs (joblib) for the grid search and cross-fitting.")
+                     help="parallel jobs (joblib) for the folds.")
     sel.add_argument("--out", default=".", metavar="DIR",
                      help="folder for kept.csv and removed.csv (default: current folder; "
                      "never the input file's name in it).")

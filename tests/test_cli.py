@@ -120,19 +120,33 @@ def test_select_removes_the_selector_rows(data_csv, tmp_path, capsys):
                                 "score", "--ratio", "0.1", "--no-scale", "--out", str(tmp_path))
     assert status == 0, err
     assert "removal ratio 0.1: kept 81 rows, removed 9." in out
-    # the held-out score of the one ratio asked for
-    assert re.search(r"held-out R\^2 by removal ratio .*\n   0\.10  0\.\d{4} \+/- ", out)
+    assert "estimated share of corrupted targets:" in out
+    # the held-out score with and without the removal
+    assert re.search(r"held-out R\^2 against the given targets \(3 task-stratified folds, "
+                     r"mean \+/- std\): all rows -?\d\.\d{4} \+/- \d\.\d{4}; removing 0\.1 of "
+                     r"them -?\d\.\d{4}", " ".join(out.split()))
     lines = read_rows(path)
     kept, removed = read_rows(tmp_path / "kept.csv"), read_rows(tmp_path / "removed.csv")
-    assert kept[0] == lines[0] and removed[0] == lines[0] + ["total_influence"]
+    assert kept[0] == lines[0] and removed[0] == lines[0] + ["label_quality"]
     selector = MTIFSelector(MultiTaskRidge(), removal_ratio=0.1, cv=3, random_state=0).fit(X, y)
     assert kept[1:] == [lines[1 + i] for i in selector.sample_indices_]
-    # removed lines: verbatim, most harmful first
-    total = np.nansum(selector.influence_, axis=1)
+    # removed lines: verbatim, least likely right first
+    quality = selector.scores_
     removed_idx = [lines.index(r[:-1]) - 1 for r in removed[1:]]
     assert sorted(removed_idx) == sorted(set(range(90)) - set(selector.sample_indices_))
-    np.testing.assert_allclose([float(r[-1]) for r in removed[1:]], total[removed_idx])
-    assert np.all(np.diff(total[removed_idx]) >= 0)
+    np.testing.assert_allclose([float(r[-1]) for r in removed[1:]], quality[removed_idx])
+    assert np.all(np.diff(quality[removed_idx]) >= 0)
+    # the influence ranking, asked for
+    status, out, err = run_main(capsys, "select", path, "--task-col", "school", "--target",
+                                "score", "--ratio", "0.1", "--no-scale", "--strategy",
+                                "influence", "--out", str(tmp_path))
+    assert status == 0, err
+    removed = read_rows(tmp_path / "removed.csv")
+    assert removed[0] == lines[0] + ["total_influence"]
+    selector.set_params(strategy="influence").fit(X, y)
+    assert kept[0] == lines[0] and len(removed) == 10
+    assert sorted(lines.index(r[:-1]) - 1 for r in removed[1:]) == sorted(
+        set(range(90)) - set(selector.sample_indices_))
 
 
 def test_select_writes_the_input_lines_verbatim(tmp_path):
@@ -150,7 +164,7 @@ def test_select_writes_the_input_lines_verbatim(tmp_path):
     assert b"\r" not in kept + removed
     kept, removed = kept.decode().split("\n"), removed.decode().split("\n")
     assert kept[-1] == removed[-1] == ""
-    assert kept[0] == lines[0] and removed[0] == lines[0] + ",total_influence"
+    assert kept[0] == lines[0] and removed[0] == lines[0] + ",label_quality"
     # the kept lines, byte for byte and in the input's order; the removed ones with a score
     kept, removed = kept[1:-1], [line.rsplit(",", 1)[0] for line in removed[1:-1]]
     assert (len(kept), len(removed)) == (54, 6)
@@ -213,20 +227,21 @@ def test_select_prints_integer_tasks_as_written(tmp_path, capsys):
     assert {line.split()[1] for line in table} <= {"0", "1", "2"}  # not "1.0"
 
 
-def test_select_auto_ratio_grid_search(data_csv, tmp_path, capsys):
-    path, _, _ = data_csv
-    status, out, err = run_main(capsys, "select", path, "--task-col", "school", "--target",
-                                "score", "--out", str(tmp_path))
+def test_select_auto_ratio_follows_the_selector(data_csv, tmp_path, capsys):
+    path, X, y = data_csv
+    y = y.copy()
+    y[::10] += 8 * y.std()  # gross outliers in every tenth row
+    write_csv(tmp_path / "outliers.csv", ["x0", "x1", "x2", "school", "score"],
+              np.column_stack([X, y]).tolist())
+    status, out, err = run_main(capsys, "select", str(tmp_path / "outliers.csv"), "--task-col",
+                                "school", "--target", "score", "--no-scale", "--out",
+                                str(tmp_path / "out"))
     assert status == 0, err
-    table = out.split("held-out R^2 by removal ratio (mean +/- std over 3 task-stratified "
-                             "folds):")[1].splitlines()[1:7]
-    ratios = [float(line.split()[0]) for line in table]
-    assert ratios == [0.0, 0.05, 0.1, 0.15, 0.2, 0.3]
-    scores = [float(line.split()[1]) for line in table]
-    best = ratios[int(np.argmax(scores))]
-    assert table[int(np.argmax(scores))].endswith("<- best")
-    n_kept = len(read_rows(tmp_path / "kept.csv")) - 1
-    assert n_kept == 90 - int(np.floor(best * 90 + 1e-9))
+    selector = MTIFSelector(MultiTaskRidge(), cv=3, random_state=0).fit(X, y)
+    assert selector.removal_ratio_ > 0
+    assert f"removal ratio {selector.removal_ratio_:.3g} (auto)" in out
+    n_kept = len(read_rows(tmp_path / "out" / "kept.csv")) - 1
+    assert n_kept == len(selector.sample_indices_)
 
 
 def test_demo_runs_on_bundled_har(capsys):
