@@ -229,7 +229,9 @@ def test_projection_is_the_kronecker_product_and_preserves_gram_in_expectation()
     proj = GradientProjector([(40, 30), (40,)], 120, seed=0, device="cpu", dtype=torch.float64)
     (p_out, p_in), (b_out, b_in) = proj.factors
     assert b_in is None  # a bias is a column: nothing to compress on its second axis
-    delta, inputs = torch.randn(5, 40, dtype=torch.float64), torch.randn(5, 30, dtype=torch.float64)
+    draw = torch.Generator().manual_seed(0)
+    delta = torch.randn(5, 40, dtype=torch.float64, generator=draw)
+    inputs = torch.randn(5, 30, dtype=torch.float64, generator=draw)
     outer = delta[:, :, None] * inputs[:, None, :]
     dense = outer.reshape(5, -1) @ torch.kron(p_out, p_in).T
     np.testing.assert_allclose(proj.project_outer(0, delta, inputs).numpy(), dense.numpy(), rtol=1e-10)

@@ -85,6 +85,13 @@ def fewest_removed_within_one_se(cv_results):
     return int(within[np.argmin(ratios[within])])
 
 
+def _p_value_of_gain(gains):
+    """One-sided paired t-test that the mean of ``gains`` is above 0."""
+    if gains.std() == 0:
+        return 0.0 if gains.mean() > 0 else 1.0
+    return float(ttest_1samp(gains, 0.0, alternative="greater").pvalue)
+
+
 def _clean_score_estimate(estimator, X, y, noise, rows):
     """Estimate of the score of ``estimator`` on the true targets of ``(X, y)``.
 
@@ -530,6 +537,8 @@ class MTIFSelector(BaseEstimator):
                 "the label-noise model predicts the given targets no better than the plain "
                 f"model (evidence {noise.evidence:.1f} <= 0)"
             )
+        elif n_folds < 3:
+            why = f"too few rows can be held out ({n_folds} folds) to test the removal"
         else:
             gains = []
             folds = TaskStratifiedKFold(3, shuffle=True, random_state=0, task_col=self.task_col)
@@ -553,10 +562,7 @@ class MTIFSelector(BaseEstimator):
                     for part in (train, kept)
                 ]
                 gains.append(score[1] - score[0])
-            gains = np.asarray(gains)
-            # a one-sided paired t-test over the folds, at the 10 % level
-            p_value = ttest_1samp(gains, 0.0, alternative="greater").pvalue if gains.std() > 0 else (
-                0.0 if gains.mean() > 0 else 1.0)
+            p_value = _p_value_of_gain(np.asarray(gains))
             if p_value < 0.1:
                 return int(np.floor(noise.noise_rate * scored.sum() + 1e-9))
             why = (
