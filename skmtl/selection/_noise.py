@@ -280,7 +280,7 @@ class _ClassNoise:
 
     def finish(self, plain, fitted):
         """Choose between noise that flips every class alike (one parameter)
-        and class-conditional noise (the full matrix) by AIC; then the
+        and class-conditional noise (the full matrix) by BIC; then the
         posterior of each row from the plain out-of-fold model, corrected by it.
 
         The plain model's confidence ranks rows better than the refitted
@@ -300,9 +300,9 @@ class _ClassNoise:
             lambda rate: -loglik(_uniform_noise(n_classes, rate)),
             bounds=(0.0, (n_classes - 1) / n_classes), method="bounded",
         ).x
-        if 2 * (loglik(self.transition) - loglik(_uniform_noise(n_classes, alike))) <= 2 * (
-            self.n_params - 1
-        ):
+        # BIC: a consistent choice; the full matrix must earn its extra parameters
+        gain = 2 * (loglik(self.transition) - loglik(_uniform_noise(n_classes, alike)))
+        if gain <= np.log(len(rows)) * (self.n_params - 1):
             self.transition = _uniform_noise(n_classes, alike)
             self.n_params = 1
         clean = np.linalg.lstsq(self.transition.T, plain[rows].T, rcond=None)[0].T

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
-from scipy.stats import ttest_1samp
+from scipy.stats import norm
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import check_cv
 from sklearn.utils import TransformerTags, _safe_indexing, check_random_state
@@ -85,30 +85,32 @@ def fewest_removed_within_one_se(cv_results):
     return int(within[np.argmin(ratios[within])])
 
 
-def _p_value_of_gain(gains):
-    """One-sided paired t-test that the mean of ``gains`` is above 0."""
-    if gains.std() == 0:
-        return 0.0 if gains.mean() > 0 else 1.0
-    return float(ttest_1samp(gains, 0.0, alternative="greater").pvalue)
+def _p_value_of_gain(differences):
+    """One-sided paired test (normal approximation over rows, as McNemar's test
+    for two classifiers) that the mean of ``differences`` is above 0."""
+    spread = differences.std(ddof=1)
+    if not spread > 0:
+        return 0.0 if differences.mean() > 0 else 1.0
+    return float(norm.sf(differences.mean() / (spread / np.sqrt(len(differences)))))
 
 
-def _clean_score_estimate(estimator, X, y, noise, rows):
-    """Estimate of the score of ``estimator`` on the true targets of ``(X, y)``.
+def _clean_row_scores(estimator, X, y, noise, rows):
+    """Per held-out row, the score of ``estimator`` on the true target of
+    ``(X, y)``, estimated.
 
     Classes: the accuracy with each given label replaced by the row of the
-    inverse transition matrix (an unbiased estimate of the accuracy on the
-    true classes when the transition matrix is right; under noise that flips
-    every class alike it ranks models as the plain accuracy does). Measurements:
-    minus the squared error weighted by each row's probability of being an
-    inlier.
+    inverse transition matrix (unbiased for the accuracy on the true classes
+    when the matrix is right; under noise that flips every class alike it
+    ranks models as the plain accuracy does). Measurements: minus the squared
+    error weighted by each row's probability of being an inlier.
     """
     prediction = estimator.predict(X)
     if noise.transition is None:
         weights = np.nan_to_num(noise.label_quality[rows])
-        return -np.sum(weights * (prediction - y) ** 2) / max(weights.sum(), 1e-12)
+        return -weights * (prediction - y) ** 2 / max(weights.mean(), 1e-12)
     corrected = np.linalg.pinv(noise.transition)
     given = np.searchsorted(noise.classes, y)
-    return float(np.mean(corrected[given, np.searchsorted(noise.classes, prediction)]))
+    return corrected[given, np.searchsorted(noise.classes, prediction)]
 
 
 def _not_sampler(selector):
@@ -540,7 +542,7 @@ class MTIFSelector(BaseEstimator):
         elif n_folds < 3:
             why = f"too few rows can be held out ({n_folds} folds) to test the removal"
         else:
-            gains = []
+            differences = []
             folds = TaskStratifiedKFold(3, shuffle=True, random_state=0, task_col=self.task_col)
             X_rows = _safe_indexing(X, rows)
             for train, test in folds.split(X_rows, y[rows]):
@@ -554,22 +556,23 @@ class MTIFSelector(BaseEstimator):
                 finite = np.flatnonzero(np.isfinite(quality))
                 kept = np.setdiff1d(train, train[_lowest(quality, finite, int(np.floor(
                     inner.noise_rate * len(finite) + 1e-9)))])
-                score = [
-                    _clean_score_estimate(
+                without, with_removal = (
+                    _clean_row_scores(
                         self._make_estimator().fit(_safe_indexing(X_rows, part), y[rows][part]),
                         _safe_indexing(X_rows, test), y[rows][test], noise, test,
                     )
                     for part in (train, kept)
-                ]
-                gains.append(score[1] - score[0])
-            p_value = _p_value_of_gain(np.asarray(gains))
+                )
+                differences.append(with_removal - without)
+            differences = np.concatenate(differences)
+            p_value = _p_value_of_gain(differences)
             if p_value < 0.1:
                 return int(np.floor(noise.noise_rate * scored.sum() + 1e-9))
             why = (
                 f"removing the estimated {noise.noise_rate:.1%} of corrupted rows changed the "
-                f"estimated clean score of held-out folds by {gains.mean():+.3g} on average "
-                f"over {len(gains)} folds, not a clear gain (one-sided paired t-test p = "
-                f"{p_value:.2f} >= 0.1)"
+                f"estimated clean score of held-out rows by {differences.mean():+.3g} on "
+                f"average, not a clear gain (one-sided paired test over {len(differences)} "
+                f"rows of 3 folds, p = {p_value:.2f} >= 0.1)"
             )
         warnings.warn(
             f"removal_ratio='auto' keeps every row: {why}. Pass a number as "
