@@ -111,7 +111,7 @@ def test_label_noise_input_errors():
 
 def test_selector_default_reads_the_noise_without_clean_labels():
     # the removal is decided by a test on held-out folds; on this draw it is clear
-    X, y, bad = flipped("positives", seed=1, n_samples=200)
+    X, y, bad = flipped("positives", seed=1, n_samples=300)
     sel = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y)
     assert sel.strategy_ == "label-noise" and sel.influence_ is None
     removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
