@@ -366,7 +366,7 @@ class MTIFSelector(BaseEstimator):
     >>> selector = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.1, random_state=0)
     >>> Xt = selector.fit_transform(X, y)                  # removed rows lose their task
     >>> int(np.isnan(Xt[:, -1]).sum())
-    80
+    120
     """
 
     _parameter_constraints = {
