@@ -286,12 +286,10 @@ def run_seed(setting, seed):
 
 def _task_flags(selector, X, bad):
     """AUC of the per-task estimated noise rate for the tasks holding corrupted rows."""
-    task = X[:, -1]
-    tasks = np.unique(task)
-    scored = np.isfinite(selector.scores_)
-    tasks = np.array([t for t in tasks if scored[task == t].any()])
-    rate = np.array([np.mean(1 - selector.scores_[(task == t) & scored]) for t in tasks])
-    corrupted = np.array([bad[task == t].mean() > 0.25 for t in tasks])
+    noise = selector.label_noise_
+    judged = np.isfinite(noise.task_noise_rate)
+    tasks, rate = noise.tasks[judged], noise.task_noise_rate[judged]
+    corrupted = np.array([bad[X[:, -1] == t].mean() > 0.25 for t in tasks])
     if len(tasks) == 0 or corrupted.all() or not corrupted.any():
         return np.nan
     return roc_auc_score(corrupted, rate)
