@@ -4,130 +4,25 @@ import numbers
 import warnings
 
 import numpy as np
-from joblib import Parallel, delayed
-from scipy.stats import norm
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import check_cv
 from sklearn.utils import TransformerTags, _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils._set_output import ADAPTERS_MANAGER, _wrap_data_with_container
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    _num_samples,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import column_or_1d
 from tqdm.auto import tqdm
 
 from ..base import keep_state_on_error, validation_given
-from ..model_selection import TaskStratifiedKFold, _holdout_mask, _strata, _stratified_order
-from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask, resolve_task_col
+from ..model_selection import TaskShuffleSplit, TaskStratifiedKFold
+from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask
+from ._auto import (
+    AUTO_RATIOS,
+    best_prefix_on_validation,
+    label_noise_removal_count,
+    lowest,
+)
 from ._noise import estimate_label_noise
-
-# removal ratios tried by removal_ratio="auto" against validation data
-AUTO_RATIOS = (0.0, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3)
-
-
-def fewest_removed_within_one_se(cv_results):
-    """Refit rule for ``GridSearchCV`` over a removal ratio: the smallest ratio
-    whose mean cross-validated score is within one standard error of the best.
-
-    Scores measured on noisy held-out labels are noisy themselves; the best
-    mean often wins by chance and removes rows that help. This rule removes
-    more only where the evidence is clear, as in scikit-learn's example
-    "Balance model complexity and cross-validated score".
-
-    Parameters
-    ----------
-    cv_results : dict
-        ``GridSearchCV.cv_results_`` of a search whose grid varies one
-        parameter ending in ``removal_ratio`` (the selector's, in a
-        pipeline ``"mtifselector__removal_ratio"``).
-
-    Returns
-    -------
-    index : int
-        Position of the chosen candidate in ``cv_results``.
-
-    Examples
-    --------
-    >>> from sklearn.model_selection import GridSearchCV
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from skmtl import MultiTaskLogistic
-    >>> from skmtl.datasets import make_multitask_classification
-    >>> from skmtl.model_selection import TaskStratifiedKFold
-    >>> from skmtl.selection import MTIFSelector, fewest_removed_within_one_se
-    >>> X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=4, random_state=0)
-    >>> pipe = make_pipeline(MTIFSelector(MultiTaskLogistic(), random_state=0), MultiTaskLogistic())
-    >>> search = GridSearchCV(
-    ...     pipe, {"mtifselector__removal_ratio": [0, 0.05, 0.1, 0.2]},
-    ...     cv=TaskStratifiedKFold(3, shuffle=True, random_state=0),
-    ...     refit=fewest_removed_within_one_se,
-    ... ).fit(X, y)
-    >>> search.best_params_
-    {'mtifselector__removal_ratio': 0}
-    """
-    keys = [k for k in cv_results if k.startswith("param_") and k.endswith("removal_ratio")]
-    if len(keys) != 1:
-        raise ValueError(
-            "fewest_removed_within_one_se needs a search over exactly one parameter "
-            f"ending in 'removal_ratio'; the searched parameters are "
-            f"{[k[len('param_'):] for k in cv_results if k.startswith('param_')]}."
-        )
-    ratios = np.asarray(cv_results[keys[0]], dtype=float)
-    mean = np.asarray(cv_results["mean_test_score"], dtype=float)
-    n_splits = sum(k.startswith("split") and k.endswith("_test_score") for k in cv_results)
-    best = int(np.nanargmax(mean))
-    error = np.asarray(cv_results["std_test_score"], dtype=float)[best] / np.sqrt(max(n_splits, 1))
-    within = np.flatnonzero(mean >= mean[best] - error)
-    return int(within[np.argmin(ratios[within])])
-
-
-def _p_value_of_gain(differences):
-    """One-sided paired test (normal approximation over rows, as McNemar's test
-    for two classifiers) that the mean of ``differences`` is above 0."""
-    spread = differences.std(ddof=1)
-    if not spread > 0:
-        return 0.0 if differences.mean() > 0 else 1.0
-    return float(norm.sf(differences.mean() / (spread / np.sqrt(len(differences)))))
-
-
-def _clean_row_scores(estimator, X, y, noise, rows):
-    """Per held-out row, the score of ``estimator`` on the true target of
-    ``(X, y)``, estimated.
-
-    Classes: the accuracy with each given label replaced by the row of the
-    inverse transition matrix (unbiased for the accuracy on the true classes
-    when the matrix is right; under noise that flips every class alike it
-    ranks models as the plain accuracy does). Measurements: minus the squared
-    error weighted by each row's probability of being an inlier.
-    """
-    prediction = estimator.predict(X)
-    if noise.transition is None:
-        weights = np.nan_to_num(noise.label_quality[rows])
-        return -weights * (prediction - y) ** 2 / max(weights.mean(), 1e-12)
-    corrected = np.linalg.pinv(noise.transition)
-    given = np.searchsorted(noise.classes, y)
-    return corrected[given, np.searchsorted(noise.classes, prediction)]
-
-
-def _not_sampler(selector):
-    if selector.sampler:
-        raise AttributeError(
-            "transform and fit_transform are hidden when sampler=True (imbalanced-"
-            "learn forbids steps that both transform and resample); use fit_resample."
-        )
-    return True
-
-
-def _as_indices(part, keep):
-    """Integer indices of a split part (indices or a boolean mask) whose rows ``keep`` marks."""
-    part = np.asarray(part)
-    part = np.flatnonzero(part) if part.dtype == bool else part.astype(np.intp, copy=False)
-    return part[keep[part]]
-
+from ._output import SelectorOutputMixin
+from ._ranking import measure_influence, target_task_weights
 
 def _few(labels, n=5):
     """The first ``n`` of ``labels`` for a message, with how many more there are."""
@@ -136,30 +31,7 @@ def _few(labels, n=5):
     return ", ".join(labels[:n]) + more
 
 
-def _lowest(scores, candidates, n):
-    """The ``n`` candidates with the lowest scores (stable order)."""
-    return candidates[np.argsort(scores[candidates], kind="stable")[:n]]
-
-
-def _fit_influence(estimator, X, y, X_val, y_val):
-    """Fit ``estimator`` on ``(X, y)``; influence of its rows on ``(X_val, y_val)``."""
-    estimator.fit(X, y)
-    if not hasattr(estimator, "tasks_"):
-        raise TypeError(
-            f"{type(estimator).__name__} has no tasks_ attribute after fit; "
-            "MTIFSelector needs it to know which task each influence column is."
-        )
-    scores = np.asarray(estimator.influence(X_val, y_val))
-    expected = (_num_samples(X), len(estimator.tasks_))
-    if scores.shape != expected:
-        raise ValueError(
-            f"{type(estimator).__name__}.influence returned shape {scores.shape}; "
-            f"expected (n_fit_rows, n_tasks) = {expected}."
-        )
-    return np.asarray(estimator.tasks_), scores
-
-
-class MTIFSelector(BaseEstimator):
+class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     """Drop the training rows that hurt the model, inside a scikit-learn pipeline.
 
     The selector ranks the training rows and removes the lowest ranked, in
@@ -447,7 +319,7 @@ class MTIFSelector(BaseEstimator):
         if not present.any():
             raise ValueError("Every row of X has a missing task label; nothing to select from.")
         self.tasks_ = np.unique(labels[present])
-        weights = self._task_weights()
+        weights = target_task_weights(self.target_weights, self.tasks_)
         rng = check_random_state(self.random_state)
         self.strategy_ = self._resolve_strategy(X_val is not None)
         self.influence_, self.label_noise_ = None, None
@@ -457,15 +329,21 @@ class MTIFSelector(BaseEstimator):
         if self.strategy_ == "random":
             self.scores_ = np.where(present, rng.uniform(size=len(y)), np.nan)
             self.n_rounds_ = 0
-            removed = _lowest(self.scores_, np.flatnonzero(present), n_remove)
+            removed = lowest(self.scores_, np.flatnonzero(present), n_remove)
         elif self.strategy_ == "label-noise":
-            removed = self._remove_by_label_noise(X, y, present, n_remove, rng)
+            removed = self._remove_by_label_noise(X, y, labels, present, n_remove, rng)
         elif auto:
             most = int(np.floor(max(AUTO_RATIOS) * n_rows + 1e-9))
-            ranked = self._remove_by_influence(X, y, X_val, y_val, present, most, weights, rng)
-            removed = self._best_on_validation(X, y, X_val, y_val, present, ranked)
+            ranked = self._remove_by_influence(
+                X, y, X_val, y_val, labels, present, most, weights, rng
+            )
+            removed = best_prefix_on_validation(
+                self._make_estimator, X, y, X_val, y_val, present, ranked
+            )
         else:
-            removed = self._remove_by_influence(X, y, X_val, y_val, present, n_remove, weights, rng)
+            removed = self._remove_by_influence(
+                X, y, X_val, y_val, labels, present, n_remove, weights, rng
+            )
         keep = present.copy()
         keep[removed] = False
         self.sample_indices_ = np.flatnonzero(keep)
@@ -499,7 +377,7 @@ class MTIFSelector(BaseEstimator):
             )
         return strategy
 
-    def _remove_by_label_noise(self, X, y, present, n_remove, rng):
+    def _remove_by_label_noise(self, X, y, labels, present, n_remove, rng):
         """Rank rows by the estimated probability that their target is right."""
         self.scores_ = np.full(len(y), np.nan)
         self.n_rounds_ = 0
@@ -508,7 +386,7 @@ class MTIFSelector(BaseEstimator):
                 f"strategy='label-noise' cross-fits its own task-stratified folds and "
                 f"takes an int cv (the number of folds); got cv={self.cv!r}."
             )
-        n_folds = self._n_own_folds(X, y)
+        n_folds = self._n_own_folds(labels[present])
         if n_folds == 0:
             return np.empty(0, dtype=np.intp)
         rows = np.flatnonzero(present)
@@ -520,84 +398,19 @@ class MTIFSelector(BaseEstimator):
         self.n_rounds_ = 1
         scored = rows[np.isfinite(noise.label_quality)]
         if isinstance(self.removal_ratio, str):
-            n_remove = self._auto_label_noise_count(X, y, rows, noise, n_folds)
+            n_remove = label_noise_removal_count(
+                self._make_estimator, _safe_indexing(X, rows), y[rows], noise,
+                n_folds=n_folds, task_col=self.task_col, n_jobs=self.n_jobs,
+            )
         if n_remove > len(scored):
             raise ValueError(
                 f"removal_ratio={self.removal_ratio} asks to remove {n_remove} rows, but "
                 f"only {len(scored)} rows could be held out and scored (a task's only row "
                 "never is). Lower removal_ratio."
             )
-        return _lowest(self.scores_, scored, n_remove)
+        return lowest(self.scores_, scored, n_remove)
 
-    def _auto_label_noise_count(self, X, y, rows, noise, n_folds):
-        """The estimated number of corrupted rows, if removing that share of
-        the lowest-ranked rows clearly raises the estimated clean score of
-        held-out folds; else 0 (with a warning)."""
-        scored = np.isfinite(noise.label_quality)
-        if noise.evidence <= 0:
-            why = (
-                "the label-noise model predicts the given targets no better than the plain "
-                f"model (evidence {noise.evidence:.1f} <= 0)"
-            )
-        elif n_folds < 3:
-            why = f"too few rows can be held out ({n_folds} folds) to test the removal"
-        else:
-            differences = []
-            folds = TaskStratifiedKFold(3, shuffle=True, random_state=0, task_col=self.task_col)
-            X_rows = _safe_indexing(X, rows)
-            for train, test in folds.split(X_rows, y[rows]):
-                # the rows are ranked again on the training part alone: ranked on
-                # all rows, the held-out labels would have chosen what to remove
-                inner = estimate_label_noise(
-                    self._make_estimator(), _safe_indexing(X_rows, train), y[rows][train],
-                    cv=n_folds, task_col=self.task_col, n_jobs=self.n_jobs, random_state=0,
-                )
-                quality = inner.label_quality
-                finite = np.flatnonzero(np.isfinite(quality))
-                kept = np.setdiff1d(train, train[_lowest(quality, finite, int(np.floor(
-                    inner.noise_rate * len(finite) + 1e-9)))])
-                without, with_removal = (
-                    _clean_row_scores(
-                        self._make_estimator().fit(_safe_indexing(X_rows, part), y[rows][part]),
-                        _safe_indexing(X_rows, test), y[rows][test], noise, test,
-                    )
-                    for part in (train, kept)
-                )
-                differences.append(with_removal - without)
-            differences = np.concatenate(differences)
-            p_value = _p_value_of_gain(differences)
-            if p_value < 0.1:
-                return int(np.floor(noise.noise_rate * scored.sum() + 1e-9))
-            why = (
-                f"removing the estimated {noise.noise_rate:.1%} of corrupted rows changed the "
-                f"estimated clean score of held-out rows by {differences.mean():+.3g} on "
-                f"average, not a clear gain (one-sided paired test over {len(differences)} "
-                f"rows of 3 folds, p = {p_value:.2f} >= 0.1)"
-            )
-        warnings.warn(
-            f"removal_ratio='auto' keeps every row: {why}. Pass a number as "
-            "removal_ratio to remove rows anyway.",
-            UserWarning,
-        )
-        return 0
-
-    def _best_on_validation(self, X, y, X_val, y_val, present, ranked):
-        """The prefix of ``ranked`` (AUTO_RATIOS of the rows) whose removal scores
-        best on the validation data (the smaller removal on ties)."""
-        n_rows = present.sum()
-        best = None
-        for ratio in AUTO_RATIOS:
-            removed = ranked[: int(np.floor(ratio * n_rows + 1e-9))]
-            keep = present.copy()
-            keep[removed] = False
-            rows = np.flatnonzero(keep)
-            est = self._make_estimator().fit(_safe_indexing(X, rows), y[rows])
-            score = est.score(X_val, y_val)
-            if best is None or score > best[0]:
-                best = (score, removed)
-        return best[1]
-
-    def _remove_by_influence(self, X, y, X_val, y_val, present, n_remove, weights, rng):
+    def _remove_by_influence(self, X, y, X_val, y_val, labels, present, n_remove, weights, rng):
         """Score, remove the lowest, and (with ``step``) repeat on the rows left."""
         n_rows = present.sum()
         per_round = max(1, n_remove if self.step is None else int(np.floor(self.step * n_rows + 1e-9)))
@@ -612,7 +425,7 @@ class MTIFSelector(BaseEstimator):
         elif self.validation_fraction is None and not isinstance(self.cv, numbers.Integral):
             given_splits = self._splits(X, y, rng)
         else:
-            n_folds = self._n_own_folds(X, y)
+            n_folds = self._n_own_folds(labels[present])
             if n_folds == 0:
                 return np.empty(0, dtype=np.intp)
         remaining, removed = present.copy(), []
@@ -625,7 +438,10 @@ class MTIFSelector(BaseEstimator):
             else:
                 splits = given_splits if given_splits is not None else self._splits(X, y, rng, n_folds)
             rows = np.flatnonzero(remaining)
-            influence = self._measure_influence(X, y, X_val, y_val, splits, remaining)[rows]
+            influence = measure_influence(
+                self._make_estimator(), X, y, X_val, y_val, splits, remaining, self.tasks_,
+                n_jobs=self.n_jobs, verbose=self.verbose, leave=self.step is None,
+            )[rows]
             scored = np.isfinite(influence)
             rows, scored, influence = (a[scored.any(axis=1)] for a in (rows, scored, influence))
             self.influence_[rows] = influence  # rows not scored this round keep their last scores
@@ -646,49 +462,12 @@ class MTIFSelector(BaseEstimator):
                     f"{n_rows} rows, but scoring {self.n_rounds_} scored only {len(rows)} "
                     f"of the {remaining.sum()} rows left ({why})."
                 )
-            dropped = _lowest(self.scores_, rows, n_drop)
+            dropped = lowest(self.scores_, rows, n_drop)
             removed.extend(dropped)
             remaining[dropped] = False
             rounds.update()
         rounds.close()
         return np.asarray(removed, dtype=np.intp)
-
-    def _task_weights(self):
-        n_tasks = len(self.tasks_)
-        if self.target_weights is None:
-            return np.ones(n_tasks)
-        if isinstance(self.target_weights, dict):
-            keys = list(self.target_weights)
-            columns = encode_tasks(keys, self.tasks_)
-            unknown = [t for t, i in zip(keys, columns) if i < 0]
-            if unknown:
-                raise ValueError(
-                    f"target_weights names tasks {unknown} that are not in X; "
-                    f"the tasks are {self.tasks_.tolist()}."
-                )
-            weights = np.zeros(n_tasks)
-            weights[columns] = self._numeric_weights(list(self.target_weights.values()))
-        else:
-            weights = self._numeric_weights(column_or_1d(self.target_weights))
-            if len(weights) != n_tasks:
-                raise ValueError(
-                    f"target_weights has {len(weights)} entries but X has {n_tasks} "
-                    "tasks; give one weight per task of tasks_, or a dict."
-                )
-        if not np.all(np.isfinite(weights)) or np.any(weights < 0) or not weights.any():
-            raise ValueError(
-                "target_weights must be finite and non-negative, with at least one "
-                f"positive weight; got {self.target_weights!r}."
-            )
-        return weights
-
-    def _numeric_weights(self, values):
-        values = np.asarray(values)
-        if values.dtype.kind not in "iuf":
-            raise ValueError(
-                f"target_weights must hold numbers, one weight per task; got {self.target_weights!r}."
-            )
-        return values.astype(float)
 
     def _make_estimator(self):
         est = clone(self.estimator)
@@ -708,10 +487,15 @@ class MTIFSelector(BaseEstimator):
                 "the training tasks, with the same labels and task_col as X."
             )
 
-    def _n_own_folds(self, X, y):
+    def _n_own_folds(self, labels):
         """Folds for the selector's own splits: ``cv``, fewer (with a warning) when
-        fewer rows can be held out, 0 (and a warning: every row is kept) when none can."""
-        n_held = len(_stratified_order(*_strata(X, y, self.task_col), None))
+        fewer rows can be held out, 0 (and a warning: every row is kept) when none can.
+
+        ``labels`` are the task labels of the rows with one; a task's only row
+        is never held out.
+        """
+        _, counts = np.unique(labels, return_counts=True)
+        n_held = int(counts[counts >= 2].sum())
         if n_held == 0:
             warnings.warn(
                 "No task of X has two rows, so no row can be held out to measure the "
@@ -732,9 +516,11 @@ class MTIFSelector(BaseEstimator):
 
     def _splits(self, X, y, rng, n_folds=None):
         if self.validation_fraction is not None:
-            task, cls = _strata(X, y, self.task_col)
-            held_out = _holdout_mask(task, cls, self.validation_fraction, rng)
-            return [(np.flatnonzero(~held_out), np.flatnonzero(held_out))]
+            # the selector's generator itself, so that every round draws afresh
+            split = TaskShuffleSplit(
+                1, test_size=self.validation_fraction, random_state=rng, task_col=self.task_col
+            )
+            return list(split.split(X, y))
         if isinstance(self.cv, numbers.Integral):
             cv = TaskStratifiedKFold(
                 n_folds, shuffle=True, random_state=rng.randint(2**31), task_col=self.task_col
@@ -742,165 +528,6 @@ class MTIFSelector(BaseEstimator):
         else:
             cv = check_cv(self.cv)
         return list(cv.split(X, y))
-
-    def _measure_influence(self, X, y, X_val, y_val, splits, remaining):
-        """Influence of the ``remaining`` rows of ``X`` on held-out losses; NaN for the others.
-
-        ``splits`` index all of ``X`` (test part None: score against ``X_val``);
-        only remaining rows are fitted or held out, and a split left without
-        training or held-out rows is skipped.
-        """
-        est = self._make_estimator()
-        restricted = []
-        for train, test in splits:
-            train = _as_indices(train, remaining)
-            test = None if test is None else _as_indices(test, remaining)
-            if len(train) and (test is None or len(test)):
-                restricted.append((train, test))
-        splits = restricted
-        n_jobs = self.n_jobs if len(splits) > 1 else None
-        jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_fit_influence)(
-                clone(est), _safe_indexing(X, train), y[train],
-                *((X_val, y_val) if test is None else (_safe_indexing(X, test), y[test])),
-            )
-            for train, test in splits
-        )
-        total = np.zeros((len(y), len(self.tasks_)))
-        count = np.zeros_like(total)
-        for (train, _), (tasks, scores) in tqdm(
-            zip(splits, jobs), total=len(splits), disable=not self.verbose, desc="MTIFSelector",
-            leave=self.step is None,
-        ):
-            columns = encode_tasks(tasks, self.tasks_)
-            finite = np.isfinite(scores)
-            total[np.ix_(train, columns)] += np.where(finite, scores, 0.0)
-            count[np.ix_(train, columns)] += finite
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return total / count
-
-    @available_if(_not_sampler)
-    def fit_transform(self, X, y, *, X_val=None, y_val=None):
-        """Fit, then return ``X`` with the removed rows' task label missing.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_columns)
-        y : array-like of shape (n_samples,)
-        X_val, y_val : array-like, default=None
-            As in :meth:`fit`.
-
-        Returns
-        -------
-        X_marked : ndarray or DataFrame of shape (n_samples, n_columns)
-            A copy of ``X`` (a DataFrame stays a DataFrame; see
-            :meth:`set_output`) whose task column is NaN in the removed rows
-            (None for object or string columns; an integer column becomes
-            float).
-        """
-        self.fit(X, y, X_val=X_val, y_val=y_val)
-        idx = resolve_task_col(
-            self.task_col, self.n_features_in_, getattr(self, "feature_names_in_", None)
-        )
-        if hasattr(X, "iloc"):
-            column = X.iloc[:, idx]
-            numeric = column.dtype.kind in "iufb"
-            column = column.astype(float if numeric else object)
-            column.iloc[self._removed] = np.nan if numeric else None
-            marked = X.copy()
-            marked.isetitem(idx, column)
-        else:
-            marked = validate_data(self, X, reset=False, dtype=None, ensure_all_finite=False)
-            numeric = marked.dtype.kind in "iufb"
-            marked = marked.astype(float if numeric else object)  # always a copy
-            marked[self._removed, idx] = np.nan if numeric else None
-        return _wrap_data_with_container("transform", marked, X, self)
-
-    @available_if(_not_sampler)
-    def transform(self, X):
-        """Return ``X`` unchanged: selection only applies to the data seen in fit.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_columns)
-
-        Returns
-        -------
-        X : the input itself (in the container :meth:`set_output` chose)
-        """
-        check_is_fitted(self)
-        check_task_X(self, X, reset=False)
-        return _wrap_data_with_container("transform", X, X, self)
-
-    def fit_resample(self, X, y, *, X_val=None, y_val=None):
-        """Fit, then return only the kept rows (for imbalanced-learn pipelines).
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_columns)
-        y : array-like of shape (n_samples,)
-        X_val, y_val : array-like, default=None
-            As in :meth:`fit`.
-
-        Returns
-        -------
-        X_resampled : array-like of shape (n_kept, n_columns)
-            ``X[sample_indices_]``, of the type of ``X`` (see :meth:`set_output`).
-        y_resampled : array-like of shape (n_kept,)
-        """
-        self.fit(X, y, X_val=X_val, y_val=y_val)
-        X_kept = _safe_indexing(X, self.sample_indices_)
-        return (
-            _wrap_data_with_container("transform", X_kept, X_kept, self),
-            _safe_indexing(y, self.sample_indices_),
-        )
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of the output columns: the input columns, unchanged.
-
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-
-        Returns
-        -------
-        ndarray of str
-        """
-        check_is_fitted(self)
-        return _check_feature_names_in(self, input_features)
-
-    # TransformerMixin's set_output would turn fit_transform and transform into
-    # plain methods, visible with sampler=True; the selector keeps its own and
-    # declares the key scikit-learn's output wrapping looks for
-    _sklearn_auto_wrap_output_keys = {"transform"}
-
-    def set_output(self, *, transform=None):
-        """Set the container of the ``X`` that ``fit_transform``, ``transform``
-        and ``fit_resample`` return.
-
-        Parameters
-        ----------
-        transform : {"default", "pandas", "polars"} or None, default=None
-            ``"default"``: the container of the input (the selector only edits
-            the task column). ``"pandas"``/``"polars"``: a DataFrame with the
-            columns of :meth:`get_feature_names_out` (and, for pandas, the
-            index of a DataFrame input). None: unchanged. The global
-            ``sklearn.set_config(transform_output=...)`` applies when this
-            is not set.
-
-        Returns
-        -------
-        self
-        """
-        if transform is None:
-            return self
-        if transform not in ADAPTERS_MANAGER.supported_outputs:
-            raise ValueError(
-                f"set_output(transform={transform!r}): choose one of "
-                f"{sorted(ADAPTERS_MANAGER.supported_outputs)} or None."
-            )
-        self._sklearn_output_config = {"transform": transform}
-        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

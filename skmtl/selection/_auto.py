@@ -1,0 +1,173 @@
+"""How many rows to remove: held-out evidence for removal_ratio="auto"."""
+
+import warnings
+
+import numpy as np
+from scipy.stats import norm
+from sklearn.utils import _safe_indexing
+
+from ..model_selection import TaskStratifiedKFold
+from ._noise import estimate_label_noise
+
+# removal ratios tried by removal_ratio="auto" against validation data
+AUTO_RATIOS = (0.0, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3)
+
+
+def fewest_removed_within_one_se(cv_results):
+    """Refit rule for ``GridSearchCV`` over a removal ratio: the smallest ratio
+    whose mean cross-validated score is within one standard error of the best.
+
+    Scores measured on noisy held-out labels are noisy themselves; the best
+    mean often wins by chance and removes rows that help. This rule removes
+    more only where the evidence is clear, as in scikit-learn's example
+    "Balance model complexity and cross-validated score".
+
+    Parameters
+    ----------
+    cv_results : dict
+        ``GridSearchCV.cv_results_`` of a search whose grid varies one
+        parameter ending in ``removal_ratio`` (the selector's, in a
+        pipeline ``"mtifselector__removal_ratio"``).
+
+    Returns
+    -------
+    index : int
+        Position of the chosen candidate in ``cv_results``.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skmtl import MultiTaskLogistic
+    >>> from skmtl.datasets import make_multitask_classification
+    >>> from skmtl.model_selection import TaskStratifiedKFold
+    >>> from skmtl.selection import MTIFSelector, fewest_removed_within_one_se
+    >>> X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=4, random_state=0)
+    >>> pipe = make_pipeline(MTIFSelector(MultiTaskLogistic(), random_state=0), MultiTaskLogistic())
+    >>> search = GridSearchCV(
+    ...     pipe, {"mtifselector__removal_ratio": [0, 0.05, 0.1, 0.2]},
+    ...     cv=TaskStratifiedKFold(3, shuffle=True, random_state=0),
+    ...     refit=fewest_removed_within_one_se,
+    ... ).fit(X, y)
+    >>> search.best_params_
+    {'mtifselector__removal_ratio': 0}
+    """
+    keys = [k for k in cv_results if k.startswith("param_") and k.endswith("removal_ratio")]
+    if len(keys) != 1:
+        raise ValueError(
+            "fewest_removed_within_one_se needs a search over exactly one parameter "
+            f"ending in 'removal_ratio'; the searched parameters are "
+            f"{[k[len('param_'):] for k in cv_results if k.startswith('param_')]}."
+        )
+    ratios = np.asarray(cv_results[keys[0]], dtype=float)
+    mean = np.asarray(cv_results["mean_test_score"], dtype=float)
+    n_splits = sum(k.startswith("split") and k.endswith("_test_score") for k in cv_results)
+    best = int(np.nanargmax(mean))
+    error = np.asarray(cv_results["std_test_score"], dtype=float)[best] / np.sqrt(max(n_splits, 1))
+    within = np.flatnonzero(mean >= mean[best] - error)
+    return int(within[np.argmin(ratios[within])])
+
+
+def _p_value_of_gain(differences):
+    """One-sided paired test (normal approximation over rows, as McNemar's test
+    for two classifiers) that the mean of ``differences`` is above 0."""
+    spread = differences.std(ddof=1)
+    if not spread > 0:
+        return 0.0 if differences.mean() > 0 else 1.0
+    return float(norm.sf(differences.mean() / (spread / np.sqrt(len(differences)))))
+
+
+def _clean_row_scores(estimator, X, y, noise, rows):
+    """Per held-out row, the score of ``estimator`` on the true target of
+    ``(X, y)``, estimated.
+
+    Classes: the accuracy with each given label replaced by the row of the
+    inverse transition matrix (unbiased for the accuracy on the true classes
+    when the matrix is right; under noise that flips every class alike it
+    ranks models as the plain accuracy does). Measurements: minus the squared
+    error weighted by each row's probability of being an inlier.
+    """
+    prediction = estimator.predict(X)
+    if noise.transition is None:
+        weights = np.nan_to_num(noise.label_quality[rows])
+        return -weights * (prediction - y) ** 2 / max(weights.mean(), 1e-12)
+    corrected = np.linalg.pinv(noise.transition)
+    given = np.searchsorted(noise.classes, y)
+    return corrected[given, np.searchsorted(noise.classes, prediction)]
+
+
+def lowest(scores, candidates, n):
+    """The ``n`` candidates with the lowest scores (stable order)."""
+    return candidates[np.argsort(scores[candidates], kind="stable")[:n]]
+
+
+def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col, n_jobs):
+    """The estimated number of corrupted rows of ``(X, y)``, if removing that
+    share of the lowest-ranked rows clearly raises the estimated clean score
+    of held-out folds; else 0 (with a warning).
+
+    ``noise`` is :func:`estimate_label_noise` of ``(X, y)``; ``make_estimator()``
+    returns a fresh copy of the model.
+    """
+    n_scored = np.isfinite(noise.label_quality).sum()
+    if noise.evidence <= 0:
+        why = (
+            "the label-noise model predicts the given targets no better than the plain "
+            f"model (evidence {noise.evidence:.1f} <= 0)"
+        )
+    elif n_folds < 3:
+        why = f"too few rows can be held out ({n_folds} folds) to test the removal"
+    else:
+        differences = []
+        folds = TaskStratifiedKFold(3, shuffle=True, random_state=0, task_col=task_col)
+        for train, test in folds.split(X, y):
+            # the rows are ranked again on the training part alone: ranked on
+            # all rows, the held-out labels would have chosen what to remove
+            inner = estimate_label_noise(
+                make_estimator(), _safe_indexing(X, train), y[train],
+                cv=n_folds, task_col=task_col, n_jobs=n_jobs, random_state=0,
+            )
+            quality = inner.label_quality
+            finite = np.flatnonzero(np.isfinite(quality))
+            kept = np.setdiff1d(train, train[lowest(quality, finite, int(np.floor(
+                inner.noise_rate * len(finite) + 1e-9)))])
+            without, with_removal = (
+                _clean_row_scores(
+                    make_estimator().fit(_safe_indexing(X, part), y[part]),
+                    _safe_indexing(X, test), y[test], noise, test,
+                )
+                for part in (train, kept)
+            )
+            differences.append(with_removal - without)
+        differences = np.concatenate(differences)
+        p_value = _p_value_of_gain(differences)
+        if p_value < 0.1:
+            return int(np.floor(noise.noise_rate * n_scored + 1e-9))
+        why = (
+            f"removing the estimated {noise.noise_rate:.1%} of corrupted rows changed the "
+            f"estimated clean score of held-out rows by {differences.mean():+.3g} on "
+            f"average, not a clear gain (one-sided paired test over {len(differences)} "
+            f"rows of 3 folds, p = {p_value:.2f} >= 0.1)"
+        )
+    warnings.warn(
+        f"removal_ratio='auto' keeps every row: {why}. Pass a number as "
+        "removal_ratio to remove rows anyway.",
+        UserWarning,
+    )
+    return 0
+
+
+def best_prefix_on_validation(make_estimator, X, y, X_val, y_val, present, ranked):
+    """The prefix of ``ranked`` (``AUTO_RATIOS`` of the ``present`` rows) whose
+    removal scores best on the validation data (the smaller removal on ties)."""
+    n_rows = present.sum()
+    best = None
+    for ratio in AUTO_RATIOS:
+        removed = ranked[: int(np.floor(ratio * n_rows + 1e-9))]
+        keep = present.copy()
+        keep[removed] = False
+        rows = np.flatnonzero(keep)
+        score = make_estimator().fit(_safe_indexing(X, rows), y[rows]).score(X_val, y_val)
+        if best is None or score > best[0]:
+            best = (score, removed)
+    return best[1]
