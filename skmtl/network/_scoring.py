@@ -137,7 +137,7 @@ class NetInfluenceMixin:
                 for sl, batch in batches(member, operator, lo, hi):
                     place = sl if len(rows) == stop - start else rows[sl]
                     for name, value in batch.items():
-                        out[name][place] += value.cpu().numpy() / len(ops)
+                        out[name][place] += value.div_(len(ops)).cpu().numpy()
             return np.arange(stop - start)
 
         def parts(start, stop, components=False):
