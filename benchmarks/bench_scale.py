@@ -231,7 +231,7 @@ def run_network(args):
               f"| {b['stream_s'] / a['stream_s']:.2f} | {peak:.2f} |")
     last = results[-1]
     print(f"\nStreamed row totals against influence_total: largest gap {last['totals_gap']:.1e} "
-          f"(relative). influence() at {last['n']:,} rows: {last.get('influence_refused', 'allowed')}.")
+          f"(relative). influence() at {last['n']:,} rows: {last.get('influence_refused', 'allowed')}")
 
 
 def run_case(K, d, n, steps, working_memory=64, model="ridge"):
