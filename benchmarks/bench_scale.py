@@ -6,6 +6,7 @@ Parts (``all`` runs the first three)::
     python benchmarks/bench_scale.py stream      # the full n x K scores through a reduce_func, 1M rows
     python benchmarks/bench_scale.py growth      # time and memory as K, d and n double
     python benchmarks/bench_scale.py dask        # 1 vs 2 workers: LOO refits and the Dask fit
+    python benchmarks/bench_scale.py network     # SharedBottomNet: the n x K scores streamed, n doubling
 
 Every measured case runs in a fresh subprocess, so its peak resident set size
 (``ru_maxrss``) belongs to it alone: the data, Python and numpy included.
@@ -34,6 +35,23 @@ Steps (cumulative in one process):
 * ``stream``: ``influence_chunked(reduce_func=...)`` over all ``n x K``
   scores, keeping per row its most harmed task and per task its summed
   harm, so no ``n x K`` array is ever held.
+
+``network`` streams a ``SharedBottomNet`` (one hidden layer of 16 units,
+one epoch in batches of 1,000 rows, on the CPU with one torch thread, ``d =
+20``, ``K = 1,000``) at 250,000,
+500,000 and 1,000,000 rows with scikit-learn's default ``working_memory``
+(1024 MiB): ``influence_total()`` (one solve per member for the summed
+validation gradient, then one pass over the rows), and
+``influence_chunked(reduce_func=...)`` keeping each row's total and each
+task's smallest score. Its peaks are measured per step (the peak resident
+set size is reset before each, ``/proc/self/clear_refs``), against the
+formula Python and its libraries + the data (``X``, ``y``, the fit's copy
+of the rows and their device copy: ``n (20 d + 88)`` bytes) + the influence
+model of each member (task blocks and their inverses, ``K d_t (d_t + p)``
+twice, ``d_t`` the head's and ``p`` the projected bottom's parameters; the
+shared blocks ``3 p^2``; per-task gradients and operators, ``4 K (d_t +
+p)``) + ``working_memory``, which a block of scores and the caller's
+temporary share.
 """
 
 import argparse
@@ -114,8 +132,110 @@ def worker(args):
     print(json.dumps(out))
 
 
-def run_case(K, d, n, steps, working_memory=64):
-    cmd = [sys.executable, os.path.abspath(__file__), "worker", "--tasks", str(K),
+def _reset_peak():
+    """Reset the peak resident set size of this process (Linux)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _rss_mib(field):
+    """``VmRSS`` (now) or ``VmHWM`` (peak since the last reset) of this process, in MiB."""
+    with open("/proc/self/status") as f:
+        line = next(line for line in f if line.startswith(field + ":"))
+    return int(line.split()[1]) / 1024
+
+
+NET = dict(hidden_layer_sizes=(16,), max_epochs=1, batch_size=1000, device="cpu", random_state=0)
+
+
+def net_worker(args):
+    """One SharedBottomNet case in this process; prints a JSON line."""
+    import warnings
+
+    import torch
+
+    import skmtl
+    from skmtl.network import SharedBottomNet
+
+    # on a machine shared with other jobs, two OpenMP threads on the small per-task
+    # products wait on each other (up to 90 times slower); one thread does not
+    torch.set_num_threads(1)
+
+    K, d, n = args.tasks, args.features, args.rows
+    out = {"K": K, "d": d, "n": n, "python_MiB": _rss_mib("VmRSS")}
+    X, y = make_data(K, d, n)
+    model = SharedBottomNet(**NET)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one epoch: not converged, and not meant to be
+        model.fit(X, y)
+    out["fit_s"] = time.perf_counter() - start
+    out["fit_peak_MiB"] = _rss_mib("VmHWM")
+    out["after_fit_MiB"] = _rss_mib("VmRSS")
+    _reset_peak()
+    t = time.perf_counter()
+    total = model.influence_total()  # factorizes each member first
+    out["totals_s"] = time.perf_counter() - t
+    out["totals_peak_MiB"] = _rss_mib("VmHWM")
+    if n * K * 8 > skmtl.get_config()["max_result_memory"] * MIB:
+        try:
+            model.influence()
+        except MemoryError as error:  # the whole matrix: refused before it is allocated
+            out["influence_refused"] = str(error)
+    _reset_peak()
+    t = time.perf_counter()
+    row_total = np.empty(n)
+    task_min = np.full(K, np.inf)
+
+    def reduce(block, start):
+        row_total[start:start + len(block)] = block.sum(axis=1)
+        np.minimum(task_min, block.min(axis=0), out=task_min)
+        return len(block)
+
+    out["blocks"] = len(list(model.influence_chunked(reduce_func=reduce)))
+    out["stream_s"] = time.perf_counter() - t
+    out["stream_peak_MiB"] = _rss_mib("VmHWM")
+    out["totals_gap"] = float(np.abs(row_total - total).max() / np.abs(total).max())
+    hessian = model._member(0).hessian
+    out["d_t"], out["p"] = hessian.d_task, hessian.d_shared
+    out["n_models"] = len(model.models_)
+    print(json.dumps(out))
+
+
+def net_formula_mib(r, working_memory=1024):
+    """Python + data + each member's influence model + ``working_memory``, in MiB
+    (see the module's docstring)."""
+    n, K, d, d_t, p = r["n"], r["K"], r["d"], r["d_t"], r["p"]
+    data = n * (20 * d + 88)
+    model = 8 * r["n_models"] * (2 * K * d_t * (d_t + p) + 3 * p * p + 4 * K * (d_t + p))
+    return r["python_MiB"] + (data + model) / MIB + working_memory
+
+
+def run_network(args):
+    """SharedBottomNet: fit, per-row totals and the streamed n x K scores as n doubles."""
+    print("| rows | fit s | fit peak GiB | totals s | totals peak GiB | stream s | blocks "
+          "| stream peak GiB | formula GiB | n x K scores GiB |\n" + "|---" * 10 + "|")
+    results = []
+    for n in (250_000, 500_000, 1_000_000):
+        r = run_case(1000, 20, n, [], model="network")
+        results.append(r)
+        print(f"| {n:,} | {r['fit_s']:.1f} | {r['fit_peak_MiB'] / 1024:.2f} | {r['totals_s']:.1f} "
+              f"| {r['totals_peak_MiB'] / 1024:.2f} | {r['stream_s']:.1f} | {r['blocks']} "
+              f"| {r['stream_peak_MiB'] / 1024:.2f} | {net_formula_mib(r) / 1024:.2f} "
+              f"| {n * r['K'] * 8 / 2**30:.2f} |", flush=True)
+    print("\n| rows doubled | fit time ratio | streaming time ratio | stream peak ratio "
+          "(above Python) |\n|---|---|---|---|")
+    for a, b in zip(results, results[1:]):
+        peak = (b["stream_peak_MiB"] - b["python_MiB"]) / (a["stream_peak_MiB"] - a["python_MiB"])
+        print(f"| {a['n']:,} -> {b['n']:,} | {b['fit_s'] / a['fit_s']:.2f} "
+              f"| {b['stream_s'] / a['stream_s']:.2f} | {peak:.2f} |")
+    last = results[-1]
+    print(f"\nStreamed row totals against influence_total: largest gap {last['totals_gap']:.1e} "
+          f"(relative). influence() at {last['n']:,} rows: {last.get('influence_refused', 'allowed')}")
+
+
+def run_case(K, d, n, steps, working_memory=64, model="ridge"):
+    cmd = [sys.executable, os.path.abspath(__file__), "worker", "--model", model, "--tasks", str(K),
            "--features", str(d), "--rows", str(n), "--steps", ",".join(steps),
            "--working-memory", str(working_memory)]
     done = subprocess.run(cmd, capture_output=True, text=True)
@@ -231,11 +351,12 @@ def run_dask(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="part", required=True)
-    for name in ("targets", "stream", "growth", "dask", "all"):
+    for name in ("targets", "stream", "growth", "dask", "network", "all"):
         part = sub.add_parser(name)
         part.add_argument("--repeat", type=int, default=2,
                           help="growth: runs per shape, the fastest kept (the machine is shared)")
     w = sub.add_parser("worker")  # one measured case, started by the parts above
+    w.add_argument("--model", choices=["ridge", "network"], default="ridge")
     w.add_argument("--tasks", type=int)
     w.add_argument("--features", type=int)
     w.add_argument("--rows", type=int)
@@ -243,7 +364,9 @@ def main(argv=None):
     w.add_argument("--working-memory", type=float, default=64)
     args = parser.parse_args(argv)
     parts = {"worker": worker, "targets": run_targets, "stream": run_stream,
-             "growth": run_growth, "dask": run_dask}
+             "growth": run_growth, "dask": run_dask, "network": run_network}
+    if args.part == "worker" and args.model == "network":
+        parts["worker"] = net_worker
     if args.part == "all":
         for name in ("targets", "growth", "stream"):
             print(f"\n## {name}\n")

@@ -162,6 +162,7 @@ class InfluenceMixin:
             start, stop = rows.start, rows.stop
             positions, *values = score(start, stop)
             yield start, [_fill_block(positions, stop - start, value) for value in values]
+            del values  # before the next block is scored: one block at a time
 
     def _row_bytes(self):
         """Bytes a row of a block takes: its scores and one temporary of the caller's."""
@@ -249,6 +250,7 @@ class InfluenceMixin:
             for start, (block, _) in self._blocks(parts, self._row_bytes(), working_memory):
                 block[:, empty] = np.nan
                 yield block if reduce_func is None else reduce_func(block, start)
+                del block  # before the next block is scored: one block at a time
 
         return blocks()
 

@@ -29,11 +29,12 @@ def _logistic():
     return MultiTaskLogistic().fit(X, y), X, y
 
 
-def _net(**params):
+def _net(kind="classification", **params):
     pytest.importorskip("torch")
     from skmtl.network import SharedBottomNet
 
-    X, y = make_multitask_classification(n_tasks=3, n_samples=15, n_features=4, random_state=0)
+    make = make_multitask_classification if kind == "classification" else make_multitask_regression
+    X, y = make(n_tasks=3, n_samples=15, n_features=4, random_state=0)
     X = X.astype(float)
     X[:9, -1] = np.nan  # no task: a first block without a fitted row
     base = dict(hidden_layer_sizes=(6,), n_models=2, max_epochs=5, projection_dim=12, solver="adam",
@@ -74,34 +75,62 @@ def test_chunks_are_the_rows_of_influence(case):
                                np.nansum(full, axis=1), rtol=0, atol=1e-10)
 
 
-def test_network_chunks_and_totals():
-    est, X, y = _net()
+@pytest.mark.parametrize("kind", ["classification", "regression"])
+def test_network_chunks_and_totals(kind):
+    est, X, y = _net(kind, influence_batch_size=4)
     full = est.influence()
     assert (full == 0).all(axis=1).any()  # held-out rows score 0
     blocks = list(est.influence_chunked(working_memory=TINY))
     assert len(blocks) > 3
     np.testing.assert_allclose(np.vstack(blocks), full, rtol=0, atol=1e-12)
     weights = np.array([1.0, 0.0, 2.0])
-    np.testing.assert_allclose(est.influence_total(task_weights=weights), full @ weights, rtol=0, atol=1e-10)
+    totals = est.influence_total(task_weights=weights, working_memory=TINY)
+    np.testing.assert_allclose(totals, full @ weights, rtol=0, atol=1e-10)
     parts = est.influence(return_components=True)[1]
     np.testing.assert_allclose(parts["direct"] + parts["shared"], full, rtol=0, atol=1e-15)
+    # against validation data given at the call, the same streamed and whole
+    X_val, y_val = X[9:], y[9:]
+    full = est.influence(X_val, y_val)
+    blocks = list(est.influence_chunked(X_val, y_val, working_memory=TINY))
+    np.testing.assert_allclose(np.vstack(blocks), full, rtol=0, atol=1e-12)
 
 
-def test_network_scores_one_block_at_a_time(monkeypatch):
+def test_network_streams_one_block_on_the_host_and_a_batch_on_the_device(monkeypatch):
+    import tracemalloc
+
     from skmtl.network._influence import MemberInfluence
 
-    est, X, y = _net(n_models=1, early_stopping=False)
-    sizes = []
-    scores = MemberInfluence.row_scores
+    X, y = make_multitask_regression(n_tasks=200, n_samples=4, n_features=3, random_state=0)
+    est, _, _ = _net()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.set_params(early_stopping=False, max_epochs=2, influence_batch_size=16).fit(X, y)
+    total = est.influence_total()  # validation gradients and operators, cached
+    device_rows = []
+    batch_scores = MemberInfluence.batch_scores
 
-    def recording(self, operators, start=0, stop=None, components=False):
-        sizes.append(stop - start)
-        return scores(self, operators, start, stop, components)
+    def recording(self, *args):
+        for sl, batch in batch_scores(self, *args):
+            device_rows.append(len(batch["scores"]))
+            yield sl, batch
 
-    monkeypatch.setattr(MemberInfluence, "row_scores", recording)
-    working_memory = est._row_bytes() * 7 / 2**20  # seven rows
-    assert sum(len(b) for b in est.influence_chunked(working_memory=working_memory)) == len(X)
-    assert max(sizes) == 7 and sum(sizes) == len(est._train_data["rows"]) < len(X)
+    monkeypatch.setattr(MemberInfluence, "batch_scores", recording)
+    rows = 200
+    block_bytes = rows * len(est.tasks_) * 8
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        sums = list(est.influence_chunked(working_memory=est._row_bytes() * rows / 2**20,
+                                          reduce_func=lambda block, start: block.sum(axis=1)))
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_allclose(np.concatenate(sums), total, rtol=0, atol=1e-10)
+    assert len(sums) == len(X) // rows > 1
+    # the block being scored and a few batches, not the last block nor each member's copy
+    assert peak < 1.5 * block_bytes
+    assert max(device_rows) == 16 and sum(device_rows) == 2 * len(X)  # two members
 
 
 def test_network_soft_threshold_cannot_stream():

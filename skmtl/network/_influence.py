@@ -17,8 +17,9 @@ semi-definite by construction, plus ``weight_decay`` times ``P P^T`` (the
 projection of the decay's identity). In projected coordinates it is exactly
 the restriction of the full Gauss-Newton quadratic to the random subspace
 spanned by ``P^T``; with no projection it is the full Gauss-Newton matrix.
-Everything is accumulated over batches, so memory does not grow with the
-number of rows beyond the ``(n_rows, n_tasks)`` scores; the ``vmap`` path
+Everything is accumulated over batches, and rows are scored a batch at a
+time (:meth:`MemberInfluence.batch_scores`), so memory does not grow with
+the number of rows beyond the rows themselves; the ``vmap`` path
 materializes unprojected per-row gradients for as many rows of a batch as
 fit in ``PER_ROW_GRADIENT_BYTES`` at a time. The blocks are
 accumulated in float64 on the network's device and stay there:
@@ -443,26 +444,30 @@ class MemberInfluence:
             u_b = s * (bottom[:, 0].to(torch.float64) - self.mean_b[task])
             yield sl, task, u_t, u_b
 
+    def batch_scores(self, operators, start=0, stop=None, components=False):
+        """``(positions relative to start, scores)`` per batch of the fitted rows
+        ``start:stop`` (all by default): ``scores`` a dict of tensors on the device,
+        ``"scores"``, and ``"direct"`` and ``"shared"`` when ``components``; so a
+        caller holds no more than a batch of one member's scores on the device."""
+        for sl, task, u_t, u_b in self._perturbations(start, stop):
+            scored = self.hessian.scores(operators, task, u_t, u_b, return_components=components)
+            yield sl, dict(scores=scored[0], **scored[1]) if components else {"scores": scored}
+
     def row_scores(self, operators, start=0, stop=None, components=False):
-        """Scores ``(stop - start, K)`` of the fitted rows ``start:stop`` (all by
-        default) on the device, as a dict: ``"scores"``, and ``"direct"`` and
-        ``"shared"`` when ``components``."""
+        """:meth:`batch_scores` as one dict of ``(stop - start, K)`` tensors on the device."""
         stop = len(self.data["x"]) if stop is None else stop
         names = ("scores", "direct", "shared") if components else ("scores",)
         dev = self.data["x"].device
         shape = (stop - start, self.n_tasks)
         out = {name: torch.zeros(shape, dtype=torch.float64, device=dev) for name in names}
-        for sl, task, u_t, u_b in self._perturbations(start, stop):
-            scored = self.hessian.scores(operators, task, u_t, u_b, return_components=components)
-            batch = dict(scores=scored[0], **scored[1]) if components else {"scores": scored}
+        for sl, batch in self.batch_scores(operators, start, stop, components):
             for name in names:
                 out[name][sl] = batch[name]
         return out
 
-    def row_totals(self, operator, start, stop):
-        """Total scores ``(stop - start,)`` of the fitted rows ``start:stop`` against
+    def batch_totals(self, operator, start, stop):
+        """``(positions relative to start, totals)`` per batch of the fitted rows
+        ``start:stop``: total scores against
         :meth:`~skmtl.influence.ArrowHessian.total_operator`, on the device."""
-        out = torch.zeros(stop - start, dtype=torch.float64, device=self.data["x"].device)
         for sl, task, u_t, u_b in self._perturbations(start, stop):
-            out[sl] = self.hessian.total_scores(operator, task, u_t, u_b)
-        return out
+            yield sl, self.hessian.total_scores(operator, task, u_t, u_b)

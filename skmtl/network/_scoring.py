@@ -65,10 +65,8 @@ class NetInfluenceMixin:
         key = ("member", index, self.projection_dim, self.influence_batch_size)
         if key not in self._cache:
             self._cache = {k: v for k, v in self._cache.items() if k[0] != "member" or k[2:] == key[2:]}
-            if ("train",) not in self._cache:  # one device copy of the rows, shared by the members
-                self._cache[("train",)] = self._tensors(self._train_data)
             self._cache[key] = MemberInfluence(
-                self.models_[index], self._cache[("train",)], n_tasks=len(self.tasks_),
+                self.models_[index], self._train_tensors(), n_tasks=len(self.tasks_),
                 n_classes=len(self.classes_), weight_decay=self._penalty,
                 projection_dim=self.projection_dim, seed=self._projection_seeds[index],
                 batch_size=self.influence_batch_size,
@@ -96,7 +94,8 @@ class NetInfluenceMixin:
     def _compute_operators(self, val):
         counts = np.bincount(val["task"], minlength=len(self.tasks_))
         scale = 1.0 / counts[val["task"]]
-        val_t = self._tensors(val)
+        train = self._train_data
+        val_t = self._train_tensors() if all(val[k] is train[k] for k in val) else self._tensors(val)
         out = []
         for index in tqdm(range(len(self.models_)), disable=not self.verbose, desc="MTIF"):
             member = self._member(index)
@@ -112,49 +111,55 @@ class NetInfluenceMixin:
                 "soft_threshold=0 (set_params), or call influence() for the whole matrix."
             )
 
-    def _row_bytes(self):
-        # besides the scores, the members' mean and each member's copy on the host
-        return 4 * 8 * len(self.tasks_)
+    def _train_tensors(self):
+        """One device copy of the fitted rows, shared by the members and the
+        validation pass when the validation data is the training data."""
+        if ("train",) not in self._cache:
+            self._cache[("train",)] = self._tensors(self._train_data)
+        return self._cache[("train",)]
 
     def _scorer(self, X_val, y_val, method):
         """Operators once per member; blocks of fit rows scored one member and batch
-        at a time (see :class:`~skmtl.base.InfluenceMixin`)."""
+        at a time into one host block (see :class:`~skmtl.base.InfluenceMixin`)."""
         self._check_influence_call(method)
         ops, empty = self._operators(self._resolve_val(X_val, y_val))
         fitted = self._train_data["rows"]
 
-        def averaged(start, stop, score, operators):
-            """Members' mean of ``score(member, operator, lo, hi)``, a dict of tensors, on the host."""
+        def averaged(start, stop, batches, operators, out):
+            """Add the members' mean of ``batches(member, operator, lo, hi)``, pairs
+            ``(slice, dict of tensors)``, into the host arrays ``out`` of rows
+            ``start:stop`` (rows not fitted keep 0), a batch at a time on the device;
+            returns the positions of the scored rows in the block: all of them."""
             # the fitted rows (sorted) among start:stop are positions lo:hi of the members' data
             lo, hi = np.searchsorted(fitted, [start, stop])
-            mean = {}
+            rows = fitted[lo:hi] - start
             for (member, _, _), operator in zip(ops, operators):
-                for name, value in score(member, operator, lo, hi).items():
-                    value = value.cpu().numpy() / len(ops)
-                    if name in mean:
-                        mean[name] += value
-                    else:
-                        mean[name] = value
-            return fitted[lo:hi] - start, mean
+                for sl, batch in batches(member, operator, lo, hi):
+                    place = sl if len(rows) == stop - start else rows[sl]
+                    for name, value in batch.items():
+                        out[name][place] += value.div_(len(ops)).cpu().numpy()
+            return np.arange(stop - start)
 
         def parts(start, stop, components=False):
-            def score(member, operators, lo, hi):
-                return member.row_scores(operators, lo, hi, components)
+            def batches(member, operators, lo, hi):
+                return member.batch_scores(operators, lo, hi, components)
 
-            positions, mean = averaged(start, stop, score, [operators for _, _, operators in ops])
-            return positions, mean.pop("scores"), mean or None
+            names = ("scores", "direct", "shared") if components else ("scores",)
+            out = {name: np.zeros((stop - start, len(self.tasks_))) for name in names}
+            positions = averaged(start, stop, batches, [operators for _, _, operators in ops], out)
+            return positions, out.pop("scores"), out or None
 
         def totals(task_weights):
             if self.soft_threshold > 0:
                 return None
             operators = [member.hessian.total_operator(*grads, task_weights) for member, grads, _ in ops]
 
-            def member_totals(member, operator, lo, hi):
-                return {"totals": member.row_totals(operator, lo, hi)}
+            def batches(member, operator, lo, hi):
+                return ((sl, {"totals": value}) for sl, value in member.batch_totals(operator, lo, hi))
 
             def score(start, stop):
-                positions, mean = averaged(start, stop, member_totals, operators)
-                return positions, mean["totals"]
+                out = {"totals": np.zeros(stop - start)}
+                return averaged(start, stop, batches, operators, out), out["totals"]
 
             return score
 
