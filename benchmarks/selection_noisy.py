@@ -229,7 +229,7 @@ def grid_ratios(rule, model, X, y, seed):
             RATIOS[fewest_removed_within_one_se(results)])
 
 
-def run_seed(setting, seed):
+def run_seed(setting, seed, defaults_only=False):
     d = prepare(setting, seed)
     X, y, bad = d["X"], d["y"], d["bad"]
     model = MultiTaskRidge() if d["measurement"] else MultiTaskLogistic()
@@ -255,7 +255,7 @@ def run_seed(setting, seed):
     else:
         rules["confidence / class mean"] = class_normalized
         rules["cleanlab label quality"] = cleanlab_rule
-    for name, rule in rules.items():
+    for name, rule in ({} if defaults_only else rules).items():
         ratio, _ = grid_ratios(rule, model, X, y, seed)
         scores = rule(model, X, y, seed)
         record(name, lowest(scores, ratio), scores)
@@ -264,16 +264,17 @@ def run_seed(setting, seed):
     removed = np.setdiff1d(everything, default.sample_indices_)
     record("label-noise, auto (default)", removed, default.scores_)
     out["label-noise, auto (default)"]["bad tasks"] = _task_flags(default, X, bad)
-    best, one_se = grid_ratios(selector_rule(), model, X, y, seed)
-    record("label-noise, GridSearchCV 1-SE", lowest(default.scores_, one_se))
-    record("label-noise, GridSearchCV", lowest(default.scores_, best))
+    if not defaults_only:
+        best, one_se = grid_ratios(selector_rule(), model, X, y, seed)
+        record("label-noise, GridSearchCV 1-SE", lowest(default.scores_, one_se))
+        record("label-noise, GridSearchCV", lowest(default.scores_, best))
     record("random, as many as the default", np.random.default_rng(seed).choice(
         len(y), len(removed), replace=False))
 
     clean_val = MTIFSelector(model, random_state=seed).fit(X, y, X_val=d["X_val"], y_val=d["y_val"])
     record("MTIF with clean validation (auto)",
            np.setdiff1d(everything, clean_val.sample_indices_), clean_val.scores_)
-    if not d["measurement"]:
+    if not d["measurement"] and not defaults_only:
         from cleanlab.filter import find_label_issues
 
         proba = out_of_fold(model, X, y, seed, "predict_proba")
@@ -306,8 +307,11 @@ def _gain(values):
     return f"{values.mean():+.2f} ± {values.std():.2f} [{won}/{len(values) - won - lost}/{lost}]"
 
 
-def main(settings, seeds, jobs=1):
-    """Run ``seeds`` seeds of each setting and print the tables (markdown)."""
+def main(settings, seeds, jobs=1, defaults_only=False):
+    """Run ``seeds`` seeds of each setting and print the tables (markdown);
+    ``defaults_only``: only the selector's defaults (with and without clean
+    validation), the random removal of as many rows, the oracle and the
+    ceiling, the rows that change when the defaults do."""
     import time
     import warnings
 
@@ -317,7 +321,7 @@ def main(settings, seeds, jobs=1):
     def one(setting, seed):
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", UserWarning)
-        return run_seed(setting, seed)
+        return run_seed(setting, seed, defaults_only)
 
     begin = time.perf_counter()
     results = {}

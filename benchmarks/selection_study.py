@@ -352,6 +352,9 @@ def main(argv=None):
              "default 20 there); noisy-tasks: whole tasks gone bad against unrelated tasks",
     )
     parser.add_argument("--jobs", type=int, default=1, help="noisy: seeds run in parallel")
+    parser.add_argument("--defaults-only", action="store_true",
+                        help="noisy: only the selector's defaults, random removal of as many "
+                             "rows, the oracle and the ceiling")
     parser.add_argument("--seeds", type=int, default=None,
                         help="number of seeds (default 5; --study noisy: 20)")
     parser.add_argument(
@@ -400,7 +403,7 @@ def main(argv=None):
         threadpool_limits(args.threads)
         torch.set_num_threads(args.threads)
         settings = (args.settings.split(";") if args.settings else list(selection_noisy.SETTINGS))
-        selection_noisy.main(settings, args.seeds or 20, args.jobs)
+        selection_noisy.main(settings, args.seeds or 20, args.jobs, args.defaults_only)
         return
     args.seeds = args.seeds or 5
     ratios = [float(r) for r in args.ratios.split(",")]

@@ -31,6 +31,7 @@ def test_class_conditional_noise_is_found_and_its_direction_learnt():
     X, y, bad = flipped("positives")
     noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0)
     # T[true, given]: positives are read as negatives, not the other way round
+    assert noise.noise_kind == "class-conditional"
     assert noise.transition[1, 0] > 0.15 and noise.transition[1, 0] > 2 * noise.transition[0, 1]
     assert roc_auc_score(bad, -noise.label_quality) > 0.8
     # plain out-of-fold confidence cannot tell: the fold models learnt the noise
@@ -48,6 +49,7 @@ def test_noise_alike_for_every_class_ranks_as_the_plain_confidence():
     seed = 3
     noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=seed)
     T = noise.transition
+    assert noise.noise_kind == "alike"
     assert T[0, 1] == pytest.approx(T[1, 0]) and T[0, 0] == pytest.approx(T[1, 1])
     # the same folds as the estimate: its first round is the plain model
     folds = TaskStratifiedKFold(
@@ -81,6 +83,7 @@ def test_gross_outliers_of_a_measurement():
     noisy = y + bad * rng.choice([-1, 1], len(y)) * 5 * y.std()
     noise = estimate_label_noise(MultiTaskRidge(), X, noisy, random_state=0)
     assert noise.transition is None and noise.posterior is None
+    assert noise.noise_kind == "outliers"
     assert (noise.label_quality[bad] < 0.5).all()
     assert (noise.label_quality[~bad] > 0.5).mean() > 0.95
     assert noise.noise_rate == pytest.approx(bad.mean(), abs=0.05)
@@ -110,10 +113,11 @@ def test_label_noise_input_errors():
 
 
 def test_selector_default_reads_the_noise_without_clean_labels():
-    # the removal is decided by a test on held-out folds; on this draw it is clear
+    # class-conditional noise: the estimated share is removed without a held-out test
     X, y, bad = flipped("positives", seed=1, n_samples=300)
     sel = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y)
     assert sel.strategy_ == "label-noise" and sel.influence_ is None
+    assert sel.label_noise_.noise_kind == "class-conditional" and sel.label_noise_.evidence > 0
     removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
     assert sel.removal_ratio_ == pytest.approx(len(removed) / len(y))
     assert sel.removal_ratio_ == pytest.approx(sel.label_noise_.noise_rate, abs=1 / len(y))

@@ -131,7 +131,11 @@ def estimate_label_noise(
         predicts the given targets out of fold than the plain model, in AIC
         units (twice the log-likelihood gain minus two per noise
         parameter); at or below 0 the data show no corruption the model can
-        tell from ordinary error. ``transition`` (classes only, else None):
+        tell from ordinary error. ``noise_kind``: ``"alike"`` (classes; noise
+        that flips every class alike, one rate), ``"class-conditional"``
+        (classes; a full transition matrix, chosen by BIC where it fits
+        clearly better) or ``"outliers"`` (measurements).
+        ``transition`` (classes only, else None):
         ``T[i, j]``, the estimated probability that a row of true class
         ``classes[i]`` is labelled ``classes[j]``. ``classes`` (or None).
         ``posterior`` (classes only, else None; n_samples, n_classes): the
@@ -222,6 +226,7 @@ def estimate_label_noise(
         tasks=tasks,
         task_noise_rate=task_noise_rate,
         evidence=float(evidence),
+        noise_kind=model.kind,
         transition=model.transition,
         classes=model.classes,
         posterior=model.posterior(),
@@ -302,9 +307,11 @@ class _ClassNoise:
         ).x
         # BIC: a consistent choice; the full matrix must earn its extra parameters
         gain = 2 * (loglik(self.transition) - loglik(_uniform_noise(n_classes, alike)))
+        self.kind = "class-conditional"
         if gain <= np.log(len(rows)) * (self.n_params - 1):
             self.transition = _uniform_noise(n_classes, alike)
             self.n_params = 1
+            self.kind = "alike"
         clean = np.linalg.lstsq(self.transition.T, plain[rows].T, rcond=None)[0].T
         clean = np.clip(clean, _TINY, None)
         joint = clean / clean.sum(axis=1, keepdims=True) * self.transition[:, given].T
@@ -342,6 +349,7 @@ class _Outliers:
 
     transition = None
     classes = None
+    kind = "outliers"
     n_params = 2  # outlier share and spread
 
     def __init__(self, y, held):
