@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 
 from ._config import check_result_memory
+from .influence import InfluenceAdapter
 
 
 def is_dask_collection(X):
@@ -344,3 +345,19 @@ class InfluenceMixin:
         (or the training data); computed on first access."""
         check_is_fitted(self)
         return self._cached("relatedness", self.task_relatedness)
+
+
+class EstimatorAdapter(InfluenceAdapter):
+    """The parts of :class:`~skmtl.influence.InfluenceAdapter` that every
+    :class:`InfluenceMixin` estimator gives alike; the families add the rest."""
+
+    @property
+    def n_fit_rows(self):
+        return self.estimator._n_fit_rows
+
+    @property
+    def fit_fingerprint(self):
+        return self.estimator._fit_fingerprint
+
+    def reduced_influence(self, X_val, y_val, method, reduce_func):
+        return self.estimator._reduced_influence(X_val, y_val, method, reduce_func)
