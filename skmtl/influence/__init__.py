@@ -2,6 +2,6 @@
 and the protocol through which a model family hands out its influence pieces."""
 
 from ._arrow import ArrowHessian
-from ._protocol import InfluenceAdapter
+from ._protocol import InfluenceAdapter, prediction_losses
 
-__all__ = ["ArrowHessian", "InfluenceAdapter"]
+__all__ = ["ArrowHessian", "InfluenceAdapter", "prediction_losses"]

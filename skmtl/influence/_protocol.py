@@ -3,7 +3,54 @@
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
+from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
+
+
+def prediction_losses(estimator, X, y):
+    """Each row's loss from a fitted estimator's predictions: log-loss or squared error.
+
+    The log-loss where the estimator has ``predict_log_proba`` (rows whose
+    log-probabilities are NaN, regression tasks of a mixed model, take the
+    squared error), else the squared error of ``predict``.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        A classifier or regressor.
+    X : array-like of shape (n_rows, n_columns)
+        Rows to predict.
+    y : ndarray of shape (n_rows,)
+        Their targets.
+
+    Returns
+    -------
+    losses : ndarray of shape (n_rows,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from skmtl.influence import prediction_losses
+    >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 3.0])
+    >>> prediction_losses(LinearRegression().fit(X, y), X, y).round(3)
+    array([0.028, 0.111, 0.028])
+    """
+    out = np.full(len(y), np.nan)
+    if hasattr(estimator, "predict_log_proba"):
+        # NaN marks rows of regression tasks in a mixed model; log-probabilities
+        # stay exact where a probability would round to 0
+        log_proba = estimator.predict_log_proba(X)
+        is_class = ~np.isnan(log_proba).any(axis=1)
+        idx = np.searchsorted(estimator.classes_, y[is_class])
+        out[is_class] = -log_proba[np.flatnonzero(is_class), idx]
+    else:
+        is_class = np.zeros(len(y), dtype=bool)
+    if not is_class.all():
+        regression = ~is_class
+        pred = np.asarray(estimator.predict(_safe_indexing(X, np.flatnonzero(regression))), dtype=float)
+        out[regression] = (pred - np.asarray(y[regression], dtype=float)) ** 2
+    return out
 
 
 class InfluenceAdapter(metaclass=ABCMeta):
@@ -179,6 +226,26 @@ class InfluenceAdapter(metaclass=ABCMeta):
             Its gradient on the shared parameters.
         """
         raise NotImplementedError(f"{type(self).__name__} does not give output_gradients.")
+
+    def row_losses(self, X, y):
+        """Each row's loss, the loss whose change ``influence`` estimates.
+
+        Brute-force refits (:func:`skmtl.inspection.loo_effects`) measure
+        with it. :func:`prediction_losses` (log-loss or squared error) unless
+        the model family measures another loss.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_columns)
+            Rows to predict, with the task column.
+        y : ndarray of shape (n_rows,)
+            Their targets.
+
+        Returns
+        -------
+        losses : ndarray of shape (n_rows,)
+        """
+        return prediction_losses(self.estimator, X, y)
 
     def reduced_influence(self, X_val, y_val, method, reduce_func):
         """``reduce_func(block, start)`` over blocks of ``estimator.influence``, concatenated.

@@ -24,6 +24,23 @@ class LinearAdapter(EstimatorAdapter):
         super().__init__(estimator)
         self.loss = estimator.loss_
 
+    def row_losses(self, X, y):
+        """Each row's loss in the model's own loss (``loss_``), from its linear predictor.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_columns)
+            Rows to predict, with the task column.
+        y : ndarray of shape (n_rows,)
+            Their targets.
+
+        Returns
+        -------
+        losses : ndarray of shape (n_rows,)
+        """
+        est = self.estimator
+        return est.loss_.loss(est._linear_predictor(X), est._encode_targets(y))
+
     def data(self, X, y):
         Z, Y, row_task = self.estimator._check_val(X, y)
         return Z, Y, row_task, np.ones(len(Z))

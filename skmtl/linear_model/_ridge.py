@@ -5,7 +5,7 @@ from sklearn.base import RegressorMixin, clone
 from sklearn.utils.validation import column_or_1d
 
 from ..base import blas_threads_for_blocks, is_dask_collection
-from ..utils._tasks import check_magnitude
+from ..utils import check_magnitude
 from ._base import MultiTaskLinearModel
 from ._loss import SquaredError
 

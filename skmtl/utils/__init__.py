@@ -8,6 +8,7 @@ from .._config import check_result_memory
 from ._layout import TaskLayout, task_groups
 from ._targets import infer_target_kind
 from ._targets import MAX_CLASS_CODES  # noqa: F401  (public; named in infer_target_kind's docs)
+from ._tasks import UNSEEN_TASKS  # noqa: F401  (the phrase of the warning about unseen tasks)
 from ._tasks import (
     check_magnitude,
     check_task_X,
