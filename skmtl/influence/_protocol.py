@@ -121,6 +121,12 @@ class InfluenceAdapter(metaclass=ABCMeta):
         """Rows of the ``X`` given to ``fit``: the rows of ``influence``."""
 
     @property
+    def methods(self):
+        """The ``method`` values the estimator's ``influence`` and
+        ``task_relatedness`` accept: ``("mtif",)`` unless the family offers more."""
+        return ("mtif",)
+
+    @property
     def fit_fingerprint(self):
         """A hash of the training data (:func:`skmtl.base.data_fingerprint` of the
         features, task labels and targets), or None when the estimator keeps none."""

@@ -24,6 +24,10 @@ class LinearAdapter(EstimatorAdapter):
         super().__init__(estimator)
         self.loss = estimator.loss_
 
+    @property
+    def methods(self):
+        return ("mtif", self.estimator._refit_method)
+
     def row_losses(self, X, y):
         """Each row's loss in the model's own loss (``loss_``), from its linear predictor.
 
