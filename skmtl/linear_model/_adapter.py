@@ -99,20 +99,26 @@ class LinearAdapter(EstimatorAdapter):
         if learning_rate is None:
             _, _, hess = self.task_terms(data, (theta, beta), hessian=True)
             learning_rate = 1.0 / _largest_curvature(hess, alpha, shared_alpha)
-        value = None
+
+        def evaluate(beta, delta):
+            theta = beta[None] + delta
+            with np.errstate(over="ignore", invalid="ignore"):  # a rejected step may overflow exp
+                losses, grads = self.task_terms(data, (theta, beta))
+            value = np.nan_to_num(losses).sum() + alpha * np.sum(delta**2) + shared_alpha * np.sum(beta**2)
+            return value, theta, grads.reshape(theta.shape)
+
+        value, theta, grads = evaluate(beta, delta)
         for _ in range(n_steps):
-            losses, grads = self.task_terms(data, (theta, beta))
-            losses, grads = np.nan_to_num(losses), grads.reshape(theta.shape)
-            new_value = losses.sum() + alpha * np.sum(delta**2) + shared_alpha * np.sum(beta**2)
-            if value is not None and new_value > value:
-                learning_rate /= 2.0  # the curvature grew: keep the descent monotone
-            value = new_value
-            yield (theta, beta), learning_rate
             grad_beta = grads.sum(axis=0) + 2.0 * shared_alpha * beta
             grad_delta = grads + 2.0 * alpha * delta
-            beta = beta - learning_rate * grad_beta
-            delta = delta - learning_rate * grad_delta
-            theta = beta[None] + delta
+            while True:  # where the curvature grew (counts), halve the step: the descent stays monotone
+                new_beta, new_delta = beta - learning_rate * grad_beta, delta - learning_rate * grad_delta
+                new_value, new_theta, new_grads = evaluate(new_beta, new_delta)
+                if new_value <= value or learning_rate < 1e-12:
+                    break
+                learning_rate /= 2.0
+            yield (theta, beta), learning_rate
+            beta, delta, value, theta, grads = new_beta, new_delta, new_value, new_theta, new_grads
 
     def output_gradients(self, data):
         Z, _, row_task, _ = data

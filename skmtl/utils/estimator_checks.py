@@ -35,6 +35,8 @@ def _check_adapter(est, X):
               f"It returned {adapter!r}.")
     if not np.array_equal(adapter.tasks, est.tasks_):
         _fail(est, "the adapter's tasks differ from tasks_", f"{adapter.tasks} != {est.tasks_}.")
+    if "mtif" not in adapter.methods:
+        _fail(est, "the adapter's methods lack \"mtif\"", f"They are {adapter.methods}.")
     if adapter.n_fit_rows != len(X):
         _fail(est, "the adapter's n_fit_rows is not the number of rows given to fit",
               f"{adapter.n_fit_rows} != {len(X)}.")
