@@ -133,6 +133,9 @@ class InfluenceMixin:
     shortcut; ``empty`` marks the tasks without validation rows.
     """
 
+    # a hash of the training data (data_fingerprint), set by fit; None where none is kept
+    _fit_fingerprint = None
+
     def _resolve_val(self, X_val, y_val):
         return self._check_val(X_val, y_val) if validation_given(X_val, y_val) else self._val
 

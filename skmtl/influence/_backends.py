@@ -9,7 +9,7 @@ import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
 
-from ..utils._layout import task_groups
+from ..utils import task_groups
 
 
 def _not_positive_definite(what):

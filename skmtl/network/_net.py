@@ -22,7 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, column_or_1d
 from tqdm.auto import tqdm
 
 from ..base import InfluenceMixin, data_fingerprint, keep_state_on_error, validation_given
-from ..utils._tasks import check_task_X, encode_fitted_tasks, encode_tasks, missing_task_mask
+from ..utils import check_task_X, encode_fitted_tasks, encode_tasks, missing_task_mask
 from ._influence import CLASSIFICATION, REGRESSION
 from ._module import ACTIVATIONS, build_module, check_layer_sizes, load_previous, resolve_device, seeded
 from ._predict import NetPredictMixin

@@ -5,6 +5,7 @@ estimators and skmtl's own packages share one reading of it.
 """
 
 from .._config import check_result_memory
+from ._convert import split_tasks, stack_tasks
 from ._layout import TaskLayout, task_groups
 from ._targets import infer_target_kind
 from ._targets import MAX_CLASS_CODES  # noqa: F401  (public; named in infer_target_kind's docs)
@@ -18,8 +19,6 @@ from ._tasks import (
     normalize_task_labels,
     preview_labels,
     resolve_task_col,
-    split_tasks,
-    stack_tasks,
     task_labels,
 )
 
