@@ -40,6 +40,16 @@ def _stack(rng, sizes, n_features, score):
     return np.column_stack([features, task]), task, score(features, task)
 
 
+def _linear_tasks(rng, n_samples, n_tasks, n_features, h, epsilon, scale):
+    """``X`` and ``x theta_k`` of tasks whose ``theta_k`` lie around ``scale e_1``."""
+    base = np.zeros(n_features)
+    base[0] = scale
+    theta, unrelated = _task_coefficients(rng, n_tasks, n_features, h, epsilon, base)
+    X, _, signal = _stack(rng, _task_sizes(n_samples, n_tasks), n_features,
+                          lambda F, t: np.einsum("nd,nd->n", F, theta[t]))
+    return X, signal, theta, unrelated
+
+
 _COMMON = {
     "n_tasks": [Interval(numbers.Integral, 1, None, closed="left")],
     "n_samples": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
@@ -98,12 +108,8 @@ def make_multitask_regression(
     ((15, 3), (15,))
     """
     rng = check_random_state(random_state)
-    sizes = _task_sizes(n_samples, n_tasks)
-    base = np.zeros(n_features)
-    base[0] = 3.0
-    theta, unrelated = _task_coefficients(rng, n_tasks, n_features, h, epsilon, base)
-    X, task, signal = _stack(rng, sizes, n_features, lambda F, t: np.einsum("nd,nd->n", F, theta[t]))
-    y = signal + noise * rng.standard_normal(len(task))
+    X, signal, theta, unrelated = _linear_tasks(rng, n_samples, n_tasks, n_features, h, epsilon, 3.0)
+    y = signal + noise * rng.standard_normal(len(signal))
     return (X, y, theta, unrelated) if coef else (X, y)
 
 
@@ -221,10 +227,6 @@ def make_multitask_counts(
     ((15, 3), 'i', True)
     """
     rng = check_random_state(random_state)
-    sizes = _task_sizes(n_samples, n_tasks)
-    base = np.zeros(n_features)
-    base[0] = 0.5
-    theta, unrelated = _task_coefficients(rng, n_tasks, n_features, h, epsilon, base)
-    X, task, log_rate = _stack(rng, sizes, n_features, lambda F, t: np.einsum("nd,nd->n", F, theta[t]))
+    X, log_rate, theta, unrelated = _linear_tasks(rng, n_samples, n_tasks, n_features, h, epsilon, 0.5)
     y = rng.poisson(rate * np.exp(log_rate))
     return (X, y, theta, unrelated) if coef else (X, y)

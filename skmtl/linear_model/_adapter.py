@@ -29,19 +29,7 @@ class LinearAdapter(EstimatorAdapter):
         return ("mtif", self.estimator._refit_method)
 
     def row_losses(self, X, y):
-        """Each row's loss in the model's own loss (``loss_``), from its linear predictor.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_rows, n_columns)
-            Rows to predict, with the task column.
-        y : ndarray of shape (n_rows,)
-            Their targets.
-
-        Returns
-        -------
-        losses : ndarray of shape (n_rows,)
-        """
+        """Each row's loss in the model's own ``loss_``, from its linear predictor."""
         est = self.estimator
         return est.loss_.loss(est._linear_predictor(X), est._encode_targets(y))
 

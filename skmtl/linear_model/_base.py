@@ -20,7 +20,7 @@ from ..base import (
     validation_given,
 )
 from ..influence import ArrowHessian
-from ..utils import check_task_X, encode_fitted_tasks, encode_tasks, missing_task_mask, task_groups
+from ..utils import TaskLayout, check_task_X, encode_fitted_tasks, missing_task_mask, task_groups
 from ._adapter import LinearAdapter
 from ._refit import RefitEffectsMixin, _backtrack
 
@@ -109,10 +109,8 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
                     "are not supported. Compute them (X.compute()) to fit in memory."
                 )
             return self._fit_dask(X, y)
-        features, labels, y, weights, tasks, row_task, loss, Y_all = self._fit_arrays(
-            X, y, sample_weight
-        )
-        present = ~missing_task_mask(labels)
+        features, labels, y, weights, layout, loss, Y_all = self._fit_arrays(X, y, sample_weight)
+        tasks, row_task, present = layout.tasks, layout.row_task, ~layout.missing
         fingerprint = data_fingerprint(features, labels, y)
         Z = self._design(features)
         del features  # the design matrix replaces it: one copy of the data in memory
@@ -147,9 +145,10 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
 
     def _fit_arrays(self, X, y, sample_weight):
         """Validate the training data (``n_features_in_`` and the task column set
-        as by ``fit``); return ``(features, labels, y, weights, tasks, row_task,
-        loss, Y)``: weight 0 for rows without a task, ``tasks`` the sorted labels
-        of the rows of positive weight, ``Y`` the encoded targets (0 where no task)."""
+        as by ``fit``); return ``(features, labels, y, weights, layout, loss, Y)``:
+        weight 0 for rows without a task, ``layout`` the :class:`~skmtl.utils.TaskLayout`
+        whose tasks are those of the rows of positive weight, ``Y`` the encoded
+        targets (0 where no task)."""
         features, labels = check_task_X(self, X, reset=True)
         y = column_or_1d(y, warn=True)
         if len(y) != len(features):
@@ -159,18 +158,18 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         sample_weight = _check_sample_weight(
             sample_weight, features, ensure_non_negative=True
         )
-        present = ~missing_task_mask(labels)
+        # weight 0 == row absent: a task whose rows all weigh 0 is not fitted
+        layout = TaskLayout(labels, sample_weight=sample_weight)
+        present = ~layout.missing
         if not present.any():
             raise ValueError("Every row of X has a missing task label; nothing to fit.")
-        # weight 0 == row absent: a task whose rows all weigh 0 is not fitted
-        tasks = np.unique(labels[present & (sample_weight > 0)])
         loss, Y = self._make_loss(y[present])
         Y_all = np.zeros((len(y), Y.shape[1]))
         Y_all[present] = Y
         self._fit_intercept = self.fit_intercept
         self._basis = None
         weights = np.where(present, sample_weight, 0.0)
-        return features, labels, y, weights, tasks, encode_tasks(labels, tasks), loss, Y_all
+        return features, labels, y, weights, layout, loss, Y_all
 
     def _fit_dask(self, X, y):
         raise TypeError(

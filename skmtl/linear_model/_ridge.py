@@ -161,7 +161,8 @@ def _partition_terms(estimator, X, y):
     """Per-task squared-error gradients and Hessians at zero of one partition (on a worker)."""
     if len(X) == 0:
         return None
-    features, _, _, weights, tasks, row_task, loss, Y = estimator._fit_arrays(X, y, None)
+    features, _, _, weights, layout, loss, Y = estimator._fit_arrays(X, y, None)
+    tasks, row_task = layout.tasks, layout.row_task
     estimator.loss_ = loss
     Z = estimator._design(features)
     zero = np.zeros((len(tasks), Y.shape[1], Z.shape[1]))

@@ -50,8 +50,11 @@ class TaskLayout:
         Task label of each row (NaN or None where missing), as returned by
         :func:`task_labels`.
     tasks : ndarray of shape (n_tasks,), default=None
-        The tasks to encode against (e.g. a fitted ``tasks_``); the sorted
-        distinct labels present when None.
+        The tasks to encode against (e.g. a fitted ``tasks_``); when None,
+        the sorted distinct labels of the rows with positive
+        ``sample_weight``: the tasks a fit on these rows has.
+    sample_weight : ndarray of shape (n_rows,), default=None
+        Row weights, for choosing the tasks; every row counts when None.
 
     Attributes
     ----------
@@ -74,13 +77,17 @@ class TaskLayout:
 
     labels: np.ndarray
     tasks: np.ndarray = None
+    sample_weight: np.ndarray = field(default=None, repr=False)
     missing: np.ndarray = field(init=False, repr=False)
     row_task: np.ndarray = field(init=False, repr=False)
     counts: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
         missing = missing_task_mask(self.labels)
-        tasks = np.unique(self.labels[~missing]) if self.tasks is None else self.tasks
+        tasks = self.tasks
+        if tasks is None:
+            weighed = ~missing if self.sample_weight is None else ~missing & (self.sample_weight > 0)
+            tasks = np.unique(self.labels[weighed])
         row_task = encode_tasks(self.labels, tasks)
         object.__setattr__(self, "tasks", tasks)
         object.__setattr__(self, "missing", missing)
