@@ -92,16 +92,17 @@ def _refit_effects(est, X, y, X_val, y_val, rows):
 
 
 def _agreement(est, estimate, actual, method, min_correlation, what):
+    """Pearson correlation of estimated and refit effects; an AssertionError when too low
+    (or, for ``"exact"``, when they differ)."""
     has = ~np.isnan(actual)
-    if method == "exact":
-        if not np.allclose(estimate[has], actual[has], rtol=1e-6, atol=1e-10):
-            _fail(est, f'{what} with method="exact" differs from brute-force refits',
-                  f"Largest difference {np.abs(estimate[has] - actual[has]).max():.3g}.")
-        return
+    if method == "exact" and not np.allclose(estimate[has], actual[has], rtol=1e-6, atol=1e-10):
+        _fail(est, f'{what} with method="exact" differs from brute-force refits',
+              f"Largest difference {np.abs(estimate[has] - actual[has]).max():.3g}.")
     r = pearsonr(estimate[has], actual[has])[0]
     if not r >= min_correlation:
         _fail(est, f'{what} with method="{method}" does not track brute-force refits',
               f"Pearson correlation {r:.3f} < min_correlation={min_correlation}.")
+    return float(r)
 
 
 def check_influence_estimator(estimator, *, min_correlation=0.9, n_refits=24, gradient_rtol=1e-4,
@@ -153,7 +154,10 @@ def check_influence_estimator(estimator, *, min_correlation=0.9, n_refits=24, gr
 
     Returns
     -------
-    None
+    correlations : dict
+        ``{(quantity, method): r}``: the Pearson correlation of each
+        estimate checked (``"influence"``, ``"task_relatedness"``) with the
+        refits.
 
     Raises
     ------
@@ -164,7 +168,9 @@ def check_influence_estimator(estimator, *, min_correlation=0.9, n_refits=24, gr
     --------
     >>> from skmtl import MultiTaskRidge
     >>> from skmtl.utils.estimator_checks import check_influence_estimator
-    >>> check_influence_estimator(MultiTaskRidge())
+    >>> correlations = check_influence_estimator(MultiTaskRidge())
+    >>> sorted(correlations)
+    [('influence', 'exact'), ('influence', 'mtif'), ('task_relatedness', 'exact')]
     """
     X, y, X_val, y_val = _problem(estimator, random_state)
     est = clone(estimator).fit(X, y)
@@ -188,10 +194,11 @@ def check_influence_estimator(estimator, *, min_correlation=0.9, n_refits=24, gr
 
     rows = np.unique(np.linspace(0, len(X) - 1, min(n_refits, len(X))).round().astype(int))
     actual = _refit_effects(est, X, y, X_val, y_val, rows)
-    task_actual = None
+    task_actual, correlations = None, {}
     for method in adapter.methods:
         estimate = est.influence(X_val, y_val, method=method)
-        _agreement(est, estimate[rows], actual, method, min_correlation, "influence")
+        correlations["influence", method] = _agreement(
+            est, estimate[rows], actual, method, min_correlation, "influence")
         if method == "mtif":  # first order for a whole task is crude (see the user guide)
             continue
         if task_actual is None:
@@ -199,5 +206,7 @@ def check_influence_estimator(estimator, *, min_correlation=0.9, n_refits=24, gr
                 task_losses(clone(est).fit(X[X[:, -1] != t], y[X[:, -1] != t]), X_val, y_val, est.tasks_)
                 for t in est.tasks_
             ]) - task_losses(est, X_val, y_val)
-        _agreement(est, est.task_relatedness(X_val, y_val, method=method), task_actual, method,
-                   min_correlation, "task_relatedness")
+        correlations["task_relatedness", method] = _agreement(
+            est, est.task_relatedness(X_val, y_val, method=method), task_actual, method,
+            min_correlation, "task_relatedness")
+    return correlations
