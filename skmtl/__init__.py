@@ -5,13 +5,13 @@ loads torch on first access, and plots load matplotlib when drawn.
 """
 
 from ._config import config_context, get_config, set_config
-from .linear_model import MultiTaskLogistic, MultiTaskRidge
+from .linear_model import MultiTaskLogistic, MultiTaskPoisson, MultiTaskRidge
 from .selection import MTIFSelector
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "MultiTaskRidge", "MultiTaskLogistic", "MTIFSelector", "SharedBottomNet",
+    "MultiTaskRidge", "MultiTaskLogistic", "MultiTaskPoisson", "MTIFSelector", "SharedBottomNet",
     "config_context", "get_config", "set_config",
 ]
 

@@ -88,9 +88,28 @@ def config_context(*, max_result_memory=None):
 
 
 def check_result_memory(n_values, what, instead):
-    """Raise ``MemoryError`` when ``n_values`` float64 numbers exceed
-    ``max_result_memory``, before they are allocated; ``what`` names the
-    result, ``instead`` the call that avoids it."""
+    """Raise ``MemoryError`` when ``n_values`` float64 numbers exceed ``max_result_memory``.
+
+    Called before a result is allocated.
+
+    Parameters
+    ----------
+    n_values : int
+        Number of float64 values of the result.
+    what : str
+        Names the result in the message.
+    instead : str
+        The call that avoids it, in the message.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> from skmtl.utils import check_result_memory
+    >>> check_result_memory(1000, "a small result", "Stream it")
+    """
     n_bytes = 8 * n_values
     limit = _config["max_result_memory"]
     if n_bytes > limit * 2**20:

@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 
 from ._config import check_result_memory
+from .influence import InfluenceAdapter
 
 
 def is_dask_collection(X):
@@ -131,6 +132,9 @@ class InfluenceMixin:
     ``(positions, totals)`` by one solve, or None where there is no such
     shortcut; ``empty`` marks the tasks without validation rows.
     """
+
+    # a hash of the training data (data_fingerprint), set by fit; None where none is kept
+    _fit_fingerprint = None
 
     def _resolve_val(self, X_val, y_val):
         return self._check_val(X_val, y_val) if validation_given(X_val, y_val) else self._val
@@ -346,3 +350,19 @@ class InfluenceMixin:
         (or the training data); computed on first access."""
         check_is_fitted(self)
         return self._cached("relatedness", self.task_relatedness)
+
+
+class EstimatorAdapter(InfluenceAdapter):
+    """The parts of :class:`~skmtl.influence.InfluenceAdapter` that every
+    :class:`InfluenceMixin` estimator gives alike; the families add the rest."""
+
+    @property
+    def n_fit_rows(self):
+        return self.estimator._n_fit_rows
+
+    @property
+    def fit_fingerprint(self):
+        return self.estimator._fit_fingerprint
+
+    def reduced_influence(self, X_val, y_val, method, reduce_func):
+        return self.estimator._reduced_influence(X_val, y_val, method, reduce_func)

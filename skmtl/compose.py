@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.compose import ColumnTransformer
 
-from .utils._tasks import resolve_task_col
+from .utils import resolve_task_col
 
 __all__ = ["make_feature_transformer"]
 

@@ -10,15 +10,18 @@ from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 from tqdm.auto import tqdm
 
 from .base import validation_given
-from .utils._tasks import UNSEEN_TASKS, check_task_X, encode_fitted_tasks, encode_tasks
+from .influence import prediction_losses
+from .utils import UNSEEN_TASKS, check_task_X, encode_fitted_tasks, encode_tasks
 
 
 def task_losses(estimator, X, y, tasks=None):
     """Mean loss of a fitted estimator on each task of ``(X, y)``.
 
-    The loss is the mean log-loss on classification tasks and the mean
-    squared error on regression tasks, as everywhere in skmtl (a network
-    may hold both kinds). Tasks the estimator cannot predict (not seen in
+    The loss is the one the estimator's influence measures
+    (:meth:`skmtl.influence.InfluenceAdapter.row_losses`): the mean log-loss
+    on classification tasks and the mean squared error on regression tasks
+    (a network may hold both kinds), half the Poisson deviance for
+    :class:`~skmtl.MultiTaskPoisson`. Tasks the estimator cannot predict (not seen in
     fit, and ``unknown_task`` is not ``"shared"``) get NaN.
 
     Parameters
@@ -62,29 +65,13 @@ def task_losses(estimator, X, y, tasks=None):
     with warnings.catch_warnings():
         # a task the model did not fit (left out by a refit) is predicted by the shared part on purpose
         warnings.filterwarnings("ignore", message=f".*{UNSEEN_TASKS}", category=UserWarning)
-        per_row = _row_losses(estimator, X_keep, y_keep)
+        if hasattr(estimator, "get_influence_adapter"):  # the loss the model's influence measures
+            per_row = estimator.get_influence_adapter().row_losses(X_keep, y_keep)
+        else:
+            per_row = prediction_losses(estimator, X_keep, y_keep)
     counts = np.bincount(row_task, minlength=len(tasks))
     sums = np.bincount(row_task, weights=per_row, minlength=len(tasks))
     np.divide(sums, counts, out=out, where=counts > 0)
-    return out
-
-
-def _row_losses(estimator, X, y):
-    """Each row's loss of ``estimator``: log-loss or squared error."""
-    out = np.full(len(y), np.nan)
-    if hasattr(estimator, "predict_log_proba"):
-        # NaN marks rows of regression tasks in a mixed model; log-probabilities
-        # stay exact where a probability would round to 0
-        log_proba = estimator.predict_log_proba(X)
-        is_class = ~np.isnan(log_proba).any(axis=1)
-        idx = np.searchsorted(estimator.classes_, y[is_class])
-        out[is_class] = -log_proba[np.flatnonzero(is_class), idx]
-    else:
-        is_class = np.zeros(len(y), dtype=bool)
-    if not is_class.all():
-        regression = ~is_class
-        pred = np.asarray(estimator.predict(_safe_indexing(X, np.flatnonzero(regression))), dtype=float)
-        out[regression] = (pred - np.asarray(y[regression], dtype=float)) ** 2
     return out
 
 

@@ -8,9 +8,9 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.multiclass import type_of_target
 
-from .utils._tasks import task_labels
+from .utils import task_labels
 
-__all__ = ["TaskStratifiedKFold", "TaskShuffleSplit", "task_train_test_split"]
+__all__ = ["TaskStratifiedKFold", "TaskShuffleSplit", "task_train_test_split", "holdout_candidates"]
 
 
 def _strata(X, y, task_col):
@@ -44,6 +44,42 @@ def _stratified_order(task, cls, rng):
     tiebreak = np.arange(len(eligible)) if rng is None else rng.permutation(len(eligible))
     order = np.lexsort((tiebreak, cls[eligible], task[eligible]))
     return eligible[order]
+
+
+def holdout_candidates(X, y=None, *, task_col=-1):
+    """Which rows a task-respecting splitter may hold out.
+
+    Every row with a task label, except a task's only row: the splitters of
+    this module never hold those out, so that no task vanishes from a
+    training part. A selector or a command line can count them to choose how
+    many folds are possible.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_samples, n_columns)
+        Data with the task column.
+    y : array-like of shape (n_samples,), default=None
+        Targets; only their length is checked.
+    task_col : int or str, default=-1
+        Position, or DataFrame column name, of the task label in ``X``.
+
+    Returns
+    -------
+    mask : ndarray of shape (n_samples,) of bool
+        True for the rows that can be held out.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.model_selection import holdout_candidates
+    >>> X = np.array([[0.1, 0], [0.2, 0], [0.3, 1], [0.4, np.nan]])
+    >>> holdout_candidates(X).tolist()          # task 1 has one row; row 3 has no task
+    [True, True, False, False]
+    """
+    task, cls = _strata(X, y, task_col)
+    mask = np.zeros(len(task), dtype=bool)
+    mask[_stratified_order(task, cls, None)] = True
+    return mask
 
 
 class _TaskSplitter(BaseCrossValidator):

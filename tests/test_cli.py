@@ -173,7 +173,7 @@ def test_select_writes_the_input_lines_verbatim(tmp_path):
 
 
 def test_harmful_rows_show_numeric_targets_compactly():
-    from skmtl.cli import _format_harmful_rows
+    from skmtl.cli._report import _format_harmful_rows
 
     def table(y):
         text = _format_harmful_rows(np.array([-2.0, -1.0, 0.5]), np.arange(3),
@@ -189,7 +189,7 @@ def test_harmful_rows_show_numeric_targets_compactly():
 
 
 def test_relatedness_prints_the_strongest_pairs_by_label():
-    from skmtl.cli import _format_relatedness
+    from skmtl.cli._report import _format_relatedness
 
     R = np.array([[9.0, -0.5, 0.1], [2.0, 9.0, np.nan], [-3.0, 0.2, 9.0]])
     R[:, 2] = np.nan  # target task "c" has no validation rows
@@ -204,7 +204,8 @@ def test_relatedness_prints_the_strongest_pairs_by_label():
 
 
 def test_install_hints_name_the_extra_of_a_clone(monkeypatch, capsys):
-    from skmtl.cli import _InputError, _make_model, _save_heatmap
+    from skmtl.cli._io import _InputError
+    from skmtl.cli._report import _make_model, _save_heatmap
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
     assert not _save_heatmap(np.eye(2), [0, 1], "unused.png", "title")
@@ -334,7 +335,7 @@ def test_values_too_large_or_small_to_square_name_the_column(tmp_path, capsys, s
 
 
 def test_task_labels_written_differently_stay_different_tasks():
-    from skmtl.cli import _labels
+    from skmtl.cli._io import _labels
 
     assert _labels(["1", "2", "10"]).tolist() == [1, 2, 10]
     assert _labels(["01", "1", "1_0", "10"]).tolist() == ["01", "1", "1_0", "10"]
@@ -465,7 +466,7 @@ def test_outputs_never_replace_the_input(tmp_path, capsys, command, name):
 
 
 def test_an_interrupted_write_leaves_the_old_file(tmp_path):
-    from skmtl.cli import _write_lines
+    from skmtl.cli._io import _write_lines
 
     path = tmp_path / "kept.csv"
     path.write_text("old\n")
@@ -600,13 +601,13 @@ def test_two_tasks_use_the_exact_measure_by_default(tmp_path, capsys):
 
 
 def test_first_order_beyond_the_affordable_size(monkeypatch):
-    import skmtl.cli
-    from skmtl.cli import _resolve_method
+    import skmtl.cli._report
+    from skmtl.cli._report import _resolve_method
 
     X, y = make_multitask_regression(n_tasks=3, n_samples=10, n_features=2, random_state=0)
     model = MultiTaskRidge().fit(X, y)
     assert _resolve_method(None, model, 3)[0] == "exact"
-    monkeypatch.setattr(skmtl.cli, "_AFFORDABLE_TASKS", 2)
+    monkeypatch.setattr(skmtl.cli._report, "_AFFORDABLE_TASKS", 2)
     method, why = _resolve_method(None, model, 3)
     assert method == "mtif" and "beyond 2 tasks" in why and "--method exact" in why
 
@@ -680,7 +681,7 @@ def test_task_ids_beyond_2_53_stay_apart(tmp_path, capsys):
 
 
 def test_relatedness_pairs_without_effect_are_not_called_harmful():
-    from skmtl.cli import _format_relatedness
+    from skmtl.cli._report import _format_relatedness
 
     R = np.array([[0.0, 0.0, 0.5], [-0.2, 0.0, 0.0], [0.0, 0.0, 0.0]])
     lines = _format_relatedness(R, ["a", "b", "c"], top=6)

@@ -7,7 +7,7 @@ the integer-valued data of a few checks give it real tasks to score."""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skmtl import MultiTaskLogistic, MultiTaskRidge
+from skmtl import MultiTaskLogistic, MultiTaskPoisson, MultiTaskRidge
 from skmtl.selection import MTIFSelector
 
 # The checks build X without a task column: skmtl reads the last column as the
@@ -28,7 +28,7 @@ def expected_failed_checks(estimator):
 
 
 @parametrize_with_checks(
-    [MultiTaskRidge(), MultiTaskLogistic(), MTIFSelector(MultiTaskRidge())],
+    [MultiTaskRidge(), MultiTaskLogistic(), MultiTaskPoisson(), MTIFSelector(MultiTaskRidge())],
     expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible(estimator, check):

@@ -17,7 +17,7 @@ from skmtl.relatedness import (
     tag_affinity,
     task_subset_losses,
 )
-from skmtl.relatedness._adapters import _LinearAdapter
+
 from skmtl.relatedness._grouping import _all_partitions, _n_partitions
 from skmtl.relatedness._subsets import _centred, _fit_surrogate, _higher_order
 from skmtl.utils import stack_tasks
@@ -99,7 +99,7 @@ def test_tag_first_order_is_the_small_step_limit_of_exact():
 def test_tag_training_path_converges_to_the_fit():
     X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=2, random_state=0)
     model = MultiTaskRidge(alpha=0.5).fit(X, y)
-    for (theta, beta), _ in _LinearAdapter(model).training_path(3000, None):
+    for (theta, beta), _ in model.get_influence_adapter().training_path(3000, None):
         pass
     assert_allclose(theta, model._theta, atol=1e-6)
     assert_allclose(beta, model._beta, atol=1e-6)

@@ -40,6 +40,16 @@ def _stack(rng, sizes, n_features, score):
     return np.column_stack([features, task]), task, score(features, task)
 
 
+def _linear_tasks(rng, n_samples, n_tasks, n_features, h, epsilon, scale):
+    """``X`` and ``x theta_k`` of tasks whose ``theta_k`` lie around ``scale e_1``."""
+    base = np.zeros(n_features)
+    base[0] = scale
+    theta, unrelated = _task_coefficients(rng, n_tasks, n_features, h, epsilon, base)
+    X, _, signal = _stack(rng, _task_sizes(n_samples, n_tasks), n_features,
+                          lambda F, t: np.einsum("nd,nd->n", F, theta[t]))
+    return X, signal, theta, unrelated
+
+
 _COMMON = {
     "n_tasks": [Interval(numbers.Integral, 1, None, closed="left")],
     "n_samples": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
@@ -98,12 +108,8 @@ def make_multitask_regression(
     ((15, 3), (15,))
     """
     rng = check_random_state(random_state)
-    sizes = _task_sizes(n_samples, n_tasks)
-    base = np.zeros(n_features)
-    base[0] = 3.0
-    theta, unrelated = _task_coefficients(rng, n_tasks, n_features, h, epsilon, base)
-    X, task, signal = _stack(rng, sizes, n_features, lambda F, t: np.einsum("nd,nd->n", F, theta[t]))
-    y = signal + noise * rng.standard_normal(len(task))
+    X, signal, theta, unrelated = _linear_tasks(rng, n_samples, n_tasks, n_features, h, epsilon, 3.0)
+    y = signal + noise * rng.standard_normal(len(signal))
     return (X, y, theta, unrelated) if coef else (X, y)
 
 
@@ -169,4 +175,58 @@ def make_multitask_classification(
         p = softmax(scores, axis=1)
         y = (rng.random_sample(len(task))[:, None] > np.cumsum(p, axis=1)).sum(axis=1)
         y = np.minimum(y, n_classes - 1)
+    return (X, y, theta, unrelated) if coef else (X, y)
+
+
+@validate_params(
+    {**_COMMON, "rate": [Interval(numbers.Real, 0, None, closed="neither")]},
+    prefer_skip_nested_validation=True,
+)
+def make_multitask_counts(
+    n_tasks=10, n_samples=100, n_features=10, *, h=0.25, epsilon=0.2, rate=5.0,
+    coef=False, random_state=None,
+):
+    """Poisson count tasks (log link) that share coefficients up to perturbations.
+
+    Task ``k`` draws ``x ~ N(0, I)`` and ``y ~ Poisson(rate * exp(x theta_k))``
+    with ``theta_k = 0.5 e_1 + delta_k``, ``delta_k`` uniform on the sphere
+    of radius ``h``; a fraction ``epsilon`` of the tasks is unrelated, their
+    ``theta_k`` uniform on the sphere of radius 0.5. Counts per school,
+    region or user, as :class:`~skmtl.MultiTaskPoisson` models them.
+
+    Parameters
+    ----------
+    n_tasks : int, default=10
+    n_samples : int or array-like of shape (n_tasks,), default=100
+        Rows per task.
+    n_features : int, default=10
+    h : float, default=0.25
+        Distance of each related task from the shared vector.
+    epsilon : float in [0, 1], default=0.2
+        Fraction of unrelated tasks.
+    rate : float, default=5.0
+        Mean count at ``x = 0``.
+    coef : bool, default=False
+        Also return the true coefficients and which tasks are unrelated.
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X : ndarray of shape (sum n_samples, n_features + 1)
+        Features, then the task label as the last column.
+    y : ndarray of shape (sum n_samples,) of int
+        Counts.
+    coef : ndarray of shape (n_tasks, n_features), only when ``coef=True``
+    unrelated : ndarray of shape (n_tasks,) of bool, only when ``coef=True``
+
+    Examples
+    --------
+    >>> from skmtl.datasets import make_multitask_counts
+    >>> X, y = make_multitask_counts(n_tasks=3, n_samples=5, n_features=2, random_state=0)
+    >>> X.shape, y.dtype.kind, bool(y.min() >= 0)
+    ((15, 3), 'i', True)
+    """
+    rng = check_random_state(random_state)
+    X, log_rate, theta, unrelated = _linear_tasks(rng, n_samples, n_tasks, n_features, h, epsilon, 0.5)
+    y = rng.poisson(rate * np.exp(log_rate))
     return (X, y, theta, unrelated) if coef else (X, y)

@@ -5,7 +5,6 @@ import warnings
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -21,10 +20,11 @@ from ..base import (
     validation_given,
 )
 from ..influence import ArrowHessian
-from ..influence._arrow import _NumpyOps
-from ..utils._tasks import check_task_X, encode_fitted_tasks, encode_tasks, missing_task_mask
+from ..utils import TaskLayout, check_task_X, encode_fitted_tasks, missing_task_mask, task_groups
+from ._adapter import LinearAdapter
+from ._refit import RefitEffectsMixin, _backtrack
 
-class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
+class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
     """Base of MultiTaskRidge and MultiTaskLogistic (not for direct use).
 
     The objective is ``sum_k [L_k(theta_k) + alpha ||theta_k - beta||^2] +
@@ -109,10 +109,8 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
                     "are not supported. Compute them (X.compute()) to fit in memory."
                 )
             return self._fit_dask(X, y)
-        features, labels, y, weights, tasks, row_task, loss, Y_all = self._fit_arrays(
-            X, y, sample_weight
-        )
-        present = ~missing_task_mask(labels)
+        features, labels, y, weights, layout, loss, Y_all = self._fit_arrays(X, y, sample_weight)
+        tasks, row_task, present = layout.tasks, layout.row_task, ~layout.missing
         fingerprint = data_fingerprint(features, labels, y)
         Z = self._design(features)
         del features  # the design matrix replaces it: one copy of the data in memory
@@ -147,9 +145,10 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _fit_arrays(self, X, y, sample_weight):
         """Validate the training data (``n_features_in_`` and the task column set
-        as by ``fit``); return ``(features, labels, y, weights, tasks, row_task,
-        loss, Y)``: weight 0 for rows without a task, ``tasks`` the sorted labels
-        of the rows of positive weight, ``Y`` the encoded targets (0 where no task)."""
+        as by ``fit``); return ``(features, labels, y, weights, layout, loss, Y)``:
+        weight 0 for rows without a task, ``layout`` the :class:`~skmtl.utils.TaskLayout`
+        whose tasks are those of the rows of positive weight, ``Y`` the encoded
+        targets (0 where no task)."""
         features, labels = check_task_X(self, X, reset=True)
         y = column_or_1d(y, warn=True)
         if len(y) != len(features):
@@ -159,18 +158,18 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
         sample_weight = _check_sample_weight(
             sample_weight, features, ensure_non_negative=True
         )
-        present = ~missing_task_mask(labels)
+        # weight 0 == row absent: a task whose rows all weigh 0 is not fitted
+        layout = TaskLayout(labels, sample_weight=sample_weight)
+        present = ~layout.missing
         if not present.any():
             raise ValueError("Every row of X has a missing task label; nothing to fit.")
-        # weight 0 == row absent: a task whose rows all weigh 0 is not fitted
-        tasks = np.unique(labels[present & (sample_weight > 0)])
         loss, Y = self._make_loss(y[present])
         Y_all = np.zeros((len(y), Y.shape[1]))
         Y_all[present] = Y
         self._fit_intercept = self.fit_intercept
         self._basis = None
         weights = np.where(present, sample_weight, 0.0)
-        return features, labels, y, weights, tasks, encode_tasks(labels, tasks), loss, Y_all
+        return features, labels, y, weights, layout, loss, Y_all
 
     def _fit_dask(self, X, y):
         raise TypeError(
@@ -197,7 +196,7 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
         losses = np.zeros(n_tasks)
         grads = np.zeros((n_tasks, n_out * d))
         hess = np.zeros((n_tasks, n_out * d, n_out * d)) if hessian else None
-        for k, rows in _NumpyOps.task_groups(row_task, n_tasks):  # not a mask per task: O(n K)
+        for k, rows in task_groups(row_task, n_tasks):  # not a mask per task: O(n K)
             w = weights[rows]
             total = w.sum()
             if total == 0:
@@ -319,6 +318,24 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
         return np.einsum("ncd,nd->nc", params[row_task], Z)  # row_task -1 -> shared
 
     # -- influence ---------------------------------------------------------------------
+    def get_influence_adapter(self):
+        """The model's per-task losses and gradients on the shared coefficients.
+
+        The :class:`~skmtl.influence.InfluenceAdapter` through which
+        :mod:`skmtl.relatedness`, :mod:`skmtl.plotting` and
+        :mod:`skmtl.selection` read the fitted model. Writing ``theta_k = beta
+        + delta_k``, its shared parameter is ``beta`` and each task's gradient
+        on it is the gradient of the task's loss in its own coefficients.
+
+        Returns
+        -------
+        adapter : InfluenceAdapter
+            Gives ``data``, ``train_data``, ``task_terms``,
+            ``shifted_losses``, ``training_path``, ``output_gradients`` and
+            ``loss``.
+        """
+        return LinearAdapter(self)
+
     def _check_val(self, X_val, y_val):
         """Validation data as ``(Z, Y, task index)``, rows of unseen tasks dropped."""
         features, labels = check_task_X(self, X_val, reset=False)
@@ -505,181 +522,3 @@ class MultiTaskLinearModel(InfluenceMixin, BaseEstimator, metaclass=ABCMeta):
             out = self._task_refit_effects(shared_grad, val)
         out[:, empty] = np.nan
         return out
-
-    # -- beyond first order: Newton steps on the objective without rows / tasks ----
-    def _val_loss_change(self, val, target, delta):
-        """Change of task ``target``'s validation loss for coefficient changes
-        ``delta`` of shape ``(m, n_out * d)``; one value per change."""
-        Z, Y, row_task = val
-        rows = row_task == target
-        Zj, Yj = Z[rows], Y[rows]
-        base = Zj @ self._theta[target].T
-        shift = np.swapaxes(delta.reshape((len(delta),) + self._theta.shape[1:]) @ Zj.T, 1, 2)
-        new = self.loss_.loss(base + shift, Yj).mean(axis=1)
-        return new - self.loss_.loss(base, Yj).mean()
-
-    def _effects_from_steps(self, val, source, own, shared, empty):
-        """Loss change of every target for steps (own block of ``source``, shared)."""
-        H = self._hessian()
-        out = np.full((len(shared), len(self.tasks_)), np.nan)
-        for j in np.flatnonzero(~empty):
-            delta = own if j == source else -shared @ H.coupling_[j].T
-            out[:, j] = self._val_loss_change(val, j, delta)
-        return out
-
-    def _hessian_factors(self, eta, Y, Z):
-        """``V`` with ``V V^T`` = each row's loss Hessian in the coefficients."""
-        h = self.loss_.hessian(eta, Y)
-        if h.shape[-1] == 1:
-            root = np.sqrt(h)
-        else:  # softmax curvature is only positive semi-definite
-            lam, vec = np.linalg.eigh(h)
-            root = vec * np.sqrt(np.clip(lam, 0.0, None))[:, None, :]
-        n_out = h.shape[-1]
-        return np.einsum("mcr,md->mcdr", root, Z).reshape(len(Z), n_out * Z.shape[1], n_out)
-
-    def _row_refit_effects(self, rows, k, u, scale, val, empty):
-        """One Newton step per row on the objective without it.
-
-        Without row ``i`` (normalized weight ``s``), task ``k``'s loss becomes
-        ``c (L_k - s l_i)`` with ``c = 1 / (1 - s)``: the Hessian block is
-        ``c D_k + 2 alpha I`` (shared by rows of equal weight) minus the row's
-        rank-``C`` curvature, and the gradient changes by ``-c u_i``.
-        """
-        self._hessian()  # factorized here once, not in every job
-        self._lone_directions()
-        groups = [(task, idx) for task in np.unique(k) for idx in
-                  (np.flatnonzero((k == task) & (scale == w)) for w in np.unique(scale[k == task]))]
-        # one job per task and row weight: joblib.parallel_config spreads them (e.g. over Dask)
-        effects = Parallel()(
-            delayed(self._refit_effects_in_task)(task, rows[idx], u[idx], scale[idx[0]], val, empty)
-            for task, idx in groups
-        )
-        out = np.zeros((len(rows), len(self.tasks_)))
-        for (_, idx), effect in zip(groups, effects):
-            out[idx] = effect
-        return out
-
-    def _refit_effects_in_task(self, task, rows, u, weight, val, empty):
-        """:meth:`_row_refit_effects` of rows of one task and one normalized weight."""
-        H = self._hessian()
-        two_alpha_eye = 2.0 * self._penalty[0] * np.eye(H.d_task)
-        Zr = self._Z[rows]
-        if weight >= 1.0 - 1e-12:  # the task's only row: its data term vanishes
-            base, c = two_alpha_eye, 0.0
-            factors = np.zeros((len(rows), H.d_task, 1))
-            rhs = np.broadcast_to(self._fitted_terms()[1][task], (len(rows), H.d_task))
-        else:
-            c = 1.0 / (1.0 - weight)
-            base = c * (H.task_blocks[task] - two_alpha_eye) + two_alpha_eye
-            eta = Zr @ self._theta[task].T
-            factors = self._hessian_factors(eta, self._Y[rows], Zr)
-            rhs = c * u
-        scales = np.full(factors.shape[::2], c * weight)
-        lone = self._lone_directions()[rows]
-        if lone.any():
-            factors, scales, rhs = self._pin_lone_directions(task, lone, factors, scales, rhs)
-        own, shared = H.low_rank_task_step(task, base, factors, scales, rhs)
-        return self._effects_from_steps(val, task, own, shared, empty)
-
-    def _lone_directions(self):
-        """Unit vector ``q_i`` along which fitted row ``i`` alone has data (zero if none).
-
-        With more features than rows every row has one. Without the row no
-        data holds ``q_i``, and the refit has no component along it (the
-        penalties are isotropic); in the system of the removal, though, only
-        ``shared_alpha`` pins that component down, which costs digits.
-        """
-        if "lone" not in self._cache:
-            fitted = np.flatnonzero((self._row_task >= 0) & (self._weights > 0))
-            Z = self._Z[fitted]
-            U, S, Vt = np.linalg.svd(Z, full_matrices=False)
-            rank = S > S[0] * max(Z.shape) * np.finfo(float).eps
-            U, S, Vt = U[:, rank], S[rank], Vt[rank]
-            lone = np.flatnonzero(1.0 - np.einsum("nr,nr->n", U, U) < 1e-10)  # leverage 1
-            q = (U[lone] / S) @ Vt  # (Z^T Z)^+ z_i: orthogonal to every other row
-            out = np.zeros_like(self._Z)
-            out[fitted[lone]] = q / np.linalg.norm(q, axis=1, keepdims=True)
-            self._cache["lone"] = out
-        return self._cache["lone"]
-
-    def _pin_lone_directions(self, task, lone, factors, scales, rhs):
-        """Add ``(lam / 2) (q_i . theta_k)^2`` per output to the objective without row ``i``.
-
-        It does not move the refit, which has no component along ``q_i``,
-        but gives that direction curvature ``lam`` (the coupling's) in place
-        of ``shared_alpha``: one more factor column of negative scale, and
-        its gradient in the right-hand side.
-        """
-        lam = 2.0 * self._penalty[0]
-        n_out, d = self._theta.shape[1:]
-        pins = np.einsum("ce,mp->mcpe", np.eye(n_out), lone).reshape(len(lone), n_out * d, n_out)
-        pin_scales = np.where(lone.any(axis=1)[:, None], -lam, 0.0) * np.ones(n_out)
-        along = np.einsum("cp,mp->mc", self._theta[task], lone)
-        rhs = rhs - lam * np.einsum("mc,mp->mcp", along, lone).reshape(len(lone), n_out * d)
-        return np.concatenate([factors, pins], axis=2), np.concatenate([scales, pin_scales], axis=1), rhs
-
-    def _task_refit_effects(self, shared_grad, val):
-        empty = self._val_terms(val)[2]
-        self._hessian()  # factorized here once, not in every job
-        # one job per removed task: joblib.parallel_config spreads them (e.g. over Dask)
-        return np.array(Parallel()(
-            delayed(self._drop_task_effects)(k, shared_grad[k], val, empty)
-            for k in range(len(self.tasks_))
-        ))
-
-    def _drop_task_effects(self, k, shared_grad, val, empty):
-        """Row ``k`` of the refit task relatedness: the effect of removing task ``k``."""
-        H = self._hessian()
-        n_tasks = len(self.tasks_)
-        losses = self._fitted_terms()[0]
-        step = H.drop_task_step(k, shared_grad)
-        # Removing a whole task is no small perturbation: where the loss is
-        # nearly flat (near-separable classes) the full Newton step can
-        # overshoot far. Where it does not decrease the objective without
-        # the task enough (the rule of fit), one step is no estimate: the
-        # Newton iterations go on from the damped step to the refit.
-        moves = -np.einsum("ktb,b->kt", H.coupling_, step).reshape(self._theta.shape)
-
-        def at(t):
-            theta = self._theta + t * moves
-            beta_t = self._beta + t * step.reshape(self._beta.shape)
-            task_losses = self._task_terms(self._Z, self._Y, self._row_task, self._weights,
-                                           theta, n_tasks, hessian=False)[0]
-            return self._objective(task_losses, theta, beta_t, dropped_task=k), theta, beta_t
-
-        if self._refit_method == "exact":  # a quadratic's step is the refit itself
-            t, theta, new_beta = 1.0, self._theta + moves, self._beta + step.reshape(self._beta.shape)
-        else:
-            value = self._objective(losses, self._theta, self._beta, dropped_task=k)
-            t, _, theta, new_beta = _backtrack(at, value, shared_grad @ step)
-        if t < 1.0:
-            weights = np.where(self._row_task == k, 0.0, self._weights)
-            theta, new_beta, _ = self._newton(
-                self._Z, self._Y, self._row_task, weights, n_tasks, self._theta.shape[1],
-                start=(theta, new_beta),
-            )
-        # the removed task is predicted by the new shared coefficients
-        deltas = (theta - self._theta).reshape(n_tasks, -1)
-        deltas[k] = new_beta.ravel() - self._theta[k].ravel()
-        out = np.full(n_tasks, np.nan)
-        for j in np.flatnonzero(~empty):
-            out[j] = self._val_loss_change(val, j, deltas[j][None])[0]
-        return out
-
-
-def _backtrack(evaluate, value, decrement):
-    """Armijo backtracking along a Newton step.
-
-    ``evaluate(t)`` returns a tuple whose first entry is the objective at step
-    length ``t``; returns ``(t, *evaluate(t))`` for the first ``t`` in ``1,
-    1/2, 1/4, ...`` that decreases the objective from ``value`` by at least
-    ``1e-4 t decrement``.
-    """
-    t = 1.0
-    while True:
-        result = evaluate(t)
-        if result[0] <= value - 1e-4 * t * decrement or t < 1e-10 or decrement <= 0:
-            return (t, *result)
-        t *= 0.5
-

@@ -7,7 +7,7 @@ to the coefficients with ``z`` (the row's features plus intercept column).
 """
 
 import numpy as np
-from scipy.special import expit, log_softmax, softmax
+from scipy.special import expit, log_softmax, softmax, xlogy
 
 
 class SquaredError:
@@ -49,3 +49,17 @@ class MultinomialLogLoss:
     def hessian(self, eta, Y):
         p = softmax(eta, axis=-1)
         return p[..., :, None] * (np.eye(p.shape[-1]) - p[..., None, :])
+
+
+class HalfPoissonDeviance:
+    """Half the Poisson deviance of a log-link model, ``exp(eta) - y eta + y log y - y``;
+    ``eta`` is the log of the mean count."""
+
+    def loss(self, eta, Y):
+        return (np.exp(eta) - Y * eta + xlogy(Y, Y) - Y).sum(axis=-1)
+
+    def gradient(self, eta, Y):
+        return np.exp(eta) - Y
+
+    def hessian(self, eta, Y):
+        return np.exp(eta)[..., None]

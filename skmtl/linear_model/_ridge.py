@@ -5,7 +5,7 @@ from sklearn.base import RegressorMixin, clone
 from sklearn.utils.validation import column_or_1d
 
 from ..base import blas_threads_for_blocks, is_dask_collection
-from ..utils._tasks import check_magnitude
+from ..utils import check_magnitude
 from ._base import MultiTaskLinearModel
 from ._loss import SquaredError
 
@@ -161,7 +161,8 @@ def _partition_terms(estimator, X, y):
     """Per-task squared-error gradients and Hessians at zero of one partition (on a worker)."""
     if len(X) == 0:
         return None
-    features, _, _, weights, tasks, row_task, loss, Y = estimator._fit_arrays(X, y, None)
+    features, _, _, weights, layout, loss, Y = estimator._fit_arrays(X, y, None)
+    tasks, row_task = layout.tasks, layout.row_task
     estimator.loss_ = loss
     Z = estimator._design(features)
     zero = np.zeros((len(tasks), Y.shape[1], Z.shape[1]))

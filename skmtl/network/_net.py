@@ -22,7 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, column_or_1d
 from tqdm.auto import tqdm
 
 from ..base import InfluenceMixin, data_fingerprint, keep_state_on_error, validation_given
-from ..utils._tasks import check_task_X, encode_fitted_tasks, encode_tasks, missing_task_mask
+from ..utils import TaskLayout, check_task_X, encode_fitted_tasks
 from ._influence import CLASSIFICATION, REGRESSION
 from ._module import ACTIVATIONS, build_module, check_layer_sizes, load_previous, resolve_device, seeded
 from ._predict import NetPredictMixin
@@ -379,15 +379,15 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         if len(y) != len(features):
             raise ValueError(f"X has {len(features)} rows but y has {len(y)}; they must match.")
         weights = _check_sample_weight(sample_weight, features, ensure_non_negative=True)
-        present = ~missing_task_mask(labels) & (weights > 0)
+        layout = TaskLayout(labels, sample_weight=weights)
+        present = ~layout.missing & (weights > 0)
         if not present.any():
             raise ValueError(
                 "No row of X has both a task label and a positive sample_weight; nothing to fit."
             )
-        self.tasks_ = np.unique(labels[present])
+        self.tasks_ = layout.tasks
         self._fit_fingerprint = data_fingerprint(features, labels, y)
-        row_task = encode_tasks(labels, self.tasks_)
-        row_task[~present] = -1
+        row_task = np.where(present, layout.row_task, -1)
         self.task_types_ = resolve_task_types(self.task_types, self.tasks_, y, row_task)
         y_enc, self.classes_ = encode_targets(y, row_task, self.task_types_)
         self._n_out = 1 if len(self.classes_) <= 2 else len(self.classes_)

@@ -8,7 +8,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from ..base import binary_log_proba
-from ..utils._tasks import check_task_X, encode_fitted_tasks, missing_task_mask
+from ..utils import check_task_X, encode_fitted_tasks, missing_task_mask
 from ._targets import numeric_targets
 
 _PREDICT_CHUNK = 8192

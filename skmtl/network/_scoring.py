@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from ..base import EstimatorAdapter
 from ._influence import MemberInfluence
 from ._training import Objective, task_membership, trainable
 
@@ -57,8 +58,19 @@ class NetInfluenceMixin:
             caller_name=type(self).__name__,
         )
 
-    def _relatedness_adapter(self):
-        """Per-task losses and gradients on the bottom, for ``skmtl.relatedness``."""
+    def get_influence_adapter(self):
+        """Per-task losses and gradients on the shared bottom.
+
+        The :class:`~skmtl.influence.InfluenceAdapter` through which
+        :mod:`skmtl.relatedness`, :mod:`skmtl.plotting` and
+        :mod:`skmtl.selection` read the fitted network; its shared
+        parameters are the trainable parameters of the bottoms of all
+        ensemble members, side by side.
+
+        Returns
+        -------
+        adapter : InfluenceAdapter
+        """
         return _BottomGradients(self)
 
     def _member(self, index):
@@ -245,8 +257,8 @@ class NetInfluenceMixin:
         return out
 
 
-class _BottomGradients:
-    """Relatedness adapter of a fitted SharedBottomNet (see ``skmtl.relatedness._adapters``).
+class _BottomGradients(EstimatorAdapter):
+    """Influence adapter of a fitted SharedBottomNet (see :class:`skmtl.influence.InfluenceAdapter`).
 
     The shared parameters are the trainable parameters of the bottoms of all
     ensemble members, side by side. It provides what the gradient cosine
@@ -255,8 +267,8 @@ class _BottomGradients:
     """
 
     def __init__(self, est):
+        super().__init__(est)
         self.est = est
-        self.tasks = est.tasks_
 
     def train_data(self):
         return self.est._tensors(self.est._train_data)  # scale: row weight / task total

@@ -6,7 +6,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ..base import data_fingerprint, validation_given
 from ..inspection import loo_effects
-from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask
+from ..utils import check_task_X, encode_tasks, missing_task_mask
 
 _KINDS = ("estimate_vs_refit", "distribution")
 
@@ -310,7 +310,8 @@ class InfluenceDisplay:
         if not validation_given(X_val, y_val):
             X_val, y_val = X, y
         features, row_tasks = check_task_X(estimator, X, reset=False)
-        fitted = getattr(estimator, "_fit_fingerprint", None)  # None: pickled before it was kept
+        adapter = estimator.get_influence_adapter()
+        fitted = adapter.fit_fingerprint
         if fitted is not None and data_fingerprint(features, row_tasks, column_or_1d(y)) != fitted:
             raise ValueError(
                 f"X, y are not the data {type(estimator).__name__} was fitted on, so its "
@@ -319,9 +320,9 @@ class InfluenceDisplay:
                 "with InfluenceDisplay.from_predictions(estimator.influence(X_val, y_val), "
                 "row_tasks=..., task_labels=estimator.tasks_)."
             )
-        if estimator._n_fit_rows != len(row_tasks):
+        if adapter.n_fit_rows != len(row_tasks):
             raise ValueError(
-                f"The estimator was fitted on {estimator._n_fit_rows} rows but X has "
+                f"The estimator was fitted on {adapter.n_fit_rows} rows but X has "
                 f"{len(row_tasks)}: pass the training data the estimator was fitted on."
             )
         refit = None
@@ -335,13 +336,13 @@ class InfluenceDisplay:
                 return block[wanted[first:stop] - start]
 
             influence = np.empty((len(rows), len(estimator.tasks_)))
-            influence[order] = estimator._reduced_influence(X_val, y_val, method, pick)
+            influence[order] = adapter.reduced_influence(X_val, y_val, method, pick)
             refit = loo_effects(estimator, X, y, X_val, y_val, rows=rows, n_jobs=n_jobs,
                                 verbose=verbose)
             row_tasks = row_tasks[rows]
         else:
             column = None if target is None else _task_index(estimator.tasks_, target)
-            influence = estimator._reduced_influence(
+            influence = adapter.reduced_influence(
                 X_val, y_val, method,
                 lambda block, start: np.nansum(block, axis=1) if column is None else block[:, column],
             )

@@ -18,11 +18,11 @@ from sklearn.utils.validation import column_or_1d
 from tqdm.auto import tqdm
 
 from ..inspection import task_losses
-from ..utils._tasks import (
-    encode_fitted_tasks, encode_tasks, normalize_task_labels, preview_labels, task_labels,
-)
-from .._config import check_result_memory
 from ..base import validation_given
+from ..utils import (
+    check_result_memory, encode_fitted_tasks, encode_tasks, normalize_task_labels,
+    preview_labels, task_labels,
+)
 from ._adapters import adapter_for, as_output
 
 

@@ -4,12 +4,29 @@ import numbers
 import warnings
 
 import numpy as np
-from sklearn.utils import check_array, check_consistent_length
+from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
 
 def missing_task_mask(labels):
-    """Boolean mask of missing task labels (NaN, None or pandas NA)."""
+    """Boolean mask of missing task labels (NaN, None or pandas NA).
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_rows,)
+        Task labels, as :func:`task_labels` returns them.
+
+    Returns
+    -------
+    missing : ndarray of shape (n_rows,) of bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.utils import missing_task_mask
+    >>> missing_task_mask(np.array([0.0, np.nan, 2.0])).tolist()
+    [False, True, False]
+    """
     labels = np.asarray(labels)
     if labels.dtype.kind == "f":
         return np.isnan(labels)
@@ -23,13 +40,29 @@ def missing_task_mask(labels):
 
 
 def normalize_task_labels(labels):
-    """Return task labels as int64 where they hold integers, else unchanged.
+    """Task labels as int64 where they hold integers, else unchanged.
 
     A task column in a float array (as :func:`stack_tasks` builds) holds
     ``3.0`` for task ``3``; mapping it back makes ``tasks_`` show the user's
     labels. Floats are cast only when every value is an integer that float64
     represents exactly (``|x| <= 2**53``): beyond that, casting would merge
     or overflow distinct labels, so they stay floats.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_rows,)
+        Task labels without missing values.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_rows,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.utils import normalize_task_labels
+    >>> normalize_task_labels(np.array([3.0, 1.0])).tolist()
+    [3, 1]
     """
     labels = np.asarray(labels)
     if labels.dtype.kind == "O" and len(labels) and all(
@@ -53,7 +86,28 @@ def normalize_task_labels(labels):
 
 
 def resolve_task_col(task_col, n_columns, feature_names=None):
-    """Position of the task column in X; a clear error if there is none."""
+    """Position of the task column in X; a clear error if there is none.
+
+    Parameters
+    ----------
+    task_col : int or str
+        Position (negative counts from the end) or column name.
+    n_columns : int
+        Number of columns of X.
+    feature_names : array-like of str, default=None
+        Column names of X, needed when ``task_col`` is a name.
+
+    Returns
+    -------
+    index : int
+        Non-negative position of the task column.
+
+    Examples
+    --------
+    >>> from skmtl.utils import resolve_task_col
+    >>> resolve_task_col(-1, 4), resolve_task_col("school", 3, ["a", "school", "b"])
+    (3, 1)
+    """
     if isinstance(task_col, str):
         if feature_names is None:
             raise ValueError(
@@ -80,11 +134,34 @@ def resolve_task_col(task_col, n_columns, feature_names=None):
 def check_task_X(estimator, X, *, reset):
     """Validate X for a skmtl estimator and separate its task column.
 
-    Returns ``(features, labels)``: a float array without the task column and
-    the normalized task label of each row (missing labels kept as NaN/None).
     Sets ``n_features_in_`` / ``feature_names_in_`` when ``reset``, and the
     position of the task column, which later calls (``reset=False``) reuse
     so that a fitted estimator ignores a ``task_col`` changed after fit.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Has a ``task_col`` parameter.
+    X : array-like or DataFrame of shape (n_rows, n_columns)
+        Features plus the task column.
+    reset : bool
+        True in ``fit``, False afterwards.
+
+    Returns
+    -------
+    features : ndarray of shape (n_rows, n_columns - 1)
+        The other columns, as floats.
+    labels : ndarray of shape (n_rows,)
+        The normalized task label of each row (missing labels kept as NaN/None).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl import MultiTaskRidge
+    >>> from skmtl.utils import check_task_X
+    >>> features, labels = check_task_X(MultiTaskRidge(), np.array([[0.5, 1], [1.5, 2]]), reset=True)
+    >>> features.ravel().tolist(), labels.tolist()
+    ([0.5, 1.5], [1, 2])
     """
     X_array = validate_data(
         estimator, X, reset=reset, dtype=None, ensure_all_finite=False,
@@ -228,8 +305,31 @@ def _check_one_label_type(labels):
 
 
 def task_labels(X, task_col):
-    """Normalized task label of each row of ``X`` (None where missing) and the
-    mask of missing labels; ``X`` is not otherwise validated."""
+    """Normalized task label of each row of ``X`` and the mask of missing labels.
+
+    ``X`` is not otherwise validated.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_rows, n_columns)
+        Features plus the task column.
+    task_col : int or str
+        Position or name of the task column.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_rows,)
+        Task labels (None where missing).
+    missing : ndarray of shape (n_rows,) of bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.utils import task_labels
+    >>> labels, missing = task_labels(np.array([[0.5, 1.0], [1.5, np.nan]]), task_col=-1)
+    >>> labels.tolist(), missing.tolist()
+    ([1, None], [False, True])
+    """
     names = list(X.columns) if hasattr(X, "columns") else None
     X_array = check_array(X, dtype=None, ensure_all_finite=False)
     idx = resolve_task_col(task_col, X_array.shape[1], names)
@@ -303,7 +403,28 @@ def _label_type(labels):
 
 
 def preview_labels(labels, limit=5):
-    """``[a, b, ...]`` with the first ``limit`` labels as Python values (``1`` vs ``'1'``)."""
+    """``[a, b, ...]`` with the first ``limit`` labels as Python values (``1`` vs ``'1'``).
+
+    For error messages that name task labels.
+
+    Parameters
+    ----------
+    labels : ndarray
+        Task labels.
+    limit : int, default=5
+        How many to show.
+
+    Returns
+    -------
+    text : str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.utils import preview_labels
+    >>> preview_labels(np.array([1, 2, 3]), limit=2)
+    '[1, 2, ...]'
+    """
     shown = [getattr(v, "item", lambda v=v: v)() for v in labels[:limit]]
     return "[" + ", ".join(map(repr, shown)) + (", ...]" if len(labels) > limit else "]")
 
@@ -335,6 +456,30 @@ def encode_fitted_tasks(labels, tasks, *, rows="rows of X", unseen="ignore", con
     (``unseen``), in a message naming them and ending with ``consequence``:
     all-new labels of the fitted type are legitimate new tasks (scikit-learn's
     checks predict held-out rows whose task labels are all new).
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_rows,)
+        Task labels, as :func:`check_task_X` returns them.
+    tasks : ndarray of shape (n_tasks,)
+        The fitted ``tasks_``.
+    rows : str, default="rows of X"
+        How messages name the rows.
+    unseen : {"ignore", "warn", "error"}, default="ignore"
+        What to do with labels not in ``tasks``.
+    consequence : str, default=""
+        End of the message about unseen labels.
+
+    Returns
+    -------
+    row_task : ndarray of shape (n_rows,) of int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.utils import encode_fitted_tasks
+    >>> encode_fitted_tasks(np.array([2, 5, 1]), np.array([1, 2])).tolist()
+    [1, -1, 0]
     """
     row_task = encode_tasks(labels, tasks)
     present = ~missing_task_mask(labels)
@@ -362,119 +507,28 @@ def encode_fitted_tasks(labels, tasks, *, rows="rows of X", unseen="ignore", con
 
 
 def encode_tasks(labels, tasks):
-    """Index of each label in ``tasks``; -1 for labels not in ``tasks`` or missing."""
+    """Index of each label in ``tasks``; -1 for labels not in ``tasks`` or missing.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_rows,)
+        Task labels.
+    tasks : array-like of shape (n_tasks,)
+        Distinct task labels.
+
+    Returns
+    -------
+    row_task : ndarray of shape (n_rows,) of int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.utils import encode_tasks
+    >>> encode_tasks(np.array(["b", "c", None], dtype=object), ["a", "b"]).tolist()
+    [1, -1, -1]
+    """
     index = {t: i for i, t in enumerate(tasks)}
     missing = missing_task_mask(labels)
     return np.array(
         [-1 if m else index.get(v, -1) for v, m in zip(labels, missing)], dtype=np.intp
     )
-
-
-def stack_tasks(Xs, ys):
-    """Stack per-task arrays into the task-column layout.
-
-    Parameters
-    ----------
-    Xs : dict of {task: array of shape (n_k, n_features)} or sequence of arrays
-        Features of each task. A sequence labels its tasks ``0 .. K-1``.
-    ys : dict or sequence of arrays of shape (n_k,)
-        Targets of each task, in the same order or with the same keys.
-
-    Returns
-    -------
-    X : ndarray of shape (sum n_k, n_features + 1)
-        Features with the task label as the last column.
-    y : ndarray of shape (sum n_k,)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skmtl.utils import stack_tasks
-    >>> X, y = stack_tasks([np.zeros((2, 3)), np.ones((1, 3))], [[1, 2], [3]])
-    >>> X[:, -1]
-    array([0., 0., 1.])
-    >>> y
-    array([1, 2, 3])
-    """
-    if isinstance(Xs, dict):
-        if not isinstance(ys, dict) or set(Xs) != set(ys):
-            raise ValueError("Xs and ys must be dicts with the same task keys.")
-        labels = list(Xs)
-        Xs, ys = [Xs[t] for t in labels], [ys[t] for t in labels]
-    else:
-        labels = list(range(len(Xs)))
-        if len(ys) != len(Xs):
-            raise ValueError(f"Got {len(Xs)} feature arrays but {len(ys)} target arrays.")
-    if not labels:
-        raise ValueError("stack_tasks needs at least one task.")
-    blocks, targets, task_column = [], [], []
-    for label, X_k, y_k in zip(labels, Xs, ys):
-        X_k = check_array(X_k, ensure_min_samples=1)
-        y_k = np.asarray(y_k).ravel()
-        check_consistent_length(X_k, y_k)
-        blocks.append(X_k)
-        targets.append(y_k)
-        task_column.extend([label] * len(X_k))
-    task_column = np.asarray(task_column)
-    X = np.vstack(blocks)
-    # labels the features' dtype cannot hold exactly (ids beyond 2**53 in float64,
-    # 2.5 next to integer features) are kept as objects
-    exact = False
-    if task_column.dtype.kind in "iuf":
-        with np.errstate(invalid="ignore"):
-            converted = task_column.astype(X.dtype)
-            exact = np.array_equal(converted.astype(task_column.dtype), task_column)
-    if exact:
-        X = np.column_stack([X, converted])
-    else:
-        X = np.column_stack([X.astype(object), task_column.astype(object)])
-    return X, np.concatenate(targets)
-
-
-def split_tasks(X, y, task_col=-1):
-    """Split the task-column layout into per-task arrays.
-
-    Rows with a missing task label are dropped.
-
-    Parameters
-    ----------
-    X : array-like or DataFrame of shape (n_samples, n_columns)
-    y : array-like of shape (n_samples,)
-    task_col : int or str, default=-1
-        Position or (for DataFrames) name of the task column.
-
-    Returns
-    -------
-    dict of {task: (X_k, y_k)}
-        Tasks in sorted order; ``X_k`` without the task column.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skmtl.utils import split_tasks
-    >>> X = np.array([[0.5, 0], [1.5, 1], [2.5, 0]])
-    >>> parts = split_tasks(X, np.array([1.0, 2.0, 3.0]))
-    >>> sorted(parts)
-    [0, 1]
-    >>> parts[0][1]
-    array([1., 3.])
-    """
-    names = list(X.columns) if hasattr(X, "columns") else None
-    X_arr = check_array(X, dtype=None, ensure_all_finite=False)
-    y = np.asarray(y)
-    check_consistent_length(X_arr, y)
-    idx = resolve_task_col(task_col, X_arr.shape[1], names)
-    labels = _task_column(X, X_arr, idx)
-    missing = missing_task_mask(labels)
-    labels = normalize_task_labels(labels[~missing])
-    X_arr, y = np.delete(X_arr[~missing], idx, axis=1), y[~missing]
-    if X_arr.dtype == object:
-        try:
-            X_arr = X_arr.astype(float)
-        except (TypeError, ValueError):
-            pass
-    # numpy scalars become Python ones so that keys print and compare plainly
-    return {
-        getattr(t, "item", lambda: t)(): (X_arr[labels == t], y[labels == t])
-        for t in np.unique(labels)
-    }

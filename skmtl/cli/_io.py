@@ -1,0 +1,261 @@
+"""Reading the CSV input and writing the outputs of the ``skmtl`` command line."""
+
+import csv
+import os
+import textwrap
+
+import numpy as np
+
+_TOP_DEFAULT = 10
+# cells read as missing values (compared in lower case)
+_MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "?", "#n/a", "<na>"})
+
+
+class _InputError(Exception):
+    """A problem with the user's input, reported as one line on stderr."""
+
+
+# ----------------------------------------------------------------------------
+# reading the data
+# ----------------------------------------------------------------------------
+def _parse_numbers(values, name, lines, what):
+    """Float array from strings; a _InputError naming the first bad line."""
+    out = np.empty(len(values))
+    for i, v in enumerate(values):
+        try:
+            out[i] = float(v)
+        except ValueError:
+            raise _InputError(
+                f"{what} {name!r} is not numeric: line {lines[i]} holds {v!r}. "
+                "Encode it as numbers, or leave it out with --features."
+            ) from None
+        if not np.isfinite(out[i]):
+            raise _InputError(
+                f"{what} {name!r} holds {v!r} on line {lines[i]}; values must be finite."
+            )
+    return out
+
+
+def _labels(values):
+    """Integer labels where every value is written as one, else the strings
+    (so that "01" and "1" stay two tasks)."""
+    try:
+        ints = np.array([int(v) for v in values], dtype=np.int64)
+    except ValueError:
+        return np.array(values, dtype=object)
+    if any(str(i) != v for i, v in zip(ints, values)):
+        return np.array(values, dtype=object)
+    return ints
+
+
+def _wrap(text):
+    """``text`` in lines of at most 88 characters, the later ones indented."""
+    return textwrap.fill(text, 88, subsequent_indent="  ", break_long_words=False,
+                         break_on_hyphens=False)
+
+
+def _rows(n):
+    return f"{n} row{'' if n == 1 else 's'}"
+
+
+def _lines_text(lines):
+    """'line 7' or 'lines 2, 5, 9, ...' (at most three numbers)."""
+    shown = ", ".join(map(str, lines[:3])) + (", ..." if len(lines) > 3 else "")
+    return f"line{'s' if len(lines) > 1 else ''} {shown}"
+
+
+def _missing_rows(column, used, lines, dropna):
+    """Positions of the rows to drop for missing values (an _InputError
+    listing them by column without ``dropna``), and their counts by column."""
+    missing = {}
+    for name in used:
+        rows = [i for i, v in enumerate(column[name]) if v.lower() in _MISSING]
+        if rows:
+            missing[name] = rows
+    if not missing:
+        return [], {}
+    drop = sorted(set().union(*missing.values()))
+    counts = {name: len(rows) for name, rows in missing.items()}
+    if not dropna or len(drop) == len(lines):
+        listing = "; ".join(
+            f"{name!r}: {len(rows)} ({_lines_text([lines[i] for i in rows])})"
+            for name, rows in missing.items()
+        )
+        fix = "fill them in" + ("" if dropna else f", or pass --dropna to drop {_rows(len(drop))}")
+        every = "every row has " if dropna else ""
+        raise _InputError(f"{every}missing values (empty, NA, NaN, ?) in {listing}; {fix}.")
+    return drop, counts
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_scale(values, what, option):
+    """:func:`~skmtl.utils.check_magnitude` of one column of the file,
+    before any scaling, as an _InputError that says how to leave it out."""
+    from ..utils import check_magnitude
+
+    try:
+        check_magnitude(values, what, f"change its unit in the file (scale it by a power of "
+                        f"ten), or {option}")
+    except ValueError as exc:
+        raise _InputError(str(exc)) from None
+
+
+def _parse_target(values, name, lines):
+    """Numbers (int64 where all are integers) or, when no value is a number,
+    the labels as written; text among numbers is an error."""
+    text = [i for i, v in enumerate(values) if not _is_number(v)]
+    if len(text) == len(values):
+        return np.array(values, dtype=object)
+    if text:
+        raise _InputError(
+            f"target {name!r} holds text among its numbers: line {lines[text[0]]} holds "
+            f"{values[text[0]]!r}. Fix the value, or mark it missing (empty or NA) and "
+            "pass --dropna."
+        )
+    y = _parse_numbers(values, name, lines, "target")
+    # integers print as written; beyond 2**53 a float no longer holds every integer
+    exact = np.all(y == np.round(y)) and np.abs(y).max() < 2.0**53
+    return y.astype(np.int64) if exact else y
+
+
+def _read_csv(path, task_col, target, features=None, dropna=False):
+    """Read a CSV file with a header into the skmtl layout.
+
+    Returns a dict with ``X`` (features then the task column last), ``y``,
+    ``rows`` (each row's position among the file's data rows),
+    ``dropped`` (missing values by column of the rows dropped by ``dropna``),
+    ``n_dropped`` (how many rows that is), ``header_text``
+    and ``texts`` (the header and each data row as written in the file,
+    without the line ending).
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            source = fh.readlines()
+        reader = csv.reader(source)
+        records, start = [], 0  # (last line number, fields, text) of each record
+        for row in reader:
+            # a quoted field may span lines: a record's text is all the lines it read
+            text = "".join(source[start:reader.line_num]).rstrip("\r\n")
+            start = reader.line_num
+            records.append((reader.line_num, row, text))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise _InputError(f"cannot read {path}: {exc}") from None
+    _, header, header_text = records.pop(0) if records else (None, None, None)
+    records = [r for r in records if any(f.strip() for f in r[1])]
+    if not header or not any(h.strip() for h in header):
+        raise _InputError(
+            f"{path} is empty: it needs a header line with the column names, then "
+            "one line per sample."
+        )
+    if not records:
+        raise _InputError(f"{path} has a header but no data rows.")
+    header = [h.strip() for h in header]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise _InputError(
+            f"the header of {path} names {', '.join(map(repr, repeated))} more than once; "
+            "column names must be unique."
+        )
+    for line, row, _ in records:
+        if len(row) != len(header):
+            raise _InputError(
+                f"line {line} of {path} has {len(row)} fields but the header has "
+                f"{len(header)}."
+            )
+    for name, option in ((task_col, "--task-col"), (target, "--target")):
+        if name not in header:
+            raise _InputError(
+                f"column {name!r} ({option}) is not in {path}; its columns are: "
+                f"{', '.join(header)}."
+            )
+    if task_col == target:
+        raise _InputError("--task-col and --target name the same column.")
+    if features is None:
+        features = [h for h in header if h not in (task_col, target)]
+    else:
+        features = [f.strip() for f in features.split(",") if f.strip()]
+        unknown = [f for f in features if f not in header]
+        if unknown:
+            raise _InputError(
+                f"--features names columns not in {path}: {', '.join(unknown)}; its "
+                f"columns are: {', '.join(header)}."
+            )
+        if {task_col, target} & set(features):
+            raise _InputError("--features must not include the task or target column.")
+    lines, rows, texts = zip(*records)
+    column = {h: [row[i].strip() for row in rows] for i, h in enumerate(header)}
+    drop, dropped = _missing_rows(column, features + [task_col, target], lines, dropna)
+    keep = np.setdiff1d(np.arange(len(lines)), drop)
+    lines = [lines[i] for i in keep]
+    column = {h: [values[i] for i in keep] for h, values in column.items()}
+    feats = np.column_stack(
+        [_parse_numbers(column[f], f, lines, "feature column") for f in features]
+        or [np.empty((len(lines), 0))]
+    )
+    tasks = _labels(column[task_col])
+    y = _parse_target(column[target], target, lines)
+    for name, values in zip(features, feats.T):
+        _check_scale(values, f"feature column {name!r}", "leave it out with --features")
+    if y.dtype != object:
+        _check_scale(y, f"target {target!r}", "choose another --target")
+    # a float column would merge integer task ids beyond 2**53
+    exact = tasks.dtype == object or np.abs(tasks).max() >= 2**53
+    X = np.column_stack([feats.astype(object), tasks.astype(object)]) if exact else (
+        np.column_stack([feats, tasks])
+    )
+    return {"X": X, "y": y, "tasks": tasks, "rows": keep, "dropped": dropped,
+            "n_dropped": len(drop), "header_text": header_text, "texts": [texts[i] for i in keep]}
+
+
+def _plan_outputs(folder, names, data_path):
+    """Paths of the output files ``names`` in ``folder`` (created now, so that a
+    bad folder fails before any work); an error if one would replace the input."""
+    if folder is None:
+        return {}
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise _InputError(f"cannot create the output folder {folder}: {exc.strerror}.") from None
+    paths = {name: os.path.join(folder, name) for name in names}
+    for path in paths.values():
+        if data_path is not None and os.path.exists(path) and os.path.samefile(path, data_path):
+            raise _InputError(
+                f"--out {folder} would write {os.path.basename(path)} over the input file "
+                f"{data_path}; choose another --out folder."
+            )
+    return paths
+
+
+def _write_atomic(path, write, mode="w"):
+    """Call ``write(file)`` on a temporary file next to ``path``, then move it
+    to ``path``: an interrupted run leaves the old file (or none), never half."""
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    text = {} if "b" in mode else {"newline": "", "encoding": "utf-8"}
+    try:
+        with open(tmp, mode.replace("w", "x"), **text) as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _write_csv(path, header, rows):
+    def write(fh):
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+    _write_atomic(path, write)
+
+
+def _write_lines(path, lines):
+    _write_atomic(path, lambda fh: fh.writelines(line + "\n" for line in lines))

@@ -1,0 +1,362 @@
+"""Models, measures and reports of the ``skmtl`` command line."""
+
+import os
+import sys
+import warnings
+
+import numpy as np
+
+from ..utils import infer_target_kind
+from ._io import _InputError, _rows, _wrap, _write_atomic, _write_csv
+
+# the exact / Newton task relatedness refits once per task and compares every
+# pair of tasks: a few seconds up to this many tasks and coefficients per task
+_AFFORDABLE_TASKS = 200
+_AFFORDABLE_COEFS = 300
+
+# ----------------------------------------------------------------------------
+# models
+# ----------------------------------------------------------------------------
+def _make_model(option, y, target, alpha, random_state):
+    """The estimator for ``--model`` and the target's kind; "auto" picks by
+    :func:`~skmtl.utils.infer_target_kind`. Prints the decision."""
+    from sklearn.utils.multiclass import type_of_target
+
+    from ..linear_model import MultiTaskLogistic, MultiTaskPoisson, MultiTaskRidge
+
+    kind, reason = infer_target_kind(y)
+    numeric = y.dtype != object
+    values = np.unique(y)
+    if len(values) == 1:
+        value = values[0].item() if isinstance(values[0], np.generic) else values[0]
+        raise _InputError(
+            f"the target {target!r} holds one value ({value!r}) in every row; there is "
+            "nothing to learn. Choose another --target."
+        )
+    if option == "ridge" and not numeric:
+        raise _InputError(
+            f"--model ridge needs a numeric target, but {target!r} holds labels; "
+            "use --model logistic."
+        )
+    if option == "logistic" and type_of_target(y) == "continuous":
+        raise _InputError(
+            f"--model logistic needs class labels, but the target {target!r} is continuous "
+            f"({reason}); use --model ridge."
+        )
+    if option == "poisson":
+        if not numeric or np.any(y.astype(float) < 0):
+            raise _InputError(
+                f"--model poisson needs counts (non-negative numbers), but the target {target!r} "
+                f"holds {'labels' if not numeric else 'negative values'}; use --model "
+                f"{'logistic' if not numeric else 'ridge'}."
+            )
+        print(f"target {target!r}: counts (--model poisson).")
+        return MultiTaskPoisson(alpha=alpha), "counts"
+    if option in ("ridge", "logistic"):
+        kind = "regression" if option == "ridge" else "classification"
+        print(f"target {target!r}: {kind} (--model {option}).")
+    else:  # auto and net decide by the target
+        other = "logistic reads it as classes" if kind == "regression" else (
+            "ridge reads it as a measurement" if numeric else None)
+        hint = f"; --model {other}" if option == "auto" and other else ""
+        print(_wrap(f"target {target!r}: {kind} ({reason}{hint})."))
+        if option == "auto":
+            option = "ridge" if kind == "regression" else "logistic"
+    if option == "ridge":
+        return MultiTaskRidge(alpha=alpha), kind
+    if option == "logistic":
+        return MultiTaskLogistic(alpha=alpha), kind
+    try:
+        from ..network import SharedBottomNet
+    except ImportError as exc:
+        raise _InputError(
+            f"--model net needs skmtl.SharedBottomNet and torch ({exc}); "
+            'pip install ".[torch]" from the skmtl repository root.'
+        ) from None
+    return SharedBottomNet(task_types=kind, random_state=random_state), kind
+
+
+def _fit_target(y, kind, network, rows):
+    """``y`` as the model fits it: standardized (by the mean and spread of
+    ``rows``) for a network on a regression target, whose raw units would
+    stall its training; as given otherwise."""
+    if kind != "regression" or not network:
+        return y
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(y[rows, None].astype(float))
+    print(_wrap(f"the network fits the standardized target (y - {scaler.mean_[0]:.4g}) / "
+                f"{scaler.scale_[0]:.4g}; influence is in those units."))
+    return scaler.transform(y[:, None].astype(float))[:, 0]
+
+
+def _score_name(kind):
+    return {"regression": "R^2", "counts": "D^2"}.get(kind, "accuracy")
+
+
+def _resolve_method(method, model, n_tasks):
+    """The task relatedness measure for ``--method`` (None: the model's
+    refit measure when affordable, else first order) and a note on why."""
+    refit = next((m for m in model.get_influence_adapter().methods if m != "mtif"), None)
+    name = type(model).__name__
+    if method is None:
+        if not refit:
+            return "mtif", f", the one measure {name} offers"
+        limits = f"{_AFFORDABLE_TASKS} tasks and {_AFFORDABLE_COEFS} coefficients per task"
+        if n_tasks <= _AFFORDABLE_TASKS and model.coef_[0].size <= _AFFORDABLE_COEFS:
+            return refit, f", the default up to {limits}; --method mtif for first order"
+        return "mtif", (f", the default beyond {limits}; --method {refit} is more "
+                        "accurate, and slower")
+    if method not in ("mtif", refit):
+        offers = f"--method mtif or --method {refit}" if refit else "only --method mtif"
+        raise _InputError(f"--method {method} is not available for {name}; it offers {offers}.")
+    return method, ""
+
+
+_METHOD_TEXT = {
+    "mtif": "first-order influence",
+    "exact": "exact refit without each task",
+    "newton": "a Newton step without each task (continued to the refit where it overshoots)",
+}
+
+
+def _scaler(n_features, scale):
+    """Standardize the feature columns, pass the task column (last) through."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import StandardScaler
+
+    return ColumnTransformer(
+        [("features", StandardScaler() if scale else "passthrough", list(range(n_features)))],
+        remainder="passthrough",
+    )
+
+
+# ----------------------------------------------------------------------------
+# reports
+# ----------------------------------------------------------------------------
+def _fmt(labels):
+    return [str(t) for t in labels]
+
+
+def _direction(effect):
+    return "helps" if effect > 0 else "hurts" if effect < 0 else "no effect"
+
+
+def _format_relatedness(R, labels, top):
+    """The ``top`` strongest transfers between two tasks, by label, and a
+    note naming the target tasks without validation rows (NaN columns)."""
+    names = _fmt(labels)
+    K = len(names)
+    empty = np.isnan(R).all(axis=0)
+    pairs = np.argwhere(~np.eye(K, dtype=bool) & np.isfinite(R))
+    pairs = pairs[np.argsort(-np.abs(R[pairs[:, 0], pairs[:, 1]]), kind="stable")]
+    out = []
+    if len(pairs):
+        width = max(len("source"), *(len(n) for n in names))
+        out.append(_wrap(f"strongest {min(top, len(pairs))} of {len(pairs)} transfers between "
+                         "tasks (change of the target's held-out loss when the source task is "
+                         "removed; + = the source helps):"))
+        out.append(f"  {'source':<{width}}  {'target':<{width}}  {'effect':>10}")
+        out.extend(f"  {names[k]:<{width}}  {names[j]:<{width}}  {R[k, j]:>+10.3g}  "
+                   f"{_direction(R[k, j])}" for k, j in pairs[:top])
+    else:
+        out.append("no transfer between tasks to show: it takes two tasks with validation rows.")
+    if empty.any():
+        n = empty.sum()
+        shown = ", ".join(np.array(names)[empty][:5]) + (", ..." if n > 5 else "")
+        out.append(_wrap(f"note: {n} task{'s' if n > 1 else ''} ({shown}) had no validation "
+                         "rows (a task's only row always stays in training), so nothing is "
+                         f"measured on {'them' if n > 1 else 'it'} (NaN columns in "
+                         "relatedness.csv)."))
+    return "\n".join(out)
+
+
+def _format_harmful_rows(total, rows, tasks, y, n, own=None, by="total_influence"):
+    """Table of the ``n`` rows with the lowest score ``by``: the total
+    influence (and the influence on their own task, when given; n/a for tasks
+    without validation rows) or the label quality."""
+    order = np.argsort(total, kind="stable")[:n]
+    targets = [f"{v:.4g}" for v in y[order]] if y.dtype.kind == "f" else _fmt(y[order])
+    names = _fmt(tasks[order])
+    width = max([10] + [len(t) for t in names])
+    what = ("lowest total influence on all tasks" if by == "total_influence" else
+            "lowest probability that the target is right")
+    head = f"{'row':>7} {'task':>{width}} {'target':>10} {by.split('_')[-1]:>11}"
+    lines = [f"{len(order)} most harmful training rows ({what}; row 0 = first data row):",
+             head + ("" if own is None else f" {'own task':>11}")]
+    for i, name, target in zip(order, names, targets):
+        line = f"{rows[i]:>7} {name:>{width}} {target:>10} {total[i]:>+11.3g}"
+        if own is not None:
+            line += f" {own[i]:>+11.3g}" if np.isfinite(own[i]) else f" {'n/a':>11}"
+        lines.append(line)
+    if own is not None and not np.isfinite(own[order]).all():
+        lines.append("n/a: the row's task has no validation rows.")
+    return "\n".join(lines)
+
+
+def _save_heatmap(R, labels, path, title):
+    """Write the relatedness heatmap; False (and a note) without matplotlib."""
+    try:
+        import matplotlib
+    except ImportError:
+        print("note: matplotlib is not installed, so relatedness.png was not written "
+              '(pip install ".[plot]" from the skmtl repository root).', file=sys.stderr)
+        return False
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..plotting import TaskRelatednessDisplay
+
+    size = min(4 + 0.3 * len(labels), 14)
+    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    TaskRelatednessDisplay.from_matrix(R, task_labels=labels, ax=ax)
+    ax.set_title(title)
+    try:
+        _write_atomic(path, lambda fh: fig.savefig(fh, format="png", dpi=100,
+                                                   bbox_inches="tight"), mode="wb")
+    finally:
+        plt.close(fig)
+    return True
+
+
+def _print_written(described):
+    """One line per output file: its full path and what it holds."""
+    print("wrote:")
+    for path, what in described:
+        print(f"  {os.path.abspath(path)}  ({what})")
+
+
+def _holdout(X, y, val_fraction, random_state):
+    """Training and validation row positions of ``--val-fraction``."""
+    from ..model_selection import TaskShuffleSplit
+
+    if val_fraction == 0:
+        print("note: --val-fraction 0 measures influence on the training rows themselves; "
+              "a mislabelled row then looks helpful.", file=sys.stderr)
+        return np.arange(len(y)), np.arange(len(y))
+    try:
+        return next(TaskShuffleSplit(1, test_size=val_fraction, random_state=random_state)
+                    .split(X, y))
+    except ValueError:
+        counts = np.unique(X[:, -1], return_counts=True)[1]
+        raise _InputError(
+            f"--val-fraction {val_fraction:g} holds out {int(np.ceil(val_fraction * len(y)))} "
+            f"rows, but only {counts[counts > 1].sum()} rows are in tasks with two or more "
+            "rows (a task's only row stays in training); lower --val-fraction or add rows."
+        ) from None
+
+
+def _relatedness_report(X, y, rows, *, model, kind, method, val_fraction, scale, random_state,
+                        top, outputs, title, network=False):
+    """Fit, print the held-out score, the strongest transfers between tasks
+    and the harmful rows; write ``outputs`` (a dict name -> path)."""
+    from sklearn.base import clone
+    from sklearn.exceptions import UndefinedMetricWarning
+
+    from ..utils import encode_tasks
+
+    train, val = _holdout(X, y, val_fraction, random_state)
+    y_fit = _fit_target(y, kind, network, train)
+    prep = _scaler(X.shape[1] - 1, scale).fit(X[train])
+    X_train, X_val = prep.transform(X[train]), prep.transform(X[val])
+    model = clone(model).fit(X_train, y_fit[train], X_val=X_val, y_val=y_fit[val])
+    labels = model.tasks_
+    method, why = _resolve_method(method, model, len(labels))
+    R = model.task_relatedness(method=method)
+    # streamed, block by block of rows: the (rows, tasks) matrix is never held at once
+    total = model.influence_total()
+    own_col = encode_tasks(X[train, -1], labels)
+    own = model.get_influence_adapter().reduced_influence(
+        None, None, "mtif",
+        lambda block, start: block[np.arange(len(block)), own_col[start:start + len(block)]],
+    )
+
+    print(f"{type(model).__name__} on {len(train)} training rows, {len(val)} validation "
+          f"rows, {len(labels)} tasks.")
+    where = "held-out" if val_fraction > 0 else "training (--val-fraction 0)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        score = model.score(X_val, y_fit[val])
+    print(f"{where} {_score_name(kind)}: " + (f"{score:.4g}" if np.isfinite(score) else
+          f"not defined on {_rows(len(val))} (raise --val-fraction, or add rows)"))
+    print(_wrap(f"task relatedness by {_METHOD_TEXT[method]} (--method {method}{why})."))
+    print(_format_relatedness(R, labels, top))
+    print()
+    print("row influence by first-order influence:")
+    print(_format_harmful_rows(total, rows[train], labels[own_col], y[train], top, own=own))
+    if not outputs:
+        return
+    names = _fmt(labels)
+    _write_csv(outputs["relatedness.csv"], ["source \\ target"] + names,
+               [[n] + [repr(float(v)) for v in row] for n, row in zip(names, R)])
+    _write_csv(
+        outputs["influence.csv"],
+        ["row", "task", "target", "total_influence"] + [f"influence_{n}" for n in names],
+        ([r, t, v, repr(float(s))] + [repr(float(x)) for x in inf] for r, t, v, s, inf in
+         zip(rows[train], labels[own_col], y[train], total,
+             (row for block in model.influence_chunked() for row in block))),
+    )
+    written = [(outputs["relatedness.csv"], f"task relatedness, {len(labels)} x {len(labels)}"),
+               (outputs["influence.csv"], f"influence of {len(train)} training rows")]
+    if _save_heatmap(R, labels, outputs["relatedness.png"], title):
+        written.append((outputs["relatedness.png"], "heatmap of the task relatedness"))
+    _print_written(written)
+
+
+def _check_folds(X, y, cv, random_state):
+    """An _InputError naming --cv when the held-out score's folds, or the
+    selector's folds inside each training part, cannot be drawn."""
+    from ..model_selection import TaskStratifiedKFold
+
+    outer = TaskStratifiedKFold(cv, shuffle=True, random_state=random_state)
+    try:
+        for train, _ in outer.split(X, y):
+            next(TaskStratifiedKFold(cv).split(X[train], y[train]))
+    except ValueError:
+        raise _InputError(
+            f"--cv {cv} splits the rows into {cv} folds, then each training part into {cv} "
+            f"again, but only rows in tasks with two or more rows can be held out; lower --cv "
+            "(2 at least) or add rows."
+        ) from None
+    return outer
+
+
+def _select_rows(X, y, *, model, kind, ratio, strategy, scale, cv, random_state, n_jobs,
+                 verbose):
+    """Fit the selector in its pipeline; print what it estimated and decided, and
+    the held-out score with and without the removal. Returns the selector."""
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    from ..selection import MTIFSelector
+
+    folds = _check_folds(X, y, cv, random_state)
+    selector = MTIFSelector(model, removal_ratio=ratio, strategy=strategy, cv=cv,
+                            random_state=random_state, n_jobs=n_jobs, verbose=verbose)
+    pipe = make_pipeline(_scaler(X.shape[1] - 1, scale), selector, model)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        selector = pipe.fit(X, y)[1]
+    for warning in caught:
+        print(_wrap(f"note: {warning.message}"))
+    noise = selector.label_noise_
+    if noise is not None:
+        worst = np.argsort(-np.nan_to_num(noise.task_noise_rate, nan=-1), kind="stable")[:3]
+        tasks = ", ".join(f"{name} {rate:.0%}" for name, rate in
+                          zip(_fmt(noise.tasks[worst]), noise.task_noise_rate[worst]))
+        print(_wrap(f"estimated share of corrupted targets: {noise.noise_rate:.1%} (most in "
+                    f"tasks {tasks})."))
+    print(f"removal ratio {selector.removal_ratio_:.3g}" + (" (auto)" if ratio == "auto" else "")
+          + f": kept {len(selector.sample_indices_)} rows, removed "
+          f"{len(y) - len(selector.sample_indices_)}.")
+    plain = cross_val_score(make_pipeline(_scaler(X.shape[1] - 1, scale), model), X, y,
+                            cv=folds, n_jobs=n_jobs)
+    line = (f"held-out {_score_name(kind)} against the given targets ({cv} task-stratified "
+            f"folds, mean +/- std): all rows {plain.mean():.4f} +/- {plain.std():.4f}")
+    if selector.removal_ratio_ > 0:
+        pipe.set_params(mtifselector__removal_ratio=selector.removal_ratio_)
+        selected = cross_val_score(pipe, X, y, cv=folds, n_jobs=n_jobs)
+        line += (f"; removing {selector.removal_ratio_:.3g} of them {selected.mean():.4f} "
+                 f"+/- {selected.std():.4f}")
+    print(_wrap(line + "."))
+    return selector

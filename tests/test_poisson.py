@@ -1,0 +1,97 @@
+"""MultiTaskPoisson: the model, its influence against refits, and its use end to end."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy.stats import pearsonr
+from sklearn.linear_model import PoissonRegressor
+from sklearn.metrics import d2_tweedie_score
+
+from skmtl import MTIFSelector, MultiTaskPoisson
+from skmtl.cli import main
+from skmtl.datasets import make_multitask_counts
+from skmtl.inspection import loo_effects, loto_effects, task_losses
+from skmtl.relatedness import cosine_affinity, gradient_affinity, surrogate_affinity, tag_affinity
+
+
+@pytest.fixture(scope="module")
+def counts():
+    X, y = make_multitask_counts(n_tasks=4, n_samples=30, n_features=4, random_state=0)
+    X_val, y_val = make_multitask_counts(n_tasks=4, n_samples=20, n_features=4, random_state=1)
+    return X, y, X_val, y_val
+
+
+def test_one_task_is_sklearns_poisson_regression():
+    X, y = make_multitask_counts(n_tasks=1, n_samples=80, n_features=3, random_state=0)
+    ours = MultiTaskPoisson(shared_alpha=1e-12).fit(X, y)
+    ref = PoissonRegressor(alpha=0.0, solver="newton-cholesky", tol=1e-12).fit(X[:, :-1], y)
+    assert_allclose(ours.coef_[0], ref.coef_, rtol=1e-6)
+    assert_allclose(ours.intercept_[0], ref.intercept_, rtol=1e-6)
+    assert_allclose(ours.predict(X), ref.predict(X[:, :-1]), rtol=1e-6)
+    assert ours.score(X, y) == pytest.approx(d2_tweedie_score(y, ref.predict(X[:, :-1]), power=1))
+
+
+def test_counts_only():
+    X, y = make_multitask_counts(n_tasks=2, n_samples=5, n_features=2, random_state=0)
+    with pytest.raises(ValueError, match="counts"):
+        MultiTaskPoisson().fit(X, y - 10.0)
+
+
+@pytest.mark.parametrize("method, least", [("mtif", 0.95), ("newton", 0.99)])
+def test_influence_agrees_with_refits(counts, method, least):
+    X, y, X_val, y_val = counts
+    model = MultiTaskPoisson(alpha=0.5).fit(X, y)
+    rows = np.arange(0, len(y), 2)
+    estimate = model.influence(X_val, y_val, method=method)[rows]
+    actual = loo_effects(model, X, y, X_val, y_val, rows=rows)
+    assert pearsonr(estimate.ravel(), actual.ravel())[0] >= least  # 0.96 and 0.9996 measured
+
+
+def test_newton_task_relatedness_agrees_with_refits(counts):
+    X, y, X_val, y_val = counts
+    model = MultiTaskPoisson(alpha=0.5).fit(X, y)
+    estimate = model.task_relatedness(X_val, y_val, method="newton")
+    actual = loto_effects(model, X, y, X_val, y_val)
+    assert pearsonr(estimate.ravel(), actual.ravel())[0] >= 0.999  # 0.99999 measured: one Newton step
+    assert_allclose(estimate, actual, atol=1e-3)
+
+
+def test_refits_measure_the_poisson_deviance(counts):
+    X, y, X_val, y_val = counts
+    model = MultiTaskPoisson().fit(X, y)
+    mu = model.predict(X_val)
+    deviance = mu - y_val - y_val * np.log(mu) + np.where(y_val > 0, y_val * np.log(np.maximum(y_val, 1)), 0)
+    per_task = [deviance[X_val[:, -1] == t].mean() for t in model.tasks_]
+    assert_allclose(task_losses(model, X_val, y_val), per_task)
+
+
+def test_relatedness_measures_and_selector(counts):
+    X, y, X_val, y_val = counts
+    for measure in (cosine_affinity, tag_affinity):
+        out = measure(MultiTaskPoisson(), X, y, X_val, y_val)
+        assert out.shape == (4, 4) and np.isfinite(out).all()
+    out = surrogate_affinity(MultiTaskPoisson(), X, y, X_val, y_val, n_subsets=12, random_state=0)
+    assert out.shape == (4, 4)
+    out = gradient_affinity(MultiTaskPoisson(), X, y, X_val, y_val, n_subsets=12, random_state=0)
+    assert out.shape == (4, 4)
+    selector = MTIFSelector(MultiTaskPoisson(), removal_ratio=0.1).fit(X, y, X_val=X_val, y_val=y_val)
+    assert len(selector.sample_indices_) == len(y) - 12
+    influence = MultiTaskPoisson().fit(X, y, X_val=X_val, y_val=y_val).influence_total()
+    removed = np.setdiff1d(np.arange(len(y)), selector.sample_indices_)
+    assert influence[removed].max() <= influence[selector.sample_indices_].min()
+
+
+def test_command_line_model_poisson(tmp_path, capsys):
+    X, y = make_multitask_counts(n_tasks=3, n_samples=20, n_features=2, random_state=0)
+    path = tmp_path / "counts.csv"
+    np.savetxt(path, np.column_stack([X, y]), fmt="%g", delimiter=",", header="a,b,region,visits",
+               comments="")
+    args = ["relatedness", str(path), "--task-col", "region", "--target", "visits", "--model", "poisson"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "counts (--model poisson)" in out and "MultiTaskPoisson on 48 training rows" in out
+    assert "held-out D^2" in out and "--method newton" in out
+    np.savetxt(path, np.column_stack([X, y - 100]), fmt="%g", delimiter=",",
+               header="a,b,region,visits", comments="")
+    assert main(args) == 1
+    assert "--model poisson needs counts" in capsys.readouterr().err
