@@ -18,7 +18,8 @@ from tqdm.auto import tqdm
 from .base import keep_state_on_error, validation_given
 from .relatedness import group_tasks, higher_order_affinity, surrogate_affinity, tag_affinity
 from .utils._tasks import (
-    UNSEEN_TASKS, encode_fitted_tasks, encode_tasks, normalize_task_labels, task_labels,
+    UNSEEN_TASKS, encode_fitted_tasks, encode_tasks, normalize_task_labels, resolve_task_col,
+    task_labels,
 )
 
 __all__ = ["TaskGroupedEstimator"]
@@ -146,12 +147,9 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    def _task_col(self):
-        return self.estimator.get_params().get("task_col", -1)
-
     def _labels(self, X):
-        """Validated ``X`` (``n_features_in_`` checked) and each row's task label."""
-        return task_labels(X, self._task_col())
+        """Each row's task label and the mask of missing ones, from the task column of fit."""
+        return task_labels(X, self._task_col_index)
 
     @keep_state_on_error
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
@@ -187,6 +185,8 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
                     f"affinity={self.affinity!r} takes no sample_weight; use affinity='mtif', "
                     "a precomputed matrix, or fit without sample_weight."
                 )
+        self._task_col_index = resolve_task_col(  # read by skmtl's tools, e.g. task_losses
+            self.estimator.get_params().get("task_col", -1), self.n_features_in_, getattr(self, "feature_names_in_", None))
         labels, missing = self._labels(X)
         present = ~missing & (sample_weight > 0 if weighted else True)
         if not present.any():
@@ -261,9 +261,9 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         with warnings.catch_warnings():  # unseen tasks were warned about once, in _route
             warnings.filterwarnings("ignore", message=f".*{UNSEEN_TASKS}")
             out = np.asarray(getattr(model, method)(_safe_indexing(X, rows)))
-        if method != "predict_proba":
+        if method not in ("predict_proba", "predict_log_proba"):
             return out
-        full = np.zeros((len(rows), len(self.classes_)))
+        full = np.full((len(rows), len(self.classes_)), 0.0 if method == "predict_proba" else -np.inf)
         full[:, np.searchsorted(self.classes_, model.classes_)] = out
         return full
 
@@ -272,7 +272,7 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         the group models (of the probabilities, for a classifier's ``predict``),
         weighted by the groups' training rows."""
         X, group = self._route(X)
-        classify = method == "predict" and is_classifier(self)
+        classify = is_classifier(self)
         unseen = np.flatnonzero(group < 0)
         parts = [(np.flatnonzero(group == g), self._call(model, method, X, np.flatnonzero(group == g)))
                  for g, model in enumerate(self.estimators_) if (group == g).any()]
@@ -280,7 +280,12 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
             weights = np.array([len(r) for r in self._fit_rows[2]], dtype=float)
             mean = sum(w / weights.sum() * self._call(model, "predict_proba" if classify else method, X, unseen)
                        for w, model in zip(weights, self.estimators_))
-            parts.append((unseen, self.classes_[mean.argmax(axis=1)] if classify else mean))
+            if classify and method == "predict":
+                mean = self.classes_[mean.argmax(axis=1)]
+            elif method == "predict_log_proba":
+                with np.errstate(divide="ignore"):
+                    mean = np.log(mean)
+            parts.append((unseen, mean))
         result = np.empty((len(group),) + parts[0][1].shape[1:], dtype=parts[0][1].dtype)
         for rows, out in parts:
             result[rows] = out
@@ -315,6 +320,21 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
             A class that a group never saw has probability 0 for its tasks.
         """
         return self._combine(X, "predict_proba")
+
+    @available_if(_group_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`, from the group models' own log-probabilities.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            Features plus the task column.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        return self._combine(X, "predict_log_proba")
 
     def score(self, X, y, sample_weight=None):
         """Accuracy (classifiers) or R^2 (regressors) of :meth:`predict`.

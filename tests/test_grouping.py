@@ -53,6 +53,7 @@ def test_classifier_probabilities_are_those_of_the_group_models():
         rows = np.isin(X[:, -1], members)
         by_hand = MultiTaskLogistic().fit(X[rows], y[rows])
         assert_allclose(model.predict_proba(X[rows]), by_hand.predict_proba(X[rows]))
+        assert_allclose(model.predict_log_proba(X[rows]), by_hand.predict_log_proba(X[rows]))
         assert_array_equal(model.predict(X[rows]), by_hand.predict(X[rows]))
 
 
