@@ -156,3 +156,31 @@ def test_influence_and_relatedness_per_group():
     assert_allclose(influence[np.ix_(rows, [0, 1, 2])],
                     model.estimators_[0].influence(X_val[first], y_val[first]))
     assert_array_equal(influence[np.ix_(rows, [3, 5])], 0)
+
+
+def test_display_orders_tasks_by_cluster_and_by_the_fitted_groups():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skmtl.plotting import TaskRelatednessDisplay
+
+    X, y = conflicting_clusters(9)
+    labels = np.array([0, 3, 1, 4, 2, 5])  # the clusters {0, 3, 1} and {4, 2, 5}, interleaved
+    X[:, -1] = labels[X[:, -1].astype(int)]
+    clusters = [{0, 1, 3}, {2, 4, 5}]
+    disp = TaskRelatednessDisplay.from_estimator(MultiTaskRidge().fit(X, y), groups="cluster")
+    assert [set(disp.order_[:3]), set(disp.order_[3:])] in (clusters, clusters[::-1])
+    assert disp.empty_text_ == []
+
+    grouped = TaskGroupedEstimator(MultiTaskRidge(), random_state=0).fit(X, y)
+    assert_array_equal(grouped.groups_, [0, 0, 1, 0, 1, 1])
+    X_val, y_val = X[X[:, -1] != 2], y[X[:, -1] != 2]  # task 2 without validation rows
+    disp = TaskRelatednessDisplay.from_estimator(grouped, X_val, y_val, groups=grouped)
+    assert_array_equal(disp.order_, [0, 1, 3, 2, 4, 5])
+    assert len(disp.ax_.lines) == 2  # one boundary, across and down
+    [note] = disp.empty_text_
+    assert note.get_text() == "no validation rows"
+    assert note.get_position()[0] == 3  # task 2's column, shown fourth
+    plt.close("all")
