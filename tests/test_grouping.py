@@ -184,3 +184,34 @@ def test_display_orders_tasks_by_cluster_and_by_the_fitted_groups():
     assert note.get_text() == "no validation rows"
     assert note.get_position()[0] == 3  # task 2's column, shown fourth
     plt.close("all")
+
+
+def test_select_source_tasks_thresholds_and_orders_each_target_column():
+    from skmtl.relatedness import select_source_tasks
+
+    A = np.array([[9.0, 0.5, -1.0, 0.2], [0.2, 9.0, 0.3, np.nan], [-0.4, 0.7, 9.0, 0.1],
+                  [0.0, 0.1, 0.4, 9.0]])
+    selected = select_source_tasks(A)
+    assert list(selected) == [0, 1, 2, 3]
+    assert_array_equal(selected[1], [2, 0, 3])  # most helpful first, never the target itself
+    assert_array_equal(selected[3], [0, 2])  # NaN selects nothing
+    assert_array_equal(select_source_tasks(A, threshold=0.45)[1], [2, 0])
+    frame = pd.DataFrame(A, index=list("abcd"), columns=list("abcd"))
+    assert_array_equal(select_source_tasks(frame)["b"], ["c", "a", "d"])
+
+
+def test_surrogate_selection_agrees_with_exact_leave_one_task_out_on_clear_pairs():
+    from skmtl.relatedness import select_source_tasks, surrogate_affinity
+
+    X, y = conflicting_clusters(10)
+    X_val, y_val = conflicting_clusters(11)
+    A = surrogate_affinity(MultiTaskRidge(), X, y, X_val, y_val, n_subsets=30, random_state=0)
+    exact = MultiTaskRidge().fit(X, y).task_relatedness(X_val, y_val, method="exact")
+    selected = select_source_tasks(A)
+    clear = 0
+    for target in range(6):
+        for source in set(range(6)) - {target}:
+            if abs(exact[source, target]) > 0.5:  # removing the source moves the loss clearly
+                clear += 1
+                assert (source in selected[target]) == (exact[source, target] > 0)
+    assert clear >= 12

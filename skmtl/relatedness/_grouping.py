@@ -201,7 +201,7 @@ def select_source_tasks(affinity, threshold=0.0):
     (the change of the target's loss when ``s`` joins) is below a threshold
     ``gamma``. With any affinity oriented like ``task_relatedness_`` (larger
     = more helpful) the rule is ``affinity[s, t] > threshold``. For
-    :func:`surrogate_affinity`, whose affinity is ``-theta`` centred over
+    :func:`~skmtl.relatedness.surrogate_affinity`, whose affinity is ``-theta`` centred over
     each target's sources, ``threshold=0`` keeps the sources better than
     the target's average source; for ``task_relatedness_`` (the loss change
     when the source is removed), ``threshold=0`` keeps those whose removal
