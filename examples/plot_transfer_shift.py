@@ -1,7 +1,7 @@
 """
-===================================================
+====================================================
 Transfer under covariate shift, model shift and size
-===================================================
+====================================================
 
 When does adding a source task help a target task? The task-affinity talk
 (Yang, Zhang, Wu, Ré and Su 2020) answers for two linear regression tasks

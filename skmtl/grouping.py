@@ -354,23 +354,31 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         return metric(y, self.predict(X), sample_weight=sample_weight)
 
     # -- influence of the grouped model ---------------------------------------------
-    def _per_group(self, X_val, y_val, method_name, kwargs):
-        """``method_name(X_val_g, y_val_g, **kwargs)`` of each group model; None for a
-        group without validation rows."""
+    def _per_group(self, X_val, y_val, method_name, kwargs, n_rows, rows_of):
+        """The ``(n_rows, n_tasks)`` matrix of ``method_name(X_val_g, y_val_g, **kwargs)``
+        of every group model ``g``, placed at rows ``rows_of[g]`` and the group's task
+        columns; 0 elsewhere, NaN in the columns of tasks without validation rows."""
         check_is_fitted(self)
-        if not validation_given(X_val, y_val):
-            return [getattr(model, method_name)(**kwargs) for model in self.estimators_]
-        labels, _ = self._labels(X_val)
-        y_val = column_or_1d(y_val)
-        check_consistent_length(X_val, y_val)
-        code = encode_fitted_tasks(labels, self.tasks_, rows="validation rows", unseen="warn",
-                                   consequence="they are ignored.")
-        group = np.where(code >= 0, self.groups_[np.maximum(code, 0)], -1)
-        out = []
+        if validation_given(X_val, y_val):
+            labels, _ = self._labels(X_val)
+            y_val = column_or_1d(y_val)
+            check_consistent_length(X_val, y_val)
+            code = encode_fitted_tasks(labels, self.tasks_, rows="validation rows", unseen="warn",
+                                       consequence="they are ignored.")
+            group = np.where(code >= 0, self.groups_[np.maximum(code, 0)], -1)
+        out = np.zeros((n_rows, len(self.tasks_)))
         for g, model in enumerate(self.estimators_):
-            rows = np.flatnonzero(group == g)
-            out.append(getattr(model, method_name)(_safe_indexing(X_val, rows), y_val[rows], **kwargs)
-                       if len(rows) else None)
+            members = np.flatnonzero(self.groups_ == g)
+            if not validation_given(X_val, y_val):
+                out[np.ix_(rows_of[g], members)] = getattr(model, method_name)(**kwargs)
+                continue
+            val_rows = np.flatnonzero(group == g)
+            if len(val_rows) == 0:
+                out[:, members] = np.nan
+                continue
+            out[np.ix_(rows_of[g], members)] = getattr(model, method_name)(
+                _safe_indexing(X_val, val_rows), y_val[val_rows], **kwargs)
+        out[:, np.isnan(out).any(axis=0)] = np.nan
         return out
 
     @available_if(_group_has("task_relatedness"))
@@ -392,15 +400,8 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
             within a group, 0 across groups, NaN for targets without
             validation rows.
         """
-        out = np.zeros((len(self.tasks_), len(self.tasks_)))
-        for g, block in enumerate(self._per_group(X_val, y_val, "task_relatedness", kwargs)):
-            members = np.flatnonzero(self.groups_ == g)
-            if block is None:
-                out[:, members] = np.nan
-            else:
-                out[np.ix_(members, members)] = block
-        out[:, np.isnan(out).any(axis=0)] = np.nan
-        return out
+        members = [np.flatnonzero(self.groups_ == g) for g in range(len(self.estimators_))]
+        return self._per_group(X_val, y_val, "task_relatedness", kwargs, len(self.tasks_), members)
 
     @available_if(_group_has("influence"))
     def influence(self, X_val=None, y_val=None, **kwargs):
@@ -422,33 +423,25 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
             without validation rows.
         """
         n_rows, _, group_rows = self._fit_rows
-        out = np.zeros((n_rows, len(self.tasks_)))
-        for g, block in enumerate(self._per_group(X_val, y_val, "influence", kwargs)):
-            members = np.flatnonzero(self.groups_ == g)
-            if block is None:
-                out[:, members] = np.nan
-            else:
-                out[np.ix_(group_rows[g], members)] = block
-        out[:, np.isnan(out).any(axis=0)] = np.nan
-        return out
+        return self._per_group(X_val, y_val, "influence", kwargs, n_rows, group_rows)
+
+    def _at_fit(self, method):
+        check_is_fitted(self)
+        if method not in self._cache:
+            self._cache[method] = getattr(self, method)(*self._val)
+        return self._cache[method]
 
     @property
     def task_relatedness_(self):
         """``task_relatedness()`` against the validation data given to ``fit`` (or the
         training data); computed on first access."""
-        check_is_fitted(self)
-        if "relatedness" not in self._cache:
-            self._cache["relatedness"] = self.task_relatedness(*self._val)
-        return self._cache["relatedness"]
+        return self._at_fit("task_relatedness")
 
     @property
     def influence_(self):
         """``influence()`` against the validation data given to ``fit`` (or the
         training data); computed on first access."""
-        check_is_fitted(self)
-        if "influence" not in self._cache:
-            self._cache["influence"] = self.influence(*self._val)
-        return self._cache["influence"]
+        return self._at_fit("influence")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
