@@ -11,14 +11,27 @@ from sklearn.utils import _safe_indexing, check_array, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
-    _check_sample_weight, check_consistent_length, check_is_fitted, column_or_1d, validate_data,
+    _check_sample_weight,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
 )
 from tqdm.auto import tqdm
 
 from .base import keep_state_on_error, validation_given
-from .relatedness import group_tasks, higher_order_affinity, surrogate_affinity, tag_affinity
+from .relatedness import (
+    group_tasks,
+    higher_order_affinity,
+    surrogate_affinity,
+    tag_affinity,
+)
 from .utils._tasks import (
-    UNSEEN_TASKS, encode_fitted_tasks, encode_tasks, normalize_task_labels, resolve_task_col,
+    UNSEEN_TASKS,
+    encode_fitted_tasks,
+    encode_tasks,
+    normalize_task_labels,
+    resolve_task_col,
     task_labels,
 )
 
@@ -186,7 +199,9 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
                     "a precomputed matrix, or fit without sample_weight."
                 )
         self._task_col_index = resolve_task_col(  # read by skmtl's tools, e.g. task_losses
-            self.estimator.get_params().get("task_col", -1), self.n_features_in_, getattr(self, "feature_names_in_", None))
+            self.estimator.get_params().get("task_col", -1), self.n_features_in_,
+            getattr(self, "feature_names_in_", None),
+        )
         labels, missing = self._labels(X)
         present = ~missing & (sample_weight > 0 if weighted else True)
         if not present.any():
@@ -199,14 +214,15 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         if is_classifier(self.estimator):
             self.classes_ = np.unique(y[present])
             groups = _merge_single_class_groups(groups, affinity, code, y)
-        rows = [np.flatnonzero(np.isin(code, np.flatnonzero(groups == g))) for g in range(groups.max() + 1)]
+        rows = [np.flatnonzero(np.isin(code, np.flatnonzero(groups == g)))
+                for g in range(groups.max() + 1)]
         jobs = (
             delayed(_fit_group)(self.estimator, X, y, sample_weight, r)
             for r in tqdm(rows, desc="Group fits", disable=not self.verbose)
         )
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(jobs)
         self.tasks_, self.affinity_, self.groups_ = tasks, affinity, groups
-        self._fit_rows = (len(y), code, rows)
+        self._n_fit_rows, self._group_rows = len(y), rows
         self._val = (X_val, y_val) if val_given else (None, None)
         self._cache = {}
         return self
@@ -252,7 +268,8 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
             )
         code = encode_fitted_tasks(
             labels, self.tasks_, unseen="warn",
-            consequence="they are predicted by the mean of the group models, weighted by their training rows.",
+            consequence=("they are predicted by the mean of the group models, weighted by "
+                         "their training rows."),
         )
         return X, np.where(code >= 0, self.groups_[np.maximum(code, 0)], -1)
 
@@ -274,11 +291,15 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         X, group = self._route(X)
         classify = is_classifier(self)
         unseen = np.flatnonzero(group < 0)
-        parts = [(np.flatnonzero(group == g), self._call(model, method, X, np.flatnonzero(group == g)))
-                 for g, model in enumerate(self.estimators_) if (group == g).any()]
+        parts = []
+        for g, model in enumerate(self.estimators_):
+            rows = np.flatnonzero(group == g)
+            if len(rows):
+                parts.append((rows, self._call(model, method, X, rows)))
         if len(unseen):
-            weights = np.array([len(r) for r in self._fit_rows[2]], dtype=float)
-            mean = sum(w / weights.sum() * self._call(model, "predict_proba" if classify else method, X, unseen)
+            weights = np.array([len(r) for r in self._group_rows], dtype=float)
+            averaged = "predict_proba" if classify else method
+            mean = sum(w / weights.sum() * self._call(model, averaged, X, unseen)
                        for w, model in zip(weights, self.estimators_))
             if classify and method == "predict":
                 mean = self.classes_[mean.argmax(axis=1)]
@@ -422,8 +443,7 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
             and for rows that took no part in the fit; NaN for targets
             without validation rows.
         """
-        n_rows, _, group_rows = self._fit_rows
-        return self._per_group(X_val, y_val, "influence", kwargs, n_rows, group_rows)
+        return self._per_group(X_val, y_val, "influence", kwargs, self._n_fit_rows, self._group_rows)
 
     def _at_fit(self, method):
         check_is_fitted(self)

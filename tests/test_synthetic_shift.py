@@ -52,11 +52,11 @@ def test_covariate_shift_stretches_half_the_directions_of_every_task_but_the_fir
 
 
 def test_classification_takes_the_covariate_shift():
-    X, y = make_multitask_classification(n_tasks=2, n_samples=5000, n_features=2,
+    X, _ = make_multitask_classification(n_tasks=2, n_samples=5000, n_features=2,
                                          covariate_shift=3.0, random_state=0)
     values = np.linalg.eigvalsh(np.cov(X[X[:, -1] == 1, :-1].T))
     assert_allclose(values, [1 / 9, 9], rtol=0.06)
-    X0, y0 = make_multitask_classification(n_tasks=2, n_samples=5000, n_features=2, random_state=0)
+    X0, _ = make_multitask_classification(n_tasks=2, n_samples=5000, n_features=2, random_state=0)
     assert_array_equal(X[X[:, -1] == 0], X0[X0[:, -1] == 0])
 
 
