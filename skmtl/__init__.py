@@ -6,12 +6,14 @@ loads torch on first access, and plots load matplotlib when drawn.
 
 from ._config import config_context, get_config, set_config
 from .linear_model import MultiTaskLogistic, MultiTaskPoisson, MultiTaskRidge
+from .grouping import TaskGroupedEstimator
 from .selection import MTIFSelector
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MultiTaskRidge", "MultiTaskLogistic", "MultiTaskPoisson", "MTIFSelector", "SharedBottomNet",
+    "TaskGroupedEstimator",
     "config_context", "get_config", "set_config",
 ]
 

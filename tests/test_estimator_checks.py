@@ -7,7 +7,7 @@ the integer-valued data of a few checks give it real tasks to score."""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skmtl import MultiTaskLogistic, MultiTaskPoisson, MultiTaskRidge
+from skmtl import MultiTaskLogistic, MultiTaskPoisson, MultiTaskRidge, TaskGroupedEstimator
 from skmtl.selection import MTIFSelector
 
 # The checks build X without a task column: skmtl reads the last column as the
@@ -22,13 +22,18 @@ _LAST_COLUMN_IS_TASK = (
 
 def expected_failed_checks(estimator):
     """Checks that cannot apply to ``estimator``, with the reason."""
-    if isinstance(estimator, MultiTaskLogistic):
+    inner = estimator.estimator if isinstance(estimator, TaskGroupedEstimator) else estimator
+    if isinstance(inner, MultiTaskLogistic):
         return {"check_classifiers_train": _LAST_COLUMN_IS_TASK}
     return {}
 
 
 @parametrize_with_checks(
-    [MultiTaskRidge(), MultiTaskLogistic(), MultiTaskPoisson(), MTIFSelector(MultiTaskRidge())],
+    [
+        MultiTaskRidge(), MultiTaskLogistic(), MultiTaskPoisson(), MTIFSelector(MultiTaskRidge()),
+        TaskGroupedEstimator(MultiTaskRidge(), random_state=0),
+        TaskGroupedEstimator(MultiTaskLogistic(), random_state=0),
+    ],
     expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible(estimator, check):

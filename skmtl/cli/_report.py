@@ -209,7 +209,7 @@ def _save_heatmap(R, labels, path, title):
 
     size = min(4 + 0.3 * len(labels), 14)
     fig, ax = plt.subplots(figsize=(size + 1.5, size))
-    TaskRelatednessDisplay.from_matrix(R, task_labels=labels, ax=ax)
+    TaskRelatednessDisplay.from_matrix(R, task_labels=labels, ax=ax, groups="cluster")
     ax.set_title(title)
     try:
         _write_atomic(path, lambda fh: fig.savefig(fh, format="png", dpi=100,

@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 from scipy.special import softmax
+from scipy.stats import special_ortho_group
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
@@ -34,20 +35,27 @@ def _task_coefficients(rng, n_tasks, n_features, h, epsilon, base):
     return coef, is_unrelated
 
 
-def _stack(rng, sizes, n_features, score):
+def _features(rng, sizes, n_features):
     task = np.repeat(np.arange(len(sizes)), sizes)
-    features = rng.standard_normal((len(task), n_features))
-    return np.column_stack([features, task]), task, score(features, task)
+    return task, rng.standard_normal((len(task), n_features))
 
 
-def _linear_tasks(rng, n_samples, n_tasks, n_features, h, epsilon, scale):
-    """``X`` and ``x theta_k`` of tasks whose ``theta_k`` lie around ``scale e_1``."""
-    base = np.zeros(n_features)
-    base[0] = scale
-    theta, unrelated = _task_coefficients(rng, n_tasks, n_features, h, epsilon, base)
-    X, _, signal = _stack(rng, _task_sizes(n_samples, n_tasks), n_features,
-                          lambda F, t: np.einsum("nd,nd->n", F, theta[t]))
-    return X, signal, theta, unrelated
+def _shift_covariates(rng, features, task, lam):
+    """``x = M z`` for every task but task 0, ``M = Q diag(lam, .., lam, 1/lam, .., 1/lam)``
+    with ``Q`` a random rotation per task; the features unchanged when ``lam == 1``
+    (and ``rng`` not drawn from, so the data stay those without the parameter)."""
+    if lam == 1:
+        return features
+    n_features = features.shape[1]
+    half = n_features // 2
+    scales = np.ones(n_features)
+    scales[:half], scales[n_features - half:] = lam, 1.0 / lam
+    out = features.copy()
+    for k in range(1, task.max() + 1):
+        Q = special_ortho_group.rvs(n_features, random_state=rng) if n_features > 1 else np.eye(1)
+        rows = task == k
+        out[rows] = features[rows] @ (Q * scales).T
+    return out
 
 
 _COMMON = {
@@ -56,6 +64,7 @@ _COMMON = {
     "n_features": [Interval(numbers.Integral, 1, None, closed="left")],
     "h": [Interval(numbers.Real, 0, None, closed="left")],
     "epsilon": [Interval(numbers.Real, 0, 1, closed="both")],
+    "covariate_shift": [Interval(numbers.Real, 0, None, closed="neither")],
     "coef": ["boolean"],
     "random_state": ["random_state"],
 }
@@ -67,7 +76,7 @@ _COMMON = {
 )
 def make_multitask_regression(
     n_tasks=10, n_samples=100, n_features=10, *, h=1.0, epsilon=0.2, noise=1.0,
-    coef=False, random_state=None,
+    covariate_shift=1.0, coef=False, random_state=None,
 ):
     """Linear tasks that share a coefficient vector up to perturbations.
 
@@ -76,6 +85,11 @@ def make_multitask_regression(
     radius ``h``. A fraction ``epsilon`` of the tasks is unrelated: their
     ``theta_k`` is uniform on the sphere of radius 3 instead.
 
+    The three data set shifts of the task-affinity talk (Yang et al. 2020):
+    ``h`` is the *model shift* (two related tasks differ by ``||theta_s -
+    theta_t||^2 ~ 2 h^2``, the talk's ``2 mu^2``), ``covariate_shift`` the
+    *covariate shift* and a per-task ``n_samples`` the *size imbalance*.
+
     Parameters
     ----------
     n_tasks : int, default=10
@@ -83,11 +97,17 @@ def make_multitask_regression(
         Rows per task (different sizes give ragged data).
     n_features : int, default=10
     h : float, default=1.0
-        Distance of each related task from the shared vector.
+        Distance of each related task from the shared vector (model shift).
     epsilon : float in [0, 1], default=0.2
         Fraction of unrelated tasks.
     noise : float, default=1.0
         Standard deviation of the Gaussian noise.
+    covariate_shift : float > 0, default=1.0
+        ``lam``: task 0 draws ``x ~ N(0, I)``, every other task ``x ~ N(0, M
+        M^T)`` with ``M = Q diag(lam, ..., lam, 1/lam, ..., 1/lam)`` (half
+        the directions stretched, half shrunk, the middle one kept for an
+        odd ``n_features``) and ``Q`` a random rotation per task. 1 (the
+        default) is no shift and leaves the data unchanged.
     coef : bool, default=False
         Also return the true coefficients and which tasks are unrelated.
     random_state : int, RandomState instance or None, default=None
@@ -108,8 +128,15 @@ def make_multitask_regression(
     ((15, 3), (15,))
     """
     rng = check_random_state(random_state)
-    X, signal, theta, unrelated = _linear_tasks(rng, n_samples, n_tasks, n_features, h, epsilon, 3.0)
-    y = signal + noise * rng.standard_normal(len(signal))
+    sizes = _task_sizes(n_samples, n_tasks)
+    base = np.zeros(n_features)
+    base[0] = 3.0
+    theta, unrelated = _task_coefficients(rng, n_tasks, n_features, h, epsilon, base)
+    task, features = _features(rng, sizes, n_features)
+    draws = rng.standard_normal(len(task))
+    features = _shift_covariates(rng, features, task, covariate_shift)
+    y = np.einsum("nd,nd->n", features, theta[task]) + noise * draws
+    X = np.column_stack([features, task])
     return (X, y, theta, unrelated) if coef else (X, y)
 
 
@@ -119,7 +146,7 @@ def make_multitask_regression(
 )
 def make_multitask_classification(
     n_tasks=10, n_samples=100, n_features=10, *, n_classes=2, h=1.0, epsilon=0.2,
-    coef=False, random_state=None,
+    covariate_shift=1.0, coef=False, random_state=None,
 ):
     """Logistic (or softmax) tasks that share coefficients up to perturbations.
 
@@ -135,7 +162,11 @@ def make_multitask_classification(
     n_features : int, default=10
     n_classes : int, default=2
     h : float, default=1.0
+        Model shift, as in :func:`make_multitask_regression`.
     epsilon : float in [0, 1], default=0.2
+    covariate_shift : float > 0, default=1.0
+        Covariate shift of every task but task 0, as in
+        :func:`make_multitask_regression`.
     coef : bool, default=False
         Also return the true coefficients and which tasks are unrelated.
     random_state : int, RandomState instance or None, default=None
@@ -167,13 +198,16 @@ def make_multitask_classification(
     else:
         base[np.arange(n_classes), np.arange(n_classes)] = 3.0
     theta, unrelated = _task_coefficients(rng, n_tasks, n_features, h, epsilon, base)
+    task, features = _features(rng, sizes, n_features)
+    draws = rng.random_sample(len(task))
+    features = _shift_covariates(rng, features, task, covariate_shift)
+    X = np.column_stack([features, task])
     if binary:
-        X, task, logit = _stack(rng, sizes, n_features, lambda F, t: np.einsum("nd,nd->n", F, theta[t]))
-        y = (rng.random_sample(len(task)) < 1.0 / (1.0 + np.exp(-logit))).astype(int)
+        logit = np.einsum("nd,nd->n", features, theta[task])
+        y = (draws < 1.0 / (1.0 + np.exp(-logit))).astype(int)
     else:
-        X, task, scores = _stack(rng, sizes, n_features, lambda F, t: np.einsum("nd,ncd->nc", F, theta[t]))
-        p = softmax(scores, axis=1)
-        y = (rng.random_sample(len(task))[:, None] > np.cumsum(p, axis=1)).sum(axis=1)
+        p = softmax(np.einsum("nd,ncd->nc", features, theta[task]), axis=1)
+        y = (draws[:, None] > np.cumsum(p, axis=1)).sum(axis=1)
         y = np.minimum(y, n_classes - 1)
     return (X, y, theta, unrelated) if coef else (X, y)
 
@@ -184,7 +218,7 @@ def make_multitask_classification(
 )
 def make_multitask_counts(
     n_tasks=10, n_samples=100, n_features=10, *, h=0.25, epsilon=0.2, rate=5.0,
-    coef=False, random_state=None,
+    covariate_shift=1.0, coef=False, random_state=None,
 ):
     """Poisson count tasks (log link) that share coefficients up to perturbations.
 
@@ -206,6 +240,8 @@ def make_multitask_counts(
         Fraction of unrelated tasks.
     rate : float, default=5.0
         Mean count at ``x = 0``.
+    covariate_shift : float, default=1.0
+        As in :func:`make_multitask_regression`.
     coef : bool, default=False
         Also return the true coefficients and which tasks are unrelated.
     random_state : int, RandomState instance or None, default=None
@@ -227,6 +263,11 @@ def make_multitask_counts(
     ((15, 3), 'i', True)
     """
     rng = check_random_state(random_state)
-    X, log_rate, theta, unrelated = _linear_tasks(rng, n_samples, n_tasks, n_features, h, epsilon, 0.5)
-    y = rng.poisson(rate * np.exp(log_rate))
+    base = np.zeros(n_features)
+    base[0] = 0.5
+    theta, unrelated = _task_coefficients(rng, n_tasks, n_features, h, epsilon, base)
+    task, features = _features(rng, _task_sizes(n_samples, n_tasks), n_features)
+    features = _shift_covariates(rng, features, task, covariate_shift)
+    y = rng.poisson(rate * np.exp(np.einsum("nd,nd->n", features, theta[task])))
+    X = np.column_stack([features, task])
     return (X, y, theta, unrelated) if coef else (X, y)

@@ -36,6 +36,9 @@ class TaskRelatednessDisplay:
     colorbar_ : matplotlib Colorbar or None
     order_ : ndarray of shape (n_tasks,)
         Index of the task shown at each position (the group ordering).
+    empty_text_ : list of matplotlib Text
+        The note "no validation rows" written down each column that is
+        entirely NaN (a target task without validation rows).
     ax_ : matplotlib Axes
     figure_ : matplotlib Figure
 
@@ -82,11 +85,16 @@ class TaskRelatednessDisplay:
         ----------
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure when None.
-        groups : array-like of shape (n_tasks,), default=None
-            A group label per task (e.g. the output of a clustering of the
-            matrix). Tasks are reordered so that each group is contiguous
-            (groups in sorted order, tasks in their order within a group),
-            and lines separate the groups.
+        groups : array-like of shape (n_tasks,), fitted estimator or "cluster", default=None
+            A group label per task (e.g. the output of
+            :func:`~skmtl.relatedness.group_tasks`), or a fitted
+            :class:`~skmtl.TaskGroupedEstimator` (its ``groups_``). Tasks are
+            reordered so that each group is contiguous (groups in sorted
+            order, tasks in their order within a group), and lines separate
+            the groups. ``"cluster"`` orders the tasks by average-linkage
+            hierarchical clustering of the symmetrized matrix (each target's
+            column scaled as in ``group_tasks``), so that tasks that help
+            each other sit together, without group lines.
         cmap : str or matplotlib Colormap, default="RdBu"
             A diverging colour map; its centre is mapped to zero.
         annotate : bool or "auto", default="auto"
@@ -137,7 +145,12 @@ class TaskRelatednessDisplay:
         if annotate == "auto":
             annotate = n_tasks <= 12
 
-        if groups is None:
+        if hasattr(groups, "groups_"):
+            groups = groups.groups_
+        if isinstance(groups, str) and groups == "cluster":
+            order = _cluster_order(R)
+            boundaries = []
+        elif groups is None:
             order = np.arange(n_tasks)
             boundaries = []
         else:
@@ -203,6 +216,13 @@ class TaskRelatednessDisplay:
         for b in boundaries:
             ax.axhline(b, color="black", linewidth=1.5)
             ax.axvline(b, color="black", linewidth=1.5)
+        # a blank column says why: skmtl leaves a target's column empty only
+        # where the target has no validation rows
+        self.empty_text_ = [
+            ax.text(j, (n_tasks - 1) / 2, "no validation rows", rotation=90, ha="center",
+                    va="center", fontsize="x-small", color="dimgrey")
+            for j in np.flatnonzero(np.isnan(R).all(axis=0))
+        ]
 
         ticks = np.arange(n_tasks)
         ax.set(
@@ -268,7 +288,7 @@ class TaskRelatednessDisplay:
             Tick labels; ``estimator.tasks_`` when None.
         ax : matplotlib Axes, default=None
             As in :meth:`plot`.
-        groups : array-like of shape (n_tasks,), default=None
+        groups : array-like of shape (n_tasks,), fitted estimator or "cluster", default=None
             As in :meth:`plot`.
         cmap : str or matplotlib Colormap, default="RdBu"
             As in :meth:`plot`.
@@ -341,7 +361,7 @@ class TaskRelatednessDisplay:
         task_labels : array-like of shape (n_tasks,), default=None
         ax : matplotlib Axes, default=None
             As in :meth:`plot`.
-        groups : array-like of shape (n_tasks,), default=None
+        groups : array-like of shape (n_tasks,), fitted estimator or "cluster", default=None
             As in :meth:`plot`.
         cmap : str or matplotlib Colormap, default="RdBu"
             As in :meth:`plot`.
@@ -383,3 +403,19 @@ class TaskRelatednessDisplay:
             ax=ax, groups=groups, cmap=cmap, annotate=annotate, values_format=values_format,
             vmax=vmax, colorbar=colorbar, im_kw=im_kw, text_kw=text_kw,
         )
+
+
+def _cluster_order(R):
+    """Task order from average-linkage clustering of the symmetrized, scaled matrix."""
+    from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering
+    from scipy.spatial.distance import squareform
+
+    from ..relatedness._grouping import _normalized
+
+    if len(R) < 3:
+        return np.arange(len(R))
+    A = _normalized(R)
+    distance = 1.0 - (A + A.T) / 2.0  # in [0, 2]: 0 for tasks that help each other most
+    np.fill_diagonal(distance, 0.0)
+    condensed = squareform(distance, checks=False)
+    return leaves_list(optimal_leaf_ordering(linkage(condensed, "average"), condensed))

@@ -17,10 +17,12 @@ more helpful (``as_frame=True`` labels rows and columns by task).
 * :func:`task_subset_losses` -- the subset losses behind the last three.
 * :func:`group_tasks` -- spectral clustering or TAG-style selection of task
   groups from any affinity matrix.
+* :func:`select_source_tasks` -- the sources that help each target (task
+  modeling's ``theta_s < gamma``), from any affinity matrix.
 """
 
 from ._gradient import cosine_affinity, tag_affinity
-from ._grouping import group_tasks
+from ._grouping import group_tasks, select_source_tasks
 from ._subsets import (
     gradient_affinity,
     higher_order_affinity,
@@ -36,4 +38,5 @@ __all__ = [
     "gradient_affinity",
     "task_subset_losses",
     "group_tasks",
+    "select_source_tasks",
 ]

@@ -187,3 +187,59 @@ def group_tasks(affinity, n_groups, *, method="spectral", search="auto", random_
     import pandas as pd
 
     return pd.Series(labels, index=tasks, name="group")
+
+
+@validate_params(
+    {"affinity": ["array-like"], "threshold": [numbers.Real]},
+    prefer_skip_nested_validation=True,
+)
+def select_source_tasks(affinity, threshold=0.0):
+    """The source tasks that help each target, from any task affinity matrix.
+
+    Task modeling's selection rule (Li, Nguyen and Zhang 2023): train the
+    target with the sources whose surrogate coefficient ``theta[s, t]``
+    (the change of the target's loss when ``s`` joins) is below a threshold
+    ``gamma``. With any affinity oriented like ``task_relatedness_`` (larger
+    = more helpful) the rule is ``affinity[s, t] > threshold``. For
+    :func:`~skmtl.relatedness.surrogate_affinity`, whose affinity is ``-theta`` centred over
+    each target's sources, ``threshold=0`` keeps the sources better than
+    the target's average source; for ``task_relatedness_`` (the loss change
+    when the source is removed), ``threshold=0`` keeps those whose removal
+    would raise the target's loss.
+
+    Parameters
+    ----------
+    affinity : array-like or DataFrame of shape (n_tasks, n_tasks)
+        Row = source, column = target, larger = more helpful. NaN entries
+        (e.g. targets without validation rows) select nothing.
+    threshold : float, default=0.0
+        Sources with an affinity above it are selected.
+
+    Returns
+    -------
+    selected : dict
+        For every target, the array of its selected sources (never the
+        target itself), most helpful first: task labels when ``affinity`` is
+        a DataFrame, positions otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.relatedness import select_source_tasks
+    >>> A = np.array([[0, .5, -1], [.2, 0, .3], [-.4, .1, 0]])
+    >>> select_source_tasks(A)
+    {0: array([1]), 1: array([0, 2]), 2: array([1])}
+    """
+    tasks = getattr(affinity, "index", None)
+    A = check_array(affinity, dtype=float, ensure_all_finite="allow-nan", input_name="affinity")
+    n_tasks = A.shape[0]
+    if A.shape != (n_tasks, n_tasks):
+        raise ValueError(f"affinity must be square (n_tasks, n_tasks); got shape {A.shape}.")
+    labels = np.arange(n_tasks) if tasks is None else np.asarray(tasks)
+    selected = {}
+    for t in range(n_tasks):
+        column = np.where(np.arange(n_tasks) == t, np.nan, A[:, t])
+        keep = np.flatnonzero(column > threshold)
+        order = keep[np.argsort(-column[keep], kind="stable")]
+        selected[t if tasks is None else labels[t]] = labels[order]
+    return selected

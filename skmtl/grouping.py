@@ -1,0 +1,508 @@
+"""Grouped multitask training: cluster the tasks by affinity, train one model per group."""
+
+import numbers
+import warnings
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils import _safe_indexing, check_array, get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+from tqdm.auto import tqdm
+
+from .base import keep_state_on_error, validation_given
+from .relatedness import (
+    group_tasks,
+    higher_order_affinity,
+    surrogate_affinity,
+    tag_affinity,
+)
+from .utils._tasks import (
+    UNSEEN_TASKS,
+    encode_fitted_tasks,
+    encode_tasks,
+    normalize_task_labels,
+    resolve_task_col,
+    task_labels,
+)
+
+__all__ = ["TaskGroupedEstimator"]
+
+
+def _mtif_affinity(estimator, X, y, X_val=None, y_val=None, sample_weight=None):
+    """MTIF task relatedness of ``estimator`` fitted on all tasks."""
+    fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
+    return clone(estimator).fit(X, y, **fit_params).task_relatedness(X_val, y_val)
+
+
+def _group_has(attr):
+    """``available_if`` check: the group models (or the estimator before fit) have ``attr``."""
+
+    def check(self):
+        models = getattr(self, "estimators_", None) or [self.estimator]
+        return all(hasattr(model, attr) for model in models)
+
+    return check
+
+
+class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
+    """Cluster the tasks by their affinity and train one multitask model per cluster.
+
+    The talk's boosting procedure for multitask learning (Li et al. 2023):
+    estimate a task affinity matrix, group the tasks with
+    :func:`~skmtl.relatedness.group_tasks`, fit a clone of ``estimator`` on
+    the rows of each group, and serve each task from its group's model.
+    Tasks that pull a shared model in conflicting directions no longer
+    share one.
+
+    Parameters
+    ----------
+    estimator : skmtl estimator
+        The multitask model trained on each group (and, for the affinity
+        measures, on all tasks). Its ``task_col`` locates the task column.
+    n_groups : int, default=2
+        Number of groups (``grouping="spectral"``) or the largest number of
+        groups (``grouping="tag"``). With as many groups as tasks or more,
+        every task trains alone.
+    affinity : str, callable or array-like, default="mtif"
+        Task affinity (row = source, column = target, larger = more helpful):
+
+        * ``"mtif"``: ``task_relatedness`` of ``estimator`` fitted on all tasks;
+        * ``"tag"``, ``"higher_order"``, ``"surrogate"``: the measures of
+          :mod:`skmtl.relatedness` (the last two fit ``estimator`` on random
+          task subsets, seeded by ``random_state``);
+        * a callable ``affinity(estimator, X, y, X_val, y_val)`` returning a
+          ``(n_tasks, n_tasks)`` array, like the measures of
+          :mod:`skmtl.relatedness`;
+        * a precomputed ``(n_tasks, n_tasks)`` array whose rows and columns
+          follow the sorted task labels, or a DataFrame indexed by task.
+
+        Measured against ``X_val, y_val`` given to ``fit``, or against the
+        training data when none is given (then it measures fit, not
+        generalization: prefer held-out data).
+    grouping : {"spectral", "tag"}, default="spectral"
+        The ``method`` of :func:`~skmtl.relatedness.group_tasks`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the spectral clustering and the subset measures.
+    n_jobs : int, default=None
+        Group models fitted in parallel through joblib.
+    verbose : int, default=0
+        Progress bar over the group fits when > 0.
+
+    Attributes
+    ----------
+    tasks_ : ndarray of shape (n_tasks,)
+        Sorted task labels (of rows with positive sample weight).
+    affinity_ : ndarray of shape (n_tasks, n_tasks)
+        The affinity the groups were formed from.
+    groups_ : ndarray of shape (n_tasks,)
+        Group of each task of ``tasks_``, numbered from 0: the groups
+        actually trained. For a classifier, a group whose rows hold a single
+        class cannot train one and joins the group of highest mean affinity
+        with it.
+    estimators_ : list of estimators
+        The fitted model of each group; ``estimators_[g].tasks_`` are the
+        tasks ``tasks_[groups_ == g]``.
+    classes_ : ndarray
+        Classes of all tasks (classifiers only).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` has column names.
+
+    Notes
+    -----
+    A task not seen in fit belongs to no group: it is predicted by every
+    group's model (as each predicts an unseen task, e.g. with its shared
+    coefficients) and the predictions, or class probabilities, are averaged
+    with weights proportional to the groups' training rows.
+
+    ``influence`` and ``task_relatedness`` are those of the grouped model
+    with the groups held fixed: within a group, the group model's own
+    estimates; across groups exactly 0, since the group models share no
+    parameter.
+
+    Examples
+    --------
+    >>> from skmtl import MultiTaskRidge, TaskGroupedEstimator
+    >>> from skmtl.datasets import make_multitask_regression
+    >>> X, y = make_multitask_regression(n_tasks=4, n_samples=30, n_features=3, random_state=0)
+    >>> model = TaskGroupedEstimator(MultiTaskRidge(), n_groups=2, random_state=0).fit(X, y)
+    >>> model.groups_.shape, len(model.estimators_)
+    ((4,), 2)
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "n_groups": [Interval(numbers.Integral, 1, None, closed="left")],
+        "affinity": [StrOptions({"mtif", "tag", "higher_order", "surrogate"}), callable, "array-like"],
+        "grouping": [StrOptions({"spectral", "tag"})],
+        "random_state": ["random_state"],
+        "n_jobs": [numbers.Integral, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, estimator, *, n_groups=2, affinity="mtif", grouping="spectral",
+                 random_state=None, n_jobs=None, verbose=0):
+        self.estimator = estimator
+        self.n_groups = n_groups
+        self.affinity = affinity
+        self.grouping = grouping
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def _labels(self, X):
+        """Each row's task label and the mask of missing ones, from the task column of fit."""
+        return task_labels(X, self._task_col_index)
+
+    @keep_state_on_error
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
+        """Estimate the task affinity, group the tasks and fit one model per group.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_columns)
+            Features plus the task column; rows whose task label is missing
+            take no part in the fit.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the group models' ``fit`` (and to the all-tasks fit of
+            ``affinity="mtif"``; the other measures take no weights).
+        X_val, y_val : array-like, default=None
+            Data the affinity and ``influence_`` / ``task_relatedness_`` are
+            measured on; the training data when omitted.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        X = _as_indexable(X, validate_data(self, X, dtype=None, ensure_all_finite=False, reset=True))
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        val_given = validation_given(X_val, y_val)
+        weighted = sample_weight is not None
+        if weighted:
+            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+            if not (self.affinity == "mtif" or _is_matrix(self.affinity)):
+                raise ValueError(
+                    f"affinity={self.affinity!r} takes no sample_weight; use affinity='mtif', "
+                    "a precomputed matrix, or fit without sample_weight."
+                )
+        self._task_col_index = resolve_task_col(  # read by skmtl's tools, e.g. task_losses
+            self.estimator.get_params().get("task_col", -1), self.n_features_in_,
+            getattr(self, "feature_names_in_", None),
+        )
+        labels, missing = self._labels(X)
+        present = ~missing & (sample_weight > 0 if weighted else True)
+        if not present.any():
+            raise ValueError("No row of X has a task label (and positive weight); nothing to fit.")
+        tasks = normalize_task_labels(np.unique(labels[present]))
+        code = np.where(present, encode_tasks(labels, tasks), -1)
+        affinity = self._affinity(X, y, sample_weight, X_val if val_given else None,
+                                  y_val if val_given else None, tasks)
+        groups = self._group(affinity, len(tasks))
+        if is_classifier(self.estimator):
+            self.classes_ = np.unique(y[present])
+            groups = _merge_single_class_groups(groups, affinity, code, y)
+        rows = [np.flatnonzero(np.isin(code, np.flatnonzero(groups == g)))
+                for g in range(groups.max() + 1)]
+        jobs = (
+            delayed(_fit_group)(self.estimator, X, y, sample_weight, r)
+            for r in tqdm(rows, desc="Group fits", disable=not self.verbose)
+        )
+        self.estimators_ = Parallel(n_jobs=self.n_jobs)(jobs)
+        self.tasks_, self.affinity_, self.groups_ = tasks, affinity, groups
+        self._n_fit_rows, self._group_rows = len(y), rows
+        self._val = (X_val, y_val) if val_given else (None, None)
+        self._cache = {}
+        return self
+
+    def _affinity(self, X, y, sample_weight, X_val, y_val, tasks):
+        n_tasks = len(tasks)
+        if _is_matrix(self.affinity):
+            A = self.affinity
+            if hasattr(A, "index"):  # a DataFrame labelled by task: in the order of tasks
+                A = A.reindex(index=tasks, columns=tasks)
+            A = check_array(A, dtype=float, ensure_all_finite="allow-nan", input_name="affinity")
+        elif self.affinity == "mtif":
+            A = _mtif_affinity(self.estimator, X, y, X_val, y_val, sample_weight)
+        elif callable(self.affinity):
+            A = np.asarray(self.affinity(self.estimator, X, y, X_val, y_val), dtype=float)
+        elif self.affinity == "tag":
+            A = tag_affinity(self.estimator, X, y, X_val, y_val)
+        else:
+            measure = surrogate_affinity if self.affinity == "surrogate" else higher_order_affinity
+            A = measure(self.estimator, X, y, X_val, y_val, random_state=self.random_state)
+        if A.shape != (n_tasks, n_tasks):
+            raise ValueError(
+                f"The affinity has shape {A.shape}, but the data has {n_tasks} tasks: it must be "
+                f"({n_tasks}, {n_tasks}), rows and columns in the order of the sorted task labels."
+            )
+        return A
+
+    def _group(self, affinity, n_tasks):
+        if self.n_groups >= n_tasks:
+            return np.arange(n_tasks)
+        return group_tasks(affinity, self.n_groups, method=self.grouping, random_state=self.random_state)
+
+    # -- prediction ------------------------------------------------------------------
+    def _route(self, X):
+        """Group of each row of ``X`` (-1 for tasks not seen in fit)."""
+        check_is_fitted(self)
+        X = _as_indexable(X, validate_data(self, X, dtype=None, ensure_all_finite=False, reset=False))
+        labels, missing = self._labels(X)
+        if missing.any():
+            raise ValueError(
+                f"{missing.sum()} rows of X have a missing task label; every row needs a task "
+                "to be predicted."
+            )
+        code = encode_fitted_tasks(
+            labels, self.tasks_, unseen="warn",
+            consequence=("they are predicted by the mean of the group models, weighted by "
+                         "their training rows."),
+        )
+        return X, np.where(code >= 0, self.groups_[np.maximum(code, 0)], -1)
+
+    def _call(self, model, method, X, rows):
+        """``method`` of ``model`` on ``rows`` of ``X``; probabilities mapped onto ``classes_``."""
+        with warnings.catch_warnings():  # unseen tasks were warned about once, in _route
+            warnings.filterwarnings("ignore", message=f".*{UNSEEN_TASKS}")
+            out = np.asarray(getattr(model, method)(_safe_indexing(X, rows)))
+        if method not in ("predict_proba", "predict_log_proba"):
+            return out
+        full = np.full((len(rows), len(self.classes_)), 0.0 if method == "predict_proba" else -np.inf)
+        full[:, np.searchsorted(self.classes_, model.classes_)] = out
+        return full
+
+    def _combine(self, X, method):
+        """``method`` of each row's group model; rows of unseen tasks get the mean over
+        the group models (of the probabilities, for a classifier's ``predict``),
+        weighted by the groups' training rows."""
+        X, group = self._route(X)
+        classify = is_classifier(self)
+        unseen = np.flatnonzero(group < 0)
+        parts = []
+        for g, model in enumerate(self.estimators_):
+            rows = np.flatnonzero(group == g)
+            if len(rows):
+                parts.append((rows, self._call(model, method, X, rows)))
+        if len(unseen):
+            weights = np.array([len(r) for r in self._group_rows], dtype=float)
+            averaged = "predict_proba" if classify else method
+            mean = sum(w / weights.sum() * self._call(model, averaged, X, unseen)
+                       for w, model in zip(weights, self.estimators_))
+            if classify and method == "predict":
+                mean = self.classes_[mean.argmax(axis=1)]
+            elif method == "predict_log_proba":
+                with np.errstate(divide="ignore"):
+                    mean = np.log(mean)
+            parts.append((unseen, mean))
+        result = np.empty((len(group),) + parts[0][1].shape[1:], dtype=parts[0][1].dtype)
+        for rows, out in parts:
+            result[rows] = out
+        return result
+
+    def predict(self, X):
+        """Predict each row with its task's group model.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            Features plus the task column.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        return self._combine(X, "predict")
+
+    @available_if(_group_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from each row's group model, columns following ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            Features plus the task column.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            A class that a group never saw has probability 0 for its tasks.
+        """
+        return self._combine(X, "predict_proba")
+
+    @available_if(_group_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`, from the group models' own log-probabilities.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            Features plus the task column.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        return self._combine(X, "predict_log_proba")
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy (classifiers) or R^2 (regressors) of :meth:`predict`.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            Features plus the task column.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        metric = accuracy_score if is_classifier(self) else r2_score
+        return metric(y, self.predict(X), sample_weight=sample_weight)
+
+    # -- influence of the grouped model ---------------------------------------------
+    def _per_group(self, X_val, y_val, method_name, kwargs, n_rows, rows_of):
+        """The ``(n_rows, n_tasks)`` matrix of ``method_name(X_val_g, y_val_g, **kwargs)``
+        of every group model ``g``, placed at rows ``rows_of[g]`` and the group's task
+        columns; 0 elsewhere, NaN in the columns of tasks without validation rows."""
+        check_is_fitted(self)
+        if validation_given(X_val, y_val):
+            labels, _ = self._labels(X_val)
+            y_val = column_or_1d(y_val)
+            check_consistent_length(X_val, y_val)
+            code = encode_fitted_tasks(labels, self.tasks_, rows="validation rows", unseen="warn",
+                                       consequence="they are ignored.")
+            group = np.where(code >= 0, self.groups_[np.maximum(code, 0)], -1)
+        out = np.zeros((n_rows, len(self.tasks_)))
+        for g, model in enumerate(self.estimators_):
+            members = np.flatnonzero(self.groups_ == g)
+            if not validation_given(X_val, y_val):
+                out[np.ix_(rows_of[g], members)] = getattr(model, method_name)(**kwargs)
+                continue
+            val_rows = np.flatnonzero(group == g)
+            if len(val_rows) == 0:
+                out[:, members] = np.nan
+                continue
+            out[np.ix_(rows_of[g], members)] = getattr(model, method_name)(
+                _safe_indexing(X_val, val_rows), y_val[val_rows], **kwargs)
+        out[:, np.isnan(out).any(axis=0)] = np.nan
+        return out
+
+    @available_if(_group_has("task_relatedness"))
+    def task_relatedness(self, X_val=None, y_val=None, **kwargs):
+        """Effect of removing each task from its group model's training on each task's loss.
+
+        Parameters
+        ----------
+        X_val, y_val : array-like, default=None
+            Validation data; the training data when omitted.
+        **kwargs
+            Passed to the group models' ``task_relatedness`` (e.g. ``method``).
+
+        Returns
+        -------
+        relatedness : ndarray of shape (n_tasks, n_tasks)
+            Row = source, column = target, as ``task_relatedness`` of the
+            group models, the groups held fixed: the group model's estimate
+            within a group, 0 across groups, NaN for targets without
+            validation rows.
+        """
+        members = [np.flatnonzero(self.groups_ == g) for g in range(len(self.estimators_))]
+        return self._per_group(X_val, y_val, "task_relatedness", kwargs, len(self.tasks_), members)
+
+    @available_if(_group_has("influence"))
+    def influence(self, X_val=None, y_val=None, **kwargs):
+        """Effect of removing each training row on each task's loss, through its group model.
+
+        Parameters
+        ----------
+        X_val, y_val : array-like, default=None
+            Validation data; the training data when omitted.
+        **kwargs
+            Passed to the group models' ``influence`` (e.g. ``method``).
+
+        Returns
+        -------
+        influence : ndarray of shape (n_fit_rows, n_tasks)
+            Rows follow the ``X`` given to ``fit``: the group model's
+            influence on the tasks of the row's group, 0 on the other tasks
+            and for rows that took no part in the fit; NaN for targets
+            without validation rows.
+        """
+        return self._per_group(X_val, y_val, "influence", kwargs, self._n_fit_rows, self._group_rows)
+
+    def _at_fit(self, method):
+        check_is_fitted(self)
+        if method not in self._cache:
+            self._cache[method] = getattr(self, method)(*self._val)
+        return self._cache[method]
+
+    @property
+    def task_relatedness_(self):
+        """``task_relatedness()`` against the validation data given to ``fit`` (or the
+        training data); computed on first access."""
+        return self._at_fit("task_relatedness")
+
+    @property
+    def influence_(self):
+        """``influence()`` against the validation data given to ``fit`` (or the
+        training data); computed on first access."""
+        return self._at_fit("influence")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.classifier_tags = inner.classifier_tags
+        tags.regressor_tags = inner.regressor_tags
+        tags.target_tags.required = True
+        return tags
+
+
+def _as_indexable(X, validated):
+    """``X`` itself where it is a DataFrame (the group models see its column names),
+    else its validated array."""
+    return X if hasattr(X, "iloc") else validated
+
+
+def _is_matrix(affinity):
+    return not isinstance(affinity, str) and not callable(affinity)
+
+
+def _fit_group(estimator, X, y, sample_weight, rows):
+    fit_params = {} if sample_weight is None else {"sample_weight": sample_weight[rows]}
+    return clone(estimator).fit(_safe_indexing(X, rows), y[rows], **fit_params)
+
+
+def _merge_single_class_groups(groups, affinity, code, y):
+    """Merge every group whose rows hold one class into the group of highest mean
+    affinity with it (both directions), until each group holds two classes or more."""
+    A = np.nan_to_num(affinity, nan=0.0)
+    while True:
+        n = groups.max() + 1
+        row_group = np.where(code >= 0, groups[np.maximum(code, 0)], -1)
+        single = [g for g in range(n) if len(np.unique(y[row_group == g])) < 2]
+        if not single or n == 1:
+            return groups
+        g = single[0]
+        members = groups == g
+        others = [h for h in range(n) if h != g]
+        scores = [A[np.ix_(members, groups == h)].mean() + A[np.ix_(groups == h, members)].mean()
+                  for h in others]
+        target = others[int(np.argmax(scores))]
+        groups = np.where(members, target, groups)
+        groups = np.unique(groups, return_inverse=True)[1]
