@@ -26,7 +26,7 @@ from .relatedness import (
     surrogate_affinity,
     tag_affinity,
 )
-from .utils._tasks import (
+from .utils import (
     UNSEEN_TASKS,
     encode_fitted_tasks,
     encode_tasks,

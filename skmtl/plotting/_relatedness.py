@@ -4,6 +4,8 @@ import numpy as np
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from ..relatedness import order_tasks
+
 
 class TaskRelatednessDisplay:
     """Task relatedness heatmap: which tasks help or hurt which.
@@ -148,7 +150,7 @@ class TaskRelatednessDisplay:
         if hasattr(groups, "groups_"):
             groups = groups.groups_
         if isinstance(groups, str) and groups == "cluster":
-            order = _cluster_order(R)
+            order = order_tasks(R)
             boundaries = []
         elif groups is None:
             order = np.arange(n_tasks)
@@ -403,19 +405,3 @@ class TaskRelatednessDisplay:
             ax=ax, groups=groups, cmap=cmap, annotate=annotate, values_format=values_format,
             vmax=vmax, colorbar=colorbar, im_kw=im_kw, text_kw=text_kw,
         )
-
-
-def _cluster_order(R):
-    """Task order from average-linkage clustering of the symmetrized, scaled matrix."""
-    from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering
-    from scipy.spatial.distance import squareform
-
-    from ..relatedness._grouping import _normalized
-
-    if len(R) < 3:
-        return np.arange(len(R))
-    A = _normalized(R)
-    distance = 1.0 - (A + A.T) / 2.0  # in [0, 2]: 0 for tasks that help each other most
-    np.fill_diagonal(distance, 0.0)
-    condensed = squareform(distance, checks=False)
-    return leaves_list(optimal_leaf_ordering(linkage(condensed, "average"), condensed))

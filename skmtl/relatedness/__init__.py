@@ -19,10 +19,12 @@ more helpful (``as_frame=True`` labels rows and columns by task).
   groups from any affinity matrix.
 * :func:`select_source_tasks` -- the sources that help each target (task
   modeling's ``theta_s < gamma``), from any affinity matrix.
+* :func:`order_tasks` -- an order that puts tasks which help each other side
+  by side, for heatmaps.
 """
 
 from ._gradient import cosine_affinity, tag_affinity
-from ._grouping import group_tasks, select_source_tasks
+from ._grouping import group_tasks, order_tasks, select_source_tasks
 from ._subsets import (
     gradient_affinity,
     higher_order_affinity,
@@ -39,4 +41,5 @@ __all__ = [
     "task_subset_losses",
     "group_tasks",
     "select_source_tasks",
+    "order_tasks",
 ]

@@ -14,7 +14,7 @@ from sklearn.utils.validation import column_or_1d
 from tqdm.auto import tqdm
 
 from ..model_selection import TaskStratifiedKFold
-from ..utils._tasks import task_labels
+from ..utils import task_labels
 
 _TINY = 1e-12
 

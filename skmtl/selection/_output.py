@@ -6,7 +6,7 @@ from sklearn.utils._set_output import ADAPTERS_MANAGER, _wrap_data_with_containe
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
-from ..utils._tasks import check_task_X, resolve_task_col
+from ..utils import check_task_X, resolve_task_col
 
 
 def _not_sampler(selector):

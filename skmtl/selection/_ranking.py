@@ -7,7 +7,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples, column_or_1d
 from tqdm.auto import tqdm
 
-from ..utils._tasks import encode_tasks
+from ..utils import encode_tasks
 
 def _fit_influence(estimator, X, y, X_val, y_val):
     """Fit ``estimator`` on ``(X, y)``; influence of its rows on ``(X_val, y_val)``."""

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from ..base import keep_state_on_error, validation_given
 from ..model_selection import TaskShuffleSplit, TaskStratifiedKFold
-from ..utils._tasks import check_task_X, encode_tasks, missing_task_mask
+from ..utils import check_task_X, encode_tasks, missing_task_mask
 from ._auto import (
     AUTO_RATIOS,
     best_prefix_on_validation,
