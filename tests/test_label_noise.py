@@ -113,7 +113,7 @@ def test_label_noise_input_errors():
 
 
 def test_selector_default_reads_the_noise_without_clean_labels():
-    # class-conditional noise: the estimated share is removed without a held-out test
+    # class-conditional noise: the estimated share is removed on a held-out gain on average
     X, y, bad = flipped("positives", seed=1, n_samples=300)
     sel = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y)
     assert sel.strategy_ == "label-noise" and sel.influence_ is None

@@ -12,8 +12,8 @@ from ._noise import estimate_label_noise
 # removal ratios tried by removal_ratio="auto" against validation data
 AUTO_RATIOS = (0.0, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3)
 
-# draws of held-out folds whose per-row differences the removal test averages
-N_TEST_REPEATS = 3
+# level of the held-out removal test, by the kind of noise estimate_label_noise found
+REMOVAL_TEST_LEVEL = {"class-conditional": 0.5, "alike": 0.1, "outliers": 0.1}
 
 
 def fewest_removed_within_one_se(cv_results):
@@ -105,63 +105,61 @@ def lowest(scores, candidates, n):
 
 
 def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col, n_jobs):
-    """The estimated number of corrupted rows of ``(X, y)`` where removing them
-    should raise the clean score; else 0 (with a warning).
+    """The estimated number of corrupted rows of ``(X, y)`` where held-out
+    folds say that removing them raises the clean score; else 0 (with a
+    warning).
 
     ``noise`` is :func:`estimate_label_noise` of ``(X, y)``; ``make_estimator()``
-    returns a fresh copy of the model. Class-conditional noise (one class
-    flipped into another more often than back) moves the model's decision
-    boundary, and removing the flipped rows moves it back: the estimated
-    share is removed. Noise that flips every class alike leaves the best
-    classifier where it was (Natarajan et al., 2013), and outliers of a
-    measurement may or may not pull the fit: there the removal must clearly
-    raise the estimated clean score of held-out rows (a one-sided paired test
-    at 10 %, ``N_TEST_REPEATS`` draws of 3 task-stratified folds averaged per
-    row, the rows ranked again on each training part).
+    returns a fresh copy of the model. The estimated clean score of 3
+    task-stratified held-out folds, the rows ranked again on each training
+    part, is compared with and without the removal (a one-sided paired
+    test). How clear the gain must be depends on the kind of noise:
+    class-conditional noise (one class read as another more often than
+    back) moves the decision boundary and removing the flips moves it back,
+    so a gain on average suffices (p < 0.5); noise that flips every class
+    alike leaves the best classifier where it was (Natarajan et al., 2013),
+    and outliers of a measurement may not pull the fit, so there the gain
+    must be clear (p < 0.1).
     """
-    n_remove = int(np.floor(noise.noise_rate * np.isfinite(noise.label_quality).sum() + 1e-9))
     if noise.evidence <= 0:
         why = (
             "the label-noise model predicts the given targets no better than the plain "
             f"model (evidence {noise.evidence:.1f} <= 0)"
         )
-    elif noise.noise_kind == "class-conditional":
-        return n_remove
     elif n_folds < 3:
         why = f"too few rows can be held out ({n_folds} folds) to test the removal"
     else:
-        total, count = np.zeros(len(y)), np.zeros(len(y))
-        for repeat in range(N_TEST_REPEATS):
-            folds = TaskStratifiedKFold(3, shuffle=True, random_state=repeat, task_col=task_col)
-            for train, test in folds.split(X, y):
-                # the rows are ranked again on the training part alone: ranked on
-                # all rows, the held-out labels would have chosen what to remove
-                inner = estimate_label_noise(
-                    make_estimator(), _safe_indexing(X, train), y[train],
-                    cv=n_folds, task_col=task_col, n_jobs=n_jobs, random_state=0,
+        differences = []
+        folds = TaskStratifiedKFold(3, shuffle=True, random_state=0, task_col=task_col)
+        for train, test in folds.split(X, y):
+            # the rows are ranked again on the training part alone: ranked on
+            # all rows, the held-out labels would have chosen what to remove
+            inner = estimate_label_noise(
+                make_estimator(), _safe_indexing(X, train), y[train],
+                cv=n_folds, task_col=task_col, n_jobs=n_jobs, random_state=0,
+            )
+            quality = inner.label_quality
+            finite = np.flatnonzero(np.isfinite(quality))
+            kept = np.setdiff1d(train, train[lowest(quality, finite, int(np.floor(
+                inner.noise_rate * len(finite) + 1e-9)))])
+            without, with_removal = (
+                _clean_row_scores(
+                    make_estimator().fit(_safe_indexing(X, part), y[part]),
+                    _safe_indexing(X, test), y[test], noise, test,
                 )
-                quality = inner.label_quality
-                finite = np.flatnonzero(np.isfinite(quality))
-                kept = np.setdiff1d(train, train[lowest(quality, finite, int(np.floor(
-                    inner.noise_rate * len(finite) + 1e-9)))])
-                without, with_removal = (
-                    _clean_row_scores(
-                        make_estimator().fit(_safe_indexing(X, part), y[part]),
-                        _safe_indexing(X, test), y[test], noise, test,
-                    )
-                    for part in (train, kept)
-                )
-                total[test] += with_removal - without
-                count[test] += 1
-        differences = total[count > 0] / count[count > 0]
+                for part in (train, kept)
+            )
+            differences.append(with_removal - without)
+        differences = np.concatenate(differences)
         p_value = _p_value_of_gain(differences)
-        if p_value < 0.1:
-            return n_remove
+        level = REMOVAL_TEST_LEVEL[noise.noise_kind]
+        if p_value < level:
+            return int(np.floor(noise.noise_rate * np.isfinite(noise.label_quality).sum() + 1e-9))
         why = (
             f"removing the estimated {noise.noise_rate:.1%} of corrupted rows changed the "
             f"estimated clean score of held-out rows by {differences.mean():+.3g} on "
-            f"average, not a clear gain (one-sided paired test over {len(differences)} "
-            f"rows, {N_TEST_REPEATS} draws of 3 folds, p = {p_value:.2f} >= 0.1)"
+            f"average, not a clear gain for {noise.noise_kind} noise (one-sided paired "
+            f"test over {len(differences)} rows of 3 folds, p = {p_value:.2f} >= {level})"
         )
     warnings.warn(
         f"removal_ratio='auto' keeps every row: {why}. Pass a number as "

@@ -193,15 +193,16 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
 
     Finding corrupted rows and gaining accuracy from their removal are not
     the same: removing the least confident rows also removes clean rows near
-    the decision boundary. Noise that flips every class alike leaves the best
-    classifier where it was, and a linear model often loses more from the
-    clean rows removed than it gains, so there ``removal_ratio="auto"``
-    removes only on clear held-out evidence (a one-sided paired test at
-    10 %, three draws of 3 task-stratified folds averaged per row, the rows
-    ranked again on each training part); outliers of a measurement likewise.
-    Class-conditional noise (``label_noise_.noise_kind``) moves the decision
-    boundary, and removing the flips moves it back: the estimated share is
-    removed whenever the noise model has positive evidence.
+    the decision boundary. ``removal_ratio="auto"`` therefore removes only
+    where held-out folds say it raises the estimated clean score (3
+    task-stratified folds, the rows ranked again on each training part, a
+    one-sided paired test), and how clear the gain must be follows the kind
+    of noise (``label_noise_.noise_kind``). Class-conditional noise moves the
+    decision boundary and removing the flips moves it back: a gain on
+    average suffices (p < 0.5). Noise that flips every class alike leaves
+    the best classifier where it was, and a linear model often loses more
+    from the clean rows removed than it gains; outliers of a measurement may
+    not pull the fit: there the gain must be clear (p < 0.1).
 
     Without validation data, rows can only be held out in tasks with at
     least two rows. When no task has two rows (every row its own task, as
