@@ -262,7 +262,7 @@ def test_task_balanced_batches_cycle_small_tasks():
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_task_balanced_equals_full_batch_when_a_step_holds_every_task_once(data):
     X, y = data  # 3 tasks of 12 rows: a balanced step of 36 rows is the whole data
-    balanced = tiny(batch_sampling="task_balanced", batch_size=36).fit(X, y)
-    uniform = tiny(batch_size=36).fit(X, y)
+    balanced = tiny(batch_sampling="task_balanced").set_params(batch_size=36).fit(X, y)
+    uniform = tiny().set_params(batch_size=36).fit(X, y)
     np.testing.assert_allclose(balanced.loss_curve_[0], uniform.loss_curve_[0], rtol=1e-5)
     np.testing.assert_allclose(balanced.predict_proba(X), uniform.predict_proba(X), rtol=1e-5)
