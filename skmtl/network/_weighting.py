@@ -110,14 +110,15 @@ def shared_parameters(net):
 
 def task_gradients(losses, shared):
     """The gradients ``(T, d)`` of each task loss on the flattened ``shared``
-    parameters (the graph is kept)."""
-    rows = []
-    for loss in losses:
-        grads = torch.autograd.grad(loss, shared, retain_graph=True, allow_unused=True)
-        rows.append(torch.cat([
-            (torch.zeros_like(p) if g is None else g).reshape(-1) for g, p in zip(grads, shared)
-        ]))
-    return torch.stack(rows)
+    parameters, in one batched backward pass (the graph is kept)."""
+    eye = torch.eye(len(losses), dtype=losses.dtype, device=losses.device)
+    grads = torch.autograd.grad(losses, shared, grad_outputs=eye, retain_graph=True,
+                                is_grads_batched=True, allow_unused=True)
+    return torch.cat([
+        (torch.zeros((len(losses), p.numel()), dtype=p.dtype, device=p.device) if g is None
+         else g.reshape(len(losses), -1))
+        for g, p in zip(grads, shared)
+    ], dim=1)
 
 
 class EW(TaskWeighting):
@@ -354,7 +355,7 @@ class IMTL(GradientWeighting):
         return alpha @ grads, torch.ones_like(losses)
 
 
-def min_norm_weights(gram, max_iter=250, tol=1e-6):
+def min_norm_weights(gram, max_iter=250, tol=1e-5):
     """The point of the simplex minimizing ``w^T gram w``: Frank-Wolfe with
     exact line search (Sener and Koltun, 2018, Algorithm 2)."""
     n = len(gram)
