@@ -182,6 +182,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=36)
     parser.add_argument("--sampling", default="task_balanced", choices=("uniform", "task_balanced"),
                         help="batch_sampling of every network of the comparison")
+    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 seed, 2 epochs, 3 methods")
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args()
@@ -199,10 +200,13 @@ def main():
             accs = [cell([r[(sampling, e)][0] for r in runs]) for e in epochs]
             secs = np.mean([r[(sampling, epochs[-1])][1] for r in runs])
             print(f"| {sampling} | " + " | ".join(accs) + f" | {secs:.1f} |")
+        print("| task_balanced vs uniform, seeds won/tied/lost | " + " | ".join(
+            versus([r[("task_balanced", e)][0] for r in runs], [r[("uniform", e)][0] for r in runs])
+            for e in epochs) + " | |")
     if args.study in ("comparison", "both"):
         epochs = 2 if args.quick else args.epochs
         methods = ("ew", "pcgrad", "stch") if args.quick else tuple(WEIGHTINGS)
-        settings = list(SETTINGS)[1:2] if args.quick else list(SETTINGS)
+        settings = args.settings[:1] if args.quick else args.settings
         jobs = [(s, seed) for s in settings for seed in seeds]
         runs = parallel(delayed(comparison_seed)(s, seed, epochs, methods)
                         for s, seed in tqdm(jobs, desc="comparison"))
