@@ -169,9 +169,10 @@ def comparison_table(results, setting):
         lines.append(f"| {name} | {cell(acc)} | {gain} | {'' if name == 'ew' else versus(acc, base)} "
                      f"| {secs:.1f} |")
     for name in ("with clean validation", "without clean labels"):
-        removed = [r[f"removed {name}"] for r in per_seed]
-        lines.append(f"\nMTIF {name}: removed {cell([a for a, _ in removed])} % of the rows, of "
-                     f"which {np.nanmean([b for _, b in removed]):.0f} % flipped.")
+        removed = np.array([r[f"removed {name}"] for r in per_seed], dtype=float)
+        flipped = (f"of which {np.nanmean(removed[:, 1]):.0f} % flipped" if removed[:, 0].any()
+                   else "on no seed")
+        lines.append(f"\nMTIF {name}: removed {cell(removed[:, 0])} % of the rows, {flipped}.")
     return "\n".join(lines)
 
 
