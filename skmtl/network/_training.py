@@ -1,8 +1,11 @@
 """The training loop: the objective, the solvers, early stopping and the callbacks.
 
 The mini-batch loop knows no multitask method: whatever acts on its steps
-(early stopping here, TAG / IT-MTL recording in ``_recording``) is a
+(early stopping here, TAG / IT-MTL recording in ``_recording``, the task
+weighting in ``_weighting``, which also does the step's backward pass) is a
 :class:`Callback`, as in skorch, so the loop stays the same whichever are on.
+The batches come from a sampler (:class:`UniformBatches`,
+:class:`TaskBalancedBatches`).
 """
 
 import copy
