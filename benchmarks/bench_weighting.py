@@ -184,6 +184,8 @@ def main():
     parser.add_argument("--sampling", default="task_balanced", choices=("uniform", "task_balanced"),
                         help="batch_sampling of every network of the comparison")
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
+    parser.add_argument("--methods", nargs="+", choices=list(WEIGHTINGS), default=list(WEIGHTINGS),
+                        help="task weightings of the comparison (EW always)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 seed, 2 epochs, 3 methods")
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args()
@@ -206,7 +208,7 @@ def main():
             for e in epochs) + " | |")
     if args.study in ("comparison", "both"):
         epochs = 2 if args.quick else args.epochs
-        methods = ("ew", "pcgrad", "stch") if args.quick else tuple(WEIGHTINGS)
+        methods = ("ew", "pcgrad", "stch") if args.quick else tuple(dict.fromkeys(["ew", *args.methods]))
         settings = args.settings[:1] if args.quick else args.settings
         jobs = [(s, seed) for s in settings for seed in seeds]
         runs = parallel(delayed(comparison_seed)(s, seed, epochs, methods)
