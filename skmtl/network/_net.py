@@ -30,6 +30,7 @@ from ._recording import TaskTransference, mean_affinity
 from ._scoring import NetInfluenceMixin, member_seeds
 from ._targets import TASK_TYPES, encode_targets, encode_validation_targets, resolve_task_types
 from ._training import Objective, holdout_split, task_scale, train
+from ._weighting import WEIGHTINGS, check_weighting_params, make_weighting
 
 _TORCH_ATTRIBUTES = ("module", "models_")  # saved with torch.save (see __getstate__)
 
@@ -131,6 +132,34 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         says (lookahead when it is None). Candidates: the joint gradient
         ``sum_k g_k`` and each ``T g_k`` (one task's gradient at the same
         total weight, ``T`` tasks in the batch). Heads train as usual.
+        Needs ``task_weighting="ew"``.
+    task_weighting : str, default="ew"
+        How each mini-batch step (adam, sgd) combines the task losses
+        ``L_k`` of the tasks in the batch. Loss weightings: ``"ew"`` (the
+        objective ``sum_k L_k``), ``"uw"`` (uncertainty weighting, Kendall
+        et al. 2018), ``"rlw"`` (random loss weighting, Lin et al. 2022),
+        ``"dwa"`` (dynamic weight average, Liu et al. 2019), ``"gls"``
+        (geometric mean of the losses, Chennupati et al. 2019), ``"stch"``
+        (smooth Tchebycheff, Lin et al. 2024), ``"excess_mtl"`` (excess-risk
+        weights, He et al. 2024). Gradient combinations on the shared
+        bottom (the heads descend their own loss): ``"gradnorm"`` (Chen et
+        al. 2018), ``"pcgrad"`` (Yu et al. 2020), ``"cagrad"`` (Liu et al.
+        2021), ``"imtl"`` (IMTL-G, Liu et al. 2021), ``"mgda"`` (Sener and
+        Koltun 2018), ``"db_mtl"`` (Lin et al. 2023). ``loss_curve_``, early
+        stopping and influence use the objective ``sum_k L_k`` whatever the
+        weighting (see :ref:`task_weighting`).
+    task_weighting_params : dict, default=None
+        Hyperparameters of ``task_weighting`` (defaults when omitted):
+        ``"dwa"``: ``temperature`` (2.0); ``"gradnorm"``: ``alpha`` (1.5);
+        ``"cagrad"``: ``c`` (0.5); ``"db_mtl"``: ``beta`` (0.9),
+        ``beta_sigma`` (0.5); ``"stch"``: ``mu`` (1.0), ``warmup_epochs``
+        (1); ``"excess_mtl"``: ``step_size`` (0.01). The other methods take
+        none. Searchable with ``GridSearchCV`` as a list of dicts.
+    batch_sampling : {"uniform", "task_balanced"}, default="uniform"
+        How mini-batches are drawn: ``"uniform"`` shuffles all rows into
+        batches of ``batch_size``; ``"task_balanced"`` takes
+        ``batch_size // n_tasks`` rows of every task in each step, cycling
+        small tasks, an epoch being the steps the largest task needs.
     dtype : {"float32", "float64"}, default="float32"
         Floating-point type of the network's weights and of training.
     device : {"auto", "cpu", "cuda"}, default="auto"
@@ -220,6 +249,9 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         "influence_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "record_affinity": [StrOptions({"lookahead", "first_order"}), None],
         "it_mtl": ["boolean"],
+        "task_weighting": [StrOptions(set(WEIGHTINGS))],
+        "task_weighting_params": [dict, None],
+        "batch_sampling": [StrOptions({"uniform", "task_balanced"})],
         "dtype": [StrOptions({"float32", "float64"})],
         "device": [StrOptions({"auto", "cpu", "cuda"})],
         "task_col": [numbers.Integral, str],
@@ -251,6 +283,9 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         influence_batch_size=1024,
         record_affinity=None,
         it_mtl=False,
+        task_weighting="ew",
+        task_weighting_params=None,
+        batch_sampling="uniform",
         dtype="float32",
         device="auto",
         task_col=-1,
@@ -278,6 +313,9 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         self.influence_batch_size = influence_batch_size
         self.record_affinity = record_affinity
         self.it_mtl = it_mtl
+        self.task_weighting = task_weighting
+        self.task_weighting_params = task_weighting_params
+        self.batch_sampling = batch_sampling
         self.dtype = dtype
         self.device = device
         self.task_col = task_col
@@ -370,6 +408,12 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
                 "record_affinity and it_mtl act on mini-batch steps; use "
                 "solver='adam' or 'sgd'."
             )
+        if self.task_weighting != "ew" and (self.it_mtl or self.solver == "lbfgs"):
+            raise ValueError(
+                f"task_weighting={self.task_weighting!r} acts on mini-batch steps and replaces "
+                "it_mtl's update: use solver='adam' or 'sgd' and it_mtl=False."
+            )
+        check_weighting_params(self.task_weighting, self.task_weighting_params)
         device = resolve_device(self.device)
         previous = None
         if self.warm_start and hasattr(self, "models_"):
@@ -458,6 +502,10 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         """Train one member; with ``record_affinity`` or ``it_mtl``, through a
         :class:`~._recording.TaskTransference` callback."""
         objective = Objective(len(self.classes_), self.weight_decay)
+        weighting = make_weighting(
+            self.task_weighting, self.task_weighting_params, n_tasks=len(self.tasks_), seed=seed,
+            weight_decay=self.weight_decay, device=self.device_, dtype=self._torch_dtype,
+        )
         recorder = None
         if self.record_affinity or self.it_mtl:
             recorder = TaskTransference(
@@ -475,7 +523,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
                 callbacks=[] if recorder is None else [recorder], solver=self.solver,
                 learning_rate=self.learning_rate, batch_size=self.batch_size,
                 max_epochs=self.max_epochs, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
-                seed=seed, bar=bar,
+                seed=seed, weighting=weighting, batch_sampling=self.batch_sampling, bar=bar,
             )
         affinity = recorder.affinity() if self.record_affinity else None
         return {"n_iter": n_iter, "loss": loss, "val_loss": val_loss, "affinity": affinity}

@@ -1,8 +1,11 @@
 """The training loop: the objective, the solvers, early stopping and the callbacks.
 
 The mini-batch loop knows no multitask method: whatever acts on its steps
-(early stopping here, TAG / IT-MTL recording in ``_recording``) is a
+(early stopping here, TAG / IT-MTL recording in ``_recording``, the task
+weighting in ``_weighting``, which also does the step's backward pass) is a
 :class:`Callback`, as in skorch, so the loop stays the same whichever are on.
+The batches come from a sampler (:class:`UniformBatches`,
+:class:`TaskBalancedBatches`).
 """
 
 import copy
@@ -114,50 +117,112 @@ def make_optimizer(solver, params, learning_rate):
 
 
 def train(net, data, objective, *, solver, learning_rate, batch_size, max_epochs, tol,
-          n_iter_no_change, seed, held=None, callbacks=(), bar):
+          n_iter_no_change, seed, weighting, batch_sampling="uniform", held=None, callbacks=(),
+          bar):
     """Train ``net`` on the tensors ``data`` with ``solver``.
 
-    Adam and SGD run :func:`fit_minibatch` with ``callbacks`` and
-    :class:`EarlyStopping` (on the tensors ``held`` when given); L-BFGS runs
-    :func:`fit_lbfgs` and takes neither. Returns the iterations run, the
-    training objective per iteration and the held-out loss per epoch.
+    Adam and SGD run :func:`fit_minibatch` with the task ``weighting`` (a
+    :class:`~._weighting.TaskWeighting`), ``callbacks`` and
+    :class:`EarlyStopping` (on the tensors ``held`` when given), on batches
+    drawn as ``batch_sampling`` says; L-BFGS runs :func:`fit_lbfgs` and takes
+    none of them. Returns the iterations run, the training objective per
+    iteration and the held-out loss per epoch.
     """
     if solver == "lbfgs":
         n_iter, curve = fit_lbfgs(net, data, objective, max_iter=max_epochs, tol=tol, bar=bar)
         return n_iter, curve, []
     stopping = EarlyStopping(objective, held, tol=tol, patience=n_iter_no_change)
-    optimizer = make_optimizer(solver, trainable(net), learning_rate)
+    optimizer = make_optimizer(solver, trainable(net) + weighting.parameters(), learning_rate)
+    order = np.random.RandomState(seed)
+    if batch_sampling == "task_balanced":
+        batches = TaskBalancedBatches(data["task"], batch_size, order, data["x"].dtype)
+    else:
+        batches = UniformBatches(len(data["x"]), batch_size, order, data["x"].device)
     n_iter, curve = fit_minibatch(
-        net, data, objective, optimizer, batch_size=batch_size, max_epochs=max_epochs,
-        seed=seed, callbacks=[*callbacks, stopping], bar=bar,
+        net, data, objective, optimizer, batches=batches, max_epochs=max_epochs,
+        weighting=weighting, callbacks=[*callbacks, weighting, stopping], bar=bar,
     )
     return n_iter, curve, stopping.curve
 
 
-def fit_minibatch(net, data, objective, optimizer, *, batch_size, max_epochs, seed, callbacks, bar):
-    """Train ``net`` on the tensors ``data`` by epochs of shuffled mini-batches.
+class UniformBatches:
+    """Epochs of shuffled mini-batches of ``batch_size`` rows out of ``n``.
+
+    Calling it yields one epoch's steps as ``(rows, factor, share)``: the
+    rows, the factor that makes their objective terms an unbiased estimate of
+    the whole objective (``n / len(rows)``), and the step's share of the epoch.
+    """
+
+    def __init__(self, n, batch_size, order, device):
+        self.n, self.batch_size, self.order, self.device = n, batch_size, order, device
+
+    def __call__(self):
+        perm = torch.as_tensor(self.order.permutation(self.n), device=self.device)
+        for start in range(0, self.n, self.batch_size):
+            idx = perm[start:start + self.batch_size]
+            yield idx, self.n / len(idx), len(idx) / self.n
+
+
+class TaskBalancedBatches:
+    """Mini-batches with the same number of rows of every task.
+
+    Each step takes ``batch_size // n_tasks`` rows (at least one) of every
+    task from its own shuffled queue, reshuffled whenever it runs out, so
+    small tasks are cycled; an epoch is as many steps as the largest task
+    needs to be seen once. Yields what :class:`UniformBatches` yields, with a
+    per-row factor ``n_k / b`` (``n_k`` the task's rows, ``b`` its rows per
+    step).
+    """
+
+    def __init__(self, task, batch_size, order, dtype):
+        self.device, self.order = task.device, order
+        self.rows = [np.flatnonzero(task.cpu().numpy() == k) for k in torch.unique(task).tolist()]
+        self.per_task = max(1, batch_size // len(self.rows))
+        self.n_steps = int(np.ceil(max(len(r) for r in self.rows) / self.per_task))
+        self.queues = [np.array([], dtype=np.intp)] * len(self.rows)
+        self.factor = torch.as_tensor(
+            np.repeat([len(r) / self.per_task for r in self.rows], self.per_task),
+            dtype=dtype, device=self.device,
+        )
+
+    def _take(self, k):
+        taken = []
+        need = self.per_task
+        while need:
+            if not len(self.queues[k]):
+                self.queues[k] = self.rows[k][self.order.permutation(len(self.rows[k]))]
+            taken.append(self.queues[k][:need])
+            self.queues[k] = self.queues[k][need:]
+            need -= len(taken[-1])
+        return taken
+
+    def __call__(self):
+        for _ in range(self.n_steps):
+            idx = np.concatenate([part for k in range(len(self.rows)) for part in self._take(k)])
+            yield torch.as_tensor(idx, device=self.device), self.factor, 1 / self.n_steps
+
+
+def fit_minibatch(net, data, objective, optimizer, *, batches, max_epochs, weighting, callbacks,
+                  bar):
+    """Train ``net`` on the tensors ``data`` by epochs of ``batches()``; each
+    step's backward pass is the task ``weighting``'s.
 
     Returns the number of epochs run and the training objective of each.
     """
-    order = np.random.RandomState(seed)
-    n = len(data["x"])
     keep_graph = any(callback.needs_graph for callback in callbacks)
     curve = []
     for epoch in range(1, max_epochs + 1):
         net.train()
         total = torch.zeros((), dtype=torch.float64, device=data["x"].device)
-        perm = torch.as_tensor(order.permutation(n), device=data["x"].device)
-        for start in range(0, n, batch_size):
-            idx = perm[start:start + batch_size]
+        for idx, factor, share in batches():
             batch = {k: v[idx] for k, v in data.items()}
             optimizer.zero_grad()
-            parts = objective.parts(net, batch, n)
-            value = parts.sum() + objective.penalty(net)
-            value.backward(retain_graph=keep_graph)
+            parts = objective.terms(net(batch["x"], batch["task"]), batch, factor)
+            value = weighting.backward(net, batch, parts, objective.penalty(net), retain_graph=keep_graph)
             for callback in callbacks:
-                callback.on_grad_computed(net, batch, parts, n / len(idx))
+                callback.on_grad_computed(net, batch, parts, factor)
             optimizer.step()
-            total += value.detach().to(torch.float64) * (len(idx) / n)
+            total += value.to(torch.float64) * share
         loss = total.item()
         if not np.isfinite(loss):
             raise divergence_error(loss, epoch, "epoch")
