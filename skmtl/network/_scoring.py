@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from ._expansion import OutputLoss, output_jacobians
 from ._influence import MemberInfluence
 from ._training import Objective, task_membership, trainable
 
@@ -243,28 +244,45 @@ class NetInfluenceMixin:
 class _BottomGradients:
     """Relatedness adapter of a fitted SharedBottomNet (see ``skmtl.relatedness._adapters``).
 
-    The shared parameters are the trainable parameters of the bottoms of all
-    ensemble members, side by side. It provides what the gradient cosine
-    needs (``data``, ``train_data``, ``task_terms``); TAG is recorded during
-    training instead (``record_affinity``).
+    Data are tuples ``(tensors, Y, row_task, weights)``: the rows as the
+    network reads them, ``Y`` the ``(target, kind)`` pairs of
+    :class:`~._expansion.OutputLoss`, each row's task index and its weight.
+    For the gradient cosine (``task_terms``) the shared parameters are the
+    trainable parameters of the bottoms of all ensemble members, side by
+    side; for Grad-TAE (``output_gradients``, ``loss``) they are every
+    trainable parameter, the task heads included (see
+    :mod:`~._expansion`). TAG is recorded during training instead
+    (``record_affinity``).
     """
 
     def __init__(self, est):
         self.est = est
         self.tasks = est.tasks_
+        self.loss = OutputLoss(len(est.classes_))
+
+    def _layout(self, rows, weights):
+        Y = np.column_stack([rows["y"], rows["kind"]]).astype(np.float64)
+        return self.est._tensors(rows), Y, np.asarray(rows["task"]), weights
 
     def train_data(self):
-        return self.est._tensors(self.est._train_data)  # scale: row weight / task total
+        rows = self.est._train_data  # scale: row weight / task total
+        return self._layout(rows, np.asarray(rows["scale"], dtype=np.float64))
 
     def data(self, X, y):
         val = self.est._check_val(X, y)
         counts = np.bincount(val["task"], minlength=len(self.tasks))
-        return self.est._tensors({**val, "scale": 1.0 / counts[val["task"]]})
+        return self._layout({**val, "scale": 1.0 / counts[val["task"]]}, np.ones(len(val["task"])))
+
+    def output_gradients(self, data):
+        tensors, _, row_task, _ = data
+        eta, G = output_jacobians(self.est.models_, tensors["x"], tensors["task"],
+                                  self.est.influence_batch_size)
+        return row_task, eta, G
 
     def task_terms(self, data):
         """Each task's loss (mean over members; NaN without rows) and its gradient
         on the shared parameters, ``(n_tasks, n_shared)``, accumulated over batches."""
-        n_tasks, est = len(self.tasks), self.est
+        n_tasks, est, data = len(self.tasks), self.est, data[0]
         objective = Objective(len(est.classes_), est._penalty)
         present = np.bincount(data["task"].cpu().numpy(), minlength=n_tasks) > 0
         losses, grads = np.zeros(n_tasks), []
