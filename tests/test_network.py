@@ -84,11 +84,12 @@ def test_sklearn_compatible(estimator, check):
 
 
 # -- an independent dense reference ---------------------------------------------------------------
-def _dense_influence(est, X_val, y_val):
+def _dense_influence(est, X_val, y_val, damping=None):
     """Row and task scores from the dense Gauss-Newton matrix over all parameters.
 
     Written without the featurizer, the projector or the arrow engine: full
     Jacobians by ``jacrev``, loss Hessians in the output by ``hessian``.
+    ``damping``: as ``influence_damping``.
     """
     net = est.models_[0]
     names = [n for n, p in net.named_parameters() if p.requires_grad]
@@ -115,7 +116,12 @@ def _dense_influence(est, X_val, y_val):
     J, G, lam, task = terms(train)
     s = train["scale"]
     K, D = len(est.tasks_), J.shape[2]
-    H = np.einsum("n,nci,ncd,ndj->ij", s, J, lam, J) + est.weight_decay * np.eye(D)
+    H = np.einsum("n,nci,ncd,ndj->ij", s, J, lam, J)
+    if damping is None:
+        damping = est.weight_decay
+    elif damping == "auto":
+        damping = est.weight_decay + 0.1 * np.trace(H) / D
+    H += damping * np.eye(D)
     mean = np.zeros((K, D))
     np.add.at(mean, task, s[:, None] * G)
     U = s[:, None] * (G - mean[task])
@@ -185,6 +191,19 @@ def test_influence_equals_dense_gauss_newton_solve(kind, params):
     rows, tasks = _dense_influence(est, Xv, yv)
     np.testing.assert_allclose(est.influence(Xv, yv), rows, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(est.task_relatedness(Xv, yv), tasks, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("damping", [0.3, "auto"])
+def test_influence_damping_equals_dense_solve_with_that_damping(damping):
+    X, y = make_multitask_classification(n_tasks=3, n_samples=24, n_features=3, random_state=0)
+    X, y, Xv, yv = _split(X, y, 12)
+    est = _exact().fit(X, y)
+    before = est.influence(Xv, yv)
+    rows, tasks = _dense_influence(est.set_params(influence_damping=damping), Xv, yv, damping)
+    np.testing.assert_allclose(est.influence(Xv, yv), rows, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(est.task_relatedness(Xv, yv), tasks, rtol=1e-9, atol=1e-12)
+    assert not np.allclose(rows, before)  # the setting applies without a refit
+    np.testing.assert_array_equal(est.set_params(influence_damping=None).influence(Xv, yv), before)
 
 
 def test_fast_and_generic_paths_agree_under_projection():

@@ -117,6 +117,14 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         Rows per batch of the influence computation: lower it when memory
         runs out; its memory never grows with the number of rows. Read at
         influence time.
+    influence_damping : float, "auto" or None, default=None
+        Damping of the Gauss-Newton matrix before the solve (times the
+        identity, seen through the projection). None: ``weight_decay``, the
+        curvature of the fit's own penalty. ``"auto"``: ``weight_decay`` plus
+        0.1 times the mean eigenvalue of the Gauss-Newton matrix (its trace
+        over its dimension), per member, the rule of kronfluence; it keeps
+        the solve stable when ``weight_decay`` is tiny, see
+        :ref:`trusting-network-influence`. Read at influence time.
     record_affinity : {"lookahead", "first_order"}, default=None
         Record TAG's inter-task affinity during training (adam, sgd) in
         ``tag_affinity_``: ``"lookahead"`` is Eq. 1 of Fifty et al. (2021),
@@ -176,10 +184,11 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
     Notes
     -----
     Which settings apply at influence time: ``fit`` freezes every
-    parameter, except ``projection_dim``, ``soft_threshold`` and
-    ``influence_batch_size``, which every influence call (:meth:`influence`,
-    :meth:`task_relatedness`, their fitted attributes, ``skmtl.relatedness``)
-    reads afresh. ``set_params`` of one of those three after ``fit`` applies
+    parameter, except ``projection_dim``, ``soft_threshold``,
+    ``influence_batch_size`` and ``influence_damping``, which every influence
+    call (:meth:`influence`, :meth:`task_relatedness`, their fitted
+    attributes, ``skmtl.relatedness``) reads afresh. ``set_params`` of one
+    of those four after ``fit`` applies
     to the next call without a refit; of any other parameter, only after the
     next ``fit``.
 
@@ -218,6 +227,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         "projection_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "soft_threshold": [Interval(numbers.Real, 0, 1, closed="left")],
         "influence_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "influence_damping": [Interval(numbers.Real, 0, None, closed="left"), StrOptions({"auto"}), None],
         "record_affinity": [StrOptions({"lookahead", "first_order"}), None],
         "it_mtl": ["boolean"],
         "dtype": [StrOptions({"float32", "float64"})],
@@ -249,6 +259,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         projection_dim=1024,
         soft_threshold=0.0,
         influence_batch_size=1024,
+        influence_damping=None,
         record_affinity=None,
         it_mtl=False,
         dtype="float32",
@@ -276,6 +287,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         self.projection_dim = projection_dim
         self.soft_threshold = soft_threshold
         self.influence_batch_size = influence_batch_size
+        self.influence_damping = influence_damping
         self.record_affinity = record_affinity
         self.it_mtl = it_mtl
         self.dtype = dtype

@@ -4,9 +4,10 @@ The one rule
 ------------
 ``fit`` reads every parameter and freezes what influence needs in fitted
 attributes (the networks, the rows and their weights, ``weight_decay`` as
-the Hessian's damping, the projection seeds drawn from ``random_state``),
-except the three :data:`INFLUENCE_SETTINGS`: ``projection_dim``,
-``soft_threshold`` and ``influence_batch_size`` are read by every influence
+the Hessian's default damping, the projection seeds drawn from
+``random_state``), except the four :data:`INFLUENCE_SETTINGS`:
+``projection_dim``, ``soft_threshold``, ``influence_batch_size`` and
+``influence_damping`` are read by every influence
 call (``influence``, ``influence_chunked``, ``influence_total``,
 ``task_relatedness``, their fitted attributes, and the gradients of
 ``skmtl.relatedness``), validated there, and key the caches. So
@@ -27,7 +28,7 @@ from ._expansion import OutputLoss, output_jacobians
 from ._influence import MemberInfluence
 from ._training import Objective, task_membership, trainable
 
-INFLUENCE_SETTINGS = ("projection_dim", "soft_threshold", "influence_batch_size")
+INFLUENCE_SETTINGS = ("projection_dim", "soft_threshold", "influence_batch_size", "influence_damping")
 
 
 def member_seeds(random_state, n_models):
@@ -63,7 +64,7 @@ class NetInfluenceMixin:
         return _BottomGradients(self)
 
     def _member(self, index):
-        key = ("member", index, self.projection_dim, self.influence_batch_size)
+        key = ("member", index, self.projection_dim, self.influence_batch_size, self.influence_damping)
         if key not in self._cache:
             self._cache = {k: v for k, v in self._cache.items() if k[0] != "member" or k[2:] == key[2:]}
             if ("train",) not in self._cache:  # one device copy of the rows, shared by the members
@@ -71,7 +72,7 @@ class NetInfluenceMixin:
             self._cache[key] = MemberInfluence(
                 self.models_[index], self._cache[("train",)], n_tasks=len(self.tasks_),
                 n_classes=len(self.classes_), weight_decay=self._penalty,
-                projection_dim=self.projection_dim, seed=self._projection_seeds[index],
+                damping=self.influence_damping, projection_dim=self.projection_dim, seed=self._projection_seeds[index],
                 batch_size=self.influence_batch_size,
             )
         return self._cache[key]
@@ -84,7 +85,7 @@ class NetInfluenceMixin:
         given, so ``influence`` and ``task_relatedness`` (and their fitted
         attributes) share one pass over the validation rows.
         """
-        settings = (self.projection_dim, self.influence_batch_size)
+        settings = (self.projection_dim, self.influence_batch_size, self.influence_damping)
         source = "fit" if val is self._val else "given"
         key = ("operators", source, settings)
         hit = self._cache.get(key)
