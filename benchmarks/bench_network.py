@@ -495,7 +495,7 @@ def lds_study(args):
     full = SharedBottomNet(n_models=max(sizes), **params).fit(X, y)
     print(f"setting {args.setting}: {len(X)} training rows, {len(X_val)} validation rows, "
           f"{len(tasks)} tasks; full fit of {max(sizes)} members {time.perf_counter() - start:.1f} s")
-    grad_norm = _stationarity(full)
+    grad_norm = full.gradient_norm_
     print(f"gradient norm of the objective per member (median, max): {np.median(grad_norm):.2e}, "
           f"{np.max(grad_norm):.2e}")
     predictions, seconds = {}, {}
@@ -510,9 +510,8 @@ def lds_study(args):
         (scores, sec) = _timed(lambda: est.influence(X_val, y_val))
         predictions[f"skmtl, {n} models"], seconds[f"skmtl, {n} models"] = scores, sec
         for damping in args.dampings:
-            est = _members(full, n)
-            est._cache, est._penalty = {}, damping  # investigation: the damping alone changed
-            key = f"skmtl, {n} models, damping {damping:g}"
+            est = _members(full, n).set_params(influence_damping=_damping(damping))
+            key = f"skmtl, {n} models, influence_damping={damping}"
             predictions[key], seconds[key] = _timed(lambda: est.influence(X_val, y_val))
         if not regression:
             try:
@@ -565,24 +564,14 @@ def lds_study(args):
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
 
 
+def _damping(text):
+    return text if text == "auto" else float(text)
+
+
 def _timed(fn):
     start = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - start
-
-
-def _stationarity(est):
-    """Per member, the norm of the gradient of the fit's objective at the fitted weights."""
-    from skmtl.network._training import Objective, trainable
-
-    data = est._tensors(est._train_data)
-    objective = Objective(len(est.classes_), est.weight_decay)
-    norms = []
-    for net in est.models_:
-        value = objective.terms(net(data["x"], data["task"]), data).sum() + objective.penalty(net)
-        grads = torch.autograd.grad(value, trainable(net))
-        norms.append(float(torch.sqrt(sum((g * g).sum() for g in grads))))
-    return np.array(norms)
 
 
 # -- Grad-TAE (issue 18): estimated vs refitted task-subset losses ---------------------------------
@@ -591,6 +580,7 @@ def gradtae(args):
     from sklearn.base import clone
 
     from skmtl.relatedness import task_subset_losses
+    from skmtl.relatedness._subsets import _sample_subsets
 
     torch.set_num_threads(1)
     X, y, X_val, y_val, params = study_setting(args.setting)
@@ -604,13 +594,18 @@ def gradtae(args):
         n_tasks = 8
     est = SharedBottomNet(n_models=args.gradtae_models, **params)
     size = n_tasks // 2
+    if args.setting == "har":  # every subset of half the volunteers
+        from itertools import combinations
+
+        subsets = np.array([np.isin(np.arange(n_tasks), c) for c in combinations(range(n_tasks), size)])
+    else:
+        subsets = _sample_subsets(n_tasks, args.subsets, size, np.random.RandomState(0))
     estimates = {}
     for components in args.components:
         n_comp = components or None
         estimates[n_comp] = _timed(lambda: task_subset_losses(
-            est, X, y, X_val, y_val, n_subsets=args.subsets, subset_size=size, method="gradient",
-            n_components=n_comp, random_state=0))
-    subsets = estimates[n_comp][0].subsets
+            est, X, y, X_val, y_val, subsets=subsets, method="gradient", n_components=n_comp,
+            random_state=0))
     ref_res, ref_sec = _timed(lambda: task_subset_losses(est, X, y, X_val, y_val, subsets=subsets,
                                                          method="refit"))
     seed_res = task_subset_losses(clone(est).set_params(random_state=1), X, y, X_val, y_val,
@@ -620,15 +615,15 @@ def gradtae(args):
         rho = [spearmanr(a.losses[s, k], b.losses[s, k])[0] for k in range(n_tasks) for s in [subsets[:, k]]]
         return f"{np.nanmean(rho):.3f} ({np.nanmin(rho):.3f}, {np.nanmax(rho):.3f})"
 
-    print(f"\n## Grad-TAE, {args.setting}: {n_tasks} tasks, {len(X)} training rows, {args.subsets} "
+    print(f"\n## Grad-TAE, {args.setting}: {n_tasks} tasks, {len(X)} training rows, {len(subsets)} "
           f"subsets of {size} tasks, {args.gradtae_models} model(s)\n")
     print("| subset losses from | Spearman per task vs the refits: mean (min, max) | seconds |\n"
           "|---|---:|---:|")
     for n_comp, (res, sec) in estimates.items():
-        print(f"| Grad-TAE, n_components={n_comp} (one fit + {args.subsets} regressions) | "
+        print(f"| Grad-TAE, n_components={n_comp} (one fit + {len(subsets)} regressions) | "
               f"{agreement(res, ref_res)} | {sec:.1f} |")
     print(f"| refits with another random_state (a noise ceiling) | {agreement(seed_res, ref_res)} | |")
-    print(f"| the refits ({args.subsets} fits) | 1 | {ref_sec:.1f} |")
+    print(f"| the refits ({len(subsets)} fits) | 1 | {ref_sec:.1f} |")
 
 
 def main():
@@ -650,8 +645,8 @@ def main():
                         help="lds-study: ensemble sizes scored")
     parser.add_argument("--truth-models", type=int, default=5,
                         help="lds-study: members of each subset refit")
-    parser.add_argument("--dampings", type=float, nargs="*", default=[],
-                        help="lds-study: also score with these dampings (weight_decay is the default)")
+    parser.add_argument("--dampings", nargs="*", default=["auto"],
+                        help="lds-study: also score with these influence_damping values (floats or auto)")
     parser.add_argument("--kron-max-models", type=int, default=20,
                         help="lds-study: largest ensemble scored by kronfluence")
     parser.add_argument("--boot", type=int, default=200, help="lds-study: bootstrap draws of subsets")

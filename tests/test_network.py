@@ -206,6 +206,27 @@ def test_influence_damping_equals_dense_solve_with_that_damping(damping):
     np.testing.assert_array_equal(est.set_params(influence_damping=None).influence(Xv, yv), before)
 
 
+def test_gradient_norm_is_that_of_the_objective_and_warns_far_from_a_stationary_point():
+    X, y = make_multitask_classification(n_tasks=3, n_samples=20, n_features=3, random_state=0)
+    est = SharedBottomNet(hidden_layer_sizes=(3,), max_epochs=5, n_models=2, influence_batch_size=7,
+                          dtype="float64", random_state=0, device="cpu").fit(X, y)
+    data = est._tensors(est._train_data)
+    for net, norm in zip(est.models_, est.gradient_norm_):
+        value = sum(0.5 * est.weight_decay * (p * p).sum() for p in net.parameters())
+        value = value + (data["scale"] * row_losses(net(data["x"], data["task"]), data["y"], data["kind"], 2)).sum()
+        grads = torch.autograd.grad(value, list(net.parameters()))
+        np.testing.assert_allclose(norm, np.sqrt(sum(float((g * g).sum()) for g in grads)), rtol=1e-10)
+    with pytest.warns(UserWarning, match="2 of 2 networks are far from a stationary point"):
+        est.influence()
+    with pytest.warns(UserWarning, match="far from a stationary point"):
+        est.task_relatedness()
+    converged = _exact().fit(X, y)
+    assert converged.gradient_norm_[0] < 1e-4
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*stationary")
+        converged.influence()
+
+
 def test_fast_and_generic_paths_agree_under_projection():
     X, y = make_multitask_classification(n_tasks=3, n_samples=20, n_features=5, random_state=1)
     est = _exact(hidden_layer_sizes=(6, 5)).fit(X, y)

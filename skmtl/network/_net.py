@@ -27,7 +27,7 @@ from ._influence import CLASSIFICATION, REGRESSION
 from ._module import ACTIVATIONS, build_module, check_layer_sizes, load_previous, resolve_device, seeded
 from ._predict import NetPredictMixin
 from ._recording import TaskTransference, mean_affinity
-from ._scoring import NetInfluenceMixin, member_seeds
+from ._scoring import NetInfluenceMixin, gradient_norms, member_seeds
 from ._targets import TASK_TYPES, encode_targets, encode_validation_targets, resolve_task_types
 from ._training import Objective, holdout_split, task_scale, train
 
@@ -164,6 +164,10 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         Device the networks live on (``"cpu"`` or ``"cuda"``).
     n_iter_ : int
         Epochs (iterations for lbfgs) of the longest-trained member.
+    gradient_norm_ : ndarray of shape (n_models,)
+        Norm of the gradient of the objective at each member's fitted
+        weights: 0 at a stationary point, which influence assumes; influence
+        warns when one exceeds 1 % of ``1 + objective``.
     loss_curve_ : list of list of float
         Training objective per epoch, one list per member.
     validation_loss_curve_ : list of list of float
@@ -442,6 +446,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
             n_iters.append(result["n_iter"])
             affinities.append(result["affinity"])
         self.n_iter_ = int(max(n_iters))
+        self.gradient_norm_, self._objective_values = gradient_norms(self)
         if self.record_affinity:
             self.tag_affinity_ = mean_affinity(affinities)
         elif hasattr(self, "tag_affinity_"):

@@ -17,6 +17,7 @@ refit; of any other parameter it changes nothing until the next ``fit``.
 """
 
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -29,6 +30,32 @@ from ._influence import MemberInfluence
 from ._training import Objective, task_membership, trainable
 
 INFLUENCE_SETTINGS = ("projection_dim", "soft_threshold", "influence_batch_size", "influence_damping")
+
+
+#: influence warns when a member's ``gradient_norm_`` exceeds this share of ``1 + objective``
+STATIONARY_RTOL = 1e-2
+
+
+def gradient_norms(est):
+    """Per member: the norm of the gradient of the fit's objective at the fitted
+    weights, and the objective, accumulated over batches of the fitted rows."""
+    objective = Objective(len(est.classes_), est._penalty)
+    data = est._tensors(est._train_data)
+    norms, values = [], []
+    for net in est.models_:
+        params = trainable(net)  # never empty: the heads always train
+        value = objective.penalty(net)
+        total = list(torch.autograd.grad(value, params))
+        value = value.item()
+        for start in range(0, len(data["x"]), est.influence_batch_size):
+            batch = {k: v[start:start + est.influence_batch_size] for k, v in data.items()}
+            part = objective.terms(net(batch["x"], batch["task"]), batch).sum()
+            grads = torch.autograd.grad(part, params, allow_unused=True)
+            total = [t if g is None else t + g for t, g in zip(total, grads)]
+            value += part.item()
+        norms.append(float(torch.sqrt(sum((t.double() ** 2).sum() for t in total))))
+        values.append(value)
+    return np.array(norms), np.array(values)
 
 
 def member_seeds(random_state, n_models):
@@ -58,6 +85,18 @@ class NetInfluenceMixin:
             dict(zip(INFLUENCE_SETTINGS, self._influence_settings())),
             caller_name=type(self).__name__,
         )
+
+    def _check_stationary(self):
+        """Warn when a member is far from a stationary point (see ``gradient_norm_``)."""
+        far = self.gradient_norm_ > STATIONARY_RTOL * (1.0 + np.abs(self._objective_values))
+        if far.any():
+            warnings.warn(
+                f"{far.sum()} of {len(far)} networks are far from a stationary point of their "
+                f"objective (gradient_norm_ up to {self.gradient_norm_.max():.3g}); influence "
+                "assumes one, so its scores describe a local response of the trained weights "
+                "rather than a refit. Train longer (max_epochs, solver='lbfgs'), or see "
+                "'Trusting network influence' in the user guide.", UserWarning, stacklevel=3,
+            )
 
     def _relatedness_adapter(self):
         """Per-task losses and gradients on the bottom, for ``skmtl.relatedness``."""
@@ -122,6 +161,7 @@ class NetInfluenceMixin:
         """Operators once per member; blocks of fit rows scored one member and batch
         at a time (see :class:`~skmtl.base.InfluenceMixin`)."""
         self._check_influence_call(method)
+        self._check_stationary()
         ops, empty = self._operators(self._resolve_val(X_val, y_val))
         fitted = self._train_data["rows"]
 
@@ -230,6 +270,7 @@ class NetInfluenceMixin:
             without the task would not keep: compare tasks off the diagonal.
         """
         self._check_influence_call(method)
+        self._check_stationary()
         val = self._resolve_val(X_val, y_val)
         ops, empty = self._operators(val)
         n_tasks = len(self.tasks_)
