@@ -529,7 +529,11 @@ def lds_study(args):
             seconds[f"kronfluence EK-FAC, {n} models"] = sum(k[1] for k in kron[:n])
     actual = {n: [] for n in [*sorted({min(n, n_truth) for n in sizes})]}
     removed, single = [], []
-    for _ in tqdm(range(args.subsets), desc="subset refits"):
+    if args.truth:  # the subsets and refit losses of an earlier run (same setting, --save)
+        saved = np.load(args.truth)
+        removed, single = list(saved["removed"]), list(saved["single"])
+        actual = {n: list(saved[f"actual_{n}"]) for n in actual}
+    for _ in tqdm(range(0 if args.truth else args.subsets), desc="subset refits"):
         keep = np.sort(rng.choice(len(X), len(X) // 2, replace=False))
         removed.append(np.setdiff1d(np.arange(len(X)), keep))
         refit = SharedBottomNet(n_models=n_truth, **params).fit(X[keep], y[keep])
@@ -544,7 +548,7 @@ def lds_study(args):
                  **{f"actual_{n}": v for n, v in actual.items()},
                  **{f"pred_{name}": v for name, v in predictions.items()})
     boot = np.random.default_rng(1)
-    print(f"\n## LDS, {args.setting}: {args.subsets} random half subsets; truth: the subset refit "
+    print(f"\n## LDS, {args.setting}: {len(removed)} random half subsets; truth: the subset refit "
           f"with the same settings and seeds, its first min(models, {n_truth}) members "
           f"(same models), and all {n_truth} (expected retrain)\n")
     print("| method | seconds | LDS, same models | LDS vs {n_truth}-member retrain |\n|---|---:|---:|---:|"
@@ -651,6 +655,8 @@ def main():
                         help="lds-study: largest ensemble scored by kronfluence")
     parser.add_argument("--boot", type=int, default=200, help="lds-study: bootstrap draws of subsets")
     parser.add_argument("--save", default=None, help="lds-study: save scores and losses to this .npz")
+    parser.add_argument("--truth", default=None,
+                        help="lds-study: reuse the subsets and refit losses saved by --save")
     parser.add_argument("--gradtae-models", type=int, default=3, help="gradtae: n_models")
     parser.add_argument("--components", type=int, nargs="+", default=[0, 64, 16],
                         help="gradtae: n_components values (0: no projection)")
