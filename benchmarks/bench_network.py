@@ -42,6 +42,19 @@ per task, the actual validation loss with the loss predicted by skmtl's
 influence (sum over the removed rows) and by TRAK's scores on the same
 models (sum over the kept rows of the task's validation margins); LDS is the
 Spearman correlation over subsets, averaged over tasks.
+
+Part 3 (``--part lds-study``, issue 18): the LDS on one ``--setting``
+(regression, classification, har; see :func:`study_setting`) for skmtl at
+``--models`` ensemble sizes and ``--dampings`` values of
+``influence_damping``, kronfluence's EK-FAC and TRAK on the same member
+networks (each skipped when not installed), with the time of each method,
+the bootstrap spread over subsets and a noise ceiling; ``--save`` keeps the
+refits and ``--truth`` reuses them.
+
+Part 4 (``--part gradtae``): Grad-TAE's subset losses
+(``task_subset_losses(method="gradient")``) against real subset refits, per
+task rank agreement and times, with refits under another seed as a noise
+ceiling.
 """
 
 import argparse
