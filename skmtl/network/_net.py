@@ -167,7 +167,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
     gradient_norm_ : ndarray of shape (n_models,)
         Norm of the gradient of the objective at each member's fitted
         weights: 0 at a stationary point, which influence assumes; influence
-        warns when one exceeds 1 % of ``1 + objective``.
+        warns when one exceeds a tenth of its value at the start of fit.
     loss_curve_ : list of list of float
         Training objective per epoch, one list per member.
     validation_loss_curve_ : list of list of float
@@ -428,7 +428,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         self._n_fit_rows = len(features)
         held = subset(holdout) if len(holdout) else None
         self.models_, self.loss_curve_, self.validation_loss_curve_ = [], [], []
-        affinities, n_iters = [], []
+        affinities, n_iters, initial_norms = [], [], []
         for member in range(self.n_models):
             seed = int(rng.randint(np.iinfo(np.int32).max))
             with seeded(seed, device):
@@ -439,6 +439,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
                 )
                 if previous is not None:
                     load_previous(net, previous, self._layout(), member)
+                initial_norms.append(gradient_norms(self, [net])[0])
                 result = self._train_member(net, held, seed, member)
             self.models_.append(net.eval())
             self.loss_curve_.append(result["loss"])
@@ -446,7 +447,8 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
             n_iters.append(result["n_iter"])
             affinities.append(result["affinity"])
         self.n_iter_ = int(max(n_iters))
-        self.gradient_norm_, self._objective_values = gradient_norms(self)
+        self.gradient_norm_ = gradient_norms(self, self.models_)
+        self._initial_gradient_norm = np.array(initial_norms)
         if self.record_affinity:
             self.tag_affinity_ = mean_affinity(affinities)
         elif hasattr(self, "tag_affinity_"):

@@ -32,30 +32,29 @@ from ._training import Objective, task_membership, trainable
 INFLUENCE_SETTINGS = ("projection_dim", "soft_threshold", "influence_batch_size", "influence_damping")
 
 
-#: influence warns when a member's ``gradient_norm_`` exceeds this share of ``1 + objective``
-STATIONARY_RTOL = 1e-2
+#: influence warns when a member's ``gradient_norm_`` exceeds this share of its value at the start of fit
+STATIONARY_RTOL = 0.1
 
 
-def gradient_norms(est):
-    """Per member: the norm of the gradient of the fit's objective at the fitted
-    weights, and the objective, accumulated over batches of the fitted rows."""
+def gradient_norms(est, nets):
+    """Norm of the gradient of the fit's objective at the weights of each of ``nets``
+    (in evaluation mode), accumulated over batches of the fitted rows."""
     objective = Objective(len(est.classes_), est._penalty)
     data = est._tensors(est._train_data)
-    norms, values = [], []
-    for net in est.models_:
+    norms = []
+    for net in nets:
+        training = net.training
+        net.eval()
         params = trainable(net)  # never empty: the heads always train
-        value = objective.penalty(net)
-        total = list(torch.autograd.grad(value, params))
-        value = value.item()
+        total = list(torch.autograd.grad(objective.penalty(net), params))
         for start in range(0, len(data["x"]), est.influence_batch_size):
             batch = {k: v[start:start + est.influence_batch_size] for k, v in data.items()}
             part = objective.terms(net(batch["x"], batch["task"]), batch).sum()
             grads = torch.autograd.grad(part, params, allow_unused=True)
             total = [t if g is None else t + g for t, g in zip(total, grads)]
-            value += part.item()
         norms.append(float(torch.sqrt(sum((t.double() ** 2).sum() for t in total))))
-        values.append(value)
-    return np.array(norms), np.array(values)
+        net.train(training)
+    return np.array(norms)
 
 
 def member_seeds(random_state, n_models):
@@ -88,12 +87,13 @@ class NetInfluenceMixin:
 
     def _check_stationary(self):
         """Warn when a member is far from a stationary point (see ``gradient_norm_``)."""
-        far = self.gradient_norm_ > STATIONARY_RTOL * (1.0 + np.abs(self._objective_values))
+        far = self.gradient_norm_ > STATIONARY_RTOL * self._initial_gradient_norm
         if far.any():
             warnings.warn(
                 f"{far.sum()} of {len(far)} networks are far from a stationary point of their "
-                f"objective (gradient_norm_ up to {self.gradient_norm_.max():.3g}); influence "
-                "assumes one, so its scores describe a local response of the trained weights "
+                f"objective: training kept more than {STATIONARY_RTOL:.0%} of the gradient norm "
+                f"it started from (gradient_norm_ up to {self.gradient_norm_.max():.3g}). Influence "
+                "assumes a stationary point, so its scores describe a local response of the trained weights "
                 "rather than a refit. Train longer (max_epochs, solver='lbfgs'), or see "
                 "'Trusting network influence' in the user guide.", UserWarning, stacklevel=3,
             )
