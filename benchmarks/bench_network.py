@@ -42,6 +42,19 @@ per task, the actual validation loss with the loss predicted by skmtl's
 influence (sum over the removed rows) and by TRAK's scores on the same
 models (sum over the kept rows of the task's validation margins); LDS is the
 Spearman correlation over subsets, averaged over tasks.
+
+Part 3 (``--part lds-study``, issue 18): the LDS on one ``--setting``
+(regression, classification, har; see :func:`study_setting`) for skmtl at
+``--models`` ensemble sizes and ``--dampings`` values of
+``influence_damping``, kronfluence's EK-FAC and TRAK on the same member
+networks (each skipped when not installed), with the time of each method,
+the bootstrap spread over subsets and a noise ceiling; ``--save`` keeps the
+refits and ``--truth`` reuses them.
+
+Part 4 (``--part gradtae``): Grad-TAE's subset losses
+(``task_subset_losses(method="gradient")``) against real subset refits, per
+task rank agreement and times, with refits under another seed as a noise
+ceiling.
 """
 
 import argparse
@@ -54,6 +67,7 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 from torch import nn
+from tqdm.auto import tqdm
 
 from skmtl.influence import ArrowHessian
 from skmtl.inspection import task_losses
@@ -352,6 +366,283 @@ def trak_task_scores(est, X, y, X_val, y_val, device, proj_dim):
     return np.stack([scores[:, task == k].sum(axis=1) for k in range(len(est.tasks_))], axis=1)
 
 
+# -- LDS study (issue 18): skmtl at 1/5/10/20 models vs kronfluence (EK-FAC) and TRAK ------------
+def study_setting(name, seed=0):
+    """``(X, y, X_val, y_val, params)`` of one LDS / Grad-TAE setting.
+
+    * ``regression``: the near-linear setting of issue 18: 4 tasks, 60 rows
+      each, 6 features, a (16,) bottom, full-batch Adam for 400 epochs;
+    * ``classification``: the same with two-class logistic tasks;
+    * ``har``: HAR (sitting vs the rest), the first 6 volunteers,
+      standardized features, a (32,) bottom, full-batch Adam for 200 epochs;
+      half of each volunteer's rows train, the rest validate.
+    """
+    from skmtl.datasets import load_har, make_multitask_classification, make_multitask_regression
+
+    params = dict(hidden_layer_sizes=(16,), max_epochs=400, learning_rate=1e-2, batch_size=10_000,
+                  n_iter_no_change=10_000, device="cpu", random_state=0)
+    if name == "har":
+        X, y = load_har(return_X_y=True)
+        keep = X[:, -1] <= 6
+        X, y = X[keep], y[keep]
+        X[:, :-1] = (X[:, :-1] - X[:, :-1].mean(axis=0)) / (X[:, :-1].std(axis=0) + 1e-12)
+        params.update(hidden_layer_sizes=(32,), max_epochs=200, task_types="classification")
+    else:
+        make = make_multitask_regression if name == "regression" else make_multitask_classification
+        X, y = make(n_tasks=4, n_samples=120, n_features=6, random_state=seed)
+        if name == "classification":
+            params.update(task_types="classification")
+    # per task, alternate rows train / validate
+    first = np.zeros(len(X), dtype=bool)
+    for k in np.unique(X[:, -1]):
+        rows = np.flatnonzero(X[:, -1] == k)
+        first[rows[::2]] = True
+    return X[first], y[first], X[~first], y[~first], params
+
+
+def _members(est, n):
+    """The fitted ensemble restricted to its first ``n`` members (the members of a
+    fit with ``n_models=n`` and the same ``random_state``: same seeds)."""
+    import copy
+
+    out = copy.copy(est)
+    out.models_, out._cache = est.models_[:n], {}
+    return out
+
+
+def _lds(predicted, actual, rng, n_boot):
+    """Mean over tasks of the Spearman correlation over subsets, and its bootstrap
+    spread over subset draws (standard deviation over resampled subsets)."""
+    def score(rows):
+        return np.nanmean([spearmanr(predicted[rows, j], actual[rows, j])[0] for j in range(actual.shape[1])])
+
+    n = len(actual)
+    boot = [score(rng.integers(n, size=n)) for _ in range(n_boot)]
+    return score(np.arange(n)), float(np.nanstd(boot))
+
+
+class _KronNet(nn.Module):
+    """A member as ``x_with_task -> outputs`` with its heads as one ``nn.Linear``
+    (kronfluence factorizes Linear modules only)."""
+
+    def __init__(self, net):
+        super().__init__()
+        import copy
+
+        n_tasks, n_out, width = net.head_weight.shape
+        self.n_tasks, self.n_out = n_tasks, n_out
+        self.bottom = copy.deepcopy(net.bottom)
+        self.head = nn.Linear(width, n_tasks * n_out, dtype=net.head_weight.dtype)
+        with torch.no_grad():
+            self.head.weight.copy_(net.head_weight.reshape(-1, width))
+            self.head.bias.copy_(net.head_bias.reshape(-1))
+
+    def forward(self, x):
+        out = self.head(self.bottom(x[:, :-1])).reshape(len(x), self.n_tasks, self.n_out)
+        return out[torch.arange(len(x)), x[:, -1].long()]
+
+
+def kronfluence_scores(net, X, y, X_val, y_val, regression):
+    """EK-FAC influence (kronfluence, its default damping heuristic) of each training
+    row on each validation row's loss, for one member: ``(n_train, n_val)``;
+    positive: the row lowers the loss (its removal raises it)."""
+    from kronfluence.analyzer import Analyzer, prepare_model
+    from kronfluence.arguments import FactorArguments
+    from kronfluence.task import Task
+
+    def row_loss(out, target):
+        if regression:
+            return (out[:, 0] - target) ** 2
+        return nn.functional.binary_cross_entropy_with_logits(out[:, 0], target, reduction="none")
+
+    class RowTask(Task):
+        def compute_train_loss(self, batch, model, sample=False):
+            x, target = batch
+            out = model(x)
+            if sample:  # the true Fisher: targets drawn from the model
+                with torch.no_grad():
+                    target = (out[:, 0] + np.sqrt(0.5) * torch.randn_like(out[:, 0]) if regression
+                              else torch.bernoulli(torch.sigmoid(out[:, 0])))
+            return row_loss(out, target).sum()
+
+        def compute_measurement(self, batch, model):
+            x, target = batch
+            return row_loss(model(x), target).sum()
+
+    dtype = torch.float64
+    train = torch.utils.data.TensorDataset(torch.as_tensor(X, dtype=dtype), torch.as_tensor(y, dtype=dtype))
+    val = torch.utils.data.TensorDataset(torch.as_tensor(X_val, dtype=dtype),
+                                         torch.as_tensor(y_val, dtype=dtype))
+    save_dir = tempfile.mkdtemp()
+    try:
+        model = prepare_model(_KronNet(net).to(dtype).eval(), RowTask())
+        analyzer = Analyzer("member", model, RowTask(), cpu=True, disable_tqdm=True, output_dir=save_dir)
+        analyzer.fit_all_factors("ekfac", train, per_device_batch_size=len(X),
+                                 factor_args=FactorArguments(strategy="ekfac"), overwrite_output_dir=True)
+        analyzer.compute_pairwise_scores("scores", "ekfac", val, train, per_device_query_batch_size=len(X_val),
+                                         per_device_train_batch_size=len(X), overwrite_output_dir=True)
+        return analyzer.load_pairwise_scores("scores")["all_modules"].numpy().T
+    finally:
+        shutil.rmtree(save_dir, ignore_errors=True)
+
+
+def _per_task(scores, X_val, n_tasks):
+    """Sum row-by-validation-row scores ``(n_train, n_val)`` over each task's validation
+    rows, divided by its count (the loss is a per-task mean): ``(n_train, n_tasks)``."""
+    task = X_val[:, -1].astype(int)
+    return np.stack([scores[:, task == k].mean(axis=1) for k in range(n_tasks)], axis=1)
+
+
+def lds_study(args):
+    """LDS of skmtl at several ensemble sizes against kronfluence and TRAK, one setting."""
+    torch.set_num_threads(1)
+    X, y, X_val, y_val, params = study_setting(args.setting)
+    regression = args.setting == "regression"
+    tasks = np.unique(X[:, -1])
+    X[:, -1] = np.searchsorted(tasks, X[:, -1])  # tasks 0..K-1, as the peers' wrappers read them
+    X_val[:, -1] = np.searchsorted(tasks, X_val[:, -1])
+    sizes = sorted(args.models)
+    n_truth = args.truth_models
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    full = SharedBottomNet(n_models=max(sizes), **params).fit(X, y)
+    print(f"setting {args.setting}: {len(X)} training rows, {len(X_val)} validation rows, "
+          f"{len(tasks)} tasks; full fit of {max(sizes)} members {time.perf_counter() - start:.1f} s")
+    grad_norm = full.gradient_norm_
+    print(f"gradient norm of the objective per member (median, max): {np.median(grad_norm):.2e}, "
+          f"{np.max(grad_norm):.2e}")
+    predictions, seconds = {}, {}
+    try:
+        import kronfluence  # noqa: F401
+
+        kron = []
+    except ImportError:
+        kron = None
+    for n in sizes:
+        est = _members(full, n)
+        (scores, sec) = _timed(lambda: est.influence(X_val, y_val))
+        predictions[f"skmtl, {n} models"], seconds[f"skmtl, {n} models"] = scores, sec
+        for damping in args.dampings:
+            est = _members(full, n).set_params(influence_damping=_damping(damping))
+            key = f"skmtl, {n} models, influence_damping={damping}"
+            predictions[key], seconds[key] = _timed(lambda: est.influence(X_val, y_val))
+        if not regression:
+            try:
+                raw, sec = _timed(lambda: trak_task_scores(_members(full, n), X, y, X_val, y_val, "cpu",
+                                                           args.lds_proj_dim))
+                predictions[f"TRAK (traker), {n} models"] = -raw  # margins up, loss down
+                seconds[f"TRAK (traker), {n} models"] = sec
+            except ImportError:
+                pass
+        if n <= args.kron_max_models and kron is not None:
+            while len(kron) < n:  # per member, once; the ensemble's score is the members' mean
+                kron.append(_timed(lambda: _per_task(kronfluence_scores(
+                    full.models_[len(kron)], X, y, X_val, y_val, regression), X_val, len(tasks))))
+            predictions[f"kronfluence EK-FAC, {n} models"] = np.mean([k[0] for k in kron[:n]], axis=0)
+            seconds[f"kronfluence EK-FAC, {n} models"] = sum(k[1] for k in kron[:n])
+    actual = {n: [] for n in [*sorted({min(n, n_truth) for n in sizes})]}
+    removed, single = [], []
+    if args.truth:  # the subsets and refit losses of an earlier run (same setting, --save)
+        saved = np.load(args.truth)
+        removed, single = list(saved["removed"]), list(saved["single"])
+        actual = {n: list(saved[f"actual_{n}"]) for n in actual}
+    for _ in tqdm(range(0 if args.truth else args.subsets), desc="subset refits"):
+        keep = np.sort(rng.choice(len(X), len(X) // 2, replace=False))
+        removed.append(np.setdiff1d(np.arange(len(X)), keep))
+        refit = SharedBottomNet(n_models=n_truth, **params).fit(X[keep], y[keep])
+        for n in actual:
+            actual[n].append(task_losses(_members(refit, n), X_val, y_val))
+        others = _members(refit, n_truth)
+        others.models_ = refit.models_[1:]
+        single.append((task_losses(_members(refit, 1), X_val, y_val), task_losses(others, X_val, y_val)))
+    actual = {n: np.array(v) for n, v in actual.items()}
+    if args.save:
+        np.savez(args.save, removed=np.array(removed), single=np.array(single),
+                 **{f"actual_{n}": v for n, v in actual.items()},
+                 **{f"pred_{name}": v for name, v in predictions.items()})
+    boot = np.random.default_rng(1)
+    print(f"\n## LDS, {args.setting}: {len(removed)} random half subsets; truth: the subset refit "
+          f"with the same settings and seeds, its first min(models, {n_truth}) members "
+          f"(same models), and all {n_truth} (expected retrain)\n")
+    print("| method | seconds | LDS, same models | LDS vs {n_truth}-member retrain |\n|---|---:|---:|---:|"
+          .replace("{n_truth}", str(n_truth)))
+    for name, scores in predictions.items():
+        n = int(name.split(", ")[1].split()[0])
+        pred = np.array([scores[rows].sum(axis=0) for rows in removed])
+        same = _lds(pred, actual[min(n, n_truth)], boot, args.boot) if n <= n_truth else None
+        expected = _lds(pred, actual[n_truth], boot, args.boot)
+        cell = "" if same is None else f"{same[0]:.3f} ± {same[1]:.3f}"
+        print(f"| {name} | {seconds[name]:.2f} | {cell} | {expected[0]:.3f} ± {expected[1]:.3f} |")
+    if n_truth > 1:  # how well the expected retrain predicts one seed's retrain: a noise ceiling
+        single = np.array(single)
+        ceiling = _lds(single[:, 1], single[:, 0], boot, args.boot)
+        print(f"| ceiling: members 2-{n_truth} of the retrain predicting member 1 | | "
+              f"{ceiling[0]:.3f} ± {ceiling[1]:.3f} (1 model) | |")
+    print(f"\ntotal {time.perf_counter() - start:.0f} s")
+
+
+def _damping(text):
+    return text if text == "auto" else float(text)
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+# -- Grad-TAE (issue 18): estimated vs refitted task-subset losses ---------------------------------
+def gradtae(args):
+    """Grad-TAE on a network: subset losses from one fit vs real subset refits."""
+    from sklearn.base import clone
+
+    from skmtl.relatedness import task_subset_losses
+    from skmtl.relatedness._subsets import _sample_subsets
+
+    torch.set_num_threads(1)
+    X, y, X_val, y_val, params = study_setting(args.setting)
+    n_tasks = len(np.unique(X[:, -1]))
+    if args.setting != "har":  # more tasks than the LDS setting, so that subsets differ
+        from skmtl.datasets import make_multitask_classification, make_multitask_regression
+
+        make = make_multitask_regression if args.setting == "regression" else make_multitask_classification
+        X, y = make(n_tasks=8, n_samples=120, n_features=6, epsilon=0.5, random_state=0)
+        X, X_val, y, y_val = X[::2], X[1::2], y[::2], y[1::2]
+        n_tasks = 8
+    est = SharedBottomNet(n_models=args.gradtae_models, **params)
+    size = n_tasks // 2
+    if args.setting == "har":  # every subset of half the volunteers
+        from itertools import combinations
+
+        subsets = np.array([np.isin(np.arange(n_tasks), c) for c in combinations(range(n_tasks), size)])
+    else:
+        subsets = _sample_subsets(n_tasks, args.subsets, size, np.random.RandomState(0))
+    estimates = {}
+    for components in args.components:
+        n_comp = components or None
+        estimates[n_comp] = _timed(lambda: task_subset_losses(
+            est, X, y, X_val, y_val, subsets=subsets, method="gradient", n_components=n_comp,
+            random_state=0))
+    ref_res, ref_sec = _timed(lambda: task_subset_losses(est, X, y, X_val, y_val, subsets=subsets,
+                                                         method="refit"))
+    seed_res = task_subset_losses(clone(est).set_params(random_state=1), X, y, X_val, y_val,
+                                  subsets=subsets, method="refit")
+
+    def agreement(a, b):
+        rho = [spearmanr(a.losses[s, k], b.losses[s, k])[0] for k in range(n_tasks) for s in [subsets[:, k]]]
+        return f"{np.nanmean(rho):.3f} ({np.nanmin(rho):.3f}, {np.nanmax(rho):.3f})"
+
+    print(f"\n## Grad-TAE, {args.setting}: {n_tasks} tasks, {len(X)} training rows, {len(subsets)} "
+          f"subsets of {size} tasks, {args.gradtae_models} model(s)\n")
+    print("| subset losses from | Spearman per task vs the refits: mean (min, max) | seconds |\n"
+          "|---|---:|---:|")
+    for n_comp, (res, sec) in estimates.items():
+        print(f"| Grad-TAE, n_components={n_comp} (one fit + {len(subsets)} regressions) | "
+              f"{agreement(res, ref_res)} | {sec:.1f} |")
+    print(f"| refits with another random_state (a noise ceiling) | {agreement(seed_res, ref_res)} | |")
+    print(f"| the refits ({len(subsets)} fits) | 1 | {ref_sec:.1f} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=50_000)
@@ -363,7 +654,25 @@ def main():
     parser.add_argument("--subsets", type=int, default=40)
     parser.add_argument("--lds-proj-dim", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=3, help="repeats of the factorization timings")
-    parser.add_argument("--part", choices=["all", "throughput", "factorization", "lds"], default="all")
+    parser.add_argument("--part", choices=["all", "throughput", "factorization", "lds", "lds-study", "gradtae"],
+                        default="all")
+    parser.add_argument("--setting", choices=["regression", "classification", "har"], default="regression",
+                        help="lds-study and gradtae: the data and network")
+    parser.add_argument("--models", type=int, nargs="+", default=[1, 5, 10, 20],
+                        help="lds-study: ensemble sizes scored")
+    parser.add_argument("--truth-models", type=int, default=5,
+                        help="lds-study: members of each subset refit")
+    parser.add_argument("--dampings", nargs="*", default=["auto"],
+                        help="lds-study: also score with these influence_damping values (floats or auto)")
+    parser.add_argument("--kron-max-models", type=int, default=20,
+                        help="lds-study: largest ensemble scored by kronfluence")
+    parser.add_argument("--boot", type=int, default=200, help="lds-study: bootstrap draws of subsets")
+    parser.add_argument("--save", default=None, help="lds-study: save scores and losses to this .npz")
+    parser.add_argument("--truth", default=None,
+                        help="lds-study: reuse the subsets and refit losses saved by --save")
+    parser.add_argument("--gradtae-models", type=int, default=3, help="gradtae: n_models")
+    parser.add_argument("--components", type=int, nargs="+", default=[0, 64, 16],
+                        help="gradtae: n_components values (0: no projection)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     args = parser.parse_args()
     global DEVICE
@@ -376,6 +685,10 @@ def main():
         factorization(args, device)
     if args.part in ("all", "lds"):
         lds(args, device)
+    if args.part == "lds-study":
+        lds_study(args)
+    if args.part == "gradtae":
+        gradtae(args)
 
 
 if __name__ == "__main__":

@@ -84,11 +84,12 @@ def test_sklearn_compatible(estimator, check):
 
 
 # -- an independent dense reference ---------------------------------------------------------------
-def _dense_influence(est, X_val, y_val):
+def _dense_influence(est, X_val, y_val, damping=None):
     """Row and task scores from the dense Gauss-Newton matrix over all parameters.
 
     Written without the featurizer, the projector or the arrow engine: full
     Jacobians by ``jacrev``, loss Hessians in the output by ``hessian``.
+    ``damping``: as ``influence_damping``.
     """
     net = est.models_[0]
     names = [n for n, p in net.named_parameters() if p.requires_grad]
@@ -115,7 +116,12 @@ def _dense_influence(est, X_val, y_val):
     J, G, lam, task = terms(train)
     s = train["scale"]
     K, D = len(est.tasks_), J.shape[2]
-    H = np.einsum("n,nci,ncd,ndj->ij", s, J, lam, J) + est.weight_decay * np.eye(D)
+    H = np.einsum("n,nci,ncd,ndj->ij", s, J, lam, J)
+    if damping is None:
+        damping = est.weight_decay
+    elif damping == "auto":
+        damping = est.weight_decay + 0.1 * np.trace(H) / D
+    H += damping * np.eye(D)
     mean = np.zeros((K, D))
     np.add.at(mean, task, s[:, None] * G)
     U = s[:, None] * (G - mean[task])
@@ -185,6 +191,40 @@ def test_influence_equals_dense_gauss_newton_solve(kind, params):
     rows, tasks = _dense_influence(est, Xv, yv)
     np.testing.assert_allclose(est.influence(Xv, yv), rows, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(est.task_relatedness(Xv, yv), tasks, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("damping", [0.3, "auto"])
+def test_influence_damping_equals_dense_solve_with_that_damping(damping):
+    X, y = make_multitask_classification(n_tasks=3, n_samples=24, n_features=3, random_state=0)
+    X, y, Xv, yv = _split(X, y, 12)
+    est = _exact().fit(X, y)
+    before = est.influence(Xv, yv)
+    rows, tasks = _dense_influence(est.set_params(influence_damping=damping), Xv, yv, damping)
+    np.testing.assert_allclose(est.influence(Xv, yv), rows, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(est.task_relatedness(Xv, yv), tasks, rtol=1e-9, atol=1e-12)
+    assert not np.allclose(rows, before)  # the setting applies without a refit
+    np.testing.assert_array_equal(est.set_params(influence_damping=None).influence(Xv, yv), before)
+
+
+def test_gradient_norm_is_that_of_the_objective_and_warns_far_from_a_stationary_point():
+    X, y = make_multitask_classification(n_tasks=3, n_samples=20, n_features=3, random_state=0)
+    est = SharedBottomNet(hidden_layer_sizes=(3,), max_epochs=5, n_models=2, influence_batch_size=7,
+                          dtype="float64", random_state=0, device="cpu").fit(X, y)
+    data = est._tensors(est._train_data)
+    for net, norm in zip(est.models_, est.gradient_norm_):
+        value = sum(0.5 * est.weight_decay * (p * p).sum() for p in net.parameters())
+        value = value + (data["scale"] * row_losses(net(data["x"], data["task"]), data["y"], data["kind"], 2)).sum()
+        grads = torch.autograd.grad(value, list(net.parameters()))
+        np.testing.assert_allclose(norm, np.sqrt(sum(float((g * g).sum()) for g in grads)), rtol=1e-10)
+    with pytest.warns(UserWarning, match="2 of 2 networks are far from a stationary point"):
+        est.influence()
+    with pytest.warns(UserWarning, match="far from a stationary point"):
+        est.task_relatedness()
+    converged = _exact().fit(X, y)
+    assert converged.gradient_norm_[0] < 1e-4
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*stationary")
+        converged.influence()
 
 
 def test_fast_and_generic_paths_agree_under_projection():
@@ -538,7 +578,7 @@ def test_inferring_both_kinds_from_numbers_warns_and_task_types_silences():
 
 
 def test_gradient_cosine_on_the_bottoms_of_all_members():
-    from skmtl.relatedness import cosine_affinity, gradient_affinity
+    from skmtl.relatedness import cosine_affinity
 
     X, y = make_multitask_classification(n_tasks=3, n_samples=12, n_features=3, random_state=0)
     X_val, y_val = X[::2], y[::2]
@@ -566,8 +606,6 @@ def test_gradient_cosine_on_the_bottoms_of_all_members():
     target = task_gradients(X_val, y_val, torch.ones(len(X_val)) / 6)
     unit = lambda g: g / np.linalg.norm(g, axis=1, keepdims=True)  # noqa: E731
     np.testing.assert_allclose(A, unit(source) @ unit(target).T, rtol=1e-10)
-    with pytest.raises(TypeError, match="needs output_gradients, loss of the model"):
-        gradient_affinity(est, X, y, n_subsets=4)
 
 
 # -- transference (TAG) and IT-MTL ------------------------------------------------------------------

@@ -336,6 +336,10 @@ class MemberInfluence:
         (``scale`` = the row's weight over its task's total weight).
     n_tasks, n_classes : int
     weight_decay : float
+    damping : float, "auto" or None
+        The identity's coefficient added to the Gauss-Newton matrix: None
+        for ``weight_decay``; ``"auto"`` for ``weight_decay`` plus 0.1 times
+        the matrix's mean eigenvalue (trace over dimension).
     projection_dim : int or None
     seed : int
     batch_size : int
@@ -343,7 +347,7 @@ class MemberInfluence:
     """
 
     def __init__(self, net, data, *, n_tasks, n_classes, weight_decay, projection_dim, seed,
-                 batch_size, fast=None):
+                 batch_size, damping=None, fast=None):
         self.net, self.data = net, data
         self.n_tasks, self.n_classes = n_tasks, n_classes
         self.batch_size = batch_size
@@ -351,7 +355,7 @@ class MemberInfluence:
         shapes = [p.shape for p in net.bottom.parameters() if p.requires_grad]
         self.projector = GradientProjector(shapes, projection_dim, seed=seed, device=x.device, dtype=x.dtype)
         self.featurizer = Featurizer(net, self.projector, fast=fast)
-        self._accumulate(weight_decay)
+        self._accumulate(weight_decay, damping)
 
     def _batches(self, data, start=0, stop=None):
         """``(positions relative to start, batch)`` over the rows ``start:stop`` of ``data``."""
@@ -370,7 +374,7 @@ class MemberInfluence:
         heads, bottom = self.featurizer(batch["x"], batch["task"], cot)
         return heads, bottom
 
-    def _accumulate(self, weight_decay):
+    def _accumulate(self, weight_decay, damping):
         """Per-task mean gradients and Gauss-Newton blocks over the fitted rows.
 
         Rows are visited sorted by task, so each batch holds a few runs of
@@ -411,8 +415,14 @@ class MemberInfluence:
                 mean_b[k] += grad_b[run].sum(dim=0)
         self.mean_t, self.mean_b = mean_t, mean_b
         # float64 tensors on the device: the arrow engine factorizes them where they are
-        h_tt += weight_decay * _identity(d_t, dev)
-        h_bb += weight_decay * self.projector.gram()
+        if damping is None:
+            damping = weight_decay
+        elif damping == "auto":
+            mean_eigenvalue = (h_tt.diagonal(dim1=1, dim2=2).sum() + h_bb.trace()) / (K * d_t + p)
+            damping = weight_decay + 0.1 * mean_eigenvalue.item()
+        self.damping = damping
+        h_tt += damping * _identity(d_t, dev)
+        h_bb += damping * self.projector.gram()
         self.hessian = ArrowHessian(h_tt, h_tb, h_bb)
 
     def task_gradients(self, data, scale):

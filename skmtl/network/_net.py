@@ -27,7 +27,7 @@ from ._influence import CLASSIFICATION, REGRESSION
 from ._module import ACTIVATIONS, build_module, check_layer_sizes, load_previous, resolve_device, seeded
 from ._predict import NetPredictMixin
 from ._recording import TaskTransference, mean_affinity
-from ._scoring import NetInfluenceMixin, member_seeds
+from ._scoring import NetInfluenceMixin, gradient_norms, member_seeds
 from ._targets import TASK_TYPES, encode_targets, encode_validation_targets, resolve_task_types
 from ._training import Objective, holdout_split, task_scale, train
 from ._weighting import WEIGHTINGS, check_weighting_params, make_weighting
@@ -118,6 +118,14 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         Rows per batch of the influence computation: lower it when memory
         runs out; its memory never grows with the number of rows. Read at
         influence time.
+    influence_damping : float, "auto" or None, default=None
+        Damping of the Gauss-Newton matrix before the solve (times the
+        identity, seen through the projection). None: ``weight_decay``, the
+        curvature of the fit's own penalty. ``"auto"``: ``weight_decay`` plus
+        0.1 times the mean eigenvalue of the Gauss-Newton matrix (its trace
+        over its dimension), per member, the rule of kronfluence; it keeps
+        the solve stable when ``weight_decay`` is tiny, see
+        :ref:`trusting-network-influence`. Read at influence time.
     record_affinity : {"lookahead", "first_order"}, default=None
         Record TAG's inter-task affinity during training (adam, sgd) in
         ``tag_affinity_``: ``"lookahead"`` is Eq. 1 of Fifty et al. (2021),
@@ -185,6 +193,10 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         Device the networks live on (``"cpu"`` or ``"cuda"``).
     n_iter_ : int
         Epochs (iterations for lbfgs) of the longest-trained member.
+    gradient_norm_ : ndarray of shape (n_models,)
+        Norm of the gradient of the objective at each member's fitted
+        weights: 0 at a stationary point, which influence assumes; influence
+        warns when one exceeds a tenth of its value at the start of fit.
     loss_curve_ : list of list of float
         Training objective per epoch, one list per member.
     validation_loss_curve_ : list of list of float
@@ -205,10 +217,11 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
     Notes
     -----
     Which settings apply at influence time: ``fit`` freezes every
-    parameter, except ``projection_dim``, ``soft_threshold`` and
-    ``influence_batch_size``, which every influence call (:meth:`influence`,
-    :meth:`task_relatedness`, their fitted attributes, ``skmtl.relatedness``)
-    reads afresh. ``set_params`` of one of those three after ``fit`` applies
+    parameter, except ``projection_dim``, ``soft_threshold``,
+    ``influence_batch_size`` and ``influence_damping``, which every influence
+    call (:meth:`influence`, :meth:`task_relatedness`, their fitted
+    attributes, ``skmtl.relatedness``) reads afresh. ``set_params`` of one
+    of those four after ``fit`` applies
     to the next call without a refit; of any other parameter, only after the
     next ``fit``.
 
@@ -247,6 +260,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         "projection_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "soft_threshold": [Interval(numbers.Real, 0, 1, closed="left")],
         "influence_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "influence_damping": [Interval(numbers.Real, 0, None, closed="left"), StrOptions({"auto"}), None],
         "record_affinity": [StrOptions({"lookahead", "first_order"}), None],
         "it_mtl": ["boolean"],
         "task_weighting": [StrOptions(set(WEIGHTINGS))],
@@ -281,6 +295,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         projection_dim=1024,
         soft_threshold=0.0,
         influence_batch_size=1024,
+        influence_damping=None,
         record_affinity=None,
         it_mtl=False,
         task_weighting="ew",
@@ -311,6 +326,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         self.projection_dim = projection_dim
         self.soft_threshold = soft_threshold
         self.influence_batch_size = influence_batch_size
+        self.influence_damping = influence_damping
         self.record_affinity = record_affinity
         self.it_mtl = it_mtl
         self.task_weighting = task_weighting
@@ -456,7 +472,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         self._n_fit_rows = len(features)
         held = subset(holdout) if len(holdout) else None
         self.models_, self.loss_curve_, self.validation_loss_curve_ = [], [], []
-        affinities, n_iters = [], []
+        affinities, n_iters, initial_norms = [], [], []
         for member in range(self.n_models):
             seed = int(rng.randint(np.iinfo(np.int32).max))
             with seeded(seed, device):
@@ -467,6 +483,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
                 )
                 if previous is not None:
                     load_previous(net, previous, self._layout(), member)
+                initial_norms.append(gradient_norms(self, [net])[0])
                 result = self._train_member(net, held, seed, member)
             self.models_.append(net.eval())
             self.loss_curve_.append(result["loss"])
@@ -474,6 +491,8 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
             n_iters.append(result["n_iter"])
             affinities.append(result["affinity"])
         self.n_iter_ = int(max(n_iters))
+        self.gradient_norm_ = gradient_norms(self, self.models_)
+        self._initial_gradient_norm = np.array(initial_norms)
         if self.record_affinity:
             self.tag_affinity_ = mean_affinity(affinities)
         elif hasattr(self, "tag_affinity_"):

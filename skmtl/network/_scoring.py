@@ -4,9 +4,10 @@ The one rule
 ------------
 ``fit`` reads every parameter and freezes what influence needs in fitted
 attributes (the networks, the rows and their weights, ``weight_decay`` as
-the Hessian's damping, the projection seeds drawn from ``random_state``),
-except the three :data:`INFLUENCE_SETTINGS`: ``projection_dim``,
-``soft_threshold`` and ``influence_batch_size`` are read by every influence
+the Hessian's default damping, the projection seeds drawn from
+``random_state``), except the four :data:`INFLUENCE_SETTINGS`:
+``projection_dim``, ``soft_threshold``, ``influence_batch_size`` and
+``influence_damping`` are read by every influence
 call (``influence``, ``influence_chunked``, ``influence_total``,
 ``task_relatedness``, their fitted attributes, and the gradients of
 ``skmtl.relatedness``), validated there, and key the caches. So
@@ -16,6 +17,7 @@ refit; of any other parameter it changes nothing until the next ``fit``.
 """
 
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -24,10 +26,36 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ..base import EstimatorAdapter
+from ._expansion import OutputLoss, output_jacobians
 from ._influence import MemberInfluence
 from ._training import Objective, task_membership, trainable
 
-INFLUENCE_SETTINGS = ("projection_dim", "soft_threshold", "influence_batch_size")
+INFLUENCE_SETTINGS = ("projection_dim", "soft_threshold", "influence_batch_size", "influence_damping")
+
+
+#: influence warns when a member's ``gradient_norm_`` exceeds this share of its value at the start of fit
+STATIONARY_RTOL = 0.1
+
+
+def gradient_norms(est, nets):
+    """Norm of the gradient of the fit's objective at the weights of each of ``nets``
+    (in evaluation mode), accumulated over batches of the fitted rows."""
+    objective = Objective(len(est.classes_), est._penalty)
+    data = est._tensors(est._train_data)
+    norms = []
+    for net in nets:
+        training = net.training
+        net.eval()
+        params = trainable(net)  # never empty: the heads always train
+        total = list(torch.autograd.grad(objective.penalty(net), params))
+        for start in range(0, len(data["x"]), est.influence_batch_size):
+            batch = {k: v[start:start + est.influence_batch_size] for k, v in data.items()}
+            part = objective.terms(net(batch["x"], batch["task"]), batch).sum()
+            grads = torch.autograd.grad(part, params, allow_unused=True)
+            total = [t if g is None else t + g for t, g in zip(total, grads)]
+        norms.append(float(torch.sqrt(sum((t.double() ** 2).sum() for t in total))))
+        net.train(training)
+    return np.array(norms)
 
 
 def member_seeds(random_state, n_models):
@@ -58,6 +86,19 @@ class NetInfluenceMixin:
             caller_name=type(self).__name__,
         )
 
+    def _check_stationary(self):
+        """Warn when a member is far from a stationary point (see ``gradient_norm_``)."""
+        far = self.gradient_norm_ > STATIONARY_RTOL * self._initial_gradient_norm
+        if far.any():
+            warnings.warn(
+                f"{far.sum()} of {len(far)} networks are far from a stationary point of their "
+                f"objective: training kept more than {STATIONARY_RTOL:.0%} of the gradient norm "
+                f"it started from (gradient_norm_ up to {self.gradient_norm_.max():.3g}). Influence "
+                "assumes a stationary point, so its scores describe a local response of the trained weights "
+                "rather than a refit. Train longer (max_epochs, solver='lbfgs'), or see "
+                "'Trusting network influence' in the user guide.", UserWarning, stacklevel=3,
+            )
+
     def get_influence_adapter(self):
         """Per-task losses and gradients on the shared bottom.
 
@@ -65,7 +106,8 @@ class NetInfluenceMixin:
         :mod:`skmtl.relatedness`, :mod:`skmtl.plotting` and
         :mod:`skmtl.selection` read the fitted network; its shared
         parameters are the trainable parameters of the bottoms of all
-        ensemble members, side by side.
+        ensemble members, side by side for the gradient cosine, and every
+        trainable parameter (heads included) for Grad-TAE.
 
         Returns
         -------
@@ -74,13 +116,13 @@ class NetInfluenceMixin:
         return _BottomGradients(self)
 
     def _member(self, index):
-        key = ("member", index, self.projection_dim, self.influence_batch_size)
+        key = ("member", index, self.projection_dim, self.influence_batch_size, self.influence_damping)
         if key not in self._cache:
             self._cache = {k: v for k, v in self._cache.items() if k[0] != "member" or k[2:] == key[2:]}
             self._cache[key] = MemberInfluence(
                 self.models_[index], self._train_tensors(), n_tasks=len(self.tasks_),
                 n_classes=len(self.classes_), weight_decay=self._penalty,
-                projection_dim=self.projection_dim, seed=self._projection_seeds[index],
+                damping=self.influence_damping, projection_dim=self.projection_dim, seed=self._projection_seeds[index],
                 batch_size=self.influence_batch_size,
             )
         return self._cache[key]
@@ -93,7 +135,7 @@ class NetInfluenceMixin:
         given, so ``influence`` and ``task_relatedness`` (and their fitted
         attributes) share one pass over the validation rows.
         """
-        settings = (self.projection_dim, self.influence_batch_size)
+        settings = (self.projection_dim, self.influence_batch_size, self.influence_damping)
         source = "fit" if val is self._val else "given"
         key = ("operators", source, settings)
         hit = self._cache.get(key)
@@ -134,6 +176,7 @@ class NetInfluenceMixin:
         """Operators once per member; blocks of fit rows scored one member and batch
         at a time into one host block (see :class:`~skmtl.base.InfluenceMixin`)."""
         self._check_influence_call(method)
+        self._check_stationary()
         ops, empty = self._operators(self._resolve_val(X_val, y_val))
         fitted = self._train_data["rows"]
 
@@ -245,6 +288,7 @@ class NetInfluenceMixin:
             without the task would not keep: compare tasks off the diagonal.
         """
         self._check_influence_call(method)
+        self._check_stationary()
         val = self._resolve_val(X_val, y_val)
         ops, empty = self._operators(val)
         n_tasks = len(self.tasks_)
@@ -260,28 +304,45 @@ class NetInfluenceMixin:
 class _BottomGradients(EstimatorAdapter):
     """Influence adapter of a fitted SharedBottomNet (see :class:`skmtl.influence.InfluenceAdapter`).
 
-    The shared parameters are the trainable parameters of the bottoms of all
-    ensemble members, side by side. It provides what the gradient cosine
-    needs (``data``, ``train_data``, ``task_terms``); TAG is recorded during
-    training instead (``record_affinity``).
+    Data are tuples ``(tensors, Y, row_task, weights)``: the rows as the
+    network reads them, ``Y`` the ``(target, kind)`` pairs of
+    :class:`~._expansion.OutputLoss`, each row's task index and its weight.
+    For the gradient cosine (``task_terms``) the shared parameters are the
+    trainable parameters of the bottoms of all ensemble members, side by
+    side; for Grad-TAE (``output_gradients``, ``loss``) they are every
+    trainable parameter, the task heads included (see
+    :mod:`~._expansion`). TAG is recorded during training instead
+    (``record_affinity``).
     """
 
     def __init__(self, est):
         super().__init__(est)
         self.est = est
+        self.loss = OutputLoss(len(est.classes_))
+
+    def _layout(self, rows, weights):
+        Y = np.column_stack([rows["y"], rows["kind"]]).astype(np.float64)
+        return self.est._tensors(rows), Y, np.asarray(rows["task"]), weights
 
     def train_data(self):
-        return self.est._tensors(self.est._train_data)  # scale: row weight / task total
+        rows = self.est._train_data  # scale: row weight / task total
+        return self._layout(rows, np.asarray(rows["scale"], dtype=np.float64))
 
     def data(self, X, y):
         val = self.est._check_val(X, y)
         counts = np.bincount(val["task"], minlength=len(self.tasks))
-        return self.est._tensors({**val, "scale": 1.0 / counts[val["task"]]})
+        return self._layout({**val, "scale": 1.0 / counts[val["task"]]}, np.ones(len(val["task"])))
+
+    def output_gradients(self, data):
+        tensors, _, row_task, _ = data
+        eta, G = output_jacobians(self.est.models_, tensors["x"], tensors["task"],
+                                  self.est.influence_batch_size)
+        return row_task, eta, G
 
     def task_terms(self, data):
         """Each task's loss (mean over members; NaN without rows) and its gradient
         on the shared parameters, ``(n_tasks, n_shared)``, accumulated over batches."""
-        n_tasks, est = len(self.tasks), self.est
+        n_tasks, est, data = len(self.tasks), self.est, data[0]
         objective = Objective(len(est.classes_), est._penalty)
         present = np.bincount(data["task"].cpu().numpy(), minlength=n_tasks) > 0
         losses, grads = np.zeros(n_tasks), []
