@@ -9,6 +9,7 @@ from sklearn.model_selection import GridSearchCV, LeaveOneOut
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
+import skmtl
 from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
 from skmtl.model_selection import TaskStratifiedKFold
@@ -190,6 +191,30 @@ def test_cross_fitting_averages_the_folds(clf_data):
     # an int cv gives shuffled task-stratified folds, reproducible with random_state
     a = MTIFSelector(MultiTaskLogistic(), cv=3, random_state=0, strategy="influence", removal_ratio=0.1).fit(X, y).influence_
     np.testing.assert_array_equal(a, MTIFSelector(MultiTaskLogistic(), cv=3, random_state=0, strategy="influence", removal_ratio=0.1).fit(X, y).influence_)
+
+
+@pytest.mark.parametrize("fit_val", [True, False])
+def test_over_the_memory_limit_rows_are_ranked_by_their_totals(clf_data, fit_val):
+    # influence_ (n x K) above max_result_memory: per-row totals from
+    # influence_total, the same ranking, and no n x K array kept
+    X, y = clf_data
+    val = {"X_val": X[::3], "y_val": y[::3]} if fit_val else {}
+    weights = {0.0: 1.0, 1.0: 0.5, 3.0: 2.0}
+    params = dict(strategy="influence", removal_ratio=0.2, cv=3, random_state=0,
+                  target_weights=weights)
+    full = MTIFSelector(MultiTaskLogistic(), **params).fit(X, y, **val)
+    limit = 0.5 * full.influence_.nbytes / 2**20
+    with skmtl.config_context(max_result_memory=limit):
+        with pytest.warns(UserWarning, match="influence_ is not kept"):
+            totals = MTIFSelector(MultiTaskLogistic(), **params).fit(X, y, **val)
+    assert totals.influence_ is None and full.influence_ is not None
+    np.testing.assert_allclose(totals.scores_, full.scores_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(totals.sample_indices_, full.sample_indices_)
+    # a model without influence_total cannot rank by totals: a clear error
+    with skmtl.config_context(max_result_memory=1e-9):
+        with pytest.raises(MemoryError, match="has no influence_total"):
+            MTIFSelector(FeatureInfluence(), strategy="influence", removal_ratio=0.1).fit(
+                X, y, X_val=X, y_val=y)
 
 
 def test_validation_fraction_never_removes_held_out_rows(clf_data):

@@ -9,22 +9,30 @@ from tqdm.auto import tqdm
 
 from ..utils import encode_tasks
 
-def _fit_influence(estimator, X, y, X_val, y_val):
-    """Fit ``estimator`` on ``(X, y)``; influence of its rows on ``(X_val, y_val)``."""
+def _fit_influence(estimator, X, y, X_val, y_val, weights=None, tasks=None):
+    """Fit ``estimator`` on ``(X, y)``; influence of its rows on ``(X_val, y_val)``:
+    ``(n_rows, n_fitted_tasks)``, or with ``weights`` (one per task of ``tasks``)
+    each row's weighted total over the fitted tasks, ``(n_rows,)``."""
     estimator.fit(X, y)
     if not hasattr(estimator, "tasks_"):
         raise TypeError(
             f"{type(estimator).__name__} has no tasks_ attribute after fit; "
             "MTIFSelector needs it to know which task each influence column is."
         )
+    fitted = np.asarray(estimator.tasks_)
+    if weights is not None:
+        totals = estimator.influence_total(
+            X_val, y_val, task_weights=weights[encode_tasks(fitted, tasks)]
+        )
+        return fitted, np.asarray(totals)
     scores = np.asarray(estimator.influence(X_val, y_val))
-    expected = (_num_samples(X), len(estimator.tasks_))
+    expected = (_num_samples(X), len(fitted))
     if scores.shape != expected:
         raise ValueError(
             f"{type(estimator).__name__}.influence returned shape {scores.shape}; "
             f"expected (n_fit_rows, n_tasks) = {expected}."
         )
-    return np.asarray(estimator.tasks_), scores
+    return fitted, scores
 
 
 def _as_indices(part, keep):
@@ -34,15 +42,17 @@ def _as_indices(part, keep):
     return part[keep[part]]
 
 
-def measure_influence(estimator, X, y, X_val, y_val, splits, remaining, tasks, *, n_jobs=None,
-                      verbose=0, leave=True):
+def measure_influence(estimator, X, y, X_val, y_val, splits, remaining, tasks, *, weights=None,
+                      n_jobs=None, verbose=0, leave=True):
     """Influence of the ``remaining`` rows of ``X`` on held-out losses, columns
     following ``tasks``; NaN for the other rows.
 
     ``splits`` index all of ``X`` (test part None: score against ``X_val``);
     only remaining rows are fitted or held out, and a split left without
     training or held-out rows is skipped. A row's influence is the mean over
-    the splits that fitted it.
+    the splits that fitted it. With ``weights`` (one per task), each row's
+    weighted total over the tasks instead, ``(n_samples,)``, from the
+    estimator's ``influence_total`` (no ``(n_rows, n_tasks)`` array).
     """
     restricted = []
     for train, test in splits:
@@ -55,19 +65,20 @@ def measure_influence(estimator, X, y, X_val, y_val, splits, remaining, tasks, *
         delayed(_fit_influence)(
             clone(estimator), _safe_indexing(X, train), y[train],
             *((X_val, y_val) if test is None else (_safe_indexing(X, test), y[test])),
+            weights, tasks,
         )
         for train, test in splits
     )
-    total = np.zeros((len(y), len(tasks)))
-    count = np.zeros_like(total)
-    for (train, _), (fitted_tasks, scores) in tqdm(
+    shape = (len(y),) if weights is not None else (len(y), len(tasks))
+    total, count = np.zeros(shape), np.zeros(shape)
+    for (train, _), (fitted, scores) in tqdm(
         zip(splits, jobs), total=len(splits), disable=not verbose, desc="MTIFSelector",
         leave=leave,
     ):
-        columns = encode_tasks(fitted_tasks, tasks)
+        rows = train if weights is not None else np.ix_(train, encode_tasks(fitted, tasks))
         finite = np.isfinite(scores)
-        total[np.ix_(train, columns)] += np.where(finite, scores, 0.0)
-        count[np.ix_(train, columns)] += finite
+        total[rows] += np.where(finite, scores, 0.0)
+        count[rows] += finite
     with np.errstate(invalid="ignore", divide="ignore"):
         return total / count
 

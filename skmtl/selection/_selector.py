@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from ..base import keep_state_on_error, validation_given
 from ..model_selection import TaskShuffleSplit, TaskStratifiedKFold
+from .._config import get_config
 from ..utils import check_task_X, encode_tasks, missing_task_mask
 from ._auto import (
     AUTO_RATIOS,
@@ -163,7 +164,10 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         never held out. With ``step``, each row's latest score: a removed
         row's from the round that removed it, a row not scored in a later
         round (held out then) its earlier one. None with the other
-        strategies.
+        strategies, and when the ``(n_samples, n_tasks)`` array would exceed
+        skmtl's ``max_result_memory`` (:func:`skmtl.config_context`): the
+        rows are then ranked by the mean over the splits of their weighted
+        total (the estimator's ``influence_total``), with a warning.
     n_rounds_ : int
         Number of scorings made: 1 without ``step`` (0 with
         ``strategy="random"`` or when no row could be held out).
@@ -422,7 +426,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         # splits a user gave are drawn once (a generator is used up by one pass);
         # the selector's own folds or held-out part are drawn afresh each round
         given_splits, n_folds = None, None
-        self.influence_ = np.full((len(y), len(self.tasks_)), np.nan)
+        totals_only = self._totals_only(len(y))
+        self.influence_ = None if totals_only else np.full((len(y), len(self.tasks_)), np.nan)
         self.scores_ = np.full(len(y), np.nan)
         self.n_rounds_ = 0
         if X_val is not None:
@@ -445,12 +450,18 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             rows = np.flatnonzero(remaining)
             influence = measure_influence(
                 self._make_estimator(), X, y, X_val, y_val, splits, remaining, self.tasks_,
-                n_jobs=self.n_jobs, verbose=self.verbose, leave=self.step is None,
+                weights=weights if totals_only else None, n_jobs=self.n_jobs,
+                verbose=self.verbose, leave=self.step is None,
             )[rows]
-            scored = np.isfinite(influence)
-            rows, scored, influence = (a[scored.any(axis=1)] for a in (rows, scored, influence))
-            self.influence_[rows] = influence  # rows not scored this round keep their last scores
-            self.scores_[rows] = np.where(scored, influence, 0.0) @ weights
+            # rows not scored this round keep their last scores
+            if totals_only:
+                rows, influence = rows[np.isfinite(influence)], influence[np.isfinite(influence)]
+                self.scores_[rows] = influence
+            else:
+                scored = np.isfinite(influence)
+                rows, scored, influence = (a[scored.any(axis=1)] for a in (rows, scored, influence))
+                self.influence_[rows] = influence
+                self.scores_[rows] = np.where(scored, influence, 0.0) @ weights
             self.n_rounds_ += 1
             n_drop = min(per_round, n_remove - len(removed))
             if n_drop > len(rows):
@@ -473,6 +484,33 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             rounds.update()
         rounds.close()
         return np.asarray(removed, dtype=np.intp)
+
+    def _totals_only(self, n_samples):
+        """Whether ``influence_`` (n_samples x n_tasks) would exceed skmtl's
+        ``max_result_memory``, so that rows are ranked by the estimator's
+        ``influence_total`` and ``influence_`` is not kept (with a warning)."""
+        n_bytes = 8 * n_samples * len(self.tasks_)
+        limit = get_config()["max_result_memory"]
+        if n_bytes <= limit * 2**20:
+            return False
+        size = (
+            f"influence_ ({n_samples} x {len(self.tasks_)}) would take {n_bytes / 2**30:.2f} "
+            f"GiB, above skmtl's max_result_memory of {limit:g} MiB"
+        )
+        if not hasattr(self.estimator, "influence_total"):
+            raise MemoryError(
+                f"{size}, and {type(self.estimator).__name__} has no influence_total to rank "
+                "the rows by their totals instead; raise the limit with "
+                "skmtl.config_context(max_result_memory=...) (in MiB)."
+            )
+        warnings.warn(
+            f"{size}: influence_ is not kept (None) and the rows are ranked by each one's "
+            f"weighted total influence ({type(self.estimator).__name__}.influence_total), "
+            "which needs no n_samples x n_tasks array. Raise the limit with "
+            "skmtl.config_context(max_result_memory=...) to keep it.",
+            UserWarning,
+        )
+        return True
 
     def _make_estimator(self):
         est = clone(self.estimator)
