@@ -72,8 +72,8 @@ class InfluenceAdapter(metaclass=ABCMeta):
 
     * :meth:`shifted_losses` (the tasks' losses after a step on the shared
       parameters) and :meth:`training_path` for TAG's lookahead;
-    * :meth:`output_gradients` and :attr:`loss` for Grad-TAE's
-      linearized fine-tuning.
+    * :meth:`output_gradients`, :meth:`output_targets` and :attr:`loss` for
+      Grad-TAE's linearized fine-tuning.
 
     :func:`skmtl.utils.estimator_checks.check_influence_estimator` checks
     an estimator's protocol numerically.
@@ -233,6 +233,24 @@ class InfluenceAdapter(metaclass=ABCMeta):
         """
         raise NotImplementedError(f"{type(self).__name__} does not give output_gradients.")
 
+    def output_targets(self, data):
+        """What :attr:`loss` compares each row's output with, and each row's weight.
+
+        Parameters
+        ----------
+        data : object
+            From :meth:`data` or :meth:`train_data`.
+
+        Returns
+        -------
+        Y : ndarray of shape (n_rows, ...)
+            The second argument of :attr:`loss`'s methods for each row.
+        weights : ndarray of shape (n_rows,)
+            Each row's weight in the fitted objective (``sample_weight``;
+            ones for :meth:`data`).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not give output_targets.")
+
     def row_losses(self, X, y):
         """Each row's loss, the loss whose change ``influence`` estimates.
 
@@ -280,7 +298,8 @@ class InfluenceAdapter(metaclass=ABCMeta):
         ----------
         *names : str
             Names of optional methods or attributes (``"shifted_losses"``,
-            ``"training_path"``, ``"output_gradients"``, ``"loss"``).
+            ``"training_path"``, ``"output_gradients"``, ``"output_targets"``,
+            ``"loss"``).
 
         Returns
         -------

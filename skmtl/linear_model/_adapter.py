@@ -118,6 +118,10 @@ class LinearAdapter(EstimatorAdapter):
             G[:, c, c] = Z
         return row_task, eta, G.reshape(len(Z), n_out, n_out * d)
 
+    def output_targets(self, data):
+        _, Y, _, weights = data
+        return Y, weights
+
 
 def _largest_curvature(data_hessians, alpha, shared_alpha, n_iter=100):
     """Largest eigenvalue of the objective's Hessian in ``(beta, delta)``, by power iteration.

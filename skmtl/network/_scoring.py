@@ -339,6 +339,10 @@ class _BottomGradients(EstimatorAdapter):
                                   self.est.influence_batch_size)
         return row_task, eta, G
 
+    def output_targets(self, data):
+        _, Y, _, weights = data
+        return Y, weights
+
     def task_terms(self, data):
         """Each task's loss (mean over members; NaN without rows) and its gradient
         on the shared parameters, ``(n_tasks, n_shared)``, accumulated over batches."""

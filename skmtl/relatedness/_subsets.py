@@ -133,7 +133,7 @@ def _offset_regression(loss, eta, G, Y, weights, ridge, max_iter=50, tol=1e-10):
 def _gradient_subset_losses(estimator, X, y, X_val, y_val, subsets, n_components, ridge, rng, verbose):
     """Grad-TAE: subset losses of the model fine-tuned (to first order) on each subset."""
     model = clone(estimator).fit(X, y)
-    adapter = adapter_for(model, needs=("output_gradients", "loss"))
+    adapter = adapter_for(model, needs=("output_gradients", "output_targets", "loss"))
     train = adapter.train_data()
     target = adapter.data(X_val, y_val) if validation_given(X_val, y_val) else train
     row_task, eta, G = adapter.output_gradients(train)
@@ -143,10 +143,11 @@ def _gradient_subset_losses(estimator, X, y, X_val, y_val, subsets, n_components
         projection = rng.standard_normal((n_shared, n_components)) / np.sqrt(n_components)
         G, val_G = G @ projection, val_G @ projection
     # each task's loss is the weighted mean over its rows, as in fit
-    w = train[3] * (row_task >= 0)
+    Y, w = adapter.output_targets(train)
+    val_Y, _ = adapter.output_targets(target)
+    w = w * (row_task >= 0)
     totals = np.bincount(row_task[row_task >= 0], weights=w[row_task >= 0], minlength=subsets.shape[1])
     w = np.divide(w, totals[row_task], out=np.zeros_like(w), where=totals[row_task] > 0)
-    Y, val_Y = train[1], target[1]
     val_counts = np.bincount(val_task, minlength=subsets.shape[1])
     out = np.full(subsets.shape, np.nan)
     for i, subset in enumerate(tqdm(subsets, desc="Grad-TAE subsets", disable=not verbose)):
