@@ -4,9 +4,10 @@ Every gradient-based measure (cosine, TAG, Grad-TAE) is written once against
 :class:`skmtl.influence.InfluenceAdapter`, which each model family hands out
 from ``estimator.get_influence_adapter()``: the measures read nothing else of
 the estimator. An adapter may provide only part of the protocol (a network
-gives ``data``, ``train_data`` and ``task_terms`` on its bottom's
-parameters, enough for the gradient cosine); TAG may instead be recorded
-during training in a fitted attribute ``tag_affinity_``.
+gives ``task_terms`` on its bottom's parameters for the gradient cosine and
+``output_gradients`` on all its parameters for Grad-TAE, but no
+``shifted_losses``); TAG may instead be recorded during training in a
+fitted attribute ``tag_affinity_``.
 """
 
 from sklearn.utils.validation import check_is_fitted
