@@ -89,6 +89,22 @@ def test_gross_outliers_of_a_measurement():
     assert noise.noise_rate == pytest.approx(bad.mean(), abs=0.05)
 
 
+def test_a_task_with_a_wider_spread_is_not_called_outliers():
+    # inliers have each task's own spread: task 3's residuals are 5x wider
+    # than the others', and none of its rows is an outlier
+    X, y = make_multitask_regression(n_tasks=4, n_samples=60, n_features=4, noise=0.5,
+                                     random_state=0)
+    rng = np.random.default_rng(0)
+    wide = X[:, -1] == 3
+    y = y + wide * rng.normal(0, 2.5, len(y))
+    bad = rng.random(len(y)) < 0.1
+    noisy = y + bad * rng.choice([-1, 1], len(y)) * 8 * y.std()
+    noise = estimate_label_noise(MultiTaskRidge(), X, noisy, random_state=0)
+    assert noise.task_noise_rate[3] < 0.2
+    assert (noise.label_quality[wide & ~bad] > 0.5).mean() > 0.9
+    assert roc_auc_score(bad, -noise.label_quality) > 0.95
+
+
 def test_a_task_of_one_row_is_never_judged():
     X, y, _ = flipped("uniform")
     X = np.vstack([X, X[:1]])

@@ -17,6 +17,8 @@ from ..model_selection import TaskStratifiedKFold
 from ..utils import task_labels
 
 _TINY = 1e-12
+# pseudo-rows that shrink a task's inlier spread toward the pooled one
+_PRIOR_ROWS = 5
 
 
 def _fit_predict(estimator, X, y, weights, rows, held_out, classes):
@@ -85,8 +87,10 @@ def estimate_label_noise(
       conditional noise) is modelled, which out-of-fold confidence alone
       cannot do: there the model fitted on noisy labels inherits the noise.
     * **measurements** (a regressor): a row is an inlier, its residual
-      normal with a small spread, or an outlier, normal with a large one; a
-      row's quality is its posterior probability of being an inlier.
+      normal with its task's own spread (shrunk toward the pooled spread,
+      so that tasks the shared model fits less well are not called
+      outliers), or an outlier, normal with one large spread; a row's
+      quality is its posterior probability of being an inlier.
 
     Each round refits the estimator with every row weighted by the
     posterior of what it truly is (classes: one weighted copy of the row per
@@ -177,7 +181,8 @@ def estimate_label_noise(
             "No task of X has two rows, so no row can be held out and predicted by a "
             "model that did not see it; check task_col."
         )
-    model = (_ClassNoise if is_classifier(estimator) else _Outliers)(y, held)
+    tasks, task_index = np.unique(labels, return_inverse=True)
+    model = _ClassNoise(y, held) if is_classifier(estimator) else _Outliers(y, held, task_index)
     progress = tqdm(total=max_iter, disable=not verbose, desc="estimate_label_noise")
     first = []
 
@@ -214,7 +219,6 @@ def estimate_label_noise(
     # AIC: the predictions are out of fold; only the noise parameters are fitted in sample
     evidence = 2 * (model.loglik(predicted) - first[0] - model.n_params)
     quality = model.quality()
-    tasks, task_index = np.unique(labels, return_inverse=True)
     judged = np.isfinite(quality)
     corrupted = np.bincount(task_index[judged], weights=1 - quality[judged], minlength=len(tasks))
     counted = np.bincount(task_index[judged], minlength=len(tasks))
@@ -345,70 +349,98 @@ class _ClassNoise:
 
 
 class _Outliers:
-    """Residuals from a two-scale normal mixture: inliers and outliers."""
+    """Residuals from a normal mixture: inliers with each task's own spread,
+    outliers with one large spread shared by all tasks.
+
+    Tasks differ in how well the shared model fits them; one inlier spread
+    for all would call the ordinary residuals of a task unlike the others
+    outliers. A task's spread is shrunk toward the pooled one by
+    ``_PRIOR_ROWS`` pseudo-rows, so that a task of two rows has a spread too.
+    """
 
     transition = None
     classes = None
     kind = "outliers"
-    n_params = 2  # outlier share and spread
+    n_params = 2  # outlier share and spread; the plain model has the tasks' spreads too
 
-    def __init__(self, y, held):
+    def __init__(self, y, held, task):
         self.held = held
         self.fit_target = np.asarray(y, dtype=float)
+        self.task = task[held]
+        self.n_tasks = int(task.max()) + 1
         self.weights = np.ones(len(y))  # posterior of being an inlier
         self.share = None
 
     def _residual(self, predicted):
         return (self.fit_target - predicted)[self.held]
 
+    def _task_scales(self, residual, weights):
+        """Each task's spread of ``residual`` weighted by ``weights``, shrunk
+        toward the pooled spread."""
+        pooled = np.sum(weights * residual**2) / max(weights.sum(), _TINY)
+        sums = np.bincount(self.task, weights=weights * residual**2, minlength=self.n_tasks)
+        counts = np.bincount(self.task, weights=weights, minlength=self.n_tasks)
+        return np.maximum(np.sqrt((sums + _PRIOR_ROWS * pooled) / (counts + _PRIOR_ROWS)), _TINY)
+
     def _log_parts(self, residual):
-        inlier = np.log(self.share) + norm.logpdf(residual, scale=self.scale)
-        outlier = np.log1p(-self.share) + norm.logpdf(residual, scale=self.outlier_scale)
+        scale = self.scales[self.task]
+        inlier = np.log(self.share) + norm.logpdf(residual, scale=scale)
+        outlier = np.log1p(-self.share) + norm.logpdf(
+            residual, scale=np.maximum(self.outlier_scale, 3 * scale))
         return inlier, outlier
 
     def plain_loglik(self, predicted):
         residual = self._residual(predicted)
-        return float(norm.logpdf(residual, scale=max(np.sqrt(np.mean(residual**2)), _TINY)).sum())
+        scale = self._task_scales(residual, np.ones(len(residual)))
+        return float(norm.logpdf(residual, scale=scale[self.task]).sum())
 
     def loglik(self, predicted):
         return float(np.logaddexp(*self._log_parts(self._residual(predicted))).sum())
 
     def update(self, predicted):
         residual = self._residual(predicted)
-        if self.share is None:  # robust start: the bulk from the median absolute residual
-            self.scale = max(1.4826 * np.median(np.abs(residual)), _TINY)
-            self.outlier_scale = max(np.sqrt(np.mean(residual**2)), 3 * self.scale)
+        if self.share is None:  # robust start: each task's bulk from its median absolute residual
+            bulk = 1.4826 * np.median(np.abs(residual))
+            self.scales = np.full(self.n_tasks, max(bulk, _TINY))
+            for k in np.unique(self.task):
+                rows = np.abs(residual[self.task == k])
+                self.scales[k] = max(
+                    (1.4826 * np.median(rows) * len(rows) + _PRIOR_ROWS * bulk)
+                    / (len(rows) + _PRIOR_ROWS), _TINY)
+            self.outlier_scale = max(np.sqrt(np.mean(residual**2)), 3 * bulk)
             self.share = 0.9
         inlier, outlier = self._log_parts(residual)
         posterior = np.exp(inlier - np.logaddexp(inlier, outlier))
         self.weights[self.held] = posterior
         self.share = float(np.clip(posterior.mean(), 1e-3, 1 - 1e-3))
-        self.scale = max(np.sqrt(np.sum(posterior * residual**2) / max(posterior.sum(), _TINY)), _TINY)
+        self.scales = self._task_scales(residual, posterior)
         spread = np.sqrt(np.sum((1 - posterior) * residual**2) / max((1 - posterior).sum(), _TINY))
-        self.outlier_scale = max(spread, 3 * self.scale)
+        self.outlier_scale = max(spread, _TINY)
 
     def finish(self, plain, fitted):
         pass
 
     def get_state(self):
         if self.share is None:
-            return np.concatenate([self.weights, [np.nan] * 3])
-        return np.concatenate([self.weights, [self.share, self.scale, self.outlier_scale]])
+            return np.concatenate([self.weights, [np.nan] * (2 + self.n_tasks)])
+        return np.concatenate([self.weights, [self.share, self.outlier_scale], self.scales])
 
     def project(self, state):
         """Back onto valid values after an extrapolation."""
         state = state.copy()
-        state[:-3] = np.clip(state[:-3], 0.0, 1.0)
-        state[~np.concatenate([self.held, [True] * 3])] = 1.0
-        state[-3] = np.clip(state[-3], 1e-3, 1 - 1e-3)
-        state[-2] = max(state[-2], _TINY)
-        state[-1] = max(state[-1], 3 * state[-2])
+        n = len(self.weights)
+        state[:n] = np.clip(state[:n], 0.0, 1.0)
+        state[:n][~self.held] = 1.0
+        state[n] = np.clip(state[n], 1e-3, 1 - 1e-3)
+        state[n + 1:] = np.maximum(state[n + 1:], _TINY)
         return state
 
     def set_state(self, state):
-        self.weights = state[:-3].copy()
-        if np.isfinite(state[-3]):
-            self.share, self.scale, self.outlier_scale = state[-3:]
+        n = len(self.weights)
+        self.weights = state[:n].copy()
+        if np.isfinite(state[n]):
+            self.share, self.outlier_scale = state[n], state[n + 1]
+            self.scales = state[n + 2:].copy()
 
     def quality(self):
         return np.where(self.held, self.weights, np.nan)
