@@ -260,14 +260,9 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         """Group of each row of ``X`` (-1 for tasks not seen in fit)."""
         check_is_fitted(self)
         X = _as_indexable(X, validate_data(self, X, dtype=None, ensure_all_finite=False, reset=False))
-        labels, missing = self._labels(X)
-        if missing.any():
-            raise ValueError(
-                f"{missing.sum()} rows of X have a missing task label; every row needs a task "
-                "to be predicted."
-            )
+        labels, _ = self._labels(X)
         code = encode_fitted_tasks(
-            labels, self.tasks_, unseen="warn",
+            labels, self.tasks_, unseen="warn", missing="error",
             consequence=("they are predicted by the mean of the group models, weighted by "
                          "their training rows."),
         )

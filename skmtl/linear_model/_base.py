@@ -20,7 +20,7 @@ from ..base import (
     validation_given,
 )
 from ..influence import ArrowHessian
-from ..utils import TaskLayout, check_task_X, encode_fitted_tasks, missing_task_mask, task_groups
+from ..utils import TaskLayout, check_task_X, encode_fitted_tasks, task_groups
 from ._adapter import LinearAdapter
 from ._refit import RefitEffectsMixin, _backtrack
 
@@ -298,15 +298,9 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
     def _linear_predictor(self, X):
         check_is_fitted(self)
         features, labels = check_task_X(self, X, reset=False)
-        missing = missing_task_mask(labels)
-        if missing.any():
-            raise ValueError(
-                f"{missing.sum()} rows of X have a missing task label; every "
-                "row needs a task to be predicted."
-            )
         shared = self.unknown_task == "shared"
         row_task = encode_fitted_tasks(
-            labels, self.tasks_, unseen="warn" if shared else "error",
+            labels, self.tasks_, unseen="warn" if shared else "error", missing="error",
             consequence=(
                 "they are predicted with the shared coefficients (unknown_task='error' raises)."
                 if shared else

@@ -8,7 +8,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from ..base import binary_log_proba
-from ..utils import check_task_X, encode_fitted_tasks, missing_task_mask
+from ..utils import check_task_X, encode_fitted_tasks
 from ._targets import numeric_targets
 
 _PREDICT_CHUNK = 8192
@@ -29,14 +29,8 @@ class NetPredictMixin:
     def _rows(self, X):
         check_is_fitted(self)
         features, labels = check_task_X(self, X, reset=False)
-        missing = missing_task_mask(labels)
-        if missing.any():
-            raise ValueError(
-                f"{missing.sum()} rows of X have a missing task label; every row needs a "
-                "task to be predicted."
-            )
         row_task = encode_fitted_tasks(
-            labels, self.tasks_, unseen="error",
+            labels, self.tasks_, unseen="error", missing="error",
             consequence="SharedBottomNet has no head for them.",
         )
         return features, row_task

@@ -445,7 +445,8 @@ def _type_hint(given_type, fitted_type):
 UNSEEN_TASKS = "belong to tasks not seen in fit"
 
 
-def encode_fitted_tasks(labels, tasks, *, rows="rows of X", unseen="ignore", consequence=""):
+def encode_fitted_tasks(labels, tasks, *, rows="rows of X", unseen="ignore", consequence="",
+                        missing="ignore"):
     """Index of each label in the fitted ``tasks``: -1 for missing labels and unseen tasks.
 
     For predict and influence time. When no label was seen in fit and the
@@ -469,6 +470,9 @@ def encode_fitted_tasks(labels, tasks, *, rows="rows of X", unseen="ignore", con
         What to do with labels not in ``tasks``.
     consequence : str, default=""
         End of the message about unseen labels.
+    missing : {"ignore", "error"}, default="ignore"
+        ``"error"``: raise a ``ValueError`` when a label is missing (at
+        predict time every row needs a task).
 
     Returns
     -------
@@ -481,8 +485,13 @@ def encode_fitted_tasks(labels, tasks, *, rows="rows of X", unseen="ignore", con
     >>> encode_fitted_tasks(np.array([2, 5, 1]), np.array([1, 2])).tolist()
     [1, -1, 0]
     """
-    row_task = encode_tasks(labels, tasks)
     present = ~missing_task_mask(labels)
+    if missing == "error" and not present.all():
+        raise ValueError(
+            f"{(~present).sum()} {rows} have a missing task label; every row needs a task "
+            "to be predicted."
+        )
+    row_task = encode_tasks(labels, tasks)
     new = present & (row_task < 0)
     if not new.any():
         return row_task
