@@ -17,6 +17,8 @@ that look at whole epochs (DWA, STCH) see their ends. Every ``combine`` works
 on plain tensors and is tested against the published rule on fixed inputs.
 """
 
+from abc import ABCMeta, abstractmethod
+
 import numpy as np
 import torch
 from scipy.optimize import minimize
@@ -26,7 +28,7 @@ from ._training import Callback, task_membership
 _EPS = 1e-8
 
 
-class TaskWeighting(Callback):
+class TaskWeighting(Callback, metaclass=ABCMeta):
     """A task weighting strategy for ``n_tasks`` tasks.
 
     ``defaults`` maps the strategy's hyperparameters to their default values;
@@ -47,18 +49,18 @@ class TaskWeighting(Callback):
         """Tensors the optimizer trains along with the network (UW, GradNorm)."""
         return []
 
+    @abstractmethod
     def backward(self, net, batch, parts, penalty, *, retain_graph):
         """Differentiate the step; return the equal-weight objective
         ``sum(parts) + penalty`` (the loss curve's value) detached."""
-        raise NotImplementedError
 
 
 class LossWeighting(TaskWeighting):
     """A strategy that differentiates one scalar of the task losses."""
 
+    @abstractmethod
     def combine(self, losses, tasks):
         """The scalar to differentiate, from the step's task losses (a tensor)."""
-        raise NotImplementedError
 
     def observe(self, net, losses, tasks):
         """Look at the step's task losses (with their graph) before ``combine``."""
@@ -74,11 +76,11 @@ class LossWeighting(TaskWeighting):
 class GradientWeighting(TaskWeighting):
     """A strategy that combines the tasks' gradients on the shared parameters."""
 
+    @abstractmethod
     def combine(self, losses, grads, tasks):
         """The shared gradient ``(d,)`` and the heads' loss weights ``(T,)``
         from the task losses ``(T,)`` and their gradients ``grads`` ``(T, d)``
         (detached tensors)."""
-        raise NotImplementedError
 
     def backward(self, net, batch, parts, penalty, *, retain_graph):
         shared = shared_parameters(net)
