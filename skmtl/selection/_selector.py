@@ -13,8 +13,7 @@ from tqdm.auto import tqdm
 
 from ..base import keep_state_on_error, validation_given
 from ..model_selection import TaskShuffleSplit, TaskStratifiedKFold
-from .._config import get_config
-from ..utils import check_task_X, encode_tasks, missing_task_mask
+from ..utils import check_result_memory, check_task_X, encode_tasks, missing_task_mask
 from ._auto import (
     AUTO_RATIOS,
     best_prefix_on_validation,
@@ -327,7 +326,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         present = ~missing_task_mask(labels)
         if not present.any():
             raise ValueError("Every row of X has a missing task label; nothing to select from.")
-        self.tasks_ = np.unique(labels[present])
+        self.tasks_, task_sizes = np.unique(labels[present], return_counts=True)
+        n_held = int(task_sizes[task_sizes >= 2].sum())  # a task's only row is never held out
         weights = target_task_weights(self.target_weights, self.tasks_)
         rng = check_random_state(self.random_state)
         self.strategy_ = self._resolve_strategy(X_val is not None)
@@ -340,18 +340,18 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             self.n_rounds_ = 0
             removed = lowest(self.scores_, np.flatnonzero(present), n_remove)
         elif self.strategy_ == "label-noise":
-            removed = self._remove_by_label_noise(X, y, labels, present, n_remove, rng)
+            removed = self._remove_by_label_noise(X, y, n_held, present, n_remove, rng)
         elif auto:
             most = int(np.floor(max(AUTO_RATIOS) * n_rows + 1e-9))
             ranked = self._remove_by_influence(
-                X, y, X_val, y_val, labels, present, most, weights, rng
+                X, y, X_val, y_val, n_held, present, most, weights, rng
             )
             removed = best_prefix_on_validation(
                 self._make_estimator, X, y, X_val, y_val, present, ranked
             )
         else:
             removed = self._remove_by_influence(
-                X, y, X_val, y_val, labels, present, n_remove, weights, rng
+                X, y, X_val, y_val, n_held, present, n_remove, weights, rng
             )
         keep = present.copy()
         keep[removed] = False
@@ -386,7 +386,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             )
         return strategy
 
-    def _remove_by_label_noise(self, X, y, labels, present, n_remove, rng):
+    def _remove_by_label_noise(self, X, y, n_held, present, n_remove, rng):
         """Rank rows by the estimated probability that their target is right."""
         self.scores_ = np.full(len(y), np.nan)
         self.n_rounds_ = 0
@@ -395,7 +395,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
                 f"strategy='label-noise' cross-fits its own task-stratified folds and "
                 f"takes an int cv (the number of folds); got cv={self.cv!r}."
             )
-        n_folds = self._n_own_folds(labels[present])
+        n_folds = self._n_own_folds(n_held)
         if n_folds == 0:
             return np.empty(0, dtype=np.intp)
         rows = np.flatnonzero(present)
@@ -419,7 +419,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             )
         return lowest(self.scores_, scored, n_remove)
 
-    def _remove_by_influence(self, X, y, X_val, y_val, labels, present, n_remove, weights, rng):
+    def _remove_by_influence(self, X, y, X_val, y_val, n_held, present, n_remove, weights, rng):
         """Score, remove the lowest, and (with ``step``) repeat on the rows left."""
         n_rows = present.sum()
         per_round = max(1, n_remove if self.step is None else int(np.floor(self.step * n_rows + 1e-9)))
@@ -435,7 +435,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         elif self.validation_fraction is None and not isinstance(self.cv, numbers.Integral):
             given_splits = self._splits(X, y, rng)
         else:
-            n_folds = self._n_own_folds(labels[present])
+            n_folds = self._n_own_folds(n_held)
             if n_folds == 0:
                 return np.empty(0, dtype=np.intp)
         remaining, removed = present.copy(), []
@@ -489,28 +489,25 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         """Whether ``influence_`` (n_samples x n_tasks) would exceed skmtl's
         ``max_result_memory``, so that rows are ranked by the estimator's
         ``influence_total`` and ``influence_`` is not kept (with a warning)."""
-        n_bytes = 8 * n_samples * len(self.tasks_)
-        limit = get_config()["max_result_memory"]
-        if n_bytes <= limit * 2**20:
-            return False
-        size = (
-            f"influence_ ({n_samples} x {len(self.tasks_)}) would take {n_bytes / 2**30:.2f} "
-            f"GiB, above skmtl's max_result_memory of {limit:g} MiB"
+        has_totals = hasattr(self.estimator, "influence_total")
+        instead = (
+            "influence_ is not kept (None) and the rows are ranked by each one's weighted "
+            f"total influence ({type(self.estimator).__name__}.influence_total), which needs "
+            "no n_samples x n_tasks array" if has_totals else
+            f"{type(self.estimator).__name__} has no influence_total to rank the rows by "
+            "their totals instead"
         )
-        if not hasattr(self.estimator, "influence_total"):
-            raise MemoryError(
-                f"{size}, and {type(self.estimator).__name__} has no influence_total to rank "
-                "the rows by their totals instead; raise the limit with "
-                "skmtl.config_context(max_result_memory=...) (in MiB)."
+        try:
+            check_result_memory(
+                n_samples * len(self.tasks_), f"influence_ ({n_samples} x {len(self.tasks_)})",
+                instead,
             )
-        warnings.warn(
-            f"{size}: influence_ is not kept (None) and the rows are ranked by each one's "
-            f"weighted total influence ({type(self.estimator).__name__}.influence_total), "
-            "which needs no n_samples x n_tasks array. Raise the limit with "
-            "skmtl.config_context(max_result_memory=...) to keep it.",
-            UserWarning,
-        )
-        return True
+        except MemoryError as exc:
+            if not has_totals:
+                raise
+            warnings.warn(str(exc), UserWarning)
+            return True
+        return False
 
     def _make_estimator(self):
         est = clone(self.estimator)
@@ -530,15 +527,10 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
                 "the training tasks, with the same labels and task_col as X."
             )
 
-    def _n_own_folds(self, labels):
+    def _n_own_folds(self, n_held):
         """Folds for the selector's own splits: ``cv``, fewer (with a warning) when
-        fewer rows can be held out, 0 (and a warning: every row is kept) when none can.
-
-        ``labels`` are the task labels of the rows with one; a task's only row
-        is never held out.
-        """
-        _, counts = np.unique(labels, return_counts=True)
-        n_held = int(counts[counts >= 2].sum())
+        fewer rows (``n_held``) can be held out, 0 (and a warning: every row is
+        kept) when none can."""
         if n_held == 0:
             warnings.warn(
                 "No task of X has two rows, so no row can be held out to measure the "
