@@ -519,9 +519,6 @@ def lds_study(args):
     except ImportError:
         kron = None
     for n in sizes:
-        est = _members(full, n)
-        (scores, sec) = _timed(lambda: est.influence(X_val, y_val))
-        predictions[f"skmtl, {n} models"], seconds[f"skmtl, {n} models"] = scores, sec
         for damping in args.dampings:
             est = _members(full, n).set_params(influence_damping=_damping(damping))
             key = f"skmtl, {n} models, influence_damping={damping}"
@@ -578,11 +575,33 @@ def lds_study(args):
         ceiling = _lds(single[:, 1], single[:, 0], boot, args.boot)
         print(f"| ceiling: members 2-{n_truth} of the retrain predicting member 1 | | "
               f"{ceiling[0]:.3f} ± {ceiling[1]:.3f} (1 model) | |")
+        one, many = exact_predictor_lds(ceiling[0], n_truth - 1, n_truth)
+        print(f"| an exact predictor of the expected retrain (from the ceiling) | | {one:.2f} (one seed) "
+              f"| {many:.2f} |")
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
 
 
+def exact_predictor_lds(ceiling, n_averaged, n_truth):
+    """The LDS an exact predictor of the expected retrain would reach against one
+    seed's retrain and against the ``n_truth``-member retrain.
+
+    Model: a seed's retrain is the expected retrain plus independent seed noise,
+    with ``r`` the share of its variance that is signal (its reliability).
+    ``ceiling`` (``n_averaged`` seeds averaged, predicting another) is then
+    ``r / sqrt(r + (1 - r) / n_averaged)``; solved for ``r``, the exact
+    predictor reaches ``sqrt(r)`` against one seed and ``sqrt(m r / (1 + (m - 1) r))``
+    against ``m`` averaged seeds (correlations, read as Spearman's).
+    """
+    a = ceiling**2 / n_averaged  # r**2 = ceiling**2 (r (1 - 1/n) + 1/n)
+    b = ceiling**2 * (1 - 1 / n_averaged)
+    r = min(1.0, (b + np.sqrt(b**2 + 4 * a)) / 2)
+    return np.sqrt(r), np.sqrt(n_truth * r / (1 + (n_truth - 1) * r))
+
+
 def _damping(text):
-    return text if text == "auto" else float(text)
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    return float(text)
 
 
 def _timed(fn):
@@ -663,7 +682,8 @@ def main():
     parser.add_argument("--truth-models", type=int, default=5,
                         help="lds-study: members of each subset refit")
     parser.add_argument("--dampings", nargs="*", default=["auto"],
-                        help="lds-study: also score with these influence_damping values (floats or auto)")
+                        help="lds-study: score with these influence_damping values (floats, auto, or none "
+                             "for weight_decay alone)")
     parser.add_argument("--kron-max-models", type=int, default=20,
                         help="lds-study: largest ensemble scored by kronfluence")
     parser.add_argument("--boot", type=int, default=200, help="lds-study: bootstrap draws of subsets")

@@ -10,10 +10,12 @@ its only PyPI release (without letting pip touch torch):
     sed -i "s/torch.device('cuda:0')/torch.device('cpu')/" trainer.py   # hard-coded GPU
     sed -i 's/data, label = loader\\[1\\].next()/data, label = next(loader[1])/' trainer.py
 
-    python benchmarks/libmtl_har.py --libmtl /tmp/libmtl/src --weighting EW --per-task 20
+    python benchmarks/libmtl_har.py --libmtl /tmp/libmtl/src --weighting EW --seeds 20
+    python benchmarks/libmtl_har.py --libmtl /tmp/libmtl/src --weighting EW --seeds 20 --heads 1
 
 Its network is the one of the comparison (a shared ``Linear(69, 64)`` +
-ReLU, one ``Linear(64, 2)`` softmax head per volunteer), adam at 1e-3 with
+ReLU, one ``Linear(64, 2)`` softmax head per volunteer, or with ``--heads 1``
+one ``Linear(64, 1)`` logistic head as in ``SharedBottomNet``), adam at 1e-3 with
 weight decay 1e-4, ``--per-task`` rows of every volunteer per step (LibMTL's
 multi-input loaders; 20 matches ``SharedBottomNet(batch_size=200,
 batch_sampling="task_balanced")``), 36 epochs; the test accuracy is read
@@ -41,11 +43,19 @@ def loaders(X, y, tasks, batch_size, shuffle):
             for t in tasks}
 
 
-def run(seed, weighting, per_task, epochs):
+def run(seed, weighting, per_task, epochs, heads):
     from LibMTL import Trainer
     from LibMTL.architecture import HPS
-    from LibMTL.loss import CELoss
+    from LibMTL.loss import AbsLoss, CELoss
     from LibMTL.metrics import AccMetric
+
+    class LogisticLoss(AbsLoss):  # one logit per row, the log-odds of class 1
+        def __init__(self):
+            super().__init__()
+            self.loss_fn = nn.BCEWithLogitsLoss()
+
+        def compute_loss(self, pred, gt):
+            return self.loss_fn(pred[:, 0], gt.float())
 
     torch.manual_seed(seed)
     d = prepare("HAR, 20% flips", seed)
@@ -62,10 +72,10 @@ def run(seed, weighting, per_task, epochs):
 
     with contextlib.redirect_stdout(io.StringIO()):  # LibMTL prints its model and every epoch
         trainer = Trainer(
-            task_dict={str(t): {"metrics": ["Acc"], "metrics_fn": AccMetric(), "loss_fn": CELoss(),
+            task_dict={str(t): {"metrics": ["Acc"], "metrics_fn": AccMetric(), "loss_fn": CELoss() if heads == 2 else LogisticLoss(),
                                 "weight": [1]} for t in tasks},
             weighting=weighting, architecture=HPS, encoder_class=Encoder,
-            decoders=nn.ModuleDict({str(t): nn.Linear(64, 2) for t in tasks}), rep_grad=False,
+            decoders=nn.ModuleDict({str(t): nn.Linear(64, heads) for t in tasks}), rep_grad=False,
             multi_input=True, optim_param={"optim": "adam", "lr": 1e-3, "weight_decay": 1e-4},
             scheduler_param=None, weight_args={}, arch_args={},
         )
@@ -77,7 +87,8 @@ def run(seed, weighting, per_task, epochs):
         for t in tasks:
             rows = d["X_test"][:, -1] == t
             out = trainer.model(torch.tensor(d["X_test"][rows, :-1], dtype=torch.float32), str(t))[str(t)]
-            correct += (out.argmax(1).numpy() == d["y_test"][rows]).sum()
+            predicted = out.argmax(1) if heads == 2 else (out[:, 0] > 0).long()
+            correct += (predicted.numpy() == d["y_test"][rows]).sum()
     return 100 * correct / len(d["y_test"])
 
 
@@ -88,6 +99,8 @@ def main():
     parser.add_argument("--per-task", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=36)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--heads", type=int, choices=(1, 2), default=2,
+                        help="logits per task head: 2 (softmax, LibMTL's examples) or 1 (logistic)")
     args = parser.parse_args()
     sys.path.insert(0, args.libmtl)
     warnings.simplefilter("ignore")
@@ -95,8 +108,8 @@ def main():
     import LibMTL.weighting
 
     weighting = getattr(LibMTL.weighting, args.weighting)
-    accs = [run(seed, weighting, args.per_task, args.epochs) for seed in range(args.seeds)]
-    print(f"LibMTL {args.weighting}, {args.per_task} rows per task, {args.epochs} epochs: "
+    accs = [run(seed, weighting, args.per_task, args.epochs, args.heads) for seed in range(args.seeds)]
+    print(f"LibMTL {args.weighting}, {args.heads}-logit heads, {args.per_task} rows per task, {args.epochs} epochs: "
           f"{cell(accs)} ({', '.join(f'{a:.2f}' for a in accs)})")
 
 

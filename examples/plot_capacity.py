@@ -81,9 +81,9 @@ rows = np.array(rows)
 # interference: both below 1e-5 in size), negative where the narrow layer
 # interferes, and positive, if tiny, for aligned tasks at width 1 (the
 # source adds data along the target's direction). At 45 degrees it sizes
-# the harm well (-0.14 against -0.16); at 90 degrees, where the joint
+# the harm well (-0.12 against -0.16); at 90 degrees, where the joint
 # network gave its only direction to the source, the first-order estimate
-# sees a small part of it (-0.045 against -1.1): removing the whole source
+# sees a small part of it (-0.04 against -1.1): removing the whole source
 # is not a small step from that fit. It flags the interference; refits
 # size it.
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))

@@ -238,6 +238,12 @@ def test_task_weighting_is_searchable_and_validated(data):
     with pytest.raises(ValueError, match="accepts: c"):
         net.set_params(task_weighting="cagrad", task_weighting_params={"alpha": 1}).fit(X, y)
     np.testing.assert_array_equal(net.predict_proba(X), before)
+    bad_values = [("dwa", {"temperature": 0}), ("stch", {"warmup_epochs": 0.5}), ("cagrad", {"c": -1}),
+                  ("db_mtl", {"beta": 2}), ("excess_mtl", {"step_size": "big"}), ("gradnorm", {"alpha": -1})]
+    for name, params in bad_values:
+        with pytest.raises(ValueError, match=f"'{next(iter(params))}' parameter of task_weighting_params"):
+            net.set_params(task_weighting=name, task_weighting_params=params).fit(X, y)
+        np.testing.assert_array_equal(net.predict_proba(X), before)
     with pytest.raises(ValueError, match="it_mtl=False"):
         tiny(task_weighting="mgda", it_mtl=True).fit(X, y)
     with pytest.raises(ValueError, match="no trainable parameters"):

@@ -118,14 +118,16 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         Rows per batch of the influence computation: lower it when memory
         runs out; its memory never grows with the number of rows. Read at
         influence time.
-    influence_damping : float, "auto" or None, default=None
+    influence_damping : float, "auto" or None, default="auto"
         Damping of the Gauss-Newton matrix before the solve (times the
-        identity, seen through the projection). None: ``weight_decay``, the
-        curvature of the fit's own penalty. ``"auto"``: ``weight_decay`` plus
-        0.1 times the mean eigenvalue of the Gauss-Newton matrix (its trace
-        over its dimension), per member, the rule of kronfluence; it keeps
-        the solve stable when ``weight_decay`` is tiny, see
-        :ref:`trusting-network-influence`. Read at influence time.
+        identity, seen through the projection). ``"auto"``: ``weight_decay``
+        plus 0.1 times the mean eigenvalue of the Gauss-Newton matrix (its
+        trace over its dimension), per member, the rule of kronfluence; it
+        scales with the loss's curvature and keeps the solve stable when
+        ``weight_decay`` is tiny. None: ``weight_decay`` alone, the curvature
+        of the fit's own penalty (the earlier default). A float:
+        that value. See :ref:`trusting-network-influence`. Read at influence
+        time.
     record_affinity : {"lookahead", "first_order"}, default=None
         Record TAG's inter-task affinity during training (adam, sgd) in
         ``tag_affinity_``: ``"lookahead"`` is Eq. 1 of Fifty et al. (2021),
@@ -157,12 +159,14 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         stopping and influence use the objective ``sum_k L_k`` whatever the
         weighting (see :ref:`task_weighting`).
     task_weighting_params : dict, default=None
-        Hyperparameters of ``task_weighting`` (defaults when omitted):
-        ``"dwa"``: ``temperature`` (2.0); ``"gradnorm"``: ``alpha`` (1.5);
-        ``"cagrad"``: ``c`` (0.5); ``"db_mtl"``: ``beta`` (0.9),
-        ``beta_sigma`` (0.5); ``"stch"``: ``mu`` (1.0), ``warmup_epochs``
-        (1); ``"excess_mtl"``: ``step_size`` (0.01). The other methods take
-        none. Searchable with ``GridSearchCV`` as a list of dicts.
+        Hyperparameters of ``task_weighting`` (defaults when omitted, valid
+        values): ``"dwa"``: ``temperature`` (2.0, > 0); ``"gradnorm"``:
+        ``alpha`` (1.5, >= 0); ``"cagrad"``: ``c`` (0.5, >= 0);
+        ``"db_mtl"``: ``beta`` (0.9, in [0, 1]), ``beta_sigma`` (0.5, >= 0);
+        ``"stch"``: ``mu`` (1.0, > 0), ``warmup_epochs`` (1, an integer >=
+        1); ``"excess_mtl"``: ``step_size`` (0.01, >= 0). The other methods
+        take none. Checked at ``fit``; searchable with ``GridSearchCV`` as a
+        list of dicts.
     batch_sampling : {"uniform", "task_balanced"}, default="uniform"
         How mini-batches are drawn: ``"uniform"`` shuffles all rows into
         batches of ``batch_size``; ``"task_balanced"`` takes
@@ -295,7 +299,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         projection_dim=1024,
         soft_threshold=0.0,
         influence_batch_size=1024,
-        influence_damping=None,
+        influence_damping="auto",
         record_affinity=None,
         it_mtl=False,
         task_weighting="ew",

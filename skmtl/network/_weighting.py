@@ -17,11 +17,13 @@ that look at whole epochs (DWA, STCH) see their ends. Every ``combine`` works
 on plain tensors and is tested against the published rule on fixed inputs.
 """
 
+import numbers
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
 import torch
 from scipy.optimize import minimize
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 
 from ._training import Callback, task_membership
 
@@ -31,13 +33,16 @@ _EPS = 1e-8
 class TaskWeighting(Callback, metaclass=ABCMeta):
     """A task weighting strategy for ``n_tasks`` tasks.
 
-    ``defaults`` maps the strategy's hyperparameters to their default values;
+    ``defaults`` maps the strategy's hyperparameters to their default values
+    and ``constraints`` each to its valid values (scikit-learn's parameter
+    constraints);
     ``seed`` seeds its random draws (RLW's weights, PCGrad's task order).
     Only the tasks present in a step take part in it: ``tasks`` always
     lists their indices (in ``0..n_tasks-1``) in the order of ``losses``.
     """
 
     defaults = {}
+    constraints = {}
 
     def __init__(self, n_tasks, seed=0, **params):
         self.n_tasks = n_tasks
@@ -166,6 +171,7 @@ class DWA(LossWeighting):
     L_k(t-2)`` of the last two epochs (epoch means); 1 for the first two."""
 
     defaults = {"temperature": 2.0}
+    constraints = {"temperature": [Interval(numbers.Real, 0, None, closed="neither")]}
 
     def __init__(self, n_tasks, seed=0, **params):
         super().__init__(n_tasks, seed, **params)
@@ -207,6 +213,8 @@ class STCH(LossWeighting):
     epochs (at least one) minimize ``sum_k log L_k``."""
 
     defaults = {"mu": 1.0, "warmup_epochs": 1}
+    constraints = {"mu": [Interval(numbers.Real, 0, None, closed="neither")],
+                   "warmup_epochs": [Interval(numbers.Integral, 1, None, closed="left")]}
 
     def __init__(self, n_tasks, seed=0, **params):
         super().__init__(n_tasks, seed, **params)
@@ -224,7 +232,7 @@ class STCH(LossWeighting):
 
     def on_epoch_end(self, net, loss):
         self.epoch += 1
-        if self.nadir is None and self.epoch >= max(self.warmup_epochs, 1):
+        if self.nadir is None and self.epoch >= self.warmup_epochs:
             self.nadir = np.where(self.counts > 0, self.sums / np.maximum(self.counts, 1), 1.0)
         self.sums[:], self.counts[:] = 0.0, 0
         return False
@@ -239,6 +247,7 @@ class ExcessMTL(LossWeighting):
     ``T``."""
 
     defaults = {"step_size": 1e-2}
+    constraints = {"step_size": [Interval(numbers.Real, 0, None, closed="left")]}
 
     def __init__(self, n_tasks, seed=0, **params):
         super().__init__(n_tasks, seed, **params)
@@ -275,6 +284,7 @@ class GradNorm(GradientWeighting):
     ``w_k L_k``."""
 
     defaults = {"alpha": 1.5}
+    constraints = {"alpha": [Interval(numbers.Real, 0, None, closed="left")]}
 
     def __init__(self, n_tasks, seed=0, *, device, dtype, **params):
         super().__init__(n_tasks, seed, **params)
@@ -320,6 +330,7 @@ class CAGrad(GradientWeighting):
     ``(g0 + c ||g0|| g_w / ||g_w||) / (1 + c^2)``."""
 
     defaults = {"c": 0.5}
+    constraints = {"c": [Interval(numbers.Real, 0, None, closed="left")]}
 
     def combine(self, losses, grads, tasks):
         n = len(grads)
@@ -397,6 +408,8 @@ class DBMTL(GradientWeighting):
     ``log L_k``, the shared gradient is ``sum_k max_i ||h_i|| / ||h_k|| h_k``."""
 
     defaults = {"beta": 0.9, "beta_sigma": 0.5}
+    constraints = {"beta": [Interval(numbers.Real, 0, 1, closed="both")],
+                   "beta_sigma": [Interval(numbers.Real, 0, None, closed="left")]}
 
     def __init__(self, n_tasks, seed=0, **params):
         super().__init__(n_tasks, seed, **params)
@@ -423,7 +436,7 @@ WEIGHTINGS = {
 
 def check_weighting_params(name, params):
     """The hyperparameters of strategy ``name``: its defaults updated by the
-    dict ``params``, whose keys must be among them."""
+    dict ``params``, whose keys must be among them and values valid."""
     defaults = WEIGHTINGS[name].defaults
     params = {} if params is None else dict(params)
     unknown = sorted(set(params) - set(defaults))
@@ -433,6 +446,8 @@ def check_weighting_params(name, params):
             f"task_weighting_params has keys {unknown} that task_weighting={name!r} does not "
             f"take; it accepts: {accepted}."
         )
+    validate_parameter_constraints(WEIGHTINGS[name].constraints, params,
+                                   caller_name=f"task_weighting_params of task_weighting={name!r}")
     return {**defaults, **params}
 
 
