@@ -19,7 +19,8 @@ from skmtl.relatedness import (
 )
 
 from skmtl.relatedness._grouping import _all_partitions, _n_partitions
-from skmtl.relatedness._subsets import _centred, _fit_surrogate, _higher_order
+from skmtl.linear_model._loss import BinaryLogLoss, MultinomialLogLoss, SquaredError
+from skmtl.relatedness._subsets import _centred, _fit_surrogate, _higher_order, _offset_regression
 from skmtl.utils import stack_tasks
 
 
@@ -170,6 +171,27 @@ def test_subset_losses_match_direct_refits_and_full_gradient_estimate():
     assert grad.n_fits == 1 and res.n_fits == 2
     with pytest.raises(ValueError, match="3 tasks"):
         task_subset_losses(est, X, y, subsets=[[1, 0]])
+
+
+@pytest.mark.parametrize("n_rows, n_coef", [(12, 40), (40, 12)])  # row space, coefficient space
+def test_offset_regression_is_the_minimizer_in_either_space(n_rows, n_coef):
+    rng = np.random.default_rng(0)
+    ridge = 1e-2
+    for loss, n_out in ((SquaredError(), 1), (BinaryLogLoss(), 1), (MultinomialLogLoss(), 3)):
+        G = rng.standard_normal((n_rows, n_out, n_coef))
+        eta = rng.standard_normal((n_rows, n_out))
+        Y = (rng.standard_normal((n_rows, 1)) if n_out == 1 and isinstance(loss, SquaredError)
+             else np.eye(max(n_out, 2))[rng.integers(0, max(n_out, 2), n_rows)][:, -n_out:])
+        weights = rng.uniform(0.1, 1.0, n_rows)
+        w = _offset_regression(loss, eta, G, Y, weights, ridge)
+        # stationarity of the convex objective: its gradient vanishes at the minimizer
+        gradient = np.einsum("n,nc,ncd->d", weights, loss.gradient(eta + G @ w, Y), G) + 2 * ridge * w
+        assert np.abs(gradient).max() < 1e-9
+        if isinstance(loss, SquaredError):  # and the normal equations' solution
+            flat = G[:, 0] * np.sqrt(weights)[:, None]
+            exact = np.linalg.solve(flat.T @ flat + ridge * np.eye(n_coef),
+                                    -flat.T @ (np.sqrt(weights) * (eta - Y)[:, 0]))
+            assert_allclose(w, exact, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("subsets", [
