@@ -346,10 +346,11 @@ def per_seed(results, setting, methods, key, fmt):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--study", choices=["paper", "noisy", "noisy-tasks"], default="paper",
+        "--study", choices=["paper", "noisy", "noisy-tasks", "noisy-flips"], default="paper",
         help="paper: the MTIF paper's Table 2 protocol (clean validation part); noisy: "
              "selection without clean labels (benchmarks/selection_noisy.py; --seeds "
-             "default 20 there); noisy-tasks: whole tasks gone bad against unrelated tasks",
+             "default 20 there); noisy-tasks: whole tasks gone bad against unrelated tasks; "
+             "noisy-flips: the gain of removing chosen parts of the flipped rows",
     )
     parser.add_argument("--jobs", type=int, default=1, help="noisy: seeds run in parallel")
     parser.add_argument("--defaults-only", action="store_true",
@@ -396,6 +397,12 @@ def main(argv=None):
         import selection_noisy
 
         selection_noisy.task_report(args.seeds or 20)
+        return
+    if args.study == "noisy-flips":
+        import selection_noisy
+
+        selection_noisy.flips_report(args.settings and args.settings.split(";"), args.seeds or 20,
+                                     args.jobs)
         return
     if args.study == "noisy":
         import selection_noisy
