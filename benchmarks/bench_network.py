@@ -49,7 +49,11 @@ Part 3 (``--part lds-study``, issue 18): the LDS on one ``--setting``
 ``influence_damping``, kronfluence's EK-FAC and TRAK on the same member
 networks (each skipped when not installed), with the time of each method,
 the bootstrap spread over subsets and a noise ceiling; ``--save`` keeps the
-refits and ``--truth`` reuses them.
+refits and ``--truth`` reuses them. The refits start from scratch (the same
+seeds), or with ``--refit-from trained`` continue from the full fit's members
+(``warm_start``, the proximal response that influence approximates, Bae et
+al. 2022), for ``--refit-epochs``; the relative distance of their weights
+from the full fit's is printed.
 
 Part 4 (``--part gradtae``): Grad-TAE's subset losses
 (``task_subset_losses(method="gradient")``) against real subset refits, per
@@ -538,29 +542,50 @@ def lds_study(args):
             predictions[f"kronfluence EK-FAC, {n} models"] = np.mean([k[0] for k in kron[:n]], axis=0)
             seconds[f"kronfluence EK-FAC, {n} models"] = sum(k[1] for k in kron[:n])
     actual = {n: [] for n in [*sorted({min(n, n_truth) for n in sizes})]}
-    removed, single = [], []
+    removed, single, movement = [], [], []
+    truth = {"refit_from": args.refit_from, "refit_epochs": args.refit_epochs or params["max_epochs"]}
     if args.truth:  # the subsets and refit losses of an earlier run (same setting, --save)
         saved = np.load(args.truth)
         removed, single = list(saved["removed"]), list(saved["single"])
         actual = {n: list(saved[f"actual_{n}"]) for n in actual}
+        movement = list(saved["movement"]) if "movement" in saved else []
+        # files saved before --refit-from existed hold scratch refits of the setting's epochs
+        stored = {key: saved[key].item() if key in saved else value
+                  for key, value in {"refit_from": "scratch", "refit_epochs": params["max_epochs"]}.items()}
+        if stored != truth:
+            raise ValueError(f"--truth {args.truth} holds refits {stored}, not {truth}; pass the same "
+                             "--refit-from and --refit-epochs.")
+    elif args.refit_from == "trained":
+        check_warm_start(full, n_truth, X, y, X_val)
+    check = task_losses(_members(full, n_truth), X_val, y_val)
     for _ in tqdm(range(0 if args.truth else args.subsets), desc="subset refits"):
         keep = np.sort(rng.choice(len(X), len(X) // 2, replace=False))
         removed.append(np.setdiff1d(np.arange(len(X)), keep))
-        refit = SharedBottomNet(n_models=n_truth, **params).fit(X[keep], y[keep])
+        refit = subset_refit(full, n_truth, args.refit_from, args.refit_epochs).fit(X[keep], y[keep])
+        movement.append(relative_movement(refit, full))
         for n in actual:
             actual[n].append(task_losses(_members(refit, n), X_val, y_val))
         others = _members(refit, n_truth)
         others.models_ = refit.models_[1:]
         single.append((task_losses(_members(refit, 1), X_val, y_val), task_losses(others, X_val, y_val)))
+    if not np.array_equal(check, task_losses(_members(full, n_truth), X_val, y_val)):
+        raise RuntimeError("the subset refits changed the full fit's members")
     actual = {n: np.array(v) for n, v in actual.items()}
     if args.save:
-        np.savez(args.save, removed=np.array(removed), single=np.array(single),
-                 **{f"actual_{n}": v for n, v in actual.items()},
+        np.savez(args.save, removed=np.array(removed), single=np.array(single), movement=np.array(movement),
+                 **truth, **{f"actual_{n}": v for n, v in actual.items()},
                  **{f"pred_{name}": v for name, v in predictions.items()})
     boot = np.random.default_rng(1)
+    start_point = ("from scratch with the same settings and seeds" if args.refit_from == "scratch" else
+                   "continued from the full fit's members (warm_start), the same settings")
     print(f"\n## LDS, {args.setting}: {len(removed)} random half subsets; truth: the subset refit "
-          f"with the same settings and seeds, its first min(models, {n_truth}) members "
+          f"{start_point}, {truth['refit_epochs']} epochs, its first min(models, {n_truth}) members "
           f"(same models), and all {n_truth} (expected retrain)\n")
+    if movement:
+        q = np.percentile(movement, [25, 50, 75])
+        print(f"relative distance of the refits' weights from the full fit's, per member "
+              f"(|theta_refit - theta_full| / |theta_full|; quartiles over subsets and the {n_truth} "
+              f"members): {q[0]:.3f}, {q[1]:.3f}, {q[2]:.3f}\n")
     print("| method | seconds | LDS, same models | LDS vs {n_truth}-member retrain |\n|---|---:|---:|---:|"
           .replace("{n_truth}", str(n_truth)))
     for name, scores in predictions.items():
@@ -579,6 +604,37 @@ def lds_study(args):
         print(f"| an exact predictor of the expected retrain (from the ceiling) | | {one:.2f} (one seed) "
               f"| {many:.2f} |")
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
+
+
+def subset_refit(full, n, refit_from, epochs=None):
+    """The estimator whose fit on a subset is the truth: ``n`` members with the
+    full fit's settings, trained from scratch (the same seeds) or continued from
+    the full fit's first ``n`` members (``warm_start``); ``epochs`` replaces
+    ``max_epochs``."""
+    est = _members(full, n).set_params(n_models=n, warm_start=refit_from == "trained")
+    return est.set_params(max_epochs=epochs) if epochs else est
+
+
+def check_warm_start(full, n, X, y, X_val):
+    """Check that a warm-started refit starts at the full fit's weights: on all
+    rows, its objective's gradient norm before training is the full fit's, and
+    one Adam step of learning rate 1e-12 leaves the predictions as they were."""
+    refit = subset_refit(full, n, "trained", 1).set_params(learning_rate=1e-12).fit(X, y)
+    start = np.max(np.abs(refit._initial_gradient_norm / full.gradient_norm_[:n] - 1))
+    moved = np.max(np.abs(refit.predict(X_val) - _members(full, n).predict(X_val)))
+    print(f"warm start check (all rows, one step of learning rate 1e-12): gradient norm at the start "
+          f"vs the full fit's, max relative difference {start:.1e}; predictions, max difference {moved:.1e}")
+    if start > 1e-6 or moved > 1e-6:
+        raise RuntimeError("the warm-started refit does not start at the full fit's weights")
+
+
+def relative_movement(refit, full):
+    """Per member, the distance of the refit's weights from the full fit's member
+    of the same index, relative to the latter's norm."""
+    def flat(net):
+        return nn.utils.parameters_to_vector(net.parameters()).detach()
+
+    return [float((flat(a) - flat(b)).norm() / flat(b).norm()) for a, b in zip(refit.models_, full.models_)]
 
 
 def exact_predictor_lds(ceiling, n_averaged, n_truth):
@@ -690,6 +746,11 @@ def main():
     parser.add_argument("--save", default=None, help="lds-study: save scores and losses to this .npz")
     parser.add_argument("--truth", default=None,
                         help="lds-study: reuse the subsets and refit losses saved by --save")
+    parser.add_argument("--refit-from", choices=["scratch", "trained"], default="scratch",
+                        help="lds-study: the subset refits start from new weights (the same seeds) or "
+                             "continue from the full fit's members (warm_start; Bae et al.'s proximal view)")
+    parser.add_argument("--refit-epochs", type=int, default=None,
+                        help="lds-study: epochs of the subset refits (default: the setting's)")
     parser.add_argument("--gradtae-models", type=int, default=3, help="gradtae: n_models")
     parser.add_argument("--components", type=int, nargs="+", default=[0, 64, 16],
                         help="gradtae: n_components values (0: no projection)")
