@@ -549,9 +549,7 @@ def lds_study(args):
         removed, single = list(saved["removed"]), list(saved["single"])
         actual = {n: list(saved[f"actual_{n}"]) for n in actual}
         movement = list(saved["movement"]) if "movement" in saved else []
-        # files saved before --refit-from existed hold scratch refits of the setting's epochs
-        stored = {key: saved[key].item() if key in saved else value
-                  for key, value in {"refit_from": "scratch", "refit_epochs": params["max_epochs"]}.items()}
+        stored = _refit_kind(saved, params["max_epochs"])
         if stored != truth:
             raise ValueError(f"--truth {args.truth} holds refits {stored}, not {truth}; pass the same "
                              "--refit-from and --refit-epochs.")
@@ -595,6 +593,16 @@ def lds_study(args):
         expected = _lds(pred, actual[n_truth], boot, args.boot)
         cell = "" if same is None else f"{same[0]:.3f} ± {same[1]:.3f}"
         print(f"| {name} | {seconds[name]:.2f} | {cell} | {expected[0]:.3f} ± {expected[1]:.3f} |")
+    if args.compare_refits:  # other refits of the same subsets as the prediction
+        other = np.load(args.compare_refits)
+        if not np.array_equal(other["removed"], np.array(removed)):
+            raise ValueError(f"--compare-refits {args.compare_refits} holds other subsets than the truth.")
+        kind = _refit_kind(other, params["max_epochs"])
+        for n in actual:
+            score = _lds(other[f"actual_{n}"], actual[n], boot, args.boot)
+            cells = ["", f"{score[0]:.3f} ± {score[1]:.3f}"]
+            print(f"| the refits {kind['refit_from']}, {kind['refit_epochs']} epochs, {n} members, as the "
+                  f"prediction | | {' | '.join(cells[::-1] if n < n_truth else cells)} |")
     if n_truth > 1:  # how well the expected retrain predicts one seed's retrain: a noise ceiling
         single = np.array(single)
         ceiling = _lds(single[:, 1], single[:, 0], boot, args.boot)
@@ -652,6 +660,13 @@ def exact_predictor_lds(ceiling, n_averaged, n_truth):
     b = ceiling**2 * (1 - 1 / n_averaged)
     r = min(1.0, (b + np.sqrt(b**2 + 4 * a)) / 2)
     return np.sqrt(r), np.sqrt(n_truth * r / (1 + (n_truth - 1) * r))
+
+
+def _refit_kind(saved, epochs):
+    """How the refits in a ``--save`` file started and how many epochs they ran
+    (files saved before ``--refit-from`` existed: from scratch, the setting's ``epochs``)."""
+    return {key: saved[key].item() if key in saved else value
+            for key, value in {"refit_from": "scratch", "refit_epochs": epochs}.items()}
 
 
 def _damping(text):
@@ -751,6 +766,9 @@ def main():
                              "continue from the full fit's members (warm_start; Bae et al.'s proximal view)")
     parser.add_argument("--refit-epochs", type=int, default=None,
                         help="lds-study: epochs of the subset refits (default: the setting's)")
+    parser.add_argument("--compare-refits", default=None,
+                        help="lds-study: also score the refit losses saved (--save) in this file, on the same "
+                             "subsets, as predictions of this run's truth")
     parser.add_argument("--gradtae-models", type=int, default=3, help="gradtae: n_models")
     parser.add_argument("--components", type=int, nargs="+", default=[0, 64, 16],
                         help="gradtae: n_components values (0: no projection)")
