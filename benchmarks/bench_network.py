@@ -501,6 +501,12 @@ def lds_study(args):
     """LDS of skmtl at several ensemble sizes against kronfluence and TRAK, one setting."""
     torch.set_num_threads(1)
     X, y, X_val, y_val, params = study_setting(args.setting)
+    setting = SharedBottomNet(**params)
+    # what a --save file written before --refit-from existed holds: scratch refits of the setting
+    earlier = {"refit_from": "scratch", "refit_epochs": setting.max_epochs, "max_epochs": setting.max_epochs,
+               "weight_decay": setting.weight_decay}
+    params.update({key: value for key, value in [("weight_decay", args.weight_decay),
+                                                 ("max_epochs", args.max_epochs)] if value is not None})
     regression = args.setting == "regression"
     tasks = np.unique(X[:, -1])
     X[:, -1] = np.searchsorted(tasks, X[:, -1])  # tasks 0..K-1, as the peers' wrappers read them
@@ -509,9 +515,9 @@ def lds_study(args):
     n_truth = args.truth_models
     rng = np.random.default_rng(0)
     start = time.perf_counter()
-    full = SharedBottomNet(n_models=max(sizes), **params).fit(X, y)
+    full = SharedBottomNet(n_models=max(*sizes, n_truth), **params).fit(X, y)  # warm refits start from it
     print(f"setting {args.setting}: {len(X)} training rows, {len(X_val)} validation rows, "
-          f"{len(tasks)} tasks; full fit of {max(sizes)} members {time.perf_counter() - start:.1f} s")
+          f"{len(tasks)} tasks; full fit of {full.n_models} members {time.perf_counter() - start:.1f} s")
     grad_norm = full.gradient_norm_
     print(f"gradient norm of the objective per member (median, max): {np.median(grad_norm):.2e}, "
           f"{np.max(grad_norm):.2e}")
@@ -541,20 +547,21 @@ def lds_study(args):
                     full.models_[len(kron)], X, y, X_val, y_val, regression), X_val, len(tasks))))
             predictions[f"kronfluence EK-FAC, {n} models"] = np.mean([k[0] for k in kron[:n]], axis=0)
             seconds[f"kronfluence EK-FAC, {n} models"] = sum(k[1] for k in kron[:n])
-    actual = {n: [] for n in [*sorted({min(n, n_truth) for n in sizes})]}
+    actual = {n: [] for n in sorted({min(n, n_truth) for n in sizes} | {n_truth})}
     removed, single, movement = [], [], []
-    truth = {"refit_from": args.refit_from, "refit_epochs": args.refit_epochs or params["max_epochs"]}
+    truth = {"refit_from": args.refit_from, "refit_epochs": args.refit_epochs or full.max_epochs,
+             "max_epochs": full.max_epochs, "weight_decay": full.weight_decay}
     if args.truth:  # the subsets and refit losses of an earlier run (same setting, --save)
         saved = np.load(args.truth)
         removed, single = list(saved["removed"]), list(saved["single"])
         actual = {n: list(saved[f"actual_{n}"]) for n in actual}
         movement = list(saved["movement"]) if "movement" in saved else []
-        stored = _refit_kind(saved, params["max_epochs"])
+        stored = _refit_kind(saved, earlier)
         if stored != truth:
             raise ValueError(f"--truth {args.truth} holds refits {stored}, not {truth}; pass the same "
-                             "--refit-from and --refit-epochs.")
+                             "--refit-from, --refit-epochs, --max-epochs and --weight-decay.")
     elif args.refit_from == "trained":
-        check_warm_start(full, n_truth, X, y, X_val)
+        check_warm_start(full, n_truth, X, y, X_val, args.refit_epochs)
     check = task_losses(_members(full, n_truth), X_val, y_val)
     for _ in tqdm(range(0 if args.truth else args.subsets), desc="subset refits"):
         keep = np.sort(rng.choice(len(X), len(X) // 2, replace=False))
@@ -597,7 +604,7 @@ def lds_study(args):
         other = np.load(args.compare_refits)
         if not np.array_equal(other["removed"], np.array(removed)):
             raise ValueError(f"--compare-refits {args.compare_refits} holds other subsets than the truth.")
-        kind = _refit_kind(other, params["max_epochs"])
+        kind = _refit_kind(other, earlier)
         for n in actual:
             score = _lds(other[f"actual_{n}"], actual[n], boot, args.boot)
             cells = ["", f"{score[0]:.3f} ± {score[1]:.3f}"]
@@ -623,10 +630,12 @@ def subset_refit(full, n, refit_from, epochs=None):
     return est.set_params(max_epochs=epochs) if epochs else est
 
 
-def check_warm_start(full, n, X, y, X_val):
+def check_warm_start(full, n, X, y, X_val, epochs):
     """Check that a warm-started refit starts at the full fit's weights: on all
     rows, its objective's gradient norm before training is the full fit's, and
-    one Adam step of learning rate 1e-12 leaves the predictions as they were."""
+    one Adam step of learning rate 1e-12 leaves the predictions as they were.
+    Then print how far the refit's ``epochs`` move the weights on all rows (no
+    row removed): the drift of a fit that has not converged."""
     refit = subset_refit(full, n, "trained", 1).set_params(learning_rate=1e-12).fit(X, y)
     start = np.max(np.abs(refit._initial_gradient_norm / full.gradient_norm_[:n] - 1))
     moved = np.max(np.abs(refit.predict(X_val) - _members(full, n).predict(X_val)))
@@ -634,6 +643,9 @@ def check_warm_start(full, n, X, y, X_val):
           f"vs the full fit's, max relative difference {start:.1e}; predictions, max difference {moved:.1e}")
     if start > 1e-6 or moved > 1e-6:
         raise RuntimeError("the warm-started refit does not start at the full fit's weights")
+    drift = relative_movement(subset_refit(full, n, "trained", epochs).fit(X, y), full)
+    print(f"the same refit on all rows, {epochs or full.max_epochs} epochs: relative distance of the weights "
+          f"from the full fit's, per member: {', '.join(f'{d:.3f}' for d in drift)}")
 
 
 def relative_movement(refit, full):
@@ -662,11 +674,10 @@ def exact_predictor_lds(ceiling, n_averaged, n_truth):
     return np.sqrt(r), np.sqrt(n_truth * r / (1 + (n_truth - 1) * r))
 
 
-def _refit_kind(saved, epochs):
-    """How the refits in a ``--save`` file started and how many epochs they ran
-    (files saved before ``--refit-from`` existed: from scratch, the setting's ``epochs``)."""
-    return {key: saved[key].item() if key in saved else value
-            for key, value in {"refit_from": "scratch", "refit_epochs": epochs}.items()}
+def _refit_kind(saved, earlier):
+    """How the refits in a ``--save`` file were made (keys of ``earlier``, its
+    values where the file does not say)."""
+    return {key: saved[key].item() if key in saved else value for key, value in earlier.items()}
 
 
 def _damping(text):
@@ -766,6 +777,10 @@ def main():
                              "continue from the full fit's members (warm_start; Bae et al.'s proximal view)")
     parser.add_argument("--refit-epochs", type=int, default=None,
                         help="lds-study: epochs of the subset refits (default: the setting's)")
+    parser.add_argument("--weight-decay", type=float, default=None,
+                        help="lds-study: replaces the setting's weight_decay (full fit and refits)")
+    parser.add_argument("--max-epochs", type=int, default=None,
+                        help="lds-study: replaces the setting's max_epochs (full fit and refits)")
     parser.add_argument("--compare-refits", default=None,
                         help="lds-study: also score the refit losses saved (--save) in this file, on the same "
                              "subsets, as predictions of this run's truth")
