@@ -560,7 +560,7 @@ def lds_study(args):
         if stored != truth:
             raise ValueError(f"--truth {args.truth} holds refits {stored}, not {truth}; pass the same "
                              "--refit-from, --refit-epochs, --max-epochs and --weight-decay.")
-    elif args.refit_from == "trained":
+    if args.refit_from == "trained":
         check_warm_start(full, n_truth, X, y, X_val, args.refit_epochs)
     check = task_losses(_members(full, n_truth), X_val, y_val)
     for _ in tqdm(range(0 if args.truth else args.subsets), desc="subset refits"):
