@@ -561,7 +561,7 @@ def lds_study(args):
             raise ValueError(f"--truth {args.truth} holds refits {stored}, not {truth}; pass the same "
                              "--refit-from, --refit-epochs, --max-epochs and --weight-decay.")
     if args.refit_from == "trained":
-        check_warm_start(full, n_truth, X, y, X_val, args.refit_epochs)
+        check_warm_start(full, n_truth, X, y, X_val, y_val, args.refit_epochs)
     check = task_losses(_members(full, n_truth), X_val, y_val)
     for _ in tqdm(range(0 if args.truth else args.subsets), desc="subset refits"):
         keep = np.sort(rng.choice(len(X), len(X) // 2, replace=False))
@@ -630,12 +630,13 @@ def subset_refit(full, n, refit_from, epochs=None):
     return est.set_params(max_epochs=epochs) if epochs else est
 
 
-def check_warm_start(full, n, X, y, X_val, epochs):
+def check_warm_start(full, n, X, y, X_val, y_val, epochs):
     """Check that a warm-started refit starts at the full fit's weights: on all
     rows, its objective's gradient norm before training is the full fit's, and
     one Adam step of learning rate 1e-12 leaves the predictions as they were.
     Then print how far the refit's ``epochs`` move the weights on all rows (no
-    row removed): the drift of a fit that has not converged."""
+    row removed), and its training objective and validation loss: the drift of
+    a fit that has not converged."""
     refit = subset_refit(full, n, "trained", 1).set_params(learning_rate=1e-12).fit(X, y)
     start = np.max(np.abs(refit._initial_gradient_norm / full.gradient_norm_[:n] - 1))
     moved = np.max(np.abs(refit.predict(X_val) - _members(full, n).predict(X_val)))
@@ -643,9 +644,13 @@ def check_warm_start(full, n, X, y, X_val, epochs):
           f"vs the full fit's, max relative difference {start:.1e}; predictions, max difference {moved:.1e}")
     if start > 1e-6 or moved > 1e-6:
         raise RuntimeError("the warm-started refit does not start at the full fit's weights")
-    drift = relative_movement(subset_refit(full, n, "trained", epochs).fit(X, y), full)
+    more = subset_refit(full, n, "trained", epochs).fit(X, y)
+    drift = relative_movement(more, full)
     print(f"the same refit on all rows, {epochs or full.max_epochs} epochs: relative distance of the weights "
-          f"from the full fit's, per member: {', '.join(f'{d:.3f}' for d in drift)}")
+          f"from the full fit's, per member: {', '.join(f'{d:.3f}' for d in drift)}; training objective "
+          f"{np.mean([c[-1] for c in full.loss_curve_[:n]]):.3f} -> {np.mean([c[-1] for c in more.loss_curve_]):.3f}, "
+          f"validation loss {task_losses(_members(full, n), X_val, y_val).mean():.3f} -> "
+          f"{task_losses(more, X_val, y_val).mean():.3f} (objective: mean over members; validation: the ensemble's, mean over tasks)")
 
 
 def relative_movement(refit, full):
