@@ -646,11 +646,12 @@ def check_warm_start(full, n, X, y, X_val, y_val, epochs):
         raise RuntimeError("the warm-started refit does not start at the full fit's weights")
     more = subset_refit(full, n, "trained", epochs).fit(X, y)
     drift = relative_movement(more, full)
+    objective = [np.mean([curve[-1] for curve in est.loss_curve_]) for est in (_members(full, n), more)]
+    val = [task_losses(est, X_val, y_val).mean() for est in (_members(full, n), more)]
     print(f"the same refit on all rows, {epochs or full.max_epochs} epochs: relative distance of the weights "
           f"from the full fit's, per member: {', '.join(f'{d:.3f}' for d in drift)}; training objective "
-          f"{np.mean([c[-1] for c in full.loss_curve_[:n]]):.3f} -> {np.mean([c[-1] for c in more.loss_curve_]):.3f}, "
-          f"validation loss {task_losses(_members(full, n), X_val, y_val).mean():.3f} -> "
-          f"{task_losses(more, X_val, y_val).mean():.3f} (objective: mean over members; validation: the ensemble's, mean over tasks)")
+          f"{objective[0]:.3f} -> {objective[1]:.3f} (mean over members), validation loss {val[0]:.3f} -> "
+          f"{val[1]:.3f} (the ensemble's, mean over tasks)")
 
 
 def relative_movement(refit, full):
