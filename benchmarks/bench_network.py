@@ -788,8 +788,8 @@ def main():
     parser.add_argument("--max-epochs", type=int, default=None,
                         help="lds-study: replaces the setting's max_epochs (full fit and refits)")
     parser.add_argument("--compare-refits", default=None,
-                        help="lds-study: also score the refit losses saved (--save) in this file, on the same "
-                             "subsets, as predictions of this run's truth")
+                        help="lds-study: also score the refit losses saved (--save) in this file, on the "
+                             "same subsets, as predictions of this run's truth")
     parser.add_argument("--gradtae-models", type=int, default=3, help="gradtae: n_models")
     parser.add_argument("--components", type=int, nargs="+", default=[0, 64, 16],
                         help="gradtae: n_components values (0: no projection)")
