@@ -62,6 +62,7 @@ ceiling.
 """
 
 import argparse
+import copy
 import shutil
 import tempfile
 import time
@@ -345,7 +346,8 @@ def trak_task_scores(est, X, y, X_val, y_val, device, proj_dim):
     save_dir = tempfile.mkdtemp()
     try:
         models = [_Heads(net).eval() for net in est.models_]
-        traker = TRAKer(model=models[0], task="image_classification", train_set_size=len(X),
+        # traker loads every checkpoint into its model: a copy, or member 0 ends up as the last member
+        traker = TRAKer(model=copy.deepcopy(models[0]), task="image_classification", train_set_size=len(X),
                         save_dir=save_dir, device=device, proj_dim=proj_dim,
                         use_half_precision=False, logging_level=40)
         Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
@@ -407,8 +409,6 @@ def study_setting(name, seed=0):
 def _members(est, n):
     """The fitted ensemble restricted to its first ``n`` members (the members of a
     fit with ``n_models=n`` and the same ``random_state``: same seeds)."""
-    import copy
-
     out = copy.copy(est)
     out.models_, out._cache = est.models_[:n], {}
     return out
@@ -431,8 +431,6 @@ class _KronNet(nn.Module):
 
     def __init__(self, net):
         super().__init__()
-        import copy
-
         n_tasks, n_out, width = net.head_weight.shape
         self.n_tasks, self.n_out = n_tasks, n_out
         self.bottom = copy.deepcopy(net.bottom)
@@ -519,6 +517,7 @@ def lds_study(args):
     print(f"setting {args.setting}: {len(X)} training rows, {len(X_val)} validation rows, "
           f"{len(tasks)} tasks; full fit of {full.n_models} members {time.perf_counter() - start:.1f} s")
     grad_norm = full.gradient_norm_
+    check = task_losses(full, X_val, y_val)  # scoring and refits must leave the members as fitted
     print(f"gradient norm of the objective per member (median, max): {np.median(grad_norm):.2e}, "
           f"{np.max(grad_norm):.2e}")
     predictions, seconds = {}, {}
@@ -562,7 +561,6 @@ def lds_study(args):
                              "--refit-from, --refit-epochs, --max-epochs and --weight-decay.")
     if args.refit_from == "trained":
         check_warm_start(full, n_truth, X, y, X_val, y_val, args.refit_epochs)
-    check = task_losses(_members(full, n_truth), X_val, y_val)
     for _ in tqdm(range(0 if args.truth else args.subsets), desc="subset refits"):
         keep = np.sort(rng.choice(len(X), len(X) // 2, replace=False))
         removed.append(np.setdiff1d(np.arange(len(X)), keep))
@@ -573,8 +571,8 @@ def lds_study(args):
         others = _members(refit, n_truth)
         others.models_ = refit.models_[1:]
         single.append((task_losses(_members(refit, 1), X_val, y_val), task_losses(others, X_val, y_val)))
-    if not np.array_equal(check, task_losses(_members(full, n_truth), X_val, y_val)):
-        raise RuntimeError("the subset refits changed the full fit's members")
+    if not np.array_equal(check, task_losses(full, X_val, y_val)):
+        raise RuntimeError("the scoring or the subset refits changed the full fit's members")
     actual = {n: np.array(v) for n, v in actual.items()}
     if args.save:
         np.savez(args.save, removed=np.array(removed), single=np.array(single), movement=np.array(movement),
@@ -633,15 +631,16 @@ def subset_refit(full, n, refit_from, epochs=None):
 def check_warm_start(full, n, X, y, X_val, y_val, epochs):
     """Check that a warm-started refit starts at the full fit's weights: on all
     rows, its objective's gradient norm before training is the full fit's, and
-    one Adam step of learning rate 1e-12 leaves the predictions as they were.
+    one Adam step of learning rate 1e-12 leaves the validation losses as they were.
     Then print how far the refit's ``epochs`` move the weights on all rows (no
     row removed), and its training objective and validation loss: the drift of
     a fit that has not converged."""
     refit = subset_refit(full, n, "trained", 1).set_params(learning_rate=1e-12).fit(X, y)
     start = np.max(np.abs(refit._initial_gradient_norm / full.gradient_norm_[:n] - 1))
-    moved = np.max(np.abs(refit.predict(X_val) - _members(full, n).predict(X_val)))
+    moved = np.max(np.abs(task_losses(refit, X_val, y_val) - task_losses(_members(full, n), X_val, y_val)))
     print(f"warm start check (all rows, one step of learning rate 1e-12): gradient norm at the start "
-          f"vs the full fit's, max relative difference {start:.1e}; predictions, max difference {moved:.1e}")
+          f"vs the full fit's, max relative difference {start:.1e}; validation losses, max difference "
+          f"{moved:.1e}")
     if start > 1e-6 or moved > 1e-6:
         raise RuntimeError("the warm-started refit does not start at the full fit's weights")
     more = subset_refit(full, n, "trained", epochs).fit(X, y)
