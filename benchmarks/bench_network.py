@@ -53,7 +53,7 @@ refits and ``--truth`` reuses them. The refits start from scratch (the same
 seeds), or with ``--refit-from trained`` continue from the full fit's members
 (``warm_start``, the proximal response that influence approximates, Bae et
 al. 2022), for ``--refit-epochs``; the relative distance of their weights
-from the full fit's is printed.
+from the full fit's is printed; ``--weight-decay`` replaces the setting's.
 
 Part 4 (``--part gradtae``): Grad-TAE's subset losses
 (``task_subset_losses(method="gradient")``) against real subset refits, per
@@ -503,8 +503,8 @@ def lds_study(args):
     # what a --save file written before --refit-from existed holds: scratch refits of the setting
     earlier = {"refit_from": "scratch", "refit_epochs": setting.max_epochs, "max_epochs": setting.max_epochs,
                "weight_decay": setting.weight_decay}
-    params.update({key: value for key, value in [("weight_decay", args.weight_decay),
-                                                 ("max_epochs", args.max_epochs)] if value is not None})
+    if args.weight_decay is not None:
+        params["weight_decay"] = args.weight_decay
     regression = args.setting == "regression"
     tasks = np.unique(X[:, -1])
     X[:, -1] = np.searchsorted(tasks, X[:, -1])  # tasks 0..K-1, as the peers' wrappers read them
@@ -558,7 +558,7 @@ def lds_study(args):
         stored = _refit_kind(saved, earlier)
         if stored != truth:
             raise ValueError(f"--truth {args.truth} holds refits {stored}, not {truth}; pass the same "
-                             "--refit-from, --refit-epochs, --max-epochs and --weight-decay.")
+                             "--refit-from, --refit-epochs and --weight-decay.")
     if args.refit_from == "trained":
         check_warm_start(full, n_truth, X, y, X_val, y_val, args.refit_epochs)
     for _ in tqdm(range(0 if args.truth else args.subsets), desc="subset refits"):
@@ -784,8 +784,6 @@ def main():
                         help="lds-study: epochs of the subset refits (default: the setting's)")
     parser.add_argument("--weight-decay", type=float, default=None,
                         help="lds-study: replaces the setting's weight_decay (full fit and refits)")
-    parser.add_argument("--max-epochs", type=int, default=None,
-                        help="lds-study: replaces the setting's max_epochs (full fit and refits)")
     parser.add_argument("--compare-refits", default=None,
                         help="lds-study: also score the refit losses saved (--save) in this file, on the "
                              "same subsets, as predictions of this run's truth")
