@@ -603,11 +603,13 @@ def lds_study(args):
         if not np.array_equal(other["removed"], np.array(removed)):
             raise ValueError(f"--compare-refits {args.compare_refits} holds other subsets than the truth.")
         kind = _refit_kind(other, earlier)
-        for n in actual:
-            score = _lds(other[f"actual_{n}"], actual[n], boot, args.boot)
-            cells = ["", f"{score[0]:.3f} ± {score[1]:.3f}"]
-            print(f"| the refits {kind['refit_from']}, {kind['refit_epochs']} epochs, {n} members, as the "
-                  f"prediction | | {' | '.join(cells[::-1] if n < n_truth else cells)} |")
+        for m in sorted(int(key[len("actual_"):]) for key in other.files if key.startswith("actual_")):
+            same = (_lds(other[f"actual_{m}"], actual[m], boot, args.boot) if m in actual and m < n_truth
+                    else None)
+            expected = _lds(other[f"actual_{m}"], actual[n_truth], boot, args.boot)
+            cell = "" if same is None else f"{same[0]:.3f} ± {same[1]:.3f}"
+            print(f"| the refits {kind['refit_from']}, {kind['refit_epochs']} epochs, {m} members, as the "
+                  f"prediction | | {cell} | {expected[0]:.3f} ± {expected[1]:.3f} |")
     if n_truth > 1:  # how well the expected retrain predicts one seed's retrain: a noise ceiling
         single = np.array(single)
         ceiling = _lds(single[:, 1], single[:, 0], boot, args.boot)
