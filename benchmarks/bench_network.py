@@ -647,7 +647,8 @@ def check_warm_start(full, n, X, y, X_val, y_val, epochs):
         raise RuntimeError("the warm-started refit does not start at the full fit's weights")
     more = subset_refit(full, n, "trained", epochs).fit(X, y)
     drift = relative_movement(more, full)
-    objective = [np.mean([curve[-1] for curve in est.loss_curve_]) for est in (_members(full, n), more)]
+    objective = [np.mean([curve[-1] for curve in curves])
+                 for curves in (full.loss_curve_[:n], more.loss_curve_)]
     val = [task_losses(est, X_val, y_val).mean() for est in (_members(full, n), more)]
     print(f"the same refit on all rows, {epochs or full.max_epochs} epochs: relative distance of the weights "
           f"from the full fit's, per member: {', '.join(f'{d:.3f}' for d in drift)}; training objective "
