@@ -49,7 +49,11 @@ Part 3 (``--part lds-study``, issue 18): the LDS on one ``--setting``
 ``influence_damping``, kronfluence's EK-FAC and TRAK on the same member
 networks (each skipped when not installed), with the time of each method,
 the bootstrap spread over subsets and a noise ceiling; ``--save`` keeps the
-refits and ``--truth`` reuses them.
+refits and ``--truth`` reuses them. The refits start from scratch (the same
+seeds), or with ``--refit-from trained`` continue from the full fit's members
+(``warm_start``, the proximal response that influence approximates, Bae et
+al. 2022), for ``--refit-epochs``; the relative distance of their weights
+from the full fit's is printed; ``--weight-decay`` replaces the setting's.
 
 Part 4 (``--part gradtae``): Grad-TAE's subset losses
 (``task_subset_losses(method="gradient")``) against real subset refits, per
@@ -58,6 +62,7 @@ ceiling.
 """
 
 import argparse
+import copy
 import shutil
 import tempfile
 import time
@@ -341,7 +346,8 @@ def trak_task_scores(est, X, y, X_val, y_val, device, proj_dim):
     save_dir = tempfile.mkdtemp()
     try:
         models = [_Heads(net).eval() for net in est.models_]
-        traker = TRAKer(model=models[0], task="image_classification", train_set_size=len(X),
+        # traker loads every checkpoint into its model: a copy, or member 0 ends up as the last member
+        traker = TRAKer(model=copy.deepcopy(models[0]), task="image_classification", train_set_size=len(X),
                         save_dir=save_dir, device=device, proj_dim=proj_dim,
                         use_half_precision=False, logging_level=40)
         Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
@@ -403,8 +409,6 @@ def study_setting(name, seed=0):
 def _members(est, n):
     """The fitted ensemble restricted to its first ``n`` members (the members of a
     fit with ``n_models=n`` and the same ``random_state``: same seeds)."""
-    import copy
-
     out = copy.copy(est)
     out.models_, out._cache = est.models_[:n], {}
     return out
@@ -427,8 +431,6 @@ class _KronNet(nn.Module):
 
     def __init__(self, net):
         super().__init__()
-        import copy
-
         n_tasks, n_out, width = net.head_weight.shape
         self.n_tasks, self.n_out = n_tasks, n_out
         self.bottom = copy.deepcopy(net.bottom)
@@ -497,6 +499,12 @@ def lds_study(args):
     """LDS of skmtl at several ensemble sizes against kronfluence and TRAK, one setting."""
     torch.set_num_threads(1)
     X, y, X_val, y_val, params = study_setting(args.setting)
+    setting = SharedBottomNet(**params)
+    # what a --save file written before --refit-from existed holds: scratch refits of the setting
+    earlier = {"refit_from": "scratch", "refit_epochs": setting.max_epochs, "max_epochs": setting.max_epochs,
+               "weight_decay": setting.weight_decay}
+    if args.weight_decay is not None:
+        params["weight_decay"] = args.weight_decay
     regression = args.setting == "regression"
     tasks = np.unique(X[:, -1])
     X[:, -1] = np.searchsorted(tasks, X[:, -1])  # tasks 0..K-1, as the peers' wrappers read them
@@ -505,10 +513,11 @@ def lds_study(args):
     n_truth = args.truth_models
     rng = np.random.default_rng(0)
     start = time.perf_counter()
-    full = SharedBottomNet(n_models=max(sizes), **params).fit(X, y)
+    full = SharedBottomNet(n_models=max(*sizes, n_truth), **params).fit(X, y)  # warm refits start from it
     print(f"setting {args.setting}: {len(X)} training rows, {len(X_val)} validation rows, "
-          f"{len(tasks)} tasks; full fit of {max(sizes)} members {time.perf_counter() - start:.1f} s")
+          f"{len(tasks)} tasks; full fit of {full.n_models} members {time.perf_counter() - start:.1f} s")
     grad_norm = full.gradient_norm_
+    check = task_losses(full, X_val, y_val)  # scoring and refits must leave the members as fitted
     print(f"gradient norm of the objective per member (median, max): {np.median(grad_norm):.2e}, "
           f"{np.max(grad_norm):.2e}")
     predictions, seconds = {}, {}
@@ -537,30 +546,49 @@ def lds_study(args):
                     full.models_[len(kron)], X, y, X_val, y_val, regression), X_val, len(tasks))))
             predictions[f"kronfluence EK-FAC, {n} models"] = np.mean([k[0] for k in kron[:n]], axis=0)
             seconds[f"kronfluence EK-FAC, {n} models"] = sum(k[1] for k in kron[:n])
-    actual = {n: [] for n in [*sorted({min(n, n_truth) for n in sizes})]}
-    removed, single = [], []
+    actual = {n: [] for n in sorted({min(n, n_truth) for n in sizes} | {n_truth})}
+    removed, single, movement = [], [], []
+    truth = {"refit_from": args.refit_from, "refit_epochs": args.refit_epochs or full.max_epochs,
+             "max_epochs": full.max_epochs, "weight_decay": full.weight_decay}
     if args.truth:  # the subsets and refit losses of an earlier run (same setting, --save)
         saved = np.load(args.truth)
         removed, single = list(saved["removed"]), list(saved["single"])
         actual = {n: list(saved[f"actual_{n}"]) for n in actual}
+        movement = list(saved["movement"]) if "movement" in saved else []
+        stored = _refit_kind(saved, earlier)
+        if stored != truth:
+            raise ValueError(f"--truth {args.truth} holds refits {stored}, not {truth}; pass the same "
+                             "--refit-from, --refit-epochs and --weight-decay.")
+    if args.refit_from == "trained":
+        check_warm_start(full, n_truth, X, y, X_val, y_val, args.refit_epochs)
     for _ in tqdm(range(0 if args.truth else args.subsets), desc="subset refits"):
         keep = np.sort(rng.choice(len(X), len(X) // 2, replace=False))
         removed.append(np.setdiff1d(np.arange(len(X)), keep))
-        refit = SharedBottomNet(n_models=n_truth, **params).fit(X[keep], y[keep])
+        refit = subset_refit(full, n_truth, args.refit_from, args.refit_epochs).fit(X[keep], y[keep])
+        movement.append(relative_movement(refit, full))
         for n in actual:
             actual[n].append(task_losses(_members(refit, n), X_val, y_val))
         others = _members(refit, n_truth)
         others.models_ = refit.models_[1:]
         single.append((task_losses(_members(refit, 1), X_val, y_val), task_losses(others, X_val, y_val)))
+    if not np.array_equal(check, task_losses(full, X_val, y_val)):
+        raise RuntimeError("the scoring or the subset refits changed the full fit's members")
     actual = {n: np.array(v) for n, v in actual.items()}
     if args.save:
-        np.savez(args.save, removed=np.array(removed), single=np.array(single),
-                 **{f"actual_{n}": v for n, v in actual.items()},
+        np.savez(args.save, removed=np.array(removed), single=np.array(single), movement=np.array(movement),
+                 **truth, **{f"actual_{n}": v for n, v in actual.items()},
                  **{f"pred_{name}": v for name, v in predictions.items()})
     boot = np.random.default_rng(1)
+    start_point = ("from scratch with the same settings and seeds" if args.refit_from == "scratch" else
+                   "continued from the full fit's members (warm_start), the same settings")
     print(f"\n## LDS, {args.setting}: {len(removed)} random half subsets; truth: the subset refit "
-          f"with the same settings and seeds, its first min(models, {n_truth}) members "
+          f"{start_point}, {truth['refit_epochs']} epochs, its first min(models, {n_truth}) members "
           f"(same models), and all {n_truth} (expected retrain)\n")
+    if movement:
+        q = np.percentile(movement, [25, 50, 75])
+        print(f"relative distance of the refits' weights from the full fit's, per member "
+              f"(|theta_refit - theta_full| / |theta_full|; quartiles over subsets and the {n_truth} "
+              f"members): {q[0]:.3f}, {q[1]:.3f}, {q[2]:.3f}\n")
     print("| method | seconds | LDS, same models | LDS vs {n_truth}-member retrain |\n|---|---:|---:|---:|"
           .replace("{n_truth}", str(n_truth)))
     for name, scores in predictions.items():
@@ -570,6 +598,18 @@ def lds_study(args):
         expected = _lds(pred, actual[n_truth], boot, args.boot)
         cell = "" if same is None else f"{same[0]:.3f} ± {same[1]:.3f}"
         print(f"| {name} | {seconds[name]:.2f} | {cell} | {expected[0]:.3f} ± {expected[1]:.3f} |")
+    if args.compare_refits:  # other refits of the same subsets as the prediction
+        other = np.load(args.compare_refits)
+        if not np.array_equal(other["removed"], np.array(removed)):
+            raise ValueError(f"--compare-refits {args.compare_refits} holds other subsets than the truth.")
+        kind = _refit_kind(other, earlier)
+        for m in sorted(int(key[len("actual_"):]) for key in other.files if key.startswith("actual_")):
+            same = (_lds(other[f"actual_{m}"], actual[m], boot, args.boot) if m in actual and m < n_truth
+                    else None)
+            expected = _lds(other[f"actual_{m}"], actual[n_truth], boot, args.boot)
+            cell = "" if same is None else f"{same[0]:.3f} ± {same[1]:.3f}"
+            print(f"| the refits {kind['refit_from']}, {kind['refit_epochs']} epochs, {m} members, as the "
+                  f"prediction | | {cell} | {expected[0]:.3f} ± {expected[1]:.3f} |")
     if n_truth > 1:  # how well the expected retrain predicts one seed's retrain: a noise ceiling
         single = np.array(single)
         ceiling = _lds(single[:, 1], single[:, 0], boot, args.boot)
@@ -579,6 +619,50 @@ def lds_study(args):
         print(f"| an exact predictor of the expected retrain (from the ceiling) | | {one:.2f} (one seed) "
               f"| {many:.2f} |")
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
+
+
+def subset_refit(full, n, refit_from, epochs=None):
+    """The estimator whose fit on a subset is the truth: ``n`` members with the
+    full fit's settings, trained from scratch (the same seeds) or continued from
+    the full fit's first ``n`` members (``warm_start``); ``epochs`` replaces
+    ``max_epochs``."""
+    est = _members(full, n).set_params(n_models=n, warm_start=refit_from == "trained")
+    return est.set_params(max_epochs=epochs) if epochs else est
+
+
+def check_warm_start(full, n, X, y, X_val, y_val, epochs):
+    """Check that a warm-started refit starts at the full fit's weights: on all
+    rows, its objective's gradient norm before training is the full fit's, and
+    one Adam step of learning rate 1e-12 leaves the validation losses as they were.
+    Then print how far the refit's ``epochs`` move the weights on all rows (no
+    row removed), and its training objective and validation loss: the drift of
+    a fit that has not converged."""
+    refit = subset_refit(full, n, "trained", 1).set_params(learning_rate=1e-12).fit(X, y)
+    start = np.max(np.abs(refit._initial_gradient_norm / full.gradient_norm_[:n] - 1))
+    moved = np.max(np.abs(task_losses(refit, X_val, y_val) - task_losses(_members(full, n), X_val, y_val)))
+    print(f"warm start check (all rows, one step of learning rate 1e-12): gradient norm at the start "
+          f"vs the full fit's, max relative difference {start:.1e}; validation losses, max difference "
+          f"{moved:.1e}")
+    if start > 1e-6 or moved > 1e-6:
+        raise RuntimeError("the warm-started refit does not start at the full fit's weights")
+    more = subset_refit(full, n, "trained", epochs).fit(X, y)
+    drift = relative_movement(more, full)
+    objective = [np.mean([curve[-1] for curve in curves])
+                 for curves in (full.loss_curve_[:n], more.loss_curve_)]
+    val = [task_losses(est, X_val, y_val).mean() for est in (_members(full, n), more)]
+    print(f"the same refit on all rows, {epochs or full.max_epochs} epochs: relative distance of the weights "
+          f"from the full fit's, per member: {', '.join(f'{d:.3f}' for d in drift)}; training objective "
+          f"{objective[0]:.3f} -> {objective[1]:.3f} (mean over members), validation loss {val[0]:.3f} -> "
+          f"{val[1]:.3f} (the ensemble's, mean over tasks)")
+
+
+def relative_movement(refit, full):
+    """Per member, the distance of the refit's weights from the full fit's member
+    of the same index, relative to the latter's norm."""
+    def flat(net):
+        return nn.utils.parameters_to_vector(net.parameters()).detach()
+
+    return [float((flat(a) - flat(b)).norm() / flat(b).norm()) for a, b in zip(refit.models_, full.models_)]
 
 
 def exact_predictor_lds(ceiling, n_averaged, n_truth):
@@ -596,6 +680,12 @@ def exact_predictor_lds(ceiling, n_averaged, n_truth):
     b = ceiling**2 * (1 - 1 / n_averaged)
     r = min(1.0, (b + np.sqrt(b**2 + 4 * a)) / 2)
     return np.sqrt(r), np.sqrt(n_truth * r / (1 + (n_truth - 1) * r))
+
+
+def _refit_kind(saved, earlier):
+    """How the refits in a ``--save`` file were made (keys of ``earlier``, its
+    values where the file does not say)."""
+    return {key: saved[key].item() if key in saved else value for key, value in earlier.items()}
 
 
 def _damping(text):
@@ -690,6 +780,16 @@ def main():
     parser.add_argument("--save", default=None, help="lds-study: save scores and losses to this .npz")
     parser.add_argument("--truth", default=None,
                         help="lds-study: reuse the subsets and refit losses saved by --save")
+    parser.add_argument("--refit-from", choices=["scratch", "trained"], default="scratch",
+                        help="lds-study: the subset refits start from new weights (the same seeds) or "
+                             "continue from the full fit's members (warm_start; Bae et al.'s proximal view)")
+    parser.add_argument("--refit-epochs", type=int, default=None,
+                        help="lds-study: epochs of the subset refits (default: the setting's)")
+    parser.add_argument("--weight-decay", type=float, default=None,
+                        help="lds-study: replaces the setting's weight_decay (full fit and refits)")
+    parser.add_argument("--compare-refits", default=None,
+                        help="lds-study: also score the refit losses saved (--save) in this file, on the "
+                             "same subsets, as predictions of this run's truth")
     parser.add_argument("--gradtae-models", type=int, default=3, help="gradtae: n_models")
     parser.add_argument("--components", type=int, nargs="+", default=[0, 64, 16],
                         help="gradtae: n_components values (0: no projection)")
