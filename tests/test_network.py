@@ -14,6 +14,7 @@ torch = pytest.importorskip("torch")
 
 from scipy.stats import pearsonr  # noqa: E402
 from sklearn.base import clone  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.func import functional_call, hessian, jacrev, vmap  # noqa: E402
@@ -222,10 +223,21 @@ def test_gradient_norm_is_that_of_the_objective_and_warns_far_from_a_stationary_
     with pytest.warns(UserWarning, match="far from a stationary point"):
         est.task_relatedness()
     converged = _exact().fit(X, y)
-    assert converged.gradient_norm_[0] < 1e-4
+    assert converged.gradient_norm_[0] < 1e-4 and converged.converged_.all()
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*stationary")
         converged.influence()
+    assert not est.converged_.any()  # 5 epochs, the loss still falling
+
+
+def test_influence_warns_when_training_stopped_while_improving_even_with_a_small_gradient():
+    X, y = make_multitask_classification(n_tasks=3, n_samples=20, n_features=3, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="max_epochs=15"):
+        stopped = _exact(max_epochs=15).fit(X, y)  # L-BFGS cut short
+    assert not stopped.converged_[0]
+    assert stopped.gradient_norm_[0] < 0.1 * stopped._initial_gradient_norm[0]  # the gradient test passes
+    with pytest.warns(UserWarning, match="1 stopped at max_epochs while the loss was still improving"):
+        stopped.influence()
 
 
 def test_fast_and_generic_paths_agree_under_projection():

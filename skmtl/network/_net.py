@@ -201,6 +201,12 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         Norm of the gradient of the objective at each member's fitted
         weights: 0 at a stationary point, which influence assumes; influence
         warns when one exceeds a tenth of its value at the start of fit.
+    converged_ : ndarray of shape (n_models,)
+        Whether each member's training stopped on its own criterion (the
+        loss stopped improving, or L-BFGS's tolerance) rather than at
+        ``max_epochs``; influence warns when one did not, since a network
+        still improving is not at a stationary point even where its gradient
+        norm is small (see :ref:`trusting-network-influence`).
     loss_curve_ : list of list of float
         Training objective per epoch, one list per member.
     validation_loss_curve_ : list of list of float
@@ -476,7 +482,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         self._n_fit_rows = len(features)
         held = subset(holdout) if len(holdout) else None
         self.models_, self.loss_curve_, self.validation_loss_curve_ = [], [], []
-        affinities, n_iters, initial_norms = [], [], []
+        affinities, n_iters, initial_norms, converged = [], [], [], []
         for member in range(self.n_models):
             seed = int(rng.randint(np.iinfo(np.int32).max))
             with seeded(seed, device):
@@ -494,7 +500,9 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
             self.validation_loss_curve_.append(result["val_loss"])
             n_iters.append(result["n_iter"])
             affinities.append(result["affinity"])
+            converged.append(result["converged"])
         self.n_iter_ = int(max(n_iters))
+        self.converged_ = np.array(converged)
         self.gradient_norm_ = gradient_norms(self, self.models_)
         self._initial_gradient_norm = np.array(initial_norms)
         if self.record_affinity:
@@ -540,7 +548,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
             desc=f"SharedBottomNet member {member + 1}/{self.n_models}",
         )
         with contextlib.closing(bar):
-            n_iter, loss, val_loss = train(
+            n_iter, loss, val_loss, converged = train(
                 net, self._tensors(self._train_data), objective,
                 held=None if held is None else self._tensors(held),
                 callbacks=[] if recorder is None else [recorder], solver=self.solver,
@@ -549,7 +557,8 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
                 seed=seed, weighting=weighting, batch_sampling=self.batch_sampling, bar=bar,
             )
         affinity = recorder.affinity() if self.record_affinity else None
-        return {"n_iter": n_iter, "loss": loss, "val_loss": val_loss, "affinity": affinity}
+        return {"n_iter": n_iter, "loss": loss, "val_loss": val_loss, "affinity": affinity,
+                "converged": converged}
 
     def _check_val(self, X_val, y_val):
         features, labels = check_task_X(self, X_val, reset=False)

@@ -87,16 +87,24 @@ class NetInfluenceMixin:
         )
 
     def _check_stationary(self):
-        """Warn when a member is far from a stationary point (see ``gradient_norm_``)."""
+        """Warn when a member is far from a stationary point (``gradient_norm_``,
+        ``converged_``)."""
         far = self.gradient_norm_ > STATIONARY_RTOL * self._initial_gradient_norm
+        stopped = ~self.converged_
+        reasons = []
+        if stopped.any():
+            reasons.append(f"{stopped.sum()} stopped at max_epochs while the loss was still improving "
+                           "(converged_)")
         if far.any():
+            reasons.append(f"{far.sum()} kept more than {STATIONARY_RTOL:.0%} of the gradient norm they "
+                           f"started from (gradient_norm_ up to {self.gradient_norm_.max():.3g})")
+        if reasons:
             warnings.warn(
-                f"{far.sum()} of {len(far)} networks are far from a stationary point of their "
-                f"objective: training kept more than {STATIONARY_RTOL:.0%} of the gradient norm "
-                f"it started from (gradient_norm_ up to {self.gradient_norm_.max():.3g}). Influence "
-                "assumes a stationary point, so its scores describe a local response of the trained weights "
-                "rather than a refit. Train longer (max_epochs, solver='lbfgs'), or see "
-                "'Trusting network influence' in the user guide.", UserWarning, stacklevel=3,
+                f"{(far | stopped).sum()} of {len(far)} networks are far from a stationary point of their "
+                f"objective: {'; '.join(reasons)}. Influence assumes a stationary point, so its scores "
+                "describe a local response of the trained weights rather than a refit. Train longer "
+                "(max_epochs, solver='lbfgs'), or see 'Trusting network influence' in the user guide.",
+                UserWarning, stacklevel=3,
             )
 
     def get_influence_adapter(self):

@@ -126,11 +126,12 @@ def train(net, data, objective, *, solver, learning_rate, batch_size, max_epochs
     :class:`EarlyStopping` (on the tensors ``held`` when given), on batches
     drawn as ``batch_sampling`` says; L-BFGS runs :func:`fit_lbfgs` and takes
     none of them. Returns the iterations run, the training objective per
-    iteration and the held-out loss per epoch.
+    iteration, the held-out loss per epoch and whether training stopped on its
+    own criterion (rather than at ``max_epochs``).
     """
     if solver == "lbfgs":
-        n_iter, curve = fit_lbfgs(net, data, objective, max_iter=max_epochs, tol=tol, bar=bar)
-        return n_iter, curve, []
+        n_iter, curve, converged = fit_lbfgs(net, data, objective, max_iter=max_epochs, tol=tol, bar=bar)
+        return n_iter, curve, [], converged
     stopping = EarlyStopping(objective, held, tol=tol, patience=n_iter_no_change)
     optimizer = make_optimizer(solver, trainable(net) + weighting.parameters(), learning_rate)
     order = np.random.RandomState(seed)
@@ -138,11 +139,11 @@ def train(net, data, objective, *, solver, learning_rate, batch_size, max_epochs
         batches = TaskBalancedBatches(data["task"], batch_size, order, data["x"].dtype)
     else:
         batches = UniformBatches(len(data["x"]), batch_size, order, data["x"].device)
-    n_iter, curve = fit_minibatch(
+    n_iter, curve, converged = fit_minibatch(
         net, data, objective, optimizer, batches=batches, max_epochs=max_epochs,
         weighting=weighting, callbacks=[*callbacks, weighting, stopping], bar=bar,
     )
-    return n_iter, curve, stopping.curve
+    return n_iter, curve, stopping.curve, converged
 
 
 class UniformBatches:
@@ -207,7 +208,8 @@ def fit_minibatch(net, data, objective, optimizer, *, batches, max_epochs, weigh
     """Train ``net`` on the tensors ``data`` by epochs of ``batches()``; each
     step's backward pass is the task ``weighting``'s.
 
-    Returns the number of epochs run and the training objective of each.
+    Returns the number of epochs run, the training objective of each and
+    whether a callback stopped training before ``max_epochs``.
     """
     keep_graph = any(callback.needs_graph for callback in callbacks)
     curve = []
@@ -229,18 +231,20 @@ def fit_minibatch(net, data, objective, optimizer, *, batches, max_epochs, weigh
         curve.append(loss)
         bar.update(1)
         if any([callback.on_epoch_end(net, loss) for callback in callbacks]):  # every one sees it
+            converged = True
             break
     else:
+        converged = False
         warn_not_converged(max_epochs)
     for callback in callbacks:
         callback.on_train_end(net)
-    return epoch, curve
+    return epoch, curve, converged
 
 
 def fit_lbfgs(net, data, objective, *, max_iter, tol, bar):
     """Train ``net`` full batch with L-BFGS (strong Wolfe line search) until the
-    gradient falls below ``tol``. Returns the iterations run and the objective
-    at each evaluation."""
+    gradient falls below ``tol``. Returns the iterations run, the objective
+    at each evaluation and whether it stopped before ``max_iter``."""
     params = trainable(net)
     eps = torch.finfo(data["x"].dtype).eps
     optimizer = torch.optim.LBFGS(
@@ -265,9 +269,10 @@ def fit_lbfgs(net, data, objective, *, max_iter, tol, bar):
     net.train()
     optimizer.step(closure)
     n_iter = int(optimizer.state[params[0]]["n_iter"]) if params else 0
-    if n_iter >= max_iter:
+    converged = n_iter < max_iter
+    if not converged:
         warn_not_converged(max_iter)
-    return n_iter, curve
+    return n_iter, curve, converged
 
 
 def task_scale(rows, row_task, weights, n_tasks):
