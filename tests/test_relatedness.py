@@ -20,7 +20,8 @@ from skmtl.relatedness import (
 
 from skmtl.relatedness._grouping import _all_partitions, _n_partitions
 from skmtl.linear_model._loss import BinaryLogLoss, MultinomialLogLoss, SquaredError
-from skmtl.relatedness._subsets import _centred, _fit_surrogate, _higher_order, _offset_regression
+from skmtl.relatedness._offset_regression import offset_regression
+from skmtl.relatedness._subsets import _centred, _fit_surrogate, _higher_order
 from skmtl.utils import stack_tasks
 
 
@@ -183,7 +184,7 @@ def test_offset_regression_is_the_minimizer_in_either_space(n_rows, n_coef):
         Y = (rng.standard_normal((n_rows, 1)) if n_out == 1 and isinstance(loss, SquaredError)
              else np.eye(max(n_out, 2))[rng.integers(0, max(n_out, 2), n_rows)][:, -n_out:])
         weights = rng.uniform(0.1, 1.0, n_rows)
-        w = _offset_regression(loss, eta, G, Y, weights, ridge)
+        w = offset_regression(loss, eta, G, Y, weights, ridge)
         # stationarity of the convex objective: its gradient vanishes at the minimizer
         gradient = np.einsum("n,nc,ncd->d", weights, loss.gradient(eta + G @ w, Y), G) + 2 * ridge * w
         assert np.abs(gradient).max() < 1e-9

@@ -24,6 +24,7 @@ from ..utils import (
     preview_labels, task_labels,
 )
 from ._adapters import adapter_for, as_output
+from ._offset_regression import offset_regression
 
 
 def _sample_subsets(n_tasks, n_subsets, subset_size, rng):
@@ -105,54 +106,6 @@ def _refit_subset(estimator, X, y, train_rows, X_val, y_val, val_rows, tasks):
     return task_losses(model, _safe_indexing(X_val, val_rows), y_val[val_rows], tasks)
 
 
-def _offset_regression(loss, eta, G, Y, weights, ridge, max_iter=50, tol=1e-10):
-    """``argmin_w sum_n weights_n loss(eta_n + G_n w, Y_n) + ridge ||w||^2`` by damped Newton.
-
-    With fewer rows x outputs ``m`` than coefficients ``d`` (a network's
-    parameters) Newton runs in the row space: for ``ridge > 0`` the minimizer
-    is ``w = G^T a`` (the representer theorem), so each step solves an
-    ``m x m`` system with the kernel ``K = G G^T`` instead of a ``d x d`` one.
-    """
-    n, c, d = G.shape
-    flat = G.reshape(n * c, d)
-    row_space = ridge > 0 and n * c < d
-    if row_space:
-        kernel = flat @ flat.T
-        B = kernel.reshape(n, c, n * c)  # outputs of coefficients a: B @ a = G G^T a
-    else:
-        B = G
-    v = np.zeros(B.shape[-1])
-
-    def value(v):
-        norm = v @ kernel @ v if row_space else v @ v
-        return weights @ loss.loss(eta + B @ v, Y) + ridge * norm
-
-    current = value(v)
-    for _ in range(max_iter):
-        e = eta + B @ v
-        residual = (weights[:, None] * loss.gradient(e, Y)).ravel()
-        curved = weights[:, None, None] * np.einsum("nce,ner->ncr", loss.hessian(e, Y), B)
-        if row_space:
-            # Newton's system K (C K + 2 ridge I) step = -K (r + 2 ridge a), with
-            # C the rows' loss Hessians: solved without its outer K
-            reduced = residual + 2.0 * ridge * v
-            step = np.linalg.solve(curved.reshape(n * c, -1) + 2.0 * ridge * np.eye(len(v)), -reduced)
-            grad = kernel @ reduced
-        else:
-            grad = residual @ flat + 2.0 * ridge * v
-            hess = flat.T @ curved.reshape(-1, d)
-            step = np.linalg.solve(hess + 2.0 * ridge * np.eye(len(v)), -grad)
-        decrement = -grad @ step
-        t = 1.0
-        while value(v + t * step) > current - 1e-4 * t * decrement and t > 1e-10:
-            t *= 0.5
-        v = v + t * step
-        current = value(v)
-        if decrement / 2 <= tol:
-            break
-    return flat.T @ v if row_space else v
-
-
 def _gradient_subset_losses(estimator, X, y, X_val, y_val, subsets, n_components, ridge, rng, verbose):
     """Grad-TAE: subset losses of the model fine-tuned (to first order) on each subset."""
     model = clone(estimator).fit(X, y)
@@ -175,7 +128,7 @@ def _gradient_subset_losses(estimator, X, y, X_val, y_val, subsets, n_components
     out = np.full(subsets.shape, np.nan)
     for i, subset in enumerate(tqdm(subsets, desc="Grad-TAE subsets", disable=not verbose)):
         rows = subset[row_task] & (row_task >= 0)  # -1: a row without a task
-        coef = _offset_regression(adapter.loss, eta[rows], G[rows], Y[rows], w[rows], ridge)
+        coef = offset_regression(adapter.loss, eta[rows], G[rows], Y[rows], w[rows], ridge)
         val_rows = subset[val_task]
         per_row = adapter.loss.loss(val_eta[val_rows] + val_G[val_rows] @ coef, val_Y[val_rows])
         sums = np.bincount(val_task[val_rows], weights=per_row, minlength=subsets.shape[1])
