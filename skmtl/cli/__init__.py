@@ -187,10 +187,13 @@ def _build_parser():
                        help="do not standardize the features (default: standardize).")
         p.add_argument("--random-state", type=int, default=0, metavar="SEED",
                        help="seed of the random splits (default 0).")
+        top_option(p)
+        verbose_option(p)
+
+    def top_option(p):
         p.add_argument("--top", type=_int_at_least(1), default=_TOP_DEFAULT, metavar="N",
                        help=f"how many harmful rows (and task pairs) to print (default "
                        f"{_TOP_DEFAULT}).")
-        verbose_option(p)
 
     def verbose_option(p):
         p.add_argument("-v", "--verbose", action="count", default=0,
@@ -263,9 +266,7 @@ def _build_parser():
                       help="share of each task's rows held out (default 0.2).")
     demo.add_argument("--random-state", type=int, default=0, metavar="SEED",
                       help="seed of the split (default 0).")
-    demo.add_argument("--top", type=_int_at_least(1), default=_TOP_DEFAULT, metavar="N",
-                      help=f"how many harmful rows (and task pairs) to print (default "
-                      f"{_TOP_DEFAULT}).")
+    top_option(demo)
     method_option(demo)
     verbose_option(demo)
     demo.add_argument("--out", metavar="DIR",
