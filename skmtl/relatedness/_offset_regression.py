@@ -28,8 +28,9 @@ def offset_regression(loss, eta, G, Y, weights, ridge, max_iter=50, tol=1e-10):
     v = np.zeros(B.shape[-1])
 
     def value(v):
-        norm = v @ kernel @ v if row_space else v @ v
-        return weights @ loss.loss(eta + B @ v, Y) + ridge * norm
+        offset = B @ v  # in the row space K a, whose product with a is ||G^T a||^2
+        norm = v @ offset.ravel() if row_space else v @ v
+        return weights @ loss.loss(eta + offset, Y) + ridge * norm
 
     current = value(v)
     for _ in range(max_iter):
