@@ -367,12 +367,16 @@ def _flips_seed(setting, seed):
     def gain(removed):
         return test_score(model, X, y, np.setdiff1d(everything, removed), d) - base
 
-    ranked = np.argsort(MTIFSelector(model, removal_ratio=0.0, random_state=seed).fit(
-        X, y, X_val=d["X_val"], y_val=d["y_val"]).scores_, kind="stable")
+    selector = MTIFSelector(model, random_state=seed).fit(X, y, X_val=d["X_val"], y_val=d["y_val"])
+    ranked = np.argsort(selector.scores_, kind="stable")
     flips = np.flatnonzero(bad)
     top = ranked[:len(flips)]  # as many rows as flips
-    half = np.random.default_rng(seed).choice(flips, len(flips) // 2, replace=False)
+    rng = np.random.default_rng(seed)
+    half = rng.choice(flips, len(flips) // 2, replace=False)
     return {
+        "MTIF with clean validation, its own ratio (the selector's default)":
+            gain(np.setdiff1d(everything, selector.sample_indices_)),
+        "random rows, as many as flips": gain(rng.choice(everything, len(flips), replace=False)),
         "all flipped rows (the oracle)": gain(flips),
         "the flipped rows among MTIF's top (precision 1)": gain(top[bad[top]]),
         "MTIF's top, as many rows as flips": gain(top),
@@ -386,8 +390,9 @@ def _flips_seed(setting, seed):
 def flips_report(settings, seeds, jobs=1):
     """Which flipped rows a removal must take for the oracle's gain.
 
-    For uniform flips in the classification settings: the test gain of
-    removing all flipped rows, only those among the rows that MTIF with clean
+    For uniform flips in the classification settings: the test gain of the
+    selector's default with clean validation and of random removal (the
+    baselines), then of removing all flipped rows, only those among the rows that MTIF with clean
     validation ranks most harmful (as many rows as flips; precision 1 by
     construction), those rows themselves, a random half of the flipped rows,
     and the flipped rows of each given label.
