@@ -9,8 +9,9 @@ Two studies (issue 17):
     epochs with uniform and with task-balanced mini-batches, and with uniform
     batches for as many steps as the task-balanced run took (an epoch of
     task-balanced batches lasts until the largest task has been seen once).
-    Again with uneven volunteers: volunteer ``j`` keeps a share
-    ``0.05 ** (j / 9)`` of its training rows (about 200 down to 10 rows).
+    Again with volunteers thinned to unequal sizes (volunteer ``j`` keeps a
+    share ``s ** (j / 9)`` of its training rows, ``s`` = 1/2, 1/4 and 1/20)
+    and on digits pairs (see below).
 ``--study comparison``
     HAR with 10 % and 20 % flipped labels and digits pairs (task ``k``: digit
     ``k`` against digit ``k + 1 mod 10``, each digit's images split between
@@ -101,18 +102,25 @@ def accuracy(d, rows, seed, y=None, **params):
     return 100 * net.score(d["X_test"], d["y_test"]), time.perf_counter() - start
 
 
-def convergence_seed(seed, epochs, uneven):
+CONVERGENCE = {"HAR": ("HAR, 20% flips", 1.0), "HAR, thinned to 1/2": ("HAR, 20% flips", 0.5),
+               "HAR, thinned to 1/4": ("HAR, 20% flips", 0.25),
+               "HAR, thinned to 1/20 (uneven volunteers)": ("HAR, 20% flips", 0.05),
+               "digits pairs": ("digits pairs, 20% flips", 1.0)}
+
+
+def convergence_seed(seed, epochs, variant):
     """Accuracy and seconds by (sampling, epochs of the task-balanced run)."""
-    d = prepare("HAR, 20% flips", seed)
+    setting, share = CONVERGENCE[variant]
+    d = prepare(setting, seed)
     task = d["X"][:, -1]
     rows = np.arange(len(task))
-    if uneven:  # volunteer j keeps its first 0.05 ** (j / 9) share of rows
-        rows = np.concatenate([np.flatnonzero(task == t)[:max(2, int(0.05 ** (j / 9) * (task == t).sum()))]
+    if share < 1:  # task j keeps its first share ** (j / 9) of rows
+        rows = np.concatenate([np.flatnonzero(task == t)[:max(2, int(share ** (j / 9) * (task == t).sum()))]
                                for j, t in enumerate(np.unique(task))])
     sizes = np.unique(task[rows], return_counts=True)[1]
     batch = 200
     steps_ratio = np.ceil(sizes.max() / (batch // len(sizes))) / np.ceil(len(rows) / batch)
-    out = {}
+    out = {"largest / smallest task": sizes.max() / sizes.min()}
     for e in epochs:
         out["uniform", e] = accuracy(d, rows, seed, max_epochs=e, batch_sampling="uniform")
         out["task_balanced", e] = accuracy(d, rows, seed, max_epochs=e, batch_sampling="task_balanced")
@@ -202,7 +210,7 @@ def main():
     parser.add_argument("--study", choices=("convergence", "comparison", "both"), default="both")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=36)
-    parser.add_argument("--sampling", default="task_balanced", choices=("uniform", "task_balanced"),
+    parser.add_argument("--sampling", default="uniform", choices=("uniform", "task_balanced"),
                         help="batch_sampling of every network of the comparison")
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--methods", nargs="+", choices=list(WEIGHTINGS), default=list(WEIGHTINGS),
@@ -216,11 +224,12 @@ def main():
     parallel = Parallel(n_jobs=args.jobs)
     if args.study in ("convergence", "both"):
         epochs = (2, 3) if args.quick else (20, 36, 50)
-        for uneven in (False, True):
-            runs = parallel(delayed(convergence_seed)(s, epochs, uneven)
-                            for s in tqdm(seeds, desc="convergence"))
-            print(f"\nHAR{', uneven volunteers' if uneven else ''}, 20% flips, hidden 64, adam lr 1e-3, "
-                  f"batch 200: test accuracy by epochs ({len(runs)} seeds)\n")
+        for variant in CONVERGENCE:
+            runs = parallel(delayed(convergence_seed)(s, epochs, variant)
+                            for s in tqdm(seeds, desc=f"convergence, {variant}"))
+            ratio = np.mean([r["largest / smallest task"] for r in runs])
+            print(f"\n{variant}, 20% flips, hidden 64, adam lr 1e-3, batch 200: test accuracy by epochs "
+                  f"({len(runs)} seeds; largest task / smallest: {ratio:.2f} training rows)\n")
             print("| batch_sampling | " + " | ".join(f"{e} epochs" for e in epochs) + " | seconds (last) |")
             print("|---|" + "---|" * (len(epochs) + 1))
             for sampling in ("uniform", "task_balanced", "uniform, as many steps"):
