@@ -286,7 +286,8 @@ class InfluenceMixin:
         -------
         total : ndarray of shape (n_fit_rows,)
             ``np.nansum(influence(X_val, y_val, method=method) * task_weights,
-            axis=1)``: positive means the row helps the weighted tasks.
+            axis=1)``: positive means the row helps the weighted tasks. NaN
+            for every row when no task of nonzero weight has validation rows.
 
         Examples
         --------
@@ -313,6 +314,14 @@ class InfluenceMixin:
                 f"task_weights has shape {weights.shape}; it needs one weight per task "
                 f"of tasks_, shape ({n_tasks},)."
             )
+        weighted = weights != 0
+        if weighted.any() and empty[weighted].all():
+            warnings.warn(
+                "No validation row belongs to a task of nonzero task_weights, so every "
+                "total is NaN; pass validation rows of those tasks or weight the tasks "
+                "that have some.", UserWarning,
+            )
+            return np.full(self._n_fit_rows, np.nan)
         weights = np.where(empty, 0.0, weights)
         score = totals(weights)
         if score is None:

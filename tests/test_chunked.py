@@ -285,3 +285,18 @@ def test_command_line_streams_the_influence_it_writes(tmp_path, capsys):
     np.testing.assert_allclose(np.array([r[4:] for r in body], dtype=float), expected,
                                rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose([float(r[3]) for r in body], expected.sum(axis=1), atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["mtif", "exact"])
+def test_total_is_nan_not_zero_where_no_weighted_task_has_validation_rows(method):
+    est, Xv, yv = _fitted_ridge()
+    first = Xv[:, -1] == est.tasks_[0]
+    weights = np.zeros(len(est.tasks_))
+    weights[1:] = 1.0  # only tasks without validation rows below carry weight
+    with pytest.warns(UserWarning):  # no validation rows for the weighted tasks
+        total = est.influence_total(Xv[first], yv[first], method=method, task_weights=weights)
+    assert np.isnan(total).all()
+    # the task that has validation rows is still scored as influence() says
+    on_first = est.influence_total(Xv[first], yv[first], method=method, task_weights=1 - weights)
+    np.testing.assert_allclose(on_first, est.influence(Xv[first], yv[first], method=method)[:, 0],
+                               rtol=1e-9, atol=1e-14)

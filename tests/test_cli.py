@@ -245,6 +245,19 @@ def test_select_auto_ratio_follows_the_selector(data_csv, tmp_path, capsys):
     assert n_kept == len(selector.sample_indices_)
 
 
+def test_select_speaks_in_options_not_parameters(data_csv, tmp_path, capsys):
+    path, X, y = data_csv  # clean data: auto keeps every row and says how to remove some
+    common = ("--task-col", "school", "--target", "score")
+    status, out, err = run_main(capsys, "select", path, *common, "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    assert "note: --ratio auto keeps every row" in out and "Pass a number as --ratio" in out
+    assert "removal_ratio" not in out + err
+    status, out, err = run_main(capsys, "select", path, *common, "--strategy", "influence",
+                                "--out", str(tmp_path / "influence"))
+    assert status == 1 and not (tmp_path / "influence").exists()
+    assert "--ratio auto needs --strategy label-noise" in err and "removal_ratio" not in err
+
+
 def test_demo_runs_on_bundled_har(capsys):
     status, out, err = run_main(capsys, "demo", "--top", "3")
     assert status == 0, err

@@ -57,6 +57,11 @@ def _cmd_relatedness(args):
 
 
 def _cmd_select(args):
+    if args.strategy == "influence" and args.ratio == "auto":
+        raise _InputError(
+            "--ratio auto needs --strategy label-noise (the estimated share of corrupted "
+            "targets); with --strategy influence give the share to remove, e.g. --ratio 0.05."
+        )
     data, model, kind = _load(args)
     outputs = _plan_outputs(args.out, ["kept.csv", "removed.csv"], args.data)
     X, rows = data["X"], data["rows"]

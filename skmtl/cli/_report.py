@@ -337,8 +337,9 @@ def _select_rows(X, y, *, model, kind, ratio, strategy, scale, cv, random_state,
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         selector = pipe.fit(X, y)[1]
-    for warning in caught:
-        print(_wrap(f"note: {warning.message}"))
+    for warning in caught:  # the selector's advice, in the command's options
+        note = str(warning.message).replace("removal_ratio='auto'", "--ratio auto")
+        print(_wrap(f"note: {note.replace('removal_ratio', '--ratio')}"))
     noise = selector.label_noise_
     if noise is not None:
         worst = np.argsort(-np.nan_to_num(noise.task_noise_rate, nan=-1), kind="stable")[:3]
