@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skmtl import MultiTaskLogistic, MultiTaskRidge
+from skmtl import MultiTaskLogistic, MultiTaskPoisson, MultiTaskRidge
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
 from skmtl.inspection import loo_effects, loto_effects
 from skmtl.linear_model._base import MultiTaskLinearModel
@@ -276,8 +276,13 @@ def test_classifier_errors(classification_data):
     X, y, _, _ = classification_data
     clf = MultiTaskLogistic().fit(X, y)
     classes = clf.classes_.copy()
-    with pytest.raises(ValueError, match="one class"):
+    with pytest.raises(ValueError, match=r"one class \(1\) "):
         clf.fit(X, np.ones_like(y))
+    np.testing.assert_array_equal(clf.classes_, classes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no cast warning before the message
+        with pytest.raises(ValueError, match="Input y contains NaN"):
+            clf.fit(X, np.where(np.arange(len(y)) == 0, np.nan, y))
     np.testing.assert_array_equal(clf.classes_, classes)
     with pytest.raises(ValueError, match="choose one of"):
         clf.influence(X, y, method="exact")
@@ -292,12 +297,36 @@ def test_layout_errors(regression_data):
     with pytest.raises(ValueError, match="out of range"):
         MultiTaskRidge(task_col=20).fit(X, y)
     model = MultiTaskRidge().fit(X, y)
-    with pytest.raises(ValueError, match="features"):
+    with pytest.raises(ValueError, match="Invalid X_val .*X has 8 features, but MultiTaskRidge is expecting 9"):
         model.influence(X_val[:, 1:], y_val)
     with pytest.raises(ValueError, match="both"):
         model.influence(X_val)
     with pytest.raises(ValueError, match="must be numeric"):
         MultiTaskRidge().fit(np.column_stack([X[:, :2].astype(object), np.full(len(X), "a"), X[:, -1]]), y)
+
+
+@pytest.mark.parametrize("frame", [False, True])
+def test_wrong_X_val_is_named_and_leaves_fit_unchanged(regression_data, frame):
+    X, y, X_val, y_val = regression_data
+    if frame:
+        X, X_val = pd.DataFrame(X).add_prefix("f"), pd.DataFrame(X_val).add_prefix("f")
+    model = MultiTaskRidge().fit(X, y)
+    coef = model.coef_.copy()
+    match = "Feature names seen at fit time, yet now missing" if frame else "X has 8 features"
+    with pytest.raises(ValueError, match=rf"(?s)Invalid X_val \(it needs the columns of the X given to fit.*{match}"):
+        model.fit(X, y, X_val=X_val.iloc[:, 1:] if frame else X_val[:, 1:], y_val=y_val)
+    np.testing.assert_array_equal(model.coef_, coef)
+    np.testing.assert_array_equal(model.influence_, model.influence(X, y))
+
+
+@pytest.mark.parametrize("Model", [MultiTaskRidge, MultiTaskPoisson])
+def test_text_targets_point_regression_models_to_the_classifier(classification_data, Model):
+    X, y, _, _ = classification_data
+    model = Model().fit(X, y)
+    coef = model.coef_.copy()
+    with pytest.raises(ValueError, match=rf"y must be numeric for {Model.__name__}.*such as \[('yes'|'no'), .*MultiTaskLogistic"):
+        model.fit(X, np.where(y == 1, "yes", "no"))
+    np.testing.assert_array_equal(model.coef_, coef)
 
 
 def test_influence_uses_the_penalty_of_the_fit(regression_data):

@@ -704,7 +704,7 @@ class _Image(nn.Module):
     [
         ({"module": _Image()}, None, r"\(n, width\) for the task heads; it returned \(2, 1, 3\)", ValueError),
         ({"module": nn.Linear(5, 2)}, None, "module failed on a batch of shape", ValueError),
-        ({}, "one_class", "one class", ValueError),
+        ({}, "one_class", r"one class \(1\) ", ValueError),
         ({"solver": "sgd", "learning_rate": 10.0}, None, "became (inf|nan) at epoch [0-9]+", FloatingPointError),
         ({"solver": "lbfgs", "record_affinity": "lookahead"}, None, "use solver='adam' or 'sgd'", ValueError),
         ({"hidden_layer_sizes": (3, -1)}, None, "positive integers", ValueError),
@@ -746,8 +746,10 @@ def test_prediction_and_influence_errors():
     est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=5, random_state=0, device="cpu").fit(X, y)
     unseen = X.copy()
     unseen[0, -1] = 5
-    with pytest.raises(ValueError, match=r"tasks not seen in fit: \[5\]"):
+    with pytest.raises(ValueError, match=r"tasks not seen in fit: \[5\].*refit with rows of those tasks"):
         est.predict(unseen)
+    with pytest.raises(ValueError, match="Invalid X_val .*X has 3 features, but SharedBottomNet is expecting 4"):
+        est.influence(X[:, 1:], y)
     unseen[0, -1] = np.nan
     with pytest.raises(ValueError, match="missing task label"):
         est.predict(unseen)

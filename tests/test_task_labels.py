@@ -161,3 +161,34 @@ def test_make_feature_transformer_scales_features_and_keeps_the_task_column(data
     assert out.columns.tolist() == ["a", "b", "task"]
     assert out["task"].tolist() == frame["task"].tolist()
     np.testing.assert_allclose(out[["a", "b"]], StandardScaler().fit_transform(X[:, :-1]))
+
+
+@pytest.mark.parametrize("frame", [False, True])
+def test_text_task_column_not_last_names_the_task_col_to_pass(data, frame):
+    X, y = data
+    first = _with_task_column(X, ["a", "b", "c"])[:, [-1, 0, 1]]  # task labels in the first column
+    if frame:
+        first = pd.DataFrame(first, columns=["site", "f0", "f1"]).astype({"f0": float, "f1": float})
+    model = MultiTaskRidge().fit(X, y)
+    coef = model.coef_.copy()
+    column = "'site'" if frame else "0"
+    with pytest.raises(ValueError, match=(
+        rf"column {column} could not be converted to float .*If column {column} holds the task "
+        rf"labels, pass task_col={column} \(task_col=-1 reads column {'.f1.' if frame else 2}\); "
+        "otherwise encode categorical features first, e.g. with OneHotEncoder"
+    )):
+        model.fit(first, y)
+    np.testing.assert_array_equal(model.coef_, coef)
+    assert model.n_features_in_ == 3
+    np.testing.assert_array_equal(MultiTaskRidge(task_col="site" if frame else 0).fit(first, y).coef_, coef)
+
+
+def test_several_text_features_are_named_without_a_task_col_hint(data):
+    X, y = data
+    colors = np.where(y > 0, "red", "blue")
+    frame = pd.DataFrame({"color": colors, "shape": colors, "f0": X[:, 0], "task": X[:, -1]})
+    with pytest.raises(ValueError, match=(
+        r"columns 'color', 'shape' could not be converted to float \(.*\)\. Encode categorical "
+        "features first, e.g. with OneHotEncoder.$"
+    )):
+        MultiTaskRidge().fit(frame, y)

@@ -75,6 +75,17 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
     def _encode_targets(self, y):
         """Encode targets of validation data like the training targets."""
 
+    def _float_targets(self, y):
+        """``y`` as floats, for the regression models; class labels are pointed elsewhere."""
+        y = column_or_1d(y)
+        try:
+            return y.astype(float)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"y must be numeric for {type(self).__name__}, a regression model; got "
+                f"values such as {y[:3].tolist()}. For class labels use MultiTaskLogistic."
+            ) from exc
+
     # -- fitting ------------------------------------------------------------------
     @keep_state_on_error
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
@@ -332,7 +343,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
 
     def _check_val(self, X_val, y_val):
         """Validation data as ``(Z, Y, task index)``, rows of unseen tasks dropped."""
-        features, labels = check_task_X(self, X_val, reset=False)
+        features, labels = check_task_X(self, X_val, reset=False, input_name="X_val")
         y_val = column_or_1d(y_val)
         if len(y_val) != len(features):
             raise ValueError(

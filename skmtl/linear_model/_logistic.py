@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 from scipy.special import log_softmax
 
 from ..base import binary_log_proba
@@ -70,11 +70,13 @@ class MultiTaskLogistic(ClassifierMixin, MultiTaskLinearModel):
     _refit_method = "newton"
 
     def _make_loss(self, y):
+        # before check_classification_targets, whose cast of NaN to int warns
+        check_array(y, ensure_2d=False, dtype=None, input_name="y", estimator=self)
         check_classification_targets(y)
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
-                f"y has one class ({self.classes_[0]!r}) across all tasks; a "
+                f"y has one class ({self.classes_[:1].tolist()[0]!r}) across all tasks; a "
                 "classifier needs at least two. (One class within a task is fine.)"
             )
         return self._loss_for_classes(), self._one_hot(encoded)

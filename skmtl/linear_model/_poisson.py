@@ -3,7 +3,6 @@
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import d2_tweedie_score
-from sklearn.utils.validation import column_or_1d
 
 from ..utils import check_magnitude
 from ._base import MultiTaskLinearModel
@@ -71,7 +70,7 @@ class MultiTaskPoisson(RegressorMixin, MultiTaskLinearModel):
     _refit_method = "newton"
 
     def _make_loss(self, y):
-        y = column_or_1d(y).astype(float)
+        y = self._float_targets(y)
         if not np.all(np.isfinite(y)) or np.any(y < 0):
             raise ValueError(
                 "y holds negative, NaN or infinite values; a Poisson model needs counts "

@@ -2,7 +2,6 @@
 
 import numpy as np
 from sklearn.base import RegressorMixin, clone
-from sklearn.utils.validation import column_or_1d
 
 from ..base import blas_threads_for_blocks, is_dask_collection
 from ..utils import check_magnitude
@@ -86,7 +85,7 @@ class MultiTaskRidge(RegressorMixin, MultiTaskLinearModel):
     _refit_method = "exact"
 
     def _make_loss(self, y):
-        y = column_or_1d(y).astype(float)
+        y = self._float_targets(y)
         if not np.all(np.isfinite(y)):
             raise ValueError("Input y contains NaN or infinity; remove or impute those rows.")
         check_magnitude(y, "y")

@@ -561,7 +561,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
                 "converged": converged}
 
     def _check_val(self, X_val, y_val):
-        features, labels = check_task_X(self, X_val, reset=False)
+        features, labels = check_task_X(self, X_val, reset=False, input_name="X_val")
         y_val = column_or_1d(y_val)
         if len(y_val) != len(features):
             raise ValueError(f"X_val has {len(features)} rows but y_val has {len(y_val)}.")

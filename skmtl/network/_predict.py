@@ -31,7 +31,10 @@ class NetPredictMixin:
         features, labels = check_task_X(self, X, reset=False)
         row_task = encode_fitted_tasks(
             labels, self.tasks_, unseen="error", missing="error",
-            consequence="SharedBottomNet has no head for them.",
+            consequence=(
+                "SharedBottomNet has no head for them: refit with rows of those tasks, "
+                "or drop these rows."
+            ),
         )
         return features, row_task
 

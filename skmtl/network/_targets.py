@@ -49,7 +49,7 @@ def encode_targets(y, row_task, task_types):
         classes = np.unique(labels)
         if len(classes) < 2:
             raise ValueError(
-                f"y has one class ({classes[0]!r}) across all classification "
+                f"y has one class ({classes[:1].tolist()[0]!r}) across all classification "
                 "tasks; a classifier needs at least two. (One class within a task is "
                 "fine.) Set task_types='regression' if the targets are numbers."
             )

@@ -131,7 +131,7 @@ def resolve_task_col(task_col, n_columns, feature_names=None):
     raise TypeError(f"task_col must be an int or a str, got {task_col!r}.")
 
 
-def check_task_X(estimator, X, *, reset):
+def check_task_X(estimator, X, *, reset, input_name="X"):
     """Validate X for a skmtl estimator and separate its task column.
 
     Sets ``n_features_in_`` / ``feature_names_in_`` when ``reset``, and the
@@ -146,6 +146,8 @@ def check_task_X(estimator, X, *, reset):
         Features plus the task column.
     reset : bool
         True in ``fit``, False afterwards.
+    input_name : str, default="X"
+        How error messages name ``X`` (``"X_val"`` for validation data).
 
     Returns
     -------
@@ -163,10 +165,19 @@ def check_task_X(estimator, X, *, reset):
     >>> features.ravel().tolist(), labels.tolist()
     ([0.5, 1.5], [1, 2])
     """
-    X_array = validate_data(
-        estimator, X, reset=reset, dtype=None, ensure_all_finite=False,
-        ensure_min_samples=1,
-    )
+    try:
+        X_array = validate_data(
+            estimator, X, reset=reset, dtype=None, ensure_all_finite=False,
+            ensure_min_samples=1,
+        )
+    except ValueError as exc:
+        if input_name == "X":
+            raise
+        # scikit-learn's messages call every input X
+        raise ValueError(
+            f"Invalid {input_name} (it needs the columns of the X given to fit, task "
+            f"column included): {exc}"
+        ) from exc
     if reset:
         estimator._task_col_index = resolve_task_col(
             estimator.task_col, X_array.shape[1], getattr(estimator, "feature_names_in_", None)
@@ -177,19 +188,45 @@ def check_task_X(estimator, X, *, reset):
     try:
         features = features.astype(float)
     except (TypeError, ValueError) as exc:
-        raise type(exc)(
-            "Every column of X except the task column must be numeric; "
-            f"could not convert the features to float ({exc}). Encode "
-            "categorical features first, e.g. with OneHotEncoder."
-        ) from exc
-    features = check_array(features, ensure_min_features=0, input_name="X", estimator=estimator)
-    _check_magnitude(features, estimator, task_idx)
+        raise type(exc)(_non_numeric_message(estimator, features, task_idx, reset, input_name, exc)) from exc
+    features = check_array(features, ensure_min_features=0, input_name=input_name, estimator=estimator)
+    _check_magnitude(features, estimator, task_idx, input_name)
     labels, missing = _labels_with_missing(labels)
     if reset:
         present = normalize_task_labels(labels[~missing])  # numbers, not objects, if any missing
         _warn_if_inexact(present)
         _warn_if_scaled(estimator, present, task_idx)
     return features, labels
+
+
+def _column_name(estimator, position):
+    """A column of X as the user knows it: its name, else its position."""
+    names = getattr(estimator, "feature_names_in_", None)
+    return repr(str(names[position])) if names is not None else str(position)
+
+
+def _non_numeric_message(estimator, features, task_idx, reset, input_name, exc):
+    """Which feature columns are not numbers; a task column given as one, in fit."""
+    bad = []
+    for j, column in enumerate(features.T):
+        try:
+            column.astype(float)
+        except (TypeError, ValueError):
+            bad.append(_column_name(estimator, j + (j >= task_idx)))
+    if len(bad) == 1 and reset:
+        fix = (
+            f"If column {bad[0]} holds the task labels, pass task_col={bad[0]} "
+            f"(task_col={estimator.task_col!r} reads column {_column_name(estimator, task_idx)}); "
+            "otherwise encode"
+        )
+    else:
+        fix = "Encode"
+    return (
+        f"Every column of {input_name} except the task column must be numeric; "
+        f"column{'s' if len(bad) > 1 else ''} {', '.join(bad)} could not be converted "
+        f"to float ({exc}). {fix} categorical features first, e.g. with OneHotEncoder."
+    )
+
 
 
 # Squares of larger values, summed over rows, leave float64's range (~1.8e308)
@@ -248,16 +285,14 @@ def check_magnitude(values, what, remedy="multiply or divide it by a power of te
     )
 
 
-def _check_magnitude(features, estimator, task_idx):
+def _check_magnitude(features, estimator, task_idx, input_name):
     """:func:`check_magnitude` per feature column, named as the user knows it."""
     unsafe = np.flatnonzero(_unsafe_scale(features, axis=0))
     if not len(unsafe):
         return
     column = unsafe[0] + (unsafe[0] >= task_idx)  # position in X
-    names = getattr(estimator, "feature_names_in_", None)
-    name = f"column {names[column]!r}" if names is not None else f"column {column}"
     check_magnitude(
-        features[:, unsafe[0]], f"X's {name}",
+        features[:, unsafe[0]], f"{input_name}'s column {_column_name(estimator, column)}",
         "multiply or divide it by a power of ten, or standardize the features with "
         "skmtl.compose.make_feature_transformer(StandardScaler())",
     )
