@@ -394,6 +394,8 @@ def test_validation_data_of_unseen_tasks_is_named(reg_data):
     X_val[:, -1] = np.nan
     with pytest.raises(ValueError, match=r"X_val \(none given\)"):
         sel.fit(X, y, X_val=X_val, y_val=y)
+    with pytest.raises(ValueError, match=r"Invalid X_val .*: X has 4 features, but MTIFSelector is expecting 5"):
+        sel.fit(X, y, X_val=X[:, 1:], y_val=y)
 
 
 def test_set_output_pandas_gives_dataframes(clf_data):

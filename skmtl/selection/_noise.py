@@ -255,7 +255,7 @@ class _ClassNoise:
         self.classes, self.given = np.unique(y, return_inverse=True)
         if len(self.classes) < 2:
             raise ValueError(
-                f"y has one class ({self.classes[0]!r}); label noise needs two or more."
+                f"y has one class ({self.classes[:1].tolist()[0]!r}); label noise needs two or more."
             )
         n_classes = len(self.classes)
         self.held = held

@@ -517,7 +517,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
 
     def _check_validation_tasks(self, X_val):
         """An error naming the labels when no task of ``X_val`` was seen in ``X``."""
-        _, labels = check_task_X(self, X_val, reset=False)
+        _, labels = check_task_X(self, X_val, reset=False, input_name="X_val")
         labels = labels[~missing_task_mask(labels)]
         if not (encode_tasks(labels, self.tasks_) >= 0).any():
             raise ValueError(
