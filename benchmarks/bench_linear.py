@@ -144,14 +144,14 @@ def run_speed(args):
     scores = model.influence(X_val, y_val)
     # the inputs of the algebra, taken from the model
     H = model._hessian()
-    _, row_task, u, _ = model._row_perturbations()
+    _, row_task, u, _ = model._row_perturbations(0, model._n_fit_rows)
     _, v, _ = model._val_terms(model._check_val(X_val, y_val))
     blocks = (H.task_blocks, H.cross_blocks, H.shared_block)
 
     def common():
         """What every route needs first: Hessian blocks, row and validation gradients."""
         model._cache = {}
-        model._row_perturbations()  # computes the blocks (cached) and the row gradients
+        model._row_perturbations(0, model._n_fit_rows)  # computes the blocks (cached) and the row gradients
         model._val_terms(model._check_val(X_val, y_val))
 
     def skmtl_end_to_end():
@@ -310,7 +310,7 @@ def _growth_row(K, d, n, repeat, dense_limit):
     n_params = K * (d + 1) + d + 1
     if n_params <= dense_limit:
         H = model._hessian()
-        _, row_task, u, _ = model._row_perturbations()
+        _, row_task, u, _ = model._row_perturbations(0, model._n_fit_rows)
         _, v, _ = model._val_terms(model._check_val(X_val, y_val))
         row["dense"] = best_of(lambda: dense_scores_val_side(H, row_task, u, v), repeat)
     return row

@@ -30,7 +30,7 @@ Grad-TAE's estimated subset losses are to real refits on the same subsets.
 
 Run: ``python benchmarks/compare_relatedness.py --seeds 100 --har-seeds 0``
 (synthetic, three sizes: about 7 minutes on 2 shared cores, one BLAS thread;
-HAR: ``--sizes --har-seeds 1``, a few minutes per split, its surrogate and
+HAR: ``--sizes --har-seeds 3``, about 2 minutes per split, its surrogate and
 higher-order use m = 2K subsets).
 """
 
