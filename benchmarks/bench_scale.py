@@ -7,6 +7,7 @@ Parts (``all`` runs the first three)::
     python benchmarks/bench_scale.py growth      # time and memory as K, d and n double
     python benchmarks/bench_scale.py dask        # 1 vs 2 workers: LOO refits and the Dask fit
     python benchmarks/bench_scale.py network     # SharedBottomNet: the n x K scores streamed, n doubling
+    python benchmarks/bench_scale.py results     # whole, streamed and summed scores: their memory and time
 
 Every measured case runs in a fresh subprocess, so its peak resident set size
 (``ru_maxrss``) belongs to it alone: the data, Python and numpy included.
@@ -35,6 +36,13 @@ Steps (cumulative in one process):
 * ``stream``: ``influence_chunked(reduce_func=...)`` over all ``n x K``
   scores, keeping per row its most harmed task and per task its summed
   harm, so no ``n x K`` array is ever held.
+
+``results`` compares, each in a fresh process after ``fit`` (``K = 500``,
+``d = 20``, ``n = 100,000``, a 381 MiB ``n x K`` result), the peak memory
+above the fitted state (reset through ``/proc/self/clear_refs``) and the time
+of ``influence()`` (the whole array), ``influence_chunked(working_memory=64)``
+(blocks of 64 MiB, each reduced to its rows' smallest score) and
+``influence_total()``.
 
 ``network`` streams a ``SharedBottomNet`` (one hidden layer of 16 units,
 one epoch in batches of 1,000 rows, on the CPU with one torch thread, ``d =
@@ -127,6 +135,18 @@ def worker(args):
 
             assert sum(model.influence_chunked(reduce_func=reduce)) == n
             out["stream_s"] = time.perf_counter() - t
+        calls = {"influence": model.influence, "influence_total": model.influence_total,
+                 "influence_chunked": lambda: np.concatenate(list(model.influence_chunked(
+                     reduce_func=lambda block, start: block.min(axis=1))))}
+        for name in set(calls) & set(steps):  # the call's own peak above the fitted state
+            _reset_peak()
+            before = _rss_mib("VmRSS")
+            t = time.perf_counter()
+            result = calls[name]()
+            out[f"{name}_s"] = time.perf_counter() - t
+            out[f"{name}_MiB"] = _rss_mib("VmHWM") - before
+            assert result.shape[0] == n
+            del result
         out["total_s"] = time.perf_counter() - start
     out["peak_MiB"] = _peak_mib()
     print(json.dumps(out))
@@ -305,6 +325,19 @@ def run_growth(args):
         print(f"| {name} | {t:.2f} | {m:.2f} | {f:.2f} |")
 
 
+def run_results(args):
+    """The whole n x K influence, its stream and the row totals: memory and time."""
+    K, d, n = 500, 20, 100_000
+    print(f"MultiTaskRidge, K={K}, d={d}, n={n:,}: the n x K scores are {n * K * 8 / MIB:.0f} MiB\n")
+    print("| call | seconds | peak above the fitted model, MiB |\n|---|---|---|")
+    for name, label in (("influence", "influence()"),
+                        ("influence_chunked", "influence_chunked(working_memory=64)"),
+                        ("influence_total", "influence_total()")):
+        runs = [run_case(K, d, n, [name]) for _ in range(args.repeat)]
+        r = min(runs, key=lambda r: r[f"{name}_s"])
+        print(f"| `{label}` | {r[f'{name}_s']:.2f} | {r[f'{name}_MiB']:.1f} |", flush=True)
+
+
 def run_dask(args):
     """1 vs 2 Dask worker processes: brute-force refits through joblib, and the Dask fit."""
     import dask.dataframe as dd
@@ -351,10 +384,10 @@ def run_dask(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="part", required=True)
-    for name in ("targets", "stream", "growth", "dask", "network", "all"):
+    for name in ("targets", "stream", "growth", "dask", "network", "results", "all"):
         part = sub.add_parser(name)
         part.add_argument("--repeat", type=int, default=2,
-                          help="growth: runs per shape, the fastest kept (the machine is shared)")
+                          help="growth, results: runs per case, the fastest kept (the machine is shared)")
     w = sub.add_parser("worker")  # one measured case, started by the parts above
     w.add_argument("--model", choices=["ridge", "network"], default="ridge")
     w.add_argument("--tasks", type=int)
@@ -364,7 +397,7 @@ def main(argv=None):
     w.add_argument("--working-memory", type=float, default=64)
     args = parser.parse_args(argv)
     parts = {"worker": worker, "targets": run_targets, "stream": run_stream,
-             "growth": run_growth, "dask": run_dask, "network": run_network}
+             "growth": run_growth, "dask": run_dask, "network": run_network, "results": run_results}
     if args.part == "worker" and args.model == "network":
         parts["worker"] = net_worker
     if args.part == "all":

@@ -571,8 +571,16 @@ def encode_tasks(labels, tasks):
     >>> encode_tasks(np.array(["b", "c", None], dtype=object), ["a", "b"]).tolist()
     [1, -1, -1]
     """
-    index = {t: i for i, t in enumerate(tasks)}
+    labels, tasks = np.asarray(labels), np.asarray(tasks)
     missing = missing_task_mask(labels)
+    numeric = labels.dtype.kind in "biuf" and tasks.dtype.kind in "biuf"
+    if numeric or labels.dtype.kind == tasks.dtype.kind == "U":  # sortable alike: vectorized
+        order = np.argsort(tasks, kind="stable")
+        place = np.minimum(np.searchsorted(tasks[order], labels), max(len(tasks) - 1, 0))
+        found = ~missing & (len(tasks) > 0)
+        found[found] = tasks[order][place[found]] == labels[found]
+        return np.where(found, order[place] if len(tasks) else -1, -1).astype(np.intp)
+    index = {t: i for i, t in enumerate(tasks)}  # mixed or object labels
     return np.array(
         [-1 if m else index.get(v, -1) for v, m in zip(labels, missing)], dtype=np.intp
     )
