@@ -12,7 +12,7 @@ from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.compose import make_feature_transformer
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
 from skmtl.inspection import task_losses
-from skmtl.utils import split_tasks, stack_tasks
+from skmtl.utils import encode_tasks, split_tasks, stack_tasks
 
 BIG = 2**53  # float64 cannot tell BIG and BIG + 1 apart
 
@@ -192,3 +192,19 @@ def test_several_text_features_are_named_without_a_task_col_hint(data):
         "features first, e.g. with OneHotEncoder.$"
     )):
         MultiTaskRidge().fit(frame, y)
+
+
+@pytest.mark.parametrize("labels, tasks", [
+    (np.array([3.0, 1.0, np.nan, 2.5, 7.0, 1.0]), np.array([7, 1, 3])),  # floats of integer tasks
+    (np.array([5, -3, 10**12, 0]), np.array([10**12, -3])),
+    (np.array([True, False, True]), np.array([1, 0])),
+    (np.array(["b", "zz", "", "a"]), np.array(["b", "a"])),
+    (np.array(["b", "c", None, 1], dtype=object), np.array(["a", "b", 1], dtype=object)),  # mixed
+    (np.array([1, 2]), np.array([], dtype=int)),
+    (np.array([], dtype=float), np.array([1, 2])),
+])
+def test_encode_tasks_is_the_position_of_each_label_in_tasks(labels, tasks):
+    expected = [next((i for i, t in enumerate(tasks) if not pd.isna(v) and t == v), -1)
+                for v in labels]
+    np.testing.assert_array_equal(encode_tasks(labels, tasks), np.asarray(expected, dtype=np.intp))
+    assert encode_tasks(labels, tasks).dtype == np.intp
