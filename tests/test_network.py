@@ -741,6 +741,20 @@ def test_bad_input_raises_and_keeps_fitted_model(params, data, match, error):
     assert all(vars(est)[k] is v for k, v in state.items())
 
 
+@pytest.mark.parametrize("task_types", ["classification", "regression"])
+def test_nan_targets_are_named_before_any_cast_warns(task_types):
+    X, y = make_multitask_classification(n_tasks=2, n_samples=10, n_features=3, random_state=0)
+    est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=5, n_iter_no_change=50, random_state=0,
+                          device="cpu", task_types=task_types)
+    y_nan = y.astype(float)
+    y_nan[3] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one message, no RuntimeWarning of a cast before it
+        with pytest.raises(ValueError, match="Input y contains NaN"):
+            est.fit(X, y_nan)
+    assert not hasattr(est, "models_")
+
+
 def test_prediction_and_influence_errors():
     X, y = make_multitask_classification(n_tasks=2, n_samples=10, n_features=3, random_state=0)
     est = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=5, random_state=0, device="cpu").fit(X, y)

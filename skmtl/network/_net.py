@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
-from sklearn.utils.validation import _check_sample_weight, column_or_1d
+from sklearn.utils.validation import _check_sample_weight, check_array, column_or_1d
 from tqdm.auto import tqdm
 
 from ..base import InfluenceMixin, data_fingerprint, keep_state_on_error, validation_given
@@ -446,6 +446,8 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
             previous = {**self._layout(), "models": self.models_}
         features, labels = check_task_X(self, X, reset=True)
         y = column_or_1d(y, warn=True)
+        # NaN or infinite targets, named before any cast of them to class codes warns
+        check_array(y, ensure_2d=False, dtype=None, input_name="y", estimator=self)
         if len(y) != len(features):
             raise ValueError(f"X has {len(features)} rows but y has {len(y)}; they must match.")
         weights = _check_sample_weight(sample_weight, features, ensure_non_negative=True)
