@@ -12,6 +12,7 @@ from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
 from skmtl.model_selection import TaskStratifiedKFold
 from skmtl.selection import MTIFSelector, estimate_label_noise, fewest_removed_within_one_se
+from skmtl.selection._noise import keep_every_class_in_training
 
 
 def flipped(kind, seed=0, n_tasks=4, n_samples=150):
@@ -215,3 +216,26 @@ def test_a_task_whose_labels_went_bad_stands_out():
     assert np.argmax(noise.task_noise_rate) == 4
     others = np.delete(noise.task_noise_rate, 4)
     assert noise.task_noise_rate[4] > 1.5 * others.max()
+
+
+def test_folds_keep_every_class_in_training():
+    y = np.array([0, 1, 1, 1, 2, 2, 1, 1])
+    folds = [(np.array([1, 2, 3, 4, 5]), np.array([0, 6, 7])),  # class 0 only held out
+             (np.array([0, 1, 2, 3, 6, 7]), np.array([4, 5])),  # class 2 only held out: nothing left
+             (np.array([0, 4, 5, 6, 7]), np.array([1, 2, 3]))]
+    fixed = keep_every_class_in_training(folds, y)
+    assert len(fixed) == 2  # the fold left with no held-out row is dropped
+    np.testing.assert_array_equal(fixed[0][0], [0, 1, 2, 3, 4, 5])
+    np.testing.assert_array_equal(fixed[0][1], [6, 7])
+    np.testing.assert_array_equal(fixed[1][0], folds[2][0])  # nothing lost: unchanged
+    for train, _ in fixed:
+        assert set(y[train]) == {0, 1, 2}
+
+
+def test_a_class_of_one_row_is_trained_on_and_not_judged():
+    X, y, _ = flipped("uniform", n_samples=20)
+    y = y.copy()
+    y[0] = 2  # a third class, one row
+    noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0)
+    assert np.isnan(noise.label_quality[0])
+    assert np.isfinite(noise.label_quality[1:]).all()

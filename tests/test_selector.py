@@ -437,3 +437,26 @@ def test_plain_estimator_routes_the_docs_give(clf_data):
     imblearn_pipeline = pytest.importorskip("imblearn.pipeline")
     imb = imblearn_pipeline.make_pipeline(sel.set_params(sampler=True), LogisticRegression()).fit(X, y)
     np.testing.assert_array_equal(imb[-1].coef_, plain.coef_)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("n_rare", [1, 2])
+@pytest.mark.parametrize("params", [
+    {},
+    {"removal_ratio": 0.3},
+    {"strategy": "influence", "removal_ratio": 0.1},
+    {"strategy": "influence", "removal_ratio": 0.2, "step": 0.05},
+    {"strategy": "influence", "removal_ratio": 0.1, "validation_fraction": 0.2, "step": 0.05},
+    {"strategy": "random", "removal_ratio": 0.5},
+])
+def test_a_rare_class_is_fitted_everywhere_and_never_removed_entirely(params, n_rare):
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.standard_normal((45, 2)), np.repeat([0, 1, 2], [20, 20, 5])])
+    y = np.ones(45, dtype=int)
+    y[:n_rare] = 0  # a class of one or two rows: some training parts would lack it
+    sel = MTIFSelector(MultiTaskLogistic(), random_state=0, **params).fit(X, y)
+    kept = sel.sample_indices_
+    assert set(y[kept]) == {0, 1}
+    requested = params.get("removal_ratio", 0.0)
+    assert len(y) - len(kept) == int(np.floor(requested * len(y) + 1e-9)) or (
+        y[kept] == 0).sum() == 1  # only the class's last row was spared

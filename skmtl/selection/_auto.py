@@ -7,7 +7,7 @@ from scipy.stats import norm
 from sklearn.utils import _safe_indexing
 
 from ..model_selection import TaskStratifiedKFold
-from ._noise import estimate_label_noise
+from ._noise import estimate_label_noise, keep_every_class_in_training
 
 # removal ratios tried by removal_ratio="auto" against validation data
 AUTO_RATIOS = (0.0, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3)
@@ -104,6 +104,59 @@ def lowest(scores, candidates, n):
     return candidates[np.argsort(scores[candidates], kind="stable")[:n]]
 
 
+def lowest_keeping_every_class(scores, candidates, n, y, kept):
+    """:func:`lowest`, but never the last row of a class among the rows ``kept``
+    (a boolean mask of the rows not removed yet): a classifier fitted on the rest
+    must still see every class. Fewer than ``n`` where no more can go."""
+    classes, counts = np.unique(y[kept], return_counts=True)
+    left = dict(zip(classes.tolist(), counts.tolist()))
+    taken = []
+    for row in candidates[np.argsort(scores[candidates], kind="stable")]:
+        if len(taken) == n:
+            break
+        label = y[row]
+        if left[label] > 1:
+            left[label] -= 1
+            taken.append(row)
+    return np.asarray(taken, dtype=np.intp)
+
+
+def _held_out_differences(make_estimator, X, y, noise, *, n_folds, task_col, n_jobs):
+    """Per held-out row of 3 task-stratified folds, the estimated clean score with
+    the removal minus without it, and None; or None and why the removal cannot
+    be tested (it would take every row of a class out of a training part)."""
+    differences = []
+    folds = list(TaskStratifiedKFold(3, shuffle=True, random_state=0, task_col=task_col).split(X, y))
+    if noise.transition is not None:
+        folds = keep_every_class_in_training(folds, y)
+    for train, test in folds:
+        # the rows are ranked again on the training part alone: ranked on
+        # all rows, the held-out labels would have chosen what to remove
+        inner = estimate_label_noise(
+            make_estimator(), _safe_indexing(X, train), y[train],
+            cv=n_folds, task_col=task_col, n_jobs=n_jobs, random_state=0,
+        )
+        quality = inner.label_quality
+        finite = np.flatnonzero(np.isfinite(quality))
+        kept = np.setdiff1d(train, train[lowest(quality, finite, int(np.floor(
+            inner.noise_rate * len(finite) + 1e-9)))])
+        lost = np.setdiff1d(y[train], y[kept]) if noise.transition is not None else []
+        if len(lost):
+            return None, (
+                f"removing the estimated {inner.noise_rate:.1%} of corrupted rows of a "
+                f"training part would remove every row of class {lost[:1].tolist()[0]!r}"
+            )
+        without, with_removal = (
+            _clean_row_scores(
+                make_estimator().fit(_safe_indexing(X, part), y[part]),
+                _safe_indexing(X, test), y[test], noise, test,
+            )
+            for part in (train, kept)
+        )
+        differences.append(with_removal - without)
+    return np.concatenate(differences), None
+
+
 def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col, n_jobs):
     """The estimated number of corrupted rows of ``(X, y)`` where held-out
     folds say that removing them raises the clean score; else 0 (with a
@@ -129,38 +182,20 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
     elif n_folds < 3:
         why = f"too few rows can be held out ({n_folds} folds) to test the removal"
     else:
-        differences = []
-        folds = TaskStratifiedKFold(3, shuffle=True, random_state=0, task_col=task_col)
-        for train, test in folds.split(X, y):
-            # the rows are ranked again on the training part alone: ranked on
-            # all rows, the held-out labels would have chosen what to remove
-            inner = estimate_label_noise(
-                make_estimator(), _safe_indexing(X, train), y[train],
-                cv=n_folds, task_col=task_col, n_jobs=n_jobs, random_state=0,
-            )
-            quality = inner.label_quality
-            finite = np.flatnonzero(np.isfinite(quality))
-            kept = np.setdiff1d(train, train[lowest(quality, finite, int(np.floor(
-                inner.noise_rate * len(finite) + 1e-9)))])
-            without, with_removal = (
-                _clean_row_scores(
-                    make_estimator().fit(_safe_indexing(X, part), y[part]),
-                    _safe_indexing(X, test), y[test], noise, test,
-                )
-                for part in (train, kept)
-            )
-            differences.append(with_removal - without)
-        differences = np.concatenate(differences)
-        p_value = _p_value_of_gain(differences)
-        level = REMOVAL_TEST_LEVEL[noise.noise_kind]
-        if p_value < level:
-            return int(np.floor(noise.noise_rate * np.isfinite(noise.label_quality).sum() + 1e-9))
-        why = (
-            f"removing the estimated {noise.noise_rate:.1%} of corrupted rows changed the "
-            f"estimated clean score of held-out rows by {differences.mean():+.3g} on "
-            f"average, not a clear gain for {noise.noise_kind} noise (one-sided paired "
-            f"test over {len(differences)} rows of 3 folds, p = {p_value:.2f} >= {level})"
+        differences, why = _held_out_differences(
+            make_estimator, X, y, noise, n_folds=n_folds, task_col=task_col, n_jobs=n_jobs
         )
+        if differences is not None:
+            p_value = _p_value_of_gain(differences)
+            level = REMOVAL_TEST_LEVEL[noise.noise_kind]
+            if p_value < level:
+                return int(np.floor(noise.noise_rate * np.isfinite(noise.label_quality).sum() + 1e-9))
+            why = (
+                f"removing the estimated {noise.noise_rate:.1%} of corrupted rows changed the "
+                f"estimated clean score of held-out rows by {differences.mean():+.3g} on "
+                f"average, not a clear gain for {noise.noise_kind} noise (one-sided paired "
+                f"test over {len(differences)} rows of 3 folds, p = {p_value:.2f} >= {level})"
+            )
     warnings.warn(
         f"removal_ratio='auto' keeps every row: {why}. Pass a number as "
         "removal_ratio to remove rows anyway.",

@@ -40,6 +40,21 @@ def _fit_predict(estimator, X, y, weights, rows, held_out, classes):
     return proba
 
 
+def keep_every_class_in_training(folds, y):
+    """``folds`` with the rows of any class their held-out part would take
+    wholly from its training part moved into that training part: a class too
+    rare to spread over the folds is trained on everywhere and never judged.
+    A fold left with nothing held out is dropped."""
+    out = []
+    for train, test in folds:
+        lost = np.isin(y[test], np.setdiff1d(y[test], y[train]))
+        if lost.any():
+            train, test = np.sort(np.concatenate([train, test[lost]])), test[~lost]
+        if len(test):
+            out.append((train, test))
+    return out
+
+
 def _out_of_fold(estimator, X, y, weights, folds, classes, n_jobs):
     jobs = Parallel(n_jobs=n_jobs)(
         delayed(_fit_predict)(estimator, X, y, weights, train, test, classes)
@@ -173,6 +188,8 @@ def estimate_label_noise(
     rng = check_random_state(random_state)
     splitter = TaskStratifiedKFold(cv, shuffle=True, random_state=rng.randint(2**31), task_col=task_col)
     folds = list(splitter.split(X, y))
+    if is_classifier(estimator):
+        folds = keep_every_class_in_training(folds, y)
     held = np.zeros(len(y), dtype=bool)
     for _, test in folds:
         held[test] = True

@@ -8,6 +8,7 @@ from sklearn.utils.validation import _num_samples, column_or_1d
 from tqdm.auto import tqdm
 
 from ..utils import encode_tasks
+from ._noise import keep_every_class_in_training
 
 def _fit_influence(estimator, X, y, X_val, y_val, weights=None, tasks=None):
     """Fit ``estimator`` on ``(X, y)``; influence of its rows on ``(X_val, y_val)``:
@@ -43,7 +44,7 @@ def _as_indices(part, keep):
 
 
 def measure_influence(estimator, X, y, X_val, y_val, splits, remaining, tasks, *, weights=None,
-                      n_jobs=None, verbose=0, leave=True):
+                      every_class=False, n_jobs=None, verbose=0, leave=True):
     """Influence of the ``remaining`` rows of ``X`` on held-out losses, columns
     following ``tasks``; NaN for the other rows.
 
@@ -52,7 +53,9 @@ def measure_influence(estimator, X, y, X_val, y_val, splits, remaining, tasks, *
     training or held-out rows is skipped. A row's influence is the mean over
     the splits that fitted it. With ``weights`` (one per task), each row's
     weighted total over the tasks instead, ``(n_samples,)``, from the
-    estimator's ``influence_total`` (no ``(n_rows, n_tasks)`` array).
+    estimator's ``influence_total`` (no ``(n_rows, n_tasks)`` array). With
+    ``every_class`` (a classifier), held-out rows of a class their training part
+    lacks are moved into it (:func:`keep_every_class_in_training`).
     """
     restricted = []
     for train, test in splits:
@@ -61,6 +64,8 @@ def measure_influence(estimator, X, y, X_val, y_val, splits, remaining, tasks, *
         if len(train) and (test is None or len(test)):
             restricted.append((train, test))
     splits = restricted
+    if every_class and all(test is not None for _, test in splits):
+        splits = keep_every_class_in_training(splits, y)
     jobs = Parallel(n_jobs=n_jobs if len(splits) > 1 else None, return_as="generator")(
         delayed(_fit_influence)(
             clone(estimator), _safe_indexing(X, train), y[train],

@@ -4,7 +4,7 @@ import numbers
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.utils import TransformerTags, _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -19,6 +19,7 @@ from ._auto import (
     best_prefix_on_validation,
     label_noise_removal_count,
     lowest,
+    lowest_keeping_every_class,
 )
 from ._noise import estimate_label_noise
 from ._output import SelectorOutputMixin
@@ -338,7 +339,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         if self.strategy_ == "random":
             self.scores_ = np.where(present, rng.uniform(size=len(y)), np.nan)
             self.n_rounds_ = 0
-            removed = lowest(self.scores_, np.flatnonzero(present), n_remove)
+            removed = self._lowest(np.flatnonzero(present), n_remove, y, present)
         elif self.strategy_ == "label-noise":
             removed = self._remove_by_label_noise(X, y, n_held, present, n_remove, rng)
         elif auto:
@@ -417,7 +418,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
                 f"only {len(scored)} rows could be held out and scored (a task's only row "
                 "never is). Lower removal_ratio."
             )
-        return lowest(self.scores_, scored, n_remove)
+        return self._lowest(scored, n_remove, y, present)
 
     def _remove_by_influence(self, X, y, X_val, y_val, n_held, present, n_remove, weights, rng):
         """Score, remove the lowest, and (with ``step``) repeat on the rows left."""
@@ -450,8 +451,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             rows = np.flatnonzero(remaining)
             influence = measure_influence(
                 self._make_estimator(), X, y, X_val, y_val, splits, remaining, self.tasks_,
-                weights=weights if totals_only else None, n_jobs=self.n_jobs,
-                verbose=self.verbose, leave=self.step is None,
+                weights=weights if totals_only else None, every_class=is_classifier(self.estimator),
+                n_jobs=self.n_jobs, verbose=self.verbose, leave=self.step is None,
             )[rows]
             # rows not scored this round keep their last scores
             if totals_only:
@@ -478,12 +479,21 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
                     f"{n_rows} rows, but scoring {self.n_rounds_} scored only {len(rows)} "
                     f"of the {remaining.sum()} rows left ({why})."
                 )
-            dropped = lowest(self.scores_, rows, n_drop)
+            dropped = self._lowest(rows, n_drop, y, remaining)
             removed.extend(dropped)
             remaining[dropped] = False
             rounds.update()
+            if not len(dropped):  # only the last rows of classes are left to remove
+                break
         rounds.close()
         return np.asarray(removed, dtype=np.intp)
+
+    def _lowest(self, candidates, n, y, kept):
+        """The ``n`` candidates of lowest ``scores_``; for a classifier, never the
+        last row of a class among the rows ``kept``."""
+        if is_classifier(self.estimator):
+            return lowest_keeping_every_class(self.scores_, candidates, n, y, kept)
+        return lowest(self.scores_, candidates, n)
 
     def _totals_only(self, n_samples):
         """Whether ``influence_`` (n_samples x n_tasks) would exceed skmtl's
@@ -552,11 +562,10 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     def _splits(self, X, y, rng, n_folds=None):
         if self.validation_fraction is not None:
             # the selector's generator itself, so that every round draws afresh
-            split = TaskShuffleSplit(
+            cv = TaskShuffleSplit(
                 1, test_size=self.validation_fraction, random_state=rng, task_col=self.task_col
             )
-            return list(split.split(X, y))
-        if isinstance(self.cv, numbers.Integral):
+        elif isinstance(self.cv, numbers.Integral):
             cv = TaskStratifiedKFold(
                 n_folds, shuffle=True, random_state=rng.randint(2**31), task_col=self.task_col
             )
