@@ -79,9 +79,10 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         A ``task_col`` parameter of it is set to the selector's.
     removal_ratio : float or "auto", default="auto"
         Fraction of the training rows (those with a task label) to remove,
-        in [0, 1): ``floor(removal_ratio * n_rows)`` rows; or ``"auto"``
-        (above). ``"auto"`` needs ``strategy="label-noise"`` or validation
-        data.
+        in [0, 1): ``floor(removal_ratio * n_rows)`` rows, fewer where only
+        the last row of a class would be left to remove (a classifier keeps
+        every class); or ``"auto"`` (above). ``"auto"`` needs
+        ``strategy="label-noise"`` or validation data.
     strategy : {"auto", "label-noise", "influence", "random"}, default="auto"
         ``"auto"``: ``"influence"`` when ``fit`` gets validation data, else
         ``"label-noise"``. ``"influence"`` without validation data scores
