@@ -126,8 +126,9 @@ def _held_out_differences(make_estimator, X, y, noise, *, n_folds, task_col, n_j
     the removal minus without it, and None; or None and why the removal cannot
     be tested (it would take every row of a class out of a training part)."""
     differences = []
+    classes = noise.transition is not None
     folds = list(TaskStratifiedKFold(3, shuffle=True, random_state=0, task_col=task_col).split(X, y))
-    if noise.transition is not None:
+    if classes:
         folds = keep_every_class_in_training(folds, y)
     for train, test in folds:
         # the rows are ranked again on the training part alone: ranked on
@@ -140,7 +141,7 @@ def _held_out_differences(make_estimator, X, y, noise, *, n_folds, task_col, n_j
         finite = np.flatnonzero(np.isfinite(quality))
         kept = np.setdiff1d(train, train[lowest(quality, finite, int(np.floor(
             inner.noise_rate * len(finite) + 1e-9)))])
-        lost = np.setdiff1d(y[train], y[kept]) if noise.transition is not None else []
+        lost = np.setdiff1d(y[train], y[kept]) if classes else []
         if len(lost):
             return None, (
                 f"removing the estimated {inner.noise_rate:.1%} of corrupted rows of a "

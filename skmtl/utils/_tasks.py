@@ -228,7 +228,6 @@ def _non_numeric_message(estimator, features, task_idx, reset, input_name, exc):
     )
 
 
-
 # Squares of larger values, summed over rows, leave float64's range (~1.8e308)
 # and turn into inf; squares of a column or target whose values are all
 # smaller underflow toward 0 and every score computed from them rounds to 0.
@@ -573,13 +572,14 @@ def encode_tasks(labels, tasks):
     """
     labels, tasks = np.asarray(labels), np.asarray(tasks)
     missing = missing_task_mask(labels)
+    if not len(tasks):
+        return np.full(len(labels), -1, dtype=np.intp)
     numeric = labels.dtype.kind in "biuf" and tasks.dtype.kind in "biuf"
     if numeric or labels.dtype.kind == tasks.dtype.kind == "U":  # sortable alike: vectorized
         order = np.argsort(tasks, kind="stable")
-        place = np.minimum(np.searchsorted(tasks[order], labels), max(len(tasks) - 1, 0))
-        found = ~missing & (len(tasks) > 0)
-        found[found] = tasks[order][place[found]] == labels[found]
-        return np.where(found, order[place] if len(tasks) else -1, -1).astype(np.intp)
+        place = np.minimum(np.searchsorted(tasks[order], labels), len(tasks) - 1)
+        found = ~missing & (tasks[order[place]] == labels)
+        return np.where(found, order[place], -1).astype(np.intp)
     index = {t: i for i, t in enumerate(tasks)}  # mixed or object labels
     return np.array(
         [-1 if m else index.get(v, -1) for v, m in zip(labels, missing)], dtype=np.intp
