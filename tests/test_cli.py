@@ -302,6 +302,9 @@ def test_bad_input_exits_nonzero_with_message(tmp_path, capsys):
         # plain numbers, not numpy's repr (np.int64(5))
         ("a,t,y\n1,1,5.0\n2,2,5.0\n", [], "the target 'y' holds one value (5) in every row"),
         ("a,t,y\n1,1,2.5\n2,2,2.5\n", [], "the target 'y' holds one value (2.5) in every row"),
+        # a feature named as the task column: a task per row
+        ("a,t,y\n" + "".join(f"{i / 7:.3f},{i % 2},{i}\n" for i in range(12)), ["--task-col", "a"],
+         "--task-col a holds a different value on each of the 12 rows"),
     ],
 )
 def test_bad_input_messages(tmp_path, capsys, content, args, message):

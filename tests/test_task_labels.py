@@ -133,6 +133,17 @@ def test_scaler_over_the_task_column_warns_at_fit(data, scaler, match, tasks):
         make_pipeline(scaler, MultiTaskRidge()).fit(X, y)
 
 
+@pytest.mark.parametrize("feature, match", [
+    (lambda n: np.linspace(3.1, 9.7, n), "are non-integer numbers"),
+    (lambda n: np.arange(n) * 7, "give each of the 24 rows a task of its own"),
+])
+def test_a_feature_in_place_of_the_task_column_warns(data, feature, match):
+    X, y = data[0].copy(), data[1]
+    X[:, -1] = feature(len(y))
+    with pytest.warns(UserWarning, match=f"{match}.*is this column the task ids"):
+        MultiTaskRidge().fit(X, y)
+
+
 @pytest.mark.parametrize("tasks", [
     [0, 1, 2], [-1, 0, 1], [-1.0, 0.0, 1.0], [0.0, 1.0, 2.0], ["a", "b", "c"], [3, 10, 12],
 ])

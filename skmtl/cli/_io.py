@@ -200,6 +200,12 @@ def _read_csv(path, task_col, target, features=None, dropna=False):
         or [np.empty((len(lines), 0))]
     )
     tasks = _labels(column[task_col])
+    if len(tasks) >= 10 and len(np.unique(tasks.astype(str))) == len(tasks):
+        raise _InputError(
+            f"--task-col {task_col} holds a different value on each of the {len(tasks)} rows, "
+            "so every row would be a task of its own; name the column that holds the task "
+            f"ids. The columns of {path}: {', '.join(header)}."
+        )
     y = _parse_target(column[target], target, lines)
     for name, values in zip(features, feats.T):
         _check_scale(values, f"feature column {name!r}", "leave it out with --features")

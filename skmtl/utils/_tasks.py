@@ -195,7 +195,7 @@ def check_task_X(estimator, X, *, reset, input_name="X"):
     if reset:
         present = normalize_task_labels(labels[~missing])  # numbers, not objects, if any missing
         _warn_if_inexact(present)
-        _warn_if_scaled(estimator, present, task_idx)
+        _warn_if_not_task_ids(estimator, present, task_idx)
     return features, labels
 
 
@@ -383,19 +383,47 @@ def _warn_if_inexact(labels):
         )
 
 
-def _warn_if_scaled(estimator, labels, task_idx):
-    """Warn when the task labels look rescaled by a scaler in front of the estimator.
-
-    Task labels are ids: non-integer numbers with the signature of a
-    scikit-learn scaler (mean 0 and standard deviation 1, ``StandardScaler``;
-    median 0 and inter-quartile range 1, ``RobustScaler``; ``[0, 1]``,
-    ``MinMaxScaler``; within ``[-1, 1]`` with largest magnitude exactly 1,
-    ``MaxAbsScaler``) are almost surely ids that a scaler applied to every
-    column of ``X`` rescaled.
-    """
+def _warn_if_not_task_ids(estimator, labels, task_idx):
+    """Warn when the task column does not look like task ids: ids rescaled by
+    a scaler in front of the estimator (non-integer numbers with a scaler's
+    signature), or a feature in its place (other non-integer numbers, or a
+    label of its own for every one of ten rows or more)."""
     labels = np.asarray(labels)
-    if labels.dtype.kind != "f" or not len(labels) or not np.all(np.isfinite(labels)):
+    column = _column_name(estimator, task_idx)
+    task_col = "" if estimator.task_col == -1 else f", task_col={estimator.task_col!r}"
+    distinct = np.unique(labels)
+    looks = _scaler_signature(labels)
+    if looks is not None:
+        warnings.warn(
+            f"The task labels of X (column {column}) are non-integer numbers with {looks} "
+            f"(e.g. {preview_labels(distinct, 3)}): the task column looks scaled, e.g. by a "
+            "scaler in front of the estimator, and each scaled value is taken as a task label. "
+            "Scale the features only: make_pipeline(skmtl.compose.make_feature_transformer("
+            f"StandardScaler(){task_col}), {type(estimator).__name__}()) passes the task column "
+            "through unchanged, as the last column.",
+            UserWarning,
+        )
         return
+    inexact = labels.dtype.kind == "f" and np.any(distinct[np.isfinite(distinct)] % 1 != 0)
+    if inexact or (len(labels) >= 10 and len(distinct) == len(labels)):
+        what = ("are non-integer numbers" if inexact
+                else f"give each of the {len(labels)} rows a task of its own")
+        where = (f"task_col={estimator.task_col!r}" if estimator.task_col != -1
+                 else "the last column, task_col=-1")
+        warnings.warn(
+            f"The task labels of X (column {column}) {what} (e.g. "
+            f"{preview_labels(distinct, 3)}): is this column the task ids? skmtl reads each "
+            f"row's task from {where}. If it is a feature, add a column of task ids "
+            "last or set task_col to the column (its name, for a DataFrame) that holds them.",
+            UserWarning,
+        )
+
+
+def _scaler_signature(labels):
+    """Which scikit-learn scaler's output non-integer float labels look like
+    (``StandardScaler``, ``RobustScaler``, ``MinMaxScaler``, ``MaxAbsScaler``), or None."""
+    if labels.dtype.kind != "f" or not len(labels) or not np.all(np.isfinite(labels)):
+        return None
     # loose: rows left out after scaling (missing labels, a selector) shift these a little
     q1, median, q3 = np.percentile(labels, [25, 50, 75])
     signatures = {
@@ -407,21 +435,7 @@ def _warn_if_scaled(estimator, labels, task_idx):
         "range [0, 1]": np.allclose([labels.min(), labels.max()], [0.0, 1.0]),
         "range [-1, 1] and largest magnitude exactly 1": np.abs(labels).max() == 1.0,
     }
-    looks = next((text for text, match in signatures.items() if match), None)
-    if looks is None:
-        return
-    names = getattr(estimator, "feature_names_in_", None)
-    column = repr(names[task_idx]) if names is not None else f"at position {task_idx}"
-    task_col = "" if estimator.task_col == -1 else f", task_col={estimator.task_col!r}"
-    warnings.warn(
-        f"The task labels of X (column {column}) are non-integer numbers with {looks} "
-        f"(e.g. {preview_labels(np.unique(labels), 3)}): the task column looks scaled, e.g. by a "
-        "scaler in front of the estimator, and each scaled value is taken as a task label. "
-        "Scale the features only: make_pipeline(skmtl.compose.make_feature_transformer("
-        f"StandardScaler(){task_col}), {type(estimator).__name__}()) passes the task column "
-        "through unchanged, as the last column.",
-        UserWarning,
-    )
+    return next((text for text, match in signatures.items() if match), None)
 
 
 def _label_type(labels):
