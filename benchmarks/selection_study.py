@@ -356,6 +356,8 @@ def main(argv=None):
     parser.add_argument("--defaults-only", action="store_true",
                         help="noisy: only the selector's defaults, random removal of as many "
                              "rows, the oracle and the ceiling")
+    parser.add_argument("--recipe-folds", type=int, default=5,
+                        help="noisy: folds of the documented GridSearchCV recipe (default 5)")
     parser.add_argument("--seeds", type=int, default=None,
                         help="number of seeds (default 5; --study noisy: 20)")
     parser.add_argument(
@@ -410,7 +412,8 @@ def main(argv=None):
         threadpool_limits(args.threads)
         torch.set_num_threads(args.threads)
         settings = (args.settings.split(";") if args.settings else list(selection_noisy.SETTINGS))
-        selection_noisy.main(settings, args.seeds or 20, args.jobs, args.defaults_only)
+        selection_noisy.main(settings, args.seeds or 20, args.jobs, args.defaults_only,
+                             args.recipe_folds)
         return
     args.seeds = args.seeds or 5
     ratios = [float(r) for r in args.ratios.split(",")]
