@@ -7,11 +7,11 @@ estimators and skmtl's own packages share one reading of it.
 from .._config import check_result_memory
 from ._convert import split_tasks, stack_tasks
 from ._layout import TaskLayout, task_groups
+from ._magnitude import check_magnitude
 from ._targets import infer_target_kind
 from ._targets import MAX_CLASS_CODES  # noqa: F401  (public; named in infer_target_kind's docs)
 from ._tasks import UNSEEN_TASKS  # noqa: F401  (the phrase of the warning about unseen tasks)
 from ._tasks import (
-    check_magnitude,
     check_task_X,
     encode_fitted_tasks,
     encode_tasks,
