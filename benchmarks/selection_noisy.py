@@ -33,6 +33,7 @@ from skmtl.datasets import (
 )
 from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
 from skmtl.selection import MTIFSelector, fewest_removed_within_one_se
+from skmtl.selection._auto import AUTO_RATIOS
 
 RATIOS = (0.0, 0.05, 0.1, 0.2, 0.3)
 
@@ -397,9 +398,18 @@ def _flips_seed(setting, seed):
     top = ranked[:len(flips)]  # as many rows as flips
     rng = np.random.default_rng(seed)
     half = rng.choice(flips, len(flips) // 2, replace=False)
+    # the selector's candidate removals, judged by validation accuracy and by the test set
+    prefixes = [ranked[: int(np.floor(r * len(y) + 1e-9))] for r in AUTO_RATIOS]
+    on_validation = [clone(model).fit(np.delete(X, p, axis=0), np.delete(y, p))
+                     .score(d["X_val"], d["y_val"]) for p in prefixes]
+    on_test = [gain(p) for p in prefixes]
     return {
         "MTIF with clean validation, its own ratio (the selector's default)":
             gain(np.setdiff1d(everything, selector.sample_indices_)),
+        "the same ranking, the ratio best on validation (the default before the one-SE rule)":
+            on_test[int(np.argmax(on_validation))],
+        "the same ranking, the ratio best on the test set (hindsight: no ratio rule does better)":
+            max(on_test),
         "random rows, as many as flips": gain(rng.choice(everything, len(flips), replace=False)),
         "all flipped rows (the oracle)": gain(flips),
         "the flipped rows among MTIF's top (precision 1)": gain(top[bad[top]]),
@@ -415,8 +425,11 @@ def flips_report(settings, seeds, jobs=1):
     """Which flipped rows a removal must take for the oracle's gain.
 
     For uniform flips in the classification settings: the test gain of the
-    selector's default with clean validation and of random removal (the
-    baselines), then of removing all flipped rows, only those among the rows that MTIF with clean
+    selector's default with clean validation, of the same ranking cut at the
+    ratio best on validation (the rule before the one-SE rule) and at the
+    ratio best on the test set (a ceiling for any rule choosing among the
+    same ratios), and of random removal (the baselines); then of removing
+    all flipped rows, only those among the rows that MTIF with clean
     validation ranks most harmful (as many rows as flips; precision 1 by
     construction), those rows themselves, a random half of the flipped rows,
     and the flipped rows of each given label.

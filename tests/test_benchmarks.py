@@ -38,6 +38,9 @@ SMOKE_RUNS = {
     "selection_study noisy": (
         ["selection_study.py", "--study", "noisy", "--seeds", "1", "--defaults-only",
          "--settings", "synthetic, 20% flips"], ["torch", "cleanlab"]),
+    "selection_study noisy-flips": (
+        ["selection_study.py", "--study", "noisy-flips", "--seeds", "1",
+         "--settings", "synthetic, 20% flips"], ["torch", "cleanlab"]),
 }
 
 
