@@ -201,7 +201,6 @@ def test_auto_with_validation_data_removes_fewest_within_one_se_on_it(model):
     [
         ({"strategy": "random"}, False, "nothing to choose"),
         ({"strategy": "influence"}, False, "nothing to choose"),
-        ({"strategy": "influence", "step": 0.1}, True, "rounds differ"),
         ({"strategy": "label-noise", "cv": [(np.arange(40), np.arange(40, 80))]}, False,
          "takes an int cv"),
     ],

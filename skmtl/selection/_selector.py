@@ -110,7 +110,10 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         every row from one scoring, as the MTIF paper does. Each round costs
         one scoring (``n_rounds_``). The selector's own folds (int ``cv``)
         and held-out part are drawn afresh each round, splits given as
-        ``cv`` once; either is restricted to the rows left.
+        ``cv`` once; either is restricted to the rows left. With
+        ``removal_ratio="auto"`` and validation data the rounds run to the
+        largest share tried (30 %); a smaller share removes the first rows
+        of that sequence, exactly the rows a run to that share removes.
     cv : int, cross-validation generator or iterable, default=5
         Folds of the out-of-fold estimates. ``"label-noise"``: the number of
         :class:`~skmtl.model_selection.TaskStratifiedKFold` folds (an int).
@@ -384,11 +387,6 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
                 "the ratio by: it needs strategy='label-noise' (the estimated share of "
                 "corrupted rows) or validation data (fit(X, y, X_val=..., y_val=...)). "
                 "Give removal_ratio a number, or tune it with GridSearchCV."
-            )
-        if strategy == "influence" and self.step is not None:
-            raise ValueError(
-                "removal_ratio='auto' tries several ratios on the validation data, and "
-                "with step the rounds differ for each; give removal_ratio a number."
             )
         return strategy
 
