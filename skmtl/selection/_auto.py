@@ -226,7 +226,8 @@ def fewest_removed_on_validation(make_estimator, X, y, X_val, y_val, present, ra
     removal and each shorter one (paired: every removal is scored on the same
     rows). A validation set is small; its best score among several removals
     often wins by chance, and removing fewer rows on such evidence cost less
-    in ``benchmarks/selection_study.py --study noisy``.
+    in ``benchmarks/selection_study.py --study noisy``. Keeping every row
+    comes with a warning that says why.
     """
     n_rows = present.sum()
     lengths = sorted({int(np.floor(ratio * n_rows + 1e-9)) for ratio in AUTO_RATIOS})
@@ -237,9 +238,26 @@ def fewest_removed_on_validation(make_estimator, X, y, X_val, y_val, present, ra
         rows = np.flatnonzero(keep)
         fitted = make_estimator().fit(_safe_indexing(X, rows), y[rows])
         scores.append(_validation_row_scores(fitted, X_val, y_val))
-    best = scores[int(np.argmax([s.mean() for s in scores]))]
+    means = [score.mean() for score in scores]
+    top = int(np.argmax(means))
     for length, score in zip(lengths, scores):
-        behind = best - score
+        behind = scores[top] - score
         error = behind.std(ddof=1) / np.sqrt(len(behind)) if len(behind) > 1 else 0.0
         if behind.mean() <= error:
-            return ranked[:length]
+            break
+    if length == 0:
+        measure, sign = ("accuracy", 1) if is_classifier(fitted) else ("mean squared error", -1)
+        why = (
+            f"no removal scored better on the {len(behind)} validation rows of the training tasks"
+            if top == 0 else
+            f"removing the {lengths[top] / n_rows:.1%} lowest ranked rows scored {measure} "
+            f"{sign * means[top]:.4g} on the {len(behind)} validation rows of the training "
+            f"tasks against {sign * means[0]:.4g} without removal, within one standard error "
+            f"({error:.2g})"
+        )
+        warnings.warn(
+            f"removal_ratio='auto' keeps every row: {why}. Pass a number as removal_ratio "
+            "to remove rows anyway.",
+            UserWarning,
+        )
+    return ranked[:length]

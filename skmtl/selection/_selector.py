@@ -54,7 +54,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     keeps every row and warns); with validation data, the smallest share
     among 0, 2.5, 5, 10, 15, 20 and 30 % whose refitted model scores within
     one standard error of the best on it (accuracy, or squared error for a
-    regressor, paired over its rows of the training tasks).
+    regressor, paired over its rows of the training tasks; a warning says
+    why when that is none).
 
     In a :class:`~sklearn.pipeline.Pipeline`, ``fit_transform`` marks the
     removed rows by setting their task label to missing (NaN, or None for
