@@ -1,17 +1,20 @@
 """Selection without clean labels: ``estimate_label_noise`` and ``strategy="label-noise"``."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.utils import check_random_state
+from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+from sklearn.utils import Bunch, check_random_state
 
 from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
 from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
 from skmtl.selection import MTIFSelector, estimate_label_noise, fewest_removed_within_one_se
+from skmtl.selection import _auto
 from skmtl.selection._noise import keep_every_class_in_training
 
 
@@ -273,3 +276,33 @@ def test_a_class_of_one_row_is_trained_on_and_not_judged():
     noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0)
     assert np.isnan(noise.label_quality[0])
     assert np.isfinite(noise.label_quality[1:]).all()
+
+
+def test_balanced_row_scores_sum_to_the_balanced_accuracy():
+    X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=4, random_state=0)
+    y = np.where(np.arange(len(y)) % 7 == 0, 2, y)  # a third, rarer class
+    model = MultiTaskLogistic().fit(X[:120], y[:120])
+    shares = _auto._balanced_row_scores(model, X[120:], y[120:])
+    assert shares.sum() == pytest.approx(balanced_accuracy_score(y[120:], model.predict(X[120:])))
+
+
+@pytest.mark.parametrize(
+    "kind, balanced_sign, removes",
+    [("class-conditional", 1, True), ("class-conditional", -1, False), ("alike", -1, True)],
+)
+def test_class_conditional_removal_must_also_raise_the_balanced_accuracy(
+    monkeypatch, kind, balanced_sign, removes
+):
+    rng = np.random.default_rng(0)
+    clean_gain = 0.05 + 0.01 * rng.standard_normal(300)  # a clear gain, p ~ 0
+    balanced = balanced_sign * (0.01 + 0.001 * rng.standard_normal(300))
+    monkeypatch.setattr(_auto, "_held_out_differences",
+                        lambda *args, **kwargs: (clean_gain, balanced, None))
+    noise = Bunch(evidence=10.0, noise_rate=0.2, noise_kind=kind, label_quality=np.ones(100))
+    count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, None, noise,
+                    n_folds=5, task_col=-1, n_jobs=None)
+    if removes:
+        assert count() == 20
+    else:
+        with pytest.warns(UserWarning, match="did not raise the balanced accuracy on the given"):
+            assert count() == 0

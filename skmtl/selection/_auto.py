@@ -102,6 +102,15 @@ def _clean_row_scores(estimator, X, y, noise, rows):
     return corrected[given, np.searchsorted(noise.classes, prediction)]
 
 
+def _balanced_row_scores(estimator, X, y):
+    """Per held-out row, its share of the balanced accuracy of ``estimator`` on
+    the given labels: ``1 / (n_classes * rows of its label)`` where the
+    prediction matches its label, else 0 (the shares sum to the balanced
+    accuracy)."""
+    classes, given, counts = np.unique(y, return_inverse=True, return_counts=True)
+    return (estimator.predict(X) == y) / (len(classes) * counts[given])
+
+
 def lowest(scores, candidates, n):
     """The ``n`` candidates with the lowest scores (stable order)."""
     return candidates[np.argsort(scores[candidates], kind="stable")[:n]]
@@ -126,9 +135,11 @@ def lowest_keeping_every_class(scores, candidates, n, y, kept):
 
 def _held_out_differences(make_estimator, X, y, noise, *, n_folds, task_col, n_jobs):
     """Per held-out row of 3 task-stratified folds, the estimated clean score with
-    the removal minus without it, and None; or None and why the removal cannot
-    be tested (it would take every row of a class out of a training part)."""
-    differences = []
+    the removal minus without it; for classes also its share of the balanced
+    accuracy on the given labels with the removal minus without it (else
+    None); and None. Or None, None and why the removal cannot be tested (it
+    would take every row of a class out of a training part)."""
+    differences, balanced = [], []
     classes = noise.transition is not None
     folds = list(TaskStratifiedKFold(3, shuffle=True, random_state=0, task_col=task_col).split(X, y))
     if classes:
@@ -146,19 +157,24 @@ def _held_out_differences(make_estimator, X, y, noise, *, n_folds, task_col, n_j
             inner.noise_rate * len(finite) + 1e-9)))])
         lost = np.setdiff1d(y[train], y[kept]) if classes else []
         if len(lost):
-            return None, (
+            return None, None, (
                 f"removing the estimated {inner.noise_rate:.1%} of corrupted rows of a "
                 f"training part would remove every row of class {lost[:1].tolist()[0]!r}"
             )
         without, with_removal = (
-            _clean_row_scores(
-                make_estimator().fit(_safe_indexing(X, part), y[part]),
-                _safe_indexing(X, test), y[test], noise, test,
-            )
-            for part in (train, kept)
+            make_estimator().fit(_safe_indexing(X, part), y[part]) for part in (train, kept)
         )
-        differences.append(with_removal - without)
-    return np.concatenate(differences), None
+        held = _safe_indexing(X, test)
+        differences.append(
+            _clean_row_scores(with_removal, held, y[test], noise, test)
+            - _clean_row_scores(without, held, y[test], noise, test)
+        )
+        if classes:
+            balanced.append(
+                _balanced_row_scores(with_removal, held, y[test])
+                - _balanced_row_scores(without, held, y[test])
+            )
+    return np.concatenate(differences), np.concatenate(balanced) if classes else None, None
 
 
 def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col, n_jobs):
@@ -177,6 +193,14 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
     alike leaves the best classifier where it was (Natarajan et al., 2013),
     and outliers of a measurement may not pull the fit, so there the gain
     must be clear (p < 0.1).
+
+    The estimated clean score rests on the estimated transition matrix, and
+    a wrong matrix confirms itself. So class-conditional noise must also
+    raise, on average (p < 0.5), the balanced accuracy on the given labels
+    of the same held-out rows, which needs no matrix: under noise that
+    depends on the class alone, the balanced error on the noisy labels is an
+    increasing affine function of the clean one for two classes (Menon et
+    al., 2015).
     """
     if noise.evidence <= 0:
         why = (
@@ -186,19 +210,27 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
     elif n_folds < 3:
         why = f"too few rows can be held out ({n_folds} folds) to test the removal"
     else:
-        differences, why = _held_out_differences(
+        differences, balanced, why = _held_out_differences(
             make_estimator, X, y, noise, n_folds=n_folds, task_col=task_col, n_jobs=n_jobs
         )
         if differences is not None:
             p_value = _p_value_of_gain(differences)
             level = REMOVAL_TEST_LEVEL[noise.noise_kind]
-            if p_value < level:
+            p_balanced = (
+                _p_value_of_gain(balanced) if noise.noise_kind == "class-conditional" else 0.0
+            )
+            if p_value < level and p_balanced < level:
                 return int(np.floor(noise.noise_rate * np.isfinite(noise.label_quality).sum() + 1e-9))
             why = (
                 f"removing the estimated {noise.noise_rate:.1%} of corrupted rows changed the "
                 f"estimated clean score of held-out rows by {differences.mean():+.3g} on "
                 f"average, not a clear gain for {noise.noise_kind} noise (one-sided paired "
                 f"test over {len(differences)} rows of 3 folds, p = {p_value:.2f} >= {level})"
+            ) if p_value >= level else (
+                f"removing the estimated {noise.noise_rate:.1%} of corrupted rows did not raise "
+                "the balanced accuracy on the given labels of held-out rows, which "
+                "class-conditional noise keeps in step with the clean one (one-sided paired "
+                f"test over {len(differences)} rows of 3 folds, p = {p_balanced:.2f} >= {level})"
             )
     warnings.warn(
         f"removal_ratio='auto' keeps every row: {why}. Pass a number as "

@@ -210,10 +210,13 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     one-sided paired test), and how clear the gain must be follows the kind
     of noise (``label_noise_.noise_kind``). Class-conditional noise moves the
     decision boundary and removing the flips moves it back: a gain on
-    average suffices (p < 0.5). Noise that flips every class alike leaves
-    the best classifier where it was, and a linear model often loses more
-    from the clean rows removed than it gains; outliers of a measurement may
-    not pull the fit: there the gain must be clear (p < 0.1).
+    average suffices (p < 0.5), on the estimated clean score and on the
+    balanced accuracy on the given labels, which needs no estimated
+    transition matrix (a wrong one confirms itself). Noise that flips every
+    class alike leaves the best classifier where it was, and a linear model
+    often loses more from the clean rows removed than it gains; outliers of
+    a measurement may not pull the fit: there the gain must be clear
+    (p < 0.1).
 
     Without validation data, rows can only be held out in tasks with at
     least two rows. When no task has two rows (every row its own task, as
