@@ -282,7 +282,7 @@ def test_balanced_row_scores_sum_to_the_balanced_accuracy():
     X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=4, random_state=0)
     y = np.where(np.arange(len(y)) % 7 == 0, 2, y)  # a third, rarer class
     model = MultiTaskLogistic().fit(X[:120], y[:120])
-    shares = _auto._balanced_row_scores(model, X[120:], y[120:])
+    shares = _auto._balanced_row_scores(model.predict(X[120:]), y[120:])
     assert shares.sum() == pytest.approx(balanced_accuracy_score(y[120:], model.predict(X[120:])))
 
 

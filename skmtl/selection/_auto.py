@@ -6,6 +6,7 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.base import is_classifier
 from sklearn.utils import _safe_indexing
+from sklearn.utils.class_weight import compute_sample_weight
 
 from ..model_selection import TaskStratifiedKFold
 from ._noise import estimate_label_noise, keep_every_class_in_training
@@ -83,9 +84,9 @@ def _p_value_of_gain(differences):
     return float(norm.sf(differences.mean() / (spread / np.sqrt(len(differences)))))
 
 
-def _clean_row_scores(estimator, X, y, noise, rows):
-    """Per held-out row, the score of ``estimator`` on the true target of
-    ``(X, y)``, estimated.
+def _clean_row_scores(prediction, y, noise, rows):
+    """Per held-out row, the score of a model's ``prediction`` on the true
+    target behind the given ``y``, estimated.
 
     Classes: the accuracy with each given label replaced by the row of the
     inverse transition matrix (unbiased for the accuracy on the true classes
@@ -93,7 +94,6 @@ def _clean_row_scores(estimator, X, y, noise, rows):
     ranks models as the plain accuracy does). Measurements: minus the squared
     error weighted by each row's probability of being an inlier.
     """
-    prediction = estimator.predict(X)
     if noise.transition is None:
         weights = np.nan_to_num(noise.label_quality[rows])
         return -weights * (prediction - y) ** 2 / max(weights.mean(), 1e-12)
@@ -102,13 +102,12 @@ def _clean_row_scores(estimator, X, y, noise, rows):
     return corrected[given, np.searchsorted(noise.classes, prediction)]
 
 
-def _balanced_row_scores(estimator, X, y):
-    """Per held-out row, its share of the balanced accuracy of ``estimator`` on
-    the given labels: ``1 / (n_classes * rows of its label)`` where the
-    prediction matches its label, else 0 (the shares sum to the balanced
-    accuracy)."""
-    classes, given, counts = np.unique(y, return_inverse=True, return_counts=True)
-    return (estimator.predict(X) == y) / (len(classes) * counts[given])
+def _balanced_row_scores(prediction, y):
+    """Per held-out row, its share of the balanced accuracy of ``prediction``
+    on the given labels ``y``: its "balanced" class weight over the number of
+    rows where the prediction matches its label, else 0 (the shares sum to
+    the balanced accuracy)."""
+    return compute_sample_weight("balanced", y) * (prediction == y) / len(y)
 
 
 def lowest(scores, candidates, n):
@@ -165,14 +164,14 @@ def _held_out_differences(make_estimator, X, y, noise, *, n_folds, task_col, n_j
             make_estimator().fit(_safe_indexing(X, part), y[part]) for part in (train, kept)
         )
         held = _safe_indexing(X, test)
+        after, before = with_removal.predict(held), without.predict(held)
         differences.append(
-            _clean_row_scores(with_removal, held, y[test], noise, test)
-            - _clean_row_scores(without, held, y[test], noise, test)
+            _clean_row_scores(after, y[test], noise, test)
+            - _clean_row_scores(before, y[test], noise, test)
         )
         if classes:
             balanced.append(
-                _balanced_row_scores(with_removal, held, y[test])
-                - _balanced_row_scores(without, held, y[test])
+                _balanced_row_scores(after, y[test]) - _balanced_row_scores(before, y[test])
             )
     return np.concatenate(differences), np.concatenate(balanced) if classes else None, None
 
