@@ -10,7 +10,8 @@ Two studies (issue 17):
     batches for as many steps as the task-balanced run took (an epoch of
     task-balanced batches lasts until the largest task has been seen once).
     Again with volunteers thinned to unequal sizes (volunteer ``j`` keeps a
-    share ``s ** (j / 9)`` of its training rows, ``s`` = 1/2, 1/4 and 1/20)
+    share ``s ** (j / 9)`` of its training rows, ``s`` = 4/5, 2/3, 1/2, 1/4
+    and 1/20; ``--variants`` picks some)
     and on digits pairs (see below).
 ``--study comparison``
     HAR with 10 % and 20 % flipped labels and digits pairs (task ``k``: digit
@@ -50,6 +51,7 @@ from skmtl import MultiTaskLogistic
 from skmtl.datasets import load_har
 from skmtl.model_selection import task_train_test_split
 from skmtl.network import SharedBottomNet
+from skmtl.network._training import choose_batch_sampling
 from skmtl.network._weighting import WEIGHTINGS
 from skmtl.selection import MTIFSelector
 
@@ -102,7 +104,8 @@ def accuracy(d, rows, seed, y=None, **params):
     return 100 * net.score(d["X_test"], d["y_test"]), time.perf_counter() - start
 
 
-CONVERGENCE = {"HAR": ("HAR, 20% flips", 1.0), "HAR, thinned to 1/2": ("HAR, 20% flips", 0.5),
+CONVERGENCE = {"HAR": ("HAR, 20% flips", 1.0), "HAR, thinned to 4/5": ("HAR, 20% flips", 0.8),
+               "HAR, thinned to 2/3": ("HAR, 20% flips", 2 / 3), "HAR, thinned to 1/2": ("HAR, 20% flips", 0.5),
                "HAR, thinned to 1/4": ("HAR, 20% flips", 0.25),
                "HAR, thinned to 1/20 (uneven volunteers)": ("HAR, 20% flips", 0.05),
                "digits pairs": ("digits pairs, 20% flips", 1.0)}
@@ -120,7 +123,8 @@ def convergence_seed(seed, epochs, variant):
     sizes = np.unique(task[rows], return_counts=True)[1]
     batch = 200
     steps_ratio = np.ceil(sizes.max() / (batch // len(sizes))) / np.ceil(len(rows) / batch)
-    out = {"largest / smallest task": sizes.max() / sizes.min()}
+    out = {"largest / smallest task": sizes.max() / sizes.min(),
+           "auto": choose_batch_sampling("auto", task[rows], batch)}
     for e in epochs:
         out["uniform", e] = accuracy(d, rows, seed, max_epochs=e, batch_sampling="uniform")
         out["task_balanced", e] = accuracy(d, rows, seed, max_epochs=e, batch_sampling="task_balanced")
@@ -210,8 +214,10 @@ def main():
     parser.add_argument("--study", choices=("convergence", "comparison", "both"), default="both")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=36)
-    parser.add_argument("--sampling", default="uniform", choices=("uniform", "task_balanced"),
+    parser.add_argument("--sampling", default="uniform", choices=("auto", "uniform", "task_balanced"),
                         help="batch_sampling of every network of the comparison")
+    parser.add_argument("--variants", nargs="+", choices=list(CONVERGENCE), default=list(CONVERGENCE),
+                        help="data of the convergence study")
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--methods", nargs="+", choices=list(WEIGHTINGS), default=list(WEIGHTINGS),
                         help="task weightings of the comparison (EW always)")
@@ -224,12 +230,14 @@ def main():
     parallel = Parallel(n_jobs=args.jobs)
     if args.study in ("convergence", "both"):
         epochs = (2, 3) if args.quick else (20, 36, 50)
-        for variant in CONVERGENCE:
+        for variant in args.variants:
             runs = parallel(delayed(convergence_seed)(s, epochs, variant)
                             for s in tqdm(seeds, desc=f"convergence, {variant}"))
             ratio = np.mean([r["largest / smallest task"] for r in runs])
+            auto = ", ".join(sorted({r["auto"] for r in runs}))
             print(f"\n{variant}, 20% flips, hidden 64, adam lr 1e-3, batch 200: test accuracy by epochs "
-                  f"({len(runs)} seeds; largest task / smallest: {ratio:.2f} training rows)\n")
+                  f"({len(runs)} seeds; largest task / smallest: {ratio:.2f} training rows; the default "
+                  f"batch_sampling='auto' takes {auto})\n")
             print("| batch_sampling | " + " | ".join(f"{e} epochs" for e in epochs) + " | seconds (last) |")
             print("|---|" + "---|" * (len(epochs) + 1))
             for sampling in ("uniform", "task_balanced", "uniform, as many steps"):

@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV
 from skmtl.datasets import make_multitask_classification
 from skmtl.model_selection import TaskStratifiedKFold
 from skmtl.network import SharedBottomNet
-from skmtl.network._training import TaskBalancedBatches
+from skmtl.network._training import NEARLY_EQUAL_TASKS, TaskBalancedBatches, choose_batch_sampling
 from skmtl.network._weighting import WEIGHTINGS, make_weighting, min_norm_weights
 
 
@@ -269,6 +269,38 @@ def test_task_balanced_batches_cycle_small_tasks():
 def test_task_balanced_equals_full_batch_when_a_step_holds_every_task_once(data):
     X, y = data  # 3 tasks of 12 rows: a balanced step of 36 rows is the whole data
     balanced = tiny(batch_sampling="task_balanced").set_params(batch_size=36).fit(X, y)
-    uniform = tiny().set_params(batch_size=36).fit(X, y)
+    uniform = tiny(batch_sampling="uniform").set_params(batch_size=36).fit(X, y)
     np.testing.assert_allclose(balanced.loss_curve_[0], uniform.loss_curve_[0], rtol=1e-5)
     np.testing.assert_allclose(balanced.predict_proba(X), uniform.predict_proba(X), rtol=1e-5)
+
+
+def test_auto_sampling_balances_only_nearly_equal_tasks_a_step_can_hold():
+    def sizes(*counts):
+        return np.repeat(np.arange(len(counts)), counts)
+    assert choose_batch_sampling("auto", sizes(10, 12, 15), 30) == "task_balanced"  # 15 = 1.5 x 10
+    assert choose_batch_sampling("auto", sizes(10, 12, 16), 30) == "uniform"
+    assert choose_batch_sampling("auto", sizes(2, 3), 4) == "task_balanced"
+    assert choose_batch_sampling("auto", sizes(2, 3), 200) == "uniform"  # a full batch stays one
+    assert choose_batch_sampling("auto", sizes(*[5] * 8), 8) == "task_balanced"
+    assert choose_batch_sampling("auto", sizes(*[5] * 8), 7) == "uniform"  # no step holds every task
+    assert choose_batch_sampling("auto", sizes(*[5] * 8), 40) == "task_balanced"  # every row, once
+    assert choose_batch_sampling("auto", sizes(*[5] * 8), 48) == "uniform"  # would draw rows twice
+    for chosen in ("uniform", "task_balanced"):
+        assert choose_batch_sampling(chosen, sizes(1, 100), 2) == chosen
+    assert NEARLY_EQUAL_TASKS == 1.5  # the threshold the docstring of SharedBottomNet states
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_auto_sampling_trains_as_the_sampler_it_chooses(data):
+    X, y = data  # 3 tasks of 12 rows
+    ragged = np.flatnonzero((X[:, -1] != X[0, -1]) | (np.arange(len(y)) % 12 < 6))  # one task halved
+    for rows, chosen in ((np.arange(len(y)), "task_balanced"), (ragged, "uniform")):
+        auto = tiny().set_params(batch_size=6).fit(X[rows], y[rows])
+        assert auto.batch_sampling_ == chosen
+        same = tiny(batch_sampling=chosen).set_params(batch_size=6).fit(X[rows], y[rows])
+        assert same.batch_sampling_ == chosen
+        np.testing.assert_array_equal(auto.loss_curve_[0], same.loss_curve_[0])
+        np.testing.assert_array_equal(auto.predict_proba(X), same.predict_proba(X))
+        other = tiny(batch_sampling={"uniform": "task_balanced", "task_balanced": "uniform"}[chosen])
+        assert not np.array_equal(other.set_params(batch_size=6).fit(X[rows], y[rows]).loss_curve_[0],
+                                  auto.loss_curve_[0])

@@ -29,7 +29,7 @@ from ._predict import NetPredictMixin
 from ._recording import TaskTransference, mean_affinity
 from ._scoring import NetInfluenceMixin, gradient_norms, member_seeds
 from ._targets import TASK_TYPES, encode_targets, encode_validation_targets, resolve_task_types
-from ._training import Objective, holdout_split, task_scale, train
+from ._training import Objective, choose_batch_sampling, holdout_split, task_scale, train
 from ._weighting import WEIGHTINGS, check_weighting_params, make_weighting
 
 _TORCH_ATTRIBUTES = ("module", "models_")  # saved with torch.save (see __getstate__)
@@ -167,11 +167,19 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         1); ``"excess_mtl"``: ``step_size`` (0.01, >= 0). The other methods
         take none. Checked at ``fit``; searchable with ``GridSearchCV`` as a
         list of dicts.
-    batch_sampling : {"uniform", "task_balanced"}, default="uniform"
+    batch_sampling : {"auto", "uniform", "task_balanced"}, default="auto"
         How mini-batches are drawn: ``"uniform"`` shuffles all rows into
         batches of ``batch_size``; ``"task_balanced"`` takes
         ``batch_size // n_tasks`` rows of every task in each step, cycling
-        small tasks, an epoch being the steps the largest task needs.
+        small tasks, an epoch being the steps the largest task needs (as
+        LibMTL). ``"auto"`` takes task-balanced batches when no task has
+        more than 1.5 times the training rows of another and a step takes
+        at least one row of every task and no row twice (so a full batch
+        stays one), else uniform ones. On tasks of nearly equal size the two
+        tie per step and task-balanced batches lead per epoch; on uneven
+        tasks, cycling the small ones fits their noise (see
+        :ref:`task_balanced`).
+        The choice is ``batch_sampling_``.
     dtype : {"float32", "float64"}, default="float32"
         Floating-point type of the network's weights and of training.
     device : {"auto", "cpu", "cuda"}, default="auto"
@@ -197,6 +205,9 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         Device the networks live on (``"cpu"`` or ``"cuda"``).
     n_iter_ : int
         Epochs (iterations for lbfgs) of the longest-trained member.
+    batch_sampling_ : str
+        ``"uniform"`` or ``"task_balanced"``: ``batch_sampling`` with
+        ``"auto"`` resolved for the training rows.
     gradient_norm_ : ndarray of shape (n_models,)
         Norm of the gradient of the objective at each member's fitted
         weights: 0 at a stationary point, which influence assumes; influence
@@ -275,7 +286,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         "it_mtl": ["boolean"],
         "task_weighting": [StrOptions(set(WEIGHTINGS))],
         "task_weighting_params": [dict, None],
-        "batch_sampling": [StrOptions({"uniform", "task_balanced"})],
+        "batch_sampling": [StrOptions({"auto", "uniform", "task_balanced"})],
         "dtype": [StrOptions({"float32", "float64"})],
         "device": [StrOptions({"auto", "cpu", "cuda"})],
         "task_col": [numbers.Integral, str],
@@ -310,7 +321,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         it_mtl=False,
         task_weighting="ew",
         task_weighting_params=None,
-        batch_sampling="uniform",
+        batch_sampling="auto",
         dtype="float32",
         device="auto",
         task_col=-1,
@@ -481,6 +492,9 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
                     "scale": task_scale(rows, row_task, weights, len(self.tasks_))}
 
         self._train_data = {"rows": rows, **subset(rows)}
+        self.batch_sampling_ = choose_batch_sampling(
+            self.batch_sampling, self._train_data["task"], self.batch_size
+        )
         self._n_fit_rows = len(features)
         held = subset(holdout) if len(holdout) else None
         self.models_, self.loss_curve_, self.validation_loss_curve_ = [], [], []
@@ -556,7 +570,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
                 callbacks=[] if recorder is None else [recorder], solver=self.solver,
                 learning_rate=self.learning_rate, batch_size=self.batch_size,
                 max_epochs=self.max_epochs, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
-                seed=seed, weighting=weighting, batch_sampling=self.batch_sampling, bar=bar,
+                seed=seed, weighting=weighting, batch_sampling=self.batch_sampling_, bar=bar,
             )
         affinity = recorder.affinity() if self.record_affinity else None
         return {"n_iter": n_iter, "loss": loss, "val_loss": val_loss, "affinity": affinity,

@@ -146,6 +146,28 @@ def train(net, data, objective, *, solver, learning_rate, batch_size, max_epochs
     return n_iter, curve, stopping.curve, converged
 
 
+#: ``batch_sampling="auto"`` draws task-balanced batches while the largest
+#: task holds at most this many times the rows of the smallest: up to there
+#: they tie with uniform batches per step and lead per epoch; from about
+#: twice on, cycling the small tasks fits their noise (doc/network.rst)
+NEARLY_EQUAL_TASKS = 1.5
+
+
+def choose_batch_sampling(batch_sampling, task, batch_size):
+    """``batch_sampling``, with ``"auto"`` resolved for the training rows'
+    task codes ``task``: ``"task_balanced"`` when no task has more than
+    :data:`NEARLY_EQUAL_TASKS` times the rows of another and a step of
+    ``batch_size`` rows holds at least one row of every task and at most all
+    rows of the smallest (no row twice in a step: a full batch stays the
+    exact gradient), else ``"uniform"``."""
+    if batch_sampling != "auto":
+        return batch_sampling
+    sizes = np.unique(np.asarray(task), return_counts=True)[1]
+    nearly_equal = sizes.max() <= NEARLY_EQUAL_TASKS * sizes.min()
+    per_task = batch_size // len(sizes)
+    return "task_balanced" if nearly_equal and 1 <= per_task <= sizes.min() else "uniform"
+
+
 class UniformBatches:
     """Epochs of shuffled mini-batches of ``batch_size`` rows out of ``n``.
 
