@@ -154,26 +154,29 @@ def selections(d, seed):
     return out
 
 
-def comparison_seed(setting, seed, epochs, methods):
+def comparison_seed(setting, seed, epochs, methods, sampling):
     """Every result of one setting and seed: name -> (accuracy, seconds)."""
     d = prepare(setting, seed)
     every = np.arange(len(d["y"]))
-    out = {m: accuracy(d, every, seed, max_epochs=epochs, task_weighting=m) for m in methods}
+    out = {m: accuracy(d, every, seed, max_epochs=epochs, task_weighting=m, batch_sampling=sampling)
+           for m in methods}
     for name, (kept, seconds) in selections(d, seed).items():
-        acc, fit_time = accuracy(d, kept, seed, max_epochs=epochs)
+        acc, fit_time = accuracy(d, kept, seed, max_epochs=epochs, batch_sampling=sampling)
         out[f"MTIF {name}"] = acc, seconds + fit_time
         removed = np.setdiff1d(every, kept)
         flipped = 100 * d["flipped"][removed].mean() if len(removed) else np.nan
         out[f"removed {name}"] = 100 * len(removed) / len(every), flipped
         out[f"_kept {name}"] = kept
-    out["oracle (flips dropped)"] = accuracy(d, np.flatnonzero(~d["flipped"]), seed, max_epochs=epochs)
-    out["clean labels"] = accuracy(d, every, seed, y=d["y_clean"], max_epochs=epochs)
+    out["oracle (flips dropped)"] = accuracy(d, np.flatnonzero(~d["flipped"]), seed, max_epochs=epochs,
+                                             batch_sampling=sampling)
+    out["clean labels"] = accuracy(d, every, seed, y=d["y_clean"], max_epochs=epochs, batch_sampling=sampling)
     return out
 
 
-def combined_seed(setting, seed, epochs, kept, methods):
+def combined_seed(setting, seed, epochs, kept, methods, sampling):
     d = prepare(setting, seed)
-    return {f"MTIF {name} + {m}": accuracy(d, rows, seed, max_epochs=epochs, task_weighting=m)
+    return {f"MTIF {name} + {m}": accuracy(d, rows, seed, max_epochs=epochs, task_weighting=m,
+                                             batch_sampling=sampling)
             for name, rows in kept.items() for m in methods}
 
 
@@ -226,7 +229,6 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(1)  # networks this small run fastest on one thread, the more so on a busy machine
     seeds = range(1 if args.quick else args.seeds)
-    NET["batch_sampling"] = args.sampling
     parallel = Parallel(n_jobs=args.jobs)
     if args.study in ("convergence", "both"):
         epochs = (2, 3) if args.quick else (20, 36, 50)
@@ -253,7 +255,7 @@ def main():
         methods = ("ew", "pcgrad", "stch") if args.quick else tuple(dict.fromkeys(["ew", *args.methods]))
         settings = args.settings[:1] if args.quick else args.settings
         jobs = [(s, seed) for s in settings for seed in seeds]
-        runs = parallel(delayed(comparison_seed)(s, seed, epochs, methods)
+        runs = parallel(delayed(comparison_seed)(s, seed, epochs, methods, args.sampling)
                         for s, seed in tqdm(jobs, desc="comparison"))
         results = {s: [r for (s2, _), r in zip(jobs, runs) if s2 == s] for s in settings}
         # the two best weightings, by mean gain over EW across settings
@@ -262,7 +264,7 @@ def main():
         best = sorted(gain, key=gain.get, reverse=True)[:2]
         extra = parallel(delayed(combined_seed)(
             s, seed, epochs, {n: r[f"_kept {n}"] for n in ("with clean validation", "without clean labels")},
-            best) for (s, seed), r in tqdm(list(zip(jobs, runs)), desc="selection + best"))
+            best, args.sampling) for (s, seed), r in tqdm(list(zip(jobs, runs)), desc="selection + best"))
         for r, e in zip(runs, extra):
             r.update(e)
         print(f"\nSharedBottomNet(hidden_layer_sizes=(64,), batch_sampling={args.sampling!r}), "
