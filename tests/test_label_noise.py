@@ -14,7 +14,7 @@ from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
 from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
 from skmtl.selection import MTIFSelector, estimate_label_noise, fewest_removed_within_one_se
-from skmtl.selection import _auto
+from skmtl.selection import _auto, _noise
 from skmtl.selection._noise import keep_every_class_in_training
 
 
@@ -46,6 +46,54 @@ def test_class_conditional_noise_is_found_and_its_direction_learnt():
         proba[test] = fit.predict_proba(X[test])[np.arange(len(test)), y[test]]
     assert roc_auc_score(bad, -noise.label_quality) > roc_auc_score(bad, -proba) + 0.1
     assert noise.n_iter <= 10
+
+
+def test_class_conditional_needs_features_that_beat_each_tasks_majority(monkeypatch):
+    X, y, _ = flipped("positives")
+    assert estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0).noise_kind == (
+        "class-conditional"
+    )
+    # where no test of the features against each task's most frequent label
+    # can pass, the asymmetry could be a class balance: the noise is called alike
+    monkeypatch.setattr(_noise, "_SIGNAL_LEVEL", 0.0)
+    noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0)
+    assert noise.noise_kind == "alike"
+    assert noise.transition[0, 1] == noise.transition[1, 0]
+
+
+def test_task_majority_out_of_fold_is_each_tasks_most_frequent_training_label():
+    given = np.array([0, 1, 1, 0, 0, 1, 1, 1, 0, 0])
+    task = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 3])
+    folds = [(np.arange(8), np.array([8, 9])), (np.arange(2, 10), np.array([0, 1]))]
+    majority = _noise.task_majority_out_of_fold(given, folds, task)
+    # task 2's training rows are 1, 1; task 3 has none: the training rows' 1 (5 of 8)
+    # task 0 keeps one training row, a 1; rows 2-7 are never held out
+    np.testing.assert_array_equal(majority, [1, 1, -1, -1, -1, -1, -1, -1, 1, 1])
+
+
+@pytest.mark.parametrize("kind", ["alike", "class-conditional"])
+def test_noise_kind_can_be_named(kind):
+    X, y, _ = flipped("positives" if kind == "alike" else "uniform")
+    noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0, noise_kind=kind)
+    assert noise.noise_kind == kind
+    assert (noise.transition[0, 1] == noise.transition[1, 0]) == (kind == "alike")
+    with pytest.raises(ValueError, match="applies to classes"):
+        estimate_label_noise(MultiTaskRidge(), X, y.astype(float), noise_kind=kind)
+
+
+def test_removal_test_ranks_each_training_part_with_the_noise_kind_found_on_all(monkeypatch):
+    X, y, _ = flipped("positives")
+    noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0, noise_kind="alike")
+    named = []
+
+    def spy(*args, **kwargs):
+        named.append(kwargs["noise_kind"])
+        return estimate_label_noise(*args, **kwargs)
+
+    monkeypatch.setattr(_auto, "estimate_label_noise", spy)
+    _auto._held_out_differences(MultiTaskLogistic, X, y, noise, n_folds=5, task_col=-1,
+                                n_jobs=None)
+    assert named == ["alike"] * 3
 
 
 def test_noise_alike_for_every_class_ranks_as_the_plain_confidence():

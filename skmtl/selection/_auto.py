@@ -3,13 +3,12 @@
 import warnings
 
 import numpy as np
-from scipy.stats import norm
 from sklearn.base import is_classifier
 from sklearn.utils import _safe_indexing
 from sklearn.utils.class_weight import compute_sample_weight
 
 from ..model_selection import TaskStratifiedKFold
-from ._noise import estimate_label_noise, keep_every_class_in_training
+from ._noise import estimate_label_noise, keep_every_class_in_training, p_value_of_gain
 
 # removal ratios tried by removal_ratio="auto" against validation data
 AUTO_RATIOS = (0.0, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3)
@@ -75,15 +74,6 @@ def fewest_removed_within_one_se(cv_results):
     return int(within[np.argmin(ratios[within])])
 
 
-def _p_value_of_gain(differences):
-    """One-sided paired test (normal approximation over rows, as McNemar's test
-    for two classifiers) that the mean of ``differences`` is above 0."""
-    spread = differences.std(ddof=1)
-    if not spread > 0:
-        return 0.0 if differences.mean() > 0 else 1.0
-    return float(norm.sf(differences.mean() / (spread / np.sqrt(len(differences)))))
-
-
 def _clean_row_scores(prediction, y, noise, rows):
     """Per held-out row, the score of a model's ``prediction`` on the true
     target behind the given ``y``, estimated.
@@ -144,11 +134,13 @@ def _held_out_differences(make_estimator, X, y, noise, *, n_folds, task_col, n_j
     if classes:
         folds = keep_every_class_in_training(folds, y)
     for train, test in folds:
-        # the rows are ranked again on the training part alone: ranked on
-        # all rows, the held-out labels would have chosen what to remove
+        # the rows are ranked again on the training part alone (ranked on
+        # all rows, the held-out labels would have chosen what to remove),
+        # with the kind of noise judged on all rows, where the evidence is most
         inner = estimate_label_noise(
             make_estimator(), _safe_indexing(X, train), y[train],
             cv=n_folds, task_col=task_col, n_jobs=n_jobs, random_state=0,
+            noise_kind=noise.noise_kind if classes else "auto",
         )
         quality = inner.label_quality
         finite = np.flatnonzero(np.isfinite(quality))
@@ -184,8 +176,8 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
     ``noise`` is :func:`estimate_label_noise` of ``(X, y)``; ``make_estimator()``
     returns a fresh copy of the model. The estimated clean score of 3
     task-stratified held-out folds, the rows ranked again on each training
-    part, is compared with and without the removal (a one-sided paired
-    test). How clear the gain must be depends on the kind of noise:
+    part (with the kind of noise found on all rows), is compared with and
+    without the removal (a one-sided paired test). How clear the gain must be depends on the kind of noise:
     class-conditional noise (one class read as another more often than
     back) moves the decision boundary and removing the flips moves it back,
     so a gain on average suffices (p < 0.5); noise that flips every class
@@ -213,10 +205,10 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
             make_estimator, X, y, noise, n_folds=n_folds, task_col=task_col, n_jobs=n_jobs
         )
         if differences is not None:
-            p_value = _p_value_of_gain(differences)
+            p_value = p_value_of_gain(differences)
             level = REMOVAL_TEST_LEVEL[noise.noise_kind]
             p_balanced = (
-                _p_value_of_gain(balanced) if noise.noise_kind == "class-conditional" else 0.0
+                p_value_of_gain(balanced) if noise.noise_kind == "class-conditional" else 0.0
             )
             if p_value < level and p_balanced < level:
                 return int(np.floor(noise.noise_rate * np.isfinite(noise.label_quality).sum() + 1e-9))

@@ -9,7 +9,7 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 from sklearn.base import clone, is_classifier
 from sklearn.utils import Bunch, _safe_indexing, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, validate_params
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.validation import column_or_1d
 from tqdm.auto import tqdm
 
@@ -19,6 +19,9 @@ from ..utils import task_labels
 _TINY = 1e-12
 # pseudo-rows that shrink a task's inlier spread toward the pooled one
 _PRIOR_ROWS = 5
+# how clearly the features must beat each task's most frequent label before
+# noise is called class-conditional (one-sided paired test over rows)
+_SIGNAL_LEVEL = 0.1
 
 
 def _fit_predict(estimator, X, y, weights, rows, held_out, classes):
@@ -67,6 +70,33 @@ def _out_of_fold(estimator, X, y, weights, folds, classes, n_jobs):
     return out
 
 
+def p_value_of_gain(differences):
+    """One-sided paired test (normal approximation over rows, as McNemar's test
+    for two classifiers) that the mean of ``differences`` is above 0."""
+    spread = differences.std(ddof=1)
+    if not spread > 0:
+        return 0.0 if differences.mean() > 0 else 1.0
+    return float(norm.sf(differences.mean() / (spread / np.sqrt(len(differences)))))
+
+
+def task_majority_out_of_fold(given, folds, task_index):
+    """Per held-out row, the most frequent given label (an index into the
+    classes) of its task among the training rows of its fold, or of all
+    those training rows where its task has none: what a model predicts whose
+    features say nothing. -1 for rows no fold holds out."""
+    n_tasks, n_classes = task_index.max() + 1, given.max() + 1
+    majority = np.full(len(given), -1)
+    for train, test in folds:
+        counts = np.zeros((n_tasks, n_classes))
+        np.add.at(counts, (task_index[train], given[train]), 1)
+        overall = np.bincount(given[train], minlength=n_classes).argmax()
+        has_rows = counts.sum(axis=1) > 0
+        majority[test] = np.where(
+            has_rows[task_index[test]], counts.argmax(axis=1)[task_index[test]], overall
+        )
+    return majority
+
+
 @validate_params(
     {
         "estimator": [HasMethods(["fit"])],
@@ -79,12 +109,13 @@ def _out_of_fold(estimator, X, y, weights, folds, classes, n_jobs):
         "n_jobs": [numbers.Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "noise_kind": [StrOptions({"auto", "alike", "class-conditional"})],
     },
     prefer_skip_nested_validation=True,
 )
 def estimate_label_noise(
     estimator, X, y, *, cv=5, max_iter=10, tol=1e-3, task_col=-1, n_jobs=None,
-    random_state=None, verbose=0,
+    random_state=None, verbose=0, noise_kind="auto",
 ):
     """Probability that each row's target is right, learnt from the noisy data alone.
 
@@ -136,6 +167,10 @@ def estimate_label_noise(
         Seed of the folds.
     verbose : int, default=0
         Progress bar over the rounds when positive.
+    noise_kind : {"auto", "alike", "class-conditional"}, default="auto"
+        Classes only: the kind of noise to fit (see ``noise_kind`` below);
+        ``"auto"`` chooses it from the data. Name it where you know it, say
+        a labelling process known to confuse the classes alike.
 
     Returns
     -------
@@ -153,7 +188,12 @@ def estimate_label_noise(
         tell from ordinary error. ``noise_kind``: ``"alike"`` (classes; noise
         that flips every class alike, one rate), ``"class-conditional"``
         (classes; a full transition matrix, chosen by BIC where it fits
-        clearly better) or ``"outliers"`` (measurements).
+        clearly better and where the plain out-of-fold model predicts the
+        given labels clearly better than each task's most frequent label, a
+        one-sided paired test at p < 0.1: a matrix that reads one class as
+        another more often than back can be told from a shift of the class
+        balance only through rows the features place in a class) or
+        ``"outliers"`` (measurements).
         ``transition`` (classes only, else None):
         ``T[i, j]``, the estimated probability that a row of true class
         ``classes[i]`` is labelled ``classes[j]``. ``classes`` (or None).
@@ -199,7 +239,15 @@ def estimate_label_noise(
             "model that did not see it; check task_col."
         )
     tasks, task_index = np.unique(labels, return_inverse=True)
-    model = _ClassNoise(y, held) if is_classifier(estimator) else _Outliers(y, held, task_index)
+    if is_classifier(estimator):
+        model = _ClassNoise(y, held, folds, task_index, noise_kind)
+    elif noise_kind != "auto":
+        raise ValueError(
+            f"noise_kind={noise_kind!r} applies to classes; a regressor's targets are "
+            "judged as inliers or outliers. Leave noise_kind='auto'."
+        )
+    else:
+        model = _Outliers(y, held, task_index)
     progress = tqdm(total=max_iter, disable=not verbose, desc="estimate_label_noise")
     first = []
 
@@ -268,7 +316,7 @@ class _ClassNoise:
     ``held`` rows (those some fold predicts) are updated; the others keep
     their given label."""
 
-    def __init__(self, y, held):
+    def __init__(self, y, held, folds, task_index, kind):
         self.classes, self.given = np.unique(y, return_inverse=True)
         if len(self.classes) < 2:
             raise ValueError(
@@ -276,6 +324,8 @@ class _ClassNoise:
             )
         n_classes = len(self.classes)
         self.held = held
+        self.kind = kind
+        self.majority = task_majority_out_of_fold(self.given, folds, task_index)
         self.fit_target = y
         self.weights = np.eye(n_classes)[self.given]  # posterior of the true class
         self.transition = _uniform_noise(n_classes, 0.1)
@@ -305,9 +355,12 @@ class _ClassNoise:
         self.transition = counts / np.maximum(counts.sum(axis=1, keepdims=True), _TINY)
 
     def finish(self, plain, fitted):
-        """Choose between noise that flips every class alike (one parameter)
-        and class-conditional noise (the full matrix) by BIC; then the
-        posterior of each row from the plain out-of-fold model, corrected by it.
+        """Unless the kind was named, choose between noise that flips every
+        class alike (one parameter) and class-conditional noise (the full
+        matrix): the full matrix where BIC prefers it and the plain model's
+        features predict the given labels (else its asymmetry may be a class
+        balance the features cannot see); then the posterior of each row
+        from the plain out-of-fold model, corrected by it.
 
         The plain model's confidence ranks rows better than the refitted
         model's, which the rows the EM believes mislabelled have shaped; the
@@ -326,13 +379,16 @@ class _ClassNoise:
             lambda rate: -loglik(_uniform_noise(n_classes, rate)),
             bounds=(0.0, (n_classes - 1) / n_classes), method="bounded",
         ).x
-        # BIC: a consistent choice; the full matrix must earn its extra parameters
-        gain = 2 * (loglik(self.transition) - loglik(_uniform_noise(n_classes, alike)))
-        self.kind = "class-conditional"
-        if gain <= np.log(len(rows)) * (self.n_params - 1):
+        if self.kind == "auto":
+            # BIC: a consistent choice; the full matrix must earn its extra parameters
+            gain = 2 * (loglik(self.transition) - loglik(_uniform_noise(n_classes, alike)))
+            hits = (plain[rows].argmax(axis=1) == given).astype(float)
+            signal = p_value_of_gain(hits - (self.majority[rows] == given))
+            clear = gain > np.log(len(rows)) * (self.n_params - 1) and signal < _SIGNAL_LEVEL
+            self.kind = "class-conditional" if clear else "alike"
+        if self.kind == "alike":
             self.transition = _uniform_noise(n_classes, alike)
             self.n_params = 1
-            self.kind = "alike"
         clean = np.linalg.lstsq(self.transition.T, plain[rows].T, rcond=None)[0].T
         clean = np.clip(clean, _TINY, None)
         joint = clean / clean.sum(axis=1, keepdims=True) * self.transition[:, given].T

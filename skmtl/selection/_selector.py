@@ -212,11 +212,14 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     decision boundary and removing the flips moves it back: a gain on
     average suffices (p < 0.5), on the estimated clean score and on the
     balanced accuracy on the given labels, which needs no estimated
-    transition matrix (a wrong one confirms itself). Noise that flips every
-    class alike leaves the best classifier where it was, and a linear model
-    often loses more from the clean rows removed than it gains; outliers of
-    a measurement may not pull the fit: there the gain must be clear
-    (p < 0.1).
+    transition matrix (a wrong one confirms itself). Noise is called
+    class-conditional only where the features predict the given labels
+    clearly better than each task's most frequent label: otherwise the
+    noise rates cannot be told from the class balance. Noise that flips
+    every class alike leaves the best classifier where it was, and a linear
+    model often loses more from the clean rows removed than it gains;
+    outliers of a measurement may not pull the fit: there the gain must be
+    clear (p < 0.1).
 
     Without validation data, rows can only be held out in tasks with at
     least two rows. When no task has two rows (every row its own task, as
