@@ -61,6 +61,10 @@ SETTINGS = {
     "HAR, 10 volunteers, 10% flips": ("har", "uniform 10%", False),
     # held out from the check that the features predict (ninth session): run once after it
     "TV16, 30 states, 20% flips": ("tv16", "uniform", False),
+    # held out (tenth session): class-conditional noise on real data, run once
+    "HAR, 30% of positives turned negative": ("har", "positives", False),
+    "Contraception, 30% of positives turned negative": ("contraception", "positives", False),
+    "TV16, 30% of positives turned negative": ("tv16", "positives", False),
 }
 
 

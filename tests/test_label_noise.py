@@ -14,7 +14,7 @@ from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
 from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
 from skmtl.selection import MTIFSelector, estimate_label_noise, fewest_removed_within_one_se
-from skmtl.selection import _auto, _noise
+from skmtl.selection import _auto, _noise, _selector
 from skmtl.selection._noise import keep_every_class_in_training
 
 
@@ -79,6 +79,28 @@ def test_noise_kind_can_be_named(kind):
     assert (noise.transition[0, 1] == noise.transition[1, 0]) == (kind == "alike")
     with pytest.raises(ValueError, match="applies to classes"):
         estimate_label_noise(MultiTaskRidge(), X, y.astype(float), noise_kind=kind)
+
+
+def test_selector_passes_the_named_noise_kind(monkeypatch):
+    X, y, _ = flipped("positives", seed=1, n_samples=300)
+    found = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y)
+    assert found.label_noise_.noise_kind == "class-conditional"
+    named = []
+
+    def spy(*args, **kwargs):
+        named.append(kwargs["noise_kind"])
+        return estimate_label_noise(*args, **kwargs)
+
+    monkeypatch.setattr(_selector, "estimate_label_noise", spy)
+    alike = MTIFSelector(MultiTaskLogistic(), noise_kind="alike", random_state=0).fit(X, y)
+    assert named == ["alike"] and alike.label_noise_.noise_kind == "alike"
+    T = alike.label_noise_.transition
+    assert T[0, 1] == pytest.approx(T[1, 0])
+    assert not np.allclose(alike.scores_, found.scores_)
+    regression = MTIFSelector(MultiTaskRidge(), noise_kind="alike")
+    with pytest.raises(ValueError, match="applies to classes"):
+        regression.fit(X, y.astype(float))
+    assert not hasattr(regression, "scores_")
 
 
 def test_removal_test_ranks_each_training_part_with_the_noise_kind_found_on_all(monkeypatch):
@@ -155,6 +177,21 @@ def test_a_task_with_a_wider_spread_is_not_called_outliers():
     assert noise.task_noise_rate[3] < 0.2
     assert (noise.label_quality[wide & ~bad] > 0.5).mean() > 0.9
     assert roc_auc_score(bad, -noise.label_quality) > 0.95
+
+
+def test_outliers_crowding_into_a_few_tasks_are_found():
+    # 45 % of tasks 1 and 4 are outliers; each task's own median residual would
+    # start those two tasks' inlier spread so wide that EM kept every row
+    X, y = make_multitask_regression(n_tasks=6, n_samples=60, n_features=4, noise=0.5,
+                                     random_state=1)
+    rng = np.random.default_rng(1)
+    crowded = np.isin(X[:, -1], [1, 4])
+    bad = crowded & (rng.random(len(y)) < 0.45)
+    noisy = y + bad * rng.choice([-1, 1], len(y)) * rng.uniform(3, 6, len(y)) * y.std()
+    noise = estimate_label_noise(MultiTaskRidge(), X, noisy, random_state=0)
+    assert roc_auc_score(bad, -noise.label_quality) > 0.99
+    assert (noise.label_quality[bad] < 0.5).mean() > 0.9
+    assert set(np.argsort(noise.task_noise_rate)[-2:]) == {1, 4}
 
 
 def test_a_task_of_one_row_is_never_judged():

@@ -94,9 +94,9 @@ def _clean_row_scores(prediction, y, noise, rows):
 
 def _balanced_row_scores(prediction, y):
     """Per held-out row, its share of the balanced accuracy of ``prediction``
-    on the given labels ``y``: its "balanced" class weight over the number of
-    rows where the prediction matches its label, else 0 (the shares sum to
-    the balanced accuracy)."""
+    on the given labels ``y``: its "balanced" class weight divided by the
+    number of rows where the prediction matches its label, else 0 (the
+    shares sum to the balanced accuracy)."""
     return compute_sample_weight("balanced", y) * (prediction == y) / len(y)
 
 

@@ -472,14 +472,12 @@ class _Outliers:
 
     def update(self, predicted):
         residual = self._residual(predicted)
-        if self.share is None:  # robust start: each task's bulk from its median absolute residual
+        if self.share is None:
+            # robust start: every task from the pooled median absolute residual. A
+            # task's own median is inflated where outliers crowd into it, and EM then
+            # explains them by a wide inlier spread of that task
             bulk = 1.4826 * np.median(np.abs(residual))
             self.scales = np.full(self.n_tasks, max(bulk, _TINY))
-            for k in np.unique(self.task):
-                rows = np.abs(residual[self.task == k])
-                self.scales[k] = max(
-                    (1.4826 * np.median(rows) * len(rows) + _PRIOR_ROWS * bulk)
-                    / (len(rows) + _PRIOR_ROWS), _TINY)
             self.outlier_scale = max(np.sqrt(np.mean(residual**2)), 3 * bulk)
             self.share = 0.9
         inlier, outlier = self._log_parts(residual)

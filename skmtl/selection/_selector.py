@@ -93,6 +93,13 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         ``validation_fraction``); where labels are noisy this ranks
         corrupted rows poorly (see the user guide). ``"random"`` removes as
         many rows drawn at random (a baseline; no model is fitted).
+    noise_kind : {"auto", "alike", "class-conditional"}, default="auto"
+        ``"label-noise"`` with a classifier only: the kind of label noise
+        :func:`~skmtl.selection.estimate_label_noise` fits, and the removal
+        test of ``removal_ratio="auto"`` assumes. ``"auto"`` chooses it from
+        the data (``label_noise_.noise_kind`` says which); name it where you
+        know how the labels went wrong, say ``"alike"`` for annotators who
+        confuse the classes in both directions alike.
     target_weights : dict or array-like of shape (n_tasks,), default=None
         ``"influence"`` only. Weight of each target task in the total
         influence. None weights all tasks equally (the paper's total
@@ -267,6 +274,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         "estimator": [HasMethods(["fit"])],
         "removal_ratio": [Interval(numbers.Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "strategy": [StrOptions({"auto", "label-noise", "influence", "random"})],
+        "noise_kind": [StrOptions({"auto", "alike", "class-conditional"})],
         "target_weights": [dict, "array-like", None],
         "step": [Interval(numbers.Real, 0, 1, closed="neither"), None],
         "cv": ["cv_object"],
@@ -284,6 +292,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         removal_ratio="auto",
         *,
         strategy="auto",
+        noise_kind="auto",
         target_weights=None,
         step=None,
         cv=5,
@@ -297,6 +306,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         self.estimator = estimator
         self.removal_ratio = removal_ratio
         self.strategy = strategy
+        self.noise_kind = noise_kind
         self.target_weights = target_weights
         self.step = step
         self.cv = cv
@@ -413,6 +423,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         self.label_noise_ = noise = estimate_label_noise(
             self._make_estimator(), _safe_indexing(X, rows), y[rows], cv=n_folds,
             task_col=self.task_col, n_jobs=self.n_jobs, random_state=rng, verbose=self.verbose,
+            noise_kind=self.noise_kind,
         )
         self.scores_[rows] = noise.label_quality
         self.n_rounds_ = 1
