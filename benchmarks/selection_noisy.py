@@ -3,8 +3,11 @@
 The study of issue 14, run by ``python benchmarks/selection_study.py --study
 noisy``. Per setting and seed: a task-stratified split into a training part
 (75 %) and a clean test part; 15 % of the training part is set aside as a
-clean validation part, used only by the rule named "with clean validation";
-the rest (the *noisy training data*) is corrupted and is all every other rule
+clean validation part, used only by the rules named "with clean validation"
+or "clean validation part" (the two baselines of a user who trusts only those
+labels: the model fitted on them judging every row's label, and its rank
+average with MTIF's; both choose the ratio as the selector does with
+validation data, ``fewest_removed_on_validation``); the rest (the *noisy training data*) is corrupted and is all every other rule
 sees. Every model is the skmtl default (``MultiTaskLogistic()``,
 ``MultiTaskRidge()``).
 
@@ -22,6 +25,7 @@ ratio chosen by ``fewest_removed_within_one_se``.
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.base import clone
 from sklearn.linear_model import HuberRegressor
 from sklearn.metrics import roc_auc_score
@@ -33,7 +37,7 @@ from skmtl.datasets import (
 )
 from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
 from skmtl.selection import MTIFSelector, fewest_removed_within_one_se
-from skmtl.selection._auto import AUTO_RATIOS
+from skmtl.selection._auto import AUTO_RATIOS, fewest_removed_on_validation
 
 RATIOS = (0.0, 0.05, 0.1, 0.2, 0.3)
 
@@ -234,6 +238,19 @@ def selector_rule(**options):
     return rule
 
 
+def validation_fit_scores(model, X, y, d):
+    """Each row's given target judged by the model fitted on the clean
+    validation part alone: the probability of its label, or minus its squared
+    error (the baseline of a user who trusts only those labels)."""
+    fit = clone(model).fit(d["X_val"], d["y_val"])
+    if d["measurement"]:
+        return -((y - fit.predict(X)) ** 2)
+    known = np.isin(y, fit.classes_)  # a class the validation part lacks: probability 0
+    proba = fit.predict_proba(X)
+    return np.where(known, proba[np.arange(len(y)), np.searchsorted(fit.classes_, y).clip(
+        max=len(fit.classes_) - 1)], 0.0)
+
+
 def cleanlab_rule(model, X, y, seed):
     from cleanlab.rank import get_label_quality_scores
 
@@ -323,6 +340,17 @@ def run_seed(setting, seed, defaults_only=False, recipe_folds=5):
     clean_val = MTIFSelector(model, random_state=seed).fit(X, y, X_val=d["X_val"], y_val=d["y_val"])
     record("MTIF with clean validation (auto)",
            np.setdiff1d(everything, clean_val.sample_indices_), clean_val.scores_)
+    if not defaults_only:
+        fitted = validation_fit_scores(model, X, y, d)
+        for name, scores in {
+            "model fitted on the clean validation part": fitted,
+            "the same + MTIF with clean validation, rank average":
+                rankdata(fitted) + rankdata(clean_val.scores_),
+        }.items():
+            removed = fewest_removed_on_validation(
+                lambda: clone(model), X, y, d["X_val"], d["y_val"], np.ones(len(y), bool),
+                np.argsort(scores, kind="stable"))
+            record(name, removed, scores)
     if not d["measurement"] and not defaults_only:
         from cleanlab.filter import find_label_issues
 

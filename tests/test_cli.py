@@ -13,9 +13,9 @@ from importlib import import_module
 import numpy as np
 import pytest
 
-from skmtl import MultiTaskRidge
+from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.cli import main
-from skmtl.datasets import make_multitask_regression
+from skmtl.datasets import make_multitask_classification, make_multitask_regression
 from skmtl.selection import MTIFSelector
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -243,6 +243,40 @@ def test_select_auto_ratio_follows_the_selector(data_csv, tmp_path, capsys):
     assert f"removal ratio {selector.removal_ratio_:.3g} (auto)" in out
     n_kept = len(read_rows(tmp_path / "out" / "kept.csv")) - 1
     assert n_kept == len(selector.sample_indices_)
+
+
+def test_select_names_the_kind_of_label_noise(data_csv, tmp_path, capsys):
+    X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=3, random_state=0)
+    path = tmp_path / "votes.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,region,vote",
+               comments="", fmt="%.17g")
+    common = ("--task-col", "region", "--target", "vote", "--model", "logistic", "--no-scale")
+    # auto finds noise alike on these data; the named kind overrides it
+    status, out, err = run_main(capsys, "select", str(path), *common, "--ratio", "0.1",
+                                "--noise-kind", "class-conditional", "--out", str(tmp_path / "cc"))
+    assert status == 0, err
+    assert "kind of noise: class-conditional." in " ".join(out.split())
+    selector = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.1, noise_kind="class-conditional",
+                            cv=3, random_state=0).fit(X, y)
+    found = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.1, cv=3, random_state=0).fit(X, y)
+    assert found.label_noise_.noise_kind == "alike"
+    assert set(found.sample_indices_) != set(selector.sample_indices_)
+    kept = read_rows(tmp_path / "cc" / "kept.csv")[1:]
+    assert len(kept) == len(selector.sample_indices_)
+    np.testing.assert_allclose(np.array(kept, dtype=float), np.column_stack([X, y])[
+        selector.sample_indices_])
+    # the kind of noise belongs to classes and to the label-noise ranking
+    path, _, _ = data_csv
+    status, out, err = run_main(capsys, "select", path, "--task-col", "school", "--target",
+                                "score", "--noise-kind", "alike", "--out", str(tmp_path / "r"))
+    assert status == 1 and not (tmp_path / "r").exists()
+    assert "--noise-kind alike applies to classes, but --target score is read as " \
+        "measurements" in " ".join(err.split())
+    status, out, err = run_main(capsys, "select", path, "--task-col", "school", "--target",
+                                "score", "--strategy", "influence", "--ratio", "0.1",
+                                "--noise-kind", "class-conditional", "--out", str(tmp_path / "i"))
+    assert status == 1 and "--strategy influence ranks rows without a noise model" in \
+        " ".join(err.split())
 
 
 def test_select_speaks_in_options_not_parameters(data_csv, tmp_path, capsys):

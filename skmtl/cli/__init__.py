@@ -62,13 +62,25 @@ def _cmd_select(args):
             "--ratio auto needs --strategy label-noise (the estimated share of corrupted "
             "targets); with --strategy influence give the share to remove, e.g. --ratio 0.05."
         )
+    if args.noise_kind != "auto" and args.strategy == "influence":
+        raise _InputError(
+            f"--noise-kind {args.noise_kind} names the noise of --strategy label-noise; "
+            "--strategy influence ranks rows without a noise model. Leave one of them out."
+        )
     data, model, kind = _load(args)
+    if args.noise_kind != "auto" and kind != "classification":
+        read_as = "counts" if kind == "counts" else "measurements"
+        raise _InputError(
+            f"--noise-kind {args.noise_kind} applies to classes, but --target {args.target} "
+            f"is read as {read_as}, whose wrong values are judged as outliers. Leave "
+            "--noise-kind out, or pass --model logistic if the target holds classes."
+        )
     outputs = _plan_outputs(args.out, ["kept.csv", "removed.csv"], args.data)
     X, rows = data["X"], data["rows"]
     y = _fit_target(data["y"], kind, args.model == "net", np.arange(len(rows)))
     selector = _select_rows(
         X, y, model=model, kind=kind, ratio=args.ratio, strategy=args.strategy,
-        scale=not args.no_scale, cv=args.cv, random_state=args.random_state,
+        noise_kind=args.noise_kind, scale=not args.no_scale, cv=args.cv, random_state=args.random_state,
         n_jobs=args.n_jobs, verbose=args.verbose,
     )
     kept, score = selector.sample_indices_, selector.scores_
@@ -249,6 +261,11 @@ def _build_parser():
                      "influence on held-out rows of the same (possibly noisy) data, which "
                      "ranks corrupted rows poorly when the targets are noisy; --ratio auto "
                      "needs label-noise.")
+    sel.add_argument("--noise-kind", choices=["auto", "alike", "class-conditional"],
+                     default="auto",
+                     help="classes only: how the labels went wrong, if you know it: alike "
+                     "(every class flipped alike), class-conditional (one class read as "
+                     "another more often than back); auto (default) chooses from the data.")
     sel.add_argument("--cv", type=_int_at_least(2), default=3, metavar="K",
                      help="task-stratified folds of the held-out score and of the "
                      "out-of-fold estimates that rank the rows (default 3).")

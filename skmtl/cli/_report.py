@@ -321,8 +321,8 @@ def _check_folds(X, y, cv, random_state):
     return outer
 
 
-def _select_rows(X, y, *, model, kind, ratio, strategy, scale, cv, random_state, n_jobs,
-                 verbose):
+def _select_rows(X, y, *, model, kind, ratio, strategy, noise_kind, scale, cv, random_state,
+                 n_jobs, verbose):
     """Fit the selector in its pipeline; print what it estimated and decided, and
     the held-out score with and without the removal. Returns the selector."""
     from sklearn.model_selection import cross_val_score
@@ -332,7 +332,8 @@ def _select_rows(X, y, *, model, kind, ratio, strategy, scale, cv, random_state,
 
     folds = _check_folds(X, y, cv, random_state)
     selector = MTIFSelector(model, removal_ratio=ratio, strategy=strategy, cv=cv,
-                            random_state=random_state, n_jobs=n_jobs, verbose=verbose)
+                            noise_kind=noise_kind, random_state=random_state, n_jobs=n_jobs,
+                            verbose=verbose)
     pipe = make_pipeline(_scaler(X.shape[1] - 1, scale), selector, model)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
@@ -346,7 +347,7 @@ def _select_rows(X, y, *, model, kind, ratio, strategy, scale, cv, random_state,
         tasks = ", ".join(f"{name} {rate:.0%}" for name, rate in
                           zip(_fmt(noise.tasks[worst]), noise.task_noise_rate[worst]))
         print(_wrap(f"estimated share of corrupted targets: {noise.noise_rate:.1%} (most in "
-                    f"tasks {tasks})."))
+                    f"tasks {tasks}); kind of noise: {noise.noise_kind}."))
     print(f"removal ratio {selector.removal_ratio_:.3g}" + (" (auto)" if ratio == "auto" else "")
           + f": kept {len(selector.sample_indices_)} rows, removed "
           f"{len(y) - len(selector.sample_indices_)}.")
