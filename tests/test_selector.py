@@ -401,7 +401,7 @@ def test_validation_data_of_unseen_tasks_is_named(reg_data):
     X_val = X.copy()
     X_val[:, -1] += 10
     sel = MTIFSelector(MultiTaskRidge(), cv=2, strategy="influence", removal_ratio=0.1)
-    with pytest.raises(ValueError, match=r"None of the task labels of X_val \(10, 11, 12\) is a task of X \(0, 1, 2\)"):
+    with pytest.raises(ValueError, match=r"None of the task labels of X_val \[10, 11, 12\] is a task of X \[0, 1, 2\]"):
         sel.fit(X, y, X_val=X_val, y_val=y)
     X_val[:, -1] = np.nan
     with pytest.raises(ValueError, match=r"X_val \(none given\)"):

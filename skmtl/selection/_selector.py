@@ -13,7 +13,9 @@ from tqdm.auto import tqdm
 
 from ..base import keep_state_on_error, validation_given
 from ..model_selection import TaskShuffleSplit, TaskStratifiedKFold
-from ..utils import check_result_memory, check_task_X, encode_tasks, missing_task_mask
+from ..utils import (
+    check_result_memory, check_task_X, encode_tasks, missing_task_mask, preview_labels,
+)
 from ._auto import (
     AUTO_RATIOS,
     fewest_removed_on_validation,
@@ -24,13 +26,6 @@ from ._auto import (
 from ._noise import estimate_label_noise
 from ._output import SelectorOutputMixin
 from ._ranking import measure_influence, target_task_weights
-
-def _few(labels, n=5):
-    """The first ``n`` of ``labels`` for a message, with how many more there are."""
-    labels = [repr(v) for v in np.asarray(labels).tolist()]
-    more = f" and {len(labels) - n} more" if len(labels) > n else ""
-    return ", ".join(labels[:n]) + more
-
 
 class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     """Drop the training rows that hurt the model, inside a scikit-learn pipeline.
@@ -94,12 +89,10 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         corrupted rows poorly (see the user guide). ``"random"`` removes as
         many rows drawn at random (a baseline; no model is fitted).
     noise_kind : {"auto", "alike", "class-conditional"}, default="auto"
-        ``"label-noise"`` with a classifier only: the kind of label noise
-        :func:`~skmtl.selection.estimate_label_noise` fits, and the removal
-        test of ``removal_ratio="auto"`` assumes. ``"auto"`` chooses it from
-        the data (``label_noise_.noise_kind`` says which); name it where you
-        know how the labels went wrong, say ``"alike"`` for annotators who
-        confuse the classes in both directions alike.
+        ``"label-noise"``, classes only: the kind of noise the noise model
+        fits (:func:`~skmtl.selection.estimate_label_noise`). ``"auto"``
+        chooses from the data (``label_noise_.noise_kind``); name it where
+        you know how the labels went wrong.
     target_weights : dict or array-like of shape (n_tasks,), default=None
         ``"influence"`` only. Weight of each target task in the total
         influence. None weights all tasks equally (the paper's total
@@ -551,11 +544,12 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         labels when there are none."""
         _, labels = check_task_X(self, X_val, reset=False, input_name="X_val")
         known = encode_tasks(labels, self.tasks_) >= 0
-        labels = labels[~missing_task_mask(labels)]
+        labels = np.unique(labels[~missing_task_mask(labels)])
         if not known.any():
+            given = preview_labels(labels) if len(labels) else "(none given)"
             raise ValueError(
-                f"None of the task labels of X_val ({_few(np.unique(labels)) or 'none given'}) "
-                f"is a task of X ({_few(self.tasks_)}): the influence is measured on the "
+                f"None of the task labels of X_val {given} is a task of X "
+                f"{preview_labels(self.tasks_)}: the influence is measured on the "
                 "validation losses of the tasks the model was fitted on. Give X_val rows of "
                 "the training tasks, with the same labels and task_col as X."
             )
