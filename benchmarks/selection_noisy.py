@@ -26,7 +26,7 @@ ratio chosen by ``fewest_removed_within_one_se``.
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.linear_model import HuberRegressor
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
@@ -37,7 +37,9 @@ from skmtl.datasets import (
 )
 from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
 from skmtl.selection import MTIFSelector, fewest_removed_within_one_se
-from skmtl.selection._auto import AUTO_RATIOS, fewest_removed_on_validation
+from skmtl.selection._auto import (
+    AUTO_RATIOS, fewest_removed_on_validation, lowest_keeping_every_class,
+)
 
 RATIOS = (0.0, 0.05, 0.1, 0.2, 0.3)
 
@@ -269,9 +271,15 @@ def test_score(model, X, y, rows, d):
     return 100 * float(np.mean(prediction == d["y_test"]))
 
 
-def lowest(scores, ratio):
+def lowest(scores, ratio, y=None):
+    """The ``ratio`` share of rows of lowest finite ``scores``; given class labels
+    ``y``, never the last row of a class (as the selector does: a classifier
+    fitted on the rest must see every class)."""
     finite = np.flatnonzero(np.isfinite(scores))
-    return finite[np.argsort(scores[finite], kind="stable")[: int(np.floor(ratio * len(scores) + 1e-9))]]
+    n = int(np.floor(ratio * len(scores) + 1e-9))
+    if y is not None:
+        return lowest_keeping_every_class(scores, finite, n, y, np.ones(len(y), dtype=bool))
+    return finite[np.argsort(scores[finite], kind="stable")[:n]]
 
 
 def grid_ratios(rule, model, X, y, seed, n_folds=3):
@@ -283,7 +291,8 @@ def grid_ratios(rule, model, X, y, seed, n_folds=3):
         scores = rule(model, X[train], y[train], seed)
         row = []
         for ratio in RATIOS:
-            kept = np.setdiff1d(np.arange(len(train)), lowest(scores, ratio))
+            classes = y[train] if is_classifier(model) else None
+            kept = np.setdiff1d(np.arange(len(train)), lowest(scores, ratio, classes))
             fit = clone(model).fit(X[train][kept], y[train][kept])
             row.append(fit.score(X[test], y[test]))
         table.append(row)
@@ -299,6 +308,7 @@ def run_seed(setting, seed, defaults_only=False, recipe_folds=5):
     X, y, bad = d["X"], d["y"], d["bad"]
     model = MultiTaskRidge() if d["measurement"] else MultiTaskLogistic()
     everything = np.arange(len(y))
+    classes = None if d["measurement"] else y
     base = test_score(model, X, y, everything, d)
     out = {}
 
@@ -323,7 +333,7 @@ def run_seed(setting, seed, defaults_only=False, recipe_folds=5):
     for name, rule in ({} if defaults_only else rules).items():
         ratio, _ = grid_ratios(rule, model, X, y, seed)
         scores = rule(model, X, y, seed)
-        record(name, lowest(scores, ratio), scores)
+        record(name, lowest(scores, ratio, classes), scores)
 
     default = MTIFSelector(model, random_state=seed).fit(X, y)
     removed = np.setdiff1d(everything, default.sample_indices_)
@@ -332,8 +342,8 @@ def run_seed(setting, seed, defaults_only=False, recipe_folds=5):
     if not defaults_only:
         best, _ = grid_ratios(selector_rule(), model, X, y, seed)
         _, one_se = grid_ratios(selector_rule(), model, X, y, seed, n_folds=recipe_folds)
-        record("label-noise, GridSearchCV 1-SE", lowest(default.scores_, one_se))
-        record("label-noise, GridSearchCV", lowest(default.scores_, best))
+        record("label-noise, GridSearchCV 1-SE", lowest(default.scores_, one_se, classes))
+        record("label-noise, GridSearchCV", lowest(default.scores_, best, classes))
     record("random, as many as the default", np.random.default_rng(seed).choice(
         len(y), len(removed), replace=False))
 
