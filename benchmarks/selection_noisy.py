@@ -7,8 +7,8 @@ clean validation part, used only by the rules named "with clean validation"
 or "clean validation part" (the two baselines of a user who trusts only those
 labels: the model fitted on them judging every row's label, and its rank
 average with MTIF's; both choose the ratio as the selector does with
-validation data, ``fewest_removed_on_validation``); the rest (the *noisy training data*) is corrupted and is all every other rule
-sees. Every model is the skmtl default (``MultiTaskLogistic()``,
+validation data, ``fewest_removed_on_validation``); the rest (the *noisy
+training data*) is corrupted and is all every other rule sees. Every model is the skmtl default (``MultiTaskLogistic()``,
 ``MultiTaskRidge()``).
 
 Scores are judged by how well they rank the corrupted rows (AUC; 0.5 is
@@ -247,10 +247,10 @@ def validation_fit_scores(model, X, y, d):
     fit = clone(model).fit(d["X_val"], d["y_val"])
     if d["measurement"]:
         return -((y - fit.predict(X)) ** 2)
-    known = np.isin(y, fit.classes_)  # a class the validation part lacks: probability 0
-    proba = fit.predict_proba(X)
-    return np.where(known, proba[np.arange(len(y)), np.searchsorted(fit.classes_, y).clip(
-        max=len(fit.classes_) - 1)], 0.0)
+    # a class the validation part lacks reads the appended column of zeros
+    proba = np.column_stack([fit.predict_proba(X), np.zeros(len(y))])
+    column = {c: i for i, c in enumerate(fit.classes_.tolist())}
+    return proba[np.arange(len(y)), [column.get(c, -1) for c in y.tolist()]]
 
 
 def cleanlab_rule(model, X, y, seed):
@@ -289,9 +289,9 @@ def grid_ratios(rule, model, X, y, seed, n_folds=3):
     table = []
     for train, test in folds:
         scores = rule(model, X[train], y[train], seed)
+        classes = y[train] if is_classifier(model) else None
         row = []
         for ratio in RATIOS:
-            classes = y[train] if is_classifier(model) else None
             kept = np.setdiff1d(np.arange(len(train)), lowest(scores, ratio, classes))
             fit = clone(model).fit(X[train][kept], y[train][kept])
             row.append(fit.score(X[test], y[test]))

@@ -80,8 +80,8 @@ def _cmd_select(args):
     y = _fit_target(data["y"], kind, args.model == "net", np.arange(len(rows)))
     selector = _select_rows(
         X, y, model=model, kind=kind, ratio=args.ratio, strategy=args.strategy,
-        noise_kind=args.noise_kind, scale=not args.no_scale, cv=args.cv, random_state=args.random_state,
-        n_jobs=args.n_jobs, verbose=args.verbose,
+        noise_kind=args.noise_kind, scale=not args.no_scale, cv=args.cv,
+        random_state=args.random_state, n_jobs=args.n_jobs, verbose=args.verbose,
     )
     kept, score = selector.sample_indices_, selector.scores_
     removed = np.setdiff1d(np.arange(len(y)), kept)

@@ -544,8 +544,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         labels when there are none."""
         _, labels = check_task_X(self, X_val, reset=False, input_name="X_val")
         known = encode_tasks(labels, self.tasks_) >= 0
-        labels = np.unique(labels[~missing_task_mask(labels)])
         if not known.any():
+            labels = np.unique(labels[~missing_task_mask(labels)])
             given = preview_labels(labels) if len(labels) else "(none given)"
             raise ValueError(
                 f"None of the task labels of X_val {given} is a task of X "
