@@ -347,9 +347,14 @@ def run_seed(setting, seed, defaults_only=False, recipe_folds=5):
     record("random, as many as the default", np.random.default_rng(seed).choice(
         len(y), len(removed), replace=False))
 
-    clean_val = MTIFSelector(model, random_state=seed).fit(X, y, X_val=d["X_val"], y_val=d["y_val"])
+    clean_val = MTIFSelector(model, strategy="influence", random_state=seed).fit(
+        X, y, X_val=d["X_val"], y_val=d["y_val"])
     record("MTIF with clean validation (auto)",
            np.setdiff1d(everything, clean_val.sample_indices_), clean_val.scores_)
+    trusted = MTIFSelector(model, strategy="label-noise", random_state=seed).fit(
+        X, y, X_val=d["X_val"], y_val=d["y_val"])
+    record("label-noise with clean validation (auto)",
+           np.setdiff1d(everything, trusted.sample_indices_), trusted.scores_)
     if not defaults_only:
         fitted = validation_fit_scores(model, X, y, d)
         for name, scores in {
@@ -456,7 +461,8 @@ def _flips_seed(setting, seed):
     def gain(removed):
         return test_score(model, X, y, np.setdiff1d(everything, removed), d) - base
 
-    selector = MTIFSelector(model, random_state=seed).fit(X, y, X_val=d["X_val"], y_val=d["y_val"])
+    selector = MTIFSelector(model, strategy="influence", random_state=seed).fit(
+        X, y, X_val=d["X_val"], y_val=d["y_val"])
     ranked = np.argsort(selector.scores_, kind="stable")
     flips = np.flatnonzero(bad)
     top = ranked[:len(flips)]  # as many rows as flips

@@ -347,13 +347,17 @@ def per_seed(results, setting, methods, key, fmt):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--study", choices=["paper", "noisy", "noisy-tasks", "noisy-flips"], default="paper",
+        "--study", choices=["paper", "noisy", "noisy-tasks", "noisy-flips", "noisy-twins"],
+        default="paper",
         help="paper: the MTIF paper's Table 2 protocol (clean validation part); noisy: "
              "selection without clean labels (benchmarks/selection_noisy.py; --seeds "
              "default 20 there); noisy-tasks: whole tasks gone bad against unrelated tasks; "
-             "noisy-flips: the gain of removing chosen parts of the flipped rows",
+             "noisy-flips: the gain of removing chosen parts of the flipped rows; "
+             "noisy-twins: one noisy data set behind which two kinds of noise lie "
+             "(benchmarks/selection_twins.py)",
     )
-    parser.add_argument("--jobs", type=int, default=1, help="noisy: seeds run in parallel")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="noisy, noisy-flips, noisy-twins: seeds run in parallel")
     parser.add_argument("--defaults-only", action="store_true",
                         help="noisy: only the selector's defaults, random removal of as many "
                              "rows, the oracle and the ceiling")
@@ -390,7 +394,8 @@ def main(argv=None):
     parser.add_argument("--settings", default=None,
                         help=f"comma separated, from {list(SETTINGS)} (default: all; "
                              "net: the HAR ones); --study noisy: semicolon separated names "
-                             "of selection_noisy.SETTINGS")
+                             "of selection_noisy.SETTINGS; noisy-twins: comma separated data "
+                             "names of selection_noisy.load (default contraception,tv16,har)")
     parser.add_argument(
         "--threads", type=int, default=1,
         help="BLAS and torch threads (default 1: on a busy 2-core machine more threads thrash)",
@@ -400,6 +405,13 @@ def main(argv=None):
         import selection_noisy
 
         selection_noisy.task_report(args.seeds or 20)
+        return
+    if args.study == "noisy-twins":
+        import selection_twins
+
+        threadpool_limits(args.threads)
+        selection_twins.twins_report(args.seeds or 20, args.jobs, (
+            args.settings.split(",") if args.settings else selection_twins.DATA))
         return
     if args.study == "noisy-flips":
         import selection_noisy

@@ -1,5 +1,6 @@
 """Selection without clean labels: ``estimate_label_noise`` and ``strategy="label-noise"``."""
 
+import warnings
 from functools import partial
 
 import numpy as np
@@ -59,6 +60,84 @@ def test_class_conditional_needs_features_that_beat_each_tasks_majority(monkeypa
     noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0)
     assert noise.noise_kind == "alike"
     assert noise.transition[0, 1] == noise.transition[1, 0]
+
+
+def weak_features_positives_flipped(seed=0):
+    """Features drowned in noise, 30 % of the positives read negative, and a
+    clean fifth of the rows set aside: the trusted rows."""
+    X, y = make_multitask_classification(n_tasks=4, n_samples=250, n_features=5, random_state=seed)
+    rng = np.random.default_rng(seed)
+    X[:, :-1] += rng.normal(scale=2.5, size=X[:, :-1].shape)
+    X, X_clean, y, y_clean = task_train_test_split(X, y, test_size=0.2, random_state=seed)
+    bad = (y == 1) & (rng.random(len(y)) < 0.3)
+    return X, np.where(bad, 1 - y, y), bad, X_clean, y_clean
+
+
+def test_trusted_rows_pin_down_class_conditional_noise_the_features_cannot():
+    X, y, bad, X_clean, y_clean = weak_features_positives_flipped()
+    alone = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0)
+    # the features are too weak to tell the flips from a class balance: read as alike,
+    # the minority label looks suspect and the ranking is worse than chance
+    assert alone.noise_kind == "alike" and roc_auc_score(bad, -alone.label_quality) < 0.45
+    trusted = estimate_label_noise(
+        MultiTaskLogistic(), X, y, random_state=0, X_clean=X_clean, y_clean=y_clean
+    )
+    assert trusted.noise_kind == "class-conditional"
+    assert trusted.transition[1, 0] > 0.15 and trusted.transition[1, 0] > 3 * trusted.transition[0, 1]
+    assert roc_auc_score(bad, -trusted.label_quality) > 0.7
+    # the trusted rows are never judged: one quality per row of X, tasks those of X
+    assert trusted.label_quality.shape == trusted.posterior[:, 0].shape == y.shape
+    np.testing.assert_array_equal(trusted.tasks, np.unique(X[:, -1]))
+
+
+def test_trusted_rows_as_dataframes_and_of_unseen_tasks():
+    pd = pytest.importorskip("pandas")
+    X, y, _, X_clean, y_clean = weak_features_positives_flipped(seed=1)
+    X_clean = np.vstack([X_clean, np.column_stack([X_clean[:10, :-1], np.full(10, 7.0)])])
+    y_clean = np.concatenate([y_clean, y_clean[:10]])
+    arrays = estimate_label_noise(
+        MultiTaskLogistic(), X, y, random_state=0, X_clean=X_clean, y_clean=y_clean
+    )
+    columns = [f"x{i}" for i in range(X.shape[1] - 1)] + ["task"]
+    frames = estimate_label_noise(
+        MultiTaskLogistic(), pd.DataFrame(X, columns=columns), y, random_state=0,
+        task_col="task", X_clean=pd.DataFrame(X_clean, columns=columns), y_clean=y_clean,
+    )
+    np.testing.assert_allclose(frames.label_quality, arrays.label_quality)
+    assert 7.0 not in arrays.tasks
+
+
+@pytest.mark.parametrize(
+    "clean, match",
+    [
+        (lambda X, y: {"X_clean": X}, "both X_clean and y_clean"),
+        (lambda X, y: {"X_clean": X, "y_clean": y[1:]}, "X_clean has 80 rows but y_clean has 79"),
+        (lambda X, y: {"X_clean": X, "y_clean": y + 2}, r"y_clean has classes \[2, 3\] that y lacks"),
+        (lambda X, y: {"X_clean": X[:, 1:], "y_clean": y}, "same columns"),
+    ],
+)
+def test_trusted_rows_input_errors(clean, match):
+    X, y, _ = flipped("uniform", n_samples=20)
+    with pytest.raises(ValueError, match=match):
+        estimate_label_noise(MultiTaskLogistic(), X, y, **clean(X, y))
+
+
+def test_label_noise_with_validation_data_trusts_it_and_chooses_the_ratio_on_it():
+    X, y, bad, X_val, y_val = weak_features_positives_flipped(seed=2)
+    sel = MTIFSelector(MultiTaskLogistic(), strategy="label-noise", random_state=0).fit(
+        X, y, X_val=X_val, y_val=y_val
+    )
+    trusted = estimate_label_noise(
+        MultiTaskLogistic(), X, y, random_state=check_random_state(0), X_clean=X_val,
+        y_clean=y_val,
+    )
+    np.testing.assert_array_equal(sel.scores_, trusted.label_quality)
+    ranked = np.argsort(trusted.label_quality, kind="stable")
+    expected = _one_se_ratio(MultiTaskLogistic(), X, y, X_val, y_val, ranked, False)
+    assert sel.removal_ratio_ == expected > 0
+    # the flips made negatives: removed from that label, at well above the base rate
+    removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
+    assert (y[removed] == 0).mean() > 0.9 and bad[removed].mean() > 1.5 * bad.mean()
 
 
 def test_task_majority_out_of_fold_is_each_tasks_most_frequent_training_label():
@@ -273,11 +352,15 @@ def test_auto_with_validation_data_removes_fewest_within_one_se_on_it(model):
         X, y = make_multitask_regression(n_tasks=4, n_samples=100, n_features=5, random_state=0)
         X_val, y_val = make_multitask_regression(n_tasks=4, n_samples=50, n_features=5, random_state=1)
         y = y + 20 * (np.random.default_rng(0).random(len(y)) < 0.2)
-    # rows of a task the model never saw are not judged
+    # rows of a task the model never saw are not judged (influence: with a warning
+    # that they cannot be scored; a regressor's default, the noise model, trusts them)
     X_unseen = np.column_stack([X_val[:20, :-1], np.full(20, 9.0)])
     X_all, y_all = np.vstack([X_val, X_unseen]), np.concatenate([y_val, y_val[:20]])
-    with pytest.warns(UserWarning, match="not seen in fit"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         sel = MTIFSelector(model, random_state=0).fit(X, y, X_val=X_all, y_val=y_all)
+    assert sel.strategy_ == ("label-noise" if regression else "influence")
+    assert any("not seen in fit" in str(w.message) for w in caught) != regression
     ranked = np.flatnonzero(np.isfinite(sel.scores_))
     ranked = ranked[np.argsort(sel.scores_[ranked], kind="stable")]
     expected = _one_se_ratio(model, X, y, X_val, y_val, ranked, regression)

@@ -10,7 +10,7 @@ from scipy.stats import norm
 from sklearn.base import clone, is_classifier
 from sklearn.utils import Bunch, _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import _num_features, column_or_1d
 from tqdm.auto import tqdm
 
 from ..model_selection import TaskStratifiedKFold
@@ -110,14 +110,17 @@ def task_majority_out_of_fold(given, folds, task_index):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "noise_kind": [StrOptions({"auto", "alike", "class-conditional"})],
+        "X_clean": ["array-like", None],
+        "y_clean": ["array-like", None],
     },
     prefer_skip_nested_validation=True,
 )
 def estimate_label_noise(
     estimator, X, y, *, cv=5, max_iter=10, tol=1e-3, task_col=-1, n_jobs=None,
-    random_state=None, verbose=0, noise_kind="auto",
+    random_state=None, verbose=0, noise_kind="auto", X_clean=None, y_clean=None,
 ):
-    """Probability that each row's target is right, learnt from the noisy data alone.
+    """Probability that each row's target is right, learnt from the noisy data
+    (and, where you have them, rows whose targets you trust).
 
     Expectation-maximization around any estimator that takes
     ``sample_weight``, each row predicted by a model fitted on the other
@@ -141,6 +144,14 @@ def estimate_label_noise(
     Each round refits the estimator with every row weighted by the
     posterior of what it truly is (classes: one weighted copy of the row per
     class), so corrupted rows stop pulling the model toward their targets.
+
+    Rows whose targets you trust (``X_clean``, ``y_clean``: a clean
+    validation part) join every fit as rows known to be right; they are never
+    judged. From noisy labels alone, noise that turns one class into another
+    can be told from a shift of the class balance only where the features
+    place some rows surely in a class (``benchmarks/selection_twins.py``
+    builds one noisy data set that both explain); trusted rows show the model
+    the true classes, and so pin down the transition matrix.
 
     Parameters
     ----------
@@ -171,6 +182,11 @@ def estimate_label_noise(
         Classes only: the kind of noise to fit (see ``noise_kind`` below);
         ``"auto"`` chooses it from the data. Name it where you know it, say
         a labelling process known to confuse the classes alike.
+    X_clean : array-like or DataFrame of shape (n_clean, n_columns), default=None
+        Rows whose targets you trust, laid out as ``X`` (same columns, task
+        column included; tasks need not be those of ``X``).
+    y_clean : array-like of shape (n_clean,), default=None
+        Their targets; classes must be among those of ``y``.
 
     Returns
     -------
@@ -192,7 +208,8 @@ def estimate_label_noise(
         given labels clearly better than each task's most frequent label, a
         one-sided paired test at p < 0.1: a matrix that reads one class as
         another more often than back can be told from a shift of the class
-        balance only through rows the features place in a class) or
+        balance only through rows the features place in a class; with
+        trusted rows, where BIC prefers it) or
         ``"outliers"`` (measurements).
         ``transition`` (classes only, else None):
         ``T[i, j]``, the estimated probability that a row of true class
@@ -230,6 +247,11 @@ def estimate_label_noise(
     folds = list(splitter.split(X, y))
     if is_classifier(estimator):
         folds = keep_every_class_in_training(folds, y)
+    n_given, given_labels = len(y), labels
+    if X_clean is not None or y_clean is not None:
+        X, y, labels, folds = _with_trusted_rows(
+            X, y, folds, X_clean, y_clean, task_col, classes=is_classifier(estimator)
+        )
     held = np.zeros(len(y), dtype=bool)
     for _, test in folds:
         held[test] = True
@@ -238,9 +260,9 @@ def estimate_label_noise(
             "No task of X has two rows, so no row can be held out and predicted by a "
             "model that did not see it; check task_col."
         )
-    tasks, task_index = np.unique(labels, return_inverse=True)
+    _, task_index = np.unique(labels, return_inverse=True)
     if is_classifier(estimator):
-        model = _ClassNoise(y, held, folds, task_index, noise_kind)
+        model = _ClassNoise(y, held, folds, task_index, noise_kind, anchored=len(y) > n_given)
     elif noise_kind != "auto":
         raise ValueError(
             f"noise_kind={noise_kind!r} applies to classes; a regressor's targets are "
@@ -283,7 +305,8 @@ def estimate_label_noise(
     model.finish(plain, predicted)
     # AIC: the predictions are out of fold; only the noise parameters are fitted in sample
     evidence = 2 * (model.loglik(predicted) - first[0] - model.n_params)
-    quality = model.quality()
+    quality = model.quality()[:n_given]
+    tasks, task_index = np.unique(given_labels, return_inverse=True)
     judged = np.isfinite(quality)
     corrupted = np.bincount(task_index[judged], weights=1 - quality[judged], minlength=len(tasks))
     counted = np.bincount(task_index[judged], minlength=len(tasks))
@@ -298,9 +321,48 @@ def estimate_label_noise(
         noise_kind=model.kind,
         transition=model.transition,
         classes=model.classes,
-        posterior=model.posterior(),
+        posterior=None if model.posterior() is None else model.posterior()[:n_given],
         n_iter=n_iter,
     )
+
+
+def _with_trusted_rows(X, y, folds, X_clean, y_clean, task_col, classes):
+    """``X``, ``y``, the task labels and ``folds`` with the trusted rows appended
+    to the data and to every training part (never held out); ``classes``: the
+    targets are classes, those of ``y_clean`` must be among ``y``'s."""
+    if X_clean is None or y_clean is None:
+        raise ValueError(
+            "Give both X_clean and y_clean (the trusted rows and their targets), or neither."
+        )
+    clean_labels, missing = task_labels(X_clean, task_col)
+    if missing.any():
+        raise ValueError("Some rows of X_clean have a missing task label; drop them first.")
+    y_clean = column_or_1d(y_clean, warn=True)
+    if len(y_clean) != len(clean_labels):
+        raise ValueError(
+            f"X_clean has {len(clean_labels)} rows but y_clean has {len(y_clean)}; "
+            "they must match."
+        )
+    extra = np.setdiff1d(y_clean, y) if classes else []
+    if len(extra):
+        raise ValueError(
+            f"y_clean has classes {extra.tolist()} that y lacks; a noise model reads noisy "
+            "labels into the classes of y. Drop those trusted rows."
+        )
+    frames = hasattr(X, "columns"), hasattr(X_clean, "columns")
+    if (frames[0] != frames[1] or _num_features(X) != _num_features(X_clean)
+            or (all(frames) and list(X.columns) != list(X_clean.columns))):
+        raise ValueError("X_clean must be laid out as X: the same columns, in the same order.")
+    if all(frames):
+        import pandas as pd
+
+        X = pd.concat([X, X_clean], ignore_index=True)
+    else:
+        X = np.concatenate([np.asarray(X), np.asarray(X_clean)])
+    trusted = np.arange(len(y), len(y) + len(y_clean))
+    folds = [(np.concatenate([train, trusted]), test) for train, test in folds]
+    # labels of the whole, so that a task labelled alike in both is one task
+    return X, np.concatenate([y, y_clean]), task_labels(X, task_col)[0], folds
 
 
 def _uniform_noise(n_classes, rate):
@@ -314,14 +376,15 @@ def _uniform_noise(n_classes, rate):
 class _ClassNoise:
     """Latent true class; the given label drawn from ``T[true]``. Only the
     ``held`` rows (those some fold predicts) are updated; the others keep
-    their given label."""
+    their given label (trusted rows, with ``anchored``, are among them)."""
 
-    def __init__(self, y, held, folds, task_index, kind):
+    def __init__(self, y, held, folds, task_index, kind, anchored=False):
         self.classes, self.given = np.unique(y, return_inverse=True)
         if len(self.classes) < 2:
             raise ValueError(
                 f"y has one class ({self.classes[:1].tolist()[0]!r}); label noise needs two or more."
             )
+        self.anchored = anchored
         n_classes = len(self.classes)
         self.held = held
         self.kind = kind
@@ -384,7 +447,8 @@ class _ClassNoise:
             gain = 2 * (loglik(self.transition) - loglik(_uniform_noise(n_classes, alike)))
             hits = (plain[rows].argmax(axis=1) == given).astype(float)
             signal = p_value_of_gain(hits - (self.majority[rows] == given))
-            clear = gain > np.log(len(rows)) * (self.n_params - 1) and signal < _SIGNAL_LEVEL
+            clear = gain > np.log(len(rows)) * (self.n_params - 1) and (
+                self.anchored or signal < _SIGNAL_LEVEL)
             self.kind = "class-conditional" if clear else "alike"
         if self.kind == "alike":
             self.transition = _uniform_noise(n_classes, alike)

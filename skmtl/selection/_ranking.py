@@ -1,12 +1,16 @@
 """Influence of training rows on held-out or validation losses, for the selector."""
 
+import numbers
+
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
+from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples, column_or_1d
 from tqdm.auto import tqdm
 
+from ..model_selection import TaskShuffleSplit, TaskStratifiedKFold
 from ..utils import encode_tasks
 from ._noise import keep_every_class_in_training
 
@@ -41,6 +45,22 @@ def _as_indices(part, keep):
     part = np.asarray(part)
     part = np.flatnonzero(part) if part.dtype == bool else part.astype(np.intp, copy=False)
     return part[keep[part]]
+
+
+def draw_splits(X, y, rng, *, cv, validation_fraction, task_col, n_folds=None):
+    """The selector's splits of ``X`` for cross-fitting: one task-stratified
+    held-out part of ``validation_fraction``, else ``n_folds`` task-stratified
+    folds for an int ``cv``, else the user's ``cv``; drawn from ``rng``."""
+    if validation_fraction is not None:
+        # the selector's generator itself, so that every round draws afresh
+        cv = TaskShuffleSplit(1, test_size=validation_fraction, random_state=rng, task_col=task_col)
+    elif isinstance(cv, numbers.Integral):
+        cv = TaskStratifiedKFold(
+            n_folds, shuffle=True, random_state=rng.randint(2**31), task_col=task_col
+        )
+    else:
+        cv = check_cv(cv)
+    return list(cv.split(X, y))
 
 
 def measure_influence(estimator, X, y, X_val, y_val, splits, remaining, tasks, *, weights=None,

@@ -5,14 +5,12 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone, is_classifier
-from sklearn.model_selection import check_cv
 from sklearn.utils import TransformerTags, _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import column_or_1d
 from tqdm.auto import tqdm
 
 from ..base import keep_state_on_error, validation_given
-from ..model_selection import TaskShuffleSplit, TaskStratifiedKFold
 from ..utils import (
     check_result_memory, check_task_X, encode_tasks, missing_task_mask, preview_labels,
 )
@@ -25,7 +23,7 @@ from ._auto import (
 )
 from ._noise import estimate_label_noise
 from ._output import SelectorOutputMixin
-from ._ranking import measure_influence, target_task_weights
+from ._ranking import draw_splits, measure_influence, target_task_weights
 
 class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     """Drop the training rows that hurt the model, inside a scikit-learn pipeline.
@@ -41,7 +39,10 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     * **against validation data you trust** (``fit(X, y, X_val=, y_val=)``,
       the MTIF paper's data selection): ``strategy="influence"`` ranks rows
       by their total influence on all tasks' validation losses (the sum over
-      target tasks of ``estimator.influence``, optionally weighted).
+      target tasks of ``estimator.influence``, optionally weighted);
+      ``strategy="label-noise"`` adds the validation rows to the noise model
+      as rows known to be right, which tells noise that turns one class into
+      another from a shift of the class balance where the features cannot.
 
     ``removal_ratio="auto"`` (the default) decides how many: with the noise
     model, the estimated share of corrupted rows, but only where removing it
@@ -82,8 +83,10 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         every class); or ``"auto"`` (above). ``"auto"`` needs
         ``strategy="label-noise"`` or validation data.
     strategy : {"auto", "label-noise", "influence", "random"}, default="auto"
-        ``"auto"``: ``"influence"`` when ``fit`` gets validation data, else
-        ``"label-noise"``. ``"influence"`` without validation data scores
+        ``"auto"``: ``"influence"`` when ``fit`` gets validation data and the
+        estimator is a classifier, else ``"label-noise"`` (gross errors of a
+        measurement are found by their residuals, not by their influence).
+        ``"influence"`` without validation data scores
         against held-out parts of the (noisy) training data (``cv``,
         ``validation_fraction``); where labels are noisy this ranks
         corrupted rows poorly (see the user guide). ``"random"`` removes as
@@ -324,7 +327,9 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             against, as in the MTIF paper: the estimator is fitted once on
             all of ``X`` (with ``step``, once per round on the rows left)
             and every row is scored; ``cv`` and
-            ``validation_fraction`` are then ignored. In a pipeline pass them
+            ``validation_fraction`` are then ignored. ``"label-noise"``:
+            rows of the noise model known to be right (``X_clean`` of
+            :func:`~skmtl.selection.estimate_label_noise`). In a pipeline pass them
             as ``mtifselector__X_val=`` / ``mtifselector__y_val=`` (they skip
             the steps before the selector, and ``GridSearchCV`` slices fit
             arguments as long as ``X``). Some of its task labels must be
@@ -357,17 +362,12 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             self.n_rounds_ = 0
             removed = self._lowest(np.flatnonzero(present), n_remove, y, present)
         elif self.strategy_ == "label-noise":
-            removed = self._remove_by_label_noise(X, y, n_held, present, n_remove, rng)
+            removed = self._remove_by_label_noise(X, y, X_val, y_val, n_held, present, n_remove, rng)
         elif auto:
             most = int(np.floor(max(AUTO_RATIOS) * n_rows + 1e-9))
-            ranked = self._remove_by_influence(
-                X, y, X_val, y_val, n_held, present, most, weights, rng
-            )
-            judged = self._check_validation_tasks(X_val)
-            removed = fewest_removed_on_validation(
-                self._make_estimator, X, y, _safe_indexing(X_val, judged),
-                column_or_1d(y_val)[judged], present, ranked,
-            )
+            ranked = self._remove_by_influence(X, y, X_val, y_val, n_held, present, most,
+                                               weights, rng)
+            removed = self._fewest_removed_on(X_val, y_val, X, y, present, ranked)
         else:
             removed = self._remove_by_influence(
                 X, y, X_val, y_val, n_held, present, n_remove, weights, rng
@@ -382,7 +382,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     def _resolve_strategy(self, validation):
         strategy = self.strategy
         if strategy == "auto":
-            strategy = "influence" if validation else "label-noise"
+            by_influence = validation and is_classifier(self.estimator)
+            strategy = "influence" if by_influence else "label-noise"
         if strategy == "influence" and not hasattr(self.estimator, "influence"):
             raise TypeError(
                 f"strategy={strategy!r} ranks rows by the estimator's influence, and "
@@ -400,7 +401,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             )
         return strategy
 
-    def _remove_by_label_noise(self, X, y, n_held, present, n_remove, rng):
+    def _remove_by_label_noise(self, X, y, X_val, y_val, n_held, present, n_remove, rng):
         """Rank rows by the estimated probability that their target is right."""
         self.scores_ = np.full(len(y), np.nan)
         self.n_rounds_ = 0
@@ -413,14 +414,20 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         if n_folds == 0:
             return np.empty(0, dtype=np.intp)
         rows = np.flatnonzero(present)
+        if X_val is not None:
+            self._check_validation_tasks(X_val)
         self.label_noise_ = noise = estimate_label_noise(
             self._make_estimator(), _safe_indexing(X, rows), y[rows], cv=n_folds,
             task_col=self.task_col, n_jobs=self.n_jobs, random_state=rng, verbose=self.verbose,
-            noise_kind=self.noise_kind,
+            noise_kind=self.noise_kind, X_clean=X_val, y_clean=y_val,
         )
         self.scores_[rows] = noise.label_quality
         self.n_rounds_ = 1
         scored = rows[np.isfinite(noise.label_quality)]
+        if isinstance(self.removal_ratio, str) and X_val is not None:
+            most = int(np.floor(max(AUTO_RATIOS) * len(rows) + 1e-9))
+            ranked = self._lowest(scored, most, y, present)
+            return self._fewest_removed_on(X_val, y_val, X, y, present, ranked)
         if isinstance(self.removal_ratio, str):
             n_remove = label_noise_removal_count(
                 self._make_estimator, _safe_indexing(X, rows), y[rows], noise,
@@ -438,9 +445,9 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         """Score, remove the lowest, and (with ``step``) repeat on the rows left."""
         n_rows = present.sum()
         per_round = max(1, n_remove if self.step is None else int(np.floor(self.step * n_rows + 1e-9)))
-        # splits a user gave are drawn once (a generator is used up by one pass);
-        # the selector's own folds or held-out part are drawn afresh each round
+        # splits a user gave are drawn once (a generator is used up by one pass)
         given_splits, n_folds = None, None
+        own = dict(cv=self.cv, validation_fraction=self.validation_fraction, task_col=self.task_col)
         totals_only = self._totals_only(len(y))
         self.influence_ = None if totals_only else np.full((len(y), len(self.tasks_)), np.nan)
         self.scores_ = np.full(len(y), np.nan)
@@ -448,7 +455,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         if X_val is not None:
             self._check_validation_tasks(X_val)
         elif self.validation_fraction is None and not isinstance(self.cv, numbers.Integral):
-            given_splits = self._splits(X, y, rng)
+            given_splits = draw_splits(X, y, rng, **own)
         else:
             n_folds = self._n_own_folds(n_held)
             if n_folds == 0:
@@ -460,8 +467,9 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         while self.n_rounds_ == 0 or len(removed) < n_remove:
             if X_val is not None:
                 splits = [(np.flatnonzero(remaining), None)]
-            else:
-                splits = given_splits if given_splits is not None else self._splits(X, y, rng, n_folds)
+            else:  # the user's splits once; the selector's own afresh each round
+                splits = (given_splits if given_splits is not None
+                          else draw_splits(X, y, rng, n_folds=n_folds, **own))
             rows = np.flatnonzero(remaining)
             influence = measure_influence(
                 self._make_estimator(), X, y, X_val, y_val, splits, remaining, self.tasks_,
@@ -539,6 +547,14 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             est.set_params(task_col=self.task_col)
         return est
 
+    def _fewest_removed_on(self, X_val, y_val, X, y, present, ranked):
+        """The prefix of ``ranked`` that ``removal_ratio="auto"`` removes on validation."""
+        judged = self._check_validation_tasks(X_val)
+        return fewest_removed_on_validation(
+            self._make_estimator, X, y, _safe_indexing(X_val, judged),
+            column_or_1d(y_val)[judged], present, ranked,
+        )
+
     def _check_validation_tasks(self, X_val):
         """The rows of ``X_val`` of tasks seen in ``X``; an error naming the
         labels when there are none."""
@@ -576,20 +592,6 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             )
             return n_held
         return self.cv
-
-    def _splits(self, X, y, rng, n_folds=None):
-        if self.validation_fraction is not None:
-            # the selector's generator itself, so that every round draws afresh
-            cv = TaskShuffleSplit(
-                1, test_size=self.validation_fraction, random_state=rng, task_col=self.task_col
-            )
-        elif isinstance(self.cv, numbers.Integral):
-            cv = TaskStratifiedKFold(
-                n_folds, shuffle=True, random_state=rng.randint(2**31), task_col=self.task_col
-            )
-        else:
-            cv = check_cv(self.cv)
-        return list(cv.split(X, y))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
