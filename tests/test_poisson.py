@@ -74,7 +74,8 @@ def test_relatedness_measures_and_selector(counts):
     assert out.shape == (4, 4)
     out = gradient_affinity(MultiTaskPoisson(), X, y, X_val, y_val, n_subsets=12, random_state=0)
     assert out.shape == (4, 4)
-    selector = MTIFSelector(MultiTaskPoisson(), removal_ratio=0.1).fit(X, y, X_val=X_val, y_val=y_val)
+    selector = MTIFSelector(MultiTaskPoisson(), removal_ratio=0.1, strategy="influence").fit(
+        X, y, X_val=X_val, y_val=y_val)
     assert len(selector.sample_indices_) == len(y) - 12
     influence = MultiTaskPoisson().fit(X, y, X_val=X_val, y_val=y_val).influence_total()
     removed = np.setdiff1d(np.arange(len(y)), selector.sample_indices_)
