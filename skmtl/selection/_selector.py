@@ -39,10 +39,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     * **against validation data you trust** (``fit(X, y, X_val=, y_val=)``,
       the MTIF paper's data selection): ``strategy="influence"`` ranks rows
       by their total influence on all tasks' validation losses (the sum over
-      target tasks of ``estimator.influence``, optionally weighted);
-      ``strategy="label-noise"`` adds the validation rows to the noise model
-      as rows known to be right, which tells noise that turns one class into
-      another from a shift of the class balance where the features cannot.
+      target tasks of ``estimator.influence``, optionally weighted), or
+      ``"label-noise"`` with the validation rows trusted (a regressor's default).
 
     ``removal_ratio="auto"`` (the default) decides how many: with the noise
     model, the estimated share of corrupted rows, but only where removing it
@@ -328,7 +326,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             all of ``X`` (with ``step``, once per round on the rows left)
             and every row is scored; ``cv`` and
             ``validation_fraction`` are then ignored. ``"label-noise"``:
-            rows of the noise model known to be right (``X_clean`` of
+            its rows of the training tasks are trusted (``X_clean`` of
             :func:`~skmtl.selection.estimate_label_noise`). In a pipeline pass them
             as ``mtifselector__X_val=`` / ``mtifselector__y_val=`` (they skip
             the steps before the selector, and ``GridSearchCV`` slices fit
@@ -362,16 +360,16 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             self.n_rounds_ = 0
             removed = self._lowest(np.flatnonzero(present), n_remove, y, present)
         elif self.strategy_ == "label-noise":
-            removed = self._remove_by_label_noise(X, y, X_val, y_val, n_held, present, n_remove, rng)
+            removed = self._remove_by_label_noise(X, y, X_val, y_val, n_held, present, n_remove,
+                                                  rng)
         elif auto:
             most = int(np.floor(max(AUTO_RATIOS) * n_rows + 1e-9))
             ranked = self._remove_by_influence(X, y, X_val, y_val, n_held, present, most,
                                                weights, rng)
             removed = self._fewest_removed_on(X_val, y_val, X, y, present, ranked)
         else:
-            removed = self._remove_by_influence(
-                X, y, X_val, y_val, n_held, present, n_remove, weights, rng
-            )
+            removed = self._remove_by_influence(X, y, X_val, y_val, n_held, present, n_remove,
+                                                weights, rng)
         keep = present.copy()
         keep[removed] = False
         self.sample_indices_ = np.flatnonzero(keep)
@@ -414,12 +412,14 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         if n_folds == 0:
             return np.empty(0, dtype=np.intp)
         rows = np.flatnonzero(present)
-        if X_val is not None:
-            self._check_validation_tasks(X_val)
+        trusted = {}
+        if X_val is not None:  # its rows of the training tasks join as rows known to be right
+            judged = self._check_validation_tasks(X_val)
+            trusted = dict(X_clean=_safe_indexing(X_val, judged), y_clean=column_or_1d(y_val)[judged])
         self.label_noise_ = noise = estimate_label_noise(
             self._make_estimator(), _safe_indexing(X, rows), y[rows], cv=n_folds,
             task_col=self.task_col, n_jobs=self.n_jobs, random_state=rng, verbose=self.verbose,
-            noise_kind=self.noise_kind, X_clean=X_val, y_clean=y_val,
+            noise_kind=self.noise_kind, **trusted,
         )
         self.scores_[rows] = noise.label_quality
         self.n_rounds_ = 1
