@@ -111,8 +111,8 @@ def test_trusted_rows_as_dataframes_and_of_unseen_tasks():
     "clean, match",
     [
         (lambda X, y: {"X_clean": X}, "both X_clean and y_clean"),
-        (lambda X, y: {"X_clean": X, "y_clean": y[1:]}, "X_clean has 80 rows but y_clean has 79"),
-        (lambda X, y: {"X_clean": X, "y_clean": y + 2}, r"y_clean has classes \[2, 3\] that y lacks"),
+        (lambda X, y: {"X_clean": X, "y_clean": y[1:]}, "80 rows in X_clean .* but 79 targets"),
+        (lambda X, y: {"X_clean": X, "y_clean": y + 2}, r"have classes \[2, 3\] that y lacks"),
         (lambda X, y: {"X_clean": X[:, 1:], "y_clean": y}, "same columns"),
     ],
 )
@@ -120,6 +120,13 @@ def test_trusted_rows_input_errors(clean, match):
     X, y, _ = flipped("uniform", n_samples=20)
     with pytest.raises(ValueError, match=match):
         estimate_label_noise(MultiTaskLogistic(), X, y, **clean(X, y))
+
+
+def test_label_noise_with_validation_data_names_it_in_errors():
+    X, y, _ = flipped("uniform", n_samples=20)
+    selector = MTIFSelector(MultiTaskLogistic(), strategy="label-noise")
+    with pytest.raises(ValueError, match=r"MTIFSelector: y_val\) have classes \[2\]"):
+        selector.fit(X, y, X_val=X[:10], y_val=np.full(10, 2))
 
 
 def test_label_noise_with_validation_data_trusts_it_and_chooses_the_ratio_on_it():

@@ -334,25 +334,33 @@ def _with_trusted_rows(X, y, folds, X_clean, y_clean, task_col, classes):
         raise ValueError(
             "Give both X_clean and y_clean (the trusted rows and their targets), or neither."
         )
+    # MTIFSelector passes its X_val, y_val: the messages name both
     clean_labels, missing = task_labels(X_clean, task_col)
     if missing.any():
-        raise ValueError("Some rows of X_clean have a missing task label; drop them first.")
+        raise ValueError(
+            "Some trusted rows (X_clean; MTIFSelector: X_val) have a missing task label; "
+            "drop them first."
+        )
     y_clean = column_or_1d(y_clean, warn=True)
     if len(y_clean) != len(clean_labels):
         raise ValueError(
-            f"X_clean has {len(clean_labels)} rows but y_clean has {len(y_clean)}; "
-            "they must match."
+            f"The trusted rows have {len(clean_labels)} rows in X_clean (MTIFSelector: X_val) "
+            f"but {len(y_clean)} targets in y_clean (y_val); they must match."
         )
     extra = np.setdiff1d(y_clean, y) if classes else []
     if len(extra):
         raise ValueError(
-            f"y_clean has classes {extra.tolist()} that y lacks; a noise model reads noisy "
-            "labels into the classes of y. Drop those trusted rows."
+            f"The trusted targets (y_clean; MTIFSelector: y_val) have classes "
+            f"{extra.tolist()} that y lacks; a noise model reads noisy labels into the "
+            "classes of y. Drop those trusted rows."
         )
     frames = hasattr(X, "columns"), hasattr(X_clean, "columns")
     if (frames[0] != frames[1] or _num_features(X) != _num_features(X_clean)
             or (all(frames) and list(X.columns) != list(X_clean.columns))):
-        raise ValueError("X_clean must be laid out as X: the same columns, in the same order.")
+        raise ValueError(
+            "The trusted rows (X_clean; MTIFSelector: X_val) must be laid out as X: the same "
+            "columns, in the same order."
+        )
     if all(frames):
         import pandas as pd
 
