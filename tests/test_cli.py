@@ -16,6 +16,7 @@ import pytest
 from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.cli import main
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
+from skmtl.model_selection import task_train_test_split
 from skmtl.selection import MTIFSelector
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -277,6 +278,66 @@ def test_select_names_the_kind_of_label_noise(data_csv, tmp_path, capsys):
                                 "--noise-kind", "class-conditional", "--out", str(tmp_path / "i"))
     assert status == 1 and "--strategy influence ranks rows without a noise model" in \
         " ".join(err.split())
+
+
+def test_select_trusts_a_file_of_clean_rows(tmp_path, capsys):
+    # weak features, 30 % of the positives recorded as negatives, a clean fifth set aside
+    X, y = make_multitask_classification(n_tasks=4, n_samples=250, n_features=5, random_state=0)
+    rng = np.random.default_rng(0)
+    X[:, :-1] += rng.normal(scale=2.5, size=X[:, :-1].shape)
+    X, X_clean, y, y_clean = task_train_test_split(X, y, test_size=0.2, random_state=0)
+    noisy = np.where((y == 1) & (rng.random(len(y)) < 0.3), 0, y)
+    names = ["a", "b", "c", "d", "e", "site", "label"]
+    write_csv(tmp_path / "noisy.csv", names, np.column_stack([X, noisy]).tolist())
+    # the trusted file's columns in another order: read by name
+    write_csv(tmp_path / "clean.csv", ["b", "a", "c", "d", "e", "site", "label"],
+              np.column_stack([X_clean[:, [1, 0, 2, 3, 4, 5]], y_clean]).tolist())
+    common = ("select", str(tmp_path / "noisy.csv"), "--task-col", "site", "--target", "label")
+    status, out, err = run_main(capsys, *common, "--trusted", str(tmp_path / "clean.csv"),
+                                "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    out = " ".join(out.split())
+    assert "kind of noise: class-conditional." in out
+    assert re.search(r"accuracy on the 200 trusted rows \(which the selector learnt from and "
+                     r"chose the share on\): all rows 0\.\d{4}; after the removal 0\.\d{4}\.", out)
+    # the selector with the trusted rows as validation data, features scaled alike
+    mean, std = X[:, :-1].mean(axis=0), X[:, :-1].std(axis=0)
+
+    def scaled(A):
+        return np.column_stack([(A[:, :-1] - mean) / std, A[:, -1]])
+    selector = MTIFSelector(MultiTaskLogistic(), strategy="label-noise", cv=3, random_state=0)
+    selector.fit(scaled(X), noisy, X_val=scaled(X_clean), y_val=y_clean)
+    assert selector.removal_ratio_ > 0
+    kept = read_rows(tmp_path / "out" / "kept.csv")[1:]
+    np.testing.assert_allclose(np.array(kept, dtype=float),
+                               np.column_stack([X, noisy])[selector.sample_indices_])
+    # without the trusted rows the noise reads as alike and every row is kept
+    status, out, err = run_main(capsys, *common, "--out", str(tmp_path / "alone"))
+    assert status == 0 and "kind of noise: alike" in " ".join(out.split())
+    # --ratio auto with --strategy influence: the share chosen on the trusted rows
+    status, out, err = run_main(capsys, *common, "--trusted", str(tmp_path / "clean.csv"),
+                                "--strategy", "influence", "--out", str(tmp_path / "influence"))
+    assert status == 0, err
+
+
+@pytest.mark.parametrize("names, target, extra, match", [
+    (["a", "b", "c", "d", "x", "site", "label"], None, (),
+     "has the feature columns a, b, c, d, x, but .* has a, b, c, d, e"),
+    (["a", "b", "c", "d", "e", "site", "label"], 7, (), "has target values 7 that"),
+    (["a", "b", "c", "d", "e", "site", "label"], None, ("--model", "net"),
+     "--trusted works with the linear models"),
+])
+def test_select_trusted_file_errors(tmp_path, capsys, names, target, extra, match):
+    X, y = make_multitask_classification(n_tasks=3, n_samples=30, n_features=5, random_state=0)
+    write_csv(tmp_path / "data.csv", ["a", "b", "c", "d", "e", "site", "label"],
+              np.column_stack([X, y]).tolist())
+    write_csv(tmp_path / "clean.csv", names,
+              np.column_stack([X[:20], y[:20] if target is None else np.full(20, target)]).tolist())
+    status, out, err = run_main(capsys, "select", str(tmp_path / "data.csv"), "--task-col", "site",
+                                "--target", "label", "--trusted", str(tmp_path / "clean.csv"),
+                                *extra, "--out", str(tmp_path / "out"))
+    assert status == 1 and re.search(match, " ".join(err.split())), err
+    assert not (tmp_path / "out").exists()
 
 
 def test_select_speaks_in_options_not_parameters(data_csv, tmp_path, capsys):

@@ -56,11 +56,36 @@ def _cmd_relatedness(args):
     )
 
 
+def _load_trusted(args, data, kind):
+    """The rows of ``args.trusted`` (features in the order of ``data``'s) and
+    their targets, or None."""
+    if args.trusted is None:
+        return None
+    if args.model == "net":
+        raise _InputError("--trusted works with the linear models; leave out --model net.")
+    clean = _read_csv(args.trusted, args.task_col, args.target, args.features, args.dropna)
+    if sorted(clean["features"]) != sorted(data["features"]):
+        raise _InputError(
+            f"--trusted {args.trusted} has the feature columns {', '.join(clean['features'])}, "
+            f"but {args.data} has {', '.join(data['features'])}; give both the same columns."
+        )
+    order = [clean["features"].index(f) for f in data["features"]]
+    X = clean["X"][:, order + [clean["X"].shape[1] - 1]]
+    extra = np.setdiff1d(clean["y"].astype(str), data["y"].astype(str))
+    if kind == "classification" and len(extra):
+        raise _InputError(
+            f"--trusted {args.trusted} has target values {', '.join(extra[:5])} that "
+            f"{args.data} lacks; the noisy labels are read into the classes of {args.data}."
+        )
+    return X, clean["y"]
+
+
 def _cmd_select(args):
-    if args.strategy == "influence" and args.ratio == "auto":
+    if args.strategy == "influence" and args.ratio == "auto" and args.trusted is None:
         raise _InputError(
             "--ratio auto needs --strategy label-noise (the estimated share of corrupted "
-            "targets); with --strategy influence give the share to remove, e.g. --ratio 0.05."
+            "targets) or --trusted (rows to choose the share on); with --strategy influence "
+            "give the share to remove, e.g. --ratio 0.05."
         )
     if args.noise_kind != "auto" and args.strategy == "influence":
         raise _InputError(
@@ -75,6 +100,7 @@ def _cmd_select(args):
             f"is read as {read_as}, whose wrong values are judged as outliers. Leave "
             "--noise-kind out, or pass --model logistic if the target holds classes."
         )
+    trusted = _load_trusted(args, data, kind)
     outputs = _plan_outputs(args.out, ["kept.csv", "removed.csv"], args.data)
     X, rows = data["X"], data["rows"]
     y = _fit_target(data["y"], kind, args.model == "net", np.arange(len(rows)))
@@ -82,6 +108,7 @@ def _cmd_select(args):
         X, y, model=model, kind=kind, ratio=args.ratio, strategy=args.strategy,
         noise_kind=args.noise_kind, scale=not args.no_scale, cv=args.cv,
         random_state=args.random_state, n_jobs=args.n_jobs, verbose=args.verbose,
+        trusted=trusted,
     )
     kept, score = selector.sample_indices_, selector.scores_
     removed = np.setdiff1d(np.arange(len(y)), kept)
@@ -266,6 +293,12 @@ def _build_parser():
                      help="classes only: how the labels went wrong, if you know it: alike "
                      "(every class flipped alike), class-conditional (one class read as "
                      "another more often than back); auto (default) chooses from the data.")
+    sel.add_argument("--trusted", metavar="FILE",
+                     help="a CSV file of rows whose targets you trust (a clean validation "
+                     "part), with the same columns: the noise model learns from them which "
+                     "way the targets went wrong (--strategy influence ranks rows by their "
+                     "influence on them), --ratio auto chooses the share on them, and the "
+                     "score is reported on them instead of on held-out folds.")
     sel.add_argument("--cv", type=_int_at_least(2), default=3, metavar="K",
                      help="task-stratified folds of the held-out score and of the "
                      "out-of-fold estimates that rank the rows (default 3).")

@@ -216,7 +216,7 @@ def _read_csv(path, task_col, target, features=None, dropna=False):
     X = np.column_stack([feats.astype(object), tasks.astype(object)]) if exact else (
         np.column_stack([feats, tasks])
     )
-    return {"X": X, "y": y, "tasks": tasks, "rows": keep, "dropped": dropped,
+    return {"X": X, "y": y, "tasks": tasks, "rows": keep, "dropped": dropped, "features": features,
             "n_dropped": len(drop), "header_text": header_text, "texts": [texts[i] for i in keep]}
 
 

@@ -322,9 +322,11 @@ def _check_folds(X, y, cv, random_state):
 
 
 def _select_rows(X, y, *, model, kind, ratio, strategy, noise_kind, scale, cv, random_state,
-                 n_jobs, verbose):
+                 n_jobs, verbose, trusted=None):
     """Fit the selector in its pipeline; print what it estimated and decided, and
-    the held-out score with and without the removal. Returns the selector."""
+    the held-out score with and without the removal (on the ``trusted`` rows and
+    targets where given, which the selector also learns from). Returns the selector."""
+    from sklearn.base import clone
     from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import make_pipeline
 
@@ -335,9 +337,13 @@ def _select_rows(X, y, *, model, kind, ratio, strategy, noise_kind, scale, cv, r
                             noise_kind=noise_kind, random_state=random_state, n_jobs=n_jobs,
                             verbose=verbose)
     pipe = make_pipeline(_scaler(X.shape[1] - 1, scale), selector, model)
+    # the pipeline's scaler, fitted on the same rows, scales the trusted rows alike
+    validation = {} if trusted is None else {
+        "mtifselector__X_val": _scaler(X.shape[1] - 1, scale).fit(X).transform(trusted[0]),
+        "mtifselector__y_val": trusted[1]}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        selector = pipe.fit(X, y)[1]
+        selector = pipe.fit(X, y, **validation)[1]
     for warning in caught:  # the selector's advice, in the command's options
         note = str(warning.message).replace("removal_ratio='auto'", "--ratio auto")
         print(_wrap(f"note: {note.replace('removal_ratio', '--ratio')}"))
@@ -351,6 +357,14 @@ def _select_rows(X, y, *, model, kind, ratio, strategy, noise_kind, scale, cv, r
     print(f"removal ratio {selector.removal_ratio_:.3g}" + (" (auto)" if ratio == "auto" else "")
           + f": kept {len(selector.sample_indices_)} rows, removed "
           f"{len(y) - len(selector.sample_indices_)}.")
+    if trusted is not None:
+        fitted = make_pipeline(_scaler(X.shape[1] - 1, scale), clone(model))
+        scores = [fitted.fit(X[rows], y[rows]).score(*trusted)
+                  for rows in (np.arange(len(y)), selector.sample_indices_)]
+        print(_wrap(f"{_score_name(kind)} on the {len(trusted[1])} trusted rows (which the "
+                    f"selector learnt from{' and chose the share on' if ratio == 'auto' else ''}"
+                    f"): all rows {scores[0]:.4f}; after the removal {scores[1]:.4f}."))
+        return selector
     plain = cross_val_score(make_pipeline(_scaler(X.shape[1] - 1, scale), model), X, y,
                             cv=folds, n_jobs=n_jobs)
     line = (f"held-out {_score_name(kind)} against the given targets ({cv} task-stratified "
