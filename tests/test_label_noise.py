@@ -111,7 +111,7 @@ def test_trusted_rows_as_dataframes_and_of_unseen_tasks():
     "clean, match",
     [
         (lambda X, y: {"X_clean": X}, "both X_clean and y_clean"),
-        (lambda X, y: {"X_clean": X, "y_clean": y[1:]}, "80 rows in X_clean .* but 79 targets"),
+        (lambda X, y: {"X_clean": X, "y_clean": y[1:]}, r"X_clean \(MTIFSelector: X_val\) has 80 rows but y_clean \(y_val\) has 79"),
         (lambda X, y: {"X_clean": X, "y_clean": y + 2}, r"have classes \[2, 3\] that y lacks"),
         (lambda X, y: {"X_clean": X[:, 1:], "y_clean": y}, "same columns"),
     ],

@@ -233,15 +233,7 @@ def estimate_label_noise(
     >>> bool(noise.label_quality[flipped].mean() < noise.label_quality[~flipped].mean())
     True
     """
-    labels, missing = task_labels(X, task_col)
-    if missing.any():
-        raise ValueError(
-            "Some rows of X have a missing task label; drop them before estimating "
-            "label noise."
-        )
-    y = column_or_1d(y, warn=True)
-    if len(y) != len(labels):
-        raise ValueError(f"X has {len(labels)} rows but y has {len(y)}; they must match.")
+    labels, y = _task_labels_and_targets(X, y, task_col)
     rng = check_random_state(random_state)
     splitter = TaskStratifiedKFold(cv, shuffle=True, random_state=rng.randint(2**31), task_col=task_col)
     folds = list(splitter.split(X, y))
@@ -326,6 +318,22 @@ def estimate_label_noise(
     )
 
 
+def _task_labels_and_targets(X, y, task_col, names=("X", "y")):
+    """The task labels of ``X`` and ``y`` as a 1-d array; errors call them ``names``."""
+    labels, missing = task_labels(X, task_col)
+    if missing.any():
+        raise ValueError(
+            f"Some rows of {names[0]} have a missing task label; drop them before estimating "
+            "label noise."
+        )
+    y = column_or_1d(y, warn=True)
+    if len(y) != len(labels):
+        raise ValueError(
+            f"{names[0]} has {len(labels)} rows but {names[1]} has {len(y)}; they must match."
+        )
+    return labels, y
+
+
 def _with_trusted_rows(X, y, folds, X_clean, y_clean, task_col, classes):
     """``X``, ``y``, the task labels and ``folds`` with the trusted rows appended
     to the data and to every training part (never held out); ``classes``: the
@@ -335,18 +343,9 @@ def _with_trusted_rows(X, y, folds, X_clean, y_clean, task_col, classes):
             "Give both X_clean and y_clean (the trusted rows and their targets), or neither."
         )
     # MTIFSelector passes its X_val, y_val: the messages name both
-    clean_labels, missing = task_labels(X_clean, task_col)
-    if missing.any():
-        raise ValueError(
-            "Some trusted rows (X_clean; MTIFSelector: X_val) have a missing task label; "
-            "drop them first."
-        )
-    y_clean = column_or_1d(y_clean, warn=True)
-    if len(y_clean) != len(clean_labels):
-        raise ValueError(
-            f"The trusted rows have {len(clean_labels)} rows in X_clean (MTIFSelector: X_val) "
-            f"but {len(y_clean)} targets in y_clean (y_val); they must match."
-        )
+    _, y_clean = _task_labels_and_targets(
+        X_clean, y_clean, task_col, names=("X_clean (MTIFSelector: X_val)", "y_clean (y_val)")
+    )
     extra = np.setdiff1d(y_clean, y) if classes else []
     if len(extra):
         raise ValueError(
