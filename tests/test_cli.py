@@ -340,6 +340,19 @@ def test_select_trusted_file_errors(tmp_path, capsys, names, target, extra, matc
     assert not (tmp_path / "out").exists()
 
 
+def test_select_never_writes_over_the_trusted_file(tmp_path, capsys):
+    X, y = make_multitask_classification(n_tasks=3, n_samples=30, n_features=2, random_state=0)
+    names = ["a", "b", "site", "label"]
+    write_csv(tmp_path / "data.csv", names, np.column_stack([X, y]).tolist())
+    write_csv(tmp_path / "kept.csv", names, np.column_stack([X[:20], y[:20]]).tolist())
+    before = (tmp_path / "kept.csv").read_text()
+    status, out, err = run_main(capsys, "select", str(tmp_path / "data.csv"), "--task-col", "site",
+                                "--target", "label", "--trusted", str(tmp_path / "kept.csv"),
+                                "--out", str(tmp_path))
+    assert status == 1 and "would write kept.csv over the input file" in " ".join(err.split())
+    assert (tmp_path / "kept.csv").read_text() == before
+
+
 def test_select_speaks_in_options_not_parameters(data_csv, tmp_path, capsys):
     path, X, y = data_csv  # clean data: auto keeps every row and says how to remove some
     common = ("--task-col", "school", "--target", "score")

@@ -101,7 +101,8 @@ def _cmd_select(args):
             "--noise-kind out, or pass --model logistic if the target holds classes."
         )
     trusted = _load_trusted(args, data, kind)
-    outputs = _plan_outputs(args.out, ["kept.csv", "removed.csv"], args.data)
+    outputs = _plan_outputs(args.out, ["kept.csv", "removed.csv"],
+                            [args.data] + ([args.trusted] if args.trusted else []))
     X, rows = data["X"], data["rows"]
     y = _fit_target(data["y"], kind, args.model == "net", np.arange(len(rows)))
     selector = _select_rows(

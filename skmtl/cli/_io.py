@@ -222,7 +222,8 @@ def _read_csv(path, task_col, target, features=None, dropna=False):
 
 def _plan_outputs(folder, names, data_path):
     """Paths of the output files ``names`` in ``folder`` (created now, so that a
-    bad folder fails before any work); an error if one would replace the input."""
+    bad folder fails before any work); an error if one would replace an input
+    (``data_path``: a path, several, or None)."""
     if folder is None:
         return {}
     try:
@@ -230,12 +231,14 @@ def _plan_outputs(folder, names, data_path):
     except OSError as exc:
         raise _InputError(f"cannot create the output folder {folder}: {exc.strerror}.") from None
     paths = {name: os.path.join(folder, name) for name in names}
+    inputs = [data_path] if isinstance(data_path, str) else data_path or []
     for path in paths.values():
-        if data_path is not None and os.path.exists(path) and os.path.samefile(path, data_path):
-            raise _InputError(
-                f"--out {folder} would write {os.path.basename(path)} over the input file "
-                f"{data_path}; choose another --out folder."
-            )
+        for given in inputs:
+            if os.path.exists(path) and os.path.samefile(path, given):
+                raise _InputError(
+                    f"--out {folder} would write {os.path.basename(path)} over the input file "
+                    f"{given}; choose another --out folder."
+                )
     return paths
 
 
