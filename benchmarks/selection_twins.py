@@ -57,25 +57,30 @@ def _twins(data, seed):
     model = MultiTaskLogistic()
     clean = clone(model).fit(X_train, y_train)
     c_train, c_val, c_test = (clean.predict_proba(A)[:, 1] for A in (X_train, X_val, X_test))
-    p = (1 - 2 * RATE) * c_train + RATE
+    def noisy_class(c):  # P(noisy label 1): c flipped alike, or c' one-sided
+        return (1 - 2 * RATE) * c + RATE
+
+    def one_sided(c):  # truth B's clean classes c' behind the same noisy labels
+        return noisy_class(c) / (1 - RATE)
+
+    p, c_prime = noisy_class(c_train), one_sided(c_train)
     rng = np.random.default_rng(seed)
     noisy = (rng.random(len(p)) < p).astype(int)
     # posterior probability that a row's noisy label is wrong, under each truth
     wrong = {
         "A, alike": np.where(noisy == 1, (1 - c_train) * RATE / p, c_train * RATE / (1 - p)),
-        "B, one-sided": np.where(noisy == 1, 0.0, p / (1 - RATE) * RATE / (1 - p)),
+        "B, one-sided": np.where(noisy == 1, 0.0, c_prime * RATE / (1 - p)),
     }
-    def one_sided(c):
-        return ((1 - 2 * RATE) * c + RATE) / (1 - RATE)
-
     test_class = {"A, alike": c_test, "B, one-sided": one_sided(c_test)}
     val_draw = rng.random(len(c_val))
     val_labels = {"A, alike": (val_draw < c_val).astype(int),
                   "B, one-sided": (val_draw < one_sided(c_val)).astype(int)}
     draw = rng.random(len(p))
 
-    def expected_accuracy(rows, truth):
-        prediction = clone(model).fit(X_train[rows], noisy[rows]).predict(X_test)
+    def predict(rows):  # the test predictions of the model fitted on the noisy ``rows``
+        return clone(model).fit(X_train[rows], noisy[rows]).predict(X_test)
+
+    def expected_accuracy(prediction, truth):
         c = test_class[truth]
         return 100 * float(np.mean(np.where(prediction == 1, c, 1 - c)))
 
@@ -91,26 +96,31 @@ def _twins(data, seed):
 
     flagged = find_label_issues(noisy, out_of_fold(model, X_train, noisy, seed, "predict_proba"),
                                 n_jobs=1)
-    everything = np.arange(len(noisy))
+    # the same rows under both truths: each model is fitted once
+    predictions = {name: predict(kept) for name, kept in {
+        "everything": np.arange(len(noisy)),
+        "gain, default": default.sample_indices_,
+        "gain, noise_kind='class-conditional'": named.sample_indices_,
+        "gain, cleanlab flagged rows": np.flatnonzero(~flagged),
+    }.items()}
     out = {}
     for truth, chance in wrong.items():
         bad = draw < chance
-        base = expected_accuracy(everything, truth)
+        base = expected_accuracy(predictions["everything"], truth)
         row = {f"AUC, {name}": roc_auc_score(bad[np.isfinite(s)], -s[np.isfinite(s)])
                for name, s in scores.items()}
         trusting = MTIFSelector(model, strategy="label-noise", random_state=seed).fit(
             X_train, noisy, X_val=X_val, y_val=val_labels[truth])
         row["AUC, label-noise with clean validation"] = roc_auc_score(bad, -trusting.scores_)
-        for name, kept in {
-            "gain, default": default.sample_indices_,
-            "gain, label-noise with clean validation": trusting.sample_indices_,
-            "gain, noise_kind='class-conditional'": named.sample_indices_,
-            "gain, cleanlab flagged rows": np.flatnonzero(~flagged),
-            "gain, oracle (drop corrupted)": np.flatnonzero(~bad),
-        }.items():
-            row[name] = expected_accuracy(kept, truth) - base
-        row["min c'"] = float((p / (1 - RATE)).min()) if truth.startswith("B") else float(
-            c_train.min())
+        for name in ("gain, default", "gain, label-noise with clean validation",
+                     "gain, noise_kind='class-conditional'", "gain, cleanlab flagged rows",
+                     "gain, oracle (drop corrupted)"):
+            prediction = predictions.get(name)
+            if prediction is None:  # rows that depend on the truth
+                prediction = predict(trusting.sample_indices_ if "validation" in name
+                                     else np.flatnonzero(~bad))
+            row[name] = expected_accuracy(prediction, truth) - base
+        row["min c'"] = float((c_prime if truth.startswith("B") else c_train).min())
         row["called class-conditional"] = float(default.label_noise_.noise_kind
                                                 == "class-conditional")
         out[truth] = row

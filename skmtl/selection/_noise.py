@@ -239,7 +239,7 @@ def estimate_label_noise(
     folds = list(splitter.split(X, y))
     if is_classifier(estimator):
         folds = keep_every_class_in_training(folds, y)
-    n_given, given_labels = len(y), labels
+    n_given = len(y)
     if X_clean is not None or y_clean is not None:
         X, y, labels, folds = _with_trusted_rows(
             X, y, folds, X_clean, y_clean, task_col, classes=is_classifier(estimator)
@@ -252,7 +252,7 @@ def estimate_label_noise(
             "No task of X has two rows, so no row can be held out and predicted by a "
             "model that did not see it; check task_col."
         )
-    _, task_index = np.unique(labels, return_inverse=True)
+    all_tasks, task_index = np.unique(labels, return_inverse=True)
     if is_classifier(estimator):
         model = _ClassNoise(y, held, folds, task_index, noise_kind, anchored=len(y) > n_given)
     elif noise_kind != "auto":
@@ -298,12 +298,15 @@ def estimate_label_noise(
     # AIC: the predictions are out of fold; only the noise parameters are fitted in sample
     evidence = 2 * (model.loglik(predicted) - first[0] - model.n_params)
     quality = model.quality()[:n_given]
-    tasks, task_index = np.unique(given_labels, return_inverse=True)
+    # the tasks of the noisy rows (a task of trusted rows alone is not judged)
+    tasks, task_index = np.unique(task_index[:n_given], return_inverse=True)
+    tasks = all_tasks[tasks]
     judged = np.isfinite(quality)
     corrupted = np.bincount(task_index[judged], weights=1 - quality[judged], minlength=len(tasks))
     counted = np.bincount(task_index[judged], minlength=len(tasks))
     with np.errstate(invalid="ignore", divide="ignore"):
         task_noise_rate = corrupted / counted
+    posterior = model.posterior()
     return Bunch(
         label_quality=quality,
         noise_rate=float(np.nanmean(1 - quality)),
@@ -313,7 +316,7 @@ def estimate_label_noise(
         noise_kind=model.kind,
         transition=model.transition,
         classes=model.classes,
-        posterior=None if model.posterior() is None else model.posterior()[:n_given],
+        posterior=None if posterior is None else posterior[:n_given],
         n_iter=n_iter,
     )
 
