@@ -12,11 +12,12 @@ from importlib import import_module
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.cli import main
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
-from skmtl.model_selection import task_train_test_split
+from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
 from skmtl.selection import MTIFSelector
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -298,8 +299,11 @@ def test_select_trusts_a_file_of_clean_rows(tmp_path, capsys):
     assert status == 0, err
     out = " ".join(out.split())
     assert "kind of noise: class-conditional." in out
-    assert re.search(r"accuracy on the 200 trusted rows \(which the selector learnt from and "
-                     r"chose the share on\): all rows 0\.\d{4}; after the removal 0\.\d{4}\.", out)
+    score = re.search(r"held-out accuracy on the trusted rows \(3 task-stratified folds of the "
+                      r"200; in each the selector learnt from the other folds and chose the share "
+                      r"on them, mean \+/- std\): all rows (0\.\d{4}) \+/- 0\.\d{4}; with its "
+                      r"removal (0\.\d{4}) \+/- 0\.\d{4}\.", out)
+    assert score, out
     # the selector with the trusted rows as validation data, features scaled alike
     mean, std = X[:, :-1].mean(axis=0), X[:, :-1].std(axis=0)
 
@@ -311,6 +315,22 @@ def test_select_trusts_a_file_of_clean_rows(tmp_path, capsys):
     kept = read_rows(tmp_path / "out" / "kept.csv")[1:]
     np.testing.assert_allclose(np.array(kept, dtype=float),
                                np.column_stack([X, noisy])[selector.sample_indices_])
+    # the held-out score: each fold of the trusted rows scores the removal the
+    # selector chose while learning from the other folds only
+    def accuracy(rows, test):
+        mean, std = X[rows, :-1].mean(axis=0), X[rows, :-1].std(axis=0)
+        fitted = MultiTaskLogistic().fit(np.column_stack([(X[rows, :-1] - mean) / std,
+                                                          X[rows, -1]]), noisy[rows])
+        return fitted.score(np.column_stack([(X_clean[test, :-1] - mean) / std,
+                                             X_clean[test, -1]]), y_clean[test])
+    plain, selected = [], []
+    folds = TaskStratifiedKFold(3, shuffle=True, random_state=0).split(X_clean, y_clean)
+    for train, test in folds:
+        inner = clone(selector).fit(scaled(X), noisy, X_val=scaled(X_clean[train]),
+                                    y_val=y_clean[train])
+        plain.append(accuracy(np.arange(len(noisy)), test))
+        selected.append(accuracy(inner.sample_indices_, test))
+    assert score.groups() == (f"{np.mean(plain):.4f}", f"{np.mean(selected):.4f}")
     # without the trusted rows the noise reads as alike and every row is kept
     status, out, err = run_main(capsys, *common, "--out", str(tmp_path / "alone"))
     assert status == 0 and "kind of noise: alike" in " ".join(out.split())

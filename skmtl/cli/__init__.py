@@ -299,7 +299,8 @@ def _build_parser():
                      "part), with the same columns: the noise model learns from them which "
                      "way the targets went wrong (--strategy influence ranks rows by their "
                      "influence on them), --ratio auto chooses the share on them, and the "
-                     "score is reported on them instead of on held-out folds.")
+                     "held-out score is measured on --cv folds of them, each after the "
+                     "selector learnt from the other folds only.")
     sel.add_argument("--cv", type=_int_at_least(2), default=3, metavar="K",
                      help="task-stratified folds of the held-out score and of the "
                      "out-of-fold estimates that rank the rows (default 3).")

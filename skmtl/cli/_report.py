@@ -321,11 +321,52 @@ def _check_folds(X, y, cv, random_state):
     return outer
 
 
+def _trusted_folds(X_trusted, y_trusted, cv, random_state):
+    """``cv`` task-stratified folds of the trusted rows; an _InputError naming
+    --trusted and --cv where they cannot be drawn."""
+    from ..model_selection import TaskStratifiedKFold
+
+    try:
+        return list(TaskStratifiedKFold(cv, shuffle=True, random_state=random_state)
+                    .split(X_trusted, y_trusted))
+    except ValueError:
+        raise _InputError(
+            f"the held-out score splits the --trusted rows into --cv {cv} folds, but only "
+            "rows in tasks with two or more trusted rows can be held out; lower --cv (2 at "
+            "least) or add trusted rows."
+        ) from None
+
+
+def _held_out_trusted_scores(pipe, X, y, X_trusted, y_trusted, scaled, folds, *, model, scale,
+                             verbose):
+    """Per fold of the trusted rows (``folds``), the score on it of the model
+    fitted on every row and on the rows the selector of ``pipe`` keeps when it
+    learns from the other folds only (so the score never rests on rows that
+    chose the removal). ``scaled``: the trusted rows scaled as the pipeline
+    scales ``X``."""
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+    from tqdm.auto import tqdm
+
+    every_row = make_pipeline(_scaler(X.shape[1] - 1, scale), clone(model)).fit(X, y)
+    plain, selected = [], []
+    for train, test in tqdm(folds, disable=not verbose, desc="held-out trusted folds"):
+        with warnings.catch_warnings():  # each fold's advice repeats the whole fit's
+            warnings.simplefilter("ignore", UserWarning)
+            kept = clone(pipe).fit(X, y, mtifselector__X_val=scaled[train],
+                                   mtifselector__y_val=y_trusted[train])[1].sample_indices_
+        fitted = make_pipeline(_scaler(X.shape[1] - 1, scale), clone(model)).fit(X[kept], y[kept])
+        plain.append(every_row.score(X_trusted[test], y_trusted[test]))
+        selected.append(fitted.score(X_trusted[test], y_trusted[test]))
+    return np.array(plain), np.array(selected)
+
+
 def _select_rows(X, y, *, model, kind, ratio, strategy, noise_kind, scale, cv, random_state,
                  n_jobs, verbose, trusted=None):
     """Fit the selector in its pipeline; print what it estimated and decided, and
-    the held-out score with and without the removal (on the ``trusted`` rows and
-    targets where given, which the selector also learns from). Returns the selector."""
+    the held-out score with and without the removal (on held-out folds of the
+    ``trusted`` rows and targets where given, which the selector also learns
+    from). Returns the selector."""
     from sklearn.base import clone
     from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import make_pipeline
@@ -333,14 +374,17 @@ def _select_rows(X, y, *, model, kind, ratio, strategy, noise_kind, scale, cv, r
     from ..selection import MTIFSelector
 
     folds = _check_folds(X, y, cv, random_state)
+    if trusted is not None:
+        folds = _trusted_folds(*trusted, cv, random_state)
     selector = MTIFSelector(model, removal_ratio=ratio, strategy=strategy, cv=cv,
                             noise_kind=noise_kind, random_state=random_state, n_jobs=n_jobs,
                             verbose=verbose)
     pipe = make_pipeline(_scaler(X.shape[1] - 1, scale), selector, model)
     # the pipeline's scaler, fitted on the same rows, scales the trusted rows alike
+    scaled = None if trusted is None else _scaler(X.shape[1] - 1, scale).fit(X).transform(
+        trusted[0])
     validation = {} if trusted is None else {
-        "mtifselector__X_val": _scaler(X.shape[1] - 1, scale).fit(X).transform(trusted[0]),
-        "mtifselector__y_val": trusted[1]}
+        "mtifselector__X_val": scaled, "mtifselector__y_val": trusted[1]}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         selector = pipe.fit(X, y, **validation)[1]
@@ -358,12 +402,14 @@ def _select_rows(X, y, *, model, kind, ratio, strategy, noise_kind, scale, cv, r
           + f": kept {len(selector.sample_indices_)} rows, removed "
           f"{len(y) - len(selector.sample_indices_)}.")
     if trusted is not None:
-        fitted = make_pipeline(_scaler(X.shape[1] - 1, scale), clone(model))
-        scores = [fitted.fit(X[rows], y[rows]).score(*trusted)
-                  for rows in (np.arange(len(y)), selector.sample_indices_)]
-        print(_wrap(f"{_score_name(kind)} on the {len(trusted[1])} trusted rows (which the "
-                    f"selector learnt from{' and chose the share on' if ratio == 'auto' else ''}"
-                    f"): all rows {scores[0]:.4f}; after the removal {scores[1]:.4f}."))
+        plain, selected = _held_out_trusted_scores(
+            pipe, X, y, *trusted, scaled, folds, model=model, scale=scale, verbose=verbose)
+        print(_wrap(
+            f"held-out {_score_name(kind)} on the trusted rows ({cv} task-stratified folds of "
+            f"the {len(trusted[1])}; in each the selector learnt from the other folds"
+            f"{' and chose the share on them' if ratio == 'auto' else ''}, mean +/- std): "
+            f"all rows {plain.mean():.4f} +/- {plain.std():.4f}; with its removal "
+            f"{selected.mean():.4f} +/- {selected.std():.4f}."))
         return selector
     plain = cross_val_score(make_pipeline(_scaler(X.shape[1] - 1, scale), model), X, y,
                             cv=folds, n_jobs=n_jobs)
