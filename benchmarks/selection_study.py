@@ -347,17 +347,21 @@ def per_seed(results, setting, methods, key, fmt):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--study", choices=["paper", "noisy", "noisy-tasks", "noisy-flips", "noisy-twins"],
+        "--study",
+        choices=["paper", "noisy", "noisy-tasks", "noisy-flips", "noisy-twins", "noisy-validation"],
         default="paper",
         help="paper: the MTIF paper's Table 2 protocol (clean validation part); noisy: "
              "selection without clean labels (benchmarks/selection_noisy.py; --seeds "
              "default 20 there); noisy-tasks: whole tasks gone bad against unrelated tasks; "
              "noisy-flips: the gain of removing chosen parts of the flipped rows; "
              "noisy-twins: one noisy data set behind which two kinds of noise lie "
-             "(benchmarks/selection_twins.py)",
+             "(benchmarks/selection_twins.py); noisy-validation: the removal ratio chosen "
+             "on the clean validation part by the selector's rule and a stricter one "
+             "(benchmarks/selection_validation.py)",
     )
     parser.add_argument("--jobs", type=int, default=1,
-                        help="noisy, noisy-flips, noisy-twins: seeds run in parallel")
+                        help="noisy, noisy-flips, noisy-twins, noisy-validation: seeds run in "
+                             "parallel")
     parser.add_argument("--defaults-only", action="store_true",
                         help="noisy: only the selector's defaults, random removal of as many "
                              "rows, the oracle and the ceiling")
@@ -393,8 +397,8 @@ def main(argv=None):
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="net: adam step (3e-3)")
     parser.add_argument("--settings", default=None,
                         help=f"comma separated, from {list(SETTINGS)} (default: all; "
-                             "net: the HAR ones); --study noisy: semicolon separated names "
-                             "of selection_noisy.SETTINGS; noisy-twins: comma separated data "
+                             "net: the HAR ones); --study noisy, noisy-flips, noisy-validation: "
+                             "semicolon separated names of selection_noisy.SETTINGS; noisy-twins: comma separated data "
                              "names of selection_noisy.load (default contraception,tv16,har)")
     parser.add_argument(
         "--threads", type=int, default=1,
@@ -412,6 +416,15 @@ def main(argv=None):
         threadpool_limits(args.threads)
         selection_twins.twins_report(args.seeds or 20, args.jobs, (
             args.settings.split(",") if args.settings else selection_twins.DATA))
+        return
+    if args.study == "noisy-validation":
+        import selection_noisy
+        import selection_validation
+
+        threadpool_limits(args.threads)
+        selection_validation.validation_report(
+            args.settings.split(";") if args.settings else list(selection_noisy.SETTINGS),
+            args.seeds or 20, args.jobs)
         return
     if args.study == "noisy-flips":
         import selection_noisy

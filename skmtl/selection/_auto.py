@@ -240,6 +240,23 @@ def _validation_row_scores(estimator, X_val, y_val):
     return -((prediction - y_val) ** 2)
 
 
+def first_within_one_se(scores):
+    """Position of the first candidate whose mean score is within one standard
+    error of the best's, the best's position, and that standard error.
+
+    ``scores`` holds one array per candidate, fewest rows removed first, of
+    per-row scores on the same rows; the standard error is that of the
+    per-row differences from the best (paired).
+    """
+    means = [score.mean() for score in scores]
+    top = int(np.argmax(means))
+    for position, score in enumerate(scores):
+        behind = scores[top] - score
+        error = behind.std(ddof=1) / np.sqrt(len(behind)) if len(behind) > 1 else 0.0
+        if behind.mean() <= error:
+            return position, top, error
+
+
 def fewest_removed_on_validation(make_estimator, X, y, X_val, y_val, present, ranked):
     """The shortest prefix of ``ranked`` (``AUTO_RATIOS`` of the ``present``
     rows) whose removal scores within one standard error of the best on the
@@ -261,20 +278,16 @@ def fewest_removed_on_validation(make_estimator, X, y, X_val, y_val, present, ra
         rows = np.flatnonzero(keep)
         fitted = make_estimator().fit(_safe_indexing(X, rows), y[rows])
         scores.append(_validation_row_scores(fitted, X_val, y_val))
-    means = [score.mean() for score in scores]
-    top = int(np.argmax(means))
-    for length, score in zip(lengths, scores):
-        behind = scores[top] - score
-        error = behind.std(ddof=1) / np.sqrt(len(behind)) if len(behind) > 1 else 0.0
-        if behind.mean() <= error:
-            break
+    chosen, top, error = first_within_one_se(scores)
+    length, means = lengths[chosen], [score.mean() for score in scores]
     if length == 0:
         measure, sign = ("accuracy", 1) if is_classifier(fitted) else ("mean squared error", -1)
+        n_val = len(scores[0])
         why = (
-            f"no removal scored better on the {len(behind)} validation rows of the training tasks"
+            f"no removal scored better on the {n_val} validation rows of the training tasks"
             if top == 0 else
             f"removing the {lengths[top] / n_rows:.1%} lowest ranked rows scored {measure} "
-            f"{sign * means[top]:.4g} on the {len(behind)} validation rows of the training "
+            f"{sign * means[top]:.4g} on the {n_val} validation rows of the training "
             f"tasks against {sign * means[0]:.4g} without removal, within one standard error "
             f"({error:.2g})"
         )
