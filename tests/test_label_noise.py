@@ -280,6 +280,21 @@ def test_outliers_crowding_into_a_few_tasks_are_found():
     assert set(np.argsort(noise.task_noise_rate)[-2:]) == {1, 4}
 
 
+def test_outliers_crowding_into_3_of_60_tasks_are_found():
+    # with one outlier share for all tasks (2 % here), an outlier was as unlikely
+    # in a bad task as anywhere, and a wide inlier spread of the task explained
+    # its outliers: bad rows' quality < 0.5 for a third of them, AUC 0.95
+    X, y = make_multitask_regression(n_tasks=60, n_samples=25, n_features=4, noise=3.0,
+                                     random_state=0)
+    rng = np.random.default_rng(0)
+    bad = np.isin(X[:, -1], [3, 17, 29]) & (rng.random(len(y)) < 0.45)
+    noisy = y + bad * rng.choice([-1, 1], len(y)) * rng.uniform(3, 6, len(y)) * y.std()
+    noise = estimate_label_noise(MultiTaskRidge(), X, noisy, random_state=0)
+    assert roc_auc_score(bad, -noise.label_quality) > 0.99
+    assert (noise.label_quality[bad] < 0.5).mean() > 0.9
+    assert set(np.argsort(noise.task_noise_rate)[-3:]) == {3, 17, 29}
+
+
 def test_a_task_of_one_row_is_never_judged():
     X, y, _ = flipped("uniform")
     X = np.vstack([X, X[:1]])

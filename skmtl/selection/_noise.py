@@ -138,8 +138,11 @@ def estimate_label_noise(
     * **measurements** (a regressor): a row is an inlier, its residual
       normal with its task's own spread (shrunk toward the pooled spread,
       so that tasks the shared model fits less well are not called
-      outliers), or an outlier, normal with one large spread; a row's
-      quality is its posterior probability of being an inlier.
+      outliers), or an outlier, normal with one large spread, in its task's
+      own share (shrunk toward the pooled share, so that outliers crowding
+      into a few of many tasks, a bad site or sensor, are not read as a wide
+      spread of those tasks); a row's quality is its posterior probability
+      of being an inlier.
 
     Each round refits the estimator with every row weighted by the
     posterior of what it truly is (classes: one weighted copy of the row per
@@ -200,7 +203,8 @@ def estimate_label_noise(
         relatedness alone cannot tell from a task merely unlike the others. ``evidence``: how much better the noise model
         predicts the given targets out of fold than the plain model, in AIC
         units (twice the log-likelihood gain minus two per noise
-        parameter); at or below 0 the data show no corruption the model can
+        parameter; a task's outlier share counts as far as its rows can move
+        it from the pooled one); at or below 0 the data show no corruption the model can
         tell from ordinary error. ``noise_kind``: ``"alike"`` (classes; noise
         that flips every class alike, one rate), ``"class-conditional"``
         (classes; a full transition matrix, chosen by BIC where it fits
@@ -497,18 +501,22 @@ class _ClassNoise:
 
 class _Outliers:
     """Residuals from a normal mixture: inliers with each task's own spread,
-    outliers with one large spread shared by all tasks.
+    outliers with one large spread shared by all tasks, in each task's own
+    share.
 
     Tasks differ in how well the shared model fits them; one inlier spread
     for all would call the ordinary residuals of a task unlike the others
-    outliers. A task's spread is shrunk toward the pooled one by
-    ``_PRIOR_ROWS`` pseudo-rows, so that a task of two rows has a spread too.
+    outliers. And outliers crowd into some tasks (a bad site or sensor): with
+    one share for all, an outlier in such a task is as unlikely a priori as
+    anywhere, and where tasks are many a wide inlier spread of that task
+    explains its outliers better. A task's spread and share are shrunk toward
+    the pooled ones by ``_PRIOR_ROWS`` pseudo-rows, so that a task of two rows
+    has them too.
     """
 
     transition = None
     classes = None
     kind = "outliers"
-    n_params = 2  # outlier share and spread; the plain model has the tasks' spreads too
 
     def __init__(self, y, held, task):
         self.held = held
@@ -516,23 +524,31 @@ class _Outliers:
         self.task = task[held]
         self.n_tasks = int(task.max()) + 1
         self.weights = np.ones(len(y))  # posterior of being an inlier
-        self.share = None
+        self.shares = None
+        counts = np.bincount(self.task, minlength=self.n_tasks)
+        # the pooled share and spread, and each task's share as far as its own
+        # rows move it from the pooled one (the plain model has the spreads too)
+        self.n_params = 2 + float(np.sum(counts / (counts + _PRIOR_ROWS)))
 
     def _residual(self, predicted):
         return (self.fit_target - predicted)[self.held]
+
+    def _shrunk(self, values, weights, pooled):
+        """Per task, the ``weights``-weighted mean of ``values`` shrunk toward ``pooled``."""
+        sums = np.bincount(self.task, weights=weights * values, minlength=self.n_tasks)
+        counts = np.bincount(self.task, weights=weights, minlength=self.n_tasks)
+        return (sums + _PRIOR_ROWS * pooled) / (counts + _PRIOR_ROWS)
 
     def _task_scales(self, residual, weights):
         """Each task's spread of ``residual`` weighted by ``weights``, shrunk
         toward the pooled spread."""
         pooled = np.sum(weights * residual**2) / max(weights.sum(), _TINY)
-        sums = np.bincount(self.task, weights=weights * residual**2, minlength=self.n_tasks)
-        counts = np.bincount(self.task, weights=weights, minlength=self.n_tasks)
-        return np.maximum(np.sqrt((sums + _PRIOR_ROWS * pooled) / (counts + _PRIOR_ROWS)), _TINY)
+        return np.maximum(np.sqrt(self._shrunk(residual**2, weights, pooled)), _TINY)
 
     def _log_parts(self, residual):
-        scale = self.scales[self.task]
-        inlier = np.log(self.share) + norm.logpdf(residual, scale=scale)
-        outlier = np.log1p(-self.share) + norm.logpdf(
+        scale, share = self.scales[self.task], self.shares[self.task]
+        inlier = np.log(share) + norm.logpdf(residual, scale=scale)
+        outlier = np.log1p(-share) + norm.logpdf(
             residual, scale=np.maximum(self.outlier_scale, 3 * scale))
         return inlier, outlier
 
@@ -546,18 +562,19 @@ class _Outliers:
 
     def update(self, predicted):
         residual = self._residual(predicted)
-        if self.share is None:
+        if self.shares is None:
             # robust start: every task from the pooled median absolute residual. A
             # task's own median is inflated where outliers crowd into it, and EM then
             # explains them by a wide inlier spread of that task
             bulk = 1.4826 * np.median(np.abs(residual))
             self.scales = np.full(self.n_tasks, max(bulk, _TINY))
             self.outlier_scale = max(np.sqrt(np.mean(residual**2)), 3 * bulk)
-            self.share = 0.9
+            self.shares = np.full(self.n_tasks, 0.9)
         inlier, outlier = self._log_parts(residual)
         posterior = np.exp(inlier - np.logaddexp(inlier, outlier))
         self.weights[self.held] = posterior
-        self.share = float(np.clip(posterior.mean(), 1e-3, 1 - 1e-3))
+        self.shares = np.clip(
+            self._shrunk(posterior, np.ones(len(posterior)), posterior.mean()), 1e-3, 1 - 1e-3)
         self.scales = self._task_scales(residual, posterior)
         spread = np.sqrt(np.sum((1 - posterior) * residual**2) / max((1 - posterior).sum(), _TINY))
         self.outlier_scale = max(spread, _TINY)
@@ -566,26 +583,26 @@ class _Outliers:
         pass
 
     def get_state(self):
-        if self.share is None:
-            return np.concatenate([self.weights, [np.nan] * (2 + self.n_tasks)])
-        return np.concatenate([self.weights, [self.share, self.outlier_scale], self.scales])
+        if self.shares is None:
+            return np.concatenate([self.weights, [np.nan] * (1 + 2 * self.n_tasks)])
+        return np.concatenate([self.weights, self.shares, [self.outlier_scale], self.scales])
 
     def project(self, state):
         """Back onto valid values after an extrapolation."""
         state = state.copy()
-        n = len(self.weights)
+        n, k = len(self.weights), self.n_tasks
         state[:n] = np.clip(state[:n], 0.0, 1.0)
         state[:n][~self.held] = 1.0
-        state[n] = np.clip(state[n], 1e-3, 1 - 1e-3)
-        state[n + 1:] = np.maximum(state[n + 1:], _TINY)
+        state[n:n + k] = np.clip(state[n:n + k], 1e-3, 1 - 1e-3)
+        state[n + k:] = np.maximum(state[n + k:], _TINY)
         return state
 
     def set_state(self, state):
-        n = len(self.weights)
+        n, k = len(self.weights), self.n_tasks
         self.weights = state[:n].copy()
         if np.isfinite(state[n]):
-            self.share, self.outlier_scale = state[n], state[n + 1]
-            self.scales = state[n + 2:].copy()
+            self.shares, self.outlier_scale = state[n:n + k].copy(), state[n + k]
+            self.scales = state[n + k + 1:].copy()
 
     def quality(self):
         return np.where(self.held, self.weights, np.nan)
