@@ -398,8 +398,9 @@ def main(argv=None):
     parser.add_argument("--settings", default=None,
                         help=f"comma separated, from {list(SETTINGS)} (default: all; "
                              "net: the HAR ones); --study noisy, noisy-flips, noisy-validation: "
-                             "semicolon separated names of selection_noisy.SETTINGS; noisy-twins: comma separated data "
-                             "names of selection_noisy.load (default contraception,tv16,har)")
+                             "semicolon separated names of selection_noisy.SETTINGS; "
+                             "noisy-twins: comma separated data names of selection_noisy.load "
+                             "(default contraception,tv16,har)")
     parser.add_argument(
         "--threads", type=int, default=1,
         help="BLAS and torch threads (default 1: on a busy 2-core machine more threads thrash)",

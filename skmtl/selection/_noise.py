@@ -204,8 +204,8 @@ def estimate_label_noise(
         predicts the given targets out of fold than the plain model, in AIC
         units (twice the log-likelihood gain minus two per noise
         parameter; a task's outlier share counts as far as its rows can move
-        it from the pooled one); at or below 0 the data show no corruption the model can
-        tell from ordinary error. ``noise_kind``: ``"alike"`` (classes; noise
+        it from the pooled one); at or below 0 the data show no corruption
+        the model can tell from ordinary error. ``noise_kind``: ``"alike"`` (classes; noise
         that flips every class alike, one rate), ``"class-conditional"``
         (classes; a full transition matrix, chosen by BIC where it fits
         clearly better and where the plain out-of-fold model predicts the
