@@ -360,6 +360,19 @@ def test_select_trusted_file_errors(tmp_path, capsys, names, target, extra, matc
     assert not (tmp_path / "out").exists()
 
 
+def test_select_trusted_rows_too_few_to_hold_out(tmp_path, capsys):
+    X, y = make_multitask_classification(n_tasks=3, n_samples=30, n_features=2, random_state=0)
+    names = ["a", "b", "site", "label"]
+    write_csv(tmp_path / "data.csv", names, np.column_stack([X, y]).tolist())
+    one_per_task = [np.flatnonzero(X[:, -1] == t)[0] for t in range(3)]
+    write_csv(tmp_path / "clean.csv", names, np.column_stack([X, y])[one_per_task].tolist())
+    status, out, err = run_main(capsys, "select", str(tmp_path / "data.csv"), "--task-col", "site",
+                                "--target", "label", "--trusted", str(tmp_path / "clean.csv"),
+                                "--out", str(tmp_path / "out"))
+    assert status == 1 and "splits the --trusted rows into --cv 3 folds" in " ".join(err.split())
+    assert not (tmp_path / "out").exists()
+
+
 def test_select_never_writes_over_the_trusted_file(tmp_path, capsys):
     X, y = make_multitask_classification(n_tasks=3, n_samples=30, n_features=2, random_state=0)
     names = ["a", "b", "site", "label"]

@@ -27,6 +27,7 @@ from ._report import (
     _print_written,
     _relatedness_report,
     _select_rows,
+    _trusted_folds,
 )
 
 # ----------------------------------------------------------------------------
@@ -101,6 +102,8 @@ def _cmd_select(args):
             "--noise-kind out, or pass --model logistic if the target holds classes."
         )
     trusted = _load_trusted(args, data, kind)
+    trusted_folds = None if trusted is None else _trusted_folds(*trusted, args.cv,
+                                                                args.random_state)
     outputs = _plan_outputs(args.out, ["kept.csv", "removed.csv"],
                             [args.data] + ([args.trusted] if args.trusted else []))
     X, rows = data["X"], data["rows"]
@@ -109,7 +112,7 @@ def _cmd_select(args):
         X, y, model=model, kind=kind, ratio=args.ratio, strategy=args.strategy,
         noise_kind=args.noise_kind, scale=not args.no_scale, cv=args.cv,
         random_state=args.random_state, n_jobs=args.n_jobs, verbose=args.verbose,
-        trusted=trusted,
+        trusted=trusted, trusted_folds=trusted_folds,
     )
     kept, score = selector.sample_indices_, selector.scores_
     removed = np.setdiff1d(np.arange(len(y)), kept)

@@ -362,11 +362,11 @@ def _held_out_trusted_scores(pipe, X, y, X_trusted, y_trusted, scaled, folds, *,
 
 
 def _select_rows(X, y, *, model, kind, ratio, strategy, noise_kind, scale, cv, random_state,
-                 n_jobs, verbose, trusted=None):
+                 n_jobs, verbose, trusted=None, trusted_folds=None):
     """Fit the selector in its pipeline; print what it estimated and decided, and
-    the held-out score with and without the removal (on held-out folds of the
-    ``trusted`` rows and targets where given, which the selector also learns
-    from). Returns the selector."""
+    the held-out score with and without the removal (on ``trusted_folds`` of
+    the ``trusted`` rows and targets where given, which the selector also
+    learns from). Returns the selector."""
     from sklearn.base import clone
     from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import make_pipeline
@@ -375,7 +375,7 @@ def _select_rows(X, y, *, model, kind, ratio, strategy, noise_kind, scale, cv, r
 
     folds = _check_folds(X, y, cv, random_state)
     if trusted is not None:
-        folds = _trusted_folds(*trusted, cv, random_state)
+        folds = trusted_folds
     selector = MTIFSelector(model, removal_ratio=ratio, strategy=strategy, cv=cv,
                             noise_kind=noise_kind, random_state=random_state, n_jobs=n_jobs,
                             verbose=verbose)
