@@ -283,7 +283,7 @@ def test_outliers_crowding_into_a_few_tasks_are_found():
 def test_outliers_crowding_into_3_of_60_tasks_are_found():
     # with one outlier share for all tasks (2 % here), an outlier was as unlikely
     # in a bad task as anywhere, and a wide inlier spread of the task explained
-    # its outliers: bad rows' quality < 0.5 for a third of them, AUC 0.95
+    # its outliers: bad rows' quality < 0.5 for a third of them, AUC 0.96
     X, y = make_multitask_regression(n_tasks=60, n_samples=25, n_features=4, noise=3.0,
                                      random_state=0)
     rng = np.random.default_rng(0)
