@@ -112,14 +112,15 @@ def _twins(data, seed):
         trusting = MTIFSelector(model, strategy="label-noise", random_state=seed).fit(
             X_train, noisy, X_val=X_val, y_val=val_labels[truth])
         row["AUC, label-noise with clean validation"] = roc_auc_score(bad, -trusting.scores_)
+        # rows that depend on the truth
+        predictions_here = {**predictions,
+                            "gain, label-noise with clean validation":
+                                predict(trusting.sample_indices_),
+                            "gain, oracle (drop corrupted)": predict(np.flatnonzero(~bad))}
         for name in ("gain, default", "gain, label-noise with clean validation",
                      "gain, noise_kind='class-conditional'", "gain, cleanlab flagged rows",
                      "gain, oracle (drop corrupted)"):
-            prediction = predictions.get(name)
-            if prediction is None:  # rows that depend on the truth
-                prediction = predict(trusting.sample_indices_ if "validation" in name
-                                     else np.flatnonzero(~bad))
-            row[name] = expected_accuracy(prediction, truth) - base
+            row[name] = expected_accuracy(predictions_here[name], truth) - base
         row["min c'"] = float((c_prime if truth.startswith("B") else c_train).min())
         row["called class-conditional"] = float(default.label_noise_.noise_kind
                                                 == "class-conditional")

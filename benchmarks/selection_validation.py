@@ -29,7 +29,9 @@ from sklearn.base import clone
 
 from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.selection import MTIFSelector
-from skmtl.selection._auto import AUTO_RATIOS, _validation_row_scores, first_within_one_se
+from skmtl.selection._auto import (
+    AUTO_RATIOS, _validation_row_scores, first_within_one_se, removal_lengths,
+)
 
 from selection_noisy import _gain, prepare, test_score
 
@@ -44,7 +46,7 @@ def removal_curves(setting, seed):
     model = MultiTaskRidge() if d["measurement"] else MultiTaskLogistic()
     every = np.arange(len(y))
     base = test_score(model, X, y, every, d)
-    lengths = sorted({int(np.floor(r * len(y) + 1e-9)) for r in AUTO_RATIOS})
+    lengths = removal_lengths(len(y))
     curves = {"oracle": test_score(model, X, y, np.flatnonzero(~d["bad"]), d) - base}
     for name, strategy in RANKINGS.items():
         selector = MTIFSelector(model, strategy=strategy, removal_ratio=max(AUTO_RATIOS),

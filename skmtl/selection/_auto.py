@@ -240,6 +240,11 @@ def _validation_row_scores(estimator, X_val, y_val):
     return -((prediction - y_val) ** 2)
 
 
+def removal_lengths(n_rows):
+    """The numbers of rows ``AUTO_RATIOS`` of ``n_rows`` remove, ascending, once each."""
+    return sorted({int(np.floor(ratio * n_rows + 1e-9)) for ratio in AUTO_RATIOS})
+
+
 def first_within_one_se(scores):
     """Position of the first candidate whose mean score is within one standard
     error of the best's, the best's position, and that standard error.
@@ -270,7 +275,7 @@ def fewest_removed_on_validation(make_estimator, X, y, X_val, y_val, present, ra
     comes with a warning that says why.
     """
     n_rows = present.sum()
-    lengths = sorted({int(np.floor(ratio * n_rows + 1e-9)) for ratio in AUTO_RATIOS})
+    lengths = removal_lengths(n_rows)
     scores = []
     for length in lengths:
         keep = present.copy()
