@@ -85,6 +85,13 @@ SETTINGS = {
     "Benefits, 10% flips": ("benefits", "uniform 10%", False),
     "Exam, outliers in 3 schools": ("exam", "concentrated outliers", True),
     "Hsb82, clean targets": ("hsb82", "none", True),
+    # held out (thirteenth session): fixed before a validation gate was tested, run once
+    "Chile, 10% flips": ("chile", "uniform 10%", False),
+    "guImmun, 30% of positives turned negative": ("guimmun", "positives", False),
+    "TV16, clean labels": ("tv16", "none", False),
+    "VerbAgg, clean labels": ("verbagg", "none", False),
+    "Contraception, 2 districts with random labels": ("contraception", "bad tasks", False),
+    "bdf, clean targets": ("bdf", "none", True),
 }
 
 

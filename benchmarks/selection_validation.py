@@ -1,4 +1,4 @@
-"""How many rows to remove with a clean validation part: the selector's rule and a stricter one.
+"""How many rows to remove with a clean validation part: the selector's rule and two stricter ones.
 
 Run by ``python benchmarks/selection_study.py --study noisy-validation``. For
 each setting of ``selection_noisy.SETTINGS`` and seed, the training rows are
@@ -15,7 +15,10 @@ the test part. Rules then choose a prefix from the validation scores alone:
   columns "MTIF with clean validation (auto)" and "label-noise with clean
   validation (auto)" exactly;
 * **two SE first**: keep every row unless the best removal beats keeping every
-  row by two paired standard errors, then as one SE.
+  row by two paired standard errors, then as one SE;
+* **one SE where the default removes**: as one SE, but keep every row unless
+  the selector's default without the validation part
+  (``MTIFSelector(model).fit(X, y)``, its held-out removal test) removes rows.
 
 Printed: test gain (accuracy points; for measurements the drop in test MSE
 in units of the target's spread), mean +/- std [seeds won/tied/lost], per
@@ -47,7 +50,10 @@ def removal_curves(setting, seed):
     every = np.arange(len(y))
     base = test_score(model, X, y, every, d)
     lengths = removal_lengths(len(y))
-    curves = {"oracle": test_score(model, X, y, np.flatnonzero(~d["bad"]), d) - base}
+    curves = {
+        "oracle": test_score(model, X, y, np.flatnonzero(~d["bad"]), d) - base,
+        "default removes": MTIFSelector(model, random_state=seed).fit(X, y).removal_ratio_ > 0,
+    }
     for name, strategy in RANKINGS.items():
         selector = MTIFSelector(model, strategy=strategy, removal_ratio=max(AUTO_RATIOS),
                                 random_state=seed).fit(X, y, X_val=d["X_val"], y_val=d["y_val"])
@@ -63,17 +69,21 @@ def removal_curves(setting, seed):
     return curves
 
 
-def choose(validation, first_z):
-    """Prefix chosen from per-row validation scores: keep every row unless the
-    best beats keeping every row by ``first_z`` paired standard errors, then
-    the fewest removed within one standard error of the best."""
+def choose(validation, first_z, allowed=True):
+    """Prefix chosen from per-row validation scores: keep every row where not
+    ``allowed`` or unless the best beats keeping every row by ``first_z``
+    paired standard errors, then the fewest removed within one standard error
+    of the best."""
     chosen, top, _ = first_within_one_se(list(validation))
     behind = validation[top] - validation[0]
     error = behind.std(ddof=1) / np.sqrt(len(behind))
-    return chosen if behind.mean() >= first_z * error else 0
+    return chosen if allowed and behind.mean() >= first_z * error else 0
 
 
-RULES = {"one SE": 1.0, "two SE first": 2.0}
+# rule: (paired standard errors the best removal must beat keeping every row by,
+# whether the default without the validation part must remove rows too)
+RULES = {"one SE": (1.0, False), "two SE first": (2.0, False),
+         "one SE where the default removes": (1.0, True)}
 
 
 def validation_report(settings, seeds, jobs=1):
@@ -88,7 +98,10 @@ def validation_report(settings, seeds, jobs=1):
         curves = runs[i * seeds:(i + 1) * seeds]
         cells = []
         for ranking, rule in columns:
-            gains = np.array([c[ranking][1][choose(c[ranking][0], RULES[rule])] for c in curves])
+            first_z, gated = RULES[rule]
+            gains = np.array([c[ranking][1][choose(c[ranking][0], first_z,
+                                                   not gated or c["default removes"])]
+                              for c in curves])
             means[(ranking, rule)].append(gains.mean())
             cells.append(_gain(gains))
         oracle = _gain(np.array([c["oracle"] for c in curves]))
