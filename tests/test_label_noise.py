@@ -140,7 +140,7 @@ def test_label_noise_with_validation_data_trusts_it_and_chooses_the_ratio_on_it(
     )
     np.testing.assert_array_equal(sel.scores_, trusted.label_quality)
     ranked = np.argsort(trusted.label_quality, kind="stable")
-    expected = _one_se_ratio(MultiTaskLogistic(), X, y, X_val, y_val, ranked, False)
+    expected = _ratio_on_validation(MultiTaskLogistic(), X, y, [(ranked, X_val, y_val)], False)
     assert sel.removal_ratio_ == expected > 0
     # the flips made negatives: removed from that label, at well above the base rate
     removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
@@ -347,52 +347,83 @@ def test_auto_keeps_every_row_of_clean_data_and_says_so():
     assert len(sel.sample_indices_) == len(y) - 40
 
 
-def _one_se_ratio(model, X, y, X_val, y_val, ranked, squared_error):
-    """The definition: per ratio, the per-row validation scores of the model
-    refitted without the ratio's lowest ranked rows; the smallest ratio whose
-    mean is within one standard error (of the per-row differences) of the best."""
+def _ratio_on_validation(model, X, y, parts, squared_error, min_z=1.0):
+    """The definition: per ratio and part ``(ranked, X_score, y_score)``, the
+    per-row scores on ``X_score`` of the model refitted without the ratio's
+    lowest ranked rows, pooled over the parts; 0 unless the best beats 0 by
+    ``min_z`` standard errors (of the per-row differences), else the smallest
+    ratio whose mean is within one standard error of the best."""
     rows = {}
     for ratio in (0.0, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3):
-        kept = np.setdiff1d(np.arange(len(y)), ranked[: int(np.floor(ratio * len(y) + 1e-9))])
-        prediction = clone(model).fit(X[kept], y[kept]).predict(X_val)
-        rows[ratio] = -((prediction - y_val) ** 2) if squared_error else 1.0 * (prediction == y_val)
+        scores = []
+        for ranked, X_score, y_score in parts:
+            kept = np.setdiff1d(np.arange(len(y)), ranked[: int(np.floor(ratio * len(y) + 1e-9))])
+            prediction = clone(model).fit(X[kept], y[kept]).predict(X_score)
+            scores.append(-((prediction - y_score) ** 2) if squared_error else 1.0 * (prediction == y_score))
+        rows[ratio] = np.concatenate(scores)
+
+    def error(differences):
+        return differences.std(ddof=1) / np.sqrt(len(differences))
+
     best = max(rows, key=lambda r: (rows[r].mean(), -r))
+    ahead = rows[best] - rows[0.0]
+    if ahead.mean() < min_z * error(ahead):
+        return 0.0
     for ratio, score in rows.items():
-        behind = rows[best] - score
-        if behind.mean() <= behind.std(ddof=1) / np.sqrt(len(behind)):
+        if (rows[best] - score).mean() <= error(rows[best] - score):
             return ratio
 
 
-@pytest.mark.parametrize("model", [MultiTaskLogistic(), MultiTaskRidge()])
-def test_auto_with_validation_data_removes_fewest_within_one_se_on_it(model):
-    regression = isinstance(model, MultiTaskRidge)
-    X, y, _ = flipped("positives", n_samples=100)
-    X_val, y_val = make_multitask_classification(
-        n_tasks=4, n_samples=50, n_features=5, random_state=0
-    )
-    if regression:  # gross errors in a fifth of the targets
-        X, y = make_multitask_regression(n_tasks=4, n_samples=100, n_features=5, random_state=0)
-        X_val, y_val = make_multitask_regression(n_tasks=4, n_samples=50, n_features=5, random_state=1)
-        y = y + 20 * (np.random.default_rng(0).random(len(y)) < 0.2)
-    # rows of a task the model never saw are not judged (influence: with a warning
-    # that they cannot be scored; a regressor's default, the noise model, trusts them)
+def test_auto_with_validation_data_removes_fewest_within_one_se_on_it():
+    """A regressor's default, the noise model trusting the validation rows, is
+    judged on those rows as they are."""
+    X, y = make_multitask_regression(n_tasks=4, n_samples=100, n_features=5, random_state=0)
+    X_val, y_val = make_multitask_regression(n_tasks=4, n_samples=50, n_features=5, random_state=1)
+    y = y + 20 * (np.random.default_rng(0).random(len(y)) < 0.2)  # gross errors in a fifth
+    # rows of a task the model never saw are not judged (the noise model trusts them)
     X_unseen = np.column_stack([X_val[:20, :-1], np.full(20, 9.0)])
     X_all, y_all = np.vstack([X_val, X_unseen]), np.concatenate([y_val, y_val[:20]])
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        sel = MTIFSelector(model, random_state=0).fit(X, y, X_val=X_all, y_val=y_all)
-    assert sel.strategy_ == ("label-noise" if regression else "influence")
-    assert any("not seen in fit" in str(w.message) for w in caught) != regression
+    sel = MTIFSelector(MultiTaskRidge(), random_state=0).fit(X, y, X_val=X_all, y_val=y_all)
+    assert sel.strategy_ == "label-noise"
     ranked = np.flatnonzero(np.isfinite(sel.scores_))
     ranked = ranked[np.argsort(sel.scores_[ranked], kind="stable")]
-    expected = _one_se_ratio(model, X, y, X_val, y_val, ranked, regression)
-    assert sel.removal_ratio_ == expected
+    expected = _ratio_on_validation(MultiTaskRidge(), X, y, [(ranked, X_val, y_val)], True)
+    assert sel.removal_ratio_ == expected > 0
+
+
+def test_auto_with_validation_data_judges_influence_on_rows_it_did_not_see():
+    """A classifier's default ranks by influence on the validation loss: each of
+    5 folds of the validation rows judges the ranking made without it, and the
+    ratio must beat keeping every row by two standard errors there."""
+    X, y, _ = flipped("positives", n_samples=100)
+    X_val, y_val = make_multitask_classification(n_tasks=4, n_samples=50, n_features=5, random_state=0)
+    X_unseen = np.column_stack([X_val[:20, :-1], np.full(20, 9.0)])
+    X_all, y_all = np.vstack([X_val, X_unseen]), np.concatenate([y_val, y_val[:20]])
+    with pytest.warns(UserWarning, match="not seen in fit"):  # the unseen task's rows are not judged
+        sel = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y, X_val=X_all, y_val=y_all)
+    assert sel.strategy_ == "influence"
+
+    def ranking(X_rank, y_rank):  # lowest total influence first, at most 30 %
+        total = MultiTaskLogistic().fit(X, y).influence(X_rank, y_rank).sum(axis=1)
+        return np.argsort(total, kind="stable")[: int(0.3 * len(y))]
+
+    seed = check_random_state(0).randint(2**31)  # the selector's first draw
+    folds = TaskStratifiedKFold(5, shuffle=True, random_state=seed).split(X_val, y_val)
+    parts = [(ranking(X_val[train], y_val[train]), X_val[test], y_val[test]) for train, test in folds]
+    expected = _ratio_on_validation(MultiTaskLogistic(), X, y, parts, False, min_z=2.0)
+    assert sel.removal_ratio_ == expected > 0
+    # the rows removed are the lowest of the ranking against every validation row
+    removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
+    np.testing.assert_array_equal(np.sort(ranking(X_val, y_val)[: len(removed)]), removed)
 
 
 @pytest.mark.parametrize(
-    "seed, why", [(0, r"removing the 10.0% lowest ranked rows scored accuracy 0.75 .* against 0.73 without "
-                     r"removal, within one standard error"),
-                  (5, "no removal scored better on the 100 validation rows")],
+    "seed, why", [(0, "no removal scored better on the 100 validation rows of the training tasks "
+                     r"\(each scored by a ranking made without it\)"),
+                  (2, r"removing the 10.0% lowest ranked rows scored accuracy 0.7 .* against 0.68 "
+                      r"without removal, within one standard error"),
+                  (1, r"removing the 20.0% lowest ranked rows scored accuracy 0.84 .* against 0.8 "
+                      r"without removal, less than 2 standard errors \(0.037\) apart")],
 )
 def test_auto_with_validation_data_says_why_it_keeps_every_row(seed, why):
     X, y = make_multitask_classification(n_tasks=4, n_samples=100, n_features=5, random_state=seed)
@@ -400,6 +431,14 @@ def test_auto_with_validation_data_says_why_it_keeps_every_row(seed, why):
     with pytest.warns(UserWarning, match="keeps every row: " + why):
         sel = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y, X_val=X_val, y_val=y_val)
     assert sel.removal_ratio_ == 0 and len(sel.sample_indices_) == len(y)
+
+
+def test_auto_with_influence_keeps_every_row_when_no_validation_row_can_be_held_out():
+    X, y, _ = flipped("positives", n_samples=60)
+    X_val, y_val = X[::60], y[::60]  # one validation row per task
+    with pytest.warns(UserWarning, match="fewer than two validation rows share a task"):
+        sel = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y, X_val=X_val, y_val=y_val)
+    assert sel.removal_ratio_ == 0 and np.isfinite(sel.scores_).all()
 
 
 @pytest.mark.parametrize(

@@ -262,43 +262,56 @@ def first_within_one_se(scores):
             return position, top, error
 
 
-def fewest_removed_on_validation(make_estimator, X, y, X_val, y_val, present, ranked):
-    """The shortest prefix of ``ranked`` (``AUTO_RATIOS`` of the ``present``
-    rows) whose removal scores within one standard error of the best on the
-    validation rows.
+def removal_length_on_validation(make_estimator, X, y, present, parts, *, min_z=1.0):
+    """How many rows of a ranking to remove, chosen on validation rows: the
+    fewest whose removal scores within one standard error of the best, and
+    none unless the best beats keeping every row by ``min_z`` standard errors.
 
-    The standard error is that of the per-row differences between the best
-    removal and each shorter one (paired: every removal is scored on the same
-    rows). A validation set is small; its best score among several removals
-    often wins by chance, and removing fewer rows on such evidence cost less
-    in ``benchmarks/selection_study.py --study noisy``. Keeping every row
+    ``parts`` holds ``(ranked, X_score, y_score)``: each ranking's prefixes
+    (``AUTO_RATIOS`` of the ``present`` rows) are removed, the model is
+    refitted and it scores the rows ``X_score`` (accuracy, or squared error
+    for a regressor); the per-row scores of all parts are pooled, so that a
+    ranking made without some validation rows is judged on those rows alone.
+    Standard errors are those of the per-row differences between removals
+    (paired: every removal is scored on the same rows). Keeping every row
     comes with a warning that says why.
     """
     n_rows = present.sum()
     lengths = removal_lengths(n_rows)
-    scores = []
-    for length in lengths:
-        keep = present.copy()
-        keep[ranked[:length]] = False
-        rows = np.flatnonzero(keep)
-        fitted = make_estimator().fit(_safe_indexing(X, rows), y[rows])
-        scores.append(_validation_row_scores(fitted, X_val, y_val))
+    scores = [[] for _ in lengths]
+    for ranked, X_score, y_score in parts:
+        for position, length in enumerate(lengths):
+            keep = present.copy()
+            keep[ranked[:length]] = False
+            rows = np.flatnonzero(keep)
+            fitted = make_estimator().fit(_safe_indexing(X, rows), y[rows])
+            scores[position].append(_validation_row_scores(fitted, X_score, y_score))
+    scores = [np.concatenate(score) for score in scores]
     chosen, top, error = first_within_one_se(scores)
-    length, means = lengths[chosen], [score.mean() for score in scores]
-    if length == 0:
-        measure, sign = ("accuracy", 1) if is_classifier(fitted) else ("mean squared error", -1)
-        n_val = len(scores[0])
+    ahead = scores[top] - scores[0]
+    error_of_keeping = ahead.std(ddof=1) / np.sqrt(len(ahead)) if len(ahead) > 1 else 0.0
+    clear = ahead.mean() >= min_z * error_of_keeping
+    if chosen and clear:
+        return lengths[chosen]
+    means = [score.mean() for score in scores]
+    measure, sign = ("accuracy", 1) if is_classifier(fitted) else ("mean squared error", -1)
+    rows = (f"the {len(scores[0])} validation rows of the training tasks"
+            + (" (each scored by a ranking made without it)" if len(parts) > 1 else ""))
+    if top == 0:
+        why = f"no removal scored better on {rows}"
+    else:
+        how_close = (
+            f"within one standard error ({error:.2g})" if not chosen else
+            f"less than {min_z:g} standard errors ({error_of_keeping:.2g}) apart"
+        )
         why = (
-            f"no removal scored better on the {n_val} validation rows of the training tasks"
-            if top == 0 else
             f"removing the {lengths[top] / n_rows:.1%} lowest ranked rows scored {measure} "
-            f"{sign * means[top]:.4g} on the {n_val} validation rows of the training "
-            f"tasks against {sign * means[0]:.4g} without removal, within one standard error "
-            f"({error:.2g})"
+            f"{sign * means[top]:.4g} on {rows} against {sign * means[0]:.4g} without "
+            f"removal, {how_close}"
         )
-        warnings.warn(
-            f"removal_ratio='auto' keeps every row: {why}. Pass a number as removal_ratio "
-            "to remove rows anyway.",
-            UserWarning,
-        )
-    return ranked[:length]
+    warnings.warn(
+        f"removal_ratio='auto' keeps every row: {why}. Pass a number as removal_ratio "
+        "to remove rows anyway.",
+        UserWarning,
+    )
+    return 0

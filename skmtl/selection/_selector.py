@@ -11,19 +11,28 @@ from sklearn.utils.validation import column_or_1d
 from tqdm.auto import tqdm
 
 from ..base import keep_state_on_error, validation_given
+from ..model_selection import TaskStratifiedKFold
 from ..utils import (
     check_result_memory, check_task_X, encode_tasks, missing_task_mask, preview_labels,
+    task_labels,
 )
 from ._auto import (
     AUTO_RATIOS,
-    fewest_removed_on_validation,
     label_noise_removal_count,
     lowest,
     lowest_keeping_every_class,
+    removal_length_on_validation,
 )
 from ._noise import estimate_label_noise
 from ._output import SelectorOutputMixin
 from ._ranking import draw_splits, measure_influence, target_task_weights
+
+# removal_ratio="auto" with "influence" and validation data: folds of the
+# validation rows, and how many paired standard errors the best removal must
+# beat keeping every row by on the rows its ranking did not see
+_VALIDATION_FOLDS = 5
+_CLEAR_GAIN_Z = 2.0
+
 
 class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     """Drop the training rows that hurt the model, inside a scikit-learn pipeline.
@@ -49,7 +58,14 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     among 0, 2.5, 5, 10, 15, 20 and 30 % whose refitted model scores within
     one standard error of the best on it (accuracy, or squared error for a
     regressor, paired over its rows of the training tasks; a warning says
-    why when that is none).
+    why when that is none). With ``"influence"`` the ranking is the
+    validation loss's own, so removals are judged on validation rows it did
+    not see: the rows are ranked again without each of 5 task-stratified
+    folds of the validation rows, each such ranking is judged on its fold,
+    and rows go only where the best share beats keeping every row by two
+    standard errors there; the share chosen is then cut from the ranking
+    against all validation rows (judged on the same rows, removals chosen
+    by this ranking lost accuracy on clean data, see the user guide).
 
     In a :class:`~sklearn.pipeline.Pipeline`, ``fit_transform`` marks the
     removed rows by setting their task label to missing (NaN, or None for
@@ -178,7 +194,9 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         total (the estimator's ``influence_total``), with a warning.
     n_rounds_ : int
         Number of scorings made: 1 without ``step`` (0 with
-        ``strategy="random"`` or when no row could be held out).
+        ``strategy="random"`` or when no row could be held out); with
+        ``removal_ratio="auto"`` and validation data, those of the ranking
+        against all of it (the rankings of its folds are not counted).
     tasks_ : ndarray of shape (n_tasks,)
         Sorted task labels of the rows of ``X``.
     n_features_in_ : int
@@ -363,10 +381,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             removed = self._remove_by_label_noise(X, y, X_val, y_val, n_held, present, n_remove,
                                                   rng)
         elif auto:
-            most = int(np.floor(max(AUTO_RATIOS) * n_rows + 1e-9))
-            ranked = self._remove_by_influence(X, y, X_val, y_val, n_held, present, most,
-                                               weights, rng)
-            removed = self._fewest_removed_on(X_val, y_val, X, y, present, ranked)
+            removed = self._remove_by_cross_fitted_influence(X, y, X_val, y_val, n_held,
+                                                             present, weights, rng)
         else:
             removed = self._remove_by_influence(X, y, X_val, y_val, n_held, present, n_remove,
                                                 weights, rng)
@@ -414,8 +430,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         rows = np.flatnonzero(present)
         trusted = {}
         if X_val is not None:  # its rows of the training tasks join as rows known to be right
-            judged = self._check_validation_tasks(X_val)
-            trusted = dict(X_clean=_safe_indexing(X_val, judged), y_clean=column_or_1d(y_val)[judged])
+            X_judged, y_judged = self._validation_of_training_tasks(X_val, y_val)
+            trusted = {"X_clean": X_judged, "y_clean": y_judged}
         self.label_noise_ = noise = estimate_label_noise(
             self._make_estimator(), _safe_indexing(X, rows), y[rows], cv=n_folds,
             task_col=self.task_col, n_jobs=self.n_jobs, random_state=rng, verbose=self.verbose,
@@ -427,7 +443,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         if isinstance(self.removal_ratio, str) and X_val is not None:
             most = int(np.floor(max(AUTO_RATIOS) * len(rows) + 1e-9))
             ranked = self._lowest(scored, most, y, present)
-            return self._fewest_removed_on(X_val, y_val, X, y, present, ranked)
+            return ranked[:removal_length_on_validation(
+                self._make_estimator, X, y, present, [(ranked, X_judged, y_judged)])]
         if isinstance(self.removal_ratio, str):
             n_remove = label_noise_removal_count(
                 self._make_estimator, _safe_indexing(X, rows), y[rows], noise,
@@ -547,13 +564,45 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             est.set_params(task_col=self.task_col)
         return est
 
-    def _fewest_removed_on(self, X_val, y_val, X, y, present, ranked):
-        """The prefix of ``ranked`` that ``removal_ratio="auto"`` removes on validation."""
+    def _validation_of_training_tasks(self, X_val, y_val):
+        """The rows of ``X_val`` and ``y_val`` of tasks seen in ``X``."""
         judged = self._check_validation_tasks(X_val)
-        return fewest_removed_on_validation(
-            self._make_estimator, X, y, _safe_indexing(X_val, judged),
-            column_or_1d(y_val)[judged], present, ranked,
-        )
+        return _safe_indexing(X_val, judged), column_or_1d(y_val)[judged]
+
+    def _remove_by_cross_fitted_influence(self, X, y, X_val, y_val, n_held, present, weights,
+                                          rng):
+        """``removal_ratio="auto"`` with ``"influence"`` and validation data: the
+        ranking against all validation rows, cut where rankings made without
+        each of 5 task-stratified folds of those rows, judged on that fold,
+        clearly gain.
+
+        The influence ranks the rows by their effect on the validation loss
+        itself; judged on the same rows, its removals look better than they
+        are (on clean data they lost accuracy)."""
+        most = int(np.floor(max(AUTO_RATIOS) * present.sum() + 1e-9))
+        X_judged, y_judged = self._validation_of_training_tasks(X_val, y_val)
+        _, sizes = np.unique(task_labels(X_judged, self.task_col)[0], return_counts=True)
+        n_folds = min(_VALIDATION_FOLDS, int(sizes[sizes >= 2].sum()))  # rows that can be held out
+        parts = []
+        if n_folds >= 2:
+            folds = TaskStratifiedKFold(n_folds, shuffle=True, random_state=rng.randint(2**31),
+                                        task_col=self.task_col).split(X_judged, y_judged)
+            for train, test in folds:
+                ranked = self._remove_by_influence(
+                    X, y, _safe_indexing(X_judged, train), y_judged[train], n_held, present,
+                    most, weights, rng)
+                parts.append((ranked, _safe_indexing(X_judged, test), y_judged[test]))
+        ranked = self._remove_by_influence(X, y, X_val, y_val, n_held, present, most, weights, rng)
+        if not parts:
+            warnings.warn(
+                "removal_ratio='auto' keeps every row: fewer than two validation rows share "
+                "a task, so no removal can be judged on validation rows its ranking did not "
+                "see. Pass a number as removal_ratio to remove rows anyway.",
+                UserWarning,
+            )
+            return ranked[:0]
+        return ranked[:removal_length_on_validation(
+            self._make_estimator, X, y, present, parts, min_z=_CLEAR_GAIN_Z)]
 
     def _check_validation_tasks(self, X_val):
         """The rows of ``X_val`` of tasks seen in ``X``; an error naming the
