@@ -356,7 +356,7 @@ def main(argv=None):
              "noisy-flips: the gain of removing chosen parts of the flipped rows; "
              "noisy-twins: one noisy data set behind which two kinds of noise lie "
              "(benchmarks/selection_twins.py); noisy-validation: the removal ratio chosen "
-             "on the clean validation part by the selector's rule and two stricter ones "
+             "on the clean validation part, the selector's default beside other rules "
              "(benchmarks/selection_validation.py)",
     )
     parser.add_argument("--jobs", type=int, default=1,

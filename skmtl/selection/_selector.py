@@ -342,7 +342,9 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             Validation data (with the task column) to measure the influence
             against, as in the MTIF paper: the estimator is fitted once on
             all of ``X`` (with ``step``, once per round on the rows left)
-            and every row is scored; ``cv`` and
+            and every row is scored (with ``removal_ratio="auto"``, again
+            against 4 of 5 folds of the validation rows, see the class
+            docstring); ``cv`` and
             ``validation_fraction`` are then ignored. ``"label-noise"``:
             its rows of the training tasks are trusted (``X_clean`` of
             :func:`~skmtl.selection.estimate_label_noise`). In a pipeline pass them
