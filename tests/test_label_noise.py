@@ -415,6 +415,9 @@ def test_auto_with_validation_data_judges_influence_on_rows_it_did_not_see():
     # the rows removed are the lowest of the ranking against every validation row
     removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
     np.testing.assert_array_equal(np.sort(ranking(X_val, y_val)[: len(removed)]), removed)
+    # the refits in parallel choose the same
+    parallel = MTIFSelector(MultiTaskLogistic(), random_state=0, n_jobs=2).fit(X, y, X_val=X_val, y_val=y_val)
+    np.testing.assert_array_equal(parallel.sample_indices_, sel.sample_indices_)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import is_classifier
 from sklearn.utils import _safe_indexing
 from sklearn.utils.class_weight import compute_sample_weight
@@ -262,7 +263,14 @@ def first_within_one_se(scores):
             return position, top, error
 
 
-def removal_length_on_validation(make_estimator, X, y, present, parts, *, min_z=1.0):
+def _removal_scores(make_estimator, X, y, keep, X_score, y_score):
+    rows = np.flatnonzero(keep)
+    fitted = make_estimator().fit(_safe_indexing(X, rows), y[rows])
+    return _validation_row_scores(fitted, X_score, y_score)
+
+
+def removal_length_on_validation(make_estimator, X, y, present, parts, *, min_z=1.0,
+                                 n_jobs=None):
     """How many rows of a ranking to remove, chosen on validation rows: the
     fewest whose removal scores within one standard error of the best, and
     none unless the best beats keeping every row by ``min_z`` standard errors.
@@ -274,19 +282,23 @@ def removal_length_on_validation(make_estimator, X, y, present, parts, *, min_z=
     ranking made without some validation rows is judged on those rows alone.
     Standard errors are those of the per-row differences between removals
     (paired: every removal is scored on the same rows). Keeping every row
-    comes with a warning that says why.
+    comes with a warning that says why. The refits run in parallel with
+    ``n_jobs`` (joblib).
     """
     n_rows = present.sum()
     lengths = removal_lengths(n_rows)
-    scores = [[] for _ in lengths]
-    for ranked, X_score, y_score in parts:
-        for position, length in enumerate(lengths):
-            keep = present.copy()
-            keep[ranked[:length]] = False
-            rows = np.flatnonzero(keep)
-            fitted = make_estimator().fit(_safe_indexing(X, rows), y[rows])
-            scores[position].append(_validation_row_scores(fitted, X_score, y_score))
-    scores = [np.concatenate(score) for score in scores]
+
+    def kept(ranked, length):
+        keep = present.copy()
+        keep[ranked[:length]] = False
+        return keep
+
+    scored = Parallel(n_jobs=n_jobs)(
+        delayed(_removal_scores)(make_estimator, X, y, kept(ranked, length), X_score, y_score)
+        for ranked, X_score, y_score in parts for length in lengths
+    )
+    # one array per length, the parts' rows one after the other
+    scores = [np.concatenate(scored[position::len(lengths)]) for position in range(len(lengths))]
     chosen, top, error = first_within_one_se(scores)
     ahead = scores[top] - scores[0]
     error_of_keeping = ahead.std(ddof=1) / np.sqrt(len(ahead)) if len(ahead) > 1 else 0.0
@@ -294,7 +306,8 @@ def removal_length_on_validation(make_estimator, X, y, present, parts, *, min_z=
     if chosen and clear:
         return lengths[chosen]
     means = [score.mean() for score in scores]
-    measure, sign = ("accuracy", 1) if is_classifier(fitted) else ("mean squared error", -1)
+    measure, sign = (("accuracy", 1) if is_classifier(make_estimator())
+                     else ("mean squared error", -1))
     rows = (f"the {len(scores[0])} validation rows of the training tasks"
             + (" (each scored by a ranking made without it)" if len(parts) > 1 else ""))
     if top == 0:

@@ -155,7 +155,9 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         ``fit_resample``, so True hides ``transform`` and ``fit_transform``.
         ``fit_resample`` is available either way.
     n_jobs : int, default=None
-        Number of folds fitted in parallel (joblib).
+        Number of folds fitted in parallel (joblib); with
+        ``removal_ratio="auto"`` and validation data, also the refits that
+        judge each share.
     random_state : int, RandomState instance or None, default=None
         Seed of the folds, the held-out part and the random strategy. With a
         fixed seed the whole selection is reproducible.
@@ -446,7 +448,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             most = int(np.floor(max(AUTO_RATIOS) * len(rows) + 1e-9))
             ranked = self._lowest(scored, most, y, present)
             return ranked[:removal_length_on_validation(
-                self._make_estimator, X, y, present, [(ranked, X_judged, y_judged)])]
+                self._make_estimator, X, y, present, [(ranked, X_judged, y_judged)],
+                n_jobs=self.n_jobs)]
         if isinstance(self.removal_ratio, str):
             n_remove = label_noise_removal_count(
                 self._make_estimator, _safe_indexing(X, rows), y[rows], noise,
@@ -604,7 +607,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             )
             return ranked[:0]
         return ranked[:removal_length_on_validation(
-            self._make_estimator, X, y, present, parts, min_z=_CLEAR_GAIN_Z)]
+            self._make_estimator, X, y, present, parts, min_z=_CLEAR_GAIN_Z, n_jobs=self.n_jobs)]
 
     def _check_validation_tasks(self, X_val):
         """The rows of ``X_val`` of tasks seen in ``X``; an error naming the
