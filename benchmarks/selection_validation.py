@@ -39,7 +39,8 @@ from sklearn.base import clone
 from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.selection import MTIFSelector
 from skmtl.selection._auto import (
-    AUTO_RATIOS, _validation_row_scores, first_within_one_se, removal_lengths,
+    AUTO_RATIOS, _validation_row_scores, beats_keeping_every_row, first_within_one_se,
+    removal_lengths,
 )
 
 from selection_noisy import _gain, prepare, test_score
@@ -83,9 +84,7 @@ def choose(validation, first_z, allowed=True):
     paired standard errors, then the fewest removed within one standard error
     of the best."""
     chosen, top, _ = first_within_one_se(list(validation))
-    behind = validation[top] - validation[0]
-    error = behind.std(ddof=1) / np.sqrt(len(behind))
-    return chosen if allowed and behind.mean() >= first_z * error else 0
+    return chosen if allowed and beats_keeping_every_row(validation, top, first_z)[0] else 0
 
 
 # rule: (paired standard errors the best removal must beat keeping every row by,

@@ -263,6 +263,15 @@ def first_within_one_se(scores):
             return position, top, error
 
 
+def beats_keeping_every_row(scores, top, min_z):
+    """Whether candidate ``top`` beats the first (keeping every row) by at
+    least ``min_z`` standard errors of their per-row differences (paired),
+    and that standard error; ``scores`` as in :func:`first_within_one_se`."""
+    ahead = scores[top] - scores[0]
+    error = ahead.std(ddof=1) / np.sqrt(len(ahead)) if len(ahead) > 1 else 0.0
+    return bool(ahead.mean() >= min_z * error), error
+
+
 def _removal_scores(make_estimator, X, y, keep, X_score, y_score):
     rows = np.flatnonzero(keep)
     fitted = make_estimator().fit(_safe_indexing(X, rows), y[rows])
@@ -300,9 +309,7 @@ def removal_length_on_validation(make_estimator, X, y, present, parts, *, min_z=
     # one array per length, the parts' rows one after the other
     scores = [np.concatenate(scored[position::len(lengths)]) for position in range(len(lengths))]
     chosen, top, error = first_within_one_se(scores)
-    ahead = scores[top] - scores[0]
-    error_of_keeping = ahead.std(ddof=1) / np.sqrt(len(ahead)) if len(ahead) > 1 else 0.0
-    clear = ahead.mean() >= min_z * error_of_keeping
+    clear, error_of_keeping = beats_keeping_every_row(scores, top, min_z)
     if chosen and clear:
         return lengths[chosen]
     means = [score.mean() for score in scores]

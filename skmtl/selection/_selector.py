@@ -17,11 +17,11 @@ from ..utils import (
     task_labels,
 )
 from ._auto import (
-    AUTO_RATIOS,
     label_noise_removal_count,
     lowest,
     lowest_keeping_every_class,
     removal_length_on_validation,
+    removal_lengths,
 )
 from ._noise import estimate_label_noise
 from ._output import SelectorOutputMixin
@@ -445,7 +445,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         self.n_rounds_ = 1
         scored = rows[np.isfinite(noise.label_quality)]
         if isinstance(self.removal_ratio, str) and X_val is not None:
-            most = int(np.floor(max(AUTO_RATIOS) * len(rows) + 1e-9))
+            most = removal_lengths(len(rows))[-1]
             ranked = self._lowest(scored, most, y, present)
             return ranked[:removal_length_on_validation(
                 self._make_estimator, X, y, present, [(ranked, X_judged, y_judged)],
@@ -584,7 +584,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         The influence ranks the rows by their effect on the validation loss
         itself; judged on the same rows, its removals look better than they
         are (on clean data they lost accuracy)."""
-        most = int(np.floor(max(AUTO_RATIOS) * present.sum() + 1e-9))
+        most = removal_lengths(present.sum())[-1]
         X_judged, y_judged = self._validation_of_training_tasks(X_val, y_val)
         _, sizes = np.unique(task_labels(X_judged, self.task_col)[0], return_counts=True)
         n_folds = min(_VALIDATION_FOLDS, int(sizes[sizes >= 2].sum()))  # rows that can be held out
