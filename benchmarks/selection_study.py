@@ -348,7 +348,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--study",
-        choices=["paper", "noisy", "noisy-tasks", "noisy-flips", "noisy-twins", "noisy-validation"],
+        choices=["paper", "noisy", "noisy-tasks", "noisy-flips", "noisy-twins", "noisy-validation",
+                 "noisy-recipe"],
         default="paper",
         help="paper: the MTIF paper's Table 2 protocol (clean validation part); noisy: "
              "selection without clean labels (benchmarks/selection_noisy.py; --seeds "
@@ -357,11 +358,12 @@ def main(argv=None):
              "noisy-twins: one noisy data set behind which two kinds of noise lie "
              "(benchmarks/selection_twins.py); noisy-validation: the removal ratio chosen "
              "on the clean validation part, the selector's default beside other rules "
-             "(benchmarks/selection_validation.py)",
+             "(benchmarks/selection_validation.py); noisy-recipe: the documented GridSearchCV "
+             "recipe for the removal ratio, by refit rule (benchmarks/selection_recipe.py)",
     )
     parser.add_argument("--jobs", type=int, default=1,
-                        help="noisy, noisy-flips, noisy-twins, noisy-validation: seeds run in "
-                             "parallel")
+                        help="noisy, noisy-flips, noisy-twins, noisy-validation, noisy-recipe: "
+                             "seeds run in parallel")
     parser.add_argument("--defaults-only", action="store_true",
                         help="noisy: only the selector's defaults, random removal of as many "
                              "rows, the oracle and the ceiling")
@@ -397,7 +399,8 @@ def main(argv=None):
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="net: adam step (3e-3)")
     parser.add_argument("--settings", default=None,
                         help=f"comma separated, from {list(SETTINGS)} (default: all; "
-                             "net: the HAR ones); --study noisy, noisy-flips, noisy-validation: "
+                             "net: the HAR ones); --study noisy, noisy-flips, noisy-validation, "
+                             "noisy-recipe: "
                              "semicolon separated names of selection_noisy.SETTINGS; "
                              "noisy-twins: comma separated data names of selection_noisy.load "
                              "(default contraception,tv16,har)")
@@ -424,6 +427,15 @@ def main(argv=None):
 
         threadpool_limits(args.threads)
         selection_validation.validation_report(
+            args.settings.split(";") if args.settings else list(selection_noisy.SETTINGS),
+            args.seeds or 20, args.jobs)
+        return
+    if args.study == "noisy-recipe":
+        import selection_noisy
+        import selection_recipe
+
+        threadpool_limits(args.threads)
+        selection_recipe.recipe_report(
             args.settings.split(";") if args.settings else list(selection_noisy.SETTINGS),
             args.seeds or 20, args.jobs)
         return

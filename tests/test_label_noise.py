@@ -9,12 +9,17 @@ from scipy.stats import spearmanr
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
 from sklearn.utils import Bunch, check_random_state
 
 from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
 from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
-from skmtl.selection import MTIFSelector, estimate_label_noise, fewest_removed_within_one_se
+from skmtl.selection import (
+    MTIFSelector, estimate_label_noise, fewest_removed_with_clear_gain,
+    fewest_removed_within_one_se,
+)
 from skmtl.selection import _auto, _noise, _selector
 from skmtl.selection._noise import keep_every_class_in_training
 
@@ -473,6 +478,49 @@ def test_fewest_removed_within_one_se():
     assert fewest_removed_within_one_se(results) == 0
     with pytest.raises(ValueError, match="exactly one parameter ending in 'removal_ratio'"):
         fewest_removed_within_one_se({"param_alpha": [1], "mean_test_score": [1.0]})
+
+
+def _search_results(fold_scores, ratios=(0.0, 0.1, 0.2)):
+    folds = np.asarray(fold_scores, dtype=float)
+    return {
+        "param_mtifselector__removal_ratio": np.array(ratios),
+        "mean_test_score": folds.mean(axis=0), "std_test_score": folds.std(axis=0),
+        **{f"split{i}_test_score": row for i, row in enumerate(folds)},
+    }
+
+
+def test_fewest_removed_with_clear_gain_needs_a_gain_in_most_folds():
+    # every fold gains 0.03-0.05 by removing 10 %, 0.04-0.06 by 20 %: a clear gain,
+    # then the one-SE step takes 10 % (within one SE of 20 %'s mean)
+    steady = [[0.80, 0.84, 0.85], [0.70, 0.73, 0.74], [0.75, 0.79, 0.80], [0.78, 0.82, 0.83],
+              [0.72, 0.77, 0.78]]
+    assert fewest_removed_with_clear_gain(_search_results(steady)) == 1
+    assert fewest_removed_within_one_se(_search_results(steady)) == 1
+    # the same mean gain from one lucky fold: differences 0.20, 0, 0, 0, 0 have a
+    # paired standard error of 0.04, so the mean gain 0.04 is one SE, not three
+    lucky = [[0.60, 0.60, 0.80], [0.80, 0.80, 0.80], [0.75, 0.75, 0.75], [0.78, 0.78, 0.78],
+             [0.72, 0.72, 0.72]]
+    assert fewest_removed_with_clear_gain(_search_results(lucky)) == 0
+    assert fewest_removed_within_one_se(_search_results(lucky)) == 2
+    with pytest.raises(ValueError, match="add 0 to the grid"):
+        fewest_removed_with_clear_gain(_search_results(steady, ratios=(0.05, 0.1, 0.2)))
+    with pytest.raises(ValueError, match="exactly one parameter ending in 'removal_ratio'"):
+        fewest_removed_with_clear_gain({"param_alpha": [1], "mean_test_score": [1.0]})
+
+
+def test_fewest_removed_with_clear_gain_reads_grid_search_results():
+    X, y, _ = flipped("positives", n_samples=60)
+    pipe = make_pipeline(MTIFSelector(MultiTaskLogistic(), random_state=0), MultiTaskLogistic())
+    search = GridSearchCV(pipe, {"mtifselector__removal_ratio": [0.0, 0.1, 0.2]},
+                          cv=TaskStratifiedKFold(5, shuffle=True, random_state=0),
+                          refit=fewest_removed_with_clear_gain).fit(X, y)
+    results = search.cv_results_
+    folds = np.array([results[f"split{i}_test_score"] for i in range(5)])
+    best = int(np.argmax(results["mean_test_score"]))
+    ahead = folds[:, best] - folds[:, 0]
+    clear = best > 0 and ahead.mean() >= 3 * ahead.std(ddof=1) / np.sqrt(5)
+    expected = fewest_removed_within_one_se(results) if clear else 0
+    assert search.best_index_ == expected
 
 
 def test_a_task_whose_labels_went_bad_stands_out():

@@ -17,6 +17,7 @@ from ..utils import (
     task_labels,
 )
 from ._auto import (
+    CLEAR_GAIN_Z,
     label_noise_removal_count,
     lowest,
     lowest_keeping_every_class,
@@ -28,10 +29,9 @@ from ._output import SelectorOutputMixin
 from ._ranking import draw_splits, measure_influence, target_task_weights
 
 # removal_ratio="auto" with "influence" and validation data: folds of the
-# validation rows, and how many paired standard errors the best removal must
-# beat keeping every row by on the rows its ranking did not see
+# validation rows (the best removal must beat keeping every row by CLEAR_GAIN_Z
+# standard errors on the rows its ranking did not see)
 _VALIDATION_FOLDS = 5
-_CLEAR_GAIN_Z = 2.0
 
 
 class MTIFSelector(SelectorOutputMixin, BaseEstimator):
@@ -607,7 +607,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             )
             return ranked[:0]
         return ranked[:removal_length_on_validation(
-            self._make_estimator, X, y, present, parts, min_z=_CLEAR_GAIN_Z, n_jobs=self.n_jobs)]
+            self._make_estimator, X, y, present, parts, min_z=CLEAR_GAIN_Z, n_jobs=self.n_jobs)]
 
     def _check_validation_tasks(self, X_val):
         """The rows of ``X_val`` of tasks seen in ``X``; an error naming the
