@@ -35,7 +35,9 @@ def fewest_removed_within_one_se(cv_results):
     more only where the evidence is clear, as in scikit-learn's example
     "Balance model complexity and cross-validated score". Search over 5
     folds or more: with 3 the rule removed rows that cost accuracy on
-    synthetic data (``benchmarks/selection_study.py --study noisy``).
+    synthetic data (``benchmarks/selection_study.py --study noisy``). The
+    documentation recommends :func:`fewest_removed_with_clear_gain`, which
+    first asks the best ratio to beat no removal clearly.
 
     Parameters
     ----------
