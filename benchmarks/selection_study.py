@@ -421,23 +421,16 @@ def main(argv=None):
         selection_twins.twins_report(args.seeds or 20, args.jobs, (
             args.settings.split(",") if args.settings else selection_twins.DATA))
         return
-    if args.study == "noisy-validation":
-        import selection_noisy
-        import selection_validation
-
-        threadpool_limits(args.threads)
-        selection_validation.validation_report(
-            args.settings.split(";") if args.settings else list(selection_noisy.SETTINGS),
-            args.seeds or 20, args.jobs)
-        return
-    if args.study == "noisy-recipe":
+    if args.study in ("noisy-validation", "noisy-recipe"):
         import selection_noisy
         import selection_recipe
+        import selection_validation
 
+        report = (selection_validation.validation_report if args.study == "noisy-validation"
+                  else selection_recipe.recipe_report)
         threadpool_limits(args.threads)
-        selection_recipe.recipe_report(
-            args.settings.split(";") if args.settings else list(selection_noisy.SETTINGS),
-            args.seeds or 20, args.jobs)
+        report(args.settings.split(";") if args.settings else list(selection_noisy.SETTINGS),
+               args.seeds or 20, args.jobs)
         return
     if args.study == "noisy-flips":
         import selection_noisy
