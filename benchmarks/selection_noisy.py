@@ -445,6 +445,13 @@ def _cell(values, fmt):
     return fmt(values) if len(values) else "-"
 
 
+def harm_summary(means):
+    """Sum, worst and count below -0.1 of a column's per-setting mean gains."""
+    means = np.asarray(means, dtype=float)
+    return (f"sum {means.sum():+.2f}, worst {means.min():+.2f}, "
+            f"{int((means < -0.1).sum())} of {len(means)} settings below -0.1")
+
+
 def _gain(values):
     won, lost = int((values > 1e-9).sum()), int((values < -1e-9).sum())
     return f"{values.mean():+.2f} ± {values.std():.2f} [{won}/{len(values) - won - lost}/{lost}]"

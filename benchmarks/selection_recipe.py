@@ -23,7 +23,9 @@ from joblib import Parallel, delayed
 from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.selection import MTIFSelector
 
-from selection_noisy import _gain, grid_ratios, lowest, prepare, selector_rule, test_score
+from selection_noisy import (
+    _gain, grid_ratios, harm_summary, lowest, prepare, selector_rule, test_score,
+)
 
 RULES = {
     "GridSearchCV, clear gain (the recipe)": "clear gain",
@@ -83,6 +85,4 @@ def recipe_report(settings, seeds, jobs=1):
         print(f"| {setting} | " + " | ".join(cells) + " |")
     print()
     for column, values in means.items():
-        values = np.array(values)
-        print(f"* {column}: sum {values.sum():+.2f}, worst {values.min():+.2f}, "
-              f"{int((values < -0.1).sum())} of {len(values)} settings below -0.1")
+        print(f"* {column}: {harm_summary(values)}")

@@ -43,7 +43,7 @@ from skmtl.selection._auto import (
     removal_lengths,
 )
 
-from selection_noisy import _gain, prepare, test_score
+from selection_noisy import _gain, harm_summary, prepare, test_score
 
 RANKINGS = {"MTIF": "influence", "noise model": "label-noise"}
 
@@ -120,6 +120,4 @@ def validation_report(settings, seeds, jobs=1):
         print(f"| {setting} | " + " | ".join(cells) + f" | {oracle} |")
     print()
     for column, values in means.items():
-        values = np.array(values)
-        print(f"{name[column]}: sum {values.sum():+.2f}, worst {values.min():+.2f}, "
-              f"{(values < -0.1).sum()} of {len(values)} settings below -0.1")
+        print(f"{name[column]}: {harm_summary(values)}")
