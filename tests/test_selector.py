@@ -409,6 +409,9 @@ def test_validation_data_of_unseen_tasks_is_named(reg_data):
         sel.fit(X, y, X_val=X_val, y_val=y)
     with pytest.raises(ValueError, match=r"Invalid X_val .*: X has 4 features, but MTIFSelector is expecting 5"):
         sel.fit(X, y, X_val=X[:, 1:], y_val=y)
+    for strategy in ("influence", "label-noise"):
+        with pytest.raises(ValueError, match=r"X_val has 20 rows but y_val has 19; they must match"):
+            sel.set_params(strategy=strategy).fit(X, y, X_val=X[:20], y_val=y[:19])
 
 
 def test_set_output_pandas_gives_dataframes(clf_data):

@@ -367,7 +367,6 @@ def _select_rows(X, y, *, model, kind, ratio, strategy, noise_kind, scale, cv, r
     the held-out score with and without the removal (on ``trusted_folds`` of
     the ``trusted`` rows and targets where given, which the selector also
     learns from). Returns the selector."""
-    from sklearn.base import clone
     from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import make_pipeline
 

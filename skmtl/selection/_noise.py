@@ -201,7 +201,8 @@ def estimate_label_noise(
         for a task of one row): a task far above the rest is one whose
         labels went bad (an annotator, a site, a sensor), which task
         relatedness alone cannot tell from a task merely unlike the others. ``evidence``: how much better the noise model
-        predicts the given targets out of fold than the plain model, in AIC
+        predicts the given targets of ``X`` (not the trusted rows, which no
+        fold holds out) out of fold than the plain model, in AIC
         units (twice the log-likelihood gain minus two per noise
         parameter; a task's outlier share counts as far as its rows can move
         it from the pooled one); at or below 0 the data show no corruption
