@@ -1,13 +1,12 @@
 """How many rows to remove with a clean validation part: the selector's rule and others.
 
 Run by ``python benchmarks/selection_study.py --study noisy-validation``. For
-each setting of ``selection_noisy.SETTINGS`` and seed, the test gain of
-``MTIFSelector(model, strategy=...).fit(X, y, X_val=, y_val=)`` with
-``removal_ratio="auto"``, for each strategy ("judged on unseen folds"): the
-ranking made with all validation rows, cut where rankings made without each of
-5 folds of them, judged on that fold, beat keeping every row by two paired
-standard errors; "default" is the strategy the selector picks (``"influence"``
-for classes, ``"label-noise"`` for measurements). Then the
+each setting of ``selection_noisy.SETTINGS`` and seed, the test gain of the
+selector's default with the validation part (``MTIFSelector(model).fit(X, y,
+X_val=, y_val=)``: for classes the MTIF ranking, cut where rankings made
+without each of 5 folds of the validation rows, judged on that fold, beat
+keeping every row by two paired standard errors; for measurements the noise
+model with the validation rows trusted, cut by "one SE" below). Then the
 training rows are ranked twice with the whole validation part, by
 ``MTIFSelector``'s two strategies (``"influence"``: total influence on the
 validation losses; ``"label-noise"``: the noise model with the validation rows
@@ -18,9 +17,9 @@ scores, on the rows the ranking was made with:
 
 * **one SE** (:func:`~skmtl.selection._auto.removal_length_on_validation` with
   the validation rows as they are): the fewest removed within one standard
-  error of the best. The selector's default for measurements until the
-  sixteenth session (the column "noise model, one SE" reproduces it), for
-  classes until the fourteenth;
+  error of the best. The selector's default for measurements (the column
+  "noise model, one SE" reproduces it); for classes until the fourteenth
+  session;
 * **two SE first**: keep every row unless the best removal beats keeping every
   row by two paired standard errors, then as one SE;
 * **one SE where the default removes**: as one SE, but keep every row unless
@@ -47,9 +46,6 @@ from skmtl.selection._auto import (
 from selection_noisy import _gain, harm_summary, prepare, test_score
 
 RANKINGS = {"MTIF": "influence", "noise model": "label-noise"}
-# the selector's removal_ratio="auto" with validation data, each strategy named
-UNSEEN = {"MTIF, judged on unseen folds": "influence",
-          "noise model, judged on unseen folds": "label-noise"}
 
 
 def removal_curves(setting, seed):
@@ -67,11 +63,6 @@ def removal_curves(setting, seed):
         "default": test_score(model, X, y, default.sample_indices_, d) - base,
         "default removes": MTIFSelector(model, random_state=seed).fit(X, y).removal_ratio_ > 0,
     }
-    for name, strategy in UNSEEN.items():
-        selector = default if strategy == default.strategy_ else MTIFSelector(
-            model, strategy=strategy, random_state=seed).fit(X, y, X_val=d["X_val"],
-                                                            y_val=d["y_val"])
-        curves[name] = test_score(model, X, y, selector.sample_indices_, d) - base
     for name, strategy in RANKINGS.items():
         selector = MTIFSelector(model, strategy=strategy, removal_ratio=max(AUTO_RATIOS),
                                 random_state=seed).fit(X, y, X_val=d["X_val"], y_val=d["y_val"])
@@ -105,10 +96,8 @@ RULES = {"one SE": (1.0, False), "two SE first": (2.0, False),
 def validation_report(settings, seeds, jobs=1):
     runs = Parallel(n_jobs=jobs)(delayed(removal_curves)(s, seed)
                                  for s in settings for seed in range(seeds))
-    columns = (["default", *UNSEEN]
-               + [(ranking, rule) for ranking in RANKINGS for rule in RULES])
-    name = {column: column if isinstance(column, str) else ", ".join(column)
-            for column in columns}
+    columns = ["default"] + [(ranking, rule) for ranking in RANKINGS for rule in RULES]
+    name = {column: column if column == "default" else ", ".join(column) for column in columns}
     print(f"## Removal ratio chosen on the clean validation part ({seeds} seeds)\n")
     print("| setting | " + " | ".join(name[c] for c in columns) + " | oracle |")
     print("|---" * (len(columns) + 2) + "|")
@@ -117,8 +106,8 @@ def validation_report(settings, seeds, jobs=1):
         curves = runs[i * seeds:(i + 1) * seeds]
         cells = []
         for column in columns:
-            if isinstance(column, str):
-                gains = np.array([c[column] for c in curves])
+            if column == "default":
+                gains = np.array([c["default"] for c in curves])
             else:
                 ranking, rule = column
                 first_z, gated = RULES[rule]

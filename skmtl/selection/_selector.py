@@ -54,18 +54,18 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     ``removal_ratio="auto"`` (the default) decides how many: with the noise
     model, the estimated share of corrupted rows, but only where removing it
     clearly raises an estimate of the clean score on held-out folds (else it
-    keeps every row and warns); with validation data, a share among 0, 2.5,
-    5, 10, 15, 20 and 30 % judged on validation rows the ranking did not
-    see. The rows are ranked again without each of 5 task-stratified folds
-    of the validation rows (by their influence on the other folds' loss, or
-    by the noise model trusting the other folds), each such ranking is
-    judged on its fold (accuracy, or squared error for a regressor, paired
-    over its rows), and rows go only where the best share beats keeping
-    every row by two standard errors there; the share chosen is the
-    smallest within one standard error of the best, cut from the ranking
-    made with all validation rows (a warning says why when that is none).
-    Judged on the rows that made the ranking, removals look better than
-    they are, and lost accuracy on clean data (see the user guide).
+    keeps every row and warns); with validation data, the smallest share
+    among 0, 2.5, 5, 10, 15, 20 and 30 % whose refitted model scores within
+    one standard error of the best on it (accuracy, or squared error for a
+    regressor, paired over its rows of the training tasks; a warning says
+    why when that is none). With ``"influence"`` the ranking is the
+    validation loss's own, so removals are judged on validation rows it did
+    not see: the rows are ranked again without each of 5 task-stratified
+    folds of the validation rows, each such ranking is judged on its fold,
+    and rows go only where the best share beats keeping every row by two
+    standard errors there; the share chosen is then cut from the ranking
+    against all validation rows (judged on the same rows, removals chosen
+    by this ranking lost accuracy on clean data, see the user guide).
 
     In a :class:`~sklearn.pipeline.Pipeline`, ``fit_transform`` marks the
     removed rows by setting their task label to missing (NaN, or None for
@@ -347,9 +347,9 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             and every row is scored; ``cv`` and ``validation_fraction`` are
             then ignored. ``"label-noise"``: its rows are trusted
             (``X_clean`` of :func:`~skmtl.selection.estimate_label_noise`).
-            With ``removal_ratio="auto"`` the rows are ranked again with 4
-            of 5 folds of it, to judge the removals on the fifth (see the
-            class docstring). Some of its task labels must be tasks of
+            With ``removal_ratio="auto"`` and ``"influence"`` the rows are
+            ranked again against 4 of 5 folds of it, to judge the removals
+            on the fifth (see the class docstring). Some of its task labels must be tasks of
             ``X``; its rows of other tasks are left out, with a warning. In
             a pipeline pass them as ``mtifselector__X_val=`` /
             ``mtifselector__y_val=`` (they skip the steps before the
@@ -439,29 +439,24 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         if n_folds == 0:
             return np.empty(0, dtype=np.intp)
         rows = np.flatnonzero(present)
-        auto = isinstance(self.removal_ratio, str)
-
-        def scored_rows(**trusted):  # rows known to be right join the noise model as such
-            self.label_noise_ = noise = estimate_label_noise(
-                self._make_estimator(), _safe_indexing(X, rows), y[rows], cv=n_folds,
-                task_col=self.task_col, n_jobs=self.n_jobs, random_state=rng,
-                verbose=self.verbose, noise_kind=self.noise_kind, **trusted,
-            )
-            self.scores_[rows] = noise.label_quality
-            self.n_rounds_ = 1
-            return rows[np.isfinite(noise.label_quality)]
-
-        if X_val is not None and auto:
+        trusted = {} if X_val is None else {"X_clean": X_val, "y_clean": y_val}
+        self.label_noise_ = noise = estimate_label_noise(
+            self._make_estimator(), _safe_indexing(X, rows), y[rows], cv=n_folds,
+            task_col=self.task_col, n_jobs=self.n_jobs, random_state=rng, verbose=self.verbose,
+            noise_kind=self.noise_kind, **trusted,
+        )
+        self.scores_[rows] = noise.label_quality
+        self.n_rounds_ = 1
+        scored = rows[np.isfinite(noise.label_quality)]
+        if isinstance(self.removal_ratio, str) and X_val is not None:
             most = removal_lengths(len(rows))[-1]
-            return self._remove_judged_on_unseen_validation(
-                X, y, X_val, y_val, present,
-                lambda X_trusted, y_trusted: self._lowest(
-                    scored_rows(X_clean=X_trusted, y_clean=y_trusted), most, y, present),
-                rng)
-        scored = scored_rows() if X_val is None else scored_rows(X_clean=X_val, y_clean=y_val)
-        if auto:
+            ranked = self._lowest(scored, most, y, present)
+            return ranked[:removal_length_on_validation(
+                self._make_estimator, X, y, present, [(ranked, X_val, y_val)],
+                n_jobs=self.n_jobs)]
+        if isinstance(self.removal_ratio, str):
             n_remove = label_noise_removal_count(
-                self._make_estimator, _safe_indexing(X, rows), y[rows], self.label_noise_,
+                self._make_estimator, _safe_indexing(X, rows), y[rows], noise,
                 n_folds=n_folds, task_col=self.task_col, n_jobs=self.n_jobs,
             )
         if n_remove > len(scored):
