@@ -349,12 +349,12 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             (``X_clean`` of :func:`~skmtl.selection.estimate_label_noise`).
             With ``removal_ratio="auto"`` and ``"influence"`` the rows are
             ranked again against 4 of 5 folds of it, to judge the removals
-            on the fifth (see the class docstring). Some of its task labels must be tasks of
-            ``X``; its rows of other tasks are left out, with a warning. In
-            a pipeline pass them as ``mtifselector__X_val=`` /
-            ``mtifselector__y_val=`` (they skip the steps before the
-            selector, and ``GridSearchCV`` slices fit arguments as long as
-            ``X``).
+            on the fifth (see the class docstring). Some of its task labels
+            must be tasks of ``X``; its rows of other tasks are left out,
+            with a warning. In a pipeline pass them as
+            ``mtifselector__X_val=`` / ``mtifselector__y_val=`` (they skip
+            the steps before the selector, and ``GridSearchCV`` slices fit
+            arguments as long as ``X``).
 
         Returns
         -------
