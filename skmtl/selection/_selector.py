@@ -388,12 +388,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             removed = self._remove_by_label_noise(X, y, X_val, y_val, n_held, present, n_remove,
                                                   rng)
         elif auto:
-            most = removal_lengths(n_rows)[-1]
-            removed = self._remove_judged_on_unseen_validation(
-                X, y, X_val, y_val, present,
-                lambda X_part, y_part: self._remove_by_influence(
-                    X, y, X_part, y_part, n_held, present, most, weights, rng),
-                rng)
+            removed = self._remove_by_cross_fitted_influence(X, y, X_val, y_val, n_held,
+                                                             present, weights, rng)
         else:
             removed = self._remove_by_influence(X, y, X_val, y_val, n_held, present, n_remove,
                                                 weights, rng)
@@ -572,27 +568,29 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             est.set_params(task_col=self.task_col)
         return est
 
-    def _remove_judged_on_unseen_validation(self, X, y, X_val, y_val, present, rank, rng):
-        """``removal_ratio="auto"`` with validation data: the ranking made with
-        all validation rows, cut where rankings made without each of 5
-        task-stratified folds of those rows, judged on that fold, clearly gain.
+    def _remove_by_cross_fitted_influence(self, X, y, X_val, y_val, n_held, present, weights,
+                                          rng):
+        """``removal_ratio="auto"`` with ``"influence"`` and validation data (rows
+        of the training tasks): the ranking against all validation rows, cut
+        where rankings made without each of 5 task-stratified folds of those
+        rows, judged on that fold, clearly gain.
 
-        ``rank(X_part, y_part)`` returns the rows to remove first, most
-        harmful first, ranked with the validation rows given (and sets the
-        fitted attributes, which the ranking with all of them sets last).
-        Judged on the rows that made it, a ranking's removals look better
-        than they are (on clean data they lost accuracy)."""
+        The influence ranks the rows by their effect on the validation loss
+        itself; judged on the same rows, its removals look better than they
+        are (on clean data they lost accuracy)."""
+        most = removal_lengths(present.sum())[-1]
         _, sizes = np.unique(task_labels(X_val, self.task_col)[0], return_counts=True)
         n_folds = min(_VALIDATION_FOLDS, int(sizes[sizes >= 2].sum()))  # rows that can be held out
         parts = []
         if n_folds >= 2:
-            folds = TaskStratifiedKFold(n_folds, shuffle=True,
-                                        random_state=rng.randint(2**31),
+            folds = TaskStratifiedKFold(n_folds, shuffle=True, random_state=rng.randint(2**31),
                                         task_col=self.task_col).split(X_val, y_val)
             for train, test in folds:
-                ranked = rank(_safe_indexing(X_val, train), y_val[train])
+                ranked = self._remove_by_influence(
+                    X, y, _safe_indexing(X_val, train), y_val[train], n_held, present,
+                    most, weights, rng)
                 parts.append((ranked, _safe_indexing(X_val, test), y_val[test]))
-        ranked = rank(X_val, y_val)
+        ranked = self._remove_by_influence(X, y, X_val, y_val, n_held, present, most, weights, rng)
         if not parts:
             warnings.warn(
                 "removal_ratio='auto' keeps every row: fewer than two validation rows share "
