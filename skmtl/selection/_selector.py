@@ -13,8 +13,8 @@ from tqdm.auto import tqdm
 from ..base import keep_state_on_error, validation_given
 from ..model_selection import TaskStratifiedKFold
 from ..utils import (
-    UNSEEN_TASKS, check_result_memory, check_task_X, encode_tasks, missing_task_mask,
-    preview_labels, task_labels,
+    check_result_memory, check_task_X, encode_fitted_tasks, missing_task_mask, preview_labels,
+    task_labels,
 )
 from ._auto import (
     CLEAR_GAIN_Z,
@@ -610,23 +610,17 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         if len(y_val) != len(labels):
             raise ValueError(
                 f"X_val has {len(labels)} rows but y_val has {len(y_val)}; they must match.")
-        known = encode_tasks(labels, self.tasks_) >= 0
-        unseen = ~known & ~missing_task_mask(labels)
+        known = encode_fitted_tasks(labels, self.tasks_, rows="rows of X_val",
+                                    fitted="the tasks of X", unseen="warn",
+                                    consequence="the selector leaves them out.") >= 0
         if not known.any():
-            labels = np.unique(labels[unseen])
+            labels = np.unique(labels[~missing_task_mask(labels)])
             given = preview_labels(labels) if len(labels) else "(none given)"
             raise ValueError(
                 f"None of the task labels of X_val {given} is a task of X "
                 f"{preview_labels(self.tasks_)}: the rows are judged on validation rows of "
                 "the tasks the model is fitted on. Give X_val rows of the training tasks, "
                 "with the same labels and task_col as X."
-            )
-        if unseen.any():
-            warnings.warn(
-                f"{unseen.sum()} rows of X_val {UNSEEN_TASKS}: "
-                f"{preview_labels(np.unique(labels[unseen]))} (the tasks of X are "
-                f"{preview_labels(self.tasks_)}); the selector leaves them out.",
-                UserWarning,
             )
         judged = np.flatnonzero(known)
         return _safe_indexing(X_val, judged), y_val[judged]

@@ -440,7 +440,8 @@ UNSEEN_TASKS = "belong to tasks not seen in fit"
 
 
 def encode_fitted_tasks(labels, tasks, *, rows="rows of X", unseen="ignore", consequence="",
-                        missing="ignore"):
+                        missing="ignore",
+                        fitted="the fitted tasks, those with a row of positive sample_weight,"):
     """Index of each label in the fitted ``tasks``: -1 for missing labels and unseen tasks.
 
     For predict and influence time. When no label was seen in fit and the
@@ -467,6 +468,8 @@ def encode_fitted_tasks(labels, tasks, *, rows="rows of X", unseen="ignore", con
     missing : {"ignore", "error"}, default="ignore"
         ``"error"``: raise a ``ValueError`` when a label is missing (at
         predict time every row needs a task).
+    fitted : str, default="the fitted tasks, those with a row of positive sample_weight,"
+        How the message about unseen labels names ``tasks``.
 
     Returns
     -------
@@ -500,8 +503,8 @@ def encode_fitted_tasks(labels, tasks, *, rows="rows of X", unseen="ignore", con
         )
     if unseen != "ignore":
         message = (
-            f"{new.sum()} {rows} {UNSEEN_TASKS}: {preview_labels(given)} (the fitted tasks, "
-            f"those with a row of positive sample_weight, are {preview_labels(tasks)}); {consequence}"
+            f"{new.sum()} {rows} {UNSEEN_TASKS}: {preview_labels(given)} ({fitted} are "
+            f"{preview_labels(tasks)}); {consequence}"
         )
         if unseen == "error":
             raise ValueError(message)
