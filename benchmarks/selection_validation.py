@@ -29,7 +29,9 @@ scores, on the rows the ranking was made with:
 Printed: test gain (accuracy points; for measurements the drop in test MSE
 in units of the target's spread), mean +/- std [seeds won/tied/lost], per
 column, with the oracle; then per column the sum over the settings, the worst
-setting and how many lose more than 0.1.
+setting and how many lose more than 0.1. A setting's row is printed as soon as
+its seeds are done, and its cells depend on the setting and seeds only, so a
+long run can be split (``--settings "A;B"``) and its rows put together.
 """
 
 import numpy as np
@@ -94,16 +96,15 @@ RULES = {"one SE": (1.0, False), "two SE first": (2.0, False),
 
 
 def validation_report(settings, seeds, jobs=1):
-    runs = Parallel(n_jobs=jobs)(delayed(removal_curves)(s, seed)
-                                 for s in settings for seed in range(seeds))
     columns = ["default"] + [(ranking, rule) for ranking in RANKINGS for rule in RULES]
     name = {column: column if column == "default" else ", ".join(column) for column in columns}
     print(f"## Removal ratio chosen on the clean validation part ({seeds} seeds)\n")
     print("| setting | " + " | ".join(name[c] for c in columns) + " | oracle |")
     print("|---" * (len(columns) + 2) + "|")
     means = {column: [] for column in columns}
-    for i, setting in enumerate(settings):
-        curves = runs[i * seeds:(i + 1) * seeds]
+    for setting in settings:  # a row printed as soon as its seeds are done
+        curves = Parallel(n_jobs=jobs)(delayed(removal_curves)(setting, seed)
+                                       for seed in range(seeds))
         cells = []
         for column in columns:
             if column == "default":
@@ -117,7 +118,7 @@ def validation_report(settings, seeds, jobs=1):
             means[column].append(gains.mean())
             cells.append(_gain(gains))
         oracle = _gain(np.array([c["oracle"] for c in curves]))
-        print(f"| {setting} | " + " | ".join(cells) + f" | {oracle} |")
+        print(f"| {setting} | " + " | ".join(cells) + f" | {oracle} |", flush=True)
     print()
     for column, values in means.items():
         print(f"{name[column]}: {harm_summary(values)}")
