@@ -34,6 +34,11 @@ from ._ranking import draw_splits, measure_influence, target_task_weights
 _VALIDATION_FOLDS = 5
 
 
+def _rows_that_can_be_held_out(task_sizes):
+    """Rows of the tasks with at least two: a task's only row is never held out."""
+    return int(task_sizes[task_sizes >= 2].sum())
+
+
 class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     """Drop the training rows that hurt the model, inside a scikit-learn pipeline.
 
@@ -370,7 +375,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         if not present.any():
             raise ValueError("Every row of X has a missing task label; nothing to select from.")
         self.tasks_, task_sizes = np.unique(labels[present], return_counts=True)
-        n_held = int(task_sizes[task_sizes >= 2].sum())  # a task's only row is never held out
+        n_held = _rows_that_can_be_held_out(task_sizes)
         weights = target_task_weights(self.target_weights, self.tasks_)
         rng = check_random_state(self.random_state)
         self.strategy_ = self._resolve_strategy(X_val is not None)
@@ -474,13 +479,13 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         self.influence_ = None if totals_only else np.full((len(y), len(self.tasks_)), np.nan)
         self.scores_ = np.full(len(y), np.nan)
         self.n_rounds_ = 0
-        if X_val is None and self.validation_fraction is None and not isinstance(
-                self.cv, numbers.Integral):
-            given_splits = draw_splits(X, y, rng, **own)
-        elif X_val is None:
-            n_folds = self._n_own_folds(n_held)
-            if n_folds == 0:
-                return np.empty(0, dtype=np.intp)
+        if X_val is None:
+            if self.validation_fraction is None and not isinstance(self.cv, numbers.Integral):
+                given_splits = draw_splits(X, y, rng, **own)
+            else:
+                n_folds = self._n_own_folds(n_held)
+                if n_folds == 0:
+                    return np.empty(0, dtype=np.intp)
         remaining, removed = present.copy(), []
         n_rounds = max(1, -(-n_remove // per_round))  # ceil
         rounds = tqdm(total=n_rounds, disable=not self.verbose or n_rounds == 1,
@@ -580,7 +585,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         are (on clean data they lost accuracy)."""
         most = removal_lengths(present.sum())[-1]
         _, sizes = np.unique(task_labels(X_val, self.task_col)[0], return_counts=True)
-        n_folds = min(_VALIDATION_FOLDS, int(sizes[sizes >= 2].sum()))  # rows that can be held out
+        n_folds = min(_VALIDATION_FOLDS, _rows_that_can_be_held_out(sizes))
         parts = []
         if n_folds >= 2:
             folds = TaskStratifiedKFold(n_folds, shuffle=True, random_state=rng.randint(2**31),
