@@ -1,5 +1,7 @@
 """MTIFSelector: exact pipeline equivalence, known rankings, containers, errors."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -402,8 +404,10 @@ def test_validation_data_of_unseen_tasks_is_named(reg_data):
     X_val = X.copy()
     X_val[:, -1] += 10
     sel = MTIFSelector(MultiTaskRidge(), cv=2, strategy="influence", removal_ratio=0.1)
-    with pytest.raises(ValueError, match=r"None of the task labels of X_val \[10, 11, 12\] is a task of X \[0, 1, 2\]"):
-        sel.fit(X, y, X_val=X_val, y_val=y)
+    with warnings.catch_warnings():  # the error alone, no warning about the same rows first
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"None of the task labels of X_val \[10, 11, 12\] is a task of X \[0, 1, 2\]"):
+            sel.fit(X, y, X_val=X_val, y_val=y)
     X_val[:, -1] = X[:, -1] + 0.5  # a scaled task column: the types differ, and the error says so
     with pytest.raises(ValueError, match=r"rows of X_val were seen in fit: they are float .*make_feature_transformer"):
         sel.fit(X, y, X_val=X_val, y_val=y)

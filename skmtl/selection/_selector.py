@@ -615,9 +615,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         if len(y_val) != len(labels):
             raise ValueError(
                 f"X_val has {len(labels)} rows but y_val has {len(y_val)}; they must match.")
-        known = encode_fitted_tasks(labels, self.tasks_, rows="rows of X_val",
-                                    fitted="the tasks of X", unseen="warn",
-                                    consequence="the selector leaves them out.") >= 0
+        known = encode_fitted_tasks(labels, self.tasks_, rows="rows of X_val") >= 0
         if not known.any():
             labels = np.unique(labels[~missing_task_mask(labels)])
             given = preview_labels(labels) if len(labels) else "(none given)"
@@ -627,6 +625,10 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
                 "the tasks the model is fitted on. Give X_val rows of the training tasks, "
                 "with the same labels and task_col as X."
             )
+        if not known.all():  # named only when some rows are left to judge on
+            encode_fitted_tasks(labels, self.tasks_, rows="rows of X_val",
+                                fitted="the tasks of X", unseen="warn",
+                                consequence="the selector leaves them out.")
         judged = np.flatnonzero(known)
         return _safe_indexing(X_val, judged), y_val[judged]
 
