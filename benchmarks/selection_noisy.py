@@ -113,6 +113,16 @@ SETTINGS = {
     "Contraception, clean labels": ("contraception", "none", False),
     "TV16, 10% flips": ("tv16", "uniform 10%", False),
     "HAR, 2 volunteers with random labels": ("har", "bad tasks", False),
+    # held out (eighteenth session): data sets never used before, loaders written before any
+    # selector result was seen; run once to test a rule fixed beforehand
+    "CES11, provinces, 20% flips": ("ces11", "uniform", False),
+    "CES11, 30% of positives turned negative": ("ces11", "positives", False),
+    "CES11, 30% of negatives turned positive": ("ces11", "negatives", False),
+    "CES11, clean labels": ("ces11", "none", False),
+    "KosteckiDillon, patients, 20% flips": ("headache", "uniform", False),
+    "KosteckiDillon, 30% of positives turned negative": ("headache", "positives", False),
+    "KosteckiDillon, 30% of negatives turned positive": ("headache", "negatives", False),
+    "KosteckiDillon, clean labels": ("headache", "none", False),
 }
 
 
@@ -189,6 +199,15 @@ def load(data, seed):
         frame = rdata("carData", "Chile").assign(y=lambda d: (d["vote"] == "Y").astype(int))
         return _grouped(frame, "region", "y", ["population", "age", "income", "statusquo"],
                         ["sex", "education"], 10, seed)
+    if data == "ces11":  # 2011 Canadian election study: abortion should be banned?
+        frame = rdata("carData", "CES11").assign(y=lambda d: (d["abortion"] == "Yes").astype(int))
+        return _grouped(frame, "province", "y", [], ["gender", "importance", "education", "urban"],
+                        10, seed)
+    if data == "headache":  # migraine diaries: a headache that day, per patient
+        frame = rdata("carData", "KosteckiDillon").assign(
+            y=lambda d: (d["headache"] == "yes").astype(int))
+        return _grouped(frame, "id", "y", ["time", "dos", "age", "airq"],
+                        ["hatype", "medication", "sex"], 30, seed)
     raise KeyError(data)
 
 

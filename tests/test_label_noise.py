@@ -133,9 +133,29 @@ def test_label_noise_with_validation_data_names_it_in_errors():
         selector.fit(X, y, X_val=X[:10], y_val=np.full(10, 2))
 
 
-def test_label_noise_with_validation_data_trusts_it_and_chooses_the_ratio_on_it():
+def _noise_model_rankings(model, X, y, X_val, y_val, seed=0):
+    """The selector's definition with validation data and ``removal_ratio="auto"``:
+    the noise model trusting 4 of 5 task-stratified folds of the validation
+    rows ranks the training rows (lowest label quality first, at most 30 %),
+    to be judged on the fifth; the ranking trusting them all comes last.
+    Returns the parts ``(ranked, X_score, y_score)`` and that last ranking."""
+    rng = check_random_state(seed)
+    folds = TaskStratifiedKFold(5, shuffle=True, random_state=rng.randint(2**31))
+
+    def ranking(X_trusted, y_trusted):
+        quality = estimate_label_noise(clone(model), X, y, random_state=rng, X_clean=X_trusted,
+                                       y_clean=y_trusted).label_quality
+        return np.argsort(quality, kind="stable")[: int(np.floor(0.3 * len(y) + 1e-9))]
+
+    parts = [(ranking(X_val[train], y_val[train]), X_val[test], y_val[test])
+             for train, test in folds.split(X_val, y_val)]
+    return parts, ranking(X_val, y_val)
+
+
+def test_label_noise_with_validation_data_trusts_it_and_judges_the_ratio_on_rows_it_did_not_see():
     X, y, bad, X_val, y_val = weak_features_positives_flipped(seed=2)
-    sel = MTIFSelector(MultiTaskLogistic(), strategy="label-noise", random_state=0).fit(
+    # a number: the lowest rows of the noise model trusting every validation row
+    sel = MTIFSelector(MultiTaskLogistic(), 0.1, strategy="label-noise", random_state=0).fit(
         X, y, X_val=X_val, y_val=y_val
     )
     trusted = estimate_label_noise(
@@ -143,11 +163,22 @@ def test_label_noise_with_validation_data_trusts_it_and_chooses_the_ratio_on_it(
         y_clean=y_val,
     )
     np.testing.assert_array_equal(sel.scores_, trusted.label_quality)
-    ranked = np.argsort(trusted.label_quality, kind="stable")
-    expected = _ratio_on_validation(MultiTaskLogistic(), X, y, [(ranked, X_val, y_val)], False)
-    assert sel.removal_ratio_ == expected > 0
-    # the flips made negatives: removed from that label, at well above the base rate
     removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
+    np.testing.assert_array_equal(
+        removed, np.sort(np.argsort(trusted.label_quality, kind="stable")[: int(0.1 * len(y))]))
+    # "auto": each fold of the validation rows judges the ranking that did not trust it,
+    # and the best share must beat keeping every row by two standard errors there
+    sel = MTIFSelector(MultiTaskLogistic(), strategy="label-noise", random_state=0).fit(
+        X, y, X_val=X_val, y_val=y_val
+    )
+    parts, ranked = _noise_model_rankings(MultiTaskLogistic(), X, y, X_val, y_val)
+    expected = _ratio_on_validation(MultiTaskLogistic(), X, y, parts, False, min_z=2.0)
+    assert sel.removal_ratio_ == expected > 0
+    removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
+    np.testing.assert_array_equal(removed, np.sort(ranked[: len(removed)]))
+    # the fitted noise model is the one trusting every validation row
+    np.testing.assert_array_equal(sel.scores_, sel.label_noise_.label_quality)
+    # the flips made negatives: removed from that label, at well above the base rate
     assert (y[removed] == 0).mean() > 0.9 and bad[removed].mean() > 1.5 * bad.mean()
 
 
@@ -378,22 +409,23 @@ def _ratio_on_validation(model, X, y, parts, squared_error, min_z=1.0):
             return ratio
 
 
-def test_auto_with_validation_data_removes_fewest_within_one_se_on_it():
+def test_regressor_with_validation_data_judges_the_noise_model_on_rows_it_did_not_see():
     """A regressor's default, the noise model trusting the validation rows, is
-    judged on those rows as they are."""
+    judged as a classifier's influence is: on folds its ranking did not trust."""
     X, y = make_multitask_regression(n_tasks=4, n_samples=100, n_features=5, random_state=0)
     X_val, y_val = make_multitask_regression(n_tasks=4, n_samples=50, n_features=5, random_state=1)
     y = y + 20 * (np.random.default_rng(0).random(len(y)) < 0.2)  # gross errors in a fifth
-    # rows of a task the model never saw are left out, with a warning
+    # rows of a task the model never saw are neither trusted nor judged
     X_unseen = np.column_stack([X_val[:20, :-1], np.full(20, 9.0)])
     X_all, y_all = np.vstack([X_val, X_unseen]), np.concatenate([y_val, y_val[:20]])
     with pytest.warns(UserWarning, match=r"20 rows of X_val belong to tasks not seen in fit: \[9"):
         sel = MTIFSelector(MultiTaskRidge(), random_state=0).fit(X, y, X_val=X_all, y_val=y_all)
     assert sel.strategy_ == "label-noise"
-    ranked = np.flatnonzero(np.isfinite(sel.scores_))
-    ranked = ranked[np.argsort(sel.scores_[ranked], kind="stable")]
-    expected = _ratio_on_validation(MultiTaskRidge(), X, y, [(ranked, X_val, y_val)], True)
+    parts, ranked = _noise_model_rankings(MultiTaskRidge(), X, y, X_val, y_val)
+    expected = _ratio_on_validation(MultiTaskRidge(), X, y, parts, True, min_z=2.0)
     assert sel.removal_ratio_ == expected > 0
+    removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
+    np.testing.assert_array_equal(removed, np.sort(ranked[: len(removed)]))
 
 
 def test_auto_with_validation_data_judges_influence_on_rows_it_did_not_see():

@@ -59,18 +59,18 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     ``removal_ratio="auto"`` (the default) decides how many: with the noise
     model, the estimated share of corrupted rows, but only where removing it
     clearly raises an estimate of the clean score on held-out folds (else it
-    keeps every row and warns); with validation data, the smallest share
-    among 0, 2.5, 5, 10, 15, 20 and 30 % whose refitted model scores within
-    one standard error of the best on it (accuracy, or squared error for a
-    regressor, paired over its rows of the training tasks; a warning says
-    why when that is none). With ``"influence"`` the ranking is the
-    validation loss's own, so removals are judged on validation rows it did
-    not see: the rows are ranked again without each of 5 task-stratified
-    folds of the validation rows, each such ranking is judged on its fold,
-    and rows go only where the best share beats keeping every row by two
-    standard errors there; the share chosen is then cut from the ranking
-    against all validation rows (judged on the same rows, removals chosen
-    by this ranking lost accuracy on clean data, see the user guide).
+    keeps every row and warns); with validation data, a share among 0, 2.5,
+    5, 10, 15, 20 and 30 % judged on validation rows the ranking did not
+    see. The rows are ranked again without each of 5 task-stratified folds
+    of the validation rows (by their influence on the other folds' loss, or
+    by the noise model trusting the other folds), each such ranking is
+    judged on its fold (accuracy, or squared error for a regressor, paired
+    over its rows), and rows go only where the best share beats keeping
+    every row by two standard errors there; the share chosen is the
+    smallest within one standard error of the best, cut from the ranking
+    made with all validation rows (a warning says why when that is none).
+    Judged on the rows that made the ranking, removals look better than
+    they are, and lost accuracy on clean data (see the user guide).
 
     In a :class:`~sklearn.pipeline.Pipeline`, ``fit_transform`` marks the
     removed rows by setting their task label to missing (NaN, or None for
@@ -352,14 +352,14 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             and every row is scored; ``cv`` and ``validation_fraction`` are
             then ignored. ``"label-noise"``: its rows are trusted
             (``X_clean`` of :func:`~skmtl.selection.estimate_label_noise`).
-            With ``removal_ratio="auto"`` and ``"influence"`` the rows are
-            ranked again against 4 of 5 folds of it, to judge the removals
-            on the fifth (see the class docstring). Some of its task labels
-            must be tasks of ``X``; its rows of other tasks are left out,
-            with a warning. In a pipeline pass them as
-            ``mtifselector__X_val=`` / ``mtifselector__y_val=`` (they skip
-            the steps before the selector, and ``GridSearchCV`` slices fit
-            arguments as long as ``X``).
+            With ``removal_ratio="auto"`` the rows are ranked again with 4
+            of 5 folds of it, to judge the removals on the fifth (see the
+            class docstring). Some of its task labels must be tasks of
+            ``X``; its rows of other tasks are left out, with a warning. In
+            a pipeline pass them as ``mtifselector__X_val=`` /
+            ``mtifselector__y_val=`` (they skip the steps before the
+            selector, and ``GridSearchCV`` slices fit arguments as long as
+            ``X``).
 
         Returns
         -------
@@ -393,8 +393,12 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             removed = self._remove_by_label_noise(X, y, X_val, y_val, n_held, present, n_remove,
                                                   rng)
         elif auto:
-            removed = self._remove_by_cross_fitted_influence(X, y, X_val, y_val, n_held,
-                                                             present, weights, rng)
+            most = removal_lengths(n_rows)[-1]
+            removed = self._remove_judged_on_unseen_validation(
+                X, y, X_val, y_val, present,
+                lambda X_part, y_part: self._remove_by_influence(
+                    X, y, X_part, y_part, n_held, present, most, weights, rng),
+                rng)
         else:
             removed = self._remove_by_influence(X, y, X_val, y_val, n_held, present, n_remove,
                                                 weights, rng)
@@ -440,24 +444,29 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         if n_folds == 0:
             return np.empty(0, dtype=np.intp)
         rows = np.flatnonzero(present)
-        trusted = {} if X_val is None else {"X_clean": X_val, "y_clean": y_val}
-        self.label_noise_ = noise = estimate_label_noise(
-            self._make_estimator(), _safe_indexing(X, rows), y[rows], cv=n_folds,
-            task_col=self.task_col, n_jobs=self.n_jobs, random_state=rng, verbose=self.verbose,
-            noise_kind=self.noise_kind, **trusted,
-        )
-        self.scores_[rows] = noise.label_quality
-        self.n_rounds_ = 1
-        scored = rows[np.isfinite(noise.label_quality)]
-        if isinstance(self.removal_ratio, str) and X_val is not None:
+        auto = isinstance(self.removal_ratio, str)
+
+        def scored_rows(**trusted):  # rows known to be right join the noise model as such
+            self.label_noise_ = noise = estimate_label_noise(
+                self._make_estimator(), _safe_indexing(X, rows), y[rows], cv=n_folds,
+                task_col=self.task_col, n_jobs=self.n_jobs, random_state=rng,
+                verbose=self.verbose, noise_kind=self.noise_kind, **trusted,
+            )
+            self.scores_[rows] = noise.label_quality
+            self.n_rounds_ = 1
+            return rows[np.isfinite(noise.label_quality)]
+
+        if X_val is not None and auto:
             most = removal_lengths(len(rows))[-1]
-            ranked = self._lowest(scored, most, y, present)
-            return ranked[:removal_length_on_validation(
-                self._make_estimator, X, y, present, [(ranked, X_val, y_val)],
-                n_jobs=self.n_jobs)]
-        if isinstance(self.removal_ratio, str):
+            return self._remove_judged_on_unseen_validation(
+                X, y, X_val, y_val, present,
+                lambda X_trusted, y_trusted: self._lowest(
+                    scored_rows(X_clean=X_trusted, y_clean=y_trusted), most, y, present),
+                rng)
+        scored = scored_rows() if X_val is None else scored_rows(X_clean=X_val, y_clean=y_val)
+        if auto:
             n_remove = label_noise_removal_count(
-                self._make_estimator, _safe_indexing(X, rows), y[rows], noise,
+                self._make_estimator, _safe_indexing(X, rows), y[rows], self.label_noise_,
                 n_folds=n_folds, task_col=self.task_col, n_jobs=self.n_jobs,
             )
         if n_remove > len(scored):
@@ -573,29 +582,27 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             est.set_params(task_col=self.task_col)
         return est
 
-    def _remove_by_cross_fitted_influence(self, X, y, X_val, y_val, n_held, present, weights,
-                                          rng):
-        """``removal_ratio="auto"`` with ``"influence"`` and validation data (rows
-        of the training tasks): the ranking against all validation rows, cut
-        where rankings made without each of 5 task-stratified folds of those
-        rows, judged on that fold, clearly gain.
+    def _remove_judged_on_unseen_validation(self, X, y, X_val, y_val, present, rank, rng):
+        """``removal_ratio="auto"`` with validation data: the ranking made with
+        all validation rows, cut where rankings made without each of 5
+        task-stratified folds of those rows, judged on that fold, clearly gain.
 
-        The influence ranks the rows by their effect on the validation loss
-        itself; judged on the same rows, its removals look better than they
-        are (on clean data they lost accuracy)."""
-        most = removal_lengths(present.sum())[-1]
+        ``rank(X_part, y_part)`` returns the rows to remove first, most
+        harmful first, ranked with the validation rows given (and sets the
+        fitted attributes, which the ranking with all of them sets last).
+        Judged on the rows that made it, a ranking's removals look better
+        than they are (on clean data they lost accuracy)."""
         _, sizes = np.unique(task_labels(X_val, self.task_col)[0], return_counts=True)
         n_folds = min(_VALIDATION_FOLDS, _rows_that_can_be_held_out(sizes))
         parts = []
         if n_folds >= 2:
-            folds = TaskStratifiedKFold(n_folds, shuffle=True, random_state=rng.randint(2**31),
+            folds = TaskStratifiedKFold(n_folds, shuffle=True,
+                                        random_state=rng.randint(2**31),
                                         task_col=self.task_col).split(X_val, y_val)
             for train, test in folds:
-                ranked = self._remove_by_influence(
-                    X, y, _safe_indexing(X_val, train), y_val[train], n_held, present,
-                    most, weights, rng)
+                ranked = rank(_safe_indexing(X_val, train), y_val[train])
                 parts.append((ranked, _safe_indexing(X_val, test), y_val[test]))
-        ranked = self._remove_by_influence(X, y, X_val, y_val, n_held, present, most, weights, rng)
+        ranked = rank(X_val, y_val)
         if not parts:
             warnings.warn(
                 "removal_ratio='auto' keeps every row: fewer than two validation rows share "
