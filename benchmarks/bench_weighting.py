@@ -143,7 +143,8 @@ def selections(d, seed):
     start = time.perf_counter()
     fits = []
     for ratio in RATIOS:
-        kept = MTIFSelector(MultiTaskLogistic(), removal_ratio=ratio, step=0.05, random_state=seed).fit(
+        kept = MTIFSelector(MultiTaskLogistic(), removal_ratio=ratio, strategy="influence", step=0.05,
+                            random_state=seed).fit(
             d["X"], d["y"], X_val=d["X_val"], y_val=d["y_val"]).sample_indices_
         fits.append((MultiTaskLogistic().fit(d["X"][kept], d["y"][kept]).score(d["X_val"], d["y_val"]),
                      -ratio, kept))

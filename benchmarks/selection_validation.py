@@ -2,11 +2,14 @@
 
 Run by ``python benchmarks/selection_study.py --study noisy-validation``. For
 each setting of ``selection_noisy.SETTINGS`` and seed, the test gain of the
-selector's default with the validation part (``MTIFSelector(model).fit(X, y,
-X_val=, y_val=)``: for classes the MTIF ranking, cut where rankings made
-without each of 5 folds of the validation rows, judged on that fold, beat
-keeping every row by two paired standard errors; for measurements the noise
-model with the validation rows trusted, cut by "one SE" below). Then the
+selector's default with the validation part ("default": ``MTIFSelector(model,
+random_state=seed).fit(X, y, X_val=, y_val=)``, the noise model trusting the
+validation rows; for classes the ranking made with all of them, cut where
+rankings made without each of 5 folds of them, judged on that fold, beat
+keeping every row by two paired standard errors; for measurements cut by
+"one SE" below) and of ``strategy="influence"`` judged the same way ("MTIF,
+judged on unseen folds"; the default for classes from the fourteenth session
+to the eighteenth). Then the
 training rows are ranked twice with the whole validation part, by
 ``MTIFSelector``'s two strategies (``"influence"``: total influence on the
 validation losses; ``"label-noise"``: the noise model with the validation rows
@@ -18,8 +21,8 @@ scores, on the rows the ranking was made with:
 * **one SE** (:func:`~skmtl.selection._auto.removal_length_on_validation` with
   the validation rows as they are): the fewest removed within one standard
   error of the best. The selector's default for measurements (the column
-  "noise model, one SE" reproduces it); for classes until the fourteenth
-  session;
+  "noise model, one SE" reproduces it), MTIF's for classes until the
+  fourteenth session;
 * **two SE first**: keep every row unless the best removal beats keeping every
   row by two paired standard errors, then as one SE;
 * **one SE where the default removes**: as one SE, but keep every row unless
@@ -48,6 +51,8 @@ from skmtl.selection._auto import (
 from selection_noisy import _gain, harm_summary, prepare, test_score
 
 RANKINGS = {"MTIF": "influence", "noise model": "label-noise"}
+# the selector's removal_ratio="auto" with validation data, by strategy (besides the default)
+UNSEEN = {"MTIF, judged on unseen folds": "influence"}
 
 
 def removal_curves(setting, seed):
@@ -65,6 +70,10 @@ def removal_curves(setting, seed):
         "default": test_score(model, X, y, default.sample_indices_, d) - base,
         "default removes": MTIFSelector(model, random_state=seed).fit(X, y).removal_ratio_ > 0,
     }
+    for name, strategy in UNSEEN.items():
+        selector = MTIFSelector(model, strategy=strategy, random_state=seed).fit(
+            X, y, X_val=d["X_val"], y_val=d["y_val"])
+        curves[name] = test_score(model, X, y, selector.sample_indices_, d) - base
     for name, strategy in RANKINGS.items():
         selector = MTIFSelector(model, strategy=strategy, removal_ratio=max(AUTO_RATIOS),
                                 random_state=seed).fit(X, y, X_val=d["X_val"], y_val=d["y_val"])
@@ -96,8 +105,10 @@ RULES = {"one SE": (1.0, False), "two SE first": (2.0, False),
 
 
 def validation_report(settings, seeds, jobs=1):
-    columns = ["default"] + [(ranking, rule) for ranking in RANKINGS for rule in RULES]
-    name = {column: column if column == "default" else ", ".join(column) for column in columns}
+    columns = (["default", *UNSEEN]
+               + [(ranking, rule) for ranking in RANKINGS for rule in RULES])
+    name = {column: column if isinstance(column, str) else ", ".join(column)
+            for column in columns}
     print(f"## Removal ratio chosen on the clean validation part ({seeds} seeds)\n")
     print("| setting | " + " | ".join(name[c] for c in columns) + " | oracle |")
     print("|---" * (len(columns) + 2) + "|")
@@ -107,8 +118,8 @@ def validation_report(settings, seeds, jobs=1):
                                        for seed in range(seeds))
         cells = []
         for column in columns:
-            if column == "default":
-                gains = np.array([c["default"] for c in curves])
+            if isinstance(column, str):
+                gains = np.array([c[column] for c in curves])
             else:
                 ranking, rule = column
                 first_z, gated = RULES[rule]

@@ -117,11 +117,12 @@ def test_auto_with_step_removes_what_a_run_to_the_chosen_share_removes(clf_data)
     X, y = clf_data
     X_val, y_val = make_multitask_classification(n_tasks=4, n_samples=30, n_features=3, random_state=1)
     flipped = np.where((y == 1) & (np.arange(len(y)) % 2 == 0), 0, y)  # positives read 0
-    auto = MTIFSelector(MultiTaskLogistic(), step=0.05, random_state=0).fit(
+    auto = MTIFSelector(MultiTaskLogistic(), strategy="influence", step=0.05, random_state=0).fit(
         X, flipped, X_val=X_val, y_val=y_val)
     assert auto.n_rounds_ == 6  # the rounds run to 30 %, 8 rows each
     assert auto.removal_ratio_ >= 0.1  # the chosen share spans several rounds
-    fixed = MTIFSelector(MultiTaskLogistic(), removal_ratio=auto.removal_ratio_, step=0.05)
+    fixed = MTIFSelector(MultiTaskLogistic(), removal_ratio=auto.removal_ratio_, step=0.05,
+                         strategy="influence")
     fixed.fit(X, flipped, X_val=X_val, y_val=y_val)
     np.testing.assert_array_equal(auto.sample_indices_, fixed.sample_indices_)
 
