@@ -123,6 +123,16 @@ SETTINGS = {
     "KosteckiDillon, 30% of positives turned negative": ("headache", "positives", False),
     "KosteckiDillon, 30% of negatives turned positive": ("headache", "negatives", False),
     "KosteckiDillon, clean labels": ("headache", "none", False),
+    # held out (nineteenth session): as above, to test a stricter removal test for
+    # class-conditional noise fixed beforehand
+    "MplsStops, neighborhoods, 20% flips": ("mplsstops", "uniform", False),
+    "MplsStops, 30% of positives turned negative": ("mplsstops", "positives", False),
+    "MplsStops, 30% of negatives turned positive": ("mplsstops", "negatives", False),
+    "MplsStops, clean labels": ("mplsstops", "none", False),
+    "Arrests, years, 20% flips": ("arrests", "uniform", False),
+    "Arrests, 30% of positives turned negative": ("arrests", "positives", False),
+    "Arrests, 30% of negatives turned positive": ("arrests", "negatives", False),
+    "Arrests, clean labels": ("arrests", "none", False),
 }
 
 
@@ -208,6 +218,17 @@ def load(data, seed):
             y=lambda d: (d["headache"] == "yes").astype(int))
         return _grouped(frame, "id", "y", ["time", "dos", "age", "airq"],
                         ["hatype", "medication", "sex"], 30, seed)
+    if data == "mplsstops":  # Minneapolis police stops: was the person searched? 80 per neighborhood
+        frame = rdata("carData", "MplsStops").dropna(subset=["personSearch", "race", "gender"])
+        frame = frame.sample(frac=1.0, random_state=seed).groupby("neighborhood").head(80)
+        return _grouped(frame.assign(y=lambda d: (d["personSearch"] == "YES").astype(int)),
+                        "neighborhood", "y", ["lat", "long"],
+                        ["problem", "race", "gender", "preRace", "policePrecinct"], 30, seed)
+    if data == "arrests":  # Toronto arrests for marijuana possession: released with a summons? 300 a year
+        frame = rdata("carData", "Arrests").sample(frac=1.0, random_state=seed)
+        return _grouped(frame.groupby("year").head(300).assign(
+            y=lambda d: (d["released"] == "Yes").astype(int)), "year", "y", ["age", "checks"],
+            ["colour", "sex", "employed", "citizen"], 6, seed)
     raise KeyError(data)
 
 
