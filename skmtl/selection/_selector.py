@@ -245,7 +245,9 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     decision boundary and removing the flips moves it back: a gain on
     average suffices (p < 0.5), on the estimated clean score and on the
     balanced accuracy on the given labels, which needs no estimated
-    transition matrix (a wrong one confirms itself). Noise is called
+    transition matrix (a wrong one confirms itself), and one of the two
+    must pass at p < 0.25 (both pass at 0.5 by chance where the features
+    cannot tell which class was read as which). Noise is called
     class-conditional only where the features predict the given labels
     clearly better than each task's most frequent label: otherwise the
     noise rates cannot be told from the class balance. Noise that flips
