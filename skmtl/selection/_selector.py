@@ -252,9 +252,9 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     clearly better than each task's most frequent label: otherwise the
     noise rates cannot be told from the class balance. Noise that flips
     every class alike leaves the best classifier where it was, and a linear
-    model often loses more from the clean rows removed than it gains;
-    outliers of a measurement may not pull the fit: there the gain must be
-    clear (p < 0.1).
+    model often loses more from the clean rows removed than it gains: the
+    gain must be clear (p < 0.025). Outliers of a measurement may not pull
+    the fit (p < 0.1).
 
     Without validation data, rows can only be held out in tasks with at
     least two rows. When no task has two rows (every row its own task, as
