@@ -21,9 +21,9 @@ AUTO_RATIOS = (0.0, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3)
 REMOVAL_TEST_LEVEL = {"class-conditional": 0.5, "alike": 0.025, "outliers": 0.1}
 
 # class-conditional noise is tested twice (the estimated clean score and the balanced
-# accuracy on the given labels); one of the two must also pass at this level, for
-# where the features cannot tell which class was read as which, both pass at 0.5 by
-# chance (benchmarks/selection_study.py --study noisy, CES11)
+# accuracy on the given labels), and one of the two must also pass at this level:
+# where the features cannot tell which class was read as which, both passed at 0.5
+# by chance (benchmarks/selection_study.py --study noisy-recipe, CES11)
 CLASS_CONDITIONAL_ONE_CLEAR_LEVEL = 0.25
 
 # how many paired standard errors the best removal must beat keeping every row
