@@ -143,6 +143,15 @@ SETTINGS = {
     "WVS, 30% of positives turned negative": ("wvs", "positives", False),
     "WVS, 30% of negatives turned positive": ("wvs", "negatives", False),
     "WVS, clean labels": ("wvs", "none", False),
+    # held out (twentieth session): as above, to test rules fixed beforehand
+    "PSID7682, years, 20% flips": ("psid", "uniform", False),
+    "PSID7682, 30% of positives turned negative": ("psid", "positives", False),
+    "PSID7682, 30% of negatives turned positive": ("psid", "negatives", False),
+    "PSID7682, clean labels": ("psid", "none", False),
+    "Wage, education levels, 20% flips": ("wage", "uniform", False),
+    "Wage, 30% of positives turned negative": ("wage", "positives", False),
+    "Wage, 30% of negatives turned positive": ("wage", "negatives", False),
+    "Wage, clean labels": ("wage", "none", False),
 }
 
 
@@ -249,6 +258,17 @@ def load(data, seed):
         return _grouped(frame.groupby("country").head(300).assign(
             y=lambda d: (d["poverty"] == "Too Little").astype(int)), "country", "y", ["age"],
             ["religion", "degree", "gender"], 4, seed)
+    if data == "psid":  # US panel 1976-82: union member? 300 workers a year
+        frame = rdata("AER", "PSID7682").sample(frac=1.0, random_state=seed)
+        return _grouped(frame.groupby("year").head(300).assign(
+            y=lambda d: (d["union"] == "yes").astype(int)), "year", "y",
+            ["experience", "weeks", "education", "wage"],
+            ["occupation", "industry", "south", "smsa", "married", "gender", "ethnicity"], 7, seed)
+    if data == "wage":  # Mid-Atlantic male workers: health insurance? 300 per education level
+        frame = rdata("ISLR", "Wage").sample(frac=1.0, random_state=seed)
+        return _grouped(frame.groupby("education").head(300).assign(
+            y=lambda d: (d["health_ins"] == "1. Yes").astype(int)), "education", "y",
+            ["age", "year", "logwage"], ["maritl", "race", "jobclass", "health"], 5, seed)
     raise KeyError(data)
 
 
