@@ -595,6 +595,24 @@ def test_a_class_of_one_row_is_trained_on_and_not_judged():
     assert np.isfinite(noise.label_quality[1:]).all()
 
 
+@pytest.mark.parametrize("flips, refused", [((0.124, 0.3), False), ((0.125, 0.3), True),
+                                             ((0.3, 0.2), True)])
+def test_class_conditional_noise_read_both_ways_is_not_removed(monkeypatch, flips, refused):
+    # a clear gain on both held-out tests: only the matrix can refuse
+    monkeypatch.setattr(_auto, "_held_out_differences",
+                        lambda *args, **kwargs: (np.full(300, 0.05), np.full(300, 0.01), None))
+    transition = np.array([[1 - flips[0], flips[0]], [flips[1], 1 - flips[1]]])
+    noise = Bunch(evidence=10.0, noise_rate=0.2, noise_kind="class-conditional",
+                  label_quality=np.ones(100), transition=transition)
+    count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, None, noise,
+                    n_folds=5, task_col=-1, n_jobs=None)
+    if refused:
+        with pytest.warns(UserWarning, match=r"reads at least .* of every class as flipped"):
+            assert count() == 0
+    else:
+        assert count() == 20
+
+
 def test_balanced_row_scores_sum_to_the_balanced_accuracy():
     X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=4, random_state=0)
     y = np.where(np.arange(len(y)) % 7 == 0, 2, y)  # a third, rarer class
@@ -625,7 +643,8 @@ def test_removal_needs_the_gain_its_kind_of_noise_asks_for(
     balanced = balanced_mean + 0.001 * noise_of_row
     monkeypatch.setattr(_auto, "_held_out_differences",
                         lambda *args, **kwargs: (clean_gain, balanced, None))
-    noise = Bunch(evidence=10.0, noise_rate=0.2, noise_kind=kind, label_quality=np.ones(100))
+    noise = Bunch(evidence=10.0, noise_rate=0.2, noise_kind=kind, label_quality=np.ones(100),
+                  transition=np.array([[0.9, 0.1], [0.3, 0.7]]))
     count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, None, noise,
                     n_folds=5, task_col=-1, n_jobs=None)
     if refusal is None:
