@@ -9,7 +9,12 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.class_weight import compute_sample_weight
 
 from ..model_selection import TaskStratifiedKFold
-from ._noise import estimate_label_noise, keep_every_class_in_training, p_value_of_gain
+from ._noise import (
+    CLASS_CONDITIONAL_MAX_SMALLEST_FLIP,
+    estimate_label_noise,
+    keep_every_class_in_training,
+    p_value_of_gain,
+)
 
 # removal ratios tried by removal_ratio="auto" against validation data
 AUTO_RATIOS = (0.0, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3)
@@ -25,12 +30,6 @@ REMOVAL_TEST_LEVEL = {"class-conditional": 0.5, "alike": 0.025, "outliers": 0.1}
 # where the features cannot tell which class was read as which, both passed at 0.5
 # by chance (benchmarks/selection_study.py --study noisy-recipe, CES11)
 CLASS_CONDITIONAL_ONE_CLEAR_LEVEL = 0.25
-
-# class-conditional noise whose matrix reads at least this share of every class as
-# flipped is noise the features cannot settle: the plain model leaves room for noise
-# both ways and the fit fills both; on development data every such removal lost
-# (CES11 and smoking with negatives turned positive, 12 seeds, 1 to 37 points)
-CLASS_CONDITIONAL_MAX_SMALLEST_FLIP = 0.125
 
 # how many paired standard errors the best removal must beat keeping every row
 # by, on scores its ranking did not see, before any row goes: per validation
