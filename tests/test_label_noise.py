@@ -652,3 +652,25 @@ def test_removal_needs_the_gain_its_kind_of_noise_asks_for(
     else:
         with pytest.warns(UserWarning, match=refusal):
             assert count() == 0
+
+
+@pytest.mark.parametrize("flips, kind", [((0.05, 0.3), "class-conditional"),
+                                         ((0.2, 0.3), "alike")])
+def test_a_matrix_that_reads_every_class_as_flipped_is_not_chosen(flips, kind):
+    # given labels drawn from confident true classes through the matrix: BIC prefers
+    # it to one rate; it is chosen unless it reads every class as flipped >= 12.5 %
+    rng = np.random.default_rng(0)
+    n = 2000
+    clean = np.full((n, 2), 0.02)
+    clean[np.arange(n), rng.integers(0, 2, n)] = 0.98
+    transition = np.array([[1 - flips[0], flips[0]], [flips[1], 1 - flips[1]]])
+    true = (rng.random(n) < clean[:, 1]).astype(int)
+    y = (rng.random(n) < transition[true, 1]).astype(int)
+    plain = clean @ transition  # the plain model predicts the given labels
+    task = np.zeros(n, dtype=int)
+    folds = list(TaskStratifiedKFold(2, shuffle=True, random_state=0).split(
+        np.column_stack([np.zeros(n), task]), y))
+    model = _noise._ClassNoise(y, np.ones(n, dtype=bool), folds, task, "auto")
+    model.transition = transition
+    model.finish(plain, clean)
+    assert model.kind == kind

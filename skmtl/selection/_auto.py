@@ -295,8 +295,9 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
     which, the matrix may point the wrong way and both tests still pass at
     p < 0.5 by chance; so one of the two must pass at p < 0.25. Such a matrix
     often reads many rows of every class as flipped (the plain model leaves
-    room for noise in both directions, and the fit fills both); where it reads
-    at least 12.5 % of every class so, nothing is removed and nothing tested.
+    room for noise in both directions, and the fit fills both):
+    :func:`estimate_label_noise` then calls the noise alike, and where the
+    kind was named class-conditional nothing is removed on such a matrix.
     """
     smallest_flip = (
         (1 - np.diag(noise.transition)).min() if noise.noise_kind == "class-conditional" else 0.0

@@ -247,12 +247,14 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     balanced accuracy on the given labels, which needs no estimated
     transition matrix (a wrong one confirms itself), and one of the two
     must pass at p < 0.25 (both pass at 0.5 by chance where the features
-    cannot tell which class was read as which); nothing is removed where the
-    estimated matrix reads at least 12.5 % of every class as flipped, the
-    sign that the features leave room for noise both ways. Noise is called
+    cannot tell which class was read as which). Noise is called
     class-conditional only where the features predict the given labels
-    clearly better than each task's most frequent label: otherwise the
-    noise rates cannot be told from the class balance. Noise that flips
+    clearly better than each task's most frequent label (otherwise the
+    noise rates cannot be told from the class balance), and not where the
+    estimated matrix reads at least 12.5 % of every class as flipped, the
+    sign that the features leave room for noise both ways, not which way it
+    went (with ``noise_kind="class-conditional"`` named, nothing is removed
+    on such a matrix without validation data). Noise that flips
     every class alike leaves the best classifier where it was, and a linear
     model often loses more from the clean rows removed than it gains: the
     gain must be clear (p < 0.025). Outliers of a measurement may not pull
