@@ -598,7 +598,8 @@ def test_a_class_of_one_row_is_trained_on_and_not_judged():
 @pytest.mark.parametrize("flips, refused", [((0.124, 0.3), False), ((0.125, 0.3), True),
                                              ((0.3, 0.2), True)])
 def test_class_conditional_noise_read_both_ways_is_not_removed(monkeypatch, flips, refused):
-    # a clear gain on both held-out tests: only the matrix can refuse
+    # the kind named class-conditional (left to itself the noise model calls such a
+    # matrix alike) and a clear gain on both held-out tests: only the matrix can refuse
     monkeypatch.setattr(_auto, "_held_out_differences",
                         lambda *args, **kwargs: (np.full(300, 0.05), np.full(300, 0.01), None))
     transition = np.array([[1 - flips[0], flips[0]], [flips[1], 1 - flips[1]]])
