@@ -155,6 +155,11 @@ SETTINGS = {
 }
 
 
+def _sampled_per_group(frame, group, n_rows, seed):
+    """At most ``n_rows`` rows of each ``group`` of ``frame``, drawn at random."""
+    return frame.sample(frac=1.0, random_state=seed).groupby(group).head(n_rows)
+
+
 def _grouped(frame, group, target, numeric, categorical, n_groups, seed):
     """Features, task column and target (0/1, or a measurement) of an R data
     set, ``n_groups`` groups of at least 20 rows."""
@@ -217,7 +222,7 @@ def load(data, seed):
         numeric, categorical = ["age", "famincr", "religimp", "churchatd"], \
             ["female", "collegeed", "racef", "bornagain"]
         frame = rdata("stevedata", "TV16").dropna(subset=["votetrump", *numeric, *categorical])
-        frame = frame.sample(frac=1.0, random_state=seed).groupby("state").head(80)
+        frame = _sampled_per_group(frame, "state", 80, seed)
         return _grouped(frame.assign(y=lambda d: d["votetrump"].astype(int)), "state", "y",
                         numeric, categorical, 30, seed)
     if data == "bdf":
@@ -239,13 +244,13 @@ def load(data, seed):
                         ["hatype", "medication", "sex"], 30, seed)
     if data == "mplsstops":  # Minneapolis police stops: was the person searched? 80 per neighborhood
         frame = rdata("carData", "MplsStops").dropna(subset=["personSearch", "race", "gender"])
-        frame = frame.sample(frac=1.0, random_state=seed).groupby("neighborhood").head(80)
+        frame = _sampled_per_group(frame, "neighborhood", 80, seed)
         return _grouped(frame.assign(y=lambda d: (d["personSearch"] == "YES").astype(int)),
                         "neighborhood", "y", ["lat", "long"],
                         ["problem", "race", "gender", "preRace", "policePrecinct"], 30, seed)
     if data == "arrests":  # Toronto arrests for marijuana possession: released with a summons? 300 a year
-        frame = rdata("carData", "Arrests").sample(frac=1.0, random_state=seed)
-        return _grouped(frame.groupby("year").head(300).assign(
+        frame = _sampled_per_group(rdata("carData", "Arrests"), "year", 300, seed)
+        return _grouped(frame.assign(
             y=lambda d: (d["released"] == "Yes").astype(int)), "year", "y", ["age", "checks"],
             ["colour", "sex", "employed", "citizen"], 6, seed)
     if data == "smoking":  # UK smoking survey: does the person smoke? 7 regions
@@ -254,19 +259,19 @@ def load(data, seed):
                         ["gender", "marital_status", "highest_qualification", "ethnicity",
                          "gross_income"], 7, seed)
     if data == "wvs":  # World Values Survey: the government does too little for the poor? 300 a country
-        frame = rdata("carData", "WVS").sample(frac=1.0, random_state=seed)
-        return _grouped(frame.groupby("country").head(300).assign(
+        frame = _sampled_per_group(rdata("carData", "WVS"), "country", 300, seed)
+        return _grouped(frame.assign(
             y=lambda d: (d["poverty"] == "Too Little").astype(int)), "country", "y", ["age"],
             ["religion", "degree", "gender"], 4, seed)
     if data == "psid":  # US panel 1976-82: union member? 300 workers a year
-        frame = rdata("AER", "PSID7682").sample(frac=1.0, random_state=seed)
-        return _grouped(frame.groupby("year").head(300).assign(
+        frame = _sampled_per_group(rdata("AER", "PSID7682"), "year", 300, seed)
+        return _grouped(frame.assign(
             y=lambda d: (d["union"] == "yes").astype(int)), "year", "y",
             ["experience", "weeks", "education", "wage"],
             ["occupation", "industry", "south", "smsa", "married", "gender", "ethnicity"], 7, seed)
     if data == "wage":  # Mid-Atlantic male workers: health insurance? 300 per education level
-        frame = rdata("ISLR", "Wage").sample(frac=1.0, random_state=seed)
-        return _grouped(frame.groupby("education").head(300).assign(
+        frame = _sampled_per_group(rdata("ISLR", "Wage"), "education", 300, seed)
+        return _grouped(frame.assign(
             y=lambda d: (d["health_ins"] == "1. Yes").astype(int)), "education", "y",
             ["age", "year", "logwage"], ["maritl", "race", "jobclass", "health"], 5, seed)
     raise KeyError(data)
