@@ -14,6 +14,7 @@ from ._noise import (
     estimate_label_noise,
     keep_every_class_in_training,
     p_value_of_gain,
+    reads_every_class_flipped,
 )
 
 # removal ratios tried by removal_ratio="auto" against validation data
@@ -299,8 +300,9 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
     :func:`estimate_label_noise` then calls the noise alike, and where the
     kind was named class-conditional nothing is removed on such a matrix.
     """
-    smallest_flip = (
-        (1 - np.diag(noise.transition)).min() if noise.noise_kind == "class-conditional" else 0.0
+    smallest_flip, both_ways = (
+        reads_every_class_flipped(noise.transition)
+        if noise.noise_kind == "class-conditional" else (0.0, False)
     )
     if noise.evidence <= 0:
         why = (
@@ -309,7 +311,7 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
         )
     elif n_folds < 3:
         why = f"too few rows can be held out ({n_folds} folds) to test the removal"
-    elif smallest_flip >= CLASS_CONDITIONAL_MAX_SMALLEST_FLIP:
+    elif both_ways:
         why = (
             f"the label-noise model reads at least {smallest_flip:.1%} of every class as "
             f"flipped (the limit is {CLASS_CONDITIONAL_MAX_SMALLEST_FLIP:.1%}): the "

@@ -29,6 +29,13 @@ _SIGNAL_LEVEL = 0.1
 CLASS_CONDITIONAL_MAX_SMALLEST_FLIP = 0.125
 
 
+def reads_every_class_flipped(transition):
+    """The smallest share of a class that ``transition`` reads as another, and
+    whether it reaches ``CLASS_CONDITIONAL_MAX_SMALLEST_FLIP``."""
+    smallest = float((1 - np.diag(transition)).min())
+    return smallest, smallest >= CLASS_CONDITIONAL_MAX_SMALLEST_FLIP
+
+
 def _fit_predict(estimator, X, y, weights, rows, held_out, classes):
     """Fit on ``rows`` (classification: one copy per class weighted by the
     posterior of that class); predict the ``held_out`` rows."""
@@ -469,7 +476,7 @@ class _ClassNoise:
             gain = 2 * (loglik(self.transition) - loglik(_uniform_noise(n_classes, alike)))
             hits = (plain[rows].argmax(axis=1) == given).astype(float)
             signal = p_value_of_gain(hits - (self.majority[rows] == given))
-            both_ways = (1 - np.diag(self.transition)).min() >= CLASS_CONDITIONAL_MAX_SMALLEST_FLIP
+            _, both_ways = reads_every_class_flipped(self.transition)
             clear = gain > np.log(len(rows)) * (self.n_params - 1) and (
                 self.anchored or (signal < _SIGNAL_LEVEL and not both_ways))
             self.kind = "class-conditional" if clear else "alike"
