@@ -133,26 +133,31 @@ def test_label_noise_with_validation_data_names_it_in_errors():
         selector.fit(X, y, X_val=X[:10], y_val=np.full(10, 2))
 
 
-def _noise_model_rankings(model, X, y, X_val, y_val, seed=0):
+def _proposals_of_trusting_noise_models(model, X, y, X_val, y_val, seed=0):
     """The selector's definition with validation data and ``removal_ratio="auto"``:
     the noise model trusting 4 of 5 task-stratified folds of the validation
-    rows ranks the training rows (lowest label quality first, at most 30 %),
-    to be judged on the fifth; the ranking trusting them all comes last.
-    Returns the parts ``(ranked, X_score, y_score)`` and that last ranking."""
+    rows, its rows ranked again without its suspects, proposes that many rows
+    (its expected number of corrupted ones), to be judged on the fifth; the
+    proposal trusting them all comes last. Returns the parts ``(proposed,
+    X_score, y_score)`` and that last proposal."""
     rng = check_random_state(seed)
     folds = TaskStratifiedKFold(5, shuffle=True, random_state=rng.randint(2**31))
 
-    def ranking(X_trusted, y_trusted):
-        quality = estimate_label_noise(clone(model), X, y, random_state=rng, X_clean=X_trusted,
-                                       y_clean=y_trusted).label_quality
-        return np.argsort(quality, kind="stable")[: int(np.floor(0.3 * len(y) + 1e-9))]
+    def proposal(X_trusted, y_trusted):
+        noise = estimate_label_noise(clone(model), X, y, random_state=rng, X_clean=X_trusted,
+                                     y_clean=y_trusted)
+        n_suspects = int(round(np.sum(1 - noise.label_quality)))
+        quality, _ = _noise.rerank_without_suspects(
+            clone(model), X, y, noise, n_suspects, cv=5, task_col=-1, random_state=rng,
+            X_clean=X_trusted, y_clean=y_trusted)
+        return np.argsort(quality, kind="stable")[:n_suspects]
 
-    parts = [(ranking(X_val[train], y_val[train]), X_val[test], y_val[test])
+    parts = [(proposal(X_val[train], y_val[train]), X_val[test], y_val[test])
              for train, test in folds.split(X_val, y_val)]
-    return parts, ranking(X_val, y_val)
+    return parts, proposal(X_val, y_val)
 
 
-def test_label_noise_with_validation_data_trusts_it_and_judges_the_ratio_on_rows_it_did_not_see():
+def test_label_noise_with_validation_data_trusts_it_and_judges_its_suspects_on_rows_it_did_not_see():
     X, y, bad, X_val, y_val = weak_features_positives_flipped(seed=2)
     # a number: the lowest rows of the noise model trusting every validation row
     sel = MTIFSelector(MultiTaskLogistic(), 0.1, strategy="label-noise", random_state=0).fit(
@@ -166,20 +171,63 @@ def test_label_noise_with_validation_data_trusts_it_and_judges_the_ratio_on_rows
     removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
     np.testing.assert_array_equal(
         removed, np.sort(np.argsort(trusted.label_quality, kind="stable")[: int(0.1 * len(y))]))
-    # "auto": each fold of the validation rows judges the ranking that did not trust it,
-    # and the best share must beat keeping every row by two standard errors there
+    # "auto": each fold of the validation rows judges the suspects of the noise model that
+    # did not trust it; removing them must beat keeping every row by one standard error
+    # of the Brier score there
     sel = MTIFSelector(MultiTaskLogistic(), strategy="label-noise", random_state=0).fit(
         X, y, X_val=X_val, y_val=y_val
     )
-    parts, ranked = _noise_model_rankings(MultiTaskLogistic(), X, y, X_val, y_val)
-    expected = _ratio_on_validation(MultiTaskLogistic(), X, y, parts, False, min_z=2.0)
-    assert sel.removal_ratio_ == expected > 0
+    parts, proposed = _proposals_of_trusting_noise_models(MultiTaskLogistic(), X, y, X_val, y_val)
+    assert _auto.proposed_removal_on_validation(
+        MultiTaskLogistic, X, y, np.ones(len(y), dtype=bool), parts)
     removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
-    np.testing.assert_array_equal(removed, np.sort(ranked[: len(removed)]))
-    # the fitted noise model is the one trusting every validation row
-    np.testing.assert_array_equal(sel.scores_, sel.label_noise_.label_quality)
+    np.testing.assert_array_equal(removed, np.sort(proposed))
+    # the fitted noise model is the one trusting every validation row; the scores are its
+    # quality ranked again without its suspects: 1 + (up to 5) scorings
+    assert sel.label_noise_.noise_kind == "class-conditional" and 2 <= sel.n_rounds_ <= 6
+    assert sel.removal_ratio_ == pytest.approx(sel.label_noise_.noise_rate, abs=1 / len(y))
     # the flips made negatives: removed from that label, at well above the base rate
     assert (y[removed] == 0).mean() > 0.9 and bad[removed].mean() > 1.5 * bad.mean()
+
+
+def test_label_noise_with_validation_data_says_why_it_keeps_its_suspects():
+    X, y, _, X_val, y_val = weak_features_positives_flipped(seed=1)
+    with pytest.warns(UserWarning, match=(
+            r"keeps every row: removing the 15.6% suspected rows scored accuracy 0.505 and "
+            r"Brier score 0.57\d* on the 200 validation rows .* against 0.52 and 0.52\d* without "
+            r"removal, neither better by 1 standard error \(0.047, 0.029\)")):
+        sel = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y, X_val=X_val, y_val=y_val)
+    assert sel.removal_ratio_ == 0 and len(sel.sample_indices_) == len(y)
+
+
+def test_ranked_again_without_the_suspects_as_refits_by_hand():
+    """One round: each row's class predicted by the plain estimator fitted on
+    its fold's training rows minus the suspects plus the trusted rows, read
+    through the noise model's matrix; a task's only row stays unranked."""
+    X, y, _, X_clean, y_clean = weak_features_positives_flipped(seed=2)
+    X = np.vstack([X, np.r_[X[0, :-1], 99.0]])  # a task of one row
+    y = np.append(y, 1)
+    noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0, X_clean=X_clean,
+                                 y_clean=y_clean)
+    assert noise.noise_kind == "class-conditional"
+    quality, n_rounds = _noise.rerank_without_suspects(
+        MultiTaskLogistic(), X, y, noise, 40, cv=5, task_col=-1,
+        random_state=check_random_state(7), X_clean=X_clean, y_clean=y_clean, max_rounds=1)
+    assert n_rounds == 1
+    suspects = np.argsort(np.nan_to_num(noise.label_quality, nan=np.inf), kind="stable")[:40]
+    folds = TaskStratifiedKFold(5, shuffle=True, random_state=check_random_state(7).randint(2**31))
+    expected = np.full(len(y), np.nan)
+    for train, test in keep_every_class_in_training(list(folds.split(X, y)), y):
+        train = np.setdiff1d(train, suspects)
+        fit = MultiTaskLogistic().fit(np.vstack([X[train], X_clean]), np.r_[y[train], y_clean])
+        joint = fit.predict_proba(X[test]) * noise.transition[:, y[test]].T
+        expected[test] = joint[np.arange(len(test)), y[test]] / joint.sum(axis=1)
+    np.testing.assert_allclose(quality, expected, rtol=1e-6)
+    assert np.isnan(quality[-1]) and np.isfinite(quality[:-1]).all()
+    # with no suspects the first round repeats them: one round, whatever the cap
+    _, n_rounds = _noise.rerank_without_suspects(
+        MultiTaskLogistic(), X, y, noise, 0, cv=5, task_col=-1, random_state=check_random_state(7))
+    assert n_rounds == 1
 
 
 def test_task_majority_out_of_fold_is_each_tasks_most_frequent_training_label():
