@@ -94,7 +94,7 @@ def _training_without(train, kept, y):
 
 def rerank_without_suspects(estimator, X, y, noise, n_suspects, *, cv, task_col,
                             random_state, X_clean=None, y_clean=None, n_jobs=None,
-                            max_rounds=RERANK_ROUNDS):
+                            max_rounds=RERANK_ROUNDS, verbose=0):
     """Label quality again, each row's class predicted out of fold by a model
     fitted without the ``n_suspects`` rows of lowest quality and with the
     trusted rows (``X_clean``, ``y_clean``) in every training part, read
@@ -108,31 +108,38 @@ def rerank_without_suspects(estimator, X, y, noise, n_suspects, *, cv, task_col,
     keeps the correction for noise that reads one class as another (under
     noise alike for every class the ranking is that of the probability of
     the given class). Returns the quality (NaN for rows no fold holds out)
-    and the number of rounds.
+    and the number of rounds; a progress bar with ``verbose``.
     """
     _, y = _task_labels_and_targets(X, y, task_col)
     n_rows = len(y)
-    folds = list(TaskStratifiedKFold(cv, shuffle=True, random_state=random_state.randint(2**31),
-                                     task_col=task_col).split(X, y))
+    seed = check_random_state(random_state).randint(2**31)
+    folds = list(TaskStratifiedKFold(cv, shuffle=True, random_state=seed, task_col=task_col).split(X, y))
     folds = keep_every_class_in_training(folds, y)
     if X_clean is not None:
         X, y, _, folds = _with_trusted_rows(X, y, folds, X_clean, y_clean, task_col, classes=True)
     classes, given = np.unique(y, return_inverse=True)
     one_hot = np.eye(len(classes))[given]
-    quality = noise.label_quality
-    suspects = np.argsort(np.where(np.isnan(quality), np.inf, quality), kind="stable")[:n_suspects]
+
+    def lowest(quality):
+        ranked = np.argsort(np.where(np.isnan(quality), np.inf, quality), kind="stable")
+        return np.sort(ranked[:n_suspects])
+
+    suspects = lowest(noise.label_quality)
     reads_given = noise.transition[:, given[:n_rows]].T  # P(given | true), a row per row
+    progress = tqdm(total=max_rounds, disable=not verbose, desc="ranked again without suspects")
     for n_round in range(1, max_rounds + 1):
+        progress.update()
         kept = np.ones(len(y), dtype=bool)
         kept[suspects] = False
         parts = [(_training_without(train, kept, y), test) for train, test in folds]
         joint = _out_of_fold(estimator, X, y, one_hot, parts, classes, n_jobs)[:n_rows] * reads_given
         with np.errstate(invalid="ignore", divide="ignore"):
             quality = joint[np.arange(n_rows), given[:n_rows]] / joint.sum(axis=1)
-        again = np.argsort(np.where(np.isnan(quality), np.inf, quality), kind="stable")[:n_suspects]
-        if np.array_equal(np.sort(again), np.sort(suspects)):
+        again = lowest(quality)
+        if np.array_equal(again, suspects):
             break
         suspects = again
+    progress.close()
     return quality, n_round
 
 

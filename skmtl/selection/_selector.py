@@ -480,7 +480,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             self.scores_[rows], n_rounds = rerank_without_suspects(
                 self._make_estimator(), _safe_indexing(X, rows), y[rows], self.label_noise_,
                 n_suspects, cv=n_folds, task_col=self.task_col, random_state=rng,
-                X_clean=X_trusted, y_clean=y_trusted, n_jobs=self.n_jobs,
+                X_clean=X_trusted, y_clean=y_trusted, n_jobs=self.n_jobs, verbose=self.verbose,
             )
             self.n_rounds_ = 1 + n_rounds
             return self._lowest(rows[np.isfinite(self.scores_[rows])], n_suspects, y, present)
