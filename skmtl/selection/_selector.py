@@ -65,17 +65,18 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     on validation rows its ranking did not see: it is made again without
     each of 5 task-stratified folds of the validation rows and judged on
     that fold (paired over its rows), and rows go only where it beats
-    keeping every row there (a warning says why when none do). For classes the noise model trusting the validation rows
-    proposes as many rows as it expects corrupted, ranked again without
-    them: a model fitted without these suspects, with the trusted rows,
-    predicts every row out of fold, read through the noise model's class
-    matrix, and its lowest become the suspects, for up to 5 rounds (a model
-    fitted on the flipped rows bends toward those near its boundary, the
-    ones that cost most); the removal must beat keeping every row by one
-    standard error in accuracy or in Brier score. ``"influence"`` is judged at shares
-    of 0, 2.5, 5, 10, 15, 20 and 30 % by accuracy (squared error for a
-    regressor): the best must beat keeping every row by two standard
-    errors, and the smallest share within one standard error of it goes. Judged on the rows that made the
+    keeping every row there (a warning says why when none do). For classes
+    the noise model trusting the validation rows proposes as many rows as it
+    expects corrupted, ranked again without them: a model fitted without
+    these suspects, with the trusted rows, predicts every row out of fold,
+    read through the noise model's class matrix, and its lowest become the
+    suspects, for up to 5 rounds (a model fitted on the flipped rows bends
+    toward those near its boundary, the ones that cost most); the removal
+    must beat keeping every row by one standard error in accuracy or in
+    Brier score. ``"influence"`` is judged at shares of 0, 2.5, 5, 10, 15,
+    20 and 30 % by accuracy (squared error for a regressor): the best must
+    beat keeping every row by two standard errors, and the smallest share
+    within one standard error of it goes. Judged on the rows that made the
     ranking, removals look better than they are, and lost accuracy on clean
     data (see the user guide). A regressor's noise model is the exception:
     its gross errors stand out on the rows it trusted too, and it takes the
@@ -193,9 +194,9 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         The ranking score; the lowest are removed (within each round with
         ``step``). ``"label-noise"``: the probability that the row's target is
         right (for a classifier with ``removal_ratio="auto"`` and validation
-        data, as ranked again without the suspects; ``label_noise_`` keeps
-        the noise model's own). ``"influence"``: the weighted total influence. ``"random"``:
-        random draws. NaN for rows that cannot be removed.
+        data, as ranked again without the suspects; ``label_noise_`` keeps the
+        noise model's own). ``"influence"``: the weighted total influence.
+        ``"random"``: random draws. NaN for rows that cannot be removed.
     label_noise_ : :class:`~sklearn.utils.Bunch` or None
         With ``"label-noise"``, what :func:`estimate_label_noise` returned
         (the estimated ``noise_rate``, the class ``transition`` matrix, the
