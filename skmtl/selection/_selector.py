@@ -475,25 +475,35 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             self.n_rounds_ = 1
             return rows[np.isfinite(noise.label_quality)]
 
-        def suspects(X_trusted, y_trusted):  # the rows the noise model expects corrupted
+        most = removal_lengths(len(rows))[-1]
+        again = {}  # the last ranking again without the suspects: scores and rounds
+
+        def suspects_and_ranking(X_trusted, y_trusted):
+            """The rows the noise model expects corrupted, ranked again without
+            them, and its own ranking (the lowest ``most``)."""
             scored = scored_rows(X_clean=X_trusted, y_clean=y_trusted)
             n_suspects = int(round(np.sum(1 - self.scores_[scored])))
-            self.scores_[rows], n_rounds = rerank_without_suspects(
+            again["scores"] = np.full(len(y), np.nan)
+            again["scores"][rows], again["rounds"] = rerank_without_suspects(
                 self._make_estimator(), _safe_indexing(X, rows), y[rows], self.label_noise_,
                 n_suspects, cv=n_folds, task_col=self.task_col, random_state=rng,
                 X_clean=X_trusted, y_clean=y_trusted, n_jobs=self.n_jobs, verbose=self.verbose,
             )
-            self.n_rounds_ = 1 + n_rounds
-            return self._lowest(rows[np.isfinite(self.scores_[rows])], n_suspects, y, present)
+            ranked_again = rows[np.isfinite(again["scores"][rows])]
+            return (lowest_keeping_every_class(again["scores"], ranked_again, n_suspects, y, present),
+                    self._lowest(scored, most, y, present))
 
         # a regressor's gross errors stand out on the trusted rows too: judged on
         # unseen folds, its removals kept 78 % of the gain (benchmarks/RESULTS.md)
         if X_val is not None and auto and is_classifier(self.estimator):
-            return self._remove_judged_on_unseen_validation(
-                X, y, X_val, y_val, present, suspects, rng, proposed=True)
+            removed, suspected = self._remove_suspects_or_share(
+                X, y, X_val, y_val, present, suspects_and_ranking, rng)
+            if suspected:
+                self.scores_, self.n_rounds_ = again["scores"], 1 + again["rounds"]
+            return removed
         scored = scored_rows() if X_val is None else scored_rows(X_clean=X_val, y_clean=y_val)
         if X_val is not None and auto:
-            ranked = self._lowest(scored, removal_lengths(len(rows))[-1], y, present)
+            ranked = self._lowest(scored, most, y, present)
             return ranked[:removal_length_on_validation(
                 self._make_estimator, X, y, present, [(ranked, X_val, y_val)],
                 n_jobs=self.n_jobs)]
@@ -615,18 +625,11 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             est.set_params(task_col=self.task_col)
         return est
 
-    def _remove_judged_on_unseen_validation(self, X, y, X_val, y_val, present, rank, rng, *,
-                                            proposed=False):
-        """``removal_ratio="auto"`` with validation data: the ranking made with
-        all validation rows, cut where rankings made without each of 5
-        task-stratified folds of those rows, judged on that fold, clearly gain.
-
-        ``rank(X_part, y_part)`` returns the rows to remove first, most
-        harmful first, ranked with the validation rows given (and sets the
-        fitted attributes, which the ranking with all of them sets last).
-        With ``proposed`` it returns the whole removal it proposes, which is
-        made or not. Judged on the rows that made it, a ranking's removals
-        look better than they are (on clean data they lost accuracy)."""
+    def _ranked_without_each_validation_fold(self, X_val, y_val, rank, rng):
+        """``rank`` of the rows with the validation rows of each of 5
+        task-stratified folds left out, with the fold's rows, then with all of
+        them (which sets the fitted attributes last): ``(parts, ranked)``,
+        parts None (and a warning) where no fold can be held out."""
         _, sizes = np.unique(task_labels(X_val, self.task_col)[0], return_counts=True)
         n_folds = min(_VALIDATION_FOLDS, _rows_that_can_be_held_out(sizes))
         parts = []
@@ -644,13 +647,44 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
                 "see. Pass a number as removal_ratio to remove rows anyway.",
                 UserWarning,
             )
+            return None, ranked
+        return parts, ranked
+
+    def _remove_judged_on_unseen_validation(self, X, y, X_val, y_val, present, rank, rng):
+        """``removal_ratio="auto"`` with validation data: the ranking made with
+        all validation rows, cut where rankings made without each of 5
+        task-stratified folds of those rows, judged on that fold, clearly gain.
+
+        ``rank(X_part, y_part)`` returns the rows to remove first, most
+        harmful first, ranked with the validation rows given (and sets the
+        fitted attributes, which the ranking with all of them sets last).
+        Judged on the rows that made it, a ranking's removals look better
+        than they are (on clean data they lost accuracy)."""
+        parts, ranked = self._ranked_without_each_validation_fold(X_val, y_val, rank, rng)
+        if parts is None:
             return ranked[:0]
-        if proposed:
-            clear = proposed_removal_on_validation(
-                self._make_estimator, X, y, present, parts, n_jobs=self.n_jobs)
-            return ranked if clear else ranked[:0]
         return ranked[:removal_length_on_validation(
             self._make_estimator, X, y, present, parts, min_z=CLEAR_GAIN_Z, n_jobs=self.n_jobs)]
+
+    def _remove_suspects_or_share(self, X, y, X_val, y_val, present, rank, rng):
+        """As :meth:`_remove_judged_on_unseen_validation`, for a ``rank`` that
+        returns ``(suspects, ranked)``: the suspects go where removing them
+        clearly lowers the Brier score on the unseen folds, else a share of
+        the ranking is judged as there. Returns the rows and whether they
+        are the suspects."""
+        parts, (suspects, ranked) = self._ranked_without_each_validation_fold(
+            X_val, y_val, rank, rng)
+        if parts is None:
+            return ranked[:0], False
+        if proposed_removal_on_validation(
+                self._make_estimator, X, y, present,
+                [(proposed, X_score, y_score) for (proposed, _), X_score, y_score in parts],
+                n_jobs=self.n_jobs):
+            return suspects, True
+        parts = [(ranking, X_score, y_score) for (_, ranking), X_score, y_score in parts]
+        return ranked[:removal_length_on_validation(
+            self._make_estimator, X, y, present, parts, min_z=CLEAR_GAIN_Z,
+            n_jobs=self.n_jobs)], False
 
     def _validation_of_training_tasks(self, X_val, y_val):
         """The rows of ``X_val`` and ``y_val`` of tasks seen in ``X``; a warning
