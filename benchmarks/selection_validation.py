@@ -6,10 +6,10 @@ selector's default with the validation part ("default": ``MTIFSelector(model,
 random_state=seed).fit(X, y, X_val=, y_val=)``, the noise model trusting the
 validation rows; for classes its suspects, ranked again without them, removed
 where the suspects of the noise models trusting 4 of 5 folds of them beat
-keeping every row on the fifth by one paired standard error in accuracy or
-Brier score (since the twenty-first session; before, the ranking cut where
-it beat keeping every row by two standard errors of accuracy); for
-measurements cut by "one SE" below) and of ``strategy="influence"`` judged the same way ("MTIF,
+keeping every row on the fifth by two paired standard errors of the Brier
+score (since the twenty-first session), else the ranking made with all of
+them cut where rankings made without each fold beat keeping every row by two
+paired standard errors of accuracy; for measurements cut by "one SE" below) and of ``strategy="influence"`` judged the same way ("MTIF,
 judged on unseen folds"; the default for classes from the fourteenth session
 to the eighteenth). Then the
 training rows are ranked twice with the whole validation part, by

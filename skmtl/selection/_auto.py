@@ -39,11 +39,6 @@ CLASS_CONDITIONAL_ONE_CLEAR_LEVEL = 0.25
 # average in a setting of the issue-14 study)
 CLEAR_GAIN_Z = 2.0
 CLEAR_GAIN_Z_OVER_FOLDS = 3.0
-# the same for one removal proposed ahead of the evidence (a noise model's suspects),
-# by the Brier score, which moves on every row; at one standard error it passed by chance
-# often enough to lose where nothing could be gained (benchmarks/RESULTS.md, "Ranked
-# again without the suspects")
-PROPOSED_REMOVAL_Z = 2.0
 
 
 def fewest_removed_within_one_se(cv_results):
@@ -415,34 +410,32 @@ def beats_keeping_every_row(scores, top, min_z):
     return bool(ahead.mean() >= min_z * error), error
 
 
-def _removal_scores(make_estimator, X, y, keep, X_score, y_score):
+def _removal_scores(make_estimator, X, y, keep, X_score, y_score,
+                    row_scores=_validation_row_scores):
     rows = np.flatnonzero(keep)
     fitted = make_estimator().fit(_safe_indexing(X, rows), y[rows])
-    return _validation_row_scores(fitted, X_score, y_score)
-
-
-def _removal_brier_scores(make_estimator, X, y, keep, X_score, y_score):
-    rows = np.flatnonzero(keep)
-    fitted = make_estimator().fit(_safe_indexing(X, rows), y[rows])
-    return _validation_row_brier_scores(fitted, X_score, y_score)
+    return row_scores(fitted, X_score, y_score)
 
 
 def proposed_removal_on_validation(make_estimator, X, y, present, parts, *,
-                                   min_z=PROPOSED_REMOVAL_Z, n_jobs=None):
+                                   min_z=CLEAR_GAIN_Z, n_jobs=None):
     """Whether a classifier should make a removal proposed ahead of the
     evidence: removing each part's proposed rows must beat keeping every row
     on that part's scoring rows by ``min_z`` standard errors of the per-row
     differences in Brier score (pooled over the parts, paired). ``parts``
     holds ``(proposed, X_score, y_score)``; refits as in
     :func:`removal_length_on_validation`. Keeping every row comes with a
-    warning that says why."""
+    warning that says why. At one standard error such a removal passed by
+    chance often enough to lose where nothing could be gained
+    (``benchmarks/RESULTS.md``, "Ranked again without the suspects")."""
     def without(proposed):
         keep = present.copy()
         keep[proposed] = False
         return keep
 
     scored = Parallel(n_jobs=n_jobs)(
-        delayed(_removal_brier_scores)(make_estimator, X, y, keep, X_score, y_score)
+        delayed(_removal_scores)(make_estimator, X, y, keep, X_score, y_score,
+                                 _validation_row_brier_scores)
         for proposed, X_score, y_score in parts for keep in (present, without(proposed))
     )
     scores = [np.concatenate(scored[0::2]), np.concatenate(scored[1::2])]  # kept, removed

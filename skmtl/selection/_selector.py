@@ -65,24 +65,24 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     on validation rows its ranking did not see: it is made again without
     each of 5 task-stratified folds of the validation rows and judged on
     that fold (paired over its rows), and rows go only where it beats
-    keeping every row there (a warning says why when none do). For classes
-    the noise model trusting the validation rows proposes as many rows as it
-    expects corrupted, ranked again without them: a model fitted without
-    these suspects, with the trusted rows, predicts every row out of fold,
-    read through the noise model's class matrix, and its lowest become the
-    suspects, for up to 5 rounds (a model fitted on the flipped rows bends
-    toward those near its boundary, the ones that cost most); the removal
-    must beat keeping every row by one standard error in accuracy or in
-    Brier score. ``"influence"`` is judged at shares of 0, 2.5, 5, 10, 15,
-    20 and 30 % by accuracy (squared error for a regressor): the best must
-    beat keeping every row by two standard errors, and the smallest share
-    within one standard error of it goes. Judged on the rows that made the
-    ranking, removals look better than they are, and lost accuracy on clean
-    data (see the user guide). A regressor's noise model is the exception:
-    its gross errors stand out on the rows it trusted too, and it takes the
-    smallest of those shares whose refitted model's squared error on the
-    validation rows is within one standard error of the best (judged on
-    unseen folds it kept less of the gain).
+    keeping every row by two standard errors there (a warning says why when
+    none do). For classes the noise model trusting the validation rows first
+    proposes as many rows as it expects corrupted, ranked again without
+    them: a model fitted without these suspects, with the trusted rows,
+    predicts every row out of fold, read through the noise model's class
+    matrix, and its lowest become the suspects, for up to 5 rounds (a model
+    fitted on the flipped rows bends toward those near its boundary, the
+    ones that cost most); they go if they lower the Brier score clearly.
+    Otherwise, and for ``"influence"``, shares of 0, 2.5, 5, 10, 15, 20 and
+    30 % of the ranking are judged by accuracy (squared error for a
+    regressor), and the smallest share within one standard error of the best
+    goes. Judged on the rows that made the ranking, removals look better
+    than they are, and lost accuracy on clean data (see the user guide). A
+    regressor's noise model is the exception: its gross errors stand out on
+    the rows it trusted too, and it takes the smallest of those shares whose
+    refitted model's squared error on the validation rows is within one
+    standard error of the best (judged on unseen folds it kept less of the
+    gain).
 
     In a :class:`~sklearn.pipeline.Pipeline`, ``fit_transform`` marks the
     removed rows by setting their task label to missing (NaN, or None for
@@ -194,8 +194,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         The ranking score; the lowest are removed (within each round with
         ``step``). ``"label-noise"``: the probability that the row's target is
         right (for a classifier with ``removal_ratio="auto"`` and validation
-        data, as ranked again without the suspects; ``label_noise_`` keeps the
-        noise model's own). ``"influence"``: the weighted total influence.
+        data whose suspects went, as ranked again without them;
+        ``label_noise_`` keeps the noise model's own). ``"influence"``: the weighted total influence.
         ``"random"``: random draws. NaN for rows that cannot be removed.
     label_noise_ : :class:`~sklearn.utils.Bunch` or None
         With ``"label-noise"``, what :func:`estimate_label_noise` returned
@@ -218,7 +218,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         ``strategy="random"`` or when no row could be held out); with
         ``removal_ratio="auto"`` and validation data, those of the ranking
         against all of it (the rankings of its folds are not counted): for
-        a classifier's noise model, 1 plus its rounds without the suspects.
+        a classifier's noise model whose suspects went, 1 plus its rounds
+        without them.
     tasks_ : ndarray of shape (n_tasks,)
         Sorted task labels of the rows of ``X``.
     n_features_in_ : int
