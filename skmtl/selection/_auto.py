@@ -370,15 +370,6 @@ def _validation_row_scores(estimator, X_val, y_val):
     return -((prediction - y_val) ** 2)
 
 
-def _validation_row_brier_scores(estimator, X_val, y_val):
-    """Per validation row, minus the Brier score of a classifier's class
-    probabilities: every row's probability moves with a removal, so the
-    differences between two models are far denser than those of 0/1 accuracy."""
-    truth = (np.asarray(y_val)[:, None] == estimator.classes_).astype(float)
-    unseen = truth.sum(axis=1) == 0  # a class the model was not fitted on: probability 0
-    return -(((estimator.predict_proba(X_val) - truth) ** 2).sum(axis=1) + unseen)
-
-
 def removal_lengths(n_rows):
     """The numbers of rows ``AUTO_RATIOS`` of ``n_rows`` remove, ascending, once each."""
     return sorted({int(np.floor(ratio * n_rows + 1e-9)) for ratio in AUTO_RATIOS})
@@ -410,48 +401,10 @@ def beats_keeping_every_row(scores, top, min_z):
     return bool(ahead.mean() >= min_z * error), error
 
 
-def _removal_scores(make_estimator, X, y, keep, X_score, y_score,
-                    row_scores=_validation_row_scores):
+def _removal_scores(make_estimator, X, y, keep, X_score, y_score):
     rows = np.flatnonzero(keep)
     fitted = make_estimator().fit(_safe_indexing(X, rows), y[rows])
-    return row_scores(fitted, X_score, y_score)
-
-
-def proposed_removal_on_validation(make_estimator, X, y, present, parts, *,
-                                   min_z=CLEAR_GAIN_Z, n_jobs=None):
-    """Whether a classifier should make a removal proposed ahead of the
-    evidence: removing each part's proposed rows must beat keeping every row
-    on that part's scoring rows by ``min_z`` standard errors of the per-row
-    differences in Brier score (pooled over the parts, paired). ``parts``
-    holds ``(proposed, X_score, y_score)``; refits as in
-    :func:`removal_length_on_validation`. Keeping every row comes with a
-    warning that says why. At one standard error such a removal passed by
-    chance often enough to lose where nothing could be gained
-    (``benchmarks/RESULTS.md``, "Ranked again without the suspects")."""
-    def without(proposed):
-        keep = present.copy()
-        keep[proposed] = False
-        return keep
-
-    scored = Parallel(n_jobs=n_jobs)(
-        delayed(_removal_scores)(make_estimator, X, y, keep, X_score, y_score,
-                                 _validation_row_brier_scores)
-        for proposed, X_score, y_score in parts for keep in (present, without(proposed))
-    )
-    scores = [np.concatenate(scored[0::2]), np.concatenate(scored[1::2])]  # kept, removed
-    clear, error = beats_keeping_every_row(scores, 1, min_z)
-    if not clear:
-        share = np.mean([len(proposed) for proposed, _, _ in parts]) / present.sum()
-        warnings.warn(
-            f"removal_ratio='auto' does not remove the {share:.1%} suspected rows: removing "
-            f"them scored a Brier score of {-scores[1].mean():.4g} on the {len(scores[0])} "
-            "validation rows of the training tasks (each scored by a ranking made without "
-            f"it) against {-scores[0].mean():.4g} without removal, not better by {min_z:g} "
-            f"standard errors ({error:.2g}); shares of the noise model's ranking are judged "
-            "instead.",
-            UserWarning,
-        )
-    return clear
+    return _validation_row_scores(fitted, X_score, y_score)
 
 
 def removal_length_on_validation(make_estimator, X, y, present, parts, *, min_z=1.0,
