@@ -4,18 +4,21 @@ Run by ``python benchmarks/selection_study.py --study noisy-validation``. For
 each setting of ``selection_noisy.SETTINGS`` and seed, the test gain of the
 selector's default with the validation part ("default": ``MTIFSelector(model,
 random_state=seed).fit(X, y, X_val=, y_val=)``, the noise model trusting the
-validation rows; for classes the ranking made with all of them, cut where
-rankings made without each of 5 folds of them, judged on that fold, beat
-keeping every row by two paired standard errors; for measurements cut by
-"one SE" below) and of ``strategy="influence"`` judged the same way ("MTIF,
-judged on unseen folds"; the default for classes from the fourteenth session
-to the eighteenth). Then the
-training rows are ranked twice with the whole validation part, by
-``MTIFSelector``'s two strategies (``"influence"``: total influence on the
-validation losses; ``"label-noise"``: the noise model with the validation rows
-trusted); every prefix of ``AUTO_RATIOS`` is removed once; the model refitted
-on the rest is scored on the validation rows (per row, as the selector scores
-them) and on the test part. Rules then choose a prefix from those validation
+validation rows; for classes its suspects, ranked again without them, removed
+where the suspects of the noise models trusting 4 of 5 folds of them beat
+keeping every row on the fifth by two paired standard errors of the Brier
+score without lowering accuracy there (since the twenty-second session), else
+the ranking made with all of them cut where rankings made without each fold
+beat keeping every row by two paired standard errors of accuracy; for
+measurements cut by "one SE" below) and of ``strategy="influence"`` judged
+the same way ("MTIF, judged on unseen folds"; the default for classes from
+the fourteenth session to the eighteenth). Then the training rows are
+ranked twice with the whole validation part, by ``MTIFSelector``'s two
+strategies (``"influence"``: total influence on the validation losses;
+``"label-noise"``: the noise model with the validation rows trusted); every
+prefix of ``AUTO_RATIOS`` is removed once; the model refitted on the rest is
+scored on the validation rows (per row, as the selector scores them) and on
+the test part. Rules then choose a prefix from those validation
 scores, on the rows the ranking was made with:
 
 * **one SE** (:func:`~skmtl.selection._auto.removal_length_on_validation` with

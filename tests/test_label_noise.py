@@ -1,19 +1,22 @@
 """Selection without clean labels: ``estimate_label_noise`` and ``strategy="label-noise"``."""
 
+import copy
+import re
 from functools import partial
 
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch, check_random_state
 
 from skmtl import MultiTaskLogistic, MultiTaskRidge
-from skmtl.datasets import make_multitask_classification, make_multitask_regression
+from skmtl.datasets import load_har, make_multitask_classification, make_multitask_regression
 from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
 from skmtl.selection import (
     MTIFSelector, estimate_label_noise, fewest_removed_with_clear_gain,
@@ -133,27 +136,47 @@ def test_label_noise_with_validation_data_names_it_in_errors():
         selector.fit(X, y, X_val=X[:10], y_val=np.full(10, 2))
 
 
-def _noise_model_rankings(model, X, y, X_val, y_val, seed=0):
+def _suspects_and_rankings_of_trusting_noise_models(model, X, y, X_val, y_val, seed=0):
     """The selector's definition with validation data and ``removal_ratio="auto"``:
     the noise model trusting 4 of 5 task-stratified folds of the validation
-    rows ranks the training rows (lowest label quality first, at most 30 %),
-    to be judged on the fifth; the ranking trusting them all comes last.
-    Returns the parts ``(ranked, X_score, y_score)`` and that last ranking."""
+    rows proposes its suspects (as many rows as it expects corrupted), ranked
+    again without them, and ranks the rows itself (lowest label quality
+    first, at most 30 %), to be judged on the fifth; the same trusting them
+    all comes last. Returns the parts ``((suspects, ranked), X_score,
+    y_score)`` and the last ``(suspects, ranked)``."""
     rng = check_random_state(seed)
     folds = TaskStratifiedKFold(5, shuffle=True, random_state=rng.randint(2**31))
 
-    def ranking(X_trusted, y_trusted):
-        quality = estimate_label_noise(clone(model), X, y, random_state=rng, X_clean=X_trusted,
-                                       y_clean=y_trusted).label_quality
-        return np.argsort(quality, kind="stable")[: int(np.floor(0.3 * len(y) + 1e-9))]
+    def suspects_and_ranking(X_trusted, y_trusted):
+        same_folds = copy.deepcopy(rng)  # ranked again on the noise model's folds
+        noise = estimate_label_noise(clone(model), X, y, random_state=rng, X_clean=X_trusted,
+                                     y_clean=y_trusted)
+        n_suspects = int(round(np.sum(1 - noise.label_quality)))
+        quality, _ = _noise.rerank_without_suspects(
+            clone(model), X, y, noise, n_suspects, cv=5, task_col=-1, random_state=same_folds,
+            X_clean=X_trusted, y_clean=y_trusted)
+        return (np.argsort(quality, kind="stable")[:n_suspects],
+                np.argsort(noise.label_quality, kind="stable")[: int(np.floor(0.3 * len(y) + 1e-9))])
 
-    parts = [(ranking(X_val[train], y_val[train]), X_val[test], y_val[test])
+    parts = [(suspects_and_ranking(X_val[train], y_val[train]), X_val[test], y_val[test])
              for train, test in folds.split(X_val, y_val)]
-    return parts, ranking(X_val, y_val)
+    return parts, suspects_and_ranking(X_val, y_val)
 
 
-def test_label_noise_with_validation_data_trusts_it_and_judges_the_ratio_on_rows_it_did_not_see():
-    X, y, bad, X_val, y_val = weak_features_positives_flipped(seed=2)
+def flipped_with_a_clean_part(kind, seed=0):
+    """:func:`flipped`'s noise (``"positives"``: 30 % of the positives read
+    negative; else 20 % of every class flipped) on 800 training rows; 200
+    rows of the same tasks set aside with their true labels (trusted)."""
+    X, y = make_multitask_classification(n_tasks=4, n_samples=250, n_features=5, random_state=seed)
+    X, X_clean, y, y_clean = task_train_test_split(X, y, test_size=0.2, random_state=seed)
+    rng = np.random.default_rng(seed)
+    rate, among = (0.3, y == 1) if kind == "positives" else (0.2, np.ones(len(y), dtype=bool))
+    bad = among & (rng.random(len(y)) < rate)
+    return X, np.where(bad, 1 - y, y), bad, X_clean, y_clean
+
+
+def test_label_noise_with_validation_data_judges_its_suspects_then_its_ranking_on_unseen_rows():
+    X, y, bad, X_val, y_val = flipped_with_a_clean_part("positives", seed=1)
     # a number: the lowest rows of the noise model trusting every validation row
     sel = MTIFSelector(MultiTaskLogistic(), 0.1, strategy="label-noise", random_state=0).fit(
         X, y, X_val=X_val, y_val=y_val
@@ -166,20 +189,138 @@ def test_label_noise_with_validation_data_trusts_it_and_judges_the_ratio_on_rows
     removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
     np.testing.assert_array_equal(
         removed, np.sort(np.argsort(trusted.label_quality, kind="stable")[: int(0.1 * len(y))]))
-    # "auto": each fold of the validation rows judges the ranking that did not trust it,
-    # and the best share must beat keeping every row by two standard errors there
-    sel = MTIFSelector(MultiTaskLogistic(), strategy="label-noise", random_state=0).fit(
-        X, y, X_val=X_val, y_val=y_val
-    )
-    parts, ranked = _noise_model_rankings(MultiTaskLogistic(), X, y, X_val, y_val)
-    expected = _ratio_on_validation(MultiTaskLogistic(), X, y, parts, False, min_z=2.0)
-    assert sel.removal_ratio_ == expected > 0
+    # "auto": each fold of the validation rows judges the suspects of the noise model that
+    # did not trust it (two standard errors of the Brier score), and failing that, as
+    # before, the shares of its own ranking (the best share clear by two standard errors
+    # of accuracy, then the smallest within one of it)
+    with pytest.warns(UserWarning, match=r"does not remove the 18.6% suspected rows"):
+        sel = MTIFSelector(MultiTaskLogistic(), strategy="label-noise", random_state=0).fit(
+            X, y, X_val=X_val, y_val=y_val
+        )
+    parts, (_, ranked) = _suspects_and_rankings_of_trusting_noise_models(
+        MultiTaskLogistic(), X, y, X_val, y_val)
+    with pytest.warns(UserWarning, match="does not remove"):
+        assert not _auto.proposed_removal_on_validation(
+            MultiTaskLogistic, X, y, np.ones(len(y), dtype=bool),
+            [(suspects, X_score, y_score) for (suspects, _), X_score, y_score in parts])
+    shares = [(ranking, X_score, y_score) for (_, ranking), X_score, y_score in parts]
+    assert sel.removal_ratio_ == _ratio_on_validation(
+        MultiTaskLogistic(), X, y, shares, False, min_z=2.0) > 0
     removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
     np.testing.assert_array_equal(removed, np.sort(ranked[: len(removed)]))
-    # the fitted noise model is the one trusting every validation row
+    # the fitted noise model is the one trusting every validation row, and its own
+    # quality ranked the rows removed
     np.testing.assert_array_equal(sel.scores_, sel.label_noise_.label_quality)
+    assert sel.n_rounds_ == 1
     # the flips made negatives: removed from that label, at well above the base rate
-    assert (y[removed] == 0).mean() > 0.9 and bad[removed].mean() > 1.5 * bad.mean()
+    assert (y[removed] == 0).all() and bad[removed].mean() > 3 * bad.mean()
+
+
+def test_label_noise_with_validation_data_removes_its_suspects_where_they_clearly_gain():
+    """HAR (6 volunteers, 20 % of the labels flipped, a clean fifth trusted): the
+    suspects, ranked again without them, clearly lower the Brier score on the
+    validation rows their ranking did not see, and go."""
+    X, y = load_har(return_X_y=True)
+    six = np.isin(X[:, -1], np.unique(X[:, -1])[:6])
+    X, y = X[six], y[six]
+    X = np.column_stack([StandardScaler().fit_transform(X[:, :-1]), X[:, -1]])
+    X, X_val, y, y_val = task_train_test_split(X, y, test_size=0.2, random_state=0)
+    bad = np.random.default_rng(0).random(len(y)) < 0.2
+    y = np.where(bad, 1 - y, y)
+    sel = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y, X_val=X_val, y_val=y_val)
+    removed = np.setdiff1d(np.arange(len(y)), sel.sample_indices_)
+    n_suspects = int(round(np.sum(1 - sel.label_noise_.label_quality)))
+    # the suspects: as many as the noise model expects corrupted, lowest of the scores
+    # ranked again without them (which are no longer the noise model's own)
+    assert len(removed) == n_suspects
+    np.testing.assert_array_equal(removed, np.sort(np.argsort(sel.scores_, kind="stable")[:n_suspects]))
+    assert not np.array_equal(sel.scores_, sel.label_noise_.label_quality)
+    assert 2 <= sel.n_rounds_ <= 6
+    assert bad[removed].mean() > 0.9
+
+
+def test_label_noise_with_validation_data_says_why_it_keeps_every_row():
+    X, y, _, X_val, y_val = flipped_with_a_clean_part("uniform")
+    with pytest.warns(UserWarning) as record:
+        sel = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y, X_val=X_val, y_val=y_val)
+    messages = [str(w.message) for w in record]
+    assert any(re.search(
+        r"does not remove the 23.1% suspected rows: on the 200 validation rows .* removing "
+        r"them scored a Brier score of 0.3743 against 0.3668 without removal, not better by 2 "
+        r"standard errors \(0.034\); shares of the noise model's ranking are judged instead",
+        m) for m in messages)
+    assert any("keeps every row: no removal scored better on the 200 validation rows" in m
+               for m in messages)
+    assert sel.removal_ratio_ == 0 and len(sel.sample_indices_) == len(y)
+
+
+class _SureOrNot(ClassifierMixin, BaseEstimator):
+    """Fitted on all ``n_rows`` rows: probability 0.9 of class 1 where the first
+    feature is 1, else 0.1; fitted on fewer: ``without`` everywhere."""
+
+    def __init__(self, n_rows=0, without=0.5):
+        self.n_rows, self.without = n_rows, without
+
+    def fit(self, X, y):
+        self.classes_, self.every_row_ = np.array([0, 1]), len(X) == self.n_rows
+        return self
+
+    def predict_proba(self, X):
+        one = np.where(X[:, 0] == 1, 0.9, 0.1) if self.every_row_ else np.full(len(X), self.without)
+        return np.column_stack([1 - one, one])
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+@pytest.mark.parametrize("without, goes", [(0.55, True), (0.45, False)])
+def test_suspects_go_only_where_the_brier_score_clearly_falls_and_accuracy_does_not(without, goes):
+    """Validation rows all of class 1, 60 % of them sure and right (Brier 0.02),
+    40 % sure and wrong (1.62): without the suspects a model unsure everywhere
+    scores a lower Brier score at either probability (0.405 or 0.605 against
+    0.66, clear by more than two standard errors on 2000 rows), but at 0.45
+    it predicts class 0 and accuracy falls from 60 % to 0."""
+    X, y = np.zeros((10, 1)), np.r_[np.zeros(5), np.ones(5)]
+    X_score = (np.arange(2000) % 5 < 3).astype(float)[:, None]
+    suspects = [(np.array([0]), X_score, np.ones(2000))]
+    make = partial(_SureOrNot, n_rows=10, without=without)
+    present = np.ones(10, dtype=bool)
+    if goes:
+        assert _auto.proposed_removal_on_validation(make, X, y, present, suspects)
+    else:
+        with pytest.warns(UserWarning, match=r"does not remove the 10.0% suspected rows: on the "
+                          r"2000 validation rows .* their removal lowers accuracy from 60.0% to 0.0%"):
+            assert not _auto.proposed_removal_on_validation(make, X, y, present, suspects)
+
+
+def test_ranked_again_without_the_suspects_as_refits_by_hand():
+    """One round: each row's class predicted by the plain estimator fitted on
+    its fold's training rows minus the suspects plus the trusted rows, read
+    through the noise model's matrix; a task's only row stays unranked."""
+    X, y, _, X_clean, y_clean = weak_features_positives_flipped(seed=2)
+    X = np.vstack([X, np.r_[X[0, :-1], 99.0]])  # a task of one row
+    y = np.append(y, 1)
+    noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0, X_clean=X_clean,
+                                 y_clean=y_clean)
+    assert noise.noise_kind == "class-conditional"
+    quality, n_rounds = _noise.rerank_without_suspects(
+        MultiTaskLogistic(), X, y, noise, 40, cv=5, task_col=-1,
+        random_state=check_random_state(7), X_clean=X_clean, y_clean=y_clean, max_rounds=1)
+    assert n_rounds == 1
+    suspects = np.argsort(np.nan_to_num(noise.label_quality, nan=np.inf), kind="stable")[:40]
+    folds = TaskStratifiedKFold(5, shuffle=True, random_state=check_random_state(7).randint(2**31))
+    expected = np.full(len(y), np.nan)
+    for train, test in keep_every_class_in_training(list(folds.split(X, y)), y):
+        train = np.setdiff1d(train, suspects)
+        fit = MultiTaskLogistic().fit(np.vstack([X[train], X_clean]), np.r_[y[train], y_clean])
+        joint = fit.predict_proba(X[test]) * noise.transition[:, y[test]].T
+        expected[test] = joint[np.arange(len(test)), y[test]] / joint.sum(axis=1)
+    np.testing.assert_allclose(quality, expected, rtol=1e-6)
+    assert np.isnan(quality[-1]) and np.isfinite(quality[:-1]).all()
+    # with no suspects the first round repeats them: one round, whatever the cap
+    _, n_rounds = _noise.rerank_without_suspects(
+        MultiTaskLogistic(), X, y, noise, 0, cv=5, task_col=-1, random_state=check_random_state(7))
+    assert n_rounds == 1
 
 
 def test_task_majority_out_of_fold_is_each_tasks_most_frequent_training_label():

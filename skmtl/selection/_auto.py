@@ -370,6 +370,15 @@ def _validation_row_scores(estimator, X_val, y_val):
     return -((prediction - y_val) ** 2)
 
 
+def _validation_row_brier_scores(estimator, X_val, y_val):
+    """Per validation row, minus the Brier score of a classifier's class
+    probabilities: every row's probability moves with a removal, so the
+    differences between two models are far denser than those of 0/1 accuracy."""
+    truth = (np.asarray(y_val)[:, None] == estimator.classes_).astype(float)
+    unseen = truth.sum(axis=1) == 0  # a class the model was not fitted on: probability 0
+    return -(((estimator.predict_proba(X_val) - truth) ** 2).sum(axis=1) + unseen)
+
+
 def removal_lengths(n_rows):
     """The numbers of rows ``AUTO_RATIOS`` of ``n_rows`` remove, ascending, once each."""
     return sorted({int(np.floor(ratio * n_rows + 1e-9)) for ratio in AUTO_RATIOS})
@@ -401,10 +410,58 @@ def beats_keeping_every_row(scores, top, min_z):
     return bool(ahead.mean() >= min_z * error), error
 
 
-def _removal_scores(make_estimator, X, y, keep, X_score, y_score):
+def _removal_scores(make_estimator, X, y, keep, X_score, y_score,
+                    row_scores=_validation_row_scores):
     rows = np.flatnonzero(keep)
     fitted = make_estimator().fit(_safe_indexing(X, rows), y[rows])
-    return _validation_row_scores(fitted, X_score, y_score)
+    return row_scores(fitted, X_score, y_score)
+
+
+def _validation_row_brier_and_accuracy(estimator, X_val, y_val):
+    return np.stack([_validation_row_brier_scores(estimator, X_val, y_val),
+                     _validation_row_scores(estimator, X_val, y_val)])
+
+
+def proposed_removal_on_validation(make_estimator, X, y, present, parts, *,
+                                   min_z=CLEAR_GAIN_Z, n_jobs=None):
+    """Whether a classifier should make a removal proposed ahead of the
+    evidence: removing each part's proposed rows must beat keeping every row
+    on that part's scoring rows by ``min_z`` standard errors of the per-row
+    differences in Brier score (pooled over the parts, paired), and must not
+    lower their accuracy. ``parts`` holds ``(proposed, X_score, y_score)``;
+    refits as in :func:`removal_length_on_validation`. Keeping every row
+    comes with a warning that says why. At one standard error such a
+    removal passed by chance often enough to lose where nothing could be
+    gained; a better calibrated model need not be a more accurate one
+    (``benchmarks/RESULTS.md``, "Ranked again without the suspects")."""
+    def without(proposed):
+        keep = present.copy()
+        keep[proposed] = False
+        return keep
+
+    scored = Parallel(n_jobs=n_jobs)(
+        delayed(_removal_scores)(make_estimator, X, y, keep, X_score, y_score,
+                                 _validation_row_brier_and_accuracy)
+        for proposed, X_score, y_score in parts for keep in (present, without(proposed))
+    )
+    kept, removed = np.concatenate(scored[0::2], axis=1), np.concatenate(scored[1::2], axis=1)
+    clearer, error = beats_keeping_every_row([kept[0], removed[0]], 1, min_z)
+    accuracy_lost = removed[1].mean() < kept[1].mean()
+    if not clearer or accuracy_lost:
+        share = np.mean([len(proposed) for proposed, _, _ in parts]) / present.sum()
+        why = (f"their removal lowers accuracy from {kept[1].mean():.1%} to {removed[1].mean():.1%}"
+               if clearer else
+               f"removing them scored a Brier score of {-removed[0].mean():.4g} against "
+               f"{-kept[0].mean():.4g} without removal, not better by {min_z:g} standard "
+               f"errors ({error:.2g})")
+        warnings.warn(
+            f"removal_ratio='auto' does not remove the {share:.1%} suspected rows: on the "
+            f"{kept.shape[1]} validation rows of the training tasks (each scored by a "
+            f"ranking made without it) {why}; shares of the noise model's ranking are "
+            "judged instead.",
+            UserWarning,
+        )
+    return clearer and not accuracy_lost
 
 
 def removal_length_on_validation(make_estimator, X, y, present, parts, *, min_z=1.0,

@@ -27,6 +27,10 @@ _SIGNAL_LEVEL = 0.1
 # both, so the matrix cannot tell which class was read as which; removals on such
 # matrices all lost on development data (CES11 and smoking, 12 seeds, 1 to 37 points)
 CLASS_CONDITIONAL_MAX_SMALLEST_FLIP = 0.125
+# rounds of rerank_without_suspects: the suspects rarely settle (a few tens of rows
+# keep changing places), and the gain at the noise model's count still grew from the
+# third round to the fifth (benchmarks/RESULTS.md, "Ranked again without the suspects")
+RERANK_ROUNDS = 5
 
 
 def reads_every_class_flipped(transition):
@@ -80,6 +84,65 @@ def _out_of_fold(estimator, X, y, weights, folds, classes, n_jobs):
     for (_, test), pred in zip(folds, jobs):
         out[test] = pred
     return out
+
+
+def _training_without(train, kept, y):
+    """The ``kept`` rows of ``train``, and those of any class they would lose."""
+    keep = kept[train]
+    return train[keep | np.isin(y[train], np.setdiff1d(y[train], y[train[keep]]))]
+
+
+def rerank_without_suspects(estimator, X, y, noise, n_suspects, *, cv, task_col,
+                            random_state, X_clean=None, y_clean=None, n_jobs=None,
+                            max_rounds=RERANK_ROUNDS, verbose=0):
+    """Label quality again, each row's class predicted out of fold by a model
+    fitted without the ``n_suspects`` rows of lowest quality and with the
+    trusted rows (``X_clean``, ``y_clean``) in every training part, read
+    through the class ``transition`` of ``noise`` (a result of
+    :func:`estimate_label_noise`); repeated with the new lowest as suspects,
+    ``max_rounds`` times at most and until the suspects repeat.
+
+    A model fitted on every noisy label bends toward the flipped rows near
+    its boundary, which are the ones that cost most accuracy; without the
+    suspects, and held by the trusted rows, it ranks them lower. The matrix
+    keeps the correction for noise that reads one class as another (under
+    noise alike for every class the ranking is that of the probability of
+    the given class). The folds are drawn as :func:`estimate_label_noise`
+    draws them: with the same ``random_state`` (a copy of its random
+    state), the same folds. Returns the quality (NaN for rows no fold holds
+    out) and the number of rounds; a progress bar with ``verbose``.
+    """
+    _, y = _task_labels_and_targets(X, y, task_col)
+    n_rows = len(y)
+    seed = check_random_state(random_state).randint(2**31)
+    folds = list(TaskStratifiedKFold(cv, shuffle=True, random_state=seed, task_col=task_col).split(X, y))
+    folds = keep_every_class_in_training(folds, y)
+    if X_clean is not None:
+        X, y, _, folds = _with_trusted_rows(X, y, folds, X_clean, y_clean, task_col, classes=True)
+    classes, given = np.unique(y, return_inverse=True)
+    one_hot = np.eye(len(classes))[given]
+
+    def lowest(quality):
+        ranked = np.argsort(np.where(np.isnan(quality), np.inf, quality), kind="stable")
+        return np.sort(ranked[:n_suspects])
+
+    suspects = lowest(noise.label_quality)
+    reads_given = noise.transition[:, given[:n_rows]].T  # P(given | true), a row per row
+    progress = tqdm(total=max_rounds, disable=not verbose, desc="ranked again without suspects")
+    for n_round in range(1, max_rounds + 1):
+        progress.update()
+        kept = np.ones(len(y), dtype=bool)
+        kept[suspects] = False
+        parts = [(_training_without(train, kept, y), test) for train, test in folds]
+        joint = _out_of_fold(estimator, X, y, one_hot, parts, classes, n_jobs)[:n_rows] * reads_given
+        with np.errstate(invalid="ignore", divide="ignore"):
+            quality = joint[np.arange(n_rows), given[:n_rows]] / joint.sum(axis=1)
+        again = lowest(quality)
+        if np.array_equal(again, suspects):
+            break
+        suspects = again
+    progress.close()
+    return quality, n_round
 
 
 def p_value_of_gain(differences):

@@ -1,5 +1,6 @@
 """MTIF-guided data selection as a scikit-learn transformer (and imbalanced-learn sampler)."""
 
+import copy
 import numbers
 import warnings
 
@@ -21,10 +22,11 @@ from ._auto import (
     label_noise_removal_count,
     lowest,
     lowest_keeping_every_class,
+    proposed_removal_on_validation,
     removal_length_on_validation,
     removal_lengths,
 )
-from ._noise import estimate_label_noise
+from ._noise import estimate_label_noise, rerank_without_suspects
 from ._output import SelectorOutputMixin
 from ._ranking import draw_splits, measure_influence, target_task_weights
 
@@ -60,20 +62,25 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     ``removal_ratio="auto"`` (the default) decides how many: with the noise
     model, the estimated share of corrupted rows, but only where removing it
     clearly raises an estimate of the clean score on held-out folds (else it
-    keeps every row and warns); with validation data, a share among 0, 2.5,
-    5, 10, 15, 20 and 30 % judged on validation rows the ranking did not
-    see. The rows are ranked again without each of 5 task-stratified folds
-    of the validation rows (by the noise model trusting the other folds, or
-    by their influence on those folds' loss), each such ranking is
-    judged on its fold (accuracy, or squared error for a regressor, paired
-    over its rows), and rows go only where the best share beats keeping
-    every row by two standard errors there; the share chosen is the
-    smallest within one standard error of the best, cut from the ranking
-    made with all validation rows (a warning says why when that is none).
-    Judged on the rows that made the ranking, removals look better than
-    they are, and lost accuracy on clean data (see the user guide). A
-    regressor's noise model is the exception: its gross errors stand out
-    on the rows it trusted too, and it takes the smallest share whose
+    keeps every row and warns). With validation data every removal is judged
+    on validation rows its ranking did not see: it is made again without
+    each of 5 task-stratified folds of the validation rows and judged on
+    that fold (paired over its rows), and rows go only where it beats
+    keeping every row by two standard errors there (a warning says why when
+    none do). For classes the noise model trusting the validation rows first
+    proposes as many rows as it expects corrupted, ranked again without
+    them: a model fitted without these suspects, with the trusted rows,
+    predicts every row out of fold, read through the noise model's class
+    matrix, and its lowest become the suspects, for up to 5 rounds (a model
+    fitted on the flipped rows bends toward those near its boundary, the
+    ones that cost most); they go if they lower the Brier score clearly and
+    do not lower accuracy. Otherwise, and for ``"influence"``, shares of 0,
+    2.5, 5, 10, 15, 20 and 30 % of the ranking are judged by accuracy
+    (squared error for a regressor), and the smallest share within one
+    standard error of the best goes. Judged on the rows that made the ranking, removals look better
+    than they are, and lost accuracy on clean data (see the user guide). A
+    regressor's noise model is the exception: its gross errors stand out on
+    the rows it trusted too, and it takes the smallest of those shares whose
     refitted model's squared error on the validation rows is within one
     standard error of the best (judged on unseen folds it kept less of the
     gain).
@@ -187,8 +194,11 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     scores_ : ndarray of shape (n_samples,)
         The ranking score; the lowest are removed (within each round with
         ``step``). ``"label-noise"``: the probability that the row's target is
-        right. ``"influence"``: the weighted total influence. ``"random"``:
-        random draws. NaN for rows that cannot be removed.
+        right (for a classifier with ``removal_ratio="auto"`` and validation
+        data whose suspects went, as ranked again without them;
+        ``label_noise_`` keeps the noise model's own). ``"influence"``: the
+        weighted total influence. ``"random"``: random draws. NaN for rows
+        that cannot be removed.
     label_noise_ : :class:`~sklearn.utils.Bunch` or None
         With ``"label-noise"``, what :func:`estimate_label_noise` returned
         (the estimated ``noise_rate``, the class ``transition`` matrix, the
@@ -209,7 +219,9 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         Number of scorings made: 1 without ``step`` (0 with
         ``strategy="random"`` or when no row could be held out); with
         ``removal_ratio="auto"`` and validation data, those of the ranking
-        against all of it (the rankings of its folds are not counted).
+        against all of it (the rankings of its folds are not counted): for
+        a classifier's noise model whose suspects went, 1 plus its rounds
+        without them.
     tasks_ : ndarray of shape (n_tasks,)
         Sorted task labels of the rows of ``X``.
     n_features_in_ : int
@@ -467,14 +479,35 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             return rows[np.isfinite(noise.label_quality)]
 
         most = removal_lengths(len(rows))[-1]
+        again = {}  # the last ranking again without the suspects: scores and rounds
+
+        def suspects_and_ranking(X_trusted, y_trusted):
+            """The rows the noise model expects corrupted, ranked again without
+            them, and its own ranking (the lowest ``most``)."""
+            # the rounds refit on the noise model's own folds, their seed drawn again
+            # from a copy: ``rng`` draws as without them, so where the suspects are
+            # refused the shares are judged exactly as they would be without the rounds
+            same_folds = copy.deepcopy(rng)
+            scored = scored_rows(X_clean=X_trusted, y_clean=y_trusted)
+            n_suspects = int(round(np.sum(1 - self.scores_[scored])))
+            again["scores"] = np.full(len(y), np.nan)
+            again["scores"][rows], again["rounds"] = rerank_without_suspects(
+                self._make_estimator(), _safe_indexing(X, rows), y[rows], self.label_noise_,
+                n_suspects, cv=n_folds, task_col=self.task_col, random_state=same_folds,
+                X_clean=X_trusted, y_clean=y_trusted, n_jobs=self.n_jobs, verbose=self.verbose,
+            )
+            ranked_again = rows[np.isfinite(again["scores"][rows])]
+            return (lowest_keeping_every_class(again["scores"], ranked_again, n_suspects, y, present),
+                    self._lowest(scored, most, y, present))
+
         # a regressor's gross errors stand out on the trusted rows too: judged on
         # unseen folds, its removals kept 78 % of the gain (benchmarks/RESULTS.md)
         if X_val is not None and auto and is_classifier(self.estimator):
-            return self._remove_judged_on_unseen_validation(
-                X, y, X_val, y_val, present,
-                lambda X_trusted, y_trusted: self._lowest(
-                    scored_rows(X_clean=X_trusted, y_clean=y_trusted), most, y, present),
-                rng)
+            removed, suspected = self._remove_suspects_or_share(
+                X, y, X_val, y_val, present, suspects_and_ranking, rng)
+            if suspected:
+                self.scores_, self.n_rounds_ = again["scores"], 1 + again["rounds"]
+            return removed
         scored = scored_rows() if X_val is None else scored_rows(X_clean=X_val, y_clean=y_val)
         if X_val is not None and auto:
             ranked = self._lowest(scored, most, y, present)
@@ -599,16 +632,11 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             est.set_params(task_col=self.task_col)
         return est
 
-    def _remove_judged_on_unseen_validation(self, X, y, X_val, y_val, present, rank, rng):
-        """``removal_ratio="auto"`` with validation data: the ranking made with
-        all validation rows, cut where rankings made without each of 5
-        task-stratified folds of those rows, judged on that fold, clearly gain.
-
-        ``rank(X_part, y_part)`` returns the rows to remove first, most
-        harmful first, ranked with the validation rows given (and sets the
-        fitted attributes, which the ranking with all of them sets last).
-        Judged on the rows that made it, a ranking's removals look better
-        than they are (on clean data they lost accuracy)."""
+    def _ranked_without_each_validation_fold(self, X_val, y_val, rank, rng):
+        """``rank`` of the rows with the validation rows of each of 5
+        task-stratified folds left out, with the fold's rows, then with all of
+        them (which sets the fitted attributes last): ``(parts, ranked)``,
+        parts None (and a warning) where no fold can be held out."""
         _, sizes = np.unique(task_labels(X_val, self.task_col)[0], return_counts=True)
         n_folds = min(_VALIDATION_FOLDS, _rows_that_can_be_held_out(sizes))
         parts = []
@@ -626,9 +654,45 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
                 "see. Pass a number as removal_ratio to remove rows anyway.",
                 UserWarning,
             )
+            return None, ranked
+        return parts, ranked
+
+    def _remove_judged_on_unseen_validation(self, X, y, X_val, y_val, present, rank, rng):
+        """``removal_ratio="auto"`` with validation data: the ranking made with
+        all validation rows, cut where rankings made without each of 5
+        task-stratified folds of those rows, judged on that fold, clearly gain.
+
+        ``rank(X_part, y_part)`` returns the rows to remove first, most
+        harmful first, ranked with the validation rows given (and sets the
+        fitted attributes, which the ranking with all of them sets last).
+        Judged on the rows that made it, a ranking's removals look better
+        than they are (on clean data they lost accuracy)."""
+        parts, ranked = self._ranked_without_each_validation_fold(X_val, y_val, rank, rng)
+        if parts is None:
             return ranked[:0]
         return ranked[:removal_length_on_validation(
             self._make_estimator, X, y, present, parts, min_z=CLEAR_GAIN_Z, n_jobs=self.n_jobs)]
+
+    def _remove_suspects_or_share(self, X, y, X_val, y_val, present, rank, rng):
+        """As :meth:`_remove_judged_on_unseen_validation`, for a ``rank`` that
+        returns ``(suspects, ranked)``: the suspects go where removing them
+        clearly lowers the Brier score on the unseen folds and does not lower
+        accuracy there, else a share of
+        the ranking is judged as there. Returns the rows and whether they
+        are the suspects."""
+        parts, (suspects, ranked) = self._ranked_without_each_validation_fold(
+            X_val, y_val, rank, rng)
+        if parts is None:
+            return ranked[:0], False
+        if proposed_removal_on_validation(
+                self._make_estimator, X, y, present,
+                [(proposed, X_score, y_score) for (proposed, _), X_score, y_score in parts],
+                n_jobs=self.n_jobs):
+            return suspects, True
+        parts = [(ranking, X_score, y_score) for (_, ranking), X_score, y_score in parts]
+        return ranked[:removal_length_on_validation(
+            self._make_estimator, X, y, present, parts, min_z=CLEAR_GAIN_Z,
+            n_jobs=self.n_jobs)], False
 
     def _validation_of_training_tasks(self, X_val, y_val):
         """The rows of ``X_val`` and ``y_val`` of tasks seen in ``X``; a warning
