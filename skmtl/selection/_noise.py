@@ -86,6 +86,14 @@ def _out_of_fold(estimator, X, y, weights, folds, classes, n_jobs):
     return out
 
 
+def _noise_model_folds(X, y, cv, random_state, task_col, classes):
+    """Task-stratified folds of one draw of ``random_state``; for classes,
+    with the rows of any class a held-out part would take trained on."""
+    seed = check_random_state(random_state).randint(2**31)
+    folds = list(TaskStratifiedKFold(cv, shuffle=True, random_state=seed, task_col=task_col).split(X, y))
+    return keep_every_class_in_training(folds, y) if classes else folds
+
+
 def _training_without(train, kept, y):
     """The ``kept`` rows of ``train``, and those of any class they would lose."""
     keep = kept[train]
@@ -108,15 +116,13 @@ def rerank_without_suspects(estimator, X, y, noise, n_suspects, *, cv, task_col,
     keeps the correction for noise that reads one class as another (under
     noise alike for every class the ranking is that of the probability of
     the given class). The folds are drawn as :func:`estimate_label_noise`
-    draws them: with the same ``random_state`` (a copy of its random
-    state), the same folds. Returns the quality (NaN for rows no fold holds
+    draws them: with the same ``random_state`` (or a copy of the one it
+    drew from), the same folds. Returns the quality (NaN for rows no fold holds
     out) and the number of rounds; a progress bar with ``verbose``.
     """
     _, y = _task_labels_and_targets(X, y, task_col)
     n_rows = len(y)
-    seed = check_random_state(random_state).randint(2**31)
-    folds = list(TaskStratifiedKFold(cv, shuffle=True, random_state=seed, task_col=task_col).split(X, y))
-    folds = keep_every_class_in_training(folds, y)
+    folds = _noise_model_folds(X, y, cv, random_state, task_col, classes=True)
     if X_clean is not None:
         X, y, _, folds = _with_trusted_rows(X, y, folds, X_clean, y_clean, task_col, classes=True)
     classes, given = np.unique(y, return_inverse=True)
@@ -316,11 +322,7 @@ def estimate_label_noise(
     True
     """
     labels, y = _task_labels_and_targets(X, y, task_col)
-    rng = check_random_state(random_state)
-    splitter = TaskStratifiedKFold(cv, shuffle=True, random_state=rng.randint(2**31), task_col=task_col)
-    folds = list(splitter.split(X, y))
-    if is_classifier(estimator):
-        folds = keep_every_class_in_training(folds, y)
+    folds = _noise_model_folds(X, y, cv, random_state, task_col, classes=is_classifier(estimator))
     n_given = len(y)
     if X_clean is not None or y_clean is not None:
         X, y, labels, folds = _with_trusted_rows(
