@@ -26,17 +26,21 @@ from skmtl.selection import _auto, _noise, _selector
 from skmtl.selection._noise import keep_every_class_in_training
 
 
+def corrupted(y, kind, rng):
+    """``y`` with labels flipped and which: ``"positives"`` (class-conditional),
+    30 % of the positives read negative; else 20 % of every class flipped."""
+    if kind == "positives":
+        bad = (y == 1) & (rng.random(len(y)) < 0.3)
+    else:
+        bad = rng.random(len(y)) < 0.2
+    return np.where(bad, 1 - y, y), bad
+
+
 def flipped(kind, seed=0, n_tasks=4, n_samples=150):
     X, y = make_multitask_classification(
         n_tasks=n_tasks, n_samples=n_samples, n_features=5, random_state=seed
     )
-    rng = np.random.default_rng(seed)
-    if kind == "positives":  # class-conditional: 30 % of the positives read negative
-        bad = (y == 1) & (rng.random(len(y)) < 0.3)
-    else:
-        bad = rng.random(len(y)) < 0.2
-    noisy = np.where(bad, 1 - y, y)
-    return X, noisy, bad
+    return (X, *corrupted(y, kind, np.random.default_rng(seed)))
 
 
 def test_class_conditional_noise_is_found_and_its_direction_learnt():
@@ -76,8 +80,7 @@ def weak_features_positives_flipped(seed=0):
     rng = np.random.default_rng(seed)
     X[:, :-1] += rng.normal(scale=2.5, size=X[:, :-1].shape)
     X, X_clean, y, y_clean = task_train_test_split(X, y, test_size=0.2, random_state=seed)
-    bad = (y == 1) & (rng.random(len(y)) < 0.3)
-    return X, np.where(bad, 1 - y, y), bad, X_clean, y_clean
+    return (X, *corrupted(y, "positives", rng), X_clean, y_clean)
 
 
 def test_trusted_rows_pin_down_class_conditional_noise_the_features_cannot():
@@ -164,15 +167,11 @@ def _suspects_and_rankings_of_trusting_noise_models(model, X, y, X_val, y_val, s
 
 
 def flipped_with_a_clean_part(kind, seed=0):
-    """:func:`flipped`'s noise (``"positives"``: 30 % of the positives read
-    negative; else 20 % of every class flipped) on 800 training rows; 200
-    rows of the same tasks set aside with their true labels (trusted)."""
+    """:func:`corrupted` labels on 800 training rows; 200 rows of the same
+    tasks set aside with their true labels (trusted)."""
     X, y = make_multitask_classification(n_tasks=4, n_samples=250, n_features=5, random_state=seed)
     X, X_clean, y, y_clean = task_train_test_split(X, y, test_size=0.2, random_state=seed)
-    rng = np.random.default_rng(seed)
-    rate, among = (0.3, y == 1) if kind == "positives" else (0.2, np.ones(len(y), dtype=bool))
-    bad = among & (rng.random(len(y)) < rate)
-    return X, np.where(bad, 1 - y, y), bad, X_clean, y_clean
+    return (X, *corrupted(y, kind, np.random.default_rng(seed)), X_clean, y_clean)
 
 
 def test_label_noise_with_validation_data_judges_its_suspects_then_its_ranking_on_unseen_rows():

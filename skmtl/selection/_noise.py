@@ -117,8 +117,8 @@ def rerank_without_suspects(estimator, X, y, noise, n_suspects, *, cv, task_col,
     noise alike for every class the ranking is that of the probability of
     the given class). The folds are drawn as :func:`estimate_label_noise`
     draws them: with the same ``random_state`` (or a copy of the one it
-    drew from), the same folds. Returns the quality (NaN for rows no fold holds
-    out) and the number of rounds; a progress bar with ``verbose``.
+    drew from), the same folds. Returns the quality (NaN for rows no fold
+    holds out) and the number of rounds; a progress bar with ``verbose``.
     """
     _, y = _task_labels_and_targets(X, y, task_col)
     n_rows = len(y)

@@ -77,13 +77,13 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     do not lower accuracy. Otherwise, and for ``"influence"``, shares of 0,
     2.5, 5, 10, 15, 20 and 30 % of the ranking are judged by accuracy
     (squared error for a regressor), and the smallest share within one
-    standard error of the best goes. Judged on the rows that made the ranking, removals look better
-    than they are, and lost accuracy on clean data (see the user guide). A
-    regressor's noise model is the exception: its gross errors stand out on
-    the rows it trusted too, and it takes the smallest of those shares whose
-    refitted model's squared error on the validation rows is within one
-    standard error of the best (judged on unseen folds it kept less of the
-    gain).
+    standard error of the best goes. Judged on the rows that made the
+    ranking, removals look better than they are, and lost accuracy on clean
+    data (see the user guide). A regressor's noise model is the exception:
+    its gross errors stand out on the rows it trusted too, and it takes the
+    smallest of those shares whose refitted model's squared error on the
+    validation rows is within one standard error of the best (judged on
+    unseen folds it kept less of the gain).
 
     In a :class:`~sklearn.pipeline.Pipeline`, ``fit_transform`` marks the
     removed rows by setting their task label to missing (NaN, or None for
@@ -677,9 +677,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         """As :meth:`_remove_judged_on_unseen_validation`, for a ``rank`` that
         returns ``(suspects, ranked)``: the suspects go where removing them
         clearly lowers the Brier score on the unseen folds and does not lower
-        accuracy there, else a share of
-        the ranking is judged as there. Returns the rows and whether they
-        are the suspects."""
+        accuracy there, else a share of the ranking is judged as there.
+        Returns the rows and whether they are the suspects."""
         parts, (suspects, ranked) = self._ranked_without_each_validation_fold(
             X_val, y_val, rank, rng)
         if parts is None:
