@@ -366,7 +366,8 @@ def main(argv=None):
                              "seeds run in parallel")
     parser.add_argument("--defaults-only", action="store_true",
                         help="noisy: only the selector's defaults, random removal of as many "
-                             "rows, the oracle and the ceiling")
+                             "rows, the oracle and the ceiling; noisy-validation: only the "
+                             "selector's default and the oracle")
     parser.add_argument("--recipe-folds", type=int, default=5,
                         help="noisy: folds of the documented GridSearchCV recipe (default 5)")
     parser.add_argument("--seeds", type=int, default=None,
@@ -429,8 +430,11 @@ def main(argv=None):
         report = (selection_validation.validation_report if args.study == "noisy-validation"
                   else selection_recipe.recipe_report)
         threadpool_limits(args.threads)
-        report(args.settings.split(";") if args.settings else list(selection_noisy.SETTINGS),
-               args.seeds or 20, args.jobs)
+        settings = args.settings.split(";") if args.settings else list(selection_noisy.SETTINGS)
+        if args.study == "noisy-validation":
+            report(settings, args.seeds or 20, args.jobs, args.defaults_only)
+        else:
+            report(settings, args.seeds or 20, args.jobs)
         return
     if args.study == "noisy-flips":
         import selection_noisy

@@ -32,12 +32,14 @@ scores, on the rows the ranking was made with:
   the selector's default without the validation part
   (``MTIFSelector(model).fit(X, y)``, its held-out removal test) removes rows.
 
-Printed: test gain (accuracy points; for measurements the drop in test MSE
-in units of the target's spread), mean +/- std [seeds won/tied/lost], per
-column, with the oracle; then per column the sum over the settings, the worst
-setting and how many lose more than 0.1. A setting's row is printed as soon as
-its seeds are done, and its cells depend on the setting and seeds only, so a
-long run can be split (``--settings "A;B"``) and its rows put together.
+``--defaults-only``: the default and the oracle alone. Printed: test gain
+(accuracy points; for measurements the drop in test MSE in units of the
+target's spread), mean +/- std [seeds won/tied/lost], per column, how many
+seeds' suspects the default removed, with the oracle; then per column the sum
+over the settings, the worst setting and how many lose more than 0.1. A
+setting's row is printed as soon as its seeds are done, and its cells depend
+on the setting and seeds only, so a long run can be split (``--settings
+"A;B"``) and its rows put together.
 """
 
 import numpy as np
@@ -58,9 +60,11 @@ RANKINGS = {"MTIF": "influence", "noise model": "label-noise"}
 UNSEEN = {"MTIF, judged on unseen folds": "influence"}
 
 
-def removal_curves(setting, seed):
+def removal_curves(setting, seed, defaults_only=False):
     """Per ranking, the validation row scores (one row per prefix) and the test
-    gain of every prefix of ``AUTO_RATIOS``; and the oracle's gain."""
+    gain of every prefix of ``AUTO_RATIOS``; the default's and the oracle's
+    gain, and whether the default removed its suspects (``defaults_only``: only
+    these)."""
     d = prepare(setting, seed)
     X, y = d["X"], d["y"]
     model = MultiTaskRidge() if d["measurement"] else MultiTaskLogistic()
@@ -71,8 +75,11 @@ def removal_curves(setting, seed):
     curves = {
         "oracle": test_score(model, X, y, np.flatnonzero(~d["bad"]), d) - base,
         "default": test_score(model, X, y, default.sample_indices_, d) - base,
-        "default removes": MTIFSelector(model, random_state=seed).fit(X, y).removal_ratio_ > 0,
+        "suspects": default.n_rounds_ > 1,
     }
+    if defaults_only:
+        return curves
+    curves["default removes"] = MTIFSelector(model, random_state=seed).fit(X, y).removal_ratio_ > 0
     for name, strategy in UNSEEN.items():
         selector = MTIFSelector(model, strategy=strategy, random_state=seed).fit(
             X, y, X_val=d["X_val"], y_val=d["y_val"])
@@ -107,17 +114,18 @@ RULES = {"one SE": (1.0, False), "two SE first": (2.0, False),
          "one SE where the default removes": (1.0, True)}
 
 
-def validation_report(settings, seeds, jobs=1):
-    columns = (["default", *UNSEEN]
-               + [(ranking, rule) for ranking in RANKINGS for rule in RULES])
+def validation_report(settings, seeds, jobs=1, defaults_only=False):
+    columns = ["default"] + ([] if defaults_only else [
+        *UNSEEN, *((ranking, rule) for ranking in RANKINGS for rule in RULES)])
     name = {column: column if isinstance(column, str) else ", ".join(column)
             for column in columns}
     print(f"## Removal ratio chosen on the clean validation part ({seeds} seeds)\n")
-    print("| setting | " + " | ".join(name[c] for c in columns) + " | oracle |")
-    print("|---" * (len(columns) + 2) + "|")
+    print("| setting | " + " | ".join(name[c] for c in columns)
+          + " | seeds whose suspects the default removed | oracle |")
+    print("|---" * (len(columns) + 3) + "|")
     means = {column: [] for column in columns}
     for setting in settings:  # a row printed as soon as its seeds are done
-        curves = Parallel(n_jobs=jobs)(delayed(removal_curves)(setting, seed)
+        curves = Parallel(n_jobs=jobs)(delayed(removal_curves)(setting, seed, defaults_only)
                                        for seed in range(seeds))
         cells = []
         for column in columns:
@@ -132,7 +140,8 @@ def validation_report(settings, seeds, jobs=1):
             means[column].append(gains.mean())
             cells.append(_gain(gains))
         oracle = _gain(np.array([c["oracle"] for c in curves]))
-        print(f"| {setting} | " + " | ".join(cells) + f" | {oracle} |", flush=True)
+        suspects = sum(c["suspects"] for c in curves)
+        print(f"| {setting} | " + " | ".join(cells) + f" | {suspects} | {oracle} |", flush=True)
     print()
     for column, values in means.items():
         print(f"{name[column]}: {harm_summary(values)}")

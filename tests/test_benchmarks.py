@@ -44,6 +44,9 @@ SMOKE_RUNS = {
     "selection_study noisy-validation": (
         ["selection_study.py", "--study", "noisy-validation", "--seeds", "2",
          "--settings", "synthetic, 20% flips;synthetic regression, 10% outliers"], ["torch"]),
+    "selection_study noisy-validation, defaults only": (
+        ["selection_study.py", "--study", "noisy-validation", "--seeds", "1", "--defaults-only",
+         "--settings", "synthetic, 20% flips"], ["torch"]),
     "selection_study noisy-recipe": (
         ["selection_study.py", "--study", "noisy-recipe", "--seeds", "1",
          "--settings", "synthetic, 20% flips;synthetic regression, 10% outliers"], ["torch"]),
