@@ -419,10 +419,10 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
                                                   rng)
         elif auto:
             most = removal_lengths(n_rows)[-1]
-            removed = self._remove_judged_on_unseen_validation(
+            removed, _ = self._remove_judged_on_unseen_validation(
                 X, y, X_val, y_val, present,
-                lambda X_part, y_part: self._remove_by_influence(
-                    X, y, X_part, y_part, n_held, present, most, weights, rng),
+                lambda X_part, y_part: (None, self._remove_by_influence(
+                    X, y, X_part, y_part, n_held, present, most, weights, rng)),
                 rng)
         else:
             removed = self._remove_by_influence(X, y, X_val, y_val, n_held, present, n_remove,
@@ -503,7 +503,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         # a regressor's gross errors stand out on the trusted rows too: judged on
         # unseen folds, its removals kept 78 % of the gain (benchmarks/RESULTS.md)
         if X_val is not None and auto and is_classifier(self.estimator):
-            removed, suspected = self._remove_suspects_or_share(
+            removed, suspected = self._remove_judged_on_unseen_validation(
                 X, y, X_val, y_val, present, suspects_and_ranking, rng)
             if suspected:
                 self.scores_, self.n_rounds_ = again["scores"], 1 + again["rounds"]
@@ -632,11 +632,22 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             est.set_params(task_col=self.task_col)
         return est
 
-    def _ranked_without_each_validation_fold(self, X_val, y_val, rank, rng):
-        """``rank`` of the rows with the validation rows of each of 5
-        task-stratified folds left out, with the fold's rows, then with all of
-        them (which sets the fitted attributes last): ``(parts, ranked)``,
-        parts None (and a warning) where no fold can be held out."""
+    def _remove_judged_on_unseen_validation(self, X, y, X_val, y_val, present, rank, rng):
+        """``removal_ratio="auto"`` with validation data: removals judged on
+        each of 5 task-stratified folds of the validation rows by rankings
+        made without that fold.
+
+        ``rank(X_part, y_part)`` returns ``(proposed, ranked)``, made with the
+        validation rows given (the ranking with all of them, made last, sets
+        the fitted attributes): rows proposed ahead of the evidence (None for
+        none) and the rows to remove first, most harmful first. The proposed
+        rows go where removing them clearly lowers the Brier score on the
+        unseen folds and does not lower accuracy there
+        (:func:`proposed_removal_on_validation`); otherwise the ranking is cut
+        where the shares clearly gain there. Judged on the rows that made it,
+        a ranking's removals look better than they are (on clean data they
+        lost accuracy). Returns the rows and whether they are the proposed
+        ones."""
         _, sizes = np.unique(task_labels(X_val, self.task_col)[0], return_counts=True)
         n_folds = min(_VALIDATION_FOLDS, _rows_that_can_be_held_out(sizes))
         parts = []
@@ -644,9 +655,9 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             folds = TaskStratifiedKFold(n_folds, shuffle=True, random_state=rng.randint(2**31),
                                         task_col=self.task_col).split(X_val, y_val)
             for train, test in folds:
-                ranked = rank(_safe_indexing(X_val, train), y_val[train])
-                parts.append((ranked, _safe_indexing(X_val, test), y_val[test]))
-        ranked = rank(X_val, y_val)
+                parts.append((rank(_safe_indexing(X_val, train), y_val[train]),
+                              _safe_indexing(X_val, test), y_val[test]))
+        proposed, ranked = rank(X_val, y_val)
         if not parts:
             warnings.warn(
                 "removal_ratio='auto' keeps every row: fewer than two validation rows share "
@@ -654,40 +665,12 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
                 "see. Pass a number as removal_ratio to remove rows anyway.",
                 UserWarning,
             )
-            return None, ranked
-        return parts, ranked
-
-    def _remove_judged_on_unseen_validation(self, X, y, X_val, y_val, present, rank, rng):
-        """``removal_ratio="auto"`` with validation data: the ranking made with
-        all validation rows, cut where rankings made without each of 5
-        task-stratified folds of those rows, judged on that fold, clearly gain.
-
-        ``rank(X_part, y_part)`` returns the rows to remove first, most
-        harmful first, ranked with the validation rows given (and sets the
-        fitted attributes, which the ranking with all of them sets last).
-        Judged on the rows that made it, a ranking's removals look better
-        than they are (on clean data they lost accuracy)."""
-        parts, ranked = self._ranked_without_each_validation_fold(X_val, y_val, rank, rng)
-        if parts is None:
-            return ranked[:0]
-        return ranked[:removal_length_on_validation(
-            self._make_estimator, X, y, present, parts, min_z=CLEAR_GAIN_Z, n_jobs=self.n_jobs)]
-
-    def _remove_suspects_or_share(self, X, y, X_val, y_val, present, rank, rng):
-        """As :meth:`_remove_judged_on_unseen_validation`, for a ``rank`` that
-        returns ``(suspects, ranked)``: the suspects go where removing them
-        clearly lowers the Brier score on the unseen folds and does not lower
-        accuracy there, else a share of the ranking is judged as there.
-        Returns the rows and whether they are the suspects."""
-        parts, (suspects, ranked) = self._ranked_without_each_validation_fold(
-            X_val, y_val, rank, rng)
-        if parts is None:
             return ranked[:0], False
-        if proposed_removal_on_validation(
+        if proposed is not None and proposed_removal_on_validation(
                 self._make_estimator, X, y, present,
-                [(proposed, X_score, y_score) for (proposed, _), X_score, y_score in parts],
+                [(rows, X_score, y_score) for (rows, _), X_score, y_score in parts],
                 n_jobs=self.n_jobs):
-            return suspects, True
+            return proposed, True
         parts = [(ranking, X_score, y_score) for (_, ranking), X_score, y_score in parts]
         return ranked[:removal_length_on_validation(
             self._make_estimator, X, y, present, parts, min_z=CLEAR_GAIN_Z,
