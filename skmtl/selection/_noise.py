@@ -276,35 +276,34 @@ def estimate_label_noise(
     -------
     result : :class:`~sklearn.utils.Bunch`
         ``label_quality`` (n_samples,): probability that the row's target is
-        right; NaN for rows no fold holds out (a task's only row). ``noise_rate``: the estimated share of corrupted rows (mean of
-        ``1 - label_quality``). ``tasks`` and ``task_noise_rate``: the sorted
-        task labels and the estimated share of corrupted rows in each (NaN
-        for a task of one row): a task far above the rest is one whose
-        labels went bad (an annotator, a site, a sensor), which task
-        relatedness alone cannot tell from a task merely unlike the others. ``evidence``: how much better the noise model
-        predicts the given targets of ``X`` (not the trusted rows, which no
-        fold holds out) out of fold than the plain model, in AIC
-        units (twice the log-likelihood gain minus two per noise
-        parameter; a task's outlier share counts as far as its rows can move
-        it from the pooled one); at or below 0 the data show no corruption
-        the model can tell from ordinary error. ``noise_kind``: ``"alike"`` (classes; noise
-        that flips every class alike, one rate), ``"class-conditional"``
-        (classes; a full transition matrix, chosen by BIC where it fits
-        clearly better and where the plain out-of-fold model predicts the
-        given labels clearly better than each task's most frequent label, a
-        one-sided paired test at p < 0.1: a matrix that reads one class as
-        another more often than back can be told from a shift of the class
-        balance only through rows the features place in a class; and not
-        where the matrix reads at least 12.5 % of every class as flipped,
-        which says the features leave room for noise both ways, not which
-        way it went; with trusted rows, where BIC prefers it) or
-        ``"outliers"`` (measurements).
-        ``transition`` (classes only, else None):
-        ``T[i, j]``, the estimated probability that a row of true class
-        ``classes[i]`` is labelled ``classes[j]``. ``classes`` (or None).
-        ``posterior`` (classes only, else None; n_samples, n_classes): the
-        probability of each true class, NaN rows where ``label_quality`` is.
-        ``n_iter``.
+        right; NaN for rows no fold holds out (a task's only row).
+        ``noise_rate``: the estimated share of corrupted rows (mean of
+        ``1 - label_quality``). ``tasks`` and ``task_noise_rate``: the sorted task
+        labels and the estimated share of corrupted rows in each (NaN for a
+        task of one row): a task far above the rest is one whose labels went
+        bad (an annotator, a site, a sensor), which task relatedness alone
+        cannot tell from a task merely unlike the others. ``evidence``: how
+        much better the noise model predicts the given targets of ``X`` (not
+        the trusted rows, which no fold holds out) out of fold than the plain
+        model, in AIC units (twice the log-likelihood gain minus two per noise
+        parameter; a task's outlier share counts as far as its rows can move it
+        from the pooled one); at or below 0 the data show no corruption the
+        model can tell from ordinary error. ``noise_kind``: ``"alike"``
+        (classes; noise that flips every class alike, one rate),
+        ``"class-conditional"`` (classes; a full transition matrix, chosen by
+        BIC where it fits clearly better and where the plain out-of-fold model
+        predicts the given labels clearly better than each task's most frequent
+        label, a one-sided paired test at p < 0.1: a matrix that reads one
+        class as another more often than back can be told from a shift of the
+        class balance only through rows the features place in a class; and not
+        where the matrix reads at least 12.5 % of every class as flipped, which
+        says the features leave room for noise both ways, not which way it
+        went; with trusted rows, where BIC prefers it) or ``"outliers"``
+        (measurements). ``transition`` (classes only, else None): ``T[i, j]``,
+        the estimated probability that a row of true class ``classes[i]`` is
+        labelled ``classes[j]``. ``classes`` (or None). ``posterior`` (classes
+        only, else None; n_samples, n_classes): the probability of each true
+        class, NaN rows where ``label_quality`` is. ``n_iter``.
 
     Examples
     --------
