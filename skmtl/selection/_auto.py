@@ -13,6 +13,7 @@ from ._noise import (
     CLASS_CONDITIONAL_MAX_SMALLEST_FLIP,
     estimate_label_noise,
     keep_every_class_in_training,
+    lowest,
     p_value_of_gain,
     reads_every_class_flipped,
 )
@@ -198,11 +199,6 @@ def _balanced_row_scores(prediction, y):
     number of rows where the prediction matches its label, else 0 (the
     shares sum to the balanced accuracy)."""
     return compute_sample_weight("balanced", y) * (prediction == y) / len(y)
-
-
-def lowest(scores, candidates, n):
-    """The ``n`` candidates with the lowest scores (stable order)."""
-    return candidates[np.argsort(scores[candidates], kind="stable")[:n]]
 
 
 def lowest_keeping_every_class(scores, candidates, n, y, kept):

@@ -100,6 +100,11 @@ def _training_without(train, kept, y):
     return train[keep | np.isin(y[train], np.setdiff1d(y[train], y[train[keep]]))]
 
 
+def lowest(scores, candidates, n):
+    """The ``n`` candidates with the lowest scores (stable order)."""
+    return candidates[np.argsort(scores[candidates], kind="stable")[:n]]
+
+
 def rerank_without_suspects(estimator, X, y, noise, n_suspects, *, cv, task_col,
                             random_state, X_clean=None, y_clean=None, n_jobs=None,
                             max_rounds=RERANK_ROUNDS, verbose=0):
@@ -128,11 +133,10 @@ def rerank_without_suspects(estimator, X, y, noise, n_suspects, *, cv, task_col,
     classes, given = np.unique(y, return_inverse=True)
     one_hot = np.eye(len(classes))[given]
 
-    def lowest(quality):
-        ranked = np.argsort(np.where(np.isnan(quality), np.inf, quality), kind="stable")
-        return np.sort(ranked[:n_suspects])
+    def suspects_of(quality):  # the rows no fold holds out (NaN) are never suspects
+        return np.sort(lowest(quality, np.flatnonzero(np.isfinite(quality)), n_suspects))
 
-    suspects = lowest(noise.label_quality)
+    suspects = suspects_of(noise.label_quality)
     reads_given = noise.transition[:, given[:n_rows]].T  # P(given | true), a row per row
     progress = tqdm(total=max_rounds, disable=not verbose, desc="ranked again without suspects")
     for n_round in range(1, max_rounds + 1):
@@ -143,7 +147,7 @@ def rerank_without_suspects(estimator, X, y, noise, n_suspects, *, cv, task_col,
         joint = _out_of_fold(estimator, X, y, one_hot, parts, classes, n_jobs)[:n_rows] * reads_given
         with np.errstate(invalid="ignore", divide="ignore"):
             quality = joint[np.arange(n_rows), given[:n_rows]] / joint.sum(axis=1)
-        again = lowest(quality)
+        again = suspects_of(quality)
         if np.array_equal(again, suspects):
             break
         suspects = again
