@@ -152,6 +152,15 @@ SETTINGS = {
     "Wage, 30% of positives turned negative": ("wage", "positives", False),
     "Wage, 30% of negatives turned positive": ("wage", "negatives", False),
     "Wage, clean labels": ("wage", "none", False),
+    # held out (twenty-fifth session): as above, to test the defaults on data never used before
+    "HI, regions, 20% flips": ("hi", "uniform", False),
+    "HI, 30% of positives turned negative": ("hi", "positives", False),
+    "HI, 30% of negatives turned positive": ("hi", "negatives", False),
+    "HI, clean labels": ("hi", "none", False),
+    "Titanic, classes, 20% flips": ("titanic", "uniform", False),
+    "Titanic, 30% of positives turned negative": ("titanic", "positives", False),
+    "Titanic, 30% of negatives turned positive": ("titanic", "negatives", False),
+    "Titanic, clean labels": ("titanic", "none", False),
 }
 
 
@@ -274,6 +283,14 @@ def load(data, seed):
         return _grouped(frame.assign(
             y=lambda d: (d["health_ins"] == "1. Yes").astype(int)), "education", "y",
             ["age", "year", "logwage"], ["maritl", "race", "jobclass", "health"], 5, seed)
+    if data == "hi":  # married women: health insurance through their own job? 300 per region
+        frame = _sampled_per_group(rdata("Ecdat", "HI"), "region", 300, seed)
+        return _grouped(frame.assign(y=lambda d: (d["whi"] == "yes").astype(int)), "region", "y",
+                        ["whrswk", "experience", "kidslt6", "kids618", "husby"],
+                        ["hhi", "education", "race", "hispanic"], 4, seed)
+    if data == "titanic":  # survived? per passenger class, from age and sex alone
+        frame = rdata("carData", "TitanicSurvival").assign(y=lambda d: (d["survived"] == "yes").astype(int))
+        return _grouped(frame, "passengerClass", "y", ["age"], ["sex"], 3, seed)
     raise KeyError(data)
 
 
