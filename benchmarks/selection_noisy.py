@@ -161,6 +161,19 @@ SETTINGS = {
     "Titanic, 30% of positives turned negative": ("titanic", "positives", False),
     "Titanic, 30% of negatives turned positive": ("titanic", "negatives", False),
     "Titanic, clean labels": ("titanic", "none", False),
+    # held out (twenty-fifth session, later): to confirm a removal test chosen on the settings above
+    "HealthInsurance, regions, 20% flips": ("healthins", "uniform", False),
+    "HealthInsurance, 30% of positives turned negative": ("healthins", "positives", False),
+    "HealthInsurance, 30% of negatives turned positive": ("healthins", "negatives", False),
+    "HealthInsurance, clean labels": ("healthins", "none", False),
+    "SmokeBan, education levels, 20% flips": ("smokeban", "uniform", False),
+    "SmokeBan, 30% of positives turned negative": ("smokeban", "positives", False),
+    "SmokeBan, 30% of negatives turned positive": ("smokeban", "negatives", False),
+    "SmokeBan, clean labels": ("smokeban", "none", False),
+    "Males, years, 20% flips": ("males", "uniform", False),
+    "Males, 30% of positives turned negative": ("males", "positives", False),
+    "Males, 30% of negatives turned positive": ("males", "negatives", False),
+    "Males, clean labels": ("males", "none", False),
 }
 
 
@@ -291,6 +304,21 @@ def load(data, seed):
     if data == "titanic":  # survived? per passenger class, from age and sex alone
         frame = rdata("carData", "TitanicSurvival").assign(y=lambda d: (d["survived"] == "yes").astype(int))
         return _grouped(frame, "passengerClass", "y", ["age"], ["sex"], 3, seed)
+    if data == "healthins":  # US workers: health insurance? 300 per region
+        frame = _sampled_per_group(rdata("AER", "HealthInsurance"), "region", 300, seed)
+        return _grouped(frame.assign(y=lambda d: (d["insurance"] == "yes").astype(int)), "region", "y",
+                        ["age", "family"],
+                        ["health", "limit", "gender", "married", "selfemp", "ethnicity", "education"],
+                        4, seed)
+    if data == "smokeban":  # US indoor workers: smoker? 300 per education level
+        frame = _sampled_per_group(rdata("AER", "SmokeBan"), "education", 300, seed)
+        return _grouped(frame.assign(y=lambda d: (d["smoker"] == "yes").astype(int)), "education", "y",
+                        ["age"], ["ban", "afam", "hispanic", "gender"], 5, seed)
+    if data == "males":  # young US men 1980-87: union member? 300 a year
+        frame = _sampled_per_group(rdata("Ecdat", "Males"), "year", 300, seed)
+        return _grouped(frame.assign(y=lambda d: (d["union"] == "yes").astype(int)), "year", "y",
+                        ["school", "exper", "wage"],
+                        ["ethn", "maried", "health", "industry", "occupation", "residence"], 8, seed)
     raise KeyError(data)
 
 
