@@ -174,12 +174,49 @@ def test_step_with_validation_fraction_scores_rows_held_out_earlier(clf_data):
     assert np.isnan(stepped.scores_).sum() < 40  # a fresh held-out part each round
 
 
-def test_random_strategy_ignores_step(clf_data):
+def test_random_strategy_ignores_step_and_says_so(clf_data):
     X, y = clf_data
     plain = MTIFSelector(MultiTaskLogistic(), strategy="random", removal_ratio=0.2, random_state=0).fit(X, y)
-    stepped = MTIFSelector(MultiTaskLogistic(), strategy="random", removal_ratio=0.2, step=0.05, random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match="step applies only to strategy='influence' and is ignored "
+                      "by strategy='random'. Pass strategy='influence'"):
+        stepped = MTIFSelector(MultiTaskLogistic(), strategy="random", removal_ratio=0.2, step=0.05,
+                               random_state=0).fit(X, y)
     np.testing.assert_array_equal(plain.sample_indices_, stepped.sample_indices_)
     assert stepped.n_rounds_ == 0
+
+
+def test_influence_options_under_the_default_strategy_warn(clf_data):
+    # MTIFSelector(model, removal_ratio=0.2, step=0.05) reads like the paper's re-scored
+    # influence, but the default strategy is the noise model, which ranks once
+    X, y = clf_data
+    with pytest.warns(UserWarning, match=r"step and target_weights apply only to "
+                      r"strategy='influence' and are ignored by strategy='label-noise' \(what "
+                      r"strategy='auto' uses\)"):
+        sel = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.2, step=0.05,
+                           target_weights={0: 1}, random_state=0).fit(X, y)
+    assert sel.strategy_ == "label-noise" and sel.n_rounds_ == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MTIFSelector(MultiTaskLogistic(), strategy="influence", removal_ratio=0.2, step=0.05,
+                     target_weights={0: 1}, random_state=0).fit(X, y)
+
+
+def test_a_task_removed_entirely_is_named(clf_data):
+    X, y = clf_data
+    X = np.vstack([X, np.column_stack([np.zeros((2, 3)), [9, 9]])])
+    y = np.r_[y, 0, 1]
+    outcomes = set()
+    for seed in range(6):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sel = MTIFSelector(MultiTaskLogistic(), strategy="random", removal_ratio=0.9,
+                               random_state=seed).fit(X, y)
+        named = [w for w in caught if "removed every row of 1 task(s) [9]" in str(w.message)]
+        vanished = 9 not in X[sel.sample_indices_, -1]
+        assert len(named) == vanished
+        assert set(X[sel.sample_indices_, -1]) >= {0, 1, 2, 3}  # the large tasks keep rows
+        outcomes.add(vanished)
+    assert outcomes == {True, False}
 
 
 @pytest.mark.parametrize("step", [0, 1.0, -0.1])

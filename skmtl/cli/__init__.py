@@ -289,9 +289,9 @@ def _build_parser():
     sel.add_argument("--strategy", choices=["label-noise", "influence"], default="label-noise",
                      help="label-noise (default): rank rows by the probability that their "
                      "target is right, learnt from the data alone; influence: by their total "
-                     "influence on held-out rows of the same (possibly noisy) data, which "
-                     "ranks corrupted rows poorly when the targets are noisy; --ratio auto "
-                     "needs label-noise.")
+                     "influence on the --trusted rows or, without them, on held-out rows of "
+                     "the same (possibly noisy) data, which ranks corrupted rows poorly when "
+                     "the targets are noisy; --ratio auto needs label-noise or --trusted.")
     sel.add_argument("--noise-kind", choices=["auto", "alike", "class-conditional"],
                      default="auto",
                      help="classes only: how the labels went wrong, if you know it: alike "

@@ -129,27 +129,28 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         chooses from the data (``label_noise_.noise_kind``); name it where
         you know how the labels went wrong.
     target_weights : dict or array-like of shape (n_tasks,), default=None
-        ``"influence"`` only. Weight of each target task in the total
-        influence. None weights all tasks equally (the paper's total
-        influence). A dict maps task labels to weights (tasks not listed get
-        weight 0, so ``{"a": 1}`` selects the rows that help task ``"a"``);
-        an array follows the sorted task labels (``tasks_``). Weights must be
-        non-negative, not all zero.
+        ``"influence"`` only (other strategies ignore it, with a warning).
+        Weight of each target task in the total influence. None weights all
+        tasks equally (the paper's total influence). A dict maps task labels
+        to weights (tasks not listed get weight 0, so ``{"a": 1}`` selects the
+        rows that help task ``"a"``); an array follows the sorted task labels
+        (``tasks_``). Weights must be non-negative, not all zero.
     step : float or None, default=None
-        ``"influence"`` only. Re-score as rows go: remove ``max(1,
-        floor(step * n_rows))`` rows (``n_rows``: those with a task label) at
-        a time, then refit the estimator on the rows left and score them
-        again, until ``removal_ratio`` is reached, the way
+        ``"influence"`` only (other strategies ignore it, with a warning).
+        Re-score as rows go: remove ``max(1, floor(step * n_rows))`` rows
+        (``n_rows``: those with a task label) at a time, then refit the
+        estimator on the rows left and score them again, until
+        ``removal_ratio`` is reached, the way
         :class:`~sklearn.feature_selection.RFE` removes features. The
         first-order influence describes small changes to the fitted model;
         after a large removal the model, and the ranking, move. None removes
         every row from one scoring, as the MTIF paper does. Each round costs
-        one scoring (``n_rounds_``). The selector's own folds (int ``cv``)
-        and held-out part are drawn afresh each round, splits given as
-        ``cv`` once; either is restricted to the rows left. With
+        one scoring (``n_rounds_``). The selector's own folds (int ``cv``) and
+        held-out part are drawn afresh each round, splits given as ``cv``
+        once; either is restricted to the rows left. With
         ``removal_ratio="auto"`` and validation data the rounds run to the
-        largest share tried (30 %); a smaller share removes the first rows
-        of that sequence, exactly the rows a run to that share removes.
+        largest share tried (30 %); a smaller share removes the first rows of
+        that sequence, exactly the rows a run to that share removes.
     cv : int, cross-validation generator or iterable, default=5
         Folds of the out-of-fold estimates. ``"label-noise"``: the number of
         :class:`~skmtl.model_selection.TaskStratifiedKFold` folds (an int).
@@ -429,6 +430,15 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
                                                 weights, rng)
         keep = present.copy()
         keep[removed] = False
+        emptied = np.setdiff1d(self.tasks_, labels[keep])
+        if len(emptied):
+            warnings.warn(
+                f"the selection removed every row of {len(emptied)} task(s) "
+                f"{preview_labels(emptied)}: a model fitted after the selector sees none of "
+                "their rows and predicts them as a task not seen in fit. Lower "
+                "removal_ratio to keep them.",
+                UserWarning,
+            )
         self.sample_indices_ = np.flatnonzero(keep)
         self.removal_ratio_ = float(len(removed) / n_rows)
         self._removed = removed
@@ -436,6 +446,17 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
 
     def _resolve_strategy(self, validation):
         strategy = "label-noise" if self.strategy == "auto" else self.strategy
+        ignored = [name for name in ("step", "target_weights") if getattr(self, name) is not None]
+        if ignored and strategy != "influence":
+            verbs = ("applies", "is") if len(ignored) == 1 else ("apply", "are")
+            warnings.warn(
+                f"{' and '.join(ignored)} {verbs[0]} only to strategy='influence' and "
+                f"{verbs[1]} ignored by strategy={strategy!r}"
+                + (" (what strategy='auto' uses)" if self.strategy == "auto" else "")
+                + ". Pass strategy='influence' to rank rows by their influence, or leave "
+                f"{' and '.join(ignored)} out.",
+                UserWarning,
+            )
         if strategy == "influence" and not hasattr(self.estimator, "influence"):
             raise TypeError(
                 f"strategy={strategy!r} ranks rows by the estimator's influence, and "
