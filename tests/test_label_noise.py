@@ -766,9 +766,14 @@ def test_balanced_row_scores_sum_to_the_balanced_accuracy():
     "kind, clean_mean, balanced_mean, refusal",
     [
         ("class-conditional", 0.05, 0.01, None),
-        ("class-conditional", 0.05, -0.01, "did not raise the balanced accuracy on the given"),
-        # both gain on average, neither clearly: p ~ 0.36 for each
-        ("class-conditional", 0.0002, 0.00002, "neither the estimated clean score nor"),
+        ("class-conditional", 0.05, -0.01, "did not clearly raise the balanced accuracy on the"),
+        # both gain on average, the balanced accuracy not clearly: p ~ 0.37 for each
+        ("class-conditional", 0.0002, 0.00002, r"p = 0.37 >= 0.05\); the estimated clean score "
+         r"alone \(p = 0.37\)"),
+        # the estimated clean score not even on average, however clear the balanced gain
+        ("class-conditional", -0.0002, 0.01, "not a clear gain for class-conditional noise"),
+        # the estimated clean score on average only, the balanced accuracy clearly: p ~ 0.02
+        ("class-conditional", 0.0002, 0.00012, None),
         ("alike", 0.05, -0.01, None),
         # a gain at p ~ 0.04: not clear enough where every class flips alike
         ("alike", 0.001, 0.0, "not a clear gain for alike noise"),

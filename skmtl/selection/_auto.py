@@ -27,11 +27,12 @@ AUTO_RATIOS = (0.0, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3)
 # (benchmarks/selection_study.py --study noisy-recipe, Arrests)
 REMOVAL_TEST_LEVEL = {"class-conditional": 0.5, "alike": 0.025, "outliers": 0.1}
 
-# class-conditional noise is tested twice (the estimated clean score and the balanced
-# accuracy on the given labels), and one of the two must also pass at this level:
-# where the features cannot tell which class was read as which, both passed at 0.5
-# by chance (benchmarks/selection_study.py --study noisy-recipe, CES11)
-CLASS_CONDITIONAL_ONE_CLEAR_LEVEL = 0.25
+# class-conditional noise is tested twice: the estimated clean score, which rests on the
+# estimated matrix (a wrong one confirms itself: p 0.03 on a removal that cost 15 points),
+# at REMOVAL_TEST_LEVEL, and the balanced accuracy on the given labels, which needs no
+# matrix, at this level (benchmarks/RESULTS.md, "Twenty-fifth session": with one of the
+# two at 0.25 instead, the default lost 0.76 and 0.55 point on two data sets never used)
+CLASS_CONDITIONAL_BALANCED_LEVEL = 0.05
 
 # how many paired standard errors the best removal must beat keeping every row
 # by, on scores its ranking did not see, before any row goes: per validation
@@ -269,32 +270,32 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
     folds say that removing them raises the clean score; else 0 (with a
     warning).
 
-    ``noise`` is :func:`estimate_label_noise` of ``(X, y)``; ``make_estimator()``
-    returns a fresh copy of the model. The estimated clean score of 3
-    task-stratified held-out folds, the rows ranked again on each training
-    part (with the kind of noise found on all rows), is compared with and
-    without the removal (a one-sided paired test). How clear the gain must be depends on the kind of noise:
-    class-conditional noise (one class read as another more often than
-    back) moves the decision boundary and removing the flips moves it back,
-    so a gain on average suffices (p < 0.5); noise that flips every class
-    alike leaves the best classifier where it was (Natarajan et al., 2013),
-    and a wrong removal there cost up to 2.5 points, so the gain must be
-    clear (p < 0.025); outliers of a measurement may not pull the fit
-    (p < 0.1).
+    ``noise`` is :func:`estimate_label_noise` of ``(X, y)``;
+    ``make_estimator()`` returns a fresh copy of the model. The estimated
+    clean score of 3 task-stratified held-out folds, the rows ranked again
+    on each training part (with the kind of noise found on all rows), is
+    compared with and without the removal (a one-sided paired test). How
+    clear the gain must be depends on the kind of noise: class-conditional
+    noise (one class read as another more often than back) moves the
+    decision boundary and removing the flips moves it back, so a gain on
+    average suffices (p < 0.5); noise that flips every class alike leaves
+    the best classifier where it was (Natarajan et al., 2013), and a wrong
+    removal there cost up to 2.5 points, so the gain must be clear (p <
+    0.025); outliers of a measurement may not pull the fit (p < 0.1).
 
     The estimated clean score rests on the estimated transition matrix, and
     a wrong matrix confirms itself. So class-conditional noise must also
-    raise, on average (p < 0.5), the balanced accuracy on the given labels
-    of the same held-out rows, which needs no matrix: under noise that
-    depends on the class alone, the balanced error on the noisy labels is an
+    clearly raise (p < 0.05) the balanced accuracy on the given labels of
+    the same held-out rows, which needs no matrix: under noise that depends
+    on the class alone, the balanced error on the noisy labels is an
     increasing affine function of the clean one for two classes (Menon et
     al., 2015). Where the features cannot tell which class was read as
-    which, the matrix may point the wrong way and both tests still pass at
-    p < 0.5 by chance; so one of the two must pass at p < 0.25. Such a matrix
-    often reads many rows of every class as flipped (the plain model leaves
-    room for noise in both directions, and the fit fills both):
-    :func:`estimate_label_noise` then calls the noise alike, and where the
-    kind was named class-conditional nothing is removed on such a matrix.
+    which, the matrix may point the wrong way and the estimated clean score
+    then gains by chance, even clearly. Such a matrix often reads many rows
+    of every class as flipped (the plain model leaves room for noise in both
+    directions, and the fit fills both): :func:`estimate_label_noise` then
+    calls the noise alike, and where the kind was named class-conditional
+    nothing is removed on such a matrix.
     """
     smallest_flip, both_ways = (
         reads_every_class_flipped(noise.transition)
@@ -323,8 +324,7 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
             p_balanced = (
                 p_value_of_gain(balanced) if noise.noise_kind == "class-conditional" else 0.0
             )
-            one_clear = min(p_value, p_balanced) < CLASS_CONDITIONAL_ONE_CLEAR_LEVEL
-            if p_value < level and p_balanced < level and one_clear:
+            if p_value < level and p_balanced < CLASS_CONDITIONAL_BALANCED_LEVEL:
                 return int(np.floor(noise.noise_rate * np.isfinite(noise.label_quality).sum() + 1e-9))
             test = f"one-sided paired test over {len(differences)} rows of 3 folds"
             if p_value >= level:
@@ -334,20 +334,15 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
                     f"on average, not a clear gain for {noise.noise_kind} noise ({test}, "
                     f"p = {p_value:.2f} >= {level})"
                 )
-            elif p_balanced >= level:
-                why = (
-                    f"removing the estimated {noise.noise_rate:.1%} of corrupted rows did not "
-                    "raise the balanced accuracy on the given labels of held-out rows, which "
-                    f"class-conditional noise keeps in step with the clean one ({test}, "
-                    f"p = {p_balanced:.2f} >= {level})"
-                )
             else:
                 why = (
-                    f"removing the estimated {noise.noise_rate:.1%} of corrupted rows raised "
-                    "neither the estimated clean score nor the balanced accuracy on the given "
-                    f"labels of held-out rows clearly ({test}, p = {p_value:.2f} and "
-                    f"{p_balanced:.2f}; one must be below {CLASS_CONDITIONAL_ONE_CLEAR_LEVEL}): "
-                    "the features may not tell which class was read as which"
+                    f"removing the estimated {noise.noise_rate:.1%} of corrupted rows did not "
+                    "clearly raise the balanced accuracy on the given labels of held-out rows, "
+                    "which needs no transition matrix and which class-conditional noise keeps "
+                    f"in step with the clean one ({test}, p = {p_balanced:.2f} >= "
+                    f"{CLASS_CONDITIONAL_BALANCED_LEVEL}); the estimated clean score alone "
+                    f"(p = {p_value:.2f}) rests on the estimated matrix, which may read the "
+                    "wrong class as flipped where the features are weak"
                 )
     warnings.warn(
         f"removal_ratio='auto' keeps every row: {why}. Pass a number as "

@@ -255,12 +255,10 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     task-stratified folds, the rows ranked again on each training part, a
     one-sided paired test), and how clear the gain must be follows the kind
     of noise (``label_noise_.noise_kind``). Class-conditional noise moves the
-    decision boundary and removing the flips moves it back: a gain on
-    average suffices (p < 0.5), on the estimated clean score and on the
-    balanced accuracy on the given labels, which needs no estimated
-    transition matrix (a wrong one confirms itself), and one of the two
-    must pass at p < 0.25 (both pass at 0.5 by chance where the features
-    cannot tell which class was read as which). Noise is called
+    decision boundary and removing the flips moves it back: a gain of the
+    estimated clean score on average suffices (p < 0.5), where the balanced
+    accuracy on the given labels, which needs no estimated transition matrix
+    (a wrong one confirms itself), gains clearly (p < 0.05). Noise is called
     class-conditional only where the features predict the given labels
     clearly better than each task's most frequent label (otherwise the
     noise rates cannot be told from the class balance), and not where the
