@@ -174,6 +174,19 @@ SETTINGS = {
     "Males, 30% of positives turned negative": ("males", "positives", False),
     "Males, 30% of negatives turned positive": ("males", "negatives", False),
     "Males, clean labels": ("males", "none", False),
+    # held out (twenty-sixth session): to confirm a clean-part share judge chosen on the settings above
+    "NMES1988, regions, 20% flips": ("nmes", "uniform", False),
+    "NMES1988, 30% of positives turned negative": ("nmes", "positives", False),
+    "NMES1988, 30% of negatives turned positive": ("nmes", "negatives", False),
+    "NMES1988, clean labels": ("nmes", "none", False),
+    "GSSvocab, years, 20% flips": ("gssvocab", "uniform", False),
+    "GSSvocab, 30% of positives turned negative": ("gssvocab", "positives", False),
+    "GSSvocab, 30% of negatives turned positive": ("gssvocab", "negatives", False),
+    "GSSvocab, clean labels": ("gssvocab", "none", False),
+    "Affairs, religiousness, 20% flips": ("affairs", "uniform", False),
+    "Affairs, 30% of positives turned negative": ("affairs", "positives", False),
+    "Affairs, 30% of negatives turned positive": ("affairs", "negatives", False),
+    "Affairs, clean labels": ("affairs", "none", False),
 }
 
 
@@ -319,6 +332,21 @@ def load(data, seed):
         return _grouped(frame.assign(y=lambda d: (d["union"] == "yes").astype(int)), "year", "y",
                         ["school", "exper", "wage"],
                         ["ethn", "maried", "health", "industry", "occupation", "residence"], 8, seed)
+    if data == "nmes":  # US elderly 1987-88: any hospital stay? 300 per region
+        frame = _sampled_per_group(rdata("AER", "NMES1988"), "region", 300, seed)
+        return _grouped(frame.assign(y=lambda d: (d["hospital"] > 0).astype(int)), "region", "y",
+                        ["age", "school", "income", "chronic"],
+                        ["health", "adl", "afam", "gender", "married", "employed", "insurance",
+                         "medicaid"], 4, seed)
+    if data == "gssvocab":  # US General Social Survey: 7 or more of 10 words right? 150 a year
+        frame = _sampled_per_group(rdata("carData", "GSSvocab"), "year", 150, seed)
+        return _grouped(frame.assign(y=lambda d: (d["vocab"] >= 7).astype(int)), "year", "y",
+                        ["age", "educ"], ["gender", "nativeBorn"], 8, seed)
+    if data == "affairs":  # married US readers: any affair in a year? per religiousness (1-5)
+        frame = rdata("AER", "Affairs").assign(y=lambda d: (d["affairs"] > 0).astype(int))
+        return _grouped(frame, "religiousness", "y",
+                        ["age", "yearsmarried", "education", "occupation", "rating"],
+                        ["gender", "children"], 5, seed)
     raise KeyError(data)
 
 
