@@ -846,3 +846,14 @@ def test_relatedness_pairs_without_effect_are_not_called_harmful():
     text = "\n".join(lines) if isinstance(lines, list) else lines
     assert "+0.5  helps" in text and "-0.2  hurts" in text
     assert "no effect" in text and "+0  hurts" not in text
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_select_shows_progress_bars_on_a_terminal(data_csv, tmp_path, capsys, monkeypatch,
+                                                   terminal):
+    path, _, _ = data_csv
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    status, _, err = run_main(capsys, "select", path, "--task-col", "school", "--target",
+                              "score", "--ratio", "0.1", "--out", str(tmp_path))
+    assert status == 0, err
+    assert ("%|" in err) == terminal  # a tqdm bar: "NN%|####| i/n"

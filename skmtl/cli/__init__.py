@@ -111,7 +111,9 @@ def _cmd_select(args):
     selector = _select_rows(
         X, y, model=model, kind=kind, ratio=args.ratio, strategy=args.strategy,
         noise_kind=args.noise_kind, scale=not args.no_scale, cv=args.cv,
-        random_state=args.random_state, n_jobs=args.n_jobs, verbose=args.verbose,
+        random_state=args.random_state, n_jobs=args.n_jobs,
+        # scoring can take minutes: bars on a terminal, as git and pip show theirs
+        verbose=args.verbose or sys.stderr.isatty(),
         trusted=trusted, trusted_folds=trusted_folds,
     )
     kept, score = selector.sample_indices_, selector.scores_
@@ -245,8 +247,9 @@ def _build_parser():
 
     def verbose_option(p):
         p.add_argument("-v", "--verbose", action="count", default=0,
-                       help="on an error, also show the full traceback (and with select, "
-                       "progress bars).")
+                       help="on an error, also show the full traceback; with select, "
+                       "progress bars also where stderr is not a terminal (on one they "
+                       "always show).")
 
     def method_option(p):
         p.add_argument("--method", choices=("mtif", "exact", "newton"), metavar="M",
