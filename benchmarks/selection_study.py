@@ -349,7 +349,7 @@ def main(argv=None):
     parser.add_argument(
         "--study",
         choices=["paper", "noisy", "noisy-tasks", "noisy-flips", "noisy-twins", "noisy-validation",
-                 "noisy-recipe"],
+                 "noisy-recipe", "noisy-judges"],
         default="paper",
         help="paper: the MTIF paper's Table 2 protocol (clean validation part); noisy: "
              "selection without clean labels (benchmarks/selection_noisy.py; --seeds "
@@ -359,11 +359,13 @@ def main(argv=None):
              "(benchmarks/selection_twins.py); noisy-validation: the removal ratio chosen "
              "on the clean validation part, the selector's default beside other rules "
              "(benchmarks/selection_validation.py); noisy-recipe: the documented GridSearchCV "
-             "recipe for the removal ratio, by refit rule (benchmarks/selection_recipe.py)",
+             "recipe for the removal ratio, by refit rule (benchmarks/selection_recipe.py); "
+             "noisy-judges: with a clean validation part, judges of the shares of the "
+             "default's ranking on the same recorded seeds (benchmarks/selection_judges.py)",
     )
     parser.add_argument("--jobs", type=int, default=1,
-                        help="noisy, noisy-flips, noisy-twins, noisy-validation, noisy-recipe: "
-                             "seeds run in parallel")
+                        help="noisy, noisy-flips, noisy-twins, noisy-validation, noisy-recipe, "
+                             "noisy-judges: seeds run in parallel")
     parser.add_argument("--defaults-only", action="store_true",
                         help="noisy: only the selector's defaults, random removal of as many "
                              "rows, the oracle and the ceiling; noisy-validation: only the "
@@ -401,7 +403,7 @@ def main(argv=None):
     parser.add_argument("--settings", default=None,
                         help=f"comma separated, from {list(SETTINGS)} (default: all; "
                              "net: the HAR ones); --study noisy, noisy-flips, noisy-validation, "
-                             "noisy-recipe: "
+                             "noisy-recipe, noisy-judges (default: the classification ones): "
                              "semicolon separated names of selection_noisy.SETTINGS; "
                              "noisy-twins: comma separated data names of selection_noisy.load "
                              "(default contraception,tv16,har)")
@@ -435,6 +437,16 @@ def main(argv=None):
             report(settings, args.seeds or 20, args.jobs, args.defaults_only)
         else:
             report(settings, args.seeds or 20, args.jobs)
+        return
+    if args.study == "noisy-judges":
+        import selection_judges
+        import selection_noisy
+
+        threadpool_limits(args.threads)
+        settings = (args.settings.split(";") if args.settings else
+                    [name for name, (_, _, measurement) in selection_noisy.SETTINGS.items()
+                     if not measurement])
+        selection_judges.judges_report(settings, args.seeds or 20, args.jobs)
         return
     if args.study == "noisy-flips":
         import selection_noisy

@@ -50,6 +50,9 @@ SMOKE_RUNS = {
     "selection_study noisy-recipe": (
         ["selection_study.py", "--study", "noisy-recipe", "--seeds", "1",
          "--settings", "synthetic, 20% flips;synthetic regression, 10% outliers"], ["torch"]),
+    "selection_study noisy-judges": (
+        ["selection_study.py", "--study", "noisy-judges", "--seeds", "2",
+         "--settings", "synthetic, clean labels"], ["torch"]),
     "selection_study noisy-twins": (
         ["selection_study.py", "--study", "noisy-twins", "--seeds", "1",
          "--settings", "synthetic"], ["torch", "cleanlab"]),
