@@ -21,10 +21,10 @@ settings, the worst, how many lose more than 0.1, how many fall more than 0.3
 below "two SE", and the share of the oracle's gain on HAR with 20 % flips.
 """
 
+from functools import partial
 from unittest import mock
 
 import numpy as np
-from joblib import Parallel, delayed
 
 from skmtl import MultiTaskLogistic
 from skmtl.selection import MTIFSelector
@@ -34,7 +34,7 @@ from skmtl.selection._auto import (
     first_within_one_se, removal_lengths,
 )
 
-from selection_noisy import prepare, test_score
+from selection_noisy import prepare, recorded_seeds_report, test_score
 
 ONE_TEST_LEVEL = 0.0228  # one-sided level of two standard errors for a single test
 N_SIGN_FLIPS = 4000
@@ -45,6 +45,9 @@ def record(setting, seed):
     the validation rows' accuracy and Brier scores (the folds one after the
     other, their sizes) and the test gain."""
     d = prepare(setting, seed)
+    if d["measurement"]:
+        raise ValueError(f"{setting!r} has measurements; the shares are judged this way for "
+                         "classes only (a regressor's keep the one-SE rule).")
     X, y = d["X"], d["y"]
     model = MultiTaskLogistic()
     every = np.arange(len(y))
@@ -233,28 +236,11 @@ def judged_gains(records, judge):
 
 
 def judges_report(settings, seeds, jobs=1):
-    print(f"## Judges of the shares with a clean validation part ({seeds} seeds)\n")
-    print("| setting | " + " | ".join(JUDGES) + " | oracle | seeds whose suspects passed |")
-    print("|---" * (len(JUDGES) + 3) + "|")
-    means = {name: {} for name in JUDGES}
-    oracle = {}
-    for setting in settings:  # a row printed as soon as its seeds are done
-        records = Parallel(n_jobs=jobs)(delayed(record)(setting, seed) for seed in range(seeds))
-        default = np.array([r["default"] for r in records])
-        assert np.allclose(judged_gains(records, two_se), default), "two SE is not the default"
-        for name, judge in JUDGES.items():
-            means[name][setting] = judged_gains(records, judge).mean()
-        oracle[setting] = np.mean([r["oracle"] for r in records])
-        passed = sum(r["suspects passed"] for r in records)
-        print(f"| {setting} | " + " | ".join(f"{means[n][setting]:+.2f}" for n in JUDGES)
-              + f" | {oracle[setting]:+.2f} | {passed} |", flush=True)
-    print()
+    means, oracle = recorded_seeds_report(
+        "Judges of the shares with a clean validation part", settings, seeds, jobs, record,
+        {name: partial(judged_gains, judge=judge) for name, judge in JUDGES.items()},
+        ("seeds whose suspects passed", lambda r: r["suspects passed"]))
     har = "HAR, 10 volunteers, 20% flips"
-    for name, cells in means.items():
-        falls = sum(means["two SE (default)"][s] - cells[s] > 0.3 for s in cells)
-        line = (f"{name}: sum {sum(cells.values()):+.2f}, worst {min(cells.values()):+.2f}, "
-                f"{sum(v < -0.1 for v in cells.values())} below -0.1, {falls} more than 0.3 "
-                "below two SE")
-        if har in cells:
-            line += f", HAR 20 % flips {cells[har] / oracle[har]:.0%} of the oracle"
-        print(line)
+    if har in oracle:
+        print("HAR with 20 % flips, share of the oracle's gain: " + ", ".join(
+            f"{name} {cells[har] / oracle[har]:.0%}" for name, cells in means.items()))

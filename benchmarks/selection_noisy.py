@@ -613,6 +613,40 @@ def harm_summary(means):
             f"{int((means < -0.1).sum())} of {len(means)} settings below -0.1")
 
 
+def recorded_seeds_report(title, settings, seeds, jobs, record, columns, counted):
+    """Rules compared on the same recorded seeds: ``record(setting, seed)``
+    returns a dict with the seed's ``"default"`` and ``"oracle"`` gains;
+    ``columns`` maps a name to a function of a setting's records returning
+    per-seed gains, the first being the default's (checked against its own
+    gain); ``counted`` is ``(label, function of a record -> bool)``. Prints a
+    row per setting as soon as its seeds are done, then per column the sum,
+    the worst, how many lose more than 0.1 and how many fall more than 0.3
+    below the first column. Returns the mean gains per column and setting, and
+    the oracle's per setting."""
+    from joblib import Parallel, delayed
+
+    first = next(iter(columns))
+    label, count = counted
+    print(f"## {title} ({seeds} seeds)\n")
+    print("| setting | " + " | ".join(columns) + f" | oracle | {label} |")
+    print("|---" * (len(columns) + 3) + "|")
+    means, oracle = {name: {} for name in columns}, {}
+    for setting in settings:
+        records = Parallel(n_jobs=jobs)(delayed(record)(setting, seed) for seed in range(seeds))
+        assert np.allclose(columns[first](records), [r["default"] for r in records]), \
+            f"the column {first!r} is not the default"
+        for name, gains in columns.items():
+            means[name][setting] = gains(records).mean()
+        oracle[setting] = np.mean([r["oracle"] for r in records])
+        print(f"| {setting} | " + " | ".join(f"{means[n][setting]:+.2f}" for n in columns)
+              + f" | {oracle[setting]:+.2f} | {sum(map(count, records))} |", flush=True)
+    print()
+    for name, cells in means.items():
+        falls = sum(means[first][s] - cells[s] > 0.3 for s in cells)
+        print(f"{name}: {harm_summary(list(cells.values()))}, {falls} more than 0.3 below {first}")
+    return means, oracle
+
+
 def _gain(values):
     won, lost = int((values > 1e-9).sum()), int((values < -1e-9).sum())
     return f"{values.mean():+.2f} ± {values.std():.2f} [{won}/{len(values) - won - lost}/{lost}]"

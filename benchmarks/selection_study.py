@@ -349,7 +349,7 @@ def main(argv=None):
     parser.add_argument(
         "--study",
         choices=["paper", "noisy", "noisy-tasks", "noisy-flips", "noisy-twins", "noisy-validation",
-                 "noisy-recipe", "noisy-judges"],
+                 "noisy-recipe", "noisy-judges", "noisy-removal-test"],
         default="paper",
         help="paper: the MTIF paper's Table 2 protocol (clean validation part); noisy: "
              "selection without clean labels (benchmarks/selection_noisy.py; --seeds "
@@ -361,11 +361,13 @@ def main(argv=None):
              "(benchmarks/selection_validation.py); noisy-recipe: the documented GridSearchCV "
              "recipe for the removal ratio, by refit rule (benchmarks/selection_recipe.py); "
              "noisy-judges: with a clean validation part, judges of the shares of the "
-             "default's ranking on the same recorded seeds (benchmarks/selection_judges.py)",
+             "default's ranking on the same recorded seeds (benchmarks/selection_judges.py); "
+             "noisy-removal-test: without clean labels, levels of the class-conditional "
+             "removal test on the same recorded seeds (benchmarks/selection_removal_test.py)",
     )
     parser.add_argument("--jobs", type=int, default=1,
                         help="noisy, noisy-flips, noisy-twins, noisy-validation, noisy-recipe, "
-                             "noisy-judges: seeds run in parallel")
+                             "noisy-judges, noisy-removal-test: seeds run in parallel")
     parser.add_argument("--defaults-only", action="store_true",
                         help="noisy: only the selector's defaults, random removal of as many "
                              "rows, the oracle and the ceiling; noisy-validation: only the "
@@ -403,7 +405,8 @@ def main(argv=None):
     parser.add_argument("--settings", default=None,
                         help=f"comma separated, from {list(SETTINGS)} (default: all; "
                              "net: the HAR ones); --study noisy, noisy-flips, noisy-validation, "
-                             "noisy-recipe, noisy-judges (default: the classification ones): "
+                             "noisy-recipe, noisy-judges, noisy-removal-test (these two: the "
+                             "classification ones by default): "
                              "semicolon separated names of selection_noisy.SETTINGS; "
                              "noisy-twins: comma separated data names of selection_noisy.load "
                              "(default contraception,tv16,har)")
@@ -438,15 +441,18 @@ def main(argv=None):
         else:
             report(settings, args.seeds or 20, args.jobs)
         return
-    if args.study == "noisy-judges":
+    if args.study in ("noisy-judges", "noisy-removal-test"):
         import selection_judges
         import selection_noisy
+        import selection_removal_test
 
+        report = (selection_judges.judges_report if args.study == "noisy-judges"
+                  else selection_removal_test.removal_test_report)
         threadpool_limits(args.threads)
         settings = (args.settings.split(";") if args.settings else
                     [name for name, (_, _, measurement) in selection_noisy.SETTINGS.items()
                      if not measurement])
-        selection_judges.judges_report(settings, args.seeds or 20, args.jobs)
+        report(settings, args.seeds or 20, args.jobs)
         return
     if args.study == "noisy-flips":
         import selection_noisy

@@ -53,6 +53,9 @@ SMOKE_RUNS = {
     "selection_study noisy-judges": (
         ["selection_study.py", "--study", "noisy-judges", "--seeds", "2",
          "--settings", "synthetic, clean labels"], ["torch"]),
+    "selection_study noisy-removal-test": (
+        ["selection_study.py", "--study", "noisy-removal-test", "--seeds", "2",
+         "--settings", "30% of positives turned negative"], ["torch"]),
     "selection_study noisy-twins": (
         ["selection_study.py", "--study", "noisy-twins", "--seeds", "1",
          "--settings", "synthetic"], ["torch", "cleanlab"]),

@@ -1,0 +1,107 @@
+"""The removal test without clean labels: recorded once, tests judged offline.
+
+Run by ``python benchmarks/selection_study.py --study noisy-removal-test``.
+Without clean labels the default (``MTIFSelector(model, random_state=seed)
+.fit(X, y)``) removes the noise model's estimated count of corrupted rows only
+where held-out folds of the training data pass a test
+(:func:`~skmtl.selection._auto.label_noise_removal_count`): for noise called
+class-conditional, the estimated clean score must gain at p <
+``REMOVAL_TEST_LEVEL["class-conditional"]`` and the balanced accuracy on the
+given labels at p < ``CLASS_CONDITIONAL_BALANCED_LEVEL``. For each setting of
+``selection_noisy.SETTINGS`` and seed this records, while the default fits,
+the noise kind and the test's p-values, and the test gain of the default and
+of the same removal forced whatever the test says (a second fit); each test
+of ``CLASS_CONDITIONAL_TESTS`` then decides from the same records. Only the
+class-conditional levels vary: seeds whose noise was called otherwise, or
+refused before the test (no evidence, a matrix reading every class as
+flipped), keep the default's gain in every column. The selector's code runs
+unchanged (two of its functions wrapped with ``unittest.mock``), and the
+column of the current levels must equal the default's own gain (checked).
+
+Printed: per setting the mean test gain of each test (accuracy points), the
+oracle and how many seeds reached the class-conditional test; then per test
+the sum over the settings, the worst, how many lose more than 0.1 and how
+many fall more than 0.3 below the current levels.
+"""
+
+from functools import partial
+from unittest import mock
+
+import numpy as np
+
+from skmtl import MultiTaskLogistic
+from skmtl.selection import MTIFSelector
+from skmtl.selection import _auto, _selector
+from skmtl.selection._auto import CLASS_CONDITIONAL_BALANCED_LEVEL, REMOVAL_TEST_LEVEL
+
+from selection_noisy import prepare, recorded_seeds_report, test_score
+
+CURRENT = (REMOVAL_TEST_LEVEL["class-conditional"], CLASS_CONDITIONAL_BALANCED_LEVEL)
+# (level of the estimated clean score, level of the balanced accuracy on the given labels)
+CLASS_CONDITIONAL_TESTS = {
+    f"clean < {clean:g}, balanced < {balanced:g}": (clean, balanced)
+    for clean in (0.5, 0.25, 0.1) for balanced in (0.05, 0.025, 0.01)
+}
+
+
+def record(setting, seed):
+    """Per seed: the noise kind, the class-conditional test's p-values (None
+    where it was not reached), the default's gain, the gain of its removal
+    forced, and the oracle's."""
+    d = prepare(setting, seed)
+    if d["measurement"]:
+        raise ValueError(f"{setting!r} has measurements; this test is for classes.")
+    X, y = d["X"], d["y"]
+    model = MultiTaskLogistic()
+    every = np.arange(len(y))
+    base = test_score(model, X, y, every, d)
+    rec = {}
+    count_removal = _selector.label_noise_removal_count
+    p_value_of_gain = _auto.p_value_of_gain
+
+    def fit(forced):
+        """The test gain of the default, or of its removal forced; the noise
+        kind and the p-values the test computed (in the order clean, balanced)."""
+        seen = {"p-values": []}
+
+        def kept_p_value(differences):
+            seen["p-values"].append(p_value_of_gain(differences))
+            return seen["p-values"][-1]
+
+        def counted(make_estimator, X, y, noise, **kwargs):
+            seen["kind"] = noise.noise_kind
+            count = count_removal(make_estimator, X, y, noise, **kwargs)
+            estimated = int(np.floor(noise.noise_rate * np.isfinite(noise.label_quality).sum()
+                                     + 1e-9))
+            return estimated if forced else count
+
+        with mock.patch.object(_selector, "label_noise_removal_count", counted), \
+                mock.patch.object(_auto, "p_value_of_gain", kept_p_value):
+            selector = MTIFSelector(model, random_state=seed).fit(X, y)
+        return test_score(model, X, y, selector.sample_indices_, d) - base, seen
+
+    rec["default"], seen = fit(forced=False)
+    reached = seen.get("kind") == "class-conditional" and len(seen["p-values"]) == 2
+    rec["p-values"] = tuple(seen["p-values"]) if reached else None
+    rec["forced"] = fit(forced=True)[0] if reached else rec["default"]
+    rec["oracle"] = test_score(model, X, y, np.flatnonzero(~d["bad"]), d) - base
+    return rec
+
+
+def decided_gains(records, levels):
+    """Per seed the gain where the class-conditional test has ``levels``."""
+    clean, balanced = levels
+    return np.array([
+        r["default"] if r["p-values"] is None else
+        (r["forced"] if r["p-values"][0] < clean and r["p-values"][1] < balanced else 0.0)
+        for r in records])
+
+
+def removal_test_report(settings, seeds, jobs=1):
+    tests = {(f"{name} (current)" if levels == CURRENT else name): levels
+             for name, levels in sorted(CLASS_CONDITIONAL_TESTS.items(),
+                                        key=lambda test: test[1] != CURRENT)}  # current first
+    recorded_seeds_report(
+        "The class-conditional removal test without clean labels", settings, seeds, jobs, record,
+        {name: partial(decided_gains, levels=levels) for name, levels in tests.items()},
+        ("seeds tested", lambda r: r["p-values"] is not None))
