@@ -236,7 +236,7 @@ def judged_gains(records, judge):
 
 
 def judges_report(settings, seeds, jobs=1):
-    means, oracle = recorded_seeds_report(
+    means, oracle, _ = recorded_seeds_report(
         "Judges of the shares with a clean validation part", settings, seeds, jobs, record,
         {name: partial(judged_gains, judge=judge) for name, judge in JUDGES.items()},
         ("seeds whose suspects passed", lambda r: r["suspects passed"]))

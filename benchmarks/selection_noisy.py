@@ -621,8 +621,8 @@ def recorded_seeds_report(title, settings, seeds, jobs, record, columns, counted
     gain); ``counted`` is ``(label, function of a record -> bool)``. Prints a
     row per setting as soon as its seeds are done, then per column the sum,
     the worst, how many lose more than 0.1 and how many fall more than 0.3
-    below the first column. Returns the mean gains per column and setting, and
-    the oracle's per setting."""
+    below the first column. Returns the mean gains per column and setting, the
+    oracle's per setting, and the records per setting."""
     from joblib import Parallel, delayed
 
     first = next(iter(columns))
@@ -630,9 +630,10 @@ def recorded_seeds_report(title, settings, seeds, jobs, record, columns, counted
     print(f"## {title} ({seeds} seeds)\n")
     print("| setting | " + " | ".join(columns) + f" | oracle | {label} |")
     print("|---" * (len(columns) + 3) + "|")
-    means, oracle = {name: {} for name in columns}, {}
+    means, oracle, recorded = {name: {} for name in columns}, {}, {}
     for setting in settings:
-        records = Parallel(n_jobs=jobs)(delayed(record)(setting, seed) for seed in range(seeds))
+        records = recorded[setting] = Parallel(n_jobs=jobs)(
+            delayed(record)(setting, seed) for seed in range(seeds))
         assert np.allclose(columns[first](records), [r["default"] for r in records]), \
             f"the column {first!r} is not the default"
         for name, gains in columns.items():
@@ -644,7 +645,7 @@ def recorded_seeds_report(title, settings, seeds, jobs, record, columns, counted
     for name, cells in means.items():
         falls = sum(means[first][s] - cells[s] > 0.3 for s in cells)
         print(f"{name}: {harm_summary(list(cells.values()))}, {falls} more than 0.3 below {first}")
-    return means, oracle
+    return means, oracle, recorded
 
 
 def _gain(values):

@@ -69,7 +69,9 @@ def record(setting, seed):
             return seen["p-values"][-1]
 
         def counted(make_estimator, X, y, noise, **kwargs):
-            seen["kind"] = noise.noise_kind
+            seen["kind"], seen["evidence"] = noise.noise_kind, noise.evidence
+            if noise.transition is not None:
+                seen["flips"] = 1 - np.diag(noise.transition)
             count = count_removal(make_estimator, X, y, noise, **kwargs)
             estimated = int(np.floor(noise.noise_rate * np.isfinite(noise.label_quality).sum()
                                      + 1e-9))
@@ -83,6 +85,7 @@ def record(setting, seed):
     rec["default"], seen = fit(forced=False)
     reached = seen.get("kind") == "class-conditional" and len(seen["p-values"]) == 2
     rec["p-values"] = tuple(seen["p-values"]) if reached else None
+    rec["evidence"], rec["flips"] = seen.get("evidence"), seen.get("flips")
     rec["forced"] = fit(forced=True)[0] if reached else rec["default"]
     rec["oracle"] = test_score(model, X, y, np.flatnonzero(~d["bad"]), d) - base
     return rec
@@ -101,7 +104,17 @@ def removal_test_report(settings, seeds, jobs=1):
     tests = {(f"{name} (current)" if levels == CURRENT else name): levels
              for name, levels in sorted(CLASS_CONDITIONAL_TESTS.items(),
                                         key=lambda test: test[1] != CURRENT)}  # current first
-    recorded_seeds_report(
+    _, _, recorded = recorded_seeds_report(
         "The class-conditional removal test without clean labels", settings, seeds, jobs, record,
         {name: partial(decided_gains, levels=levels) for name, levels in tests.items()},
         ("seeds tested", lambda r: r["p-values"] is not None))
+    print("\nSeeds where the current test removed rows and the test gain moved by more than 1 "
+          "point (p-values of the estimated clean score and of the balanced accuracy; the "
+          "share of each class the noise model reads as flipped; its evidence):\n")
+    for setting, records in recorded.items():
+        for seed, r in enumerate(records):
+            if r["p-values"] is not None and decided_gains([r], CURRENT)[0] != 0 \
+                    and abs(r["forced"]) > 1:
+                print(f"* {setting}, seed {seed}: {r['forced']:+.2f}; p {r['p-values'][0]:.3f}, "
+                      f"{r['p-values'][1]:.3f}; flips {np.round(r['flips'], 3).tolist()}; "
+                      f"evidence {r['evidence']:.1f}")
