@@ -21,7 +21,10 @@ column of the current levels must equal the default's own gain (checked).
 Printed: per setting the mean test gain of each test (accuracy points), the
 oracle and how many seeds reached the class-conditional test; then per test
 the sum over the settings, the worst, how many lose more than 0.1 and how
-many fall more than 0.3 below the current levels.
+many fall more than 0.3 below the current levels; then every seed whose
+removal passed the current test and moved the test gain by more than a
+point, with its p-values, the share of each class the noise model reads as
+flipped and the model's evidence.
 """
 
 from functools import partial
@@ -45,9 +48,9 @@ CLASS_CONDITIONAL_TESTS = {
 
 
 def record(setting, seed):
-    """Per seed: the noise kind, the class-conditional test's p-values (None
-    where it was not reached), the default's gain, the gain of its removal
-    forced, and the oracle's."""
+    """Per seed: the class-conditional test's p-values (None where it was not
+    reached), the noise model's flips per class and evidence, the default's
+    gain, the gain of its removal forced, and the oracle's."""
     d = prepare(setting, seed)
     if d["measurement"]:
         raise ValueError(f"{setting!r} has measurements; this test is for classes.")
