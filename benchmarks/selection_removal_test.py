@@ -24,13 +24,15 @@ the sum over the settings, the worst, how many lose more than 0.1 and how
 many fall more than 0.3 below the current levels; then every seed whose
 removal passed the current test and moved the test gain by more than a
 point, with its p-values, the share of each class the noise model reads as
-flipped and the model's evidence.
+flipped, the model's evidence, and the share of the training rows predicted
+positive before and after the removal beside the given labels' share.
 """
 
 from functools import partial
 from unittest import mock
 
 import numpy as np
+from sklearn.base import clone
 
 from skmtl import MultiTaskLogistic
 from skmtl.selection import MTIFSelector
@@ -83,13 +85,18 @@ def record(setting, seed):
         with mock.patch.object(_selector, "label_noise_removal_count", counted), \
                 mock.patch.object(_auto, "p_value_of_gain", kept_p_value):
             selector = MTIFSelector(model, random_state=seed).fit(X, y)
+        seen["kept"] = selector.sample_indices_
         return test_score(model, X, y, selector.sample_indices_, d) - base, seen
 
     rec["default"], seen = fit(forced=False)
     reached = seen.get("kind") == "class-conditional" and len(seen["p-values"]) == 2
     rec["p-values"] = tuple(seen["p-values"]) if reached else None
     rec["evidence"], rec["flips"] = seen.get("evidence"), seen.get("flips")
-    rec["forced"] = fit(forced=True)[0] if reached else rec["default"]
+    rec["forced"], forced = fit(forced=True) if reached else (rec["default"], seen)
+    # the share of the training rows predicted positive before and after the
+    # removal, and the given labels' share: what the removal did to the boundary
+    rec["shares"] = [clone(model).fit(X[rows], y[rows]).predict(X).mean()
+                     for rows in (every, forced["kept"])] + [y.mean()]
     rec["oracle"] = test_score(model, X, y, np.flatnonzero(~d["bad"]), d) - base
     return rec
 
@@ -113,11 +120,14 @@ def removal_test_report(settings, seeds, jobs=1):
         ("seeds tested", lambda r: r["p-values"] is not None))
     print("\nSeeds where the current test removed rows and the test gain moved by more than 1 "
           "point (p-values of the estimated clean score and of the balanced accuracy; the "
-          "share of each class the noise model reads as flipped; its evidence):\n")
+          "share of each class the noise model reads as flipped; its evidence; the share of "
+          "the training rows predicted positive before and after the removal, and the given "
+          "labels' share):\n")
     for setting, records in recorded.items():
         for seed, r in enumerate(records):
             if r["p-values"] is not None and decided_gains([r], CURRENT)[0] != 0 \
                     and abs(r["forced"]) > 1:
                 print(f"* {setting}, seed {seed}: {r['forced']:+.2f}; p {r['p-values'][0]:.3f}, "
                       f"{r['p-values'][1]:.3f}; flips {np.round(r['flips'], 3).tolist()}; "
-                      f"evidence {r['evidence']:.1f}")
+                      f"evidence {r['evidence']:.1f}; predicted positive "
+                      f"{r['shares'][0]:.1%} -> {r['shares'][1]:.1%}, given {r['shares'][2]:.1%}")
