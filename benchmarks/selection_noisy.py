@@ -619,7 +619,8 @@ def recorded_seeds_report(title, settings, seeds, jobs, record, columns, counted
     ``columns`` maps a name to a function of a setting's records returning
     per-seed gains, the first being the default's (checked against its own
     gain); ``counted`` is ``(label, function of a record -> bool)``. Prints a
-    row per setting as soon as its seeds are done, then per column the sum,
+    row per setting as soon as its seeds are done (mean ± std [seeds
+    won/tied/lost] of each column), then per column the sum of the means,
     the worst, how many lose more than 0.1 and how many fall more than 0.3
     below the first column. Returns the mean gains per column and setting, the
     oracle's per setting, and the records per setting."""
@@ -636,11 +637,15 @@ def recorded_seeds_report(title, settings, seeds, jobs, record, columns, counted
             delayed(record)(setting, seed) for seed in range(seeds))
         assert np.allclose(columns[first](records), [r["default"] for r in records]), \
             f"the column {first!r} is not the default"
+        cells = []
         for name, gains in columns.items():
-            means[name][setting] = gains(records).mean()
-        oracle[setting] = np.mean([r["oracle"] for r in records])
-        print(f"| {setting} | " + " | ".join(f"{means[n][setting]:+.2f}" for n in columns)
-              + f" | {oracle[setting]:+.2f} | {sum(map(count, records))} |", flush=True)
+            per_seed = gains(records)
+            means[name][setting] = per_seed.mean()
+            cells.append(_gain(per_seed))
+        per_seed = np.array([r["oracle"] for r in records])
+        oracle[setting] = per_seed.mean()
+        print(f"| {setting} | " + " | ".join(cells)
+              + f" | {_gain(per_seed)} | {sum(map(count, records))} |", flush=True)
     print()
     for name, cells in means.items():
         falls = sum(means[first][s] - cells[s] > 0.3 for s in cells)
