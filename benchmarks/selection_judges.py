@@ -236,7 +236,7 @@ def judged_gains(records, judge):
 
 
 def judges_report(settings, seeds, jobs=1):
-    means, oracle, _ = recorded_seeds_report(
+    means, oracle, recorded = recorded_seeds_report(
         "Judges of the shares with a clean validation part", settings, seeds, jobs, record,
         {name: partial(judged_gains, judge=judge) for name, judge in JUDGES.items()},
         ("seeds whose suspects passed", lambda r: r["suspects passed"]))
@@ -244,3 +244,4 @@ def judges_report(settings, seeds, jobs=1):
     if har in oracle:
         print("HAR with 20 % flips, share of the oracle's gain: " + ", ".join(
             f"{name} {cells[har] / oracle[har]:.0%}" for name, cells in means.items()))
+    return recorded

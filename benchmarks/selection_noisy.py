@@ -187,6 +187,22 @@ SETTINGS = {
     "Affairs, 30% of positives turned negative": ("affairs", "positives", False),
     "Affairs, 30% of negatives turned positive": ("affairs", "negatives", False),
     "Affairs, clean labels": ("affairs", "none", False),
+    "GSS abortion, years, 20% flips": ("gssabortion", "uniform", False),
+    "GSS abortion, 30% of positives turned negative": ("gssabortion", "positives", False),
+    "GSS abortion, 30% of negatives turned positive": ("gssabortion", "negatives", False),
+    "GSS abortion, clean labels": ("gssabortion", "none", False),
+    "rwm5yr, years, 20% flips": ("rwm5yr", "uniform", False),
+    "rwm5yr, 30% of positives turned negative": ("rwm5yr", "positives", False),
+    "rwm5yr, 30% of negatives turned positive": ("rwm5yr", "negatives", False),
+    "rwm5yr, clean labels": ("rwm5yr", "none", False),
+    "nlswork, years, 20% flips": ("nlswork", "uniform", False),
+    "nlswork, 30% of positives turned negative": ("nlswork", "positives", False),
+    "nlswork, 30% of negatives turned positive": ("nlswork", "negatives", False),
+    "nlswork, clean labels": ("nlswork", "none", False),
+    "NHIS, health levels, 20% flips": ("nhis", "uniform", False),
+    "NHIS, 30% of positives turned negative": ("nhis", "positives", False),
+    "NHIS, 30% of negatives turned positive": ("nhis", "negatives", False),
+    "NHIS, clean labels": ("nhis", "none", False),
 }
 
 
@@ -347,6 +363,27 @@ def load(data, seed):
         return _grouped(frame, "religiousness", "y",
                         ["age", "yearsmarried", "education", "occupation", "rating"],
                         ["gender", "children"], 5, seed)
+    if data == "gssabortion":  # US General Social Survey: abortion for any reason? 150 a year
+        frame = _sampled_per_group(rdata("stevedata", "gss_abortion").dropna(subset=["abany"]),
+                                   "year", 150, seed)
+        return _grouped(frame.assign(y=lambda d: d["abany"].astype(int)), "year", "y",
+                        ["age", "educ"], ["sex", "race", "partyid"], 8, seed)
+    if data == "rwm5yr":  # German health registry 1984-88: any doctor visit? 300 a year
+        frame = _sampled_per_group(rdata("COUNT", "rwm5yr"), "year", 300, seed)
+        return _grouped(frame.assign(y=lambda d: (d["docvis"] > 0).astype(int)), "year", "y",
+                        ["age", "educ", "hhninc"], ["female", "married", "kids", "outwork", "self"],
+                        5, seed)
+    if data == "nlswork":  # young US working women 1970-88: union member? 200 a year
+        frame = _sampled_per_group(rdata("sampleSelection", "nlswork").dropna(subset=["union"]),
+                                   "year", 200, seed)
+        return _grouped(frame.assign(y=lambda d: d["union"].astype(int)), "year", "y",
+                        ["age", "grade", "ttl_exp", "tenure", "hours", "ln_wage"],
+                        ["race", "msp", "nev_mar", "collgrad", "not_smsa", "c_city", "south"],
+                        8, seed)
+    if data == "nhis":  # US 2009 health interviews: health insurance? per health level (1-5), 300 each
+        frame = _sampled_per_group(rdata("stevedata", "mm_nhis"), "hlth", 300, seed)
+        return _grouped(frame.assign(y=lambda d: d["hi"].astype(int)), "hlth", "y",
+                        ["age", "yedu", "famsize", "inc"], ["fml", "nwhite", "empl"], 5, seed)
     raise KeyError(data)
 
 

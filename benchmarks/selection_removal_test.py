@@ -63,15 +63,21 @@ def record(setting, seed):
     rec = {}
     count_removal = _selector.label_noise_removal_count
     p_value_of_gain = _auto.p_value_of_gain
+    balanced_row_scores = _auto._balanced_row_scores
 
     def fit(forced):
         """The test gain of the default, or of its removal forced; the noise
-        kind and the p-values the test computed (in the order clean, balanced)."""
-        seen = {"p-values": []}
+        kind, the p-values the test computed (in the order clean, balanced)
+        and the held-out predictions it compared (with the removal, without)."""
+        seen = {"p-values": [], "held-out": []}
 
         def kept_p_value(differences):
             seen["p-values"].append(p_value_of_gain(differences))
             return seen["p-values"][-1]
+
+        def kept_predictions(prediction, y):
+            seen["held-out"].append(prediction)
+            return balanced_row_scores(prediction, y)
 
         def counted(make_estimator, X, y, noise, **kwargs):
             seen["kind"], seen["evidence"] = noise.noise_kind, noise.evidence
@@ -83,7 +89,8 @@ def record(setting, seed):
             return estimated if forced else count
 
         with mock.patch.object(_selector, "label_noise_removal_count", counted), \
-                mock.patch.object(_auto, "p_value_of_gain", kept_p_value):
+                mock.patch.object(_auto, "p_value_of_gain", kept_p_value), \
+                mock.patch.object(_auto, "_balanced_row_scores", kept_predictions):
             selector = MTIFSelector(model, random_state=seed).fit(X, y)
         seen["kept"] = selector.sample_indices_
         return test_score(model, X, y, selector.sample_indices_, d) - base, seen
@@ -92,11 +99,17 @@ def record(setting, seed):
     reached = seen.get("kind") == "class-conditional" and len(seen["p-values"]) == 2
     rec["p-values"] = tuple(seen["p-values"]) if reached else None
     rec["evidence"], rec["flips"] = seen.get("evidence"), seen.get("flips")
+    if reached:  # the share of held-out rows whose predicted class the removal changed
+        after, before = (np.concatenate(seen["held-out"][start::2]) for start in (0, 1))
+        rec["held-out changed"] = np.mean(after != before)
     rec["forced"], forced = fit(forced=True) if reached else (rec["default"], seen)
-    # the share of the training rows predicted positive before and after the
-    # removal, and the given labels' share: what the removal did to the boundary
-    rec["shares"] = [clone(model).fit(X[rows], y[rows]).predict(X).mean()
-                     for rows in (every, forced["kept"])] + [y.mean()]
+    # what the removal did to the boundary: the share of the training rows
+    # predicted positive before and after it, and the given labels' share; the
+    # share of training rows whose predicted class it changed; the share removed
+    before, after = (clone(model).fit(X[rows], y[rows]).predict(X) for rows in (every, forced["kept"]))
+    rec["shares"] = [before.mean(), after.mean(), y.mean()]
+    rec["changed"] = np.mean(after != before)
+    rec["removed"] = 1 - len(forced["kept"]) / len(y)
     rec["oracle"] = test_score(model, X, y, np.flatnonzero(~d["bad"]), d) - base
     return rec
 
@@ -130,4 +143,7 @@ def removal_test_report(settings, seeds, jobs=1):
                 print(f"* {setting}, seed {seed}: {r['forced']:+.2f}; p {r['p-values'][0]:.3f}, "
                       f"{r['p-values'][1]:.3f}; flips {np.round(r['flips'], 3).tolist()}; "
                       f"evidence {r['evidence']:.1f}; predicted positive "
-                      f"{r['shares'][0]:.1%} -> {r['shares'][1]:.1%}, given {r['shares'][2]:.1%}")
+                      f"{r['shares'][0]:.1%} -> {r['shares'][1]:.1%}, given {r['shares'][2]:.1%}; "
+                      f"predictions changed {r['changed']:.1%} (held out "
+                      f"{r['held-out changed']:.1%}); removed {r['removed']:.1%}")
+    return recorded

@@ -368,6 +368,10 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=1,
                         help="noisy, noisy-flips, noisy-twins, noisy-validation, noisy-recipe, "
                              "noisy-judges, noisy-removal-test: seeds run in parallel")
+    parser.add_argument("--save-records", default=None, metavar="PATH",
+                        help="noisy-judges, noisy-removal-test: also pickle the records "
+                             "({setting: [record per seed]}) to PATH, for judging other rules "
+                             "offline")
     parser.add_argument("--defaults-only", action="store_true",
                         help="noisy: only the selector's defaults, random removal of as many "
                              "rows, the oracle and the ceiling; noisy-validation: only the "
@@ -452,7 +456,12 @@ def main(argv=None):
         settings = (args.settings.split(";") if args.settings else
                     [name for name, (_, _, measurement) in selection_noisy.SETTINGS.items()
                      if not measurement])
-        report(settings, args.seeds or 20, args.jobs)
+        recorded = report(settings, args.seeds or 20, args.jobs)
+        if args.save_records:
+            import pickle
+
+            with open(args.save_records, "wb") as file:
+                pickle.dump(recorded, file)
         return
     if args.study == "noisy-flips":
         import selection_noisy
