@@ -372,6 +372,9 @@ def main(argv=None):
                         help="noisy-judges, noisy-removal-test: also pickle the records "
                              "({setting: [record per seed]}) to PATH, for judging other rules "
                              "offline")
+    parser.add_argument("--from-records", default=None, metavar="PATHS",
+                        help="noisy-judges, noisy-removal-test: judge the records saved by "
+                             "--save-records (comma separated files, merged) instead of fitting")
     parser.add_argument("--defaults-only", action="store_true",
                         help="noisy: only the selector's defaults, random removal of as many "
                              "rows, the oracle and the ceiling; noisy-validation: only the "
@@ -453,10 +456,19 @@ def main(argv=None):
         report = (selection_judges.judges_report if args.study == "noisy-judges"
                   else selection_removal_test.removal_test_report)
         threadpool_limits(args.threads)
-        settings = (args.settings.split(";") if args.settings else
+        saved = None
+        if args.from_records:
+            import pickle
+
+            saved = {}
+            for path in args.from_records.split(","):
+                with open(path, "rb") as file:
+                    saved.update(pickle.load(file))
+        settings = (args.settings.split(";") if args.settings else list(saved) if saved else
                     [name for name, (_, _, measurement) in selection_noisy.SETTINGS.items()
                      if not measurement])
-        recorded = report(settings, args.seeds or 20, args.jobs)
+        seeds = len(saved[settings[0]]) if saved else args.seeds or 20
+        recorded = report(settings, seeds, args.jobs, saved)
         if args.save_records:
             import pickle
 

@@ -6,6 +6,7 @@ Each takes under about 10 s on 2 cores, all of them together under a minute.
 """
 
 import os
+import pickle
 import subprocess
 import sys
 
@@ -53,13 +54,20 @@ SMOKE_RUNS = {
     "selection_study noisy-judges": (
         ["selection_study.py", "--study", "noisy-judges", "--seeds", "2",
          "--settings", "synthetic, clean labels"], ["torch"]),
-    "selection_study noisy-removal-test": (
-        ["selection_study.py", "--study", "noisy-removal-test", "--seeds", "2",
-         "--settings", "30% of positives turned negative"], ["torch"]),
     "selection_study noisy-twins": (
         ["selection_study.py", "--study", "noisy-twins", "--seeds", "1",
          "--settings", "synthetic"], ["torch", "cleanlab"]),
 }
+
+
+def _run(script, *args):
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, os.path.join("benchmarks", script), *args],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, f"{script} {' '.join(args)} failed:\n{result.stderr[-3000:]}"
+    assert result.stdout.strip(), f"{script} printed nothing"
+    return result.stdout
 
 
 @pytest.mark.parametrize("name", SMOKE_RUNS)
@@ -67,9 +75,29 @@ def test_benchmark_runs(name):
     (script, *args), needs = SMOKE_RUNS[name]
     for module in needs:
         pytest.importorskip(module)
-    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, os.path.join("benchmarks", script), *args],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, f"{script} {' '.join(args)} failed:\n{result.stderr[-3000:]}"
-    assert result.stdout.strip(), f"{script} printed nothing"
+    _run(script, *args)
+
+
+def test_removal_test_records_are_saved_and_judged_again(tmp_path):
+    """``--save-records`` pickles what the report printed from: where the
+    current test passed, the default's gain is that of its removal forced,
+    and the removal's shares are shares; ``--from-records`` prints the same
+    table from them without fitting."""
+    pytest.importorskip("torch")
+    path = tmp_path / "records.pkl"
+    setting = "30% of positives turned negative"  # seeds 0 and 1 pass the test
+    printed = _run("selection_study.py", "--study", "noisy-removal-test", "--seeds", "2",
+                   "--settings", setting, "--save-records", str(path))
+    with open(path, "rb") as file:
+        records = pickle.load(file)
+    assert list(records) == [setting] and len(records[setting]) == 2
+    for seed, record in enumerate(records[setting]):
+        assert record["p-values"] is not None
+        assert record["default"] == record["forced"]
+        assert 0 < record["removed"] < 0.5
+        assert 0 <= record["changed"] <= 1 and 0 <= record["held-out changed"] <= 1
+        if abs(record["forced"]) > 1:
+            assert f"{setting}, seed {seed}: {record['forced']:+.2f}" in printed
+    judged_again = _run("selection_study.py", "--study", "noisy-removal-test",
+                        "--from-records", str(path))
+    assert judged_again.split("Seeds where")[0] == printed.split("Seeds where")[0]
