@@ -235,13 +235,13 @@ def judged_gains(records, judge):
                      for r in records])
 
 
-def judges_report(settings, seeds, jobs=1, recorded=None):
-    """Print the report; ``recorded`` (``{setting: records}``, as returned and
-    saved by ``--save-records``) judges saved records again without fitting."""
+def judges_report(settings, seeds, jobs=1, saved=None):
+    """Print the report and return the records; ``saved`` (``{setting:
+    records}``, as kept by ``--save-records``) is judged again without fitting."""
     means, oracle, recorded = recorded_seeds_report(
         "Judges of the shares with a clean validation part", settings, seeds, jobs, record,
         {name: partial(judged_gains, judge=judge) for name, judge in JUDGES.items()},
-        ("seeds whose suspects passed", lambda r: r["suspects passed"]), recorded)
+        ("seeds whose suspects passed", lambda r: r["suspects passed"]), saved)
     har = "HAR, 10 volunteers, 20% flips"
     if har in oracle:
         print("HAR with 20 % flips, share of the oracle's gain: " + ", ".join(

@@ -650,7 +650,7 @@ def harm_summary(means):
             f"{int((means < -0.1).sum())} of {len(means)} settings below -0.1")
 
 
-def recorded_seeds_report(title, settings, seeds, jobs, record, columns, counted, recorded=None):
+def recorded_seeds_report(title, settings, seeds, jobs, record, columns, counted, saved=None):
     """Rules compared on the same recorded seeds: ``record(setting, seed)``
     returns a dict with the seed's ``"default"`` and ``"oracle"`` gains;
     ``columns`` maps a name to a function of a setting's records returning
@@ -659,7 +659,7 @@ def recorded_seeds_report(title, settings, seeds, jobs, record, columns, counted
     row per setting as soon as its seeds are done (mean ± std [seeds
     won/tied/lost] of each column), then per column the sum of the means,
     the worst, how many lose more than 0.1 and how many fall more than 0.3
-    below the first column. ``recorded`` (``{setting: records}``) is judged
+    below the first column. ``saved`` (``{setting: records}``) is judged
     instead of recording ``seeds`` seeds of each setting. Returns the mean
     gains per column and setting, the oracle's per setting, and the records
     per setting."""
@@ -670,7 +670,7 @@ def recorded_seeds_report(title, settings, seeds, jobs, record, columns, counted
     print(f"## {title} ({seeds} seeds)\n")
     print("| setting | " + " | ".join(columns) + f" | oracle | {label} |")
     print("|---" * (len(columns) + 3) + "|")
-    means, oracle, saved, recorded = {name: {} for name in columns}, {}, recorded, {}
+    means, oracle, recorded = {name: {} for name in columns}, {}, {}
     for setting in settings:
         records = recorded[setting] = saved[setting] if saved else Parallel(n_jobs=jobs)(
             delayed(record)(setting, seed) for seed in range(seeds))

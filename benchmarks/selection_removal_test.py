@@ -143,9 +143,9 @@ def decided_gains(records, levels, guard=None):
         for r in records])
 
 
-def removal_test_report(settings, seeds, jobs=1, recorded=None):
-    """Print the report; ``recorded`` (``{setting: records}``, as returned and
-    saved by ``--save-records``) judges saved records again without fitting."""
+def removal_test_report(settings, seeds, jobs=1, saved=None):
+    """Print the report and return the records; ``saved`` (``{setting:
+    records}``, as kept by ``--save-records``) is judged again without fitting."""
     columns = {f"{name} (current)" if levels == CURRENT else name: partial(decided_gains, levels=levels)
                for name, levels in sorted(CLASS_CONDITIONAL_TESTS.items(),
                                           key=lambda test: test[1] != CURRENT)}  # current first
@@ -153,7 +153,7 @@ def removal_test_report(settings, seeds, jobs=1, recorded=None):
                     for name, guard in GUARDS.items()})
     _, _, recorded = recorded_seeds_report(
         "The class-conditional removal test without clean labels", settings, seeds, jobs, record,
-        columns, ("seeds tested", lambda r: r["p-values"] is not None), recorded)
+        columns, ("seeds tested", lambda r: r["p-values"] is not None), saved)
     print("\nSeeds where the current test removed rows and the test gain moved by more than 1 "
           "point (p-values of the estimated clean score and of the balanced accuracy; the "
           "share of each class the noise model reads as flipped; its evidence; the share of "
