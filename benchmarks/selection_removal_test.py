@@ -32,7 +32,8 @@ point, with its p-values, the share of each class the noise model reads as
 flipped, the model's evidence, the share of the training rows predicted
 positive before and after the removal beside the given labels' share, the
 share of training (and held-out) rows whose predicted class it changed, and
-the share it removed.
+the share it removed; last, the seeds whose removal went through the test
+for noise read as alike for every class instead (the same in every column).
 """
 
 from functools import partial
@@ -169,4 +170,15 @@ def removal_test_report(settings, seeds, jobs=1, saved=None):
                       f"{r['shares'][0]:.1%} -> {r['shares'][1]:.1%}, given {r['shares'][2]:.1%}; "
                       f"predictions changed {r['changed']:.1%} (held out "
                       f"{r['held-out changed']:.1%}); removed {r['removed']:.1%}")
+    # the other removals, the same in every column: where the noise was read
+    # as alike for every class (classes have no other removal without the test)
+    alike = {setting: [r["default"] for r in records if r["p-values"] is None and r["default"] != 0]
+             for setting, records in recorded.items()}
+    gains = np.array([gain for moved in alike.values() for gain in moved])
+    print(f"\nSeeds whose test gain moved without the class-conditional test (noise read as "
+          f"alike for every class, its own test at p < {REMOVAL_TEST_LEVEL['alike']}): "
+          f"{len(gains)}, {int((gains > 0).sum())} gained, {int((gains < 0).sum())} lost, "
+          f"{gains.sum() / seeds:+.2f} summed over the settings' means; per setting (seeds, mean "
+          "gain): " + "; ".join(f"{setting} {len(g)}, {sum(g) / seeds:+.3f}"
+                                for setting, g in alike.items() if g))
     return recorded
