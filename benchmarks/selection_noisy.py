@@ -203,6 +203,18 @@ SETTINGS = {
     "NHIS, 30% of positives turned negative": ("nhis", "positives", False),
     "NHIS, 30% of negatives turned positive": ("nhis", "negatives", False),
     "NHIS, clean labels": ("nhis", "none", False),
+    "WVS USA abortion, waves, 20% flips": ("wvsusa", "uniform", False),
+    "WVS USA abortion, 30% of positives turned negative": ("wvsusa", "positives", False),
+    "WVS USA abortion, 30% of negatives turned positive": ("wvsusa", "negatives", False),
+    "WVS USA abortion, clean labels": ("wvsusa", "none", False),
+    "CPS1988, regions, 20% flips": ("cps1988", "uniform", False),
+    "CPS1988, 30% of positives turned negative": ("cps1988", "positives", False),
+    "CPS1988, 30% of negatives turned positive": ("cps1988", "negatives", False),
+    "CPS1988, clean labels": ("cps1988", "none", False),
+    "YRBSS, grades, 20% flips": ("yrbss", "uniform", False),
+    "YRBSS, 30% of positives turned negative": ("yrbss", "positives", False),
+    "YRBSS, 30% of negatives turned positive": ("yrbss", "negatives", False),
+    "YRBSS, clean labels": ("yrbss", "none", False),
 }
 
 
@@ -384,6 +396,27 @@ def load(data, seed):
         frame = _sampled_per_group(rdata("stevedata", "mm_nhis"), "hlth", 300, seed)
         return _grouped(frame.assign(y=lambda d: d["hi"].astype(int)), "hlth", "y",
                         ["age", "yedu", "famsize", "inc"], ["fml", "nwhite", "empl"], 5, seed)
+    if data == "wvsusa":  # World Values Survey, USA: abortion justifiable (5+ of 10)? 200 a wave
+        numeric = ["age", "ideology", "satisfinancial", "cai", "godimportant"]
+        categorical = ["female", "unemployed", "trustmostpeople", "respectauthority", "nationalpride"]
+        frame = rdata("stevedata", "wvs_usa_abortion").dropna(subset=["aj", *numeric, *categorical])
+        frame = _sampled_per_group(frame, "wave", 200, seed)
+        return _grouped(frame.assign(y=lambda d: (d["aj"] >= 5).astype(int)), "wave", "y",
+                        numeric, categorical, 6, seed)
+    if data == "cps1988":  # US men 1988: part-time work? 300 per region
+        frame = _sampled_per_group(rdata("AER", "CPS1988"), "region", 300, seed)
+        return _grouped(frame.assign(y=lambda d: (d["parttime"] == "yes").astype(int),
+                                     logwage=lambda d: np.log(d["wage"])), "region", "y",
+                        ["logwage", "education", "experience"], ["ethnicity", "smsa"], 4, seed)
+    if data == "yrbss":  # US high-school students: active 5+ days a week? 300 per grade
+        numeric = ["age", "height", "weight", "strength_training_7d"]
+        categorical = ["gender", "hispanic", "race", "hours_tv_per_school_day",
+                       "school_night_hours_sleep"]
+        frame = rdata("openintro", "yrbss").dropna(
+            subset=["physically_active_7d", *numeric, *categorical])
+        frame = _sampled_per_group(frame, "grade", 300, seed)
+        return _grouped(frame.assign(y=lambda d: (d["physically_active_7d"] >= 5).astype(int)),
+                        "grade", "y", numeric, categorical, 5, seed)
     raise KeyError(data)
 
 
