@@ -268,7 +268,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     on such a matrix without validation data). Noise that flips
     every class alike leaves the best classifier where it was, and a linear
     model often loses more from the clean rows removed than it gains: the
-    gain must be clear (p < 0.025). Outliers of a measurement may not pull
+    gain must be clear (p < 0.01). Outliers of a measurement may not pull
     the fit (p < 0.1).
 
     Without validation data, rows can only be held out in tasks with at
