@@ -46,7 +46,9 @@ from sklearn.base import clone
 from skmtl import MultiTaskLogistic
 from skmtl.selection import MTIFSelector
 from skmtl.selection import _auto, _selector
-from skmtl.selection._auto import CLASS_CONDITIONAL_BALANCED_LEVEL, REMOVAL_TEST_LEVEL
+from skmtl.selection._auto import (
+    CLASS_CONDITIONAL_BALANCED_LEVEL, REMOVAL_TEST_LEVEL, estimated_corrupted_count,
+)
 
 from selection_noisy import prepare, recorded_seeds_report, test_score
 
@@ -109,9 +111,7 @@ def record(setting, seed):
             if noise.transition is not None:
                 seen["flips"] = 1 - np.diag(noise.transition)
             count = count_removal(make_estimator, X, y, noise, **kwargs)
-            estimated = int(np.floor(noise.noise_rate * np.isfinite(noise.label_quality).sum()
-                                     + 1e-9))
-            return estimated if forced else count
+            return estimated_corrupted_count(noise) if forced else count
 
         with mock.patch.object(_selector, "label_noise_removal_count", counted), \
                 mock.patch.object(_auto, "p_value_of_gain", kept_p_value), \

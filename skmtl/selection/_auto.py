@@ -221,6 +221,11 @@ def lowest_keeping_every_class(scores, candidates, n, y, kept):
     return np.asarray(taken, dtype=np.intp)
 
 
+def estimated_corrupted_count(noise):
+    """The number of rows the noise model expects corrupted among those it scored."""
+    return int(np.floor(noise.noise_rate * np.isfinite(noise.label_quality).sum() + 1e-9))
+
+
 def _held_out_differences(make_estimator, X, y, noise, *, n_folds, task_col, n_jobs):
     """Per held-out row of 3 task-stratified folds, the estimated clean score with
     the removal minus without it; for classes also its share of the balanced
@@ -243,8 +248,7 @@ def _held_out_differences(make_estimator, X, y, noise, *, n_folds, task_col, n_j
         )
         quality = inner.label_quality
         finite = np.flatnonzero(np.isfinite(quality))
-        kept = np.setdiff1d(train, train[lowest(quality, finite, int(np.floor(
-            inner.noise_rate * len(finite) + 1e-9)))])
+        kept = np.setdiff1d(train, train[lowest(quality, finite, estimated_corrupted_count(inner))])
         lost = np.setdiff1d(y[train], y[kept]) if classes else []
         if len(lost):
             return None, None, (
@@ -327,7 +331,7 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
                 p_value_of_gain(balanced) if noise.noise_kind == "class-conditional" else 0.0
             )
             if p_value < level and p_balanced < CLASS_CONDITIONAL_BALANCED_LEVEL:
-                return int(np.floor(noise.noise_rate * np.isfinite(noise.label_quality).sum() + 1e-9))
+                return estimated_corrupted_count(noise)
             test = f"one-sided paired test over {len(differences)} rows of 3 folds"
             if p_value >= level:
                 why = (
