@@ -449,6 +449,8 @@ def main(argv=None):
             report(settings, args.seeds or 20, args.jobs)
         return
     if args.study in ("noisy-judges", "noisy-removal-test"):
+        import pickle
+
         import selection_judges
         import selection_noisy
         import selection_removal_test
@@ -458,8 +460,6 @@ def main(argv=None):
         threadpool_limits(args.threads)
         saved = None
         if args.from_records:
-            import pickle
-
             saved = {}
             for path in args.from_records.split(","):
                 with open(path, "rb") as file:
@@ -470,8 +470,6 @@ def main(argv=None):
         seeds = len(saved[settings[0]]) if saved else args.seeds or 20
         recorded = report(settings, seeds, args.jobs, saved)
         if args.save_records:
-            import pickle
-
             with open(args.save_records, "wb") as file:
                 pickle.dump(recorded, file)
         return
