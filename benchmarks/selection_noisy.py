@@ -215,6 +215,18 @@ SETTINGS = {
     "YRBSS, 30% of positives turned negative": ("yrbss", "positives", False),
     "YRBSS, 30% of negatives turned positive": ("yrbss", "negatives", False),
     "YRBSS, clean labels": ("yrbss", "none", False),
+    "OJ, stores, 20% flips": ("oj", "uniform", False),
+    "OJ, 30% of positives turned negative": ("oj", "positives", False),
+    "OJ, 30% of negatives turned positive": ("oj", "negatives", False),
+    "OJ, clean labels": ("oj", "none", False),
+    "ResumeNames, industries, 20% flips": ("resumes", "uniform", False),
+    "ResumeNames, 30% of positives turned negative": ("resumes", "positives", False),
+    "ResumeNames, 30% of negatives turned positive": ("resumes", "negatives", False),
+    "ResumeNames, clean labels": ("resumes", "none", False),
+    "medpar, admission types, 20% flips": ("medpar", "uniform", False),
+    "medpar, 30% of positives turned negative": ("medpar", "positives", False),
+    "medpar, 30% of negatives turned positive": ("medpar", "negatives", False),
+    "medpar, clean labels": ("medpar", "none", False),
 }
 
 
@@ -417,6 +429,19 @@ def load(data, seed):
         frame = _sampled_per_group(frame, "grade", 300, seed)
         return _grouped(frame.assign(y=lambda d: (d["physically_active_7d"] >= 5).astype(int)),
                         "grade", "y", numeric, categorical, 5, seed)
+    if data == "oj":  # orange juice purchases: Minute Maid over Citrus Hill? 5 stores
+        return _grouped(rdata("ISLR", "OJ").assign(y=lambda d: (d["Purchase"] == "MM").astype(int)),
+                        "StoreID", "y", ["PriceCH", "PriceMM", "DiscCH", "DiscMM", "LoyalCH",
+                                         "WeekofPurchase"], ["SpecialCH", "SpecialMM"], 5, seed)
+    if data == "resumes":  # fictitious resumes: called back? 250 per industry
+        frame = _sampled_per_group(rdata("AER", "ResumeNames"), "industry", 250, seed)
+        return _grouped(frame.assign(y=lambda d: (d["call"] == "yes").astype(int)), "industry", "y",
+                        ["jobs", "experience"],
+                        ["gender", "ethnicity", "quality", "honors", "volunteer", "military", "holes",
+                         "school", "email", "computer", "special", "college", "city"], 7, seed)
+    if data == "medpar":  # Arizona Medicare patients: died in hospital? 3 admission types
+        return _grouped(rdata("COUNT", "medpar"), "type", "died", ["los"],
+                        ["hmo", "white", "age80"], 3, seed)
     raise KeyError(data)
 
 
