@@ -67,7 +67,7 @@ def test_class_conditional_needs_features_that_beat_each_tasks_majority(monkeypa
     )
     # where no test of the features against each task's most frequent label
     # can pass, the asymmetry could be a class balance: the noise is called alike
-    monkeypatch.setattr(_noise, "_SIGNAL_LEVEL", 0.0)
+    monkeypatch.setattr(_noise, "BEATS_MAJORITY_LEVEL", 0.0)
     noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0)
     assert noise.noise_kind == "alike"
     assert noise.transition[0, 1] == noise.transition[1, 0]
@@ -377,6 +377,25 @@ def test_removal_test_ranks_each_training_part_with_the_noise_kind_found_on_all(
     _auto._held_out_differences(MultiTaskLogistic, X, y, noise, n_folds=5, task_col=-1,
                                 n_jobs=None)
     assert named == ["alike"] * 3
+
+
+def test_where_the_features_cannot_tell_which_class_flipped_the_warning_says_so():
+    X, y, bad, X_clean, y_clean = weak_features_positives_flipped()
+    noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0)
+    # no better than each task's most frequent label: the flips into the commoner label
+    # read as alike noise, whose ranking suspects the rarer label first
+    assert noise.noise_kind == "alike" and noise.beats_majority_p_value >= 0.1
+    with pytest.warns(UserWarning, match=r"keeps every row: .*no better than each task's most "
+                      r"frequent label \(p = \d\.\d\d >= 0.1\).*X_val=\.\.\., y_val=\.\.\."):
+        MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y)
+    # with strong features the test passes and nothing more is said
+    X, y, _ = flipped("uniform")
+    noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0)
+    assert noise.beats_majority_p_value < 0.01
+    assert _auto._which_class_unknown(noise) == ""
+    # a regressor's noise model runs no such test
+    X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=4, random_state=0)
+    assert estimate_label_noise(MultiTaskRidge(), X, y, random_state=0).beats_majority_p_value is None
 
 
 def test_noise_alike_for_every_class_ranks_as_the_plain_confidence():
@@ -744,7 +763,7 @@ def test_class_conditional_noise_read_both_ways_is_not_removed(monkeypatch, flip
                         lambda *args, **kwargs: (np.full(300, 0.05), np.full(300, 0.01), None))
     transition = np.array([[1 - flips[0], flips[0]], [flips[1], 1 - flips[1]]])
     noise = Bunch(evidence=10.0, noise_rate=0.2, noise_kind="class-conditional",
-                  label_quality=np.ones(100), transition=transition)
+                  label_quality=np.ones(100), transition=transition, beats_majority_p_value=0.0)
     count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, None, noise,
                     n_folds=5, task_col=-1, n_jobs=None)
     if refused:
@@ -793,7 +812,7 @@ def test_removal_needs_the_gain_its_kind_of_noise_asks_for(
     monkeypatch.setattr(_auto, "_held_out_differences",
                         lambda *args, **kwargs: (clean_gain, balanced, None))
     noise = Bunch(evidence=10.0, noise_rate=0.2, noise_kind=kind, label_quality=np.ones(100),
-                  transition=np.array([[0.9, 0.1], [0.3, 0.7]]))
+                  transition=np.array([[0.9, 0.1], [0.3, 0.7]]), beats_majority_p_value=0.0)
     count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, None, noise,
                     n_folds=5, task_col=-1, n_jobs=None)
     if refusal is None:

@@ -10,6 +10,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 
 from ..model_selection import TaskStratifiedKFold
 from ._noise import (
+    BEATS_MAJORITY_LEVEL,
     CLASS_CONDITIONAL_MAX_SMALLEST_FLIP,
     estimate_label_noise,
     keep_every_class_in_training,
@@ -352,10 +353,26 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
                 )
     warnings.warn(
         f"removal_ratio='auto' keeps every row: {why}. Pass a number as "
-        "removal_ratio to remove rows anyway.",
+        f"removal_ratio to remove rows anyway.{_which_class_unknown(noise)}",
         UserWarning,
     )
     return 0
+
+
+def _which_class_unknown(noise):
+    """A sentence where the noisy labels cannot tell which class's rows to
+    suspect (noise read as alike, features no better than each task's most
+    frequent label), else ''."""
+    p_value = noise.beats_majority_p_value
+    if noise.noise_kind != "alike" or p_value < BEATS_MAJORITY_LEVEL:
+        return ""
+    return (
+        " The features predict the given labels no better than each task's most frequent "
+        f"label (p = {p_value:.2f} >= {BEATS_MAJORITY_LEVEL}), so noise that flips every class alike "
+        "and a share of one class turned into the commoner label explain them equally well, "
+        "and they suspect different rows (the ranking follows the first: the rarer label's "
+        "rows first). Rows whose labels you trust tell which: fit(X, y, X_val=..., y_val=...)."
+    )
 
 
 def _validation_row_scores(estimator, X_val, y_val):

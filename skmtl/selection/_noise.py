@@ -21,7 +21,7 @@ _TINY = 1e-12
 _PRIOR_ROWS = 5
 # how clearly the features must beat each task's most frequent label before
 # noise is called class-conditional (one-sided paired test over rows)
-_SIGNAL_LEVEL = 0.1
+BEATS_MAJORITY_LEVEL = 0.1
 # a full matrix that reads at least this share of every class as flipped: where the
 # features are weak the plain model leaves room for noise both ways and the fit fills
 # both, so the matrix cannot tell which class was read as which; removals on such
@@ -297,9 +297,10 @@ def estimate_label_noise(
         ``"class-conditional"`` (classes; a full transition matrix, chosen by
         BIC where it fits clearly better and where the plain out-of-fold model
         predicts the given labels clearly better than each task's most frequent
-        label, a one-sided paired test at p < 0.1: a matrix that reads one
-        class as another more often than back can be told from a shift of the
-        class balance only through rows the features place in a class; and not
+        label, a one-sided paired test at p < 0.1 (``beats_majority_p_value``):
+        a matrix that reads one class as another more often than back can be
+        told from a shift of the class balance only through rows the features
+        place in a class; and not
         where the matrix reads at least 12.5 % of every class as flipped, which
         says the features leave room for noise both ways, not which way it
         went; with trusted rows, where BIC prefers it) or ``"outliers"``
@@ -307,7 +308,13 @@ def estimate_label_noise(
         the estimated probability that a row of true class ``classes[i]`` is
         labelled ``classes[j]``. ``classes`` (or None). ``posterior`` (classes
         only, else None; n_samples, n_classes): the probability of each true
-        class, NaN rows where ``label_quality`` is. ``n_iter``.
+        class, NaN rows where ``label_quality`` is. ``beats_majority_p_value``
+        (classes only, else None): that test's p-value. At or above 0.1 with
+        noise read as alike and no trusted rows, the noisy labels cannot tell such noise from a
+        share of one class turned into the commoner label: ``label_quality``
+        suspects the rarer label's rows first, as alike noise implies, where
+        the turned rows would carry the commoner one
+        (``benchmarks/selection_twins.py``). ``n_iter``.
 
     Examples
     --------
@@ -401,6 +408,7 @@ def estimate_label_noise(
         task_noise_rate=task_noise_rate,
         evidence=float(evidence),
         noise_kind=model.kind,
+        beats_majority_p_value=getattr(model, "beats_majority_p_value", None),
         transition=model.transition,
         classes=model.classes,
         posterior=None if posterior is None else posterior[:n_given],
@@ -539,14 +547,14 @@ class _ClassNoise:
             lambda rate: -loglik(_uniform_noise(n_classes, rate)),
             bounds=(0.0, (n_classes - 1) / n_classes), method="bounded",
         ).x
+        hits = (plain[rows].argmax(axis=1) == given).astype(float)
+        self.beats_majority_p_value = p_value_of_gain(hits - (self.majority[rows] == given))
         if self.kind == "auto":
             # BIC: a consistent choice; the full matrix must earn its extra parameters
             gain = 2 * (loglik(self.transition) - loglik(_uniform_noise(n_classes, alike)))
-            hits = (plain[rows].argmax(axis=1) == given).astype(float)
-            signal = p_value_of_gain(hits - (self.majority[rows] == given))
             _, both_ways = reads_every_class_flipped(self.transition)
             clear = gain > np.log(len(rows)) * (self.n_params - 1) and (
-                self.anchored or (signal < _SIGNAL_LEVEL and not both_ways))
+                self.anchored or (self.beats_majority_p_value < BEATS_MAJORITY_LEVEL and not both_ways))
             self.kind = "class-conditional" if clear else "alike"
         if self.kind == "alike":
             self.transition = _uniform_noise(n_classes, alike)
