@@ -349,7 +349,7 @@ def main(argv=None):
     parser.add_argument(
         "--study",
         choices=["paper", "noisy", "noisy-tasks", "noisy-flips", "noisy-twins", "noisy-validation",
-                 "noisy-recipe", "noisy-judges", "noisy-removal-test"],
+                 "noisy-recipe", "noisy-judges", "noisy-removal-test", "noisy-within-class"],
         default="paper",
         help="paper: the MTIF paper's Table 2 protocol (clean validation part); noisy: "
              "selection without clean labels (benchmarks/selection_noisy.py; --seeds "
@@ -363,11 +363,14 @@ def main(argv=None):
              "noisy-judges: with a clean validation part, judges of the shares of the "
              "default's ranking on the same recorded seeds (benchmarks/selection_judges.py); "
              "noisy-removal-test: without clean labels, levels of the class-conditional "
-             "removal test on the same recorded seeds (benchmarks/selection_removal_test.py)",
+             "removal test on the same recorded seeds (benchmarks/selection_removal_test.py); "
+             "noisy-within-class: where the noisy labels cannot order the classes, ranking "
+             "within each given class against the default (benchmarks/selection_within_class.py)",
     )
     parser.add_argument("--jobs", type=int, default=1,
                         help="noisy, noisy-flips, noisy-twins, noisy-validation, noisy-recipe, "
-                             "noisy-judges, noisy-removal-test: seeds run in parallel")
+                             "noisy-judges, noisy-removal-test, noisy-within-class: seeds run in "
+                             "parallel")
     parser.add_argument("--save-records", default=None, metavar="PATH",
                         help="noisy-judges, noisy-removal-test: also pickle the records "
                              "({setting: [record per seed]}) to PATH, for judging other rules "
@@ -413,7 +416,8 @@ def main(argv=None):
                         help=f"comma separated, from {list(SETTINGS)} (default: all; "
                              "net: the HAR ones); --study noisy, noisy-flips, noisy-validation, "
                              "noisy-recipe, noisy-judges, noisy-removal-test (these two: the "
-                             "classification ones by default): "
+                             "classification ones by default), noisy-within-class (the "
+                             "classification ones with corrupted rows): "
                              "semicolon separated names of selection_noisy.SETTINGS; "
                              "noisy-twins: comma separated data names of selection_noisy.load "
                              "(default contraception,tv16,har)")
@@ -472,6 +476,15 @@ def main(argv=None):
         if args.save_records:
             with open(args.save_records, "wb") as file:
                 pickle.dump(recorded, file)
+        return
+    if args.study == "noisy-within-class":
+        import selection_noisy
+        import selection_within_class
+
+        threadpool_limits(args.threads)
+        selection_within_class.within_class_report(
+            args.settings.split(";") if args.settings else list(selection_noisy.SETTINGS),
+            args.seeds or 20, args.jobs)
         return
     if args.study == "noisy-flips":
         import selection_noisy

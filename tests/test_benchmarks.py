@@ -54,6 +54,9 @@ SMOKE_RUNS = {
     "selection_study noisy-judges": (
         ["selection_study.py", "--study", "noisy-judges", "--seeds", "2",
          "--settings", "synthetic, clean labels"], ["torch"]),
+    "selection_study noisy-within-class": (
+        ["selection_study.py", "--study", "noisy-within-class", "--seeds", "1",
+         "--settings", "synthetic, 20% flips"], ["torch"]),
     "selection_study noisy-twins": (
         ["selection_study.py", "--study", "noisy-twins", "--seeds", "1",
          "--settings", "synthetic"], ["torch", "cleanlab"]),
