@@ -788,11 +788,16 @@ def test_balanced_row_scores_sum_to_the_balanced_accuracy():
         ("class-conditional", 0.05, -0.01, "did not clearly raise the balanced accuracy on the"),
         # both gain on average, the balanced accuracy not clearly: p ~ 0.37 for each
         ("class-conditional", 0.0002, 0.00002, r"p = 0.37 >= 0.05\); the estimated clean score "
-         r"alone \(p = 0.37\)"),
+         r"alone \(p = 0.37; enough alone below 0.0001\)"),
         # the estimated clean score not even on average, however clear the balanced gain
         ("class-conditional", -0.0002, 0.01, "not a clear gain for class-conditional noise"),
         # the estimated clean score on average only, the balanced accuracy clearly: p ~ 0.02
         ("class-conditional", 0.0002, 0.00012, None),
+        # the balanced accuracy flat: the estimated clean score alone must gain beyond
+        # chance, p ~ 1e-7 is, p ~ 1e-3 is not; where the balanced accuracy clearly
+        # falls (the case two above) not even a gain beyond chance suffices
+        ("class-conditional", 0.003, 0.0, None),
+        ("class-conditional", 0.0018, 0.0, r"clean score alone \(p = 0.00\d+; enough alone below 0.0001\)"),
         ("alike", 0.05, -0.01, None),
         # gains at p ~ 0.04 and p ~ 0.02: not clear enough where every class flips
         # alike (p < 0.025 let two removals cost 0.10 point on clean data); p ~ 0.009 is
