@@ -50,7 +50,7 @@ from skmtl.selection import MTIFSelector
 from skmtl.selection import _auto, _selector
 from skmtl.selection._auto import (
     CLASS_CONDITIONAL_BALANCED_LEVEL, CLASS_CONDITIONAL_CLEAN_ALONE_LEVEL, REMOVAL_TEST_LEVEL,
-    estimated_corrupted_count,
+    estimated_corrupted_count, removal_passes,
 )
 
 from selection_noisy import prepare, recorded_seeds_report, test_score
@@ -155,16 +155,12 @@ def decided_gains(records, levels, guard=None, clean_alone=CLASS_CONDITIONAL_CLE
     """Per seed the gain where the class-conditional test has ``levels`` (and,
     where given, the removal passes ``guard`` as well); a gain of the estimated
     clean score at p < ``clean_alone`` passes without the balanced accuracy
-    where that does not clearly fall, as in the library."""
+    where that does not clearly fall (``_auto.removal_passes``)."""
     clean, balanced = levels
-
-    def passes(p_clean, p_balanced):
-        return p_clean < clean and (p_balanced < balanced or (
-            p_clean < clean_alone and 1 - p_balanced >= CLASS_CONDITIONAL_BALANCED_LEVEL))
-
     return np.array([
         _alike_gain(r, REMOVAL_TEST_LEVEL["alike"]) if r["p-values"] is None else
-        (r["forced"] if passes(*r["p-values"]) and (guard is None or guard(r)) else 0.0)
+        (r["forced"] if removal_passes(*r["p-values"], clean, balanced, clean_alone)
+         and (guard is None or guard(r)) else 0.0)
         for r in records])
 
 
