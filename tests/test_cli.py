@@ -857,3 +857,22 @@ def test_select_shows_progress_bars_on_a_terminal(data_csv, tmp_path, capsys, mo
                               "score", "--ratio", "0.1", "--out", str(tmp_path))
     assert status == 0, err
     assert ("%|" in err) == terminal  # a tqdm bar: "NN%|####| i/n"
+
+
+def test_select_says_when_the_labels_cannot_tell_which_class_flipped(tmp_path, capsys):
+    # features drowned in noise and 30 % of the positives read negative: the noise
+    # reads as alike and the note points to the command's option for trusted rows
+    X, y = make_multitask_classification(n_tasks=4, n_samples=200, n_features=5, random_state=0)
+    rng = np.random.default_rng(0)
+    X[:, :-1] += rng.normal(scale=2.5, size=X[:, :-1].shape)
+    y = np.where((y == 1) & (rng.random(len(y)) < 0.3), 0, y)
+    path = tmp_path / "weak.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,d,e,site,label",
+               comments="", fmt="%.17g")
+    status, out, err = run_main(capsys, "select", str(path), "--task-col", "site", "--target",
+                                "label", "--model", "logistic", "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    out = " ".join(out.split())
+    assert "no better than each task's most frequent label" in out
+    assert "Rows whose labels you trust tell which: --trusted FILE." in out
+    assert "X_val" not in out
