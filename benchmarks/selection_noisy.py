@@ -227,6 +227,14 @@ SETTINGS = {
     "medpar, 30% of positives turned negative": ("medpar", "positives", False),
     "medpar, 30% of negatives turned positive": ("medpar", "negatives", False),
     "medpar, clean labels": ("medpar", "none", False),
+    "Auto, origins, 20% flips": ("auto", "uniform", False),
+    "Auto, 30% of positives turned negative": ("auto", "positives", False),
+    "Auto, 30% of negatives turned positive": ("auto", "negatives", False),
+    "Auto, clean labels": ("auto", "none", False),
+    "Carseats, shelf locations, 20% flips": ("carseats", "uniform", False),
+    "Carseats, 30% of positives turned negative": ("carseats", "positives", False),
+    "Carseats, 30% of negatives turned positive": ("carseats", "negatives", False),
+    "Carseats, clean labels": ("carseats", "none", False),
 }
 
 
@@ -442,6 +450,14 @@ def load(data, seed):
     if data == "medpar":  # Arizona Medicare patients: died in hospital? 3 admission types
         return _grouped(rdata("COUNT", "medpar"), "type", "died", ["los"],
                         ["hmo", "white", "age80"], 3, seed)
+    if data == "auto":  # cars 1970-82: more than 23 miles per gallon? 3 origins
+        return _grouped(rdata("ISLR", "Auto").assign(y=lambda d: (d["mpg"] > 23).astype(int)),
+                        "origin", "y", ["cylinders", "displacement", "horsepower", "weight",
+                                        "acceleration", "year"], [], 3, seed)
+    if data == "carseats":  # child car seats: more than 8,000 sold in a store? 3 shelf locations
+        return _grouped(rdata("ISLR", "Carseats").assign(y=lambda d: (d["Sales"] > 8).astype(int)),
+                        "ShelveLoc", "y", ["CompPrice", "Income", "Advertising", "Population",
+                                           "Price", "Age", "Education"], ["Urban", "US"], 3, seed)
     raise KeyError(data)
 
 
