@@ -258,8 +258,11 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     decision boundary and removing the flips moves it back: a gain of the
     estimated clean score on average suffices (p < 0.5), where the balanced
     accuracy on the given labels, which needs no estimated transition matrix
-    (a wrong one confirms itself), gains clearly (p < 0.05). Noise is called
-    class-conditional only where the features predict the given labels
+    (a wrong one confirms itself), gains clearly (p < 0.05), or, where the
+    estimated clean score gains beyond chance (p < 1e-4), does not clearly
+    fall (removing rows of one class turned into the other raises accuracy
+    while the balanced accuracy on the given labels can stay flat). Noise is
+    called class-conditional only where the features predict the given labels
     clearly better than each task's most frequent label (otherwise the
     noise rates cannot be told from the class balance), and not where the
     estimated matrix reads at least 12.5 % of every class as flipped, the
@@ -268,8 +271,11 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     on such a matrix without validation data). Noise that flips
     every class alike leaves the best classifier where it was, and a linear
     model often loses more from the clean rows removed than it gains: the
-    gain must be clear (p < 0.01). Outliers of a measurement may not pull
-    the fit (p < 0.1).
+    gain must be clear (p < 0.01); where the features do not beat each
+    task's most frequent label either, the warning says that the labels
+    cannot tell which class's rows to suspect
+    (``label_noise_.beats_majority_p_value``). Outliers of a measurement may
+    not pull the fit (p < 0.1).
 
     Without validation data, rows can only be held out in tasks with at
     least two rows. When no task has two rows (every row its own task, as
