@@ -532,6 +532,12 @@ def confidence(model, X, y, seed):
     return proba[np.arange(len(y)), np.searchsorted(np.unique(y), y)]
 
 
+def auc_of_corrupted(bad, scores):
+    """AUC of ``scores`` (lowest first) for the ``bad`` rows, over the finite scores."""
+    finite = np.isfinite(scores)
+    return roc_auc_score(bad[finite], -scores[finite])
+
+
 def divided_by_class_mean(values, y):
     """``values`` divided by their mean over the rows of the same label."""
     means = {c: values[y == c].mean() for c in np.unique(y)}
@@ -636,9 +642,9 @@ def run_seed(setting, seed, defaults_only=False, recipe_folds=5):
         gain = test_score(model, X, y, np.setdiff1d(everything, removed), d) - base
         entry = {"gain": gain, "ratio": len(removed) / len(y)}
         if scores is not None and 0 < bad.sum() < len(bad):
-            finite = np.isfinite(scores)
-            entry["auc"] = roc_auc_score(bad[finite], -scores[finite])
-            entry["share"] = bad[lowest(np.where(finite, scores, np.inf), bad.mean())].mean()
+            entry["auc"] = auc_of_corrupted(bad, scores)
+            entry["share"] = bad[lowest(np.where(np.isfinite(scores), scores, np.inf),
+                                        bad.mean())].mean()
         out[name] = entry
 
     rules = {

@@ -207,7 +207,8 @@ def removal_test_report(settings, seeds, jobs=1, saved=None):
                       f"{r['held-out changed']:.1%}); removed {r['removed']:.1%}")
     # the other removals, the same in every column: where the noise was read
     # as alike for every class (classes have no other removal without the test)
-    alike = {setting: [r["default"] for r in records if r["p-values"] is None and r["default"] != 0]
+    alike = {setting: [gain for r in records if r["p-values"] is None
+                       and (gain := _alike_gain(r, REMOVAL_TEST_LEVEL["alike"])) != 0]
              for setting, records in recorded.items()}
     gains = np.array([gain for moved in alike.values() for gain in moved])
     print(f"\nSeeds whose test gain moved without the class-conditional test (noise read as "

@@ -45,7 +45,7 @@ DATA = ("contraception", "tv16", "har")
 
 
 def _twins(data, seed):
-    from selection_noisy import class_normalized, confidence, load, out_of_fold
+    from selection_noisy import auc_of_corrupted, class_normalized, confidence, load, out_of_fold
 
     X, y = load(data, seed)
     X_train, X_test, y_train, _ = task_train_test_split(X, y, test_size=0.25, random_state=seed)
@@ -107,8 +107,7 @@ def _twins(data, seed):
     for truth, chance in wrong.items():
         bad = draw < chance
         base = expected_accuracy(predictions["everything"], truth)
-        row = {f"AUC, {name}": roc_auc_score(bad[np.isfinite(s)], -s[np.isfinite(s)])
-               for name, s in scores.items()}
+        row = {f"AUC, {name}": auc_of_corrupted(bad, s) for name, s in scores.items()}
         trusting = MTIFSelector(model, strategy="label-noise", random_state=seed).fit(
             X_train, noisy, X_val=X_val, y_val=val_labels[truth])
         row["AUC, label-noise with clean validation"] = roc_auc_score(bad, -trusting.scores_)

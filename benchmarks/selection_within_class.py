@@ -21,21 +21,15 @@ each is within 0.02 of the better confidence rule (item 1 of issue 14).
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.metrics import roc_auc_score
 
 from skmtl import MultiTaskLogistic
 from skmtl.selection import MTIFSelector
 from skmtl.selection._noise import BEATS_MAJORITY_LEVEL
 
-from selection_noisy import SETTINGS, confidence, divided_by_class_mean, prepare
+from selection_noisy import SETTINGS, auc_of_corrupted, confidence, divided_by_class_mean, prepare
 
 RULES = ("default", "within each class where unordered", "out-of-fold confidence",
          "confidence / class mean")
-
-
-def _auc(bad, scores):
-    finite = np.isfinite(scores)
-    return roc_auc_score(bad[finite], -scores[finite])
 
 
 def _seed(setting, seed):
@@ -49,7 +43,7 @@ def _seed(setting, seed):
     conf = confidence(model, X, y, seed)
     within = -divided_by_class_mean(1 - conf, y) if unordered else selector.scores_
     scores = (selector.scores_, within, conf, divided_by_class_mean(conf, y))
-    return unordered, [_auc(bad, s) for s in scores]
+    return unordered, [auc_of_corrupted(bad, s) for s in scores]
 
 
 def within_class_report(settings, seeds, jobs=1):

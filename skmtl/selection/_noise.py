@@ -300,20 +300,19 @@ def estimate_label_noise(
         label, a one-sided paired test at p < 0.1 (``beats_majority_p_value``):
         a matrix that reads one class as another more often than back can be
         told from a shift of the class balance only through rows the features
-        place in a class; and not
-        where the matrix reads at least 12.5 % of every class as flipped, which
-        says the features leave room for noise both ways, not which way it
-        went; with trusted rows, where BIC prefers it) or ``"outliers"``
+        place in a class; and not where the matrix reads at least 12.5 % of
+        every class as flipped, which says the features leave room for noise
+        both ways, not which way it went; with trusted rows, where BIC prefers it) or ``"outliers"``
         (measurements). ``transition`` (classes only, else None): ``T[i, j]``,
         the estimated probability that a row of true class ``classes[i]`` is
         labelled ``classes[j]``. ``classes`` (or None). ``posterior`` (classes
         only, else None; n_samples, n_classes): the probability of each true
         class, NaN rows where ``label_quality`` is. ``beats_majority_p_value``
         (classes only, else None): that test's p-value. At or above 0.1 with
-        noise read as alike and no trusted rows, the noisy labels cannot tell such noise from a
-        share of one class turned into the commoner label: ``label_quality``
-        suspects the rarer label's rows first, as alike noise implies, where
-        the turned rows would carry the commoner one
+        noise read as alike and no trusted rows, the noisy labels cannot tell
+        such noise from a share of one class turned into the commoner label:
+        ``label_quality`` suspects the rarer label's rows first, as alike noise
+        implies, where the turned rows would carry the commoner one
         (``benchmarks/selection_twins.py``). ``n_iter``.
 
     Examples
@@ -408,7 +407,7 @@ def estimate_label_noise(
         task_noise_rate=task_noise_rate,
         evidence=float(evidence),
         noise_kind=model.kind,
-        beats_majority_p_value=getattr(model, "beats_majority_p_value", None),
+        beats_majority_p_value=model.beats_majority_p_value,
         transition=model.transition,
         classes=model.classes,
         posterior=None if posterior is None else posterior[:n_given],
@@ -609,6 +608,7 @@ class _Outliers:
     transition = None
     classes = None
     kind = "outliers"
+    beats_majority_p_value = None  # a test of classes
 
     def __init__(self, y, held, task):
         self.held = held
