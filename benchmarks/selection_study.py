@@ -344,6 +344,35 @@ def per_seed(results, setting, methods, key, fmt):
     return "\n".join(lines)
 
 
+def _use_table(parser, args):
+    """Register ``--data``'s settings (errors in the options' words) and run on them."""
+    import selection_noisy
+
+    if args.study in ("paper", "noisy-tasks", "noisy-twins"):
+        parser.error(f"--data runs the noisy studies on a table of one's own; --study {args.study} "
+                     "has its own data. Use --study noisy, noisy-flips, noisy-validation, "
+                     "noisy-recipe, noisy-judges, noisy-removal-test or noisy-within-class.")
+    if args.target is None or args.task_col is None:
+        parser.error("--data needs --target (the column to predict) and --task-col (the column "
+                     "of task labels).")
+    if args.rows_per_task is not None and args.rows_per_task < 20:
+        parser.error(f"--rows-per-task {args.rows_per_task}: a task needs at least 20 rows.")
+    try:
+        names = selection_noisy.register_table(
+            args.data, args.target, args.task_col, positive=args.positive,
+            features=args.features and args.features.split(","),
+            rows_per_task=args.rows_per_task)
+    except ValueError as exc:
+        parser.error(str(exc))
+    measurement = selection_noisy.SETTINGS[names[0]][2]
+    if measurement and args.study in ("noisy-flips", "noisy-judges", "noisy-removal-test",
+                                      "noisy-within-class"):
+        parser.error(f"--study {args.study} studies classes; --target {args.target!r} is a "
+                     "measurement (pass --positive VALUE to study one value against the rest).")
+    if args.settings is None:
+        args.settings = ";".join(names[:1] if args.study == "noisy-flips" else names)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -418,14 +447,38 @@ def main(argv=None):
                              "noisy-recipe, noisy-judges, noisy-removal-test (these two: the "
                              "classification ones by default), noisy-within-class (the "
                              "classification ones with corrupted rows): "
-                             "semicolon separated names of selection_noisy.SETTINGS; "
+                             "semicolon separated names of selection_noisy.SETTINGS (with "
+                             "--data: of its settings, default all of them); "
                              "noisy-twins: comma separated data names of selection_noisy.load "
                              "(default contraception,tv16,har)")
+    table = parser.add_argument_group(
+        "a grouped table of one's own (--study noisy, noisy-flips, noisy-validation, noisy-recipe, "
+        "noisy-judges, noisy-removal-test, noisy-within-class)")
+    table.add_argument("--data", default=None, metavar="FILE.csv",
+                       help="run the study on this table instead of the built-in settings: for a "
+                            "0/1 target (or --positive) 20%% flips, 30%% of the positives turned "
+                            "negative, 30%% of the negatives turned positive and clean labels; for "
+                            "a numeric target 10%% outliers and clean targets (settings named "
+                            "after the file; --settings picks among them)")
+    table.add_argument("--target", default=None, help="--data: the column to predict")
+    table.add_argument("--task-col", default=None,
+                       help="--data: the column of task labels (each value with at least 20 "
+                            "complete rows is a task)")
+    table.add_argument("--positive", default=None,
+                       help="--data: the value of --target studied as the positive class "
+                            "against the rest (needed unless the target is 0/1 or numeric)")
+    table.add_argument("--features", default=None,
+                       help="--data: comma separated feature columns (default: every column but "
+                            "--target and --task-col; numeric as they are, the others one hot)")
+    table.add_argument("--rows-per-task", type=int, default=None,
+                       help="--data: at most this many rows of each task, drawn per seed")
     parser.add_argument(
         "--threads", type=int, default=1,
         help="BLAS and torch threads (default 1: on a busy 2-core machine more threads thrash)",
     )
     args = parser.parse_args(argv)
+    if args.data is not None:
+        _use_table(parser, args)
     if args.study == "noisy-tasks":
         import selection_noisy
 

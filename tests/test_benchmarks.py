@@ -63,12 +63,15 @@ SMOKE_RUNS = {
 }
 
 
-def _run(script, *args):
+def _run(script, *args, returncode=0):
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
     result = subprocess.run([sys.executable, os.path.join("benchmarks", script), *args],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, f"{script} {' '.join(args)} failed:\n{result.stderr[-3000:]}"
+    assert result.returncode == returncode, (
+        f"{script} {' '.join(args)} ended {result.returncode}:\n{result.stderr[-3000:]}")
+    if returncode:
+        return result.stderr
     assert result.stdout.strip(), f"{script} printed nothing"
     return result.stdout
 
@@ -104,3 +107,61 @@ def test_removal_test_records_are_saved_and_judged_again(tmp_path):
     judged_again = _run("selection_study.py", "--study", "noisy-removal-test",
                         "--from-records", str(path))
     assert judged_again.split("Seeds where")[0] == printed.split("Seeds where")[0]
+
+
+def _grouped_table(path):
+    """A table as a user keeps it: string task labels and target, a categorical
+    feature, a missing value."""
+    import numpy as np
+    import pandas as pd
+
+    from skmtl.datasets import make_multitask_classification
+
+    X, y = make_multitask_classification(n_tasks=4, n_samples=60, n_features=4, random_state=0)
+    table = pd.DataFrame(X[:, :-1], columns=[f"x{i}" for i in range(4)]).assign(
+        site=[f"site {int(t)}" for t in X[:, -1]],
+        colour=np.random.default_rng(0).choice(["red", "blue"], len(y)),
+        outcome=np.where(y == 1, "yes", "no"))
+    table.loc[3, "x1"] = np.nan
+    table.to_csv(path, index=False)
+
+
+def test_the_study_runs_on_a_table_of_ones_own(tmp_path):
+    """``--data``: the four classification settings of a CSV file, in worker
+    processes too (``--jobs 2``); the oracle has nothing to drop with clean
+    labels; a numeric target gives the measurement settings; the file is
+    left as it was."""
+    pytest.importorskip("torch")
+    path = tmp_path / "visits.csv"
+    _grouped_table(path)
+    before = path.read_bytes()
+    printed = _run("selection_study.py", "--study", "noisy-validation", "--defaults-only",
+                   "--seeds", "2", "--jobs", "2", "--data", str(path), "--target", "outcome",
+                   "--task-col", "site", "--positive", "yes")
+    for label in ("20% flips", "30% of positives turned negative",
+                  "30% of negatives turned positive"):
+        assert f"| visits, {label} |" in printed
+    clean = [line for line in printed.splitlines() if line.startswith("| visits, clean labels |")]
+    assert clean and clean[0].split("|")[-2].strip() == "+0.00 ± 0.00 [0/2/0]"  # the oracle
+    measured = _run("selection_study.py", "--study", "noisy", "--defaults-only", "--seeds", "1",
+                    "--data", str(path), "--target", "x0", "--task-col", "site")
+    assert "| visits, 10% outliers |" in measured and "| visits, clean targets |" in measured
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--target", "outcome", "--task-col", "site"], "pass --positive with the value"),
+    (["--target", "outcom", "--task-col", "site", "--positive", "yes"],
+     "--target: no column 'outcom'"),
+    (["--target", "outcome", "--task-col", "x0", "--positive", "yes"],
+     "--task-col 'x0': 0 task(s) with at least 20 complete rows"),
+    (["--target", "outcome", "--task-col", "site", "--positive", "maybe"],
+     "--positive 'maybe' is not a value of column 'outcome'"),
+    (["--target", "outcome"], "--data needs --target"),
+])
+def test_a_table_of_ones_own_is_checked_in_the_options_words(tmp_path, options, message):
+    path = tmp_path / "visits.csv"
+    _grouped_table(path)
+    stderr = _run("selection_study.py", "--study", "noisy-removal-test", "--seeds", "1",
+                  "--data", str(path), *options, returncode=2)
+    assert message in stderr
