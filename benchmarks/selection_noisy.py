@@ -499,6 +499,8 @@ def _read_table(spec):
                              f"its columns are {', '.join(map(repr, frame.columns))}.")
     if target in features or task_col in features or target == task_col:
         raise ValueError("--target, --task-col and --features must name different columns.")
+    if not features:
+        raise ValueError(f"{path!r} has no column besides --target and --task-col to learn from.")
     given = frame[target].dropna()
     values = sorted(given.astype(str).unique())
     if spec["positive"] is not None:
@@ -518,8 +520,6 @@ def _read_table(spec):
     frame = frame.assign(y=y.where(frame[target].notna()))
     numeric = [c for c in features if pd.api.types.is_numeric_dtype(frame[c])]
     categorical = [c for c in features if c not in numeric]
-    if not features:
-        raise ValueError(f"{path!r} has no column besides --target and --task-col to learn from.")
     return frame, numeric, categorical
 
 
