@@ -827,6 +827,43 @@ def test_removal_needs_the_gain_its_kind_of_noise_asks_for(
             assert count() == 0
 
 
+@pytest.mark.parametrize(
+    "largest_flip, clean_mean, balanced_mean, refusal",
+    [
+        # the estimated clean score on average (p ~ 0.37), the balanced accuracy clearly
+        # (p ~ 0.02): enough where 40 % of a class reads as flipped, not where 46 % or half does
+        (0.4, 0.0002, 0.00012, None),
+        (0.46, 0.0002, 0.00012, r"reads 46.0% of a class as flipped \(the limit is 45%"),
+        (0.5, 0.0002, 0.00012, r"at p = 0.37 \(.*beyond chance below 0.0001\)"),
+        # beyond chance (p ~ 1e-7), the balanced accuracy flat or clearly gaining: enough
+        (0.5, 0.003, 0.0, None),
+        (0.5, 0.003, 0.01, None),
+        # beyond chance, but the balanced accuracy clearly falls
+        (0.5, 0.003, -0.01, "did not clearly raise the balanced accuracy"),
+    ],
+)
+def test_nearly_half_a_class_read_as_flipped_needs_a_gain_beyond_chance(
+    monkeypatch, largest_flip, clean_mean, balanced_mean, refusal
+):
+    rng = np.random.default_rng(0)
+    noise_of_row = rng.standard_normal(300)
+    noise_of_row -= noise_of_row.mean()
+    clean_gain = clean_mean + 0.01 * noise_of_row
+    balanced = balanced_mean + 0.001 * noise_of_row
+    monkeypatch.setattr(_auto, "_held_out_differences",
+                        lambda *args, **kwargs: (clean_gain, balanced, None))
+    transition = np.array([[0.99, 0.01], [largest_flip, 1 - largest_flip]])
+    noise = Bunch(evidence=10.0, noise_rate=0.2, noise_kind="class-conditional",
+                  label_quality=np.ones(100), transition=transition, beats_majority_p_value=0.0)
+    count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, None, noise,
+                    n_folds=5, task_col=-1, n_jobs=None)
+    if refusal is None:
+        assert count() == 20
+    else:
+        with pytest.warns(UserWarning, match=refusal):
+            assert count() == 0
+
+
 @pytest.mark.parametrize("flips, kind", [((0.05, 0.3), "class-conditional"),
                                          ((0.2, 0.3), "alike")])
 def test_a_matrix_that_reads_every_class_as_flipped_is_not_chosen(flips, kind):

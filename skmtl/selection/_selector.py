@@ -261,7 +261,11 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     (a wrong one confirms itself), gains clearly (p < 0.05), or, where the
     estimated clean score gains beyond chance (p < 1e-4), does not clearly
     fall (removing rows of one class turned into the other raises accuracy
-    while the balanced accuracy on the given labels can stay flat). Noise is
+    while the balanced accuracy on the given labels can stay flat); where
+    the matrix reads 45 % or more of some class as flipped, the gain beyond
+    chance is needed in any case (such a reading can be the features'
+    weakness read as flips, and removing them raises the balanced accuracy
+    while accuracy falls). Noise is
     called class-conditional only where the features predict the given labels
     clearly better than each task's most frequent label (otherwise the
     noise rates cannot be told from the class balance), and not where the
