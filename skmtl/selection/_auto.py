@@ -415,11 +415,10 @@ def removal_passes(p_clean, p_balanced, clean_level, balanced_level=CLASS_CONDIT
     p_balanced``, at least ``balanced_level``). Where the matrix reads a
     share ``largest_flip`` of some class as flipped that reaches
     ``most_flipped``, the clean score must gain beyond chance in any case."""
-    beyond_chance = p_clean < clean_alone_level
+    beyond_chance = p_clean < clean_alone_level and 1 - p_balanced >= balanced_level
     if largest_flip >= most_flipped:
-        return beyond_chance and 1 - p_balanced >= balanced_level
-    return p_clean < clean_level and (p_balanced < balanced_level or (
-        beyond_chance and 1 - p_balanced >= balanced_level))
+        return beyond_chance
+    return p_clean < clean_level and (p_balanced < balanced_level or beyond_chance)
 
 
 def _which_class_unknown(noise):
