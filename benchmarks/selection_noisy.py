@@ -523,14 +523,15 @@ def _read_table(spec):
     return frame, numeric, categorical
 
 
-def _user_table(spec, seed):
-    """Features with the task column last, and the target, of a registered table:
+def _user_table(spec, seed, table=None):
+    """Features with the task column last, and the target, of a registered table
+    (``table``: what :func:`_read_table` returned, if it was read already):
     every task of at least 20 complete rows (at most ``rows_per_task`` each)."""
-    frame, numeric, categorical = _read_table(spec)
+    frame, numeric, categorical = table or _read_table(spec)
     if spec["rows_per_task"]:
         frame = _sampled_per_group(frame, spec["task_col"], spec["rows_per_task"], seed)
     X, y = _grouped(frame, spec["task_col"], "y", numeric, categorical, len(frame), seed)
-    return X, (y if spec.get("measurement", True) else y.astype(int))
+    return X, (y if spec["measurement"] else y.astype(int))
 
 
 def _add_user_settings(spec):
@@ -554,9 +555,10 @@ def register_table(path, target, task_col, *, positive=None, features=None, rows
     spec = dict(path=os.path.abspath(path), target=target, task_col=task_col, positive=positive,
                 features=list(features) if features else None, rows_per_task=rows_per_task,
                 name=os.path.splitext(os.path.basename(path))[0])
-    frame, _, _ = _read_table(spec)
+    table = _read_table(spec)
+    frame = table[0]
     spec["measurement"] = not set(frame["y"].dropna().unique()) <= {0, 1}
-    X, _ = _user_table(spec, 0)
+    X, _ = _user_table(spec, 0, table)
     n_tasks = len(np.unique(X[:, -1]))
     if n_tasks < 2:
         raise ValueError(
