@@ -68,6 +68,7 @@ Run (BLAS and torch limited to ``--threads``, default 1)::
 """
 
 import argparse
+import difflib
 import time
 import warnings
 
@@ -344,6 +345,23 @@ def per_seed(results, setting, methods, key, fmt):
     return "\n".join(lines)
 
 
+def _chosen_settings(parser, args, known, default, sep=";"):
+    """``--settings`` split at ``sep`` and checked against ``known`` (an error
+    that names the unknown ones and the nearest known names); ``default`` when
+    the option is not given."""
+    if not args.settings:
+        return default
+    chosen = [name.strip() for name in args.settings.split(sep)]
+    unknown = [name for name in chosen if name not in known]
+    if unknown:
+        near = difflib.get_close_matches(unknown[0], list(known), n=3, cutoff=0.5)
+        parser.error(
+            f"--settings: {', '.join(map(repr, unknown))} is not a setting of --study {args.study}"
+            + (f"; did you mean {' or '.join(map(repr, near))}?" if near else "")
+            + f" Separate names with {sep!r}; --help lists where the names come from.")
+    return chosen
+
+
 def _use_table(parser, args):
     """Register ``--data``'s settings (errors in the options' words) and run on them."""
     import selection_noisy
@@ -488,8 +506,12 @@ def main(argv=None):
         import selection_twins
 
         threadpool_limits(args.threads)
-        selection_twins.twins_report(args.seeds or 20, args.jobs, (
-            args.settings.split(",") if args.settings else selection_twins.DATA))
+        import selection_noisy
+
+        data = {name for name, _, measurement in selection_noisy.SETTINGS.values()
+                if not measurement}
+        selection_twins.twins_report(args.seeds or 20, args.jobs, _chosen_settings(
+            parser, args, data, selection_twins.DATA, sep=","))
         return
     if args.study in ("noisy-validation", "noisy-recipe"):
         import selection_noisy
@@ -499,7 +521,8 @@ def main(argv=None):
         report = (selection_validation.validation_report if args.study == "noisy-validation"
                   else selection_recipe.recipe_report)
         threadpool_limits(args.threads)
-        settings = args.settings.split(";") if args.settings else list(selection_noisy.SETTINGS)
+        settings = _chosen_settings(parser, args, selection_noisy.SETTINGS,
+                                    list(selection_noisy.SETTINGS))
         if args.study == "noisy-validation":
             report(settings, args.seeds or 20, args.jobs, args.defaults_only)
         else:
@@ -521,9 +544,10 @@ def main(argv=None):
             for path in args.from_records.split(","):
                 with open(path, "rb") as file:
                     saved.update(pickle.load(file))
-        settings = (args.settings.split(";") if args.settings else list(saved) if saved else
-                    [name for name, (_, _, measurement) in selection_noisy.SETTINGS.items()
-                     if not measurement])
+        settings = _chosen_settings(
+            parser, args, saved or selection_noisy.SETTINGS, list(saved) if saved else
+            [name for name, (_, _, measurement) in selection_noisy.SETTINGS.items()
+             if not measurement])
         seeds = len(saved[settings[0]]) if saved else args.seeds or 20
         recorded = report(settings, seeds, args.jobs, saved)
         if args.save_records:
@@ -536,21 +560,23 @@ def main(argv=None):
 
         threadpool_limits(args.threads)
         selection_within_class.within_class_report(
-            args.settings.split(";") if args.settings else list(selection_noisy.SETTINGS),
+            _chosen_settings(parser, args, selection_noisy.SETTINGS, list(selection_noisy.SETTINGS)),
             args.seeds or 20, args.jobs)
         return
     if args.study == "noisy-flips":
         import selection_noisy
 
-        selection_noisy.flips_report(args.settings and args.settings.split(";"), args.seeds or 20,
-                                     args.jobs)
+        selection_noisy.flips_report(
+            _chosen_settings(parser, args, selection_noisy.SETTINGS, None), args.seeds or 20,
+            args.jobs)
         return
     if args.study == "noisy":
         import selection_noisy
 
         threadpool_limits(args.threads)
         torch.set_num_threads(args.threads)
-        settings = (args.settings.split(";") if args.settings else list(selection_noisy.SETTINGS))
+        settings = _chosen_settings(parser, args, selection_noisy.SETTINGS,
+                                    list(selection_noisy.SETTINGS))
         selection_noisy.main(settings, args.seeds or 20, args.jobs, args.defaults_only,
                              args.recipe_folds)
         return
@@ -561,11 +587,9 @@ def main(argv=None):
     methods = method_names(args)
     args.hidden = [int(h) for h in args.hidden.split(",") if h]
     args.weight_decay = [float(w) for w in args.weight_decay.split(",")]
-    if args.settings is None:
-        args.settings = ",".join(
-            s for s in SETTINGS if args.model == "linear" or SETTINGS[s][0] == "har"
-        )
-    settings = args.settings.split(",")
+    settings = _chosen_settings(
+        parser, args, SETTINGS,
+        [s for s in SETTINGS if args.model == "linear" or SETTINGS[s][0] == "har"], sep=",")
     if args.model == "net" and any(SETTINGS[s][0] != "har" for s in settings):
         parser.error("--model net runs the HAR settings only")
     warnings.simplefilter("ignore", ConvergenceWarning)

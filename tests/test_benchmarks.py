@@ -165,3 +165,15 @@ def test_a_table_of_ones_own_is_checked_in_the_options_words(tmp_path, options, 
     stderr = _run("selection_study.py", "--study", "noisy-removal-test", "--seeds", "1",
                   "--data", str(path), *options, returncode=2)
     assert message in stderr
+
+
+@pytest.mark.parametrize("study, settings, message", [
+    ("noisy", "synthetic, 20% flip", "did you mean 'synthetic, 20% flips'"),
+    ("noisy-validation", "synthetic, 20% flips;nothing", "'nothing' is not a setting of --study"),
+    ("noisy-twins", "tv17", "did you mean 'tv16'"),
+    ("paper", "exam-11", "did you mean"),
+])
+def test_unknown_settings_are_named_with_the_nearest_known(study, settings, message):
+    stderr = _run("selection_study.py", "--study", study, "--seeds", "1", "--settings", settings,
+                  returncode=2)
+    assert message in stderr and "Traceback" not in stderr
