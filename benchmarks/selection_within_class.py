@@ -17,6 +17,14 @@ rows of the default, of the within-class ranking, of out-of-fold confidence
 (cleanlab's label quality ranks the same) and of its class-normalized form;
 then how many settings each ranking moves by more than 0.05, and in how many
 each is within 0.02 of the better confidence rule (item 1 of issue 14).
+
+Last, the level of that test for the other reading: noise is read as one
+class turned into another only where the features beat the majority label at
+p < ``BEATS_MAJORITY_LEVEL``. Per stricter level, the default's ranking where
+a seed read so with p at or above it is replaced by the default forced alike
+(``noise_kind="alike"``, what that level would give there); the table counts
+the settings within 0.02 of the better confidence rule, those falling by more
+than 0.05 and those that drop out of that margin.
 """
 
 import numpy as np
@@ -30,6 +38,7 @@ from selection_noisy import SETTINGS, auc_of_corrupted, confidence, divided_by_c
 
 RULES = ("default", "within each class where unordered", "out-of-fold confidence",
          "confidence / class mean")
+STRICTER_LEVELS = (0.05, 0.01, 0.001)
 
 
 def _seed(setting, seed):
@@ -43,7 +52,13 @@ def _seed(setting, seed):
     conf = confidence(model, X, y, seed)
     within = -divided_by_class_mean(1 - conf, y) if unordered else selector.scores_
     scores = (selector.scores_, within, conf, divided_by_class_mean(conf, y))
-    return unordered, [auc_of_corrupted(bad, s) for s in scores]
+    aucs = [auc_of_corrupted(bad, s) for s in scores]
+    read_one_way = noise.noise_kind == "class-conditional"
+    alike = (MTIFSelector(model, removal_ratio=0.0, random_state=seed, noise_kind="alike")
+             .fit(X, y).scores_ if read_one_way else selector.scores_)
+    stricter = [aucs[0] if not read_one_way or noise.beats_majority_p_value < level
+                else auc_of_corrupted(bad, alike) for level in STRICTER_LEVELS]
+    return unordered, aucs, stricter
 
 
 def within_class_report(settings, seeds, jobs=1):
@@ -53,11 +68,12 @@ def within_class_report(settings, seeds, jobs=1):
     print(f"## Ranking within each given class where the classes cannot be ordered ({seeds} seeds)\n")
     print("| setting | seeds read so | " + " | ".join(RULES) + " |")
     print("|---" * (len(RULES) + 2) + "|")
-    means = {}
+    means, stricter = {}, {}
     for i, setting in enumerate(settings):
         mine = runs[i * seeds:(i + 1) * seeds]
-        means[setting] = np.mean([aucs for _, aucs in mine], axis=0)
-        print(f"| {setting} | {np.mean([u for u, _ in mine]):.0%} | "
+        means[setting] = np.mean([aucs for _, aucs, _ in mine], axis=0)
+        stricter[setting] = np.mean([levels for _, _, levels in mine], axis=0)
+        print(f"| {setting} | {np.mean([u for u, _, _ in mine]):.0%} | "
               + " | ".join(f"{a:.3f}" for a in means[setting]) + " |")
     table = np.array(list(means.values()))
     moved = table[:, 1] - table[:, 0]
@@ -69,4 +85,22 @@ def within_class_report(settings, seeds, jobs=1):
     print("Within 0.02 of the better confidence rule: " + ", ".join(
         f"{rule} {int((table[:, j] >= best - 0.02).sum())}" for j, rule in enumerate(RULES[:2]))
         + f" of {len(settings)}.")
+    _levels_report(table, np.array(list(stricter.values())), best, list(means))
     return means
+
+
+def _levels_report(table, stricter, best, settings):
+    """The class-conditional reading's level: the default now against each stricter level."""
+    now = table[:, 0]
+    near = now >= best - 0.02
+    print(f"\n## Stricter levels for reading one class as another (now p < {BEATS_MAJORITY_LEVEL})\n")
+    print("| level | within 0.02 of the better confidence rule | summed AUC | settings falling "
+          "by more than 0.05 | settings dropping out |")
+    print("|---|---|---|---|---|")
+    print(f"| {BEATS_MAJORITY_LEVEL} (now) | {int(near.sum())} | {now.sum():.2f} | - | - |")
+    for j, level in enumerate(STRICTER_LEVELS):
+        aucs = stricter[:, j]
+        falls = [s for s, a, b in zip(settings, now, aucs) if b < a - 0.05]
+        dropped = [s for s, n, b, top in zip(settings, near, aucs, best) if n and b < top - 0.02]
+        print(f"| {level} | {int((aucs >= best - 0.02).sum())} | {aucs.sum():.2f} | "
+              f"{len(falls)} | {len(dropped)}{' (' + '; '.join(dropped) + ')' if dropped else ''} |")
