@@ -503,11 +503,10 @@ def main(argv=None):
         selection_noisy.task_report(args.seeds or 20)
         return
     if args.study == "noisy-twins":
+        import selection_noisy
         import selection_twins
 
         threadpool_limits(args.threads)
-        import selection_noisy
-
         data = {name for name, _, measurement in selection_noisy.SETTINGS.values()
                 if not measurement}
         selection_twins.twins_report(args.seeds or 20, args.jobs, _chosen_settings(

@@ -53,11 +53,13 @@ def _seed(setting, seed):
     within = -divided_by_class_mean(1 - conf, y) if unordered else selector.scores_
     scores = (selector.scores_, within, conf, divided_by_class_mean(conf, y))
     aucs = [auc_of_corrupted(bad, s) for s in scores]
-    read_one_way = noise.noise_kind == "class-conditional"
-    alike = (MTIFSelector(model, removal_ratio=0.0, random_state=seed, noise_kind="alike")
-             .fit(X, y).scores_ if read_one_way else selector.scores_)
-    stricter = [aucs[0] if not read_one_way or noise.beats_majority_p_value < level
-                else auc_of_corrupted(bad, alike) for level in STRICTER_LEVELS]
+    if noise.noise_kind == "class-conditional":
+        alike = MTIFSelector(model, removal_ratio=0.0, random_state=seed, noise_kind="alike")
+        alike_auc = auc_of_corrupted(bad, alike.fit(X, y).scores_)
+        stricter = [aucs[0] if noise.beats_majority_p_value < level else alike_auc
+                    for level in STRICTER_LEVELS]
+    else:
+        stricter = [aucs[0]] * len(STRICTER_LEVELS)
     return unordered, aucs, stricter
 
 
