@@ -70,11 +70,11 @@ def within_class_report(settings, seeds, jobs=1):
     print(f"## Ranking within each given class where the classes cannot be ordered ({seeds} seeds)\n")
     print("| setting | seeds read so | " + " | ".join(RULES) + " |")
     print("|---" * (len(RULES) + 2) + "|")
-    means, stricter = {}, {}
+    means, stricter = {}, []
     for i, setting in enumerate(settings):
         mine = runs[i * seeds:(i + 1) * seeds]
         means[setting] = np.mean([aucs for _, aucs, _ in mine], axis=0)
-        stricter[setting] = np.mean([levels for _, _, levels in mine], axis=0)
+        stricter.append(np.mean([levels for _, _, levels in mine], axis=0))
         print(f"| {setting} | {np.mean([u for u, _, _ in mine]):.0%} | "
               + " | ".join(f"{a:.3f}" for a in means[setting]) + " |")
     table = np.array(list(means.values()))
@@ -87,7 +87,7 @@ def within_class_report(settings, seeds, jobs=1):
     print("Within 0.02 of the better confidence rule: " + ", ".join(
         f"{rule} {int((table[:, j] >= best - 0.02).sum())}" for j, rule in enumerate(RULES[:2]))
         + f" of {len(settings)}.")
-    _levels_report(table, np.array(list(stricter.values())), best, list(means))
+    _levels_report(table, np.array(stricter), best, settings)
     return means
 
 
