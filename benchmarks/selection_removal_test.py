@@ -34,8 +34,10 @@ removal passed the current test and moved the test gain by more than a
 point, with its p-values, the share of each class the noise model reads as
 flipped, the model's evidence, the share of the training rows predicted
 positive before and after the removal beside the given labels' share, the
-share of training (and held-out) rows whose predicted class it changed, and
-the share it removed; last, the seeds whose removal went through the test
+share of training (and held-out) rows whose predicted class it changed, the
+share it removed, and per class the given labels of the 1 % of rows (at
+least 20) that the plain out-of-fold model places surest in it against the
+matrix's diagonal (:func:`surest_rows_given`); last, the seeds whose removal went through the test
 for noise read as alike for every class instead (the same in every column).
 """
 
@@ -43,6 +45,7 @@ from functools import partial
 from unittest import mock
 
 import numpy as np
+from scipy.stats import binom
 from sklearn.base import clone
 
 from skmtl import MultiTaskLogistic
@@ -54,7 +57,7 @@ from skmtl.selection._auto import (
     estimated_corrupted_count, removal_passes,
 )
 
-from selection_noisy import prepare, recorded_seeds_report, test_score
+from selection_noisy import out_of_fold, prepare, recorded_seeds_report, test_score
 
 CURRENT = (REMOVAL_TEST_LEVEL["class-conditional"], CLASS_CONDITIONAL_BALANCED_LEVEL)
 # (level of the estimated clean score, level of the balanced accuracy on the given labels)
@@ -85,6 +88,30 @@ GUARDS = {
     "changed >= removed": lambda r: r["changed"] >= r["removed"],
     "held-out changed >= 9 %": lambda r: r["held-out changed"] >= 0.09,
 }
+
+# the share of rows (at least SUREST_ROWS_MIN) the plain out-of-fold model places surest in
+# a class, whose given labels are compared with the matrix's diagonal (thirty-first session)
+SUREST_ROWS_SHARE, SUREST_ROWS_MIN = 0.01, 20
+
+
+def surest_rows_given(proba, y, transition):
+    """Per class c: among the rows the plain out-of-fold ``proba`` places surest
+    in c, the share given c; the matrix's ``T[c, c]``; and the one-sided binomial
+    p-value of a share that high. Under class-conditional noise P(given c | x)
+    is at most T[c, c] (two classes, T[0, 0] + T[1, 1] > 1), and each row is
+    ranked without its own label, so a small p-value contradicts the matrix's
+    reading; one near T[c, c] is what a class hidden at 1 - T[c, c] would give,
+    and also what features that place no row surely in c give."""
+    held = np.isfinite(proba).all(axis=1)
+    proba, y = proba[held], y[held]
+    classes = np.unique(y)
+    n = max(SUREST_ROWS_MIN, int(np.ceil(SUREST_ROWS_SHARE * len(y))))
+    out = []
+    for c, label in enumerate(classes):
+        given = int((y[np.argsort(-proba[:, c], kind="stable")[:n]] == label).sum())
+        out.append((given / n, transition[c, c], binom.sf(given - 1, n, transition[c, c])))
+    return out
+
 
 # the share of some class read as flipped from which the clean score must gain beyond
 # chance (twenty-ninth session: the library's 0.45 against none, the rule before, and
@@ -126,7 +153,7 @@ def record(setting, seed):
         def counted(make_estimator, X, y, noise, **kwargs):
             seen["kind"], seen["evidence"] = noise.noise_kind, noise.evidence
             if noise.transition is not None:
-                seen["flips"] = 1 - np.diag(noise.transition)
+                seen["flips"], seen["transition"] = 1 - np.diag(noise.transition), noise.transition
             count = count_removal(make_estimator, X, y, noise, **kwargs)
             return estimated_corrupted_count(noise) if forced else count
 
@@ -146,6 +173,8 @@ def record(setting, seed):
     if reached:  # the share of held-out rows whose predicted class the removal changed
         after, before = (np.concatenate(seen["held-out"][start::2]) for start in (0, 1))
         rec["held-out changed"] = np.mean(after != before)
+        rec["surest"] = surest_rows_given(out_of_fold(model, X, y, seed, "predict_proba"), y,
+                                          seen["transition"])
     rec["forced"], forced = fit(forced=True) if reached else (rec["default"], seen)
     # what the removal did to the boundary: the share of the training rows
     # predicted positive before and after it, and the given labels' share; the
@@ -186,6 +215,14 @@ def alike_gains(records, level):
     return np.array([_alike_gain(r, level) for r in records])
 
 
+def _surest_rows_text(record):
+    """The seed line's account of :func:`surest_rows_given` ('' in records kept before it)."""
+    if "surest" not in record:
+        return ""
+    return "; surest rows given their class " + ", ".join(
+        f"{share:.2f} (matrix {diagonal:.2f}, p {p:.2g})" for share, diagonal, p in record["surest"])
+
+
 def removal_test_report(settings, seeds, jobs=1, saved=None):
     """Print the report and return the records; ``saved`` (``{setting:
     records}``, as kept by ``--save-records``) is judged again without fitting."""
@@ -216,7 +253,8 @@ def removal_test_report(settings, seeds, jobs=1, saved=None):
                       f"evidence {r['evidence']:.1f}; predicted positive "
                       f"{r['shares'][0]:.1%} -> {r['shares'][1]:.1%}, given {r['shares'][2]:.1%}; "
                       f"predictions changed {r['changed']:.1%} (held out "
-                      f"{r['held-out changed']:.1%}); removed {r['removed']:.1%}")
+                      f"{r['held-out changed']:.1%}); removed {r['removed']:.1%}"
+                      + _surest_rows_text(r))
     # the other removals, the same in every column: where the noise was read
     # as alike for every class (classes have no other removal without the test)
     alike = {setting: [gain for r in records if r["p-values"] is None

@@ -102,8 +102,12 @@ def test_removal_test_records_are_saved_and_judged_again(tmp_path):
         assert record["default"] == record["forced"]
         assert 0 < record["removed"] < 0.5
         assert 0 <= record["changed"] <= 1 and 0 <= record["held-out changed"] <= 1
+        assert len(record["surest"]) == 2
+        for (share, diagonal, p_value), flip in zip(record["surest"], record["flips"]):
+            assert 0 <= share <= 1 and diagonal == pytest.approx(1 - flip) and 0 <= p_value <= 1
         if abs(record["forced"]) > 1:
             assert f"{setting}, seed {seed}: {record['forced']:+.2f}" in printed
+            assert "surest rows given their class" in printed
     judged_again = _run("selection_study.py", "--study", "noisy-removal-test",
                         "--from-records", str(path))
     assert judged_again.split("Seeds where")[0] == printed.split("Seeds where")[0]
