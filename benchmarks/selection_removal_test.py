@@ -35,9 +35,10 @@ point, with its p-values, the share of each class the noise model reads as
 flipped, the model's evidence, the share of the training rows predicted
 positive before and after the removal beside the given labels' share, the
 share of training (and held-out) rows whose predicted class it changed, the
-share it removed, and per class the given labels of the 1 % of rows (at
-least 20) that the plain out-of-fold model places surest in it against the
-matrix's diagonal (:func:`surest_rows_given`); last, the seeds whose removal went through the test
+share it removed, the true class balance the noise model implies (its
+mean posterior of each class), and per class the given labels of the 1 % of
+rows (at least 20) that the plain out-of-fold model places surest in it
+against the matrix's diagonal (:func:`surest_rows_given`); last, the seeds whose removal went through the test
 for noise read as alike for every class instead (the same in every column).
 """
 
@@ -154,6 +155,7 @@ def record(setting, seed):
             seen["kind"], seen["evidence"] = noise.noise_kind, noise.evidence
             if noise.transition is not None:
                 seen["flips"], seen["transition"] = 1 - np.diag(noise.transition), noise.transition
+                seen["implied"] = np.nanmean(noise.posterior, axis=0)
             count = count_removal(make_estimator, X, y, noise, **kwargs)
             return estimated_corrupted_count(noise) if forced else count
 
@@ -175,6 +177,7 @@ def record(setting, seed):
         rec["held-out changed"] = np.mean(after != before)
         rec["surest"] = surest_rows_given(out_of_fold(model, X, y, seed, "predict_proba"), y,
                                           seen["transition"])
+        rec["implied"] = seen["implied"]
     rec["forced"], forced = fit(forced=True) if reached else (rec["default"], seen)
     # what the removal did to the boundary: the share of the training rows
     # predicted positive before and after it, and the given labels' share; the
@@ -216,10 +219,13 @@ def alike_gains(records, level):
 
 
 def _surest_rows_text(record):
-    """The seed line's account of :func:`surest_rows_given` ('' in records kept before it)."""
+    """The seed line's account of the true class balance the noise model implies
+    (the mean posterior of each class) and of :func:`surest_rows_given` ('' in
+    records kept before them)."""
     if "surest" not in record:
         return ""
-    return "; surest rows given their class " + ", ".join(
+    return (f"; the class balance the noise model implies {np.round(record['implied'], 3).tolist()}"
+            "; surest rows given their class ") + ", ".join(
         f"{share:.2f} (matrix {diagonal:.2f}, p {p:.2g})" for share, diagonal, p in record["surest"])
 
 

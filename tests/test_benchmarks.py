@@ -102,7 +102,7 @@ def test_removal_test_records_are_saved_and_judged_again(tmp_path):
         assert record["default"] == record["forced"]
         assert 0 < record["removed"] < 0.5
         assert 0 <= record["changed"] <= 1 and 0 <= record["held-out changed"] <= 1
-        assert len(record["surest"]) == 2
+        assert len(record["surest"]) == 2 and record["implied"].sum() == pytest.approx(1)
         for (share, diagonal, p_value), flip in zip(record["surest"], record["flips"]):
             assert 0 <= share <= 1 and diagonal == pytest.approx(1 - flip) and 0 <= p_value <= 1
         if abs(record["forced"]) > 1:
