@@ -38,8 +38,9 @@ share of training (and held-out) rows whose predicted class it changed, the
 share it removed, the true class balance the noise model implies (its
 mean posterior of each class), and per class the given labels of the 1 % of
 rows (at least 20) that the plain out-of-fold model places surest in it
-against the matrix's diagonal (:func:`surest_rows_given`); last, the seeds whose removal went through the test
-for noise read as alike for every class instead (the same in every column).
+against the matrix's diagonal (:func:`surest_rows_given`); last, the seeds
+whose removal went through the test for noise read as alike for every class
+instead (the same in every column).
 """
 
 from functools import partial
