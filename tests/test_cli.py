@@ -859,6 +859,25 @@ def test_select_shows_progress_bars_on_a_terminal(data_csv, tmp_path, capsys, mo
     assert ("%|" in err) == terminal  # a tqdm bar: "NN%|####| i/n"
 
 
+def test_select_says_the_class_balance_a_class_conditional_removal_assumes(tmp_path, capsys):
+    # 30 % of the positives read negative on features that tell the classes apart: the
+    # removal goes through and its note names the command's options, not parameters
+    X, y = make_multitask_classification(n_tasks=4, n_samples=300, n_features=5, random_state=1)
+    rng = np.random.default_rng(1)
+    y = np.where((y == 1) & (rng.random(len(y)) < 0.3), 0, y)
+    path = tmp_path / "one_sided.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,d,e,site,label",
+               comments="", fmt="%.17g")
+    status, out, err = run_main(capsys, "select", str(path), "--task-col", "site", "--target",
+                                "label", "--model", "logistic", "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    out = " ".join(out.split())
+    assert re.search(r"note: --ratio auto removes the estimated [\d.]+% of corrupted rows as "
+                     r"class-conditional noise: .* of class 1 as labelled otherwise", out)
+    assert "pass --noise-kind alike; rows whose labels you trust decide it: --trusted FILE." in out
+    assert "noise_kind" not in out and "X_val" not in out
+
+
 def test_select_says_when_the_labels_cannot_tell_which_class_flipped(tmp_path, capsys):
     # features drowned in noise and 30 % of the positives read negative: the noise
     # reads as alike and the note points to the command's option for trusted rows

@@ -2,6 +2,7 @@
 
 import copy
 import re
+import warnings
 from functools import partial
 
 import numpy as np
@@ -764,14 +765,33 @@ def test_class_conditional_noise_read_both_ways_is_not_removed(monkeypatch, flip
                         lambda *args, **kwargs: (np.full(300, 0.05), np.full(300, 0.01), None))
     transition = np.array([[1 - flips[0], flips[0]], [flips[1], 1 - flips[1]]])
     noise = Bunch(evidence=10.0, noise_rate=0.2, noise_kind="class-conditional",
-                  label_quality=np.ones(100), transition=transition, beats_majority_p_value=0.0)
-    count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, None, noise,
-                    n_folds=5, task_col=-1, n_jobs=None)
+                  label_quality=np.ones(100), transition=transition, beats_majority_p_value=0.0,
+                  classes=np.array([0, 1]), posterior=np.full((100, 2), 0.5))
+    count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, np.repeat([0, 1], 50),
+                    noise, n_folds=5, task_col=-1, n_jobs=None)
     if refused:
         with pytest.warns(UserWarning, match=r"reads at least .* of every class as flipped"):
             assert count() == 0
     else:
         assert count() == 20
+
+
+def test_a_class_conditional_removal_says_the_class_balance_it_assumes(monkeypatch):
+    monkeypatch.setattr(_auto, "_held_out_differences",
+                        lambda *args, **kwargs: (np.full(300, 0.05), np.full(300, 0.01), None))
+    y = np.array(["no"] * 81 + ["yes"] * 20)
+    quality = np.r_[np.nan, np.ones(100)]  # the first row never held out: not counted
+    posterior = np.r_[[[np.nan, np.nan]], np.tile([0.65, 0.35], (100, 1))]
+    noise = Bunch(evidence=10.0, noise_rate=0.15, noise_kind="class-conditional",
+                  label_quality=quality, transition=np.array([[0.95, 0.05], [0.4, 0.6]]),
+                  classes=np.array(["no", "yes"]), posterior=posterior, beats_majority_p_value=0.0)
+    with pytest.warns(UserWarning, match=(
+            r"removes the estimated 15.0% of corrupted rows as class-conditional noise: the noise "
+            r"model reads 40.0% of class 'yes' as labelled otherwise, so that 35.0% of the rows "
+            r"would truly be of class 'yes' where 20.0% are labelled 'yes'\..*If you know that "
+            r"about 20% of the rows truly are of class 'yes', pass noise_kind='alike'")):
+        assert _auto.label_noise_removal_count(MultiTaskLogistic, None, y, noise, n_folds=5,
+                                               task_col=-1, n_jobs=None) == 15
 
 
 def test_balanced_row_scores_sum_to_the_balanced_accuracy():
@@ -834,11 +854,17 @@ def test_removal_needs_the_gain_its_kind_of_noise_asks_for(
                         lambda *args, **kwargs: (clean_gain, balanced, None))
     transition = np.array([[0.9, 0.1], [largest_flip, 1 - largest_flip]])
     noise = Bunch(evidence=10.0, noise_rate=0.2, noise_kind=kind, label_quality=np.ones(100),
-                  transition=transition, beats_majority_p_value=0.0)
-    count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, None, noise,
-                    n_folds=5, task_col=-1, n_jobs=None)
+                  transition=transition, beats_majority_p_value=0.0,
+                  classes=np.array([0, 1]), posterior=np.full((100, 2), 0.5))
+    count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, np.repeat([0, 1], 50),
+                    noise, n_folds=5, task_col=-1, n_jobs=None)
     if refusal is None:
-        assert count() == 20
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert count() == 20
+        # a class-conditional removal says what it assumes; one under alike noise does not
+        said = [w for w in caught if "as class-conditional noise" in str(w.message)]
+        assert len(said) == (kind == "class-conditional")
     else:
         with pytest.warns(UserWarning, match=refusal):
             assert count() == 0

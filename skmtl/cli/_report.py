@@ -389,7 +389,8 @@ def _select_rows(X, y, *, model, kind, ratio, strategy, noise_kind, scale, cv, r
         selector = pipe.fit(X, y, **validation)[1]
     for warning in caught:  # the selector's advice, in the command's options
         note = (str(warning.message).replace("removal_ratio='auto'", "--ratio auto")
-                .replace("fit(X, y, X_val=..., y_val=...)", "--trusted FILE"))
+                .replace("fit(X, y, X_val=..., y_val=...)", "--trusted FILE")
+                .replace("noise_kind='alike'", "--noise-kind alike"))
         print(_wrap(f"note: {note.replace('removal_ratio', '--ratio')}"))
     noise = selector.label_noise_
     if noise is not None:

@@ -325,7 +325,12 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
     (``CLASS_CONDITIONAL_MOST_FLIPPED``) may be the features' weakness read
     as flips: removing the "flips" then makes the model predict that class
     more often, which raises the balanced accuracy and lowers accuracy, so
-    such a removal needs the gain beyond chance as well.
+    such a removal needs the gain beyond chance as well. A class-conditional
+    removal warns what it assumes: the true share of the class read as
+    hidden that the noise model implies, against its given share. Noisy
+    labels alone cannot tell that reading from features that place no row
+    surely in the class (``benchmarks/RESULTS.md``, "Thirty-first
+    session"), so a user who knows the class balance can check it.
     Where the features cannot tell which class was read as
     which, the matrix may point the wrong way and the estimated clean score
     then gains by chance, even clearly. Such a matrix often reads many rows
@@ -364,6 +369,8 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
                 p_value_of_gain(balanced) if noise.noise_kind == "class-conditional" else 0.0
             )
             if removal_passes(p_value, p_balanced, level, largest_flip=largest_flip):
+                if noise.noise_kind == "class-conditional":
+                    warnings.warn(_class_balance_bet(noise, y), UserWarning)
                 return estimated_corrupted_count(noise)
             test = f"one-sided paired test over {len(differences)} rows of 3 folds"
             if (largest_flip >= CLASS_CONDITIONAL_MOST_FLIPPED
@@ -402,6 +409,28 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
         UserWarning,
     )
     return 0
+
+
+def _class_balance_bet(noise, y):
+    """What a class-conditional removal without trusted rows assumes: the class
+    the matrix reads as hidden most, and the true share of it the noise model
+    implies against the given share (over the rows it scored)."""
+    scored = np.isfinite(noise.label_quality)
+    hidden = int(np.argmax(1 - np.diag(noise.transition)))
+    label = noise.classes[hidden:hidden + 1].tolist()[0]
+    implied = np.nanmean(noise.posterior[scored, hidden])
+    given = np.mean(np.asarray(y)[scored] == label)
+    return (
+        f"removal_ratio='auto' removes the estimated {noise.noise_rate:.1%} of corrupted rows "
+        f"as class-conditional noise: the noise model reads "
+        f"{1 - noise.transition[hidden, hidden]:.1%} of class {label!r} as labelled otherwise, "
+        f"so that {implied:.1%} of the rows would truly be of class {label!r} where "
+        f"{given:.1%} are labelled {label!r}. Noisy labels alone cannot tell this from "
+        f"features that place no row surely in class {label!r}, where the same removal costs "
+        f"accuracy. If you know that about {given:.0%} of the rows truly are of class "
+        f"{label!r}, pass noise_kind='alike'; rows whose labels you trust decide it: "
+        "fit(X, y, X_val=..., y_val=...)."
+    )
 
 
 def removal_passes(p_clean, p_balanced, clean_level, balanced_level=CLASS_CONDITIONAL_BALANCED_LEVEL,

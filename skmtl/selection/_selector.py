@@ -265,7 +265,11 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     the matrix reads 45 % or more of some class as flipped, the gain beyond
     chance is needed in any case (such a reading can be the features'
     weakness read as flips, and removing them raises the balanced accuracy
-    while accuracy falls). Noise is
+    while accuracy falls). A class-conditional removal warns the true share
+    of the class read as hidden that it assumes, against the given share:
+    noisy labels cannot tell that reading from features that place no row
+    surely in the class, so check it where you know the class balance, and
+    pass ``noise_kind="alike"`` where it is wrong. Noise is
     called class-conditional only where the features predict the given labels
     clearly better than each task's most frequent label (otherwise the
     noise rates cannot be told from the class balance), and not where the
