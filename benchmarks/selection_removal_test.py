@@ -38,7 +38,8 @@ share of training (and held-out) rows whose predicted class it changed, the
 share it removed, the true class balance the noise model implies (its
 mean posterior of each class), and per class the given labels of the 1 % of
 rows (at least 20) that the plain out-of-fold model places surest in it
-against the matrix's diagonal (:func:`surest_rows_given`); last, the seeds
+against the most the matrix allows (``label_noise_.surest_rows_given``,
+``_auto.surest_rows_p_values``); last, the seeds
 whose removal went through the test for noise read as alike for every class
 instead (the same in every column).
 """
@@ -47,7 +48,6 @@ from functools import partial
 from unittest import mock
 
 import numpy as np
-from scipy.stats import binom
 from sklearn.base import clone
 
 from skmtl import MultiTaskLogistic
@@ -59,7 +59,7 @@ from skmtl.selection._auto import (
     estimated_corrupted_count, removal_passes,
 )
 
-from selection_noisy import out_of_fold, prepare, recorded_seeds_report, test_score
+from selection_noisy import prepare, recorded_seeds_report, test_score
 
 CURRENT = (REMOVAL_TEST_LEVEL["class-conditional"], CLASS_CONDITIONAL_BALANCED_LEVEL)
 # (level of the estimated clean score, level of the balanced accuracy on the given labels)
@@ -90,30 +90,6 @@ GUARDS = {
     "changed >= removed": lambda r: r["changed"] >= r["removed"],
     "held-out changed >= 9 %": lambda r: r["held-out changed"] >= 0.09,
 }
-
-# the share of rows (at least SUREST_ROWS_MIN) the plain out-of-fold model places surest in
-# a class, whose given labels are compared with the matrix's diagonal (thirty-first session)
-SUREST_ROWS_SHARE, SUREST_ROWS_MIN = 0.01, 20
-
-
-def surest_rows_given(proba, y, transition):
-    """Per class c: among the rows the plain out-of-fold ``proba`` places surest
-    in c, the share given c; the matrix's ``T[c, c]``; and the one-sided binomial
-    p-value of a share that high. Under class-conditional noise P(given c | x)
-    is at most T[c, c] (two classes, T[0, 0] + T[1, 1] > 1), and each row is
-    ranked without its own label, so a small p-value contradicts the matrix's
-    reading; one near T[c, c] is what a class hidden at 1 - T[c, c] would give,
-    and also what features that place no row surely in c give."""
-    held = np.isfinite(proba).all(axis=1)
-    proba, y = proba[held], y[held]
-    classes = np.unique(y)
-    n = max(SUREST_ROWS_MIN, int(np.ceil(SUREST_ROWS_SHARE * len(y))))
-    out = []
-    for c, label in enumerate(classes):
-        given = int((y[np.argsort(-proba[:, c], kind="stable")[:n]] == label).sum())
-        out.append((given / n, transition[c, c], binom.sf(given - 1, n, transition[c, c])))
-    return out
-
 
 # the share of some class read as flipped from which the clean score must gain beyond
 # chance (twenty-ninth session: the library's 0.45 against none, the rule before, and
@@ -155,8 +131,10 @@ def record(setting, seed):
         def counted(make_estimator, X, y, noise, **kwargs):
             seen["kind"], seen["evidence"] = noise.noise_kind, noise.evidence
             if noise.transition is not None:
-                seen["flips"], seen["transition"] = 1 - np.diag(noise.transition), noise.transition
+                seen["flips"] = 1 - np.diag(noise.transition)
                 seen["implied"] = np.nanmean(noise.posterior, axis=0)
+                seen["surest"] = list(zip(noise.surest_rows_given, noise.transition.max(axis=0),
+                                          _auto.surest_rows_p_values(noise)))
             count = count_removal(make_estimator, X, y, noise, **kwargs)
             return estimated_corrupted_count(noise) if forced else count
 
@@ -176,9 +154,7 @@ def record(setting, seed):
     if reached:  # the share of held-out rows whose predicted class the removal changed
         after, before = (np.concatenate(seen["held-out"][start::2]) for start in (0, 1))
         rec["held-out changed"] = np.mean(after != before)
-        rec["surest"] = surest_rows_given(out_of_fold(model, X, y, seed, "predict_proba"), y,
-                                          seen["transition"])
-        rec["implied"] = seen["implied"]
+        rec["surest"], rec["implied"] = seen["surest"], seen["implied"]
     rec["forced"], forced = fit(forced=True) if reached else (rec["default"], seen)
     # what the removal did to the boundary: the share of the training rows
     # predicted positive before and after it, and the given labels' share; the
@@ -221,8 +197,8 @@ def alike_gains(records, level):
 
 def _surest_rows_text(record):
     """The seed line's account of the true class balance the noise model implies
-    (the mean posterior of each class) and of :func:`surest_rows_given` ('' in
-    records kept before them)."""
+    (the mean posterior of each class) and of the given labels of the rows
+    surest in each class ('' in records kept before them)."""
     if "surest" not in record:
         return ""
     return (f"; the class balance the noise model implies {np.round(record['implied'], 3).tolist()}"

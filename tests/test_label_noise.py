@@ -7,7 +7,7 @@ from functools import partial
 
 import numpy as np
 import pytest
-from scipy.stats import spearmanr
+from scipy.stats import binom, spearmanr
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
@@ -766,7 +766,8 @@ def test_class_conditional_noise_read_both_ways_is_not_removed(monkeypatch, flip
     transition = np.array([[1 - flips[0], flips[0]], [flips[1], 1 - flips[1]]])
     noise = Bunch(evidence=10.0, noise_rate=0.2, noise_kind="class-conditional",
                   label_quality=np.ones(100), transition=transition, beats_majority_p_value=0.0,
-                  classes=np.array([0, 1]), posterior=np.full((100, 2), 0.5))
+                  classes=np.array([0, 1]), posterior=np.full((100, 2), 0.5),
+                  surest_rows_given=np.array([0.5, 0.5]), n_surest_rows=20)
     count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, np.repeat([0, 1], 50),
                     noise, n_folds=5, task_col=-1, n_jobs=None)
     if refused:
@@ -784,7 +785,8 @@ def test_a_class_conditional_removal_says_the_class_balance_it_assumes(monkeypat
     posterior = np.r_[[[np.nan, np.nan]], np.tile([0.65, 0.35], (100, 1))]
     noise = Bunch(evidence=10.0, noise_rate=0.15, noise_kind="class-conditional",
                   label_quality=quality, transition=np.array([[0.95, 0.05], [0.4, 0.6]]),
-                  classes=np.array(["no", "yes"]), posterior=posterior, beats_majority_p_value=0.0)
+                  classes=np.array(["no", "yes"]), posterior=posterior, beats_majority_p_value=0.0,
+                  surest_rows_given=np.array([0.95, 0.6]), n_surest_rows=20)
     with pytest.warns(UserWarning, match=(
             r"removes the estimated 15.0% of corrupted rows as class-conditional noise: the noise "
             r"model reads 40.0% of class 'yes' as labelled otherwise, so that 35.0% of the rows "
@@ -792,6 +794,48 @@ def test_a_class_conditional_removal_says_the_class_balance_it_assumes(monkeypat
             r"about 20% of the rows truly are of class 'yes', pass noise_kind='alike'")):
         assert _auto.label_noise_removal_count(MultiTaskLogistic, None, y, noise, n_folds=5,
                                                task_col=-1, n_jobs=None) == 15
+
+
+@pytest.mark.parametrize("surest, refused", [((0.95, 0.75), False), ((0.95, 0.95), True),
+                                              ((1.0, 0.6), False)])
+def test_a_matrix_the_surest_rows_contradict_removes_nothing(monkeypatch, surest, refused):
+    # a clear gain on both held-out tests: only the labels of the surest rows can refuse
+    monkeypatch.setattr(_auto, "_held_out_differences",
+                        lambda *args, **kwargs: (np.full(300, 0.05), np.full(300, 0.01), None))
+    noise = Bunch(evidence=10.0, noise_rate=0.2, noise_kind="class-conditional",
+                  label_quality=np.ones(100), transition=np.array([[0.95, 0.05], [0.3, 0.7]]),
+                  beats_majority_p_value=0.0, classes=np.array(["no", "yes"]),
+                  posterior=np.full((100, 2), 0.5), surest_rows_given=np.array(surest),
+                  n_surest_rows=20)
+    # e.g. 19 of 20 labelled 'yes' where at most 70 % may be: p = P(Bin(20, 0.7) >= 19) = 0.0076
+    p_values = _auto.surest_rows_p_values(noise)
+    assert p_values[1] == pytest.approx(binom.sf(int(round(surest[1] * 20)) - 1, 20, 0.7))
+    count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None,
+                    np.repeat(["no", "yes"], 50), noise, n_folds=5, task_col=-1, n_jobs=None)
+    if refused:
+        with pytest.warns(UserWarning, match=(
+                r"keeps every row: .*of the 20 rows the features place surest in class 'yes', 95% "
+                r"are labelled 'yes', more than its matrix allows \(70%; one-sided binomial "
+                r"p = 0.0076 < 0.01\)")):
+            assert count() == 0
+    else:
+        assert count() == 20
+
+
+def test_surest_rows_given_are_the_labels_of_the_plain_models_surest_rows():
+    X, y, _ = flipped("positives")
+    noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0)
+    plain = np.full((len(y), 2), np.nan)
+    for train, test in _noise._noise_model_folds(X, y, 5, 0, -1, classes=True):
+        plain[test] = MultiTaskLogistic().fit(X[train], y[train]).predict_proba(X[test])
+    held = np.flatnonzero(np.isfinite(plain).all(axis=1))
+    assert noise.n_surest_rows == max(20, int(np.ceil(0.02 * len(held))))
+    for c in (0, 1):
+        surest = held[np.argsort(-plain[held, c], kind="stable")[:noise.n_surest_rows]]
+        assert noise.surest_rows_given[c] == pytest.approx(np.mean(y[surest] == c))
+    # a regressor's noise model has no classes
+    X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=4, random_state=0)
+    assert estimate_label_noise(MultiTaskRidge(), X, y, random_state=0).surest_rows_given is None
 
 
 def test_balanced_row_scores_sum_to_the_balanced_accuracy():
@@ -855,7 +899,8 @@ def test_removal_needs_the_gain_its_kind_of_noise_asks_for(
     transition = np.array([[0.9, 0.1], [largest_flip, 1 - largest_flip]])
     noise = Bunch(evidence=10.0, noise_rate=0.2, noise_kind=kind, label_quality=np.ones(100),
                   transition=transition, beats_majority_p_value=0.0,
-                  classes=np.array([0, 1]), posterior=np.full((100, 2), 0.5))
+                  classes=np.array([0, 1]), posterior=np.full((100, 2), 0.5),
+                  surest_rows_given=np.array([0.5, 0.5]), n_surest_rows=20)
     count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, np.repeat([0, 1], 50),
                     noise, n_folds=5, task_col=-1, n_jobs=None)
     if refusal is None:

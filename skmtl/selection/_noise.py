@@ -27,6 +27,11 @@ BEATS_MAJORITY_LEVEL = 0.1
 # both, so the matrix cannot tell which class was read as which; removals on such
 # matrices all lost on development data (CES11 and smoking, 12 seeds, 1 to 37 points)
 CLASS_CONDITIONAL_MAX_SMALLEST_FLIP = 0.125
+# the rows whose given labels can contradict a class-conditional matrix: this share of the
+# held-out rows (at least SUREST_ROWS_MIN) that the plain out-of-fold model places surest in
+# each class (2 % chosen over 1 % and 5 % on the records of 181 classification settings;
+# benchmarks/RESULTS.md, "Thirty-first session")
+SUREST_ROWS_SHARE, SUREST_ROWS_MIN = 0.02, 20
 # rounds of rerank_without_suspects: the suspects rarely settle (a few tens of rows
 # keep changing places), and the gain at the noise model's count still grew from the
 # third round to the fifth (benchmarks/RESULTS.md, "Ranked again without the suspects")
@@ -313,7 +318,13 @@ def estimate_label_noise(
         such noise from a share of one class turned into the commoner label:
         ``label_quality`` suspects the rarer label's rows first, as alike noise
         implies, where the turned rows would carry the commoner one
-        (``benchmarks/selection_twins.py``). ``n_iter``.
+        (``benchmarks/selection_twins.py``). ``surest_rows_given`` (classes
+        only, else None; n_classes,): per class c, the share labelled c of
+        the ``n_surest_rows`` rows (2 % of the held-out rows, at least 20)
+        that the plain out-of-fold model places surest in c; under the
+        matrix it is at most about the largest ``transition[:, c]``, so a
+        clearly higher share contradicts the matrix, and ``MTIFSelector``
+        removes nothing on it. ``n_iter``.
 
     Examples
     --------
@@ -408,6 +419,8 @@ def estimate_label_noise(
         evidence=float(evidence),
         noise_kind=model.kind,
         beats_majority_p_value=model.beats_majority_p_value,
+        surest_rows_given=model.surest_rows_given,
+        n_surest_rows=model.n_surest_rows,
         transition=model.transition,
         classes=model.classes,
         posterior=None if posterior is None else posterior[:n_given],
@@ -548,6 +561,10 @@ class _ClassNoise:
         ).x
         hits = (plain[rows].argmax(axis=1) == given).astype(float)
         self.beats_majority_p_value = p_value_of_gain(hits - (self.majority[rows] == given))
+        self.n_surest_rows = min(len(rows),
+                                 max(SUREST_ROWS_MIN, int(np.ceil(SUREST_ROWS_SHARE * len(rows)))))
+        surest = np.argsort(-plain[rows], axis=0, kind="stable")[:self.n_surest_rows]
+        self.surest_rows_given = (given[surest] == np.arange(n_classes)).mean(axis=0)
         if self.kind == "auto":
             # BIC: a consistent choice; the full matrix must earn its extra parameters
             gain = 2 * (loglik(self.transition) - loglik(_uniform_noise(n_classes, alike)))
@@ -608,7 +625,7 @@ class _Outliers:
     transition = None
     classes = None
     kind = "outliers"
-    beats_majority_p_value = None  # a test of classes
+    beats_majority_p_value = surest_rows_given = n_surest_rows = None  # classes only
 
     def __init__(self, y, held, task):
         self.held = held

@@ -265,7 +265,10 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     the matrix reads 45 % or more of some class as flipped, the gain beyond
     chance is needed in any case (such a reading can be the features'
     weakness read as flips, and removing them raises the balanced accuracy
-    while accuracy falls). A class-conditional removal warns the true share
+    while accuracy falls); and where more of the 2 % of rows the features
+    place surest in some class are labelled with it than the matrix allows
+    (one-sided binomial p < 0.01), the matrix is wrong and nothing is
+    removed. A class-conditional removal warns the true share
     of the class read as hidden that it assumes, against the given share:
     noisy labels cannot tell that reading from features that place no row
     surely in the class, so check it where you know the class balance, and
