@@ -859,19 +859,25 @@ def test_select_shows_progress_bars_on_a_terminal(data_csv, tmp_path, capsys, mo
     assert ("%|" in err) == terminal  # a tqdm bar: "NN%|####| i/n"
 
 
+def _select_notes(tmp_path, capsys, X, y):
+    """What ``skmtl select`` prints for ``X`` (5 features and a site) and 0/1
+    labels ``y``, as one line."""
+    path = tmp_path / "labels.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,d,e,site,label",
+               comments="", fmt="%.17g")
+    status, out, err = run_main(capsys, "select", str(path), "--task-col", "site", "--target",
+                                "label", "--model", "logistic", "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    return " ".join(out.split())
+
+
 def test_select_says_the_class_balance_a_class_conditional_removal_assumes(tmp_path, capsys):
     # 30 % of the positives read negative on features that tell the classes apart: the
     # removal goes through and its note names the command's options, not parameters
     X, y = make_multitask_classification(n_tasks=4, n_samples=300, n_features=5, random_state=1)
     rng = np.random.default_rng(1)
     y = np.where((y == 1) & (rng.random(len(y)) < 0.3), 0, y)
-    path = tmp_path / "one_sided.csv"
-    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,d,e,site,label",
-               comments="", fmt="%.17g")
-    status, out, err = run_main(capsys, "select", str(path), "--task-col", "site", "--target",
-                                "label", "--model", "logistic", "--out", str(tmp_path / "out"))
-    assert status == 0, err
-    out = " ".join(out.split())
+    out = _select_notes(tmp_path, capsys, X, y)
     assert re.search(r"note: --ratio auto removes the estimated [\d.]+% of corrupted rows as "
                      r"class-conditional noise: .* of class 1 as labelled otherwise", out)
     assert "pass --noise-kind alike; rows whose labels you trust decide it: --trusted FILE." in out
@@ -885,13 +891,7 @@ def test_select_says_when_the_labels_cannot_tell_which_class_flipped(tmp_path, c
     rng = np.random.default_rng(0)
     X[:, :-1] += rng.normal(scale=2.5, size=X[:, :-1].shape)
     y = np.where((y == 1) & (rng.random(len(y)) < 0.3), 0, y)
-    path = tmp_path / "weak.csv"
-    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,d,e,site,label",
-               comments="", fmt="%.17g")
-    status, out, err = run_main(capsys, "select", str(path), "--task-col", "site", "--target",
-                                "label", "--model", "logistic", "--out", str(tmp_path / "out"))
-    assert status == 0, err
-    out = " ".join(out.split())
+    out = _select_notes(tmp_path, capsys, X, y)
     assert "no better than each task's most frequent label" in out
     assert "Rows whose labels you trust tell which: --trusted FILE." in out
     assert "X_val" not in out
