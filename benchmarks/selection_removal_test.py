@@ -36,7 +36,7 @@ flipped, the model's evidence, the share of the training rows predicted
 positive before and after the removal beside the given labels' share, the
 share of training (and held-out) rows whose predicted class it changed, the
 share it removed, the true class balance the noise model implies (its
-mean posterior of each class), and per class the given labels of the 1 % of
+mean posterior of each class), and per class the given labels of the 2 % of
 rows (at least 20) that the plain out-of-fold model places surest in it
 against the most the matrix allows (``label_noise_.surest_rows_given``,
 ``_auto.surest_rows_p_values``); last, the seeds
@@ -203,7 +203,7 @@ def _surest_rows_text(record):
         return ""
     return (f"; the class balance the noise model implies {np.round(record['implied'], 3).tolist()}"
             "; surest rows given their class ") + ", ".join(
-        f"{share:.2f} (matrix {diagonal:.2f}, p {p:.2g})" for share, diagonal, p in record["surest"])
+        f"{share:.2f} (matrix {bound:.2f}, p {p:.2g})" for share, bound, p in record["surest"])
 
 
 def removal_test_report(settings, seeds, jobs=1, saved=None):

@@ -756,6 +756,18 @@ def test_a_class_of_one_row_is_trained_on_and_not_judged():
     assert np.isfinite(noise.label_quality[1:]).all()
 
 
+def _fitted_noise(transition, **fields):
+    """What :func:`estimate_label_noise` returns, as ``label_noise_removal_count``
+    reads it: 100 scored rows, a 20 % noise rate, clear evidence, features that
+    beat the majority label and surest rows that fit the matrix; ``fields``
+    replace any of these."""
+    return Bunch(**{**dict(
+        evidence=10.0, noise_rate=0.2, noise_kind="class-conditional", label_quality=np.ones(100),
+        transition=np.asarray(transition), beats_majority_p_value=0.0, classes=np.array([0, 1]),
+        posterior=np.full((100, 2), 0.5), surest_rows_given=np.array([0.5, 0.5]), n_surest_rows=20,
+    ), **fields})
+
+
 @pytest.mark.parametrize("flips, refused", [((0.124, 0.3), False), ((0.125, 0.3), True),
                                              ((0.3, 0.2), True)])
 def test_class_conditional_noise_read_both_ways_is_not_removed(monkeypatch, flips, refused):
@@ -764,10 +776,7 @@ def test_class_conditional_noise_read_both_ways_is_not_removed(monkeypatch, flip
     monkeypatch.setattr(_auto, "_held_out_differences",
                         lambda *args, **kwargs: (np.full(300, 0.05), np.full(300, 0.01), None))
     transition = np.array([[1 - flips[0], flips[0]], [flips[1], 1 - flips[1]]])
-    noise = Bunch(evidence=10.0, noise_rate=0.2, noise_kind="class-conditional",
-                  label_quality=np.ones(100), transition=transition, beats_majority_p_value=0.0,
-                  classes=np.array([0, 1]), posterior=np.full((100, 2), 0.5),
-                  surest_rows_given=np.array([0.5, 0.5]), n_surest_rows=20)
+    noise = _fitted_noise(transition)
     count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, np.repeat([0, 1], 50),
                     noise, n_folds=5, task_col=-1, n_jobs=None)
     if refused:
@@ -783,10 +792,9 @@ def test_a_class_conditional_removal_says_the_class_balance_it_assumes(monkeypat
     y = np.array(["no"] * 81 + ["yes"] * 20)
     quality = np.r_[np.nan, np.ones(100)]  # the first row never held out: not counted
     posterior = np.r_[[[np.nan, np.nan]], np.tile([0.65, 0.35], (100, 1))]
-    noise = Bunch(evidence=10.0, noise_rate=0.15, noise_kind="class-conditional",
-                  label_quality=quality, transition=np.array([[0.95, 0.05], [0.4, 0.6]]),
-                  classes=np.array(["no", "yes"]), posterior=posterior, beats_majority_p_value=0.0,
-                  surest_rows_given=np.array([0.95, 0.6]), n_surest_rows=20)
+    noise = _fitted_noise([[0.95, 0.05], [0.4, 0.6]], noise_rate=0.15, label_quality=quality,
+                          classes=np.array(["no", "yes"]), posterior=posterior,
+                          surest_rows_given=np.array([0.95, 0.6]))
     with pytest.warns(UserWarning, match=(
             r"removes the estimated 15.0% of corrupted rows as class-conditional noise: the noise "
             r"model reads 40.0% of class 'yes' as labelled otherwise, so that 35.0% of the rows "
@@ -802,11 +810,8 @@ def test_a_matrix_the_surest_rows_contradict_removes_nothing(monkeypatch, surest
     # a clear gain on both held-out tests: only the labels of the surest rows can refuse
     monkeypatch.setattr(_auto, "_held_out_differences",
                         lambda *args, **kwargs: (np.full(300, 0.05), np.full(300, 0.01), None))
-    noise = Bunch(evidence=10.0, noise_rate=0.2, noise_kind="class-conditional",
-                  label_quality=np.ones(100), transition=np.array([[0.95, 0.05], [0.3, 0.7]]),
-                  beats_majority_p_value=0.0, classes=np.array(["no", "yes"]),
-                  posterior=np.full((100, 2), 0.5), surest_rows_given=np.array(surest),
-                  n_surest_rows=20)
+    noise = _fitted_noise([[0.95, 0.05], [0.3, 0.7]], classes=np.array(["no", "yes"]),
+                          surest_rows_given=np.array(surest))
     # e.g. 19 of 20 labelled 'yes' where at most 70 % may be: p = P(Bin(20, 0.7) >= 19) = 0.0076
     p_values = _auto.surest_rows_p_values(noise)
     assert p_values[1] == pytest.approx(binom.sf(int(round(surest[1] * 20)) - 1, 20, 0.7))
@@ -897,10 +902,7 @@ def test_removal_needs_the_gain_its_kind_of_noise_asks_for(
     monkeypatch.setattr(_auto, "_held_out_differences",
                         lambda *args, **kwargs: (clean_gain, balanced, None))
     transition = np.array([[0.9, 0.1], [largest_flip, 1 - largest_flip]])
-    noise = Bunch(evidence=10.0, noise_rate=0.2, noise_kind=kind, label_quality=np.ones(100),
-                  transition=transition, beats_majority_p_value=0.0,
-                  classes=np.array([0, 1]), posterior=np.full((100, 2), 0.5),
-                  surest_rows_given=np.array([0.5, 0.5]), n_surest_rows=20)
+    noise = _fitted_noise(transition, noise_kind=kind)
     count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, np.repeat([0, 1], 50),
                     noise, n_folds=5, task_col=-1, n_jobs=None)
     if refusal is None:
