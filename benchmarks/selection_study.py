@@ -426,9 +426,10 @@ def main(argv=None):
                         help="noisy-judges, noisy-removal-test: judge the records saved by "
                              "--save-records (comma separated files, merged) instead of fitting")
     parser.add_argument("--defaults-only", action="store_true",
-                        help="noisy: only the selector's defaults, random removal of as many "
-                             "rows, the oracle and the ceiling; noisy-validation: only the "
-                             "selector's default and the oracle")
+                        help="noisy: only the selector's defaults (and the default given "
+                             "the clean labels' class balance as class_prior), random removal "
+                             "of as many rows, the oracle and the ceiling; noisy-validation: "
+                             "only the selector's default and the oracle")
     parser.add_argument("--recipe-folds", type=int, default=5,
                         help="noisy: folds of the documented GridSearchCV recipe (default 5)")
     parser.add_argument("--seeds", type=int, default=None,

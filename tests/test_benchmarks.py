@@ -113,6 +113,28 @@ def test_removal_test_records_are_saved_and_judged_again(tmp_path):
     assert judged_again.split("Seeds where")[0] == printed.split("Seeds where")[0]
 
 
+
+def _gain_cells(printed, setting):
+    """The test-gain table's cells of ``setting`` by column name."""
+    table = printed.split("Test gain over no removal")[1].split("\n\n")[1].splitlines()
+    columns = [c.strip() for c in table[0].strip("|").split("|")]
+    row = next(line for line in table if line.startswith(f"| {setting} |"))
+    return dict(zip(columns, (c.strip() for c in row.strip("|").split("|"))))
+
+
+def test_the_true_class_balance_keeps_the_removal_it_backs():
+    """``--study noisy``'s column with the clean labels' balance as
+    ``class_prior``: on the issue's setting (30 % of the positives turned
+    negative) that balance backs the class-conditional reading, and the
+    column equals the default, which gains."""
+    pytest.importorskip("torch")
+    setting = "30% of positives turned negative"
+    cells = _gain_cells(_run("selection_study.py", "--study", "noisy", "--defaults-only",
+                             "--seeds", "2", "--jobs", "2", "--settings", setting), setting)
+    default = cells["label-noise, auto (default)"]
+    assert cells["label-noise, auto, true class balance"] == default
+    assert default.endswith("[2/0/0]")
+
 def _grouped_table(path):
     """A table as a user keeps it: string task labels and target, a categorical
     feature, a missing value."""

@@ -859,14 +859,15 @@ def test_select_shows_progress_bars_on_a_terminal(data_csv, tmp_path, capsys, mo
     assert ("%|" in err) == terminal  # a tqdm bar: "NN%|####| i/n"
 
 
-def _select_notes(tmp_path, capsys, X, y):
+def _select_notes(tmp_path, capsys, X, y, *options):
     """What ``skmtl select`` prints for ``X`` (5 features and a site) and 0/1
     labels ``y``, as one line."""
     path = tmp_path / "labels.csv"
     np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,d,e,site,label",
                comments="", fmt="%.17g")
     status, out, err = run_main(capsys, "select", str(path), "--task-col", "site", "--target",
-                                "label", "--model", "logistic", "--out", str(tmp_path / "out"))
+                                "label", "--model", "logistic", "--out", str(tmp_path / "out"),
+                                *options)
     assert status == 0, err
     return " ".join(out.split())
 
@@ -880,8 +881,33 @@ def test_select_says_the_class_balance_a_class_conditional_removal_assumes(tmp_p
     out = _select_notes(tmp_path, capsys, X, y)
     assert re.search(r"note: --ratio auto removes the estimated [\d.]+% of corrupted rows as "
                      r"class-conditional noise: .* of class 1 as labelled otherwise", out)
-    assert "pass --noise-kind alike; rows whose labels you trust decide it: --trusted FILE." in out
-    assert "noise_kind" not in out and "X_val" not in out
+    assert ("If you know the true share of each class, pass it as --class-prior; rows whose "
+            "labels you trust decide it: --trusted FILE.") in out
+    assert "class_prior" not in out and "X_val" not in out
+    # told that the given labels' balance is the true one, it keeps every row
+    out = _select_notes(tmp_path, capsys, X, y, "--class-prior",
+                        f"0={np.mean(y == 0)},1={np.mean(y == 1)}")
+    assert "note: --ratio auto keeps every row: " in out and "further from --class-prior" in out
+
+
+@pytest.mark.parametrize("prior, message", [
+    ("0=0.7,2=0.3", "names the values 0, 2, but --target label holds 0, 1: give the true share "
+                    "of each, e.g. --class-prior 0=0.5,1=0.5."),
+    ("0=0.7,1=high", "write VALUE=SHARE for each value of --target label"),
+    ("0=0.7,1=0.2", "the shares must be at least 0 and sum to 1 (they sum to 0.9)."),
+])
+def test_select_refuses_a_class_prior_it_cannot_read(tmp_path, capsys, prior, message):
+    X, y = make_multitask_classification(n_tasks=3, n_samples=40, n_features=5, random_state=0)
+    path = tmp_path / "labels.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,d,e,site,label",
+               comments="", fmt="%.17g")
+    status, _, err = run_main(capsys, "select", str(path), "--task-col", "site", "--target",
+                              "label", "--model", "logistic", "--class-prior", prior)
+    assert status != 0 and message in " ".join(err.split())
+    status, _, err = run_main(capsys, "select", str(path), "--task-col", "site", "--target",
+                              "label", "--model", "logistic", "--class-prior", "0=0.5,1=0.5",
+                              "--ratio", "0.1")
+    assert status != 0 and "--class-prior judges --ratio auto" in " ".join(err.split())
 
 
 def test_select_says_when_the_labels_cannot_tell_which_class_flipped(tmp_path, capsys):

@@ -798,11 +798,91 @@ def test_a_class_conditional_removal_says_the_class_balance_it_assumes(monkeypat
     with pytest.warns(UserWarning, match=(
             r"removes the estimated 15.0% of corrupted rows as class-conditional noise: the noise "
             r"model reads 40.0% of class 'yes' as labelled otherwise, so that 35.0% of the rows "
-            r"would truly be of class 'yes' where 20.0% are labelled 'yes'\..*If you know that "
-            r"about 20% of the rows truly are of class 'yes', pass noise_kind='alike'")):
+            r"would truly be of class 'yes' where 20.0% are labelled 'yes'\..*If you know the "
+            r"true share of each class, pass it as class_prior")):
         assert _auto.label_noise_removal_count(MultiTaskLogistic, None, y, noise, n_folds=5,
                                                task_col=-1, n_jobs=None) == 15
 
+
+@pytest.mark.parametrize("class_prior, refused", [((0.8, 0.2), True), ((0.6, 0.4), False),
+                                                   ((0.72, 0.28), False), ((0.725, 0.275), True)])
+def test_a_known_class_balance_refuses_a_reading_that_moves_away_from_it(
+        monkeypatch, class_prior, refused):
+    # a clear gain on both held-out tests; the noise model implies 35 % 'yes' where 20 %
+    # are labelled so: a removal goes only where 35 % is closer to class_prior than 20 %
+    # (in summed absolute differences: 0.3 against 0 for (0.8, 0.2); 0.1 against 0.4 for
+    # (0.6, 0.4); 0.14 against 0.16 for (0.72, 0.28); at (0.725, 0.275) both are 0.15)
+    monkeypatch.setattr(_auto, "_held_out_differences",
+                        lambda *args, **kwargs: (np.full(300, 0.05), np.full(300, 0.01), None))
+    y = np.array(["no"] * 80 + ["yes"] * 20)
+    noise = _fitted_noise([[0.95, 0.05], [0.4, 0.6]], noise_rate=0.15,
+                          classes=np.array(["no", "yes"]), posterior=np.tile([0.65, 0.35], (100, 1)))
+    count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, y, noise, n_folds=5,
+                    task_col=-1, n_jobs=None, class_prior=np.array(class_prior))
+    if refused:
+        off = abs(0.35 - class_prior[1]) * 2
+        with pytest.warns(UserWarning, match=re.escape(
+                "keeps every row: the noise model reads 40.0% of class 'yes' as labelled "
+                "otherwise, so that 35.0% of the rows would truly be of class 'yes' where 20.0% "
+                f"are labelled 'yes', further from class_prior ({class_prior[1]:.1%}; the balances "
+                f"differ from it by {off:.3f} and {abs(0.2 - class_prior[1]) * 2:.3f} in sum)")):
+            assert count() == 0
+    else:  # the balance you gave backs the reading: no warning of what it assumes
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert count() == 15
+
+
+
+def test_the_true_class_balance_keeps_a_removal_it_backs_and_refuses_one_it_does_not():
+    # 30 % of the positives read negative (the class docstring's example): the clean
+    # labels' balance backs the reading, the given labels' balance refutes it
+    X, y = make_multitask_classification(n_tasks=4, n_samples=300, n_features=5, random_state=1)
+    clean = y.copy()
+    y = np.where((y == 1) & (np.random.default_rng(1).random(len(y)) < 0.3), 0, y)
+    default = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y)
+    assert default.removal_ratio_ > 0.1
+    knowing = MTIFSelector(MultiTaskLogistic(), random_state=0,
+                           class_prior=[np.mean(clean == 0), np.mean(clean == 1)]).fit(X, y)
+    np.testing.assert_array_equal(knowing.sample_indices_, default.sample_indices_)
+    with pytest.warns(UserWarning, match="further from class_prior"):
+        given = MTIFSelector(MultiTaskLogistic(), random_state=0,
+                             class_prior=[np.mean(y == 0), np.mean(y == 1)]).fit(X, y)
+    assert given.removal_ratio_ == 0
+
+
+@pytest.mark.parametrize("class_prior, message", [
+    ([0.5, 0.3, 0.2], r"class_prior has 3 entries, but y has 2 classes \[0, 1\]: give the true "
+                      r"share of each class, in that order"),
+    ([0.5, 0.4], r"shares of at least 0 that sum to 1; got \[0.5, 0.4\] \(sum 0.9\)"),
+    ([1.2, -0.2], r"shares of at least 0 that sum to 1"),
+    ([np.nan, 1.0], r"shares of at least 0 that sum to 1"),
+])
+def test_a_wrong_class_prior_is_refused_and_the_fitted_selector_kept(class_prior, message):
+    X, y, _ = flipped("positives", n_samples=60)
+    selector = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.1, random_state=0).fit(X, y)
+    kept = selector.sample_indices_.copy()
+    selector.set_params(removal_ratio="auto", class_prior=class_prior)
+    with pytest.raises(ValueError, match=message):
+        selector.fit(X, y)
+    np.testing.assert_array_equal(selector.sample_indices_, kept)
+
+
+@pytest.mark.parametrize("params, validation, why", [
+    (dict(removal_ratio=0.1), False, r"\. Leave class_prior out"),
+    (dict(strategy="random", removal_ratio=0.1), False, r"\. Leave class_prior out"),
+    ({}, True, "rows whose labels you trust decide the removal here"),
+])
+def test_a_class_prior_without_use_is_said_to_be_ignored(params, validation, why):
+    X, y, _ = flipped("positives", n_samples=60)
+    data = dict(X_val=X[:40], y_val=y[:40]) if validation else {}
+    with pytest.warns(UserWarning, match=r"class_prior is ignored: it judges removal_ratio='auto' "
+                                         r"with strategy='label-noise' .*" + why):
+        MTIFSelector(MultiTaskLogistic(), class_prior=[0.5, 0.5], random_state=0,
+                     **params).fit(X, y, **data)
+    X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=4, random_state=0)
+    with pytest.warns(UserWarning, match="class_prior is ignored"):
+        MTIFSelector(MultiTaskRidge(), class_prior=[0.5, 0.5], random_state=0).fit(X, y)
 
 @pytest.mark.parametrize("surest, refused", [((0.95, 0.75), False), ((0.95, 0.95), True),
                                               ((1.0, 0.6), False)])

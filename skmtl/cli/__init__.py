@@ -81,6 +81,40 @@ def _load_trusted(args, data, kind):
     return X, clean["y"]
 
 
+def _class_prior(args, y, kind):
+    """The shares of ``--class-prior`` in the order of the sorted values of
+    ``--target``, or None."""
+    if args.class_prior is None:
+        return None
+    if kind != "classification" or args.strategy == "influence" or args.ratio != "auto" or (
+            args.trusted is not None):
+        raise _InputError(
+            "--class-prior judges --ratio auto of --strategy label-noise on a target of classes "
+            "without --trusted rows (those rows decide the removal themselves); leave it out "
+            "here, or pass --model logistic if --target holds classes.")
+    classes = [str(value) for value in np.unique(y)]
+    example = ",".join(f"{value}={1 / len(classes):.2g}" for value in classes)
+    shares = {}
+    for part in args.class_prior.split(","):
+        value, _, share = part.partition("=")
+        try:
+            shares[value.strip()] = float(share)
+        except ValueError:
+            raise _InputError(
+                f"--class-prior {args.class_prior}: write VALUE=SHARE for each value of --target "
+                f"{args.target}, comma separated, e.g. --class-prior {example}.") from None
+    if sorted(shares) != sorted(classes):
+        raise _InputError(
+            f"--class-prior {args.class_prior} names the values {', '.join(sorted(shares))}, but "
+            f"--target {args.target} holds {', '.join(classes)}: give the true share of each, "
+            f"e.g. --class-prior {example}.")
+    prior = np.array([shares[value] for value in classes])
+    if not (prior >= 0).all() or not np.isclose(prior.sum(), 1):
+        raise _InputError(f"--class-prior {args.class_prior}: the shares must be at least 0 and "
+                          f"sum to 1 (they sum to {prior.sum():.4g}).")
+    return prior
+
+
 def _cmd_select(args):
     if args.strategy == "influence" and args.ratio == "auto" and args.trusted is None:
         raise _InputError(
@@ -101,6 +135,7 @@ def _cmd_select(args):
             f"is read as {read_as}, whose wrong values are judged as outliers. Leave "
             "--noise-kind out, or pass --model logistic if the target holds classes."
         )
+    class_prior = _class_prior(args, data["y"], kind)
     trusted = _load_trusted(args, data, kind)
     trusted_folds = None if trusted is None else _trusted_folds(*trusted, args.cv,
                                                                 args.random_state)
@@ -114,7 +149,7 @@ def _cmd_select(args):
         random_state=args.random_state, n_jobs=args.n_jobs,
         # scoring can take minutes: bars on a terminal, as git and pip show theirs
         verbose=args.verbose or sys.stderr.isatty(),
-        trusted=trusted, trusted_folds=trusted_folds,
+        trusted=trusted, trusted_folds=trusted_folds, class_prior=class_prior,
     )
     kept, score = selector.sample_indices_, selector.scores_
     removed = np.setdiff1d(np.arange(len(y)), kept)
@@ -300,6 +335,13 @@ def _build_parser():
                      help="classes only: how the labels went wrong, if you know it: alike "
                      "(every class flipped alike), class-conditional (one class read as "
                      "another more often than back); auto (default) chooses from the data.")
+    sel.add_argument("--class-prior", metavar="VALUE=SHARE,...",
+                     help="classes, --ratio auto without --trusted: the true share of each "
+                     "value of --target, where you know it (a prevalence), e.g. "
+                     "no=0.8,yes=0.2: a removal of one class read as hidden in another goes "
+                     "only where the balance it implies is closer to this than the given "
+                     "labels' balance (noisy labels alone cannot tell such noise from "
+                     "features that place no row surely in the class).")
     sel.add_argument("--trusted", metavar="FILE",
                      help="a CSV file of rows whose targets you trust (a clean validation "
                      "part), with the same columns: the noise model learns from them which "

@@ -362,7 +362,7 @@ def _held_out_trusted_scores(pipe, X, y, X_trusted, y_trusted, scaled, folds, *,
 
 
 def _select_rows(X, y, *, model, kind, ratio, strategy, noise_kind, scale, cv, random_state,
-                 n_jobs, verbose, trusted=None, trusted_folds=None):
+                 n_jobs, verbose, trusted=None, trusted_folds=None, class_prior=None):
     """Fit the selector in its pipeline; print what it estimated and decided, and
     the held-out score with and without the removal (on ``trusted_folds`` of
     the ``trusted`` rows and targets where given, which the selector also
@@ -376,8 +376,8 @@ def _select_rows(X, y, *, model, kind, ratio, strategy, noise_kind, scale, cv, r
     if trusted is not None:
         folds = trusted_folds
     selector = MTIFSelector(model, removal_ratio=ratio, strategy=strategy, cv=cv,
-                            noise_kind=noise_kind, random_state=random_state, n_jobs=n_jobs,
-                            verbose=verbose)
+                            noise_kind=noise_kind, class_prior=class_prior,
+                            random_state=random_state, n_jobs=n_jobs, verbose=verbose)
     pipe = make_pipeline(_scaler(X.shape[1] - 1, scale), selector, model)
     # the pipeline's scaler, fitted on the same rows, scales the trusted rows alike
     scaled = None if trusted is None else _scaler(X.shape[1] - 1, scale).fit(X).transform(
@@ -390,7 +390,8 @@ def _select_rows(X, y, *, model, kind, ratio, strategy, noise_kind, scale, cv, r
     for warning in caught:  # the selector's advice, in the command's options
         note = (str(warning.message).replace("removal_ratio='auto'", "--ratio auto")
                 .replace("fit(X, y, X_val=..., y_val=...)", "--trusted FILE")
-                .replace("noise_kind='alike'", "--noise-kind alike"))
+                .replace("noise_kind='alike'", "--noise-kind alike")
+                .replace("class_prior", "--class-prior"))
         print(_wrap(f"note: {note.replace('removal_ratio', '--ratio')}"))
     noise = selector.label_noise_
     if noise is not None:

@@ -296,7 +296,8 @@ def _held_out_differences(make_estimator, X, y, noise, *, n_folds, task_col, n_j
     return np.concatenate(differences), np.concatenate(balanced) if classes else None, None
 
 
-def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col, n_jobs):
+def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col, n_jobs,
+                              class_prior=None):
     """The estimated number of corrupted rows of ``(X, y)`` where held-out
     folds say that removing them raises the clean score; else 0 (with a
     warning).
@@ -341,7 +342,11 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
     hidden that the noise model implies, against its given share. Noisy
     labels alone cannot tell that reading from features that place no row
     surely in the class (``benchmarks/RESULTS.md``, "Thirty-first
-    session"), so a user who knows the class balance can check it.
+    session"), so a user who knows the class balance can check it, or give
+    it as ``class_prior`` (the true share of each class, in the order of
+    ``noise.classes``): a class-conditional removal then goes only where
+    the implied balance is closer to it than the given labels' balance is
+    (:func:`moves_the_balance_away`), and without the warning.
     Where the features cannot tell which class was read as
     which, the matrix may point the wrong way and the estimated clean score
     then gains by chance, even clearly. Such a matrix often reads many rows
@@ -381,6 +386,9 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
             f"matrix allows ({noise.transition[:, position].max():.0%}; one-sided binomial "
             f"p = {p_value:.2g} < {SUREST_ROWS_LEVEL})"
         )
+    elif noise.noise_kind == "class-conditional" and class_prior is not None and (
+            away := moves_the_balance_away(noise, y, class_prior)):
+        why = away
     else:
         differences, balanced, why = _held_out_differences(
             make_estimator, X, y, noise, n_folds=n_folds, task_col=task_col, n_jobs=n_jobs
@@ -392,7 +400,7 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
                 p_value_of_gain(balanced) if noise.noise_kind == "class-conditional" else 0.0
             )
             if removal_passes(p_value, p_balanced, level, largest_flip=largest_flip):
-                if noise.noise_kind == "class-conditional":
+                if noise.noise_kind == "class-conditional" and class_prior is None:
                     warnings.warn(_class_balance_bet(noise, y), UserWarning)
                 return estimated_corrupted_count(noise)
             test = f"one-sided paired test over {len(differences)} rows of 3 folds"
@@ -449,25 +457,59 @@ def surest_rows_p_values(noise):
     return binom.sf(given - 1, noise.n_surest_rows, noise.transition.max(axis=0))
 
 
+def class_balances(noise, y):
+    """The true class balance the noise model implies (its mean posterior of
+    each class) and the given labels' balance, both over the rows it scored,
+    in the order of ``noise.classes``."""
+    scored = np.isfinite(noise.label_quality)
+    implied = np.nanmean(noise.posterior[scored], axis=0)
+    given = (np.asarray(y)[scored][:, None] == noise.classes).mean(axis=0)
+    return implied, given
+
+
+def _hidden_class(noise, implied, given):
+    """The position and label of the class the matrix reads as hidden most, and
+    the words for its share read as labelled otherwise, implied and given."""
+    hidden = int(np.argmax(1 - np.diag(noise.transition)))
+    label = noise.classes[hidden:hidden + 1].tolist()[0]
+    return hidden, label, (
+        f"the noise model reads {1 - noise.transition[hidden, hidden]:.1%} of class {label!r} "
+        f"as labelled otherwise, so that {implied[hidden]:.1%} of the rows would truly be of "
+        f"class {label!r} where {given[hidden]:.1%} are labelled {label!r}"
+    )
+
+
 def _class_balance_bet(noise, y):
     """What a class-conditional removal without trusted rows assumes: the class
     the matrix reads as hidden most, and the true share of it the noise model
     implies against the given share (over the rows it scored)."""
-    scored = np.isfinite(noise.label_quality)
-    hidden = int(np.argmax(1 - np.diag(noise.transition)))
-    label = noise.classes[hidden:hidden + 1].tolist()[0]
-    implied = np.nanmean(noise.posterior[scored, hidden])
-    given = np.mean(np.asarray(y)[scored] == label)
+    implied, given = class_balances(noise, y)
+    _, label, reading = _hidden_class(noise, implied, given)
     return (
         f"removal_ratio='auto' removes the estimated {noise.noise_rate:.1%} of corrupted rows "
-        f"as class-conditional noise: the noise model reads "
-        f"{1 - noise.transition[hidden, hidden]:.1%} of class {label!r} as labelled otherwise, "
-        f"so that {implied:.1%} of the rows would truly be of class {label!r} where "
-        f"{given:.1%} are labelled {label!r}. Noisy labels alone cannot tell this from "
+        f"as class-conditional noise: {reading}. Noisy labels alone cannot tell this from "
         f"features that place no row surely in class {label!r}, where the same removal costs "
-        f"accuracy. If you know that about {given:.0%} of the rows truly are of class "
-        f"{label!r}, pass noise_kind='alike'; rows whose labels you trust decide it: "
-        "fit(X, y, X_val=..., y_val=...)."
+        "accuracy. If you know the true share of each class, pass it as class_prior; "
+        "rows whose labels you trust decide it: fit(X, y, X_val=..., y_val=...)."
+    )
+
+
+def moves_the_balance_away(noise, y, class_prior):
+    """Why a class-conditional reading is refused by a known class balance
+    ``class_prior`` (in the order of ``noise.classes``), or '' where it is not:
+    the balance it implies must be closer to ``class_prior`` (summed absolute
+    differences) than the given labels' balance is. Removing the rows it
+    suspects moves the model toward the implied balance; where the given
+    labels already have the true one, that costs accuracy."""
+    implied, given = class_balances(noise, y)
+    off_implied, off_given = (np.abs(share - class_prior).sum() for share in (implied, given))
+    if off_implied < off_given:
+        return ""
+    hidden, _, reading = _hidden_class(noise, implied, given)
+    return (
+        f"{reading}, further from class_prior ({class_prior[hidden]:.1%}; the balances differ "
+        f"from it by {off_implied:.3f} and {off_given:.3f} in sum): the reading moves the "
+        "class balance away from the one you know"
     )
 
 

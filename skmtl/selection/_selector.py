@@ -128,6 +128,17 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         fits (:func:`~skmtl.selection.estimate_label_noise`). ``"auto"``
         chooses from the data (``label_noise_.noise_kind``); name it where
         you know how the labels went wrong.
+    class_prior : array-like of shape (n_classes,), default=None
+        ``"label-noise"`` with ``removal_ratio="auto"``, classes, no
+        validation data: the true share of each class (sorted labels, as
+        ``classes_`` of scikit-learn classifiers), where you know it (a
+        prevalence, a base rate). Noisy labels alone cannot tell a class
+        whose rows were partly labelled as another from features that place
+        no row surely in that class; a removal of class-conditional noise
+        then goes only where the class balance the noise model implies is
+        closer to ``class_prior`` than the given labels' balance is. None
+        (the default) removes on the held-out evidence alone and warns the
+        balance it assumes.
     target_weights : dict or array-like of shape (n_tasks,), default=None
         ``"influence"`` only (other strategies ignore it, with a warning).
         Weight of each target task in the total influence. None weights all
@@ -271,8 +282,9 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     removed. A class-conditional removal warns the true share
     of the class read as hidden that it assumes, against the given share:
     noisy labels cannot tell that reading from features that place no row
-    surely in the class, so check it where you know the class balance, and
-    pass ``noise_kind="alike"`` where it is wrong. Noise is
+    surely in the class, so where you know the true class balance give it
+    as ``class_prior``: the removal then goes only where the balance the
+    reading implies comes closer to it. Noise is
     called class-conditional only where the features predict the given labels
     clearly better than each task's most frequent label (otherwise the
     noise rates cannot be told from the class balance), and not where the
@@ -335,6 +347,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         "removal_ratio": [Interval(numbers.Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "strategy": [StrOptions({"auto", "label-noise", "influence", "random"})],
         "noise_kind": [StrOptions({"auto", "alike", "class-conditional"})],
+        "class_prior": ["array-like", None],
         "target_weights": [dict, "array-like", None],
         "step": [Interval(numbers.Real, 0, 1, closed="neither"), None],
         "cv": ["cv_object"],
@@ -353,6 +366,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         *,
         strategy="auto",
         noise_kind="auto",
+        class_prior=None,
         target_weights=None,
         step=None,
         cv=5,
@@ -367,6 +381,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         self.removal_ratio = removal_ratio
         self.strategy = strategy
         self.noise_kind = noise_kind
+        self.class_prior = class_prior
         self.target_weights = target_weights
         self.step = step
         self.cv = cv
@@ -420,6 +435,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         weights = target_task_weights(self.target_weights, self.tasks_)
         rng = check_random_state(self.random_state)
         self.strategy_ = self._resolve_strategy(X_val is not None)
+        class_prior = self._checked_class_prior(y[present], X_val is not None)
         if X_val is not None and self.strategy_ != "random":
             X_val, y_val = self._validation_of_training_tasks(X_val, y_val)
         self.influence_, self.label_noise_ = None, None
@@ -432,7 +448,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             removed = self._lowest(np.flatnonzero(present), n_remove, y, present)
         elif self.strategy_ == "label-noise":
             removed = self._remove_by_label_noise(X, y, X_val, y_val, n_held, present, n_remove,
-                                                  rng)
+                                                  rng, class_prior)
         elif auto:
             most = removal_lengths(n_rows)[-1]
             removed, _ = self._remove_judged_on_unseen_validation(
@@ -489,7 +505,37 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             )
         return strategy
 
-    def _remove_by_label_noise(self, X, y, X_val, y_val, n_held, present, n_remove, rng):
+    def _checked_class_prior(self, y, validation):
+        """``class_prior`` as shares in the order of the sorted classes of ``y``,
+        or None (with a warning where it is given but has no use)."""
+        if self.class_prior is None:
+            return None
+        if not (self.strategy_ == "label-noise" and isinstance(self.removal_ratio, str)
+                and is_classifier(self.estimator) and not validation):
+            warnings.warn(
+                "class_prior is ignored: it judges removal_ratio='auto' with "
+                "strategy='label-noise' for a classifier without validation data"
+                + (", and rows whose labels you trust decide the removal here" if validation
+                   else "") + ". Leave class_prior out.",
+                UserWarning,
+            )
+            return None
+        classes = np.unique(y)
+        prior = np.asarray(self.class_prior, dtype=float)
+        if prior.shape != (len(classes),):
+            raise ValueError(
+                f"class_prior has {prior.size} entries, but y has {len(classes)} classes "
+                f"{preview_labels(classes)}: give the true share of each class, in that order."
+            )
+        if not (prior >= 0).all() or not np.isclose(prior.sum(), 1):
+            raise ValueError(
+                f"class_prior must hold shares of at least 0 that sum to 1; got "
+                f"{prior.tolist()} (sum {prior.sum():.4g})."
+            )
+        return prior
+
+    def _remove_by_label_noise(self, X, y, X_val, y_val, n_held, present, n_remove, rng,
+                               class_prior):
         """Rank rows by the estimated probability that their target is right."""
         self.scores_ = np.full(len(y), np.nan)
         self.n_rounds_ = 0
@@ -554,6 +600,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             n_remove = label_noise_removal_count(
                 self._make_estimator, _safe_indexing(X, rows), y[rows], self.label_noise_,
                 n_folds=n_folds, task_col=self.task_col, n_jobs=self.n_jobs,
+                class_prior=class_prior,
             )
         if n_remove > len(scored):
             raise ValueError(
