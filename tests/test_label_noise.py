@@ -834,6 +834,31 @@ def test_a_known_class_balance_refuses_a_reading_that_moves_away_from_it(
 
 
 
+
+@pytest.mark.parametrize("class_prior, refused", [((0.6, 0.3, 0.1), True), ((0.5, 0.3, 0.2), False)])
+def test_a_known_balance_of_three_classes_is_compared_over_every_class(
+        monkeypatch, class_prior, refused):
+    # the matrix reads half of class 2 as class 0: it implies (0.5, 0.3, 0.2) where the
+    # labels give (0.6, 0.3, 0.1); summed absolute differences 0.2 against 0 for the
+    # given balance as the prior, 0 against 0.2 for the implied one
+    monkeypatch.setattr(_auto, "_held_out_differences",
+                        lambda *args, **kwargs: (np.full(300, 0.05), np.full(300, 0.01), None))
+    y = np.repeat([0, 1, 2], [60, 30, 10])
+    transition = [[0.95, 0.03, 0.02], [0.02, 0.96, 0.02], [0.5, 0.0, 0.5]]
+    noise = _fitted_noise(transition, classes=np.array([0, 1, 2]),
+                          posterior=np.tile([0.5, 0.3, 0.2], (100, 1)),
+                          surest_rows_given=np.array([0.5, 0.5, 0.5]))
+    count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, y, noise, n_folds=5,
+                    task_col=-1, n_jobs=None, class_prior=np.array(class_prior))
+    if refused:
+        with pytest.warns(UserWarning, match=re.escape(
+                "reads 50.0% of class 2 as labelled otherwise, so that 20.0% of the rows would "
+                "truly be of class 2 where 10.0% are labelled 2, further from class_prior (10.0%; "
+                "the balances differ from it by 0.200 and 0.000 in sum)")):
+            assert count() == 0
+    else:
+        assert count() == 20
+
 def test_the_true_class_balance_keeps_a_removal_it_backs_and_refuses_one_it_does_not():
     # 30 % of the positives read negative (the class docstring's example): the clean
     # labels' balance backs the reading, the given labels' balance refutes it
