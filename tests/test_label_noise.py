@@ -874,6 +874,10 @@ def test_the_true_class_balance_keeps_a_removal_it_backs_and_refuses_one_it_does
         given = MTIFSelector(MultiTaskLogistic(), random_state=0,
                              class_prior=[np.mean(y == 0), np.mean(y == 1)]).fit(X, y)
     assert given.removal_ratio_ == 0
+    # a dict names the classes instead of following their order
+    by_name = MTIFSelector(MultiTaskLogistic(), random_state=0,
+                           class_prior={1: np.mean(clean == 1), 0: np.mean(clean == 0)}).fit(X, y)
+    np.testing.assert_array_equal(by_name.sample_indices_, default.sample_indices_)
 
 
 @pytest.mark.parametrize("class_prior, message", [
@@ -882,6 +886,8 @@ def test_the_true_class_balance_keeps_a_removal_it_backs_and_refuses_one_it_does
     ([0.5, 0.4], r"shares of at least 0 that sum to 1; got \[0.5, 0.4\] \(sum 0.9\)"),
     ([1.2, -0.2], r"shares of at least 0 that sum to 1"),
     ([np.nan, 1.0], r"shares of at least 0 that sum to 1"),
+    ({0: 0.7, 2: 0.3}, r"class_prior names the classes \[0, 2\], but y has \[0, 1\]: give the "
+                       r"true share of each"),
 ])
 def test_a_wrong_class_prior_is_refused_and_the_fitted_selector_kept(class_prior, message):
     X, y, _ = flipped("positives", n_samples=60)

@@ -128,11 +128,12 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         fits (:func:`~skmtl.selection.estimate_label_noise`). ``"auto"``
         chooses from the data (``label_noise_.noise_kind``); name it where
         you know how the labels went wrong.
-    class_prior : array-like of shape (n_classes,), default=None
+    class_prior : dict or array-like of shape (n_classes,), default=None
         ``"label-noise"`` with ``removal_ratio="auto"``, classes, no
-        validation data: the true share of each class (sorted labels, as
-        ``classes_`` of scikit-learn classifiers), where you know it (a
-        prevalence, a base rate). Noisy labels alone cannot tell a class
+        validation data: the true share of each class, where you know it (a
+        prevalence, a base rate): a dict maps every class label to its
+        share, an array follows the sorted labels (as ``classes_`` of
+        scikit-learn classifiers). Noisy labels alone cannot tell a class
         whose rows were partly labelled as another from features that place
         no row surely in that class; a removal of class-conditional noise
         then goes only where the class balance the noise model implies is
@@ -347,7 +348,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         "removal_ratio": [Interval(numbers.Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "strategy": [StrOptions({"auto", "label-noise", "influence", "random"})],
         "noise_kind": [StrOptions({"auto", "alike", "class-conditional"})],
-        "class_prior": ["array-like", None],
+        "class_prior": [dict, "array-like", None],
         "target_weights": [dict, "array-like", None],
         "step": [Interval(numbers.Real, 0, 1, closed="neither"), None],
         "cv": ["cv_object"],
@@ -521,7 +522,15 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             )
             return None
         classes = np.unique(y)
-        prior = np.asarray(self.class_prior, dtype=float)
+        prior = self.class_prior
+        if isinstance(prior, dict):
+            if set(prior) != set(classes.tolist()):
+                raise ValueError(
+                    f"class_prior names the classes {preview_labels(sorted(prior, key=str))}, but "
+                    f"y has {preview_labels(classes)}: give the true share of each."
+                )
+            prior = [prior[label] for label in classes.tolist()]
+        prior = np.asarray(prior, dtype=float)
         if prior.shape != (len(classes),):
             raise ValueError(
                 f"class_prior has {prior.size} entries, but y has {len(classes)} classes "
