@@ -132,7 +132,7 @@ def record(setting, seed):
             seen["kind"], seen["evidence"] = noise.noise_kind, noise.evidence
             if noise.transition is not None:
                 seen["flips"] = 1 - np.diag(noise.transition)
-                seen["implied"] = np.nanmean(noise.posterior, axis=0)
+                seen["implied"] = _auto.class_balances(noise, y)[0]
                 seen["surest"] = list(zip(noise.surest_rows_given, noise.transition.max(axis=0),
                                           _auto.surest_rows_p_values(noise)))
             count = count_removal(make_estimator, X, y, noise, **kwargs)
