@@ -48,6 +48,7 @@ X_test, y_true_test, y_test = draw(101)  # a test part drawn the same way
 print(f"{len(y)} rows; given positives {y.mean():.1%}; true positives in the first world "
       f"{y_true.mean():.1%}, in the second {y.mean():.1%}")
 
+
 # %%
 # Three selections
 # ----------------

@@ -113,7 +113,6 @@ def test_removal_test_records_are_saved_and_judged_again(tmp_path):
     assert judged_again.split("Seeds where")[0] == printed.split("Seeds where")[0]
 
 
-
 def _gain_cells(printed, setting):
     """The test-gain table's cells of ``setting`` by column name."""
     table = printed.split("Test gain over no removal")[1].split("\n\n")[1].splitlines()
@@ -134,6 +133,7 @@ def test_the_true_class_balance_keeps_the_removal_it_backs():
     default = cells["label-noise, auto (default)"]
     assert cells["label-noise, auto, true class balance"] == default
     assert default.endswith("[2/0/0]")
+
 
 def _grouped_table(path):
     """A table as a user keeps it: string task labels and target, a categorical

@@ -859,12 +859,18 @@ def test_select_shows_progress_bars_on_a_terminal(data_csv, tmp_path, capsys, mo
     assert ("%|" in err) == terminal  # a tqdm bar: "NN%|####| i/n"
 
 
-def _select_notes(tmp_path, capsys, X, y, *options):
-    """What ``skmtl select`` prints for ``X`` (5 features and a site) and 0/1
-    labels ``y``, as one line."""
+def _labels_csv(tmp_path, X, y):
+    """``X`` (5 features and a site) and 0/1 labels ``y`` as a CSV file; its path."""
     path = tmp_path / "labels.csv"
     np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,d,e,site,label",
                comments="", fmt="%.17g")
+    return path
+
+
+def _select_notes(tmp_path, capsys, X, y, *options):
+    """What ``skmtl select`` prints for ``X`` (5 features and a site) and 0/1
+    labels ``y``, as one line."""
+    path = _labels_csv(tmp_path, X, y)
     status, out, err = run_main(capsys, "select", str(path), "--task-col", "site", "--target",
                                 "label", "--model", "logistic", "--out", str(tmp_path / "out"),
                                 *options)
@@ -898,9 +904,7 @@ def test_select_says_the_class_balance_a_class_conditional_removal_assumes(tmp_p
 ])
 def test_select_refuses_a_class_prior_it_cannot_read(tmp_path, capsys, prior, message):
     X, y = make_multitask_classification(n_tasks=3, n_samples=40, n_features=5, random_state=0)
-    path = tmp_path / "labels.csv"
-    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,d,e,site,label",
-               comments="", fmt="%.17g")
+    path = _labels_csv(tmp_path, X, y)
     status, _, err = run_main(capsys, "select", str(path), "--task-col", "site", "--target",
                               "label", "--model", "logistic", "--class-prior", prior)
     assert status != 0 and message in " ".join(err.split())

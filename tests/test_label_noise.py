@@ -836,8 +836,6 @@ def test_a_known_class_balance_refuses_a_reading_that_moves_away_from_it(
             assert count() == 15
 
 
-
-
 @pytest.mark.parametrize("class_prior, refused", [((0.6, 0.3, 0.1), True), ((0.5, 0.3, 0.2), False)])
 def test_a_known_balance_of_three_classes_is_compared_over_every_class(
         clear_held_out_gain, class_prior, refused):
@@ -859,6 +857,7 @@ def test_a_known_balance_of_three_classes_is_compared_over_every_class(
             assert count() == 0
     else:
         assert count() == 20
+
 
 def test_the_true_class_balance_keeps_a_removal_it_backs_and_refuses_one_it_does_not():
     # 30 % of the positives read negative (the class docstring's example): the clean
@@ -915,6 +914,7 @@ def test_a_class_prior_without_use_is_said_to_be_ignored(params, validation, why
     X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=4, random_state=0)
     with pytest.warns(UserWarning, match="class_prior is ignored"):
         MTIFSelector(MultiTaskRidge(), class_prior=[0.5, 0.5], random_state=0).fit(X, y)
+
 
 @pytest.mark.parametrize("surest, refused", [((0.95, 0.75), False), ((0.95, 0.95), True),
                                               ((1.0, 0.6), False)])
