@@ -912,6 +912,10 @@ def test_select_refuses_a_class_prior_it_cannot_read(tmp_path, capsys, prior, me
                               "label", "--model", "logistic", "--class-prior", "0=0.5,1=0.5",
                               "--ratio", "0.1")
     assert status != 0 and "--class-prior judges --ratio auto" in " ".join(err.split())
+    status, _, err = run_main(capsys, "select", str(path), "--task-col", "site", "--target",
+                              "label", "--model", "logistic", "--class-prior", "0=0.5,1=0.5",
+                              "--noise-kind", "alike")
+    assert status != 0 and "--noise-kind alike reads no class as hidden" in " ".join(err.split())
 
 
 def test_select_says_when_the_labels_cannot_tell_which_class_flipped(tmp_path, capsys):

@@ -916,6 +916,15 @@ def test_a_class_prior_without_use_is_said_to_be_ignored(params, validation, why
         MTIFSelector(MultiTaskRidge(), class_prior=[0.5, 0.5], random_state=0).fit(X, y)
 
 
+def test_a_class_prior_is_said_to_be_ignored_where_the_noise_is_named_alike():
+    X, y, _ = flipped("positives", n_samples=60)
+    with pytest.warns(UserWarning, match=r"class_prior is ignored with noise_kind='alike'"):
+        given = MTIFSelector(MultiTaskLogistic(), class_prior=[0.5, 0.5], noise_kind="alike",
+                             random_state=0).fit(X, y)
+    left_out = MTIFSelector(MultiTaskLogistic(), noise_kind="alike", random_state=0).fit(X, y)
+    np.testing.assert_array_equal(given.sample_indices_, left_out.sample_indices_)
+
+
 @pytest.mark.parametrize("surest, refused", [((0.95, 0.75), False), ((0.95, 0.95), True),
                                               ((1.0, 0.6), False)])
 def test_a_matrix_the_surest_rows_contradict_removes_nothing(clear_held_out_gain, surest, refused):

@@ -92,6 +92,10 @@ def _class_prior(args, y, kind):
             "--class-prior judges --ratio auto of --strategy label-noise on a target of classes "
             "without --trusted rows (those rows decide the removal themselves); leave it out "
             "here, or pass --model logistic if --target holds classes.")
+    if args.noise_kind == "alike":
+        raise _InputError(
+            "--class-prior checks removals of class-conditional noise, and --noise-kind alike "
+            "reads no class as hidden: leave one of them out.")
     classes = [str(value) for value in np.unique(y)]
     example = ",".join(f"{value}={1 / len(classes):.2g}" for value in classes)
     shares = {}

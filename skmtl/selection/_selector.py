@@ -137,8 +137,10 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         whose rows were partly labelled as another from features that place
         no row surely in that class; a removal of class-conditional noise
         then goes only where the class balance the noise model implies is
-        closer to ``class_prior`` than the given labels' balance is. None
-        (the default) removes on the held-out evidence alone and warns the
+        closer to ``class_prior`` than the given labels' balance is (noise
+        read as alike for every class is not checked against it, and
+        ``noise_kind="alike"`` ignores it with a warning). None (the
+        default) removes on the held-out evidence alone and warns the
         balance it assumes.
     target_weights : dict or array-like of shape (n_tasks,), default=None
         ``"influence"`` only (other strategies ignore it, with a warning).
@@ -518,6 +520,14 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
                 "strategy='label-noise' for a classifier without validation data"
                 + (", and rows whose labels you trust decide the removal here" if validation
                    else "") + ". Leave class_prior out.",
+                UserWarning,
+            )
+            return None
+        if self.noise_kind == "alike":
+            warnings.warn(
+                "class_prior is ignored with noise_kind='alike': it checks removals of "
+                "class-conditional noise only (noise alike for every class reads no class as "
+                "hidden). Leave class_prior out, or let noise_kind='auto' choose the kind.",
                 UserWarning,
             )
             return None
