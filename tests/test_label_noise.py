@@ -759,12 +759,13 @@ def test_a_class_of_one_row_is_trained_on_and_not_judged():
 def _fitted_noise(transition, **fields):
     """What :func:`estimate_label_noise` returns, as ``label_noise_removal_count``
     reads it: 100 scored rows, a 20 % noise rate, clear evidence, features that
-    beat the majority label and surest rows that fit the matrix; ``fields``
-    replace any of these."""
+    beat the majority label and rank the given labels well, and surest rows
+    that fit the matrix; ``fields`` replace any of these."""
     return Bunch(**{**dict(
         evidence=10.0, noise_rate=0.2, noise_kind="class-conditional", label_quality=np.ones(100),
         transition=np.asarray(transition), beats_majority_p_value=0.0, classes=np.array([0, 1]),
         posterior=np.full((100, 2), 0.5), surest_rows_given=np.array([0.5, 0.5]), n_surest_rows=20,
+        plain_auc=0.9,
     ), **fields})
 
 
@@ -807,6 +808,46 @@ def test_a_class_conditional_removal_says_the_class_balance_it_assumes(clear_hel
             r"true share of each class, pass it as class_prior")):
         assert _auto.label_noise_removal_count(MultiTaskLogistic, None, y, noise, n_folds=5,
                                                task_col=-1, n_jobs=None) == 15
+
+
+@pytest.mark.parametrize("plain_auc, refused", [(0.75, False), (0.749, True), (np.nan, True)])
+def test_a_class_conditional_removal_on_weak_features_needs_the_class_balance(
+        clear_held_out_gain, plain_auc, refused):
+    # a clear gain on both held-out tests: only the features' strength can refuse, and a
+    # known class balance that the removal moves toward lets it go
+    y = np.array(["no"] * 80 + ["yes"] * 20)
+    noise = _fitted_noise([[0.95, 0.05], [0.4, 0.6]], classes=np.array(["no", "yes"]),
+                          posterior=np.tile([0.65, 0.35], (100, 1)), plain_auc=plain_auc)
+    count = partial(_auto.label_noise_removal_count, MultiTaskLogistic, None, y, noise, n_folds=5,
+                    task_col=-1, n_jobs=None)
+    if refused:
+        with pytest.warns(UserWarning, match=(
+                r"keeps every row: the noise model reads 40.0% of class 'yes' as labelled "
+                r"otherwise, so that 35.0% of the rows would truly be of class 'yes' where 20.0% "
+                r"are labelled 'yes', but the features rank the given labels with AUC "
+                + ("nan" if np.isnan(plain_auc) else f"{plain_auc:.2f}")
+                + r" out of fold \(below 0.75\).*If you know the true share of each class, pass "
+                r"it as class_prior\. Pass a number")):
+            assert count() == 0
+    else:
+        with pytest.warns(UserWarning, match="removes the estimated 20.0% of corrupted rows"):
+            assert count() == 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert count(class_prior=np.array([0.65, 0.35])) == 20
+
+
+def test_the_noise_model_says_how_well_the_features_rank_the_given_labels():
+    X, y = make_multitask_classification(n_tasks=3, n_samples=300, n_features=5, random_state=0)
+    strong = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0)
+    X_weak = np.c_[np.random.default_rng(0).normal(size=(len(y), 5)), X[:, -1]]
+    weak = estimate_label_noise(MultiTaskLogistic(), X_weak, y, random_state=0)
+    assert strong.plain_auc > 0.8 and abs(weak.plain_auc - 0.5) < 0.1
+    X3, y3 = make_multitask_classification(n_tasks=3, n_samples=300, n_features=5, n_classes=3,
+                                           random_state=0)
+    assert 0.7 < estimate_label_noise(MultiTaskLogistic(), X3, y3, random_state=0).plain_auc <= 1
+    Xr, yr = make_multitask_regression(n_tasks=3, n_samples=40, n_features=4, random_state=0)
+    assert estimate_label_noise(MultiTaskRidge(), Xr, yr, random_state=0).plain_auc is None
 
 
 @pytest.mark.parametrize("class_prior, refused", [((0.8, 0.2), True), ((0.6, 0.4), False),

@@ -8,6 +8,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
 from scipy.stats import norm
 from sklearn.base import clone, is_classifier
+from sklearn.metrics import roc_auc_score
 from sklearn.utils import Bunch, _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.validation import _num_features, column_or_1d
@@ -324,7 +325,13 @@ def estimate_label_noise(
         that the plain out-of-fold model places surest in c; under the
         matrix it is at most about the largest ``transition[:, c]``, so a
         clearly higher share contradicts the matrix, and ``MTIFSelector``
-        removes nothing on it. ``n_iter``.
+        removes nothing on it. ``plain_auc`` (classes only, else None): how
+        well the features alone rank the given labels, the AUC of the plain
+        out-of-fold model's probabilities (one class against the rest,
+        averaged over the classes where they are more than two; NaN where a
+        class has no held-out row): a matrix that reads a share of one class
+        as labelled as another is told from a different class balance only
+        where the features place some rows surely in a class. ``n_iter``.
 
     Examples
     --------
@@ -421,6 +428,7 @@ def estimate_label_noise(
         beats_majority_p_value=model.beats_majority_p_value,
         surest_rows_given=model.surest_rows_given,
         n_surest_rows=model.n_surest_rows,
+        plain_auc=model.plain_auc,
         transition=model.transition,
         classes=model.classes,
         posterior=None if posterior is None else posterior[:n_given],
@@ -480,6 +488,17 @@ def _with_trusted_rows(X, y, folds, X_clean, y_clean, task_col, classes):
     folds = [(np.concatenate([train, trusted]), test) for train, test in folds]
     # labels of the whole, so that a task labelled alike in both is one task
     return X, np.concatenate([y, y_clean]), task_labels(X, task_col)[0], folds
+
+
+def _ranking_auc(given, proba, n_classes):
+    """AUC of ``proba`` (n_rows, n_classes) against the class indices
+    ``given``: one class against the rest, averaged over the classes; NaN
+    where a class has no row."""
+    if len(np.unique(given)) < n_classes:
+        return float("nan")
+    if n_classes == 2:
+        return float(roc_auc_score(given, proba[:, 1]))
+    return float(roc_auc_score(given, proba, multi_class="ovr", labels=np.arange(n_classes)))
 
 
 def _uniform_noise(n_classes, rate):
@@ -565,6 +584,7 @@ class _ClassNoise:
                                  max(SUREST_ROWS_MIN, int(np.ceil(SUREST_ROWS_SHARE * len(rows)))))
         surest = np.argsort(-plain[rows], axis=0, kind="stable")[:self.n_surest_rows]
         self.surest_rows_given = (given[surest] == np.arange(n_classes)).mean(axis=0)
+        self.plain_auc = _ranking_auc(given, plain[rows], n_classes)
         if self.kind == "auto":
             # BIC: a consistent choice; the full matrix must earn its extra parameters
             gain = 2 * (loglik(self.transition) - loglik(_uniform_noise(n_classes, alike)))
@@ -625,7 +645,7 @@ class _Outliers:
     transition = None
     classes = None
     kind = "outliers"
-    beats_majority_p_value = surest_rows_given = n_surest_rows = None  # classes only
+    beats_majority_p_value = surest_rows_given = n_surest_rows = plain_auc = None  # classes only
 
     def __init__(self, y, held, task):
         self.held = held
