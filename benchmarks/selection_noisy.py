@@ -779,7 +779,7 @@ def run_seed(setting, seed, defaults_only=False, recipe_folds=5):
     out["label-noise, auto (default)"]["bad tasks"] = _task_flags(default, X, bad)
     if not d["measurement"]:
         record("label-noise, auto, true class balance",
-               _removed_knowing_the_balance(default, model, X, y, d["y_clean"], seed))
+               _removed_knowing_the_balance(model, X, y, d["y_clean"], seed))
     if not defaults_only:
         recipe = grid_ratios(selector_rule(), model, X, y, seed, n_folds=recipe_folds)
         record("label-noise, GridSearchCV clear gain",
@@ -825,16 +825,10 @@ def run_seed(setting, seed, defaults_only=False, recipe_folds=5):
     return out
 
 
-def _removed_knowing_the_balance(default, model, X, y, y_clean, seed):
+def _removed_knowing_the_balance(model, X, y, y_clean, seed):
     """The rows the default removes given the clean labels' class balance as
-    ``class_prior`` (what a user who knows the prevalence would pass). It can
-    differ from the default only where the default removed rows on a
-    class-conditional reading (``class_prior`` refuses such a reading or lets
-    it through to the same test); elsewhere the default's own rows."""
+    ``class_prior`` (what a user who knows the prevalence would pass)."""
     everything = np.arange(len(y))
-    removed = np.setdiff1d(everything, default.sample_indices_)
-    if default.label_noise_.noise_kind != "class-conditional" or not len(removed):
-        return removed
     prior = (y_clean[:, None] == np.unique(y)).mean(axis=0)
     knowing = MTIFSelector(model, random_state=seed, class_prior=prior).fit(X, y)
     return np.setdiff1d(everything, knowing.sample_indices_)

@@ -765,7 +765,7 @@ def _fitted_noise(transition, **fields):
         evidence=10.0, noise_rate=0.2, noise_kind="class-conditional", label_quality=np.ones(100),
         transition=np.asarray(transition), beats_majority_p_value=0.0, classes=np.array([0, 1]),
         posterior=np.full((100, 2), 0.5), surest_rows_given=np.array([0.5, 0.5]), n_surest_rows=20,
-        plain_auc=0.9,
+        plain_auc=0.9, class_prior=None,
     ), **fields})
 
 
@@ -910,7 +910,9 @@ def test_the_true_class_balance_keeps_a_removal_it_backs_and_refuses_one_it_does
     assert default.removal_ratio_ > 0.1
     knowing = MTIFSelector(MultiTaskLogistic(), random_state=0,
                            class_prior=[np.mean(clean == 0), np.mean(clean == 1)]).fit(X, y)
-    np.testing.assert_array_equal(knowing.sample_indices_, default.sample_indices_)
+    # the noisy labels read the positives as hidden toward the balance: it fits the matrix
+    np.testing.assert_allclose(knowing.label_noise_.class_prior, [np.mean(clean == 0), np.mean(clean == 1)])
+    assert knowing.removal_ratio_ > 0.1
     with pytest.warns(UserWarning, match="further from class_prior"):
         given = MTIFSelector(MultiTaskLogistic(), random_state=0,
                              class_prior=[np.mean(y == 0), np.mean(y == 1)]).fit(X, y)
@@ -918,7 +920,7 @@ def test_the_true_class_balance_keeps_a_removal_it_backs_and_refuses_one_it_does
     # a dict names the classes instead of following their order
     by_name = MTIFSelector(MultiTaskLogistic(), random_state=0,
                            class_prior={1: np.mean(clean == 1), 0: np.mean(clean == 0)}).fit(X, y)
-    np.testing.assert_array_equal(by_name.sample_indices_, default.sample_indices_)
+    np.testing.assert_array_equal(by_name.sample_indices_, knowing.sample_indices_)
 
 
 @pytest.mark.parametrize("class_prior, message", [
@@ -1097,3 +1099,60 @@ def test_a_matrix_that_reads_every_class_as_flipped_is_not_chosen(flips, kind):
     model.transition = transition
     model.finish(plain, clean)
     assert model.kind == kind
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 4])
+def test_the_matrix_with_a_known_balance_is_the_likeliest_that_turns_it_into_the_given_one(n_classes):
+    rng = np.random.default_rng(n_classes)
+    counts = rng.random((n_classes, n_classes)) * 50 + np.eye(n_classes) * 200
+    prior = rng.dirichlet(np.full(n_classes, 5.0))
+    given = prior @ (0.7 * np.eye(n_classes) + 0.3 * rng.dirichlet(np.ones(n_classes), n_classes))
+    fitted = _noise.transition_with_balance(counts, prior, given)
+    np.testing.assert_allclose(fitted.sum(axis=1), 1, atol=1e-12)
+    np.testing.assert_allclose(prior @ fitted, given, atol=1e-9)
+    # no matrix that meets the constraints is likelier: every feasible direction
+    # (a move within the null space of the constraints) lowers the expected log-likelihood
+    constraints = np.vstack([np.kron(np.eye(n_classes), np.ones(n_classes)),
+                             np.kron(prior, np.eye(n_classes))])
+    free = np.linalg.svd(constraints)[2][np.linalg.matrix_rank(constraints):]
+    loglik = lambda flat: (counts.ravel() * np.log(flat)).sum()  # noqa: E731
+    for direction in rng.standard_normal((200, len(free))) @ free:
+        step = 1e-3 * direction / np.abs(direction).max()
+        assert loglik(fitted.ravel() + step) <= loglik(fitted.ravel()) + 1e-9
+    # a balance the counts' own matrix already gives is no constraint
+    own = counts / counts.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(_noise.transition_with_balance(counts, prior, prior @ own), own,
+                               atol=1e-6)
+
+
+def test_a_known_class_balance_pins_the_direction_of_the_noise():
+    # 30 % of the positives read negative: with the true balance the matrix turns it into
+    # the given one and reads the positives as the hidden class
+    X, y = make_multitask_classification(n_tasks=4, n_samples=300, n_features=5, random_state=1)
+    clean = y.copy()
+    y = np.where((y == 1) & (np.random.default_rng(1).random(len(y)) < 0.3), 0, y)
+    prior = np.array([np.mean(clean == 0), np.mean(clean == 1)])
+    noise = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0, class_prior=prior)
+    assert noise.noise_kind == "class-conditional"
+    given = np.array([np.mean(y == 0), np.mean(y == 1)])
+    np.testing.assert_allclose(prior @ noise.transition, given, atol=1e-9)
+    assert noise.transition[1, 0] > 0.2 > noise.transition[0, 1]
+    flipped = (clean == 1) & (y == 0)
+    assert roc_auc_score(flipped, 1 - noise.label_quality) > 0.8
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(X_clean=True), "rows whose labels you trust pin it down already"),
+    (dict(noise_kind="alike"), "noise_kind='alike' fixes it to one rate"),
+    (dict(class_prior=[0.5, 0.3, 0.2]), r"a share of at least 0 for each of the 2 classes"),
+])
+def test_a_class_prior_the_noise_model_cannot_use_is_refused(options, message):
+    X, y, _ = flipped("positives", n_samples=60)
+    options = {"class_prior": [0.5, 0.5], **options}
+    if options.pop("X_clean", None):
+        options.update(X_clean=X[:20], y_clean=y[:20])
+    with pytest.raises(ValueError, match=message):
+        estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0, **options)
+    X, y = make_multitask_regression(n_tasks=3, n_samples=40, n_features=4, random_state=0)
+    with pytest.raises(ValueError, match="a regressor has none"):
+        estimate_label_noise(MultiTaskRidge(), X, y, class_prior=[0.5, 0.5])

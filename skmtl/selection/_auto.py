@@ -279,6 +279,7 @@ def _held_out_differences(make_estimator, X, y, noise, *, n_folds, task_col, n_j
             make_estimator(), _safe_indexing(X, train), y[train],
             cv=n_folds, task_col=task_col, n_jobs=n_jobs, random_state=0,
             noise_kind=noise.noise_kind if classes else "auto",
+            class_prior=noise.class_prior if classes else None,
         )
         quality = inner.label_quality
         finite = np.flatnonzero(np.isfinite(quality))

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 from joblib import Parallel, delayed
-from scipy.optimize import minimize_scalar
+from scipy.optimize import minimize, minimize_scalar
 from scipy.special import logsumexp
 from scipy.stats import norm
 from sklearn.base import clone, is_classifier
@@ -203,12 +203,14 @@ def task_majority_out_of_fold(given, folds, task_index):
         "noise_kind": [StrOptions({"auto", "alike", "class-conditional"})],
         "X_clean": ["array-like", None],
         "y_clean": ["array-like", None],
+        "class_prior": ["array-like", None],
     },
     prefer_skip_nested_validation=True,
 )
 def estimate_label_noise(
     estimator, X, y, *, cv=5, max_iter=10, tol=1e-3, task_col=-1, n_jobs=None,
     random_state=None, verbose=0, noise_kind="auto", X_clean=None, y_clean=None,
+    class_prior=None,
 ):
     """Probability that each row's target is right, learnt from the noisy data
     (and, where you have them, rows whose targets you trust).
@@ -281,6 +283,14 @@ def estimate_label_noise(
         column included; tasks need not be those of ``X``).
     y_clean : array-like of shape (n_clean,), default=None
         Their targets; classes must be among those of ``y``.
+    class_prior : array-like of shape (n_classes,), default=None
+        Classes only, without trusted rows: the true share of each class (in
+        the order of the sorted classes), where you know it. The transition
+        matrix is then fitted among those that turn it into the given labels'
+        balance (``class_prior @ transition`` equals the given shares of the
+        held-out rows), which pins the one direction of the matrix that noisy
+        labels cannot tell from a shift of the class balance; the noise is
+        read as class-conditional.
 
     Returns
     -------
@@ -349,6 +359,15 @@ def estimate_label_noise(
     True
     """
     labels, y = _task_labels_and_targets(X, y, task_col)
+    if class_prior is not None and (X_clean is not None or noise_kind == "alike"
+                                    or not is_classifier(estimator)):
+        raise ValueError(
+            "class_prior fits the transition matrix of a classifier's noisy labels; "
+            + ("rows whose labels you trust pin it down already: leave class_prior out."
+               if X_clean is not None else
+               "noise_kind='alike' fixes it to one rate: leave one of them out."
+               if is_classifier(estimator) else "a regressor has none: leave it out.")
+        )
     folds = _noise_model_folds(X, y, cv, random_state, task_col, classes=is_classifier(estimator))
     n_given = len(y)
     if X_clean is not None or y_clean is not None:
@@ -365,7 +384,8 @@ def estimate_label_noise(
         )
     all_tasks, task_index = np.unique(labels, return_inverse=True)
     if is_classifier(estimator):
-        model = _ClassNoise(y, held, folds, task_index, noise_kind, anchored=len(y) > n_given)
+        model = _ClassNoise(y, held, folds, task_index, noise_kind, anchored=len(y) > n_given,
+                            class_prior=class_prior)
     elif noise_kind != "auto":
         raise ValueError(
             f"noise_kind={noise_kind!r} applies to classes; a regressor's targets are "
@@ -432,6 +452,7 @@ def estimate_label_noise(
         transition=model.transition,
         classes=model.classes,
         posterior=None if posterior is None else posterior[:n_given],
+        class_prior=None if class_prior is None else np.asarray(class_prior, dtype=float),
         n_iter=n_iter,
     )
 
@@ -501,6 +522,58 @@ def _ranking_auc(given, proba, n_classes):
     return float(roc_auc_score(given, proba, multi_class="ovr", labels=np.arange(n_classes)))
 
 
+def smallest_flows(class_prior, given_balance):
+    """The transition matrix ``T[true, given]`` that turns the true balance
+    ``class_prior`` into ``given_balance`` by the smallest flows: each class
+    with a larger true than given share sends its surplus to the classes
+    with a smaller one, in proportion to their deficits.
+
+    Examples
+    --------
+    >>> from skmtl.selection._noise import smallest_flows
+    >>> smallest_flows([0.5, 0.5], [0.65, 0.35]).round(2).tolist()
+    [[1.0, 0.0], [0.3, 0.7]]
+    """
+    class_prior, given_balance = np.asarray(class_prior, float), np.asarray(given_balance, float)
+    surplus = np.clip(class_prior - given_balance, 0, None)
+    deficit = np.clip(given_balance - class_prior, 0, None)
+    flows = np.outer(surplus, deficit) / max(deficit.sum(), _TINY)
+    transition = flows / np.maximum(class_prior, _TINY)[:, None]
+    np.fill_diagonal(transition, 1 - transition.sum(axis=1))
+    return transition
+
+
+def transition_with_balance(counts, class_prior, given_balance):
+    """The transition matrix ``T[true, given]`` of largest expected log-likelihood
+    ``sum(counts * log(T))`` (``counts[true, given]``: the E-step's expected
+    counts) among those that turn the true balance ``class_prior`` into
+    ``given_balance`` (``class_prior @ T == given_balance``).
+
+    A convex problem (concave objective, linear constraints), solved by SLSQP
+    from a point inside the constraints: halfway between the smallest flows
+    (:func:`smallest_flows`) and the matrix whose every row is the given
+    balance, both of which satisfy them. Without the constraints the answer
+    is ``counts`` normalized by row."""
+    n_classes = len(class_prior)
+    start = (smallest_flows(class_prior, given_balance) + given_balance) / 2
+    counts = np.maximum(np.asarray(counts, float), 0.0)
+    scale = max(counts.sum(), _TINY)
+
+    def objective(flat):
+        transition = np.maximum(flat, _TINY)
+        return -(counts.ravel() * np.log(transition)).sum() / scale, -counts.ravel() / transition / scale
+
+    rows = np.kron(np.eye(n_classes), np.ones(n_classes))  # row sums
+    columns = np.kron(class_prior, np.eye(n_classes))[:-1]  # given shares (the last one follows)
+    constraints = {"type": "eq", "fun": lambda flat: np.concatenate(
+        [rows @ flat - 1, columns @ flat - given_balance[:-1]]),
+        "jac": lambda flat: np.vstack([rows, columns])}
+    fitted = minimize(objective, start.ravel(), jac=True, method="SLSQP", constraints=constraints,
+                      bounds=[(_TINY, 1.0)] * n_classes**2, options={"ftol": 1e-12, "maxiter": 200})
+    transition = np.clip(fitted.x.reshape(n_classes, n_classes), 0.0, 1.0)
+    return transition / transition.sum(axis=1, keepdims=True)
+
+
 def _uniform_noise(n_classes, rate):
     """Transition matrix of noise that moves a share ``rate`` of every class
     to the other classes alike."""
@@ -512,23 +585,41 @@ def _uniform_noise(n_classes, rate):
 class _ClassNoise:
     """Latent true class; the given label drawn from ``T[true]``. Only the
     ``held`` rows (those some fold predicts) are updated; the others keep
-    their given label (trusted rows, with ``anchored``, are among them)."""
+    their given label (trusted rows, with ``anchored``, are among them). With
+    ``class_prior`` the matrix is fitted among those that turn it into the
+    given balance of the held rows."""
 
-    def __init__(self, y, held, folds, task_index, kind, anchored=False):
+    def __init__(self, y, held, folds, task_index, kind, anchored=False, class_prior=None):
         self.classes, self.given = np.unique(y, return_inverse=True)
         if len(self.classes) < 2:
             raise ValueError(
                 f"y has one class ({self.classes[:1].tolist()[0]!r}); label noise needs two or more."
             )
-        self.anchored = anchored
         n_classes = len(self.classes)
+        if class_prior is not None:
+            class_prior = np.asarray(class_prior, dtype=float)
+            if class_prior.shape != (n_classes,) or (class_prior < 0).any() or not np.isclose(
+                    class_prior.sum(), 1):
+                raise ValueError(
+                    f"class_prior must hold a share of at least 0 for each of the {n_classes} "
+                    f"classes {self.classes.tolist()}, summing to 1; got {class_prior.tolist()}."
+                )
+            kind = "class-conditional"
+            self.given_balance = np.bincount(self.given[held], minlength=n_classes) / held.sum()
+        self.class_prior = class_prior
+        self.anchored = anchored
         self.held = held
         self.kind = kind
         self.majority = task_majority_out_of_fold(self.given, folds, task_index)
         self.fit_target = y
         self.weights = np.eye(n_classes)[self.given]  # posterior of the true class
-        self.transition = _uniform_noise(n_classes, 0.1)
-        self.n_params = n_classes * (n_classes - 1)
+        # a zero of the matrix stays zero under EM, so the start has none: with the
+        # balance, 10 % of the way from the smallest flows to every row the given balance
+        self.transition = (_uniform_noise(n_classes, 0.1) if class_prior is None else
+                           0.9 * smallest_flows(class_prior, self.given_balance)
+                           + 0.1 * self.given_balance)
+        # the balance constraints leave (n_classes - 1) ** 2 free parameters
+        self.n_params = n_classes * (n_classes - 1) if class_prior is None else (n_classes - 1) ** 2
 
     def _log_joint(self, proba):
         given = self.given[self.held]
@@ -551,7 +642,10 @@ class _ClassNoise:
             np.bincount(given, weights=posterior[:, i], minlength=len(self.classes))
             for i in range(len(self.classes))
         ])
-        self.transition = counts / np.maximum(counts.sum(axis=1, keepdims=True), _TINY)
+        self.transition = (
+            counts / np.maximum(counts.sum(axis=1, keepdims=True), _TINY) if self.class_prior is None
+            else transition_with_balance(counts, self.class_prior, self.given_balance)
+        )
 
     def finish(self, plain, fitted):
         """Unless the kind was named, choose between noise that flips every

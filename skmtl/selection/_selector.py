@@ -22,6 +22,7 @@ from ._auto import (
     label_noise_removal_count,
     lowest,
     lowest_keeping_every_class,
+    moves_the_balance_away,
     proposed_removal_on_validation,
     removal_length_on_validation,
     removal_lengths,
@@ -525,7 +526,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             return None
         if self.noise_kind == "alike":
             warnings.warn(
-                "class_prior is ignored with noise_kind='alike': it checks removals of "
+                "class_prior is ignored with noise_kind='alike': it checks and fits "
                 "class-conditional noise only (noise alike for every class reads no class as "
                 "hidden). Leave class_prior out, or let noise_kind='auto' choose the kind.",
                 UserWarning,
@@ -569,11 +570,12 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         rows = np.flatnonzero(present)
         auto = isinstance(self.removal_ratio, str)
 
-        def scored_rows(**trusted):  # rows known to be right join the noise model as such
+        def scored_rows(random_state=rng, **known):  # rows known to be right (or the class
+            # balance) join the noise model
             self.label_noise_ = noise = estimate_label_noise(
                 self._make_estimator(), _safe_indexing(X, rows), y[rows], cv=n_folds,
-                task_col=self.task_col, n_jobs=self.n_jobs, random_state=rng,
-                verbose=self.verbose, noise_kind=self.noise_kind, **trusted,
+                task_col=self.task_col, n_jobs=self.n_jobs, random_state=random_state,
+                verbose=self.verbose, noise_kind=self.noise_kind, **known,
             )
             self.scores_[rows] = noise.label_quality
             self.n_rounds_ = 1
@@ -609,7 +611,18 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             if suspected:
                 self.scores_, self.n_rounds_ = again["scores"], 1 + again["rounds"]
             return removed
-        scored = scored_rows() if X_val is None else scored_rows(X_clean=X_val, y_clean=y_val)
+        if X_val is not None:
+            scored = scored_rows(X_clean=X_val, y_clean=y_val)
+        elif class_prior is None:
+            scored = scored_rows()
+        else:
+            # the known balance fits the matrix where the noisy labels alone read one class
+            # turned into another toward it (the fit on a copy of the random state, so
+            # that the fit with the balance draws the same folds as it would alone)
+            scored = scored_rows(random_state=copy.deepcopy(rng))
+            if (self.label_noise_.noise_kind == "class-conditional"
+                    and not moves_the_balance_away(self.label_noise_, y[rows], class_prior)):
+                scored = scored_rows(class_prior=class_prior)
         if X_val is not None and auto:
             ranked = self._lowest(scored, most, y, present)
             return ranked[:removal_length_on_validation(
