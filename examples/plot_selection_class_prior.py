@@ -14,7 +14,8 @@ DoctorVisits in ``benchmarks/RESULTS.md``, 6.7 points). What decides is the
 true share of positives: over a third in the first world, the given fifth
 in the second. Where you know it (a prevalence, a base rate), pass it as
 ``class_prior``: a removal of one class read as hidden in another then goes
-only where the balance the noise model implies comes closer to yours.
+only where the balance the noise model implies comes closer to yours, and
+the noise model's transition matrix is fitted to your balance.
 """
 
 # %%

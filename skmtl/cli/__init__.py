@@ -344,8 +344,10 @@ def _build_parser():
                      "value of --target, where you know it (a prevalence), e.g. "
                      "no=0.8,yes=0.2: a removal of one class read as hidden in another goes "
                      "only where the balance it implies is closer to this than the given "
-                     "labels' balance (noisy labels alone cannot tell such noise from "
-                     "features that place no row surely in the class).")
+                     "labels' balance, with the noise fitted to this balance (noisy labels "
+                     "alone cannot tell such noise from features that place no row surely "
+                     "in the class; without this option such a removal needs features that "
+                     "rank the given labels with AUC 0.75 or more).")
     sel.add_argument("--trusted", metavar="FILE",
                      help="a CSV file of rows whose targets you trust (a clean validation "
                      "part), with the same columns: the noise model learns from them which "

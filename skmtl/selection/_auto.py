@@ -347,16 +347,20 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
     on a class-conditional matrix that the given labels of the rows the
     features place surest in some class contradict (more of them labelled
     with it than the matrix allows, :func:`surest_rows_p_values` <
-    ``SUREST_ROWS_LEVEL``). A class-conditional
-    removal warns what it assumes: the true share of the class read as
-    hidden that the noise model implies, against its given share. Noisy
-    labels alone cannot tell that reading from features that place no row
-    surely in the class (``benchmarks/RESULTS.md``, "Thirty-first
-    session"), so a user who knows the class balance can check it, or give
-    it as ``class_prior`` (the true share of each class, in the order of
+    ``SUREST_ROWS_LEVEL``). Noisy labels alone cannot tell a
+    class-conditional reading from features that place no row surely in the
+    class read as hidden (``benchmarks/RESULTS.md``, "Thirty-first
+    session"), so without a known class balance nothing is removed on it
+    where the plain out-of-fold model ranks the given labels below
+    ``CLASS_CONDITIONAL_MIN_PLAIN_AUC`` (``noise.plain_auc``), and a
+    class-conditional removal warns what it assumes: the true share of the
+    class read as hidden that the noise model implies, against its given
+    share. A user who knows the class balance can give it as
+    ``class_prior`` (the true share of each class, in the order of
     ``noise.classes``): a class-conditional removal then goes only where
     the implied balance is closer to it than the given labels' balance is
-    (:func:`moves_the_balance_away`), and without the warning.
+    (:func:`moves_the_balance_away`), whatever the features' strength, and
+    without the warning.
     Where the features cannot tell which class was read as
     which, the matrix may point the wrong way and the estimated clean score
     then gains by chance, even clearly. Such a matrix often reads many rows

@@ -136,12 +136,17 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         share, an array follows the sorted labels (as ``classes_`` of
         scikit-learn classifiers). Noisy labels alone cannot tell a class
         whose rows were partly labelled as another from features that place
-        no row surely in that class; a removal of class-conditional noise
-        then goes only where the class balance the noise model implies is
-        closer to ``class_prior`` than the given labels' balance is (noise
-        read as alike for every class is not checked against it, and
-        ``noise_kind="alike"`` ignores it with a warning). None (the
-        default) removes on the held-out evidence alone and warns the
+        no row surely in that class. Where the noise model reads
+        class-conditional noise whose implied class balance is closer to
+        ``class_prior`` than the given labels' balance is, it fits the
+        transition matrix again among those that turn ``class_prior`` into
+        the given balance, and the removal goes on that reading (on weak
+        features too); where the reading moves the balance away from
+        ``class_prior``, every row is kept (noise read as alike for every
+        class is not checked against it, and ``noise_kind="alike"``
+        ignores it with a warning). None (the default) removes a
+        class-conditional reading only where the features rank the given
+        labels with an out-of-fold AUC of 0.75 or more, and warns the
         balance it assumes.
     target_weights : dict or array-like of shape (n_tasks,), default=None
         ``"influence"`` only (other strategies ignore it, with a warning).
@@ -283,12 +288,15 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     while accuracy falls); and where more of the 2 % of rows the features
     place surest in some class are labelled with it than the matrix allows
     (one-sided binomial p < 0.01), the matrix is wrong and nothing is
-    removed. A class-conditional removal warns the true share
-    of the class read as hidden that it assumes, against the given share:
-    noisy labels cannot tell that reading from features that place no row
-    surely in the class, so where you know the true class balance give it
-    as ``class_prior``: the removal then goes only where the balance the
-    reading implies comes closer to it. Noise is
+    removed. Noisy labels cannot tell a class-conditional reading from
+    features that place no row surely in the class read as hidden, so
+    without a known class balance nothing is removed on it where the
+    features rank the given labels below an out-of-fold AUC of 0.75
+    (``label_noise_.plain_auc``), and a removal warns the true share of the
+    class read as hidden that it assumes, against the given share. Where
+    you know the true class balance give it as ``class_prior``: the removal
+    then goes only where the balance the reading implies comes closer to
+    it, with the matrix fitted to it. Noise is
     called class-conditional only where the features predict the given labels
     clearly better than each task's most frequent label (otherwise the
     noise rates cannot be told from the class balance), and not where the
