@@ -524,21 +524,18 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             return None
         if not (self.strategy_ == "label-noise" and isinstance(self.removal_ratio, str)
                 and is_classifier(self.estimator) and not validation):
-            warnings.warn(
-                "class_prior is ignored: it judges removal_ratio='auto' with "
-                "strategy='label-noise' for a classifier without validation data"
-                + (", and rows whose labels you trust decide the removal here" if validation
-                   else "") + ". Leave class_prior out.",
-                UserWarning,
-            )
-            return None
-        if self.noise_kind == "alike":
-            warnings.warn(
-                "class_prior is ignored with noise_kind='alike': it checks and fits "
-                "class-conditional noise only (noise alike for every class reads no class as "
-                "hidden). Leave class_prior out, or let noise_kind='auto' choose the kind.",
-                UserWarning,
-            )
+            why = (": it judges removal_ratio='auto' with strategy='label-noise' for a "
+                   "classifier without validation data"
+                   + (", and rows whose labels you trust decide the removal here" if validation
+                      else "") + ". Leave class_prior out.")
+        elif self.noise_kind == "alike":
+            why = (" with noise_kind='alike': it checks and fits class-conditional noise only "
+                   "(noise alike for every class reads no class as hidden). Leave class_prior "
+                   "out, or let noise_kind='auto' choose the kind.")
+        else:
+            why = None
+        if why:
+            warnings.warn(f"class_prior is ignored{why}", UserWarning)
             return None
         classes = np.unique(y)
         prior = self.class_prior
