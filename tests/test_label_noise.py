@@ -1139,12 +1139,17 @@ def test_a_known_class_balance_pins_the_direction_of_the_noise():
     assert noise.transition[1, 0] > 0.2 > noise.transition[0, 1]
     flipped = (clean == 1) & (y == 0)
     assert roc_auc_score(flipped, 1 - noise.label_quality) > 0.8
+    # a dict names the classes instead of following their order: the same fit
+    named = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0,
+                                 class_prior={1: prior[1], 0: prior[0]})
+    np.testing.assert_array_equal(named.transition, noise.transition)
+    np.testing.assert_array_equal(named.class_prior, prior)
 
 
 @pytest.mark.parametrize("options, message", [
     (dict(X_clean=True), "rows whose labels you trust pin it down already"),
     (dict(noise_kind="alike"), "noise_kind='alike' fixes it to one rate"),
-    (dict(class_prior=[0.5, 0.3, 0.2]), r"a share of at least 0 for each of the 2 classes"),
+    (dict(class_prior=[0.5, 0.3, 0.2]), r"class_prior has 3 entries, but y has 2 classes"),
 ])
 def test_a_class_prior_the_noise_model_cannot_use_is_refused(options, message):
     X, y, _ = flipped("positives", n_samples=60)

@@ -15,7 +15,7 @@ from sklearn.utils.validation import _num_features, column_or_1d
 from tqdm.auto import tqdm
 
 from ..model_selection import TaskStratifiedKFold
-from ..utils import task_labels
+from ..utils import preview_labels, task_labels
 
 _TINY = 1e-12
 # pseudo-rows that shrink a task's inlier spread toward the pooled one
@@ -203,7 +203,7 @@ def task_majority_out_of_fold(given, folds, task_index):
         "noise_kind": [StrOptions({"auto", "alike", "class-conditional"})],
         "X_clean": ["array-like", None],
         "y_clean": ["array-like", None],
-        "class_prior": ["array-like", None],
+        "class_prior": ["array-like", dict, None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -283,9 +283,10 @@ def estimate_label_noise(
         column included; tasks need not be those of ``X``).
     y_clean : array-like of shape (n_clean,), default=None
         Their targets; classes must be among those of ``y``.
-    class_prior : array-like of shape (n_classes,), default=None
+    class_prior : array-like of shape (n_classes,) or dict, default=None
         Classes only, without trusted rows: the true share of each class (in
-        the order of the sorted classes), where you know it. The transition
+        the order of the sorted classes, or a dict from class to share), where
+        you know it. The transition
         matrix is then fitted among those that turn it into the given labels'
         balance (``class_prior @ transition`` equals the given shares of the
         held-out rows), which pins the one direction of the matrix that noisy
@@ -368,6 +369,8 @@ def estimate_label_noise(
                "noise_kind='alike' fixes it to one rate: leave one of them out."
                if is_classifier(estimator) else "a regressor has none: leave it out.")
         )
+    if class_prior is not None:
+        class_prior = checked_class_prior(class_prior, np.unique(y))
     folds = _noise_model_folds(X, y, cv, random_state, task_col, classes=is_classifier(estimator))
     n_given = len(y)
     if X_clean is not None or y_clean is not None:
@@ -452,7 +455,7 @@ def estimate_label_noise(
         transition=model.transition,
         classes=model.classes,
         posterior=None if posterior is None else posterior[:n_given],
-        class_prior=None if class_prior is None else np.asarray(class_prior, dtype=float),
+        class_prior=class_prior,
         n_iter=n_iter,
     )
 
@@ -520,6 +523,32 @@ def _ranking_auc(given, proba, n_classes):
     if n_classes == 2:
         return float(roc_auc_score(given, proba[:, 1]))
     return float(roc_auc_score(given, proba, multi_class="ovr", labels=np.arange(n_classes)))
+
+
+def checked_class_prior(class_prior, classes):
+    """``class_prior`` (shares in the order of ``classes``, or a dict from
+    class to share) as an array of shares in the order of ``classes``;
+    ValueError, in the user's words, where it is not one share of at least 0
+    per class summing to 1."""
+    if isinstance(class_prior, dict):
+        if set(class_prior) != set(classes.tolist()):
+            raise ValueError(
+                f"class_prior names the classes {preview_labels(sorted(class_prior, key=str))}, "
+                f"but y has {preview_labels(classes)}: give the true share of each."
+            )
+        class_prior = [class_prior[label] for label in classes.tolist()]
+    prior = np.asarray(class_prior, dtype=float)
+    if prior.shape != (len(classes),):
+        raise ValueError(
+            f"class_prior has {prior.size} entries, but y has {len(classes)} classes "
+            f"{preview_labels(classes)}: give the true share of each class, in that order."
+        )
+    if not (prior >= 0).all() or not np.isclose(prior.sum(), 1):
+        raise ValueError(
+            f"class_prior must hold shares of at least 0 that sum to 1; got "
+            f"{prior.tolist()} (sum {prior.sum():.4g})."
+        )
+    return prior
 
 
 def smallest_flows(class_prior, given_balance):
@@ -597,13 +626,6 @@ class _ClassNoise:
             )
         n_classes = len(self.classes)
         if class_prior is not None:
-            class_prior = np.asarray(class_prior, dtype=float)
-            if class_prior.shape != (n_classes,) or (class_prior < 0).any() or not np.isclose(
-                    class_prior.sum(), 1):
-                raise ValueError(
-                    f"class_prior must hold a share of at least 0 for each of the {n_classes} "
-                    f"classes {self.classes.tolist()}, summing to 1; got {class_prior.tolist()}."
-                )
             kind = "class-conditional"
             self.given_balance = np.bincount(self.given[held], minlength=n_classes) / held.sum()
         self.class_prior = class_prior

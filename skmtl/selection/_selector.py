@@ -27,7 +27,7 @@ from ._auto import (
     removal_length_on_validation,
     removal_lengths,
 )
-from ._noise import estimate_label_noise, rerank_without_suspects
+from ._noise import checked_class_prior, estimate_label_noise, rerank_without_suspects
 from ._output import SelectorOutputMixin
 from ._ranking import draw_splits, measure_influence, target_task_weights
 
@@ -537,27 +537,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         if why:
             warnings.warn(f"class_prior is ignored{why}", UserWarning)
             return None
-        classes = np.unique(y)
-        prior = self.class_prior
-        if isinstance(prior, dict):
-            if set(prior) != set(classes.tolist()):
-                raise ValueError(
-                    f"class_prior names the classes {preview_labels(sorted(prior, key=str))}, but "
-                    f"y has {preview_labels(classes)}: give the true share of each."
-                )
-            prior = [prior[label] for label in classes.tolist()]
-        prior = np.asarray(prior, dtype=float)
-        if prior.shape != (len(classes),):
-            raise ValueError(
-                f"class_prior has {prior.size} entries, but y has {len(classes)} classes "
-                f"{preview_labels(classes)}: give the true share of each class, in that order."
-            )
-        if not (prior >= 0).all() or not np.isclose(prior.sum(), 1):
-            raise ValueError(
-                f"class_prior must hold shares of at least 0 that sum to 1; got "
-                f"{prior.tolist()} (sum {prior.sum():.4g})."
-            )
-        return prior
+        return checked_class_prior(self.class_prior, np.unique(y))
 
     def _remove_by_label_noise(self, X, y, X_val, y_val, n_held, present, n_remove, rng,
                                class_prior):
