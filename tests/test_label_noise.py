@@ -1139,11 +1139,16 @@ def test_a_known_class_balance_pins_the_direction_of_the_noise():
     assert noise.transition[1, 0] > 0.2 > noise.transition[0, 1]
     flipped = (clean == 1) & (y == 0)
     assert roc_auc_score(flipped, 1 - noise.label_quality) > 0.8
-    # a dict names the classes instead of following their order: the same fit
-    named = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0,
-                                 class_prior={1: prior[1], 0: prior[0]})
-    np.testing.assert_array_equal(named.transition, noise.transition)
-    np.testing.assert_array_equal(named.class_prior, prior)
+
+
+def test_a_class_prior_dict_names_the_classes_instead_of_their_order():
+    X, y, _ = flipped("positives", n_samples=60)
+    in_order = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0, max_iter=3,
+                                    class_prior=[0.4, 0.6])
+    named = estimate_label_noise(MultiTaskLogistic(), X, y, random_state=0, max_iter=3,
+                                 class_prior={1: 0.6, 0: 0.4})
+    np.testing.assert_array_equal(named.transition, in_order.transition)
+    np.testing.assert_array_equal(named.class_prior, [0.4, 0.6])
 
 
 @pytest.mark.parametrize("options, message", [
