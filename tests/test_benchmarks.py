@@ -92,7 +92,7 @@ def test_removal_test_records_are_saved_and_judged_again(tmp_path):
     pytest.importorskip("torch")
     path = tmp_path / "records.pkl"
     setting = "HAR, 30% of positives turned negative"  # seeds 0 and 1 pass the test
-    printed = _run("selection_study.py", "--study", "noisy-removal-test", "--seeds", "2",
+    printed = _run("selection_study.py", "--study", "noisy-removal-test", "--seeds", "2", "--jobs", "2",
                    "--settings", setting, "--save-records", str(path))
     with open(path, "rb") as file:
         records = pickle.load(file)
