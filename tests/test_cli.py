@@ -432,6 +432,8 @@ def test_bad_input_exits_nonzero_with_message(tmp_path, capsys):
         ("a,t,y\n1,1,2\n", ["--task-col", "task"], "column 'task' (--task-col) is not in"),
         ("a,t,y\n1,1,2\n", ["--target", "score"], "column 'score' (--target) is not in"),
         ("a,t,y\n1,1,2\n", ["--features", "a,z"], "--features names columns not in"),
+        ("a,t,y\n1,1,2\n", ["--features", "a,t"], "--features names 't', the --task-col column"),
+        ("a,t,y\n1,1,2\n", ["--features", "t,y"], "names 't', 'y', the --task-col and --target"),
         ("a,t,y\n1,1,2\n,1,3\n", [], "missing values (empty, NA, NaN, ?) in 'a': 1 (line 3)"),
         ("a,t,y\n1,1,2\n2,,3\n", [], "missing values (empty, NA, NaN, ?) in 't': 1 (line 3)"),
         ("a,t,y\n1,1,2\n2,1\n", [], "line 3 of"),
@@ -782,7 +784,7 @@ def test_many_tasks_print_readable_lines_by_label(tmp_path, capsys):
     pairs = out.split("+ = the source helps):\n")[1].splitlines()[1:6]
     assert all(re.fullmatch(r"  (subject_\d{3}|loner) +subject_\d{3} +[+-]\S+  (helps|hurts)", p)
                for p in pairs), pairs
-    assert "nan" not in out.lower().replace("nan columns", "")
+    assert "nan" not in " ".join(out.lower().split()).replace("nan columns", "")  # lines wrap
     assert "1 task (loner) had no validation rows" in out
     table = read_rows(out_dir / "relatedness.csv")
     assert len(table) == 42 and table[0][1:] == sorted({r[2] for r in rows})
@@ -929,3 +931,10 @@ def test_select_says_when_the_labels_cannot_tell_which_class_flipped(tmp_path, c
     assert "no better than each task's most frequent label" in out
     assert "Rows whose labels you trust tell which: --trusted FILE." in out
     assert "X_val" not in out
+
+
+def test_python_dash_m_skmtl_is_the_command():
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run([sys.executable, "-m", "skmtl", "--help"], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0 and done.stdout.startswith("usage: skmtl ")

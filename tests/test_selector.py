@@ -494,10 +494,60 @@ def test_plain_estimator_routes_the_docs_give(clf_data):
         make_pipeline(MTIFSelector(MultiTaskLogistic(), cv=2, random_state=0, strategy="influence", removal_ratio=0.1), LogisticRegression()).fit(X, y)
     sel = MTIFSelector(MultiTaskLogistic(), cv=2, random_state=0, strategy="influence", removal_ratio=0.1)
     X_kept, y_kept = sel.fit_resample(X, y)
-    plain = LogisticRegression().fit(X_kept, y_kept)
+    plain = LogisticRegression().fit(X_kept[:, :-1], y_kept)  # the task column dropped
     imblearn_pipeline = pytest.importorskip("imblearn.pipeline")
-    imb = imblearn_pipeline.make_pipeline(sel.set_params(sampler=True), LogisticRegression()).fit(X, y)
+    from sklearn.compose import make_column_transformer
+
+    imb = imblearn_pipeline.make_pipeline(
+        sel.set_params(sampler=True), make_column_transformer(("drop", [-1]), remainder="passthrough"),
+        LogisticRegression()).fit(X, y)
     np.testing.assert_array_equal(imb[-1].coef_, plain.coef_)
+
+
+def test_a_named_task_column_in_every_step_of_a_pipeline(clf_data):
+    # doc/selection.rst: with pandas output the task column keeps its name, and the
+    # last step leaves out exactly the rows the selector removed
+    from sklearn.preprocessing import StandardScaler
+
+    from skmtl.compose import make_feature_transformer
+
+    X, y = clf_data
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "school"])[["school", "a", "b", "c"]]
+    pipe = make_pipeline(
+        make_feature_transformer(StandardScaler(), task_col="school").set_output(transform="pandas"),
+        MTIFSelector(MultiTaskLogistic(), task_col="school", removal_ratio=0.1, random_state=0),
+        MultiTaskLogistic(task_col="school"),
+    ).fit(frame, y)
+    kept = pipe[1].sample_indices_
+    assert len(kept) < len(y)
+    alone = MultiTaskLogistic(task_col="school").fit(pipe[0].transform(frame).iloc[kept], y[kept])
+    np.testing.assert_allclose(pipe[-1].coef_, alone.coef_)
+    with pytest.raises(ValueError, match="make_feature_transformer puts the task column last"):
+        make_pipeline(make_feature_transformer(StandardScaler(), task_col="school"),
+                      MultiTaskLogistic(task_col="school")).fit(frame, y)
+
+
+def test_fit_warns_once_about_the_task_column_not_once_per_inner_fit(clf_data):
+    X, y = clf_data
+    X = X.copy()
+    X[:, -1] = (X[:, -1] - X[:, -1].mean()) / X[:, -1].std()  # the task ids scaled
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y)
+    assert sum("looks scaled" in str(w.message) for w in caught) == 1
+
+
+@pytest.mark.parametrize("model, missing", [(MultiTaskRidge(), np.nan), (MultiTaskLogistic(), None),
+                                            (MultiTaskRidge(), np.inf)])
+def test_missing_targets_are_refused_in_the_users_words(clf_data, model, missing):
+    X, y = clf_data
+    y = y.astype(object if missing is None else float)
+    y[[3, 7]] = missing
+    sel = MTIFSelector(model)
+    with pytest.raises(ValueError, match=r"y is missing or infinite in 2 of its 160 rows \(the "
+                                         r"first at position 3\).*impute their targets"):
+        sel.fit(X, y)
+    assert not hasattr(sel, "sample_indices_")
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

@@ -187,8 +187,14 @@ def _read_csv(path, task_col, target, features=None, dropna=False):
                 f"--features names columns not in {path}: {', '.join(unknown)}; its "
                 f"columns are: {', '.join(header)}."
             )
-        if {task_col, target} & set(features):
-            raise _InputError("--features must not include the task or target column.")
+        both = [f for f in features if f in (task_col, target)]
+        if both:
+            raise _InputError(
+                f"--features names {', '.join(repr(f) for f in both)}, the "
+                + ("--task-col" if both == [task_col] else "--target" if both == [target]
+                   else "--task-col and --target")
+                + " column; leave it out of --features."
+            )
     lines, rows, texts = zip(*records)
     column = {h: [row[i].strip() for row in rows] for i, h in enumerate(header)}
     drop, dropped = _missing_rows(column, features + [task_col, target], lines, dropna)

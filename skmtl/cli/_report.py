@@ -165,7 +165,8 @@ def _format_relatedness(R, labels, top):
         n = empty.sum()
         shown = ", ".join(np.array(names)[empty][:5]) + (", ..." if n > 5 else "")
         out.append(_wrap(f"note: {n} task{'s' if n > 1 else ''} ({shown}) had no validation "
-                         "rows (a task's only row always stays in training), so nothing is "
+                         "rows (too few rows for a share of the held-out part; a task's only "
+                         "row always stays in training), so nothing is "
                          f"measured on {'them' if n > 1 else 'it'} (NaN columns in "
                          "relatedness.csv)."))
     return "\n".join(out)

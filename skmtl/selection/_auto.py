@@ -3,13 +3,14 @@
 import warnings
 
 import numpy as np
-from joblib import Parallel, delayed
 from scipy.stats import binom
 from sklearn.base import is_classifier
 from sklearn.utils import _safe_indexing
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.parallel import Parallel, delayed
 
 from ..model_selection import TaskStratifiedKFold
+from ..utils._tasks import quiet_inner_task_warnings
 from ._noise import (
     BEATS_MAJORITY_LEVEL,
     CLASS_CONDITIONAL_MAX_SMALLEST_FLIP,
@@ -294,7 +295,8 @@ def _held_out_differences(make_estimator, X, y, noise, *, n_folds, task_col, n_j
             make_estimator().fit(_safe_indexing(X, part), y[part]) for part in (train, kept)
         )
         held = _safe_indexing(X, test)
-        after, before = with_removal.predict(held), without.predict(held)
+        with quiet_inner_task_warnings(task_labels=False):  # the removal may take a small task
+            after, before = with_removal.predict(held), without.predict(held)
         differences.append(
             _clean_row_scores(after, y[test], noise, test)
             - _clean_row_scores(before, y[test], noise, test)
@@ -531,9 +533,9 @@ def moves_the_balance_away(noise, y, class_prior):
         return ""
     hidden, _, reading = _hidden_class(noise, implied, given)
     return (
-        f"{reading}, further from class_prior ({class_prior[hidden]:.1%}; the balances differ "
-        f"from it by {off_implied:.3f} and {off_given:.3f} in sum): the reading moves the "
-        "class balance away from the one you know"
+        f"{reading}, further from class_prior ({class_prior[hidden]:.1%}; the class shares "
+        f"differ from it by {off_implied:.3f} implied and {off_given:.3f} given, summed over the "
+        "classes): the reading moves the class balance away from the one you know"
     )
 
 
@@ -665,8 +667,8 @@ def proposed_removal_on_validation(make_estimator, X, y, present, parts, *,
                f"errors ({error:.2g})")
         warnings.warn(
             f"removal_ratio='auto' does not remove the {share:.1%} suspected rows: on the "
-            f"{kept.shape[1]} validation rows of the training tasks (each scored by a "
-            f"ranking made without it) {why}; shares of the noise model's ranking are "
+            f"{kept.shape[1]} validation rows of tasks with two or more of them (each "
+            f"scored by a ranking made without it) {why}; shares of the noise model's ranking are "
             "judged instead.",
             UserWarning,
         )
@@ -710,7 +712,7 @@ def removal_length_on_validation(make_estimator, X, y, present, parts, *, min_z=
     means = [score.mean() for score in scores]
     measure, sign = (("accuracy", 1) if is_classifier(make_estimator())
                      else ("mean squared error", -1))
-    rows = (f"the {len(scores[0])} validation rows of the training tasks"
+    rows = (f"the {len(scores[0])} validation rows of tasks with two or more of them"
             + (" (each scored by a ranking made without it)" if len(parts) > 1 else ""))
     if top == 0:
         why = f"no removal scored better on {rows}"

@@ -3,7 +3,6 @@
 import numbers
 
 import numpy as np
-from joblib import Parallel, delayed
 from scipy.optimize import minimize, minimize_scalar
 from scipy.special import logsumexp
 from scipy.stats import norm
@@ -11,11 +10,13 @@ from sklearn.base import clone, is_classifier
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import Bunch, _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_features, column_or_1d
 from tqdm.auto import tqdm
 
 from ..model_selection import TaskStratifiedKFold
 from ..utils import preview_labels, task_labels
+from ..utils._tasks import quiet_inner_task_warnings
 
 _TINY = 1e-12
 # pseudo-rows that shrink a task's inlier spread toward the pooled one
@@ -81,10 +82,11 @@ def keep_every_class_in_training(folds, y):
 
 
 def _out_of_fold(estimator, X, y, weights, folds, classes, n_jobs):
-    jobs = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_predict)(estimator, X, y, weights, train, test, classes)
-        for train, test in folds
-    )
+    with quiet_inner_task_warnings(task_labels=False):  # a fold may hold a whole small task
+        jobs = Parallel(n_jobs=n_jobs)(
+            delayed(_fit_predict)(estimator, X, y, weights, train, test, classes)
+            for train, test in folds
+        )
     shape = (len(y),) if classes is None else (len(y), len(classes))
     out = np.full(shape, np.nan)
     for (_, test), pred in zip(folds, jobs):
@@ -500,7 +502,9 @@ def _with_trusted_rows(X, y, folds, X_clean, y_clean, task_col, classes):
             or (all(frames) and list(X.columns) != list(X_clean.columns))):
         raise ValueError(
             "The trusted rows (X_clean; MTIFSelector: X_val) must be laid out as X: the same "
-            "columns, in the same order."
+            "columns, in the same order. In a pipeline, mtifselector__X_val skips the steps "
+            "before the selector: transform it with them first (pipe[:i].transform(X_val) for "
+            "the selector at step i), or put the selector first."
         )
     if all(frames):
         import pandas as pd

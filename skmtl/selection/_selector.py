@@ -17,6 +17,7 @@ from ..utils import (
     check_result_memory, check_task_X, encode_fitted_tasks, missing_task_mask, preview_labels,
     task_labels,
 )
+from ..utils._tasks import quiet_inner_task_warnings
 from ._auto import (
     CLEAR_GAIN_Z,
     label_noise_removal_count,
@@ -40,6 +41,19 @@ _VALIDATION_FOLDS = 5
 def _rows_that_can_be_held_out(task_sizes):
     """Rows of the tasks with at least two: a task's only row is never held out."""
     return int(task_sizes[task_sizes >= 2].sum())
+
+
+def _check_targets_given(y):
+    """Refuse targets that are missing (NaN, None, pandas NA) or infinite."""
+    bad = missing_task_mask(y)
+    if y.dtype.kind in "fc":
+        bad |= ~np.isfinite(y)
+    if bad.any():
+        raise ValueError(
+            f"y is missing or infinite in {bad.sum()} of its {len(y)} rows (the first at "
+            f"position {np.flatnonzero(bad)[0]}): the selector judges each row's given "
+            "target, so remove those rows or impute their targets before selecting."
+        )
 
 
 class MTIFSelector(SelectorOutputMixin, BaseEstimator):
@@ -143,8 +157,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         the given balance, and the removal goes on that reading (on weak
         features too); where the reading moves the balance away from
         ``class_prior``, every row is kept (noise read as alike for every
-        class is not checked against it, and ``noise_kind="alike"``
-        ignores it with a warning). None (the default) removes a
+        class is not checked against it, with a warning that says so, and
+        ``noise_kind="alike"`` ignores it with a warning). None (the default) removes a
         class-conditional reading only where the features rank the given
         labels with an out-of-fold AUC of 0.75 or more, and warns the
         balance it assumes.
@@ -439,6 +453,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         y = column_or_1d(y, warn=True)
         if len(y) != len(labels):
             raise ValueError(f"X has {len(labels)} rows but y has {len(y)}; they must match.")
+        _check_targets_given(y)
         present = ~missing_task_mask(labels)
         if not present.any():
             raise ValueError("Every row of X has a missing task label; nothing to select from.")
@@ -454,23 +469,24 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         n_rows = present.sum()
         auto = isinstance(self.removal_ratio, str)
         n_remove = 0 if auto else int(np.floor(self.removal_ratio * n_rows + 1e-9))
-        if self.strategy_ == "random":
-            self.scores_ = np.where(present, rng.uniform(size=len(y)), np.nan)
-            self.n_rounds_ = 0
-            removed = self._lowest(np.flatnonzero(present), n_remove, y, present)
-        elif self.strategy_ == "label-noise":
-            removed = self._remove_by_label_noise(X, y, X_val, y_val, n_held, present, n_remove,
-                                                  rng, class_prior)
-        elif auto:
-            most = removal_lengths(n_rows)[-1]
-            removed, _ = self._remove_judged_on_unseen_validation(
-                X, y, X_val, y_val, present,
-                lambda X_part, y_part: (None, self._remove_by_influence(
-                    X, y, X_part, y_part, n_held, present, most, weights, rng)),
-                rng)
-        else:
-            removed = self._remove_by_influence(X, y, X_val, y_val, n_held, present, n_remove,
-                                                weights, rng)
+        with quiet_inner_task_warnings():  # X's task column was checked above, once
+            if self.strategy_ == "random":
+                self.scores_ = np.where(present, rng.uniform(size=len(y)), np.nan)
+                self.n_rounds_ = 0
+                removed = self._lowest(np.flatnonzero(present), n_remove, y, present)
+            elif self.strategy_ == "label-noise":
+                removed = self._remove_by_label_noise(X, y, X_val, y_val, n_held, present, n_remove,
+                                                      rng, class_prior)
+            elif auto:
+                most = removal_lengths(n_rows)[-1]
+                removed, _ = self._remove_judged_on_unseen_validation(
+                    X, y, X_val, y_val, present,
+                    lambda X_part, y_part: (None, self._remove_by_influence(
+                        X, y, X_part, y_part, n_held, present, most, weights, rng)),
+                    rng)
+            else:
+                removed = self._remove_by_influence(X, y, X_val, y_val, n_held, present, n_remove,
+                                                    weights, rng)
         keep = present.copy()
         keep[removed] = False
         emptied = np.setdiff1d(self.tasks_, labels[keep])
@@ -605,8 +621,14 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             # turned into another toward it (the fit on a copy of the random state, so
             # that the fit with the balance draws the same folds as it would alone)
             scored = scored_rows(random_state=copy.deepcopy(rng))
-            if (self.label_noise_.noise_kind == "class-conditional"
-                    and not moves_the_balance_away(self.label_noise_, y[rows], class_prior)):
+            if self.label_noise_.noise_kind != "class-conditional":
+                warnings.warn(
+                    "class_prior is not used: the noise model reads the noise as alike for "
+                    "every class, which hides no class in another; class_prior checks and fits "
+                    "only readings of one class turned into another.",
+                    UserWarning,
+                )
+            elif not moves_the_balance_away(self.label_noise_, y[rows], class_prior):
                 scored = scored_rows(class_prior=class_prior)
         if X_val is not None and auto:
             ranked = self._lowest(scored, most, y, present)
@@ -807,8 +829,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         kept) when none can."""
         if n_held == 0:
             warnings.warn(
-                "No task of X has two rows, so no row can be held out to measure the "
-                "influence on, and every row is kept. Check that task_col "
+                "No task of X has two rows, so no row can be held out and scored by a "
+                "model that did not see it, and every row is kept. Check that task_col "
                 f"({self.task_col!r}) is the task column, or pass validation data: "
                 "fit(X, y, X_val=..., y_val=...).",
                 UserWarning,

@@ -2,6 +2,7 @@
 
 import numbers
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn.utils import check_array
@@ -115,7 +116,10 @@ def resolve_task_col(task_col, n_columns, feature_names=None):
             raise ValueError(
                 f"task_col={task_col!r} is a column name, but X has no column "
                 "names. Pass a pandas DataFrame, or give task_col as an integer "
-                "position (default -1, the last column)."
+                "position (default -1, the last column). In a pipeline, a step before "
+                "this one returned an array: skmtl.compose.make_feature_transformer puts "
+                "the task column last (use task_col=-1 after it), or keep the names with "
+                "set_output(transform='pandas')."
             )
         names = list(feature_names)
         if task_col not in names:
@@ -341,7 +345,7 @@ def _warn_if_not_task_ids(estimator, labels, task_idx):
     looks = _scaler_signature(labels)
     if looks is not None:
         warnings.warn(
-            f"The task labels of X (column {column}) are non-integer numbers with {looks} "
+            f"{TASK_LABELS_OF_X} (column {column}) are non-integer numbers with {looks} "
             f"(e.g. {preview_labels(distinct, 3)}): the task column looks scaled, e.g. by a "
             "scaler in front of the estimator, and each scaled value is taken as a task label. "
             "Scale the features only: make_pipeline(skmtl.compose.make_feature_transformer("
@@ -357,7 +361,7 @@ def _warn_if_not_task_ids(estimator, labels, task_idx):
         where = (f"task_col={estimator.task_col!r}" if estimator.task_col != -1
                  else "the last column, task_col=-1")
         warnings.warn(
-            f"The task labels of X (column {column}) {what} (e.g. "
+            f"{TASK_LABELS_OF_X} (column {column}) {what} (e.g. "
             f"{preview_labels(distinct, 3)}): is this column the task ids? skmtl reads each "
             f"row's task from {where}. If it is a feature, add a column of task ids "
             "last or set task_col to the column (its name, for a DataFrame) that holds them.",
@@ -437,6 +441,28 @@ def _type_hint(given_type, fitted_type):
 
 # the phrase of the warning about unseen tasks, for callers that expect them
 UNSEEN_TASKS = "belong to tasks not seen in fit"
+# the start of the warnings about task labels that do not look like task ids
+TASK_LABELS_OF_X = "The task labels of X"
+
+
+@contextmanager
+def quiet_inner_task_warnings(task_labels=True):
+    """Within: no warnings about unseen tasks (and with ``task_labels``, about
+    task labels that do not look like task ids) from the fits and predictions
+    a method makes on parts of its own ``X``.
+
+    Inner folds leave out the rows of small tasks by design, and a method that
+    checked the task column of ``X`` itself has said what it had to: repeated
+    for every fold, such warnings drown the method's own. Jobs of
+    ``sklearn.utils.parallel.Parallel`` inherit the filters.
+    """
+    with warnings.catch_warnings():
+        if task_labels:
+            warnings.filterwarnings("ignore", message=TASK_LABELS_OF_X, category=UserWarning)
+            warnings.filterwarnings("ignore", message="Some task labels are integers beyond",
+                                    category=UserWarning)
+        warnings.filterwarnings("ignore", message=f".*{UNSEEN_TASKS}", category=UserWarning)
+        yield
 
 
 def encode_fitted_tasks(labels, tasks, *, rows="rows of X", unseen="ignore", consequence="",

@@ -1,0 +1,7 @@
+"""``python -m skmtl``: the ``skmtl`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
