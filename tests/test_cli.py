@@ -938,3 +938,36 @@ def test_python_dash_m_skmtl_is_the_command():
     done = subprocess.run([sys.executable, "-m", "skmtl", "--help"], capture_output=True, text=True,
                           env=env, timeout=300)
     assert done.returncode == 0 and done.stdout.startswith("usage: skmtl ")
+
+
+def test_text_features_get_one_column_per_value(tmp_path, capsys):
+    from skmtl.cli._io import _read_csv
+
+    rows = [[f"{i / 10:.1f}", "pq"[i % 2] if i % 3 else "r", f"t{i % 3}", str(i % 2)] for i in range(30)]
+    path = write_csv(tmp_path / "data.csv", ["a", "kind", "task", "y"], rows)
+    data = _read_csv(path, "task", "y")
+    assert data["columns"] == ["a", "kind=p", "kind=q", "kind=r"]
+    assert data["categories"] == {"kind": ["p", "q", "r"]}
+    onehot = np.array([[r[1] == v for v in "pqr"] for r in rows], dtype=float)
+    np.testing.assert_array_equal(data["X"][:, 1:4].astype(float), onehot)
+    # a second file is encoded like the first: its columns in the same order, a value
+    # the first never held all zeros
+    other = write_csv(tmp_path / "other.csv", ["task", "kind", "a", "y"],
+                      [["t0", "q", "1.0", "1"], ["t1", "s", "2.0", "0"]]
+                      + [[f"t{i % 3}", "pqr"[i % 3], f"{i / 4:.2f}", str(i % 2)] for i in range(12)])
+    second = _read_csv(other, "task", "y", categories=data["categories"])
+    assert second["columns"] == ["kind=p", "kind=q", "kind=r", "a"]
+    np.testing.assert_array_equal(second["X"][:2, :3].astype(float), [[0, 1, 0], [0, 0, 0]])
+    status, out, err = run_main(capsys, "select", path, "--task-col", "task", "--target", "y",
+                                "--ratio", "0.1", "--trusted", other, "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    assert "text feature columns, one 0/1 column per value: 'kind' (3 values)." in out
+
+
+def test_a_text_feature_with_too_many_values_is_refused(tmp_path, capsys):
+    rows = [[f"id{i}", f"t{i % 3}", str(i % 2)] for i in range(60)]
+    path = write_csv(tmp_path / "data.csv", ["name", "task", "y"], rows)
+    status, out, err = run_main(capsys, "select", path, "--task-col", "task", "--target", "y")
+    assert status == 1
+    assert "feature column 'name' is text with 60 distinct values" in err
+    assert "leave it out with --features" in err

@@ -36,6 +36,10 @@ from ._report import (
 def _load(args):
     """Read ``args.data``, report rows dropped for missing values, make the model."""
     data = _read_csv(args.data, args.task_col, args.target, args.features, args.dropna)
+    if data["categories"]:
+        encoded = ", ".join(f"{name!r} ({len(values)} values)"
+                            for name, values in data["categories"].items())
+        print(_wrap(f"text feature columns, one 0/1 column per value: {encoded}."))
     if data["dropped"]:
         counts = ", ".join(f"{name!r}: {n}" for name, n in data["dropped"].items())
         print(_wrap(f"--dropna: dropped {_rows(data['n_dropped'])} with missing values (by "
@@ -64,13 +68,14 @@ def _load_trusted(args, data, kind):
         return None
     if args.model == "net":
         raise _InputError("--trusted works with the linear models; leave out --model net.")
-    clean = _read_csv(args.trusted, args.task_col, args.target, args.features, args.dropna)
+    clean = _read_csv(args.trusted, args.task_col, args.target, args.features, args.dropna,
+                      categories=data["categories"])
     if sorted(clean["features"]) != sorted(data["features"]):
         raise _InputError(
             f"--trusted {args.trusted} has the feature columns {', '.join(clean['features'])}, "
             f"but {args.data} has {', '.join(data['features'])}; give both the same columns."
         )
-    order = [clean["features"].index(f) for f in data["features"]]
+    order = [clean["columns"].index(c) for c in data["columns"]]
     X = clean["X"][:, order + [clean["X"].shape[1] - 1]]
     extra = np.setdiff1d(clean["y"].astype(str), data["y"].astype(str))
     if kind == "classification" and len(extra):
@@ -254,8 +259,8 @@ def _build_parser():
         p.add_argument("--target", required=True, metavar="Y",
                        help="name of the column to predict.")
         p.add_argument("--features", metavar="A,B,...",
-                       help="comma-separated feature columns (default: every other column; "
-                       "all must be numeric).")
+                       help="comma-separated feature columns (default: every other column). "
+                       "Text columns get one 0/1 column per value (at most 50 values).")
         p.add_argument("--model", choices=("auto", "ridge", "logistic", "poisson", "net"),
                        default="auto",
                        help="multitask model: MultiTaskRidge (regression), MultiTaskLogistic "

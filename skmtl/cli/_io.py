@@ -7,6 +7,8 @@ import textwrap
 import numpy as np
 
 _TOP_DEFAULT = 10
+# a text feature column with more distinct values is refused: an id or free text, not a category
+_MAX_CATEGORIES = 50
 # cells read as missing values (compared in lower case)
 _MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "?", "#n/a", "<na>"})
 
@@ -34,6 +36,38 @@ def _parse_numbers(values, name, lines, what):
                 f"{what} {name!r} holds {v!r} on line {lines[i]}; values must be finite."
             )
     return out
+
+
+def _feature_matrix(column, features, lines, categories=None):
+    """The feature columns as numbers: numeric ones as they are, text ones one
+    hot (a 0/1 column ``name=value`` per value, sorted). A column whose values
+    are mostly numbers is numeric, its other values errors (a typo is not a
+    category). ``categories`` (``{name: values}`` of the text columns of
+    another file, as returned) fixes a text column's values, so that a second
+    file is encoded like the first; a value not among them is all zeros.
+    Returns the matrix, its column names and the text columns' values."""
+    blocks, names, found = [], [], {}
+    for name in features:
+        values = column[name]
+        known = None if categories is None else categories.get(name)
+        if known is None and sum(map(_is_number, values)) >= len(values) / 2:
+            blocks.append(_parse_numbers(values, name, lines, "feature column")[:, None])
+            names.append(name)
+            continue
+        if known is None:
+            known = sorted(set(values))
+            if len(known) > _MAX_CATEGORIES:
+                raise _InputError(
+                    f"feature column {name!r} is text with {len(known)} distinct values (line "
+                    f"{lines[0]} holds {values[0]!r}), too many to encode one column per value "
+                    f"(at most {_MAX_CATEGORIES}). Encode it as numbers, or leave it out with "
+                    "--features."
+                )
+        found[name] = known
+        blocks.append(np.array(values, dtype=object)[:, None] == np.array(known, dtype=object))
+        names.extend(f"{name}={value}" for value in known)
+    matrix = np.column_stack(blocks).astype(float) if blocks else np.empty((len(lines), 0))
+    return matrix, names, found
 
 
 def _labels(values):
@@ -125,10 +159,14 @@ def _parse_target(values, name, lines):
     return y.astype(np.int64) if exact else y
 
 
-def _read_csv(path, task_col, target, features=None, dropna=False):
+def _read_csv(path, task_col, target, features=None, dropna=False, categories=None):
     """Read a CSV file with a header into the skmtl layout.
 
-    Returns a dict with ``X`` (features then the task column last), ``y``,
+    Returns a dict with ``X`` (features then the task column last; text
+    features one hot, as :func:`_feature_matrix` says, ``categories``
+    passed to it), ``y``, ``features`` (the feature columns of the file),
+    ``columns`` (those of ``X`` but the task column), ``categories`` (the
+    values of each text feature),
     ``rows`` (each row's position among the file's data rows),
     ``dropped`` (missing values by column of the rows dropped by ``dropna``),
     ``n_dropped`` (how many rows that is), ``header_text``
@@ -201,10 +239,7 @@ def _read_csv(path, task_col, target, features=None, dropna=False):
     keep = np.setdiff1d(np.arange(len(lines)), drop)
     lines = [lines[i] for i in keep]
     column = {h: [values[i] for i in keep] for h, values in column.items()}
-    feats = np.column_stack(
-        [_parse_numbers(column[f], f, lines, "feature column") for f in features]
-        or [np.empty((len(lines), 0))]
-    )
+    feats, columns, categories = _feature_matrix(column, features, lines, categories)
     tasks = _labels(column[task_col])
     if len(tasks) >= 10 and len(np.unique(tasks.astype(str))) == len(tasks):
         raise _InputError(
@@ -213,7 +248,7 @@ def _read_csv(path, task_col, target, features=None, dropna=False):
             f"ids. The columns of {path}: {', '.join(header)}."
         )
     y = _parse_target(column[target], target, lines)
-    for name, values in zip(features, feats.T):
+    for name, values in zip(columns, feats.T):
         _check_scale(values, f"feature column {name!r}", "leave it out with --features")
     if y.dtype != object:
         _check_scale(y, f"target {target!r}", "choose another --target")
@@ -223,6 +258,7 @@ def _read_csv(path, task_col, target, features=None, dropna=False):
         np.column_stack([feats, tasks])
     )
     return {"X": X, "y": y, "tasks": tasks, "rows": keep, "dropped": dropped, "features": features,
+            "columns": columns, "categories": categories,
             "n_dropped": len(drop), "header_text": header_text, "texts": [texts[i] for i in keep]}
 
 
