@@ -298,7 +298,8 @@ def _build_parser():
     def method_option(p):
         p.add_argument("--method", choices=("mtif", "exact", "newton"), metavar="M",
                        help="measure of task relatedness: mtif (first order, every model), "
-                       "exact (refit without each task, ridge) or newton (a Newton step, continued to the refit where it overshoots, "
+                       "exact (refit without each task, ridge) or newton (a Newton step, "
+                       "continued to the refit where it overshoots, "
                        "logistic and poisson). Default: exact or newton for up to "
                        f"{_AFFORDABLE_TASKS} tasks and {_AFFORDABLE_COEFS} coefficients per "
                        "task (a few seconds), mtif otherwise.")
