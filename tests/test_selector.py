@@ -571,3 +571,24 @@ def test_a_rare_class_is_fitted_everywhere_and_never_removed_entirely(params, n_
     requested = params.get("removal_ratio", 0.0)
     assert len(y) - len(kept) == int(np.floor(requested * len(y) + 1e-9)) or (
         y[kept] == 0).sum() == 1  # only the class's last row was spared
+
+
+@pytest.mark.parametrize("test_size, warned", [(0.25, True), (0.7, False)])
+def test_a_removal_on_few_validation_rows_says_it_is_fragile(clf_data, monkeypatch, test_size, warned):
+    from skmtl.model_selection import task_train_test_split
+    from skmtl.selection import _selector
+
+    X, y = clf_data
+    X, X_val, y, y_val = task_train_test_split(X, y, test_size=test_size, random_state=0)
+    monkeypatch.setattr(_selector, "removal_length_on_validation", lambda *args, **kwargs: 4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sel = MTIFSelector(MultiTaskLogistic(), strategy="influence", random_state=0).fit(
+            X, y, X_val=X_val, y_val=y_val)
+    assert len(sel.sample_indices_) == len(y) - 4
+    fragile = [str(w.message) for w in caught if "on the evidence of" in str(w.message)]
+    assert fragile == ([f"removal_ratio='auto' removes 4 rows on the evidence of {len(y_val)} "
+                        "validation rows (of tasks with two or more of them), fewer than 100: so "
+                        "few rows let chance decide, and another random_state may remove other "
+                        "rows or none. A few hundred trusted rows make the choice steadier."]
+                       if warned else [])

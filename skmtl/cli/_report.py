@@ -392,15 +392,19 @@ def _select_rows(X, y, *, model, kind, ratio, strategy, noise_kind, scale, cv, r
         note = (str(warning.message).replace("removal_ratio='auto'", "--ratio auto")
                 .replace("fit(X, y, X_val=..., y_val=...)", "--trusted FILE")
                 .replace("noise_kind='alike'", "--noise-kind alike")
-                .replace("class_prior", "--class-prior"))
+                .replace("class_prior", "--class-prior")
+                .replace("random_state", "--random-state")
+                .replace("validation rows", "trusted rows"))
         print(_wrap(f"note: {note.replace('removal_ratio', '--ratio')}"))
     noise = selector.label_noise_
     if noise is not None:
         worst = np.argsort(-np.nan_to_num(noise.task_noise_rate, nan=-1), kind="stable")[:3]
-        tasks = ", ".join(f"{name} {rate:.0%}" for name, rate in
-                          zip(_fmt(noise.tasks[worst]), noise.task_noise_rate[worst]))
-        print(_wrap(f"estimated share of corrupted targets: {noise.noise_rate:.1%} (most in "
-                    f"tasks {tasks}); kind of noise: {noise.noise_kind}."))
+        shown = [(name, rate) for name, rate in
+                 zip(_fmt(noise.tasks[worst]), noise.task_noise_rate[worst]) if rate >= 0.005]
+        most = (" (most in tasks " + ", ".join(f"{name} {rate:.0%}" for name, rate in shown) + ")"
+                if shown else "")
+        print(_wrap(f"estimated share of corrupted targets: {noise.noise_rate:.1%}{most}; "
+                    f"kind of noise: {noise.noise_kind}."))
     print(f"removal ratio {selector.removal_ratio_:.3g}" + (" (auto)" if ratio == "auto" else "")
           + f": kept {len(selector.sample_indices_)} rows, removed "
           f"{len(y) - len(selector.sample_indices_)}.")

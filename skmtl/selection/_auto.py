@@ -379,8 +379,10 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
                     if noise.noise_kind == "class-conditional" else 0.0)
     if noise.evidence <= 0:
         why = (
-            "the label-noise model predicts the given targets no better than the plain "
-            f"model (evidence {noise.evidence:.1f} <= 0)"
+            f"the noise model of the {'labels' if noise.transition is not None else 'targets'} "
+            "predicts the given targets out of fold no better than the plain model (its "
+            f"evidence, twice the log-likelihood gain less two per noise parameter, is "
+            f"{noise.evidence:.1f}): the data show no corruption it can tell from ordinary error"
         )
     elif n_folds < 3:
         why = f"too few rows can be held out ({n_folds} folds) to test the removal"
@@ -565,10 +567,11 @@ def _which_class_unknown(noise):
         return ""
     return (
         " The features predict the given labels no better than each task's most frequent "
-        f"label (p = {p_value:.2f} >= {BEATS_MAJORITY_LEVEL}), so noise that flips every class alike "
-        "and a share of one class turned into the commoner label explain them equally well, "
-        "and they suspect different rows (the ranking follows the first: the rarer label's "
-        "rows first). Rows whose labels you trust tell which: fit(X, y, X_val=..., y_val=...)."
+        f"label (p = {p_value:.2f} >= {BEATS_MAJORITY_LEVEL}): such labels cannot tell noise "
+        "that flips every class alike from a share of one class labelled as the commoner one, "
+        "and the two suspect different rows (the ranking assumes the first, which puts the "
+        "rarer label's rows first). Rows whose labels you trust tell which: "
+        "fit(X, y, X_val=..., y_val=...)."
     )
 
 
