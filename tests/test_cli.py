@@ -654,7 +654,8 @@ def test_integer_measurements_are_a_regression(tmp_path, capsys):
     n_values = len({row[-1] for row in grams})
     assert out.replace("\n  ", " ").startswith(
         f"target 'grams': regression ({n_values} distinct integer values, "
-                          "more than 20; --model logistic reads it as classes).")
+                          "more than 20; --model logistic reads it as classes, --model poisson "
+                          "as counts).")
     assert "MultiTaskRidge on 48 training rows" in out
     # a handful of integer codes stay classes, and --model overrides the decision
     codes = write_csv(tmp_path / "codes.csv", ["a", "b", "task", "code"],
@@ -971,3 +972,11 @@ def test_a_text_feature_with_too_many_values_is_refused(tmp_path, capsys):
     assert status == 1
     assert "feature column 'name' is text with 60 distinct values" in err
     assert "leave it out with --features" in err
+
+
+def test_a_validation_fraction_that_leaves_one_training_row_per_task_is_refused(tmp_path, capsys):
+    path = write_csv(tmp_path / "data.csv", ["a", "b", "task", "y"], grouped_rows(60, 12))
+    status, out, err = run_main(capsys, "relatedness", path, "--task-col", "task", "--target", "y",
+                                "--val-fraction", "0.85", "--out", str(tmp_path / "out"))
+    assert status == 1
+    assert "--val-fraction 0.85 leaves one training row in each task" in err

@@ -434,3 +434,27 @@ def test_the_linear_base_requires_its_hooks():
     with pytest.raises(TypeError, match="abstract"):
         MultiTaskLinearModel()
 
+
+
+@pytest.mark.parametrize("recoded", [pd.Series, np.asarray])
+def test_validation_labels_of_another_kind_are_named_not_compared(recoded):
+    # fitted on 'n' / 'y', judged on 0 / 1: unseen classes, in plain Python values
+    X, y = make_multitask_classification(n_tasks=3, n_samples=30, n_features=3, random_state=0)
+    model = MultiTaskLogistic().fit(X, pd.Series(np.where(y == 1, "y", "n")))
+    with pytest.raises(ValueError, match=r"y_val holds classes \[0, 1\] not seen in fit; the "
+                                         r"model's classes_ are \['n', 'y'\]"):
+        model.influence(X, recoded(y))
+    np.testing.assert_array_equal(model.influence(X, np.where(y == 1, "y", "n")),
+                                  model.influence(X, pd.Series(np.where(y == 1, "y", "n"))))
+
+
+@pytest.mark.parametrize("model, method", [(MultiTaskRidge(), "exact"), (MultiTaskLogistic(), "newton")])
+def test_a_tasks_only_row_scores_zero_in_first_order_but_not_when_refit(model, method):
+    # the docstring's claim: the row's weight within its task's mean loss cannot change
+    make = make_multitask_regression if method == "exact" else make_multitask_classification
+    X, y = make(n_tasks=3, n_samples=20, random_state=0)
+    X, y = np.vstack([X, X[:1]]), np.r_[y, y[:1]]
+    X[-1, -1] = 7
+    fitted = model.fit(X, y)
+    np.testing.assert_allclose(fitted.influence(X, y)[-1], 0, atol=1e-12)  # 0 up to rounding
+    assert np.abs(fitted.influence(X, y, method=method)[-1]).max() > 0.1

@@ -867,3 +867,22 @@ def test_cuda_matches_cpu(kind):
                                    it_mtl=True, max_epochs=3, batch_size=16).fit(X, y)
     assert next(fitted.models_[0].parameters()).is_cuda
     assert np.isfinite(fitted.tag_affinity_).any() and np.isfinite(fitted.influence_).all()
+
+
+@pytest.mark.parametrize("n_values, warned", [(21, True), (20, False)])
+def test_whole_numbers_with_many_values_read_as_classes_are_warned_about(n_values, warned):
+    # the command line and infer_target_kind read more than 20 distinct whole numbers
+    # as a measurement; the network infers per task and says where it reads classes
+    X, _ = make_multitask_regression(n_tasks=3, n_samples=42, random_state=0)
+    y = np.arange(len(X)) % n_values
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=1, device="cpu",
+                              random_state=0).fit(X, y)
+    assert set(net.task_types_) == {"classification"}
+    assert any(f"{n_values} distinct values among them" in str(w.message) for w in caught) == warned
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # named: nothing to say about the kind
+        SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=1, device="cpu", random_state=0,
+                        task_types="regression").fit(X, y.astype(float))
+    assert not [w for w in caught if "task_types inferred" in str(w.message)]

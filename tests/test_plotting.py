@@ -322,3 +322,18 @@ def test_influence_from_estimator_accepts_the_training_labels_in_another_contain
         InfluenceDisplay.from_estimator(est, X, same)
     with pytest.raises(ValueError, match="not the data"):
         InfluenceDisplay.from_estimator(est, X, np.array(y[::-1], dtype=object))
+
+
+@pytest.mark.parametrize("display", ["TaskRelatednessDisplay", "InfluenceDisplay"])
+def test_a_pipeline_is_refused_with_the_way_to_its_last_step(display):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skmtl.compose import make_feature_transformer
+
+    X, y = make_multitask_regression(n_tasks=3, n_samples=20, random_state=0)
+    pipe = make_pipeline(make_feature_transformer(StandardScaler()), MultiTaskRidge()).fit(X, y)
+    args = (X, y) if display == "InfluenceDisplay" else ()
+    with pytest.raises(TypeError, match=r"takes the fitted skmtl estimator, not a Pipeline: pass its "
+                                        r"last step, pipe\[-1\]"):
+        getattr(skmtl.plotting, display).from_estimator(pipe, *args)

@@ -96,3 +96,11 @@ def test_command_line_model_poisson(tmp_path, capsys):
                header="a,b,region,visits", comments="")
     assert main(args) == 1
     assert "--model poisson needs counts" in capsys.readouterr().err
+
+
+def test_targets_that_are_not_counts_are_refused_saying_how_many_and_where():
+    X = np.c_[np.linspace(0, 1, 6), np.linspace(1, 0, 6), [0, 0, 0, 1, 1, 1]]
+    y = np.array([1.0, 2.0, -1.0, 3.0, np.nan, 2.0])
+    with pytest.raises(ValueError, match=r"in 2 of its 6 rows \(the first at position 2: -1\); a "
+                                         r"Poisson model needs counts"):
+        MultiTaskPoisson().fit(X, y)

@@ -219,3 +219,14 @@ def test_encode_tasks_is_the_position_of_each_label_in_tasks(labels, tasks):
                 for v in labels]
     np.testing.assert_array_equal(encode_tasks(labels, tasks), np.asarray(expected, dtype=np.intp))
     assert encode_tasks(labels, tasks).dtype == np.intp
+
+
+def test_predicting_mostly_unseen_tasks_points_to_task_stratified_folds():
+    # plain KFold on rows sorted by task holds out whole tasks
+    from sklearn.model_selection import cross_val_score
+
+    X, y = make_multitask_regression(n_tasks=5, n_samples=20, random_state=0)
+    order = np.argsort(X[:, -1], kind="stable")
+    with pytest.warns(UserWarning, match=r"They are 20 of the 20: to cross-validate, "
+                                         r"skmtl.model_selection.TaskStratifiedKFold"):
+        cross_val_score(MultiTaskRidge(), X[order], y[order], cv=5)

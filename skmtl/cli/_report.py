@@ -58,6 +58,9 @@ def _make_model(option, y, target, alpha, random_state):
     else:  # auto and net decide by the target
         other = "logistic reads it as classes" if kind == "regression" else (
             "ridge reads it as a measurement" if numeric else None)
+        values = y.astype(float) if numeric else None
+        if numeric and np.all(values >= 0) and np.all(values == np.round(values)):
+            other += ", --model poisson as counts"
         hint = f"; --model {other}" if option == "auto" and other else ""
         print(_wrap(f"target {target!r}: {kind} ({reason}{hint})."))
         if option == "auto":
@@ -236,8 +239,8 @@ def _holdout(X, y, val_fraction, random_state):
               "a mislabelled row then looks helpful.", file=sys.stderr)
         return np.arange(len(y)), np.arange(len(y))
     try:
-        return next(TaskShuffleSplit(1, test_size=val_fraction, random_state=random_state)
-                    .split(X, y))
+        train, val = next(TaskShuffleSplit(1, test_size=val_fraction, random_state=random_state)
+                          .split(X, y))
     except ValueError:
         counts = np.unique(X[:, -1], return_counts=True)[1]
         raise _InputError(
@@ -245,6 +248,12 @@ def _holdout(X, y, val_fraction, random_state):
             f"rows, but only {counts[counts > 1].sum()} rows are in tasks with two or more "
             "rows (a task's only row stays in training); lower --val-fraction or add rows."
         ) from None
+    if len(train) >= 10 and len(np.unique(X[train, -1].astype(str))) == len(train):
+        raise _InputError(
+            f"--val-fraction {val_fraction:g} leaves one training row in each task: nothing "
+            "is left to measure a row's influence within its task; lower --val-fraction."
+        )
+    return train, val
 
 
 def _relatedness_report(X, y, rows, *, model, kind, method, val_fraction, scale, random_state,

@@ -459,8 +459,11 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         X_val, y_val : array-like, default=None
             Validation data (with the task column); the data given to ``fit``
             as ``X_val``/``y_val`` (or the training data) when omitted.
-        method : {"mtif", "exact" (ridge), "newton" (logistic)}, default="mtif"
-            ``"mtif"``: first-order multitask influence function.
+        method : {"mtif", "exact" (ridge), "newton" (logistic, Poisson)}, default="mtif"
+            ``"mtif"``: first-order multitask influence function. Each task's
+            loss is the mean over its rows, so a task's only row scores 0
+            (its weight within the mean cannot change), though removing it
+            removes the task's data: ``"exact"`` or ``"newton"`` measure that.
             ``"exact"``: the exact refit effect of the ridge model, in closed
             form. ``"newton"``: one Newton step from the full fit on the
             objective without the row.
@@ -501,7 +504,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         ----------
         X_val, y_val : array-like, default=None
             As in :meth:`influence`.
-        method : {"mtif", "exact" (ridge), "newton" (logistic)}, default="mtif"
+        method : {"mtif", "exact" (ridge), "newton" (logistic, Poisson)}, default="mtif"
 
         Returns
         -------
@@ -511,7 +514,8 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
             task ``k`` helps task ``j``. A removed task is predicted with the
             shared coefficients; the first-order diagonal only measures the
             path through the shared coefficients, so compare tasks off the
-            diagonal.
+            diagonal. A target task without validation rows gets a column of
+            NaN.
         """
         check_is_fitted(self)
         self._check_method(method)

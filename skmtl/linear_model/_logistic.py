@@ -91,13 +91,14 @@ class MultiTaskLogistic(ClassifierMixin, MultiTaskLinearModel):
 
     def _encode_targets(self, y):
         y = column_or_1d(y)
-        idx = np.searchsorted(self.classes_, y)
-        idx = np.clip(idx, 0, len(self.classes_) - 1)
-        if not np.all(self.classes_[idx] == y):
+        # as Python values: labels of another type (0/1 for 'no'/'yes') are unseen, not an error of <
+        unseen = set(y.tolist()) - set(self.classes_.tolist())
+        if unseen:
             raise ValueError(
-                f"y_val holds classes {sorted(set(y) - set(self.classes_))} not seen in fit."
+                f"y_val holds classes {sorted(unseen, key=str)} not seen in fit; the model's "
+                f"classes_ are {self.classes_.tolist()}. Give y_val labels of the same kind as y."
             )
-        return self._one_hot(idx)
+        return self._one_hot(np.searchsorted(self.classes_, y))
 
     def decision_function(self, X):
         """Log-odds of ``classes_[1]`` (binary) or per-class scores.

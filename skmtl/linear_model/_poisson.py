@@ -71,10 +71,12 @@ class MultiTaskPoisson(RegressorMixin, MultiTaskLinearModel):
 
     def _make_loss(self, y):
         y = self._float_targets(y)
-        if not np.all(np.isfinite(y)) or np.any(y < 0):
+        bad = ~np.isfinite(y) | (y < 0)
+        if bad.any():
             raise ValueError(
-                "y holds negative, NaN or infinite values; a Poisson model needs counts "
-                "(non-negative numbers). Use MultiTaskRidge for other targets."
+                f"y holds negative, NaN or infinite values in {bad.sum()} of its {len(y)} rows "
+                f"(the first at position {np.flatnonzero(bad)[0]}: {float(y[bad][0]):g}); a Poisson "
+                "model needs counts (non-negative numbers). Use MultiTaskRidge for other targets."
             )
         check_magnitude(y, "y")
         return HalfPoissonDeviance(), y[:, None]

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
+from ..utils import MAX_CLASS_CODES
 from ._influence import CLASSIFICATION, REGRESSION
 
 TASK_TYPES = ("regression", "classification")
@@ -32,7 +33,28 @@ def resolve_task_types(spec, tasks, y, row_task):
             types.append(kind)
             inferred[task] = (kind, target.dtype.kind in "iuf")
     _warn_ambiguous_inference(inferred)
+    _warn_many_numeric_classes(inferred, tasks, y, row_task)
     return np.array(types, dtype=object)
+
+
+def _warn_many_numeric_classes(inferred, tasks, y, row_task):
+    """Warn when whole numbers fitted as classes hold more distinct values than
+    :func:`~skmtl.utils.infer_target_kind` (and the ``skmtl`` command) reads as
+    classes: counts or grams, not labels, most likely."""
+    numeric = [k for k, task in enumerate(tasks)
+               if inferred.get(task, ("", False)) == ("classification", True)]
+    if not numeric:
+        return
+    n_values = len(np.unique(_plain(y[np.isin(row_task, numeric)])))
+    if n_values > MAX_CLASS_CODES:
+        warnings.warn(
+            f"task_types inferred from y: {len(numeric)} task(s) with whole-number targets, "
+            f"{n_values} distinct values among them, are fitted as classification, one class per "
+            f"value; infer_target_kind and the skmtl command read more than {MAX_CLASS_CODES} "
+            "distinct whole numbers as a measurement (counts, grams). Pass "
+            "task_types='regression' if they are.",
+            UserWarning,
+        )
 
 
 def encode_targets(y, row_task, task_types):

@@ -2,11 +2,12 @@
 
 import numpy as np
 from sklearn.utils._optional_dependencies import check_matplotlib_support
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_array, column_or_1d
 
 from ..base import data_fingerprint, validation_given
 from ..inspection import loo_effects
 from ..utils import check_task_X, encode_tasks, missing_task_mask
+from ._relatedness import check_fitted_skmtl_estimator
 
 _KINDS = ("estimate_vs_refit", "distribution")
 
@@ -306,7 +307,7 @@ class InfluenceDisplay:
         display : InfluenceDisplay
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
-        check_is_fitted(estimator)
+        check_fitted_skmtl_estimator(estimator, f"{cls.__name__}.from_estimator")
         if not validation_given(X_val, y_val):
             X_val, y_val = X, y
         features, row_tasks = check_task_X(estimator, X, reset=False)

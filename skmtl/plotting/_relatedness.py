@@ -7,6 +7,18 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 from ..relatedness import order_tasks
 
 
+def check_fitted_skmtl_estimator(estimator, where):
+    """Check that ``estimator`` is fitted and not a pipeline around one (which
+    holds no tasks or influence of its own), saying how to pass its last step."""
+    if hasattr(estimator, "steps"):
+        raise TypeError(
+            f"{where} takes the fitted skmtl estimator, not a {type(estimator).__name__}: pass "
+            "its last step, pipe[-1], with the data transformed by the steps before it, "
+            "pipe[:-1].transform(X)."
+        )
+    check_is_fitted(estimator)
+
+
 class TaskRelatednessDisplay:
     """Task relatedness heatmap: which tasks help or hurt which.
 
@@ -285,7 +297,7 @@ class TaskRelatednessDisplay:
             given to ``fit``, or the training data) is shown.
         method : str, default="mtif"
             Passed to ``estimator.task_relatedness``: ``"mtif"``, or
-            ``"exact"`` (ridge) / ``"newton"`` (logistic).
+            ``"exact"`` (ridge) / ``"newton"`` (logistic, Poisson).
         task_labels : array-like of shape (n_tasks,), default=None
             Tick labels; ``estimator.tasks_`` when None.
         ax : matplotlib Axes, default=None
@@ -324,7 +336,7 @@ class TaskRelatednessDisplay:
         (3, 3)
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
-        check_is_fitted(estimator)
+        check_fitted_skmtl_estimator(estimator, f"{cls.__name__}.from_estimator")
         if X_val is None and y_val is None and method == "mtif":
             relatedness = estimator.task_relatedness_
         else:

@@ -534,6 +534,12 @@ def encode_fitted_tasks(labels, tasks, *, rows="rows of X", unseen="ignore", con
         )
         if unseen == "error":
             raise ValueError(message)
+        if new.sum() > present.sum() / 2:  # folds that hold out whole tasks, most likely
+            message += (
+                f" They are {new.sum()} of the {present.sum()}: to cross-validate, "
+                "skmtl.model_selection.TaskStratifiedKFold keeps every task in every training "
+                "part."
+            )
         warnings.warn(message, UserWarning)
     return row_task
 
