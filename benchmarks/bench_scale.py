@@ -8,6 +8,13 @@ Parts (``all`` runs the first three)::
     python benchmarks/bench_scale.py dask        # 1 vs 2 workers: LOO refits and the Dask fit
     python benchmarks/bench_scale.py network     # SharedBottomNet: the n x K scores streamed, n doubling
     python benchmarks/bench_scale.py results     # whole, streamed and summed scores: their memory and time
+    python benchmarks/bench_scale.py selector    # MTIFSelector's default as n, then K, doubles
+
+``selector`` times ``MTIFSelector(MultiTaskLogistic(), random_state=0).fit``
+(the default without clean labels: the noise model cross-fitted on 5 folds,
+its EM steps, the held-out removal test) on labels ``x . w_task + logistic
+noise > 0`` with 20 % of them flipped, ``d = 20``, as ``n`` doubles from
+5,000 (``K = 10``) and as ``K`` doubles at ``n = 20,000``.
 
 Every measured case runs in a fresh subprocess, so its peak resident set size
 (``ru_maxrss``) belongs to it alone: the data, Python and numpy included.
@@ -150,6 +157,48 @@ def worker(args):
         out["total_s"] = time.perf_counter() - start
     out["peak_MiB"] = _peak_mib()
     print(json.dumps(out))
+
+
+def selector_worker(args):
+    """One selector case in this process; prints a JSON line of its time and peak memory."""
+    import warnings
+
+    from skmtl import MultiTaskLogistic
+    from skmtl.selection import MTIFSelector
+
+    K, d, n = args.tasks, args.features, args.rows
+    out = {"K": K, "d": d, "n": n, "python_MiB": _peak_mib()}
+    X, score = make_data(K, d, n)
+    rng = np.random.default_rng(1)
+    y = (score + rng.logistic(size=n) > 0).astype(int)
+    flipped = rng.random(n) < 0.2
+    y[flipped] = 1 - y[flipped]
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its keep-every-row reasons
+        selector = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y)
+    out["fit_s"] = time.perf_counter() - start
+    out["removed"] = selector.removal_ratio_
+    out["peak_MiB"] = _peak_mib()
+    print(json.dumps(out))
+
+
+def run_selector(args):
+    """MTIFSelector's default as n doubles (K = 10), then K (n = 20,000)."""
+    cases = ([(10, 20, n) for n in (5_000, 10_000, 20_000, 40_000)]
+             + [(K, 20, 20_000) for K in (20, 40)])
+    print("| shape | fit s (fastest of --repeat) | share removed | peak MiB |\n|---|---|---|---|")
+    results = []
+    for K, d, n in cases:
+        runs = [run_case(K, d, n, [], model="selector") for _ in range(args.repeat)]
+        r = min(runs, key=lambda r: r["fit_s"])
+        results.append(r)
+        print(f"| K={K}, d={d}, n={n:,} | {r['fit_s']:.1f} | {r['removed']:.3f} "
+              f"| {r['peak_MiB']:.0f} |", flush=True)
+    print("\n| doubled | time ratio |\n|---|---|")
+    for (name, a, b) in (("n, 5,000 -> 10,000", 0, 1), ("n, 10,000 -> 20,000", 1, 2),
+                         ("n, 20,000 -> 40,000", 2, 3), ("K, 10 -> 20", 2, 4), ("K, 20 -> 40", 4, 5)):
+        print(f"| {name} | {results[b]['fit_s'] / results[a]['fit_s']:.2f} |")
 
 
 def _reset_peak():
@@ -385,12 +434,12 @@ def run_dask(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="part", required=True)
-    for name in ("targets", "stream", "growth", "dask", "network", "results", "all"):
+    for name in ("targets", "stream", "growth", "dask", "network", "results", "selector", "all"):
         part = sub.add_parser(name)
         part.add_argument("--repeat", type=int, default=2,
                           help="growth, results: runs per case, the fastest kept (the machine is shared)")
     w = sub.add_parser("worker")  # one measured case, started by the parts above
-    w.add_argument("--model", choices=["ridge", "network"], default="ridge")
+    w.add_argument("--model", choices=["ridge", "network", "selector"], default="ridge")
     w.add_argument("--tasks", type=int)
     w.add_argument("--features", type=int)
     w.add_argument("--rows", type=int)
@@ -398,9 +447,10 @@ def main(argv=None):
     w.add_argument("--working-memory", type=float, default=64)
     args = parser.parse_args(argv)
     parts = {"worker": worker, "targets": run_targets, "stream": run_stream,
-             "growth": run_growth, "dask": run_dask, "network": run_network, "results": run_results}
-    if args.part == "worker" and args.model == "network":
-        parts["worker"] = net_worker
+             "growth": run_growth, "dask": run_dask, "network": run_network, "results": run_results,
+             "selector": run_selector}
+    if args.part == "worker" and args.model != "ridge":
+        parts["worker"] = net_worker if args.model == "network" else selector_worker
     if args.part == "all":
         for name in ("targets", "growth", "stream"):
             print(f"\n## {name}\n")

@@ -24,6 +24,9 @@ SMOKE_RUNS = {
     "bench_scale worker": (
         ["bench_scale.py", "worker", "--tasks", "5", "--features", "3", "--rows", "200",
          "--steps", "totals,relatedness,top,stream"], []),
+    "bench_scale selector worker": (
+        ["bench_scale.py", "worker", "--model", "selector", "--tasks", "3", "--features", "3",
+         "--rows", "150"], []),
     "bench_grouping sources": (
         ["bench_grouping.py", "sources", "--seeds", "1", "--datasets", "synthetic"], []),
     "compare_relatedness": (
