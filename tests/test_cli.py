@@ -88,7 +88,10 @@ def test_relatedness_end_to_end(data_csv, tmp_path):
     assert [int(r[0]) for r in body] == list(range(90))
     assert [r[1] for r in body] == list(X[:, -1])
     influence = np.array([r[4:] for r in body], dtype=float)
-    np.testing.assert_allclose(influence, model.influence_, rtol=1e-10, atol=1e-14)
+    # the rows by the relatedness's own measure, the exact refit (first order scores a
+    # task's only row 0)
+    assert "row influence by exact refit without each row:" in res.stdout
+    np.testing.assert_allclose(influence, model.influence(method="exact"), rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose([float(r[3]) for r in body], influence.sum(axis=1))
     # the printed rows are those of lowest total influence, their targets in 4 digits
     table = res.stdout.split("own task\n")[1].splitlines()[:4]
@@ -980,3 +983,17 @@ def test_a_validation_fraction_that_leaves_one_training_row_per_task_is_refused(
                                 "--val-fraction", "0.85", "--out", str(tmp_path / "out"))
     assert status == 1
     assert "--val-fraction 0.85 leaves one training row in each task" in err
+
+
+def test_rows_are_scored_in_first_order_beyond_the_affordable_count(data_csv, tmp_path, capsys,
+                                                                      monkeypatch):
+    import skmtl.cli._report
+
+    monkeypatch.setattr(skmtl.cli._report, "_AFFORDABLE_ROWS", 50)
+    path = data_csv[0]
+    status, out, err = run_main(capsys, "relatedness", path, "--task-col", "school", "--target",
+                                "score", "--out", str(tmp_path))
+    assert status == 0, err
+    assert "task relatedness by exact refit without each task" in out
+    assert ("row influence by first-order influence (exact refit without each row up to 50 "
+            "training rows):") in " ".join(out.split())

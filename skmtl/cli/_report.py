@@ -13,6 +13,9 @@ from ._io import _InputError, _rows, _wrap, _write_atomic, _write_csv
 # pair of tasks: a few seconds up to this many tasks and coefficients per task
 _AFFORDABLE_TASKS = 200
 _AFFORDABLE_COEFS = 300
+# with such a measure, rows are scored by its per-row form up to this many training rows,
+# by first order beyond
+_AFFORDABLE_ROWS = 20_000
 
 # ----------------------------------------------------------------------------
 # models
@@ -120,6 +123,11 @@ _METHOD_TEXT = {
     "mtif": "first-order influence",
     "exact": "exact refit without each task",
     "newton": "a Newton step without each task (continued to the refit where it overshoots)",
+}
+_ROW_METHOD_TEXT = {
+    "mtif": "first-order influence",
+    "exact": "exact refit without each row",
+    "newton": "a Newton step without each row",
 }
 
 
@@ -273,11 +281,14 @@ def _relatedness_report(X, y, rows, *, model, kind, method, val_fraction, scale,
     labels = model.tasks_
     method, why = _resolve_method(method, model, len(labels))
     R = model.task_relatedness(method=method)
+    # rows by the relatedness's own measure where affordable: in first order a task's
+    # only row scores 0 (its weight within the task's mean loss cannot change)
+    row_method = method if len(train) <= _AFFORDABLE_ROWS else "mtif"
     # streamed, block by block of rows: the (rows, tasks) matrix is never held at once
-    total = model.influence_total()
+    total = model.influence_total(method=row_method)
     own_col = encode_tasks(X[train, -1], labels)
     own = model.get_influence_adapter().reduced_influence(
-        None, None, "mtif",
+        None, None, row_method,
         lambda block, start: block[np.arange(len(block)), own_col[start:start + len(block)]],
     )
 
@@ -292,7 +303,9 @@ def _relatedness_report(X, y, rows, *, model, kind, method, val_fraction, scale,
     print(_wrap(f"task relatedness by {_METHOD_TEXT[method]} (--method {method}{why})."))
     print(_format_relatedness(R, labels, top))
     print()
-    print("row influence by first-order influence:")
+    print(_wrap(f"row influence by {_ROW_METHOD_TEXT[row_method]}"
+                + (f" ({_ROW_METHOD_TEXT[method]} up to {_AFFORDABLE_ROWS:,} training rows)"
+                   if row_method != method else "") + ":"))
     print(_format_harmful_rows(total, rows[train], labels[own_col], y[train], top, own=own))
     if not outputs:
         return
@@ -304,7 +317,7 @@ def _relatedness_report(X, y, rows, *, model, kind, method, val_fraction, scale,
         ["row", "task", "target", "total_influence"] + [f"influence_{n}" for n in names],
         ([r, t, v, repr(float(s))] + [repr(float(x)) for x in inf] for r, t, v, s, inf in
          zip(rows[train], labels[own_col], y[train], total,
-             (row for block in model.influence_chunked() for row in block))),
+             (row for block in model.influence_chunked(method=row_method) for row in block))),
     )
     written = [(outputs["relatedness.csv"], f"task relatedness, {len(labels)} x {len(labels)}"),
                (outputs["influence.csv"], f"influence of {len(train)} training rows")]
