@@ -432,7 +432,7 @@ def main(argv=None):
       2       1            +1.24  helps
       1       2            -0.58  hurts
     <BLANKLINE>
-    row influence by first-order influence:
+    row influence by exact refit without each row:
     2 most harmful training rows (lowest total influence on all tasks; row 0 = first data row):
     ...
     wrote:
