@@ -1,7 +1,6 @@
 """Grouped multitask training: cluster the tasks by affinity, train one model per group."""
 
 import numbers
-import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -27,13 +26,13 @@ from .relatedness import (
     tag_affinity,
 )
 from .utils import (
-    UNSEEN_TASKS,
     encode_fitted_tasks,
     encode_tasks,
     normalize_task_labels,
     resolve_task_col,
     task_labels,
 )
+from .utils._tasks import quiet_inner_task_warnings
 
 __all__ = ["TaskGroupedEstimator"]
 
@@ -270,8 +269,7 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
 
     def _call(self, model, method, X, rows):
         """``method`` of ``model`` on ``rows`` of ``X``; probabilities mapped onto ``classes_``."""
-        with warnings.catch_warnings():  # unseen tasks were warned about once, in _route
-            warnings.filterwarnings("ignore", message=f".*{UNSEEN_TASKS}")
+        with quiet_inner_task_warnings(task_labels=False):  # warned about once, in _route
             out = np.asarray(getattr(model, method)(_safe_indexing(X, rows)))
         if method not in ("predict_proba", "predict_log_proba"):
             return out

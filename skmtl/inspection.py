@@ -1,7 +1,5 @@
 """Ground truth for influence estimates: brute-force refits without rows or tasks."""
 
-import warnings
-
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
@@ -11,7 +9,8 @@ from tqdm.auto import tqdm
 
 from .base import validation_given
 from .influence import prediction_losses
-from .utils import UNSEEN_TASKS, check_task_X, encode_fitted_tasks, encode_tasks
+from .utils import check_task_X, encode_fitted_tasks, encode_tasks
+from .utils._tasks import quiet_inner_task_warnings
 
 
 def task_losses(estimator, X, y, tasks=None):
@@ -62,9 +61,8 @@ def task_losses(estimator, X, y, tasks=None):
     if len(keep) == 0:
         return out
     X_keep, y_keep, row_task = _safe_indexing(X, keep), y[keep], row_task[keep]
-    with warnings.catch_warnings():
-        # a task the model did not fit (left out by a refit) is predicted by the shared part on purpose
-        warnings.filterwarnings("ignore", message=f".*{UNSEEN_TASKS}", category=UserWarning)
+    # a task the model did not fit (left out by a refit) is predicted by the shared part on purpose
+    with quiet_inner_task_warnings(task_labels=False):
         if hasattr(estimator, "get_influence_adapter"):  # the loss the model's influence measures
             per_row = estimator.get_influence_adapter().row_losses(X_keep, y_keep)
         else:

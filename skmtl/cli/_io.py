@@ -70,6 +70,11 @@ def _feature_matrix(column, features, lines, categories=None):
     return matrix, names, found
 
 
+def _a_task_per_row(tasks):
+    """Whether ten rows or more each hold a task of their own: a feature, not task ids."""
+    return len(tasks) >= 10 and len(np.unique(np.asarray(tasks).astype(str))) == len(tasks)
+
+
 def _labels(values):
     """Integer labels where every value is written as one, else the strings
     (so that "01" and "1" stay two tasks)."""
@@ -241,7 +246,7 @@ def _read_csv(path, task_col, target, features=None, dropna=False, categories=No
     column = {h: [values[i] for i in keep] for h, values in column.items()}
     feats, columns, categories = _feature_matrix(column, features, lines, categories)
     tasks = _labels(column[task_col])
-    if len(tasks) >= 10 and len(np.unique(tasks.astype(str))) == len(tasks):
+    if _a_task_per_row(tasks):
         raise _InputError(
             f"--task-col {task_col} holds a different value on each of the {len(tasks)} rows, "
             "so every row would be a task of its own; name the column that holds the task "

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from ..utils import infer_target_kind
-from ._io import _InputError, _rows, _wrap, _write_atomic, _write_csv
+from ._io import _a_task_per_row, _InputError, _rows, _wrap, _write_atomic, _write_csv
 
 # the exact / Newton task relatedness refits once per task and compares every
 # pair of tasks: a few seconds up to this many tasks and coefficients per task
@@ -61,9 +61,10 @@ def _make_model(option, y, target, alpha, random_state):
     else:  # auto and net decide by the target
         other = "logistic reads it as classes" if kind == "regression" else (
             "ridge reads it as a measurement" if numeric else None)
-        values = y.astype(float) if numeric else None
-        if numeric and np.all(values >= 0) and np.all(values == np.round(values)):
-            other += ", --model poisson as counts"
+        if numeric:
+            values = y.astype(float)
+            if np.all((values >= 0) & (values % 1 == 0)):
+                other += ", --model poisson as counts"
         hint = f"; --model {other}" if option == "auto" and other else ""
         print(_wrap(f"target {target!r}: {kind} ({reason}{hint})."))
         if option == "auto":
@@ -256,7 +257,7 @@ def _holdout(X, y, val_fraction, random_state):
             f"rows, but only {counts[counts > 1].sum()} rows are in tasks with two or more "
             "rows (a task's only row stays in training); lower --val-fraction or add rows."
         ) from None
-    if len(train) >= 10 and len(np.unique(X[train, -1].astype(str))) == len(train):
+    if _a_task_per_row(X[train, -1]):
         raise _InputError(
             f"--val-fraction {val_fraction:g} leaves one training row in each task: nothing "
             "is left to measure a row's influence within its task; lower --val-fraction."

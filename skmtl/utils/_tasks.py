@@ -325,7 +325,7 @@ def _warn_if_inexact(labels):
     labels = np.asarray(labels)
     if labels.dtype.kind == "f" and np.any(np.abs(labels[np.isfinite(labels)]) > 2**53):
         warnings.warn(
-            "Some task labels are integers beyond 2**53 held as floats, which cannot tell "
+            f"{TASK_IDS_BEYOND_FLOAT} 2**53 held as floats, which cannot tell "
             "neighbouring ids apart: distinct tasks may have been merged. Pass X as a "
             "pandas DataFrame with an integer task column, or as an object array that "
             "holds the ids as Python ints.",
@@ -441,8 +441,9 @@ def _type_hint(given_type, fitted_type):
 
 # the phrase of the warning about unseen tasks, for callers that expect them
 UNSEEN_TASKS = "belong to tasks not seen in fit"
-# the start of the warnings about task labels that do not look like task ids
+# the starts of the warnings about task labels that do not look like task ids
 TASK_LABELS_OF_X = "The task labels of X"
+TASK_IDS_BEYOND_FLOAT = "Some task labels are integers beyond"
 
 
 @contextmanager
@@ -459,8 +460,7 @@ def quiet_inner_task_warnings(task_labels=True):
     with warnings.catch_warnings():
         if task_labels:
             warnings.filterwarnings("ignore", message=TASK_LABELS_OF_X, category=UserWarning)
-            warnings.filterwarnings("ignore", message="Some task labels are integers beyond",
-                                    category=UserWarning)
+            warnings.filterwarnings("ignore", message=TASK_IDS_BEYOND_FLOAT, category=UserWarning)
         warnings.filterwarnings("ignore", message=f".*{UNSEEN_TASKS}", category=UserWarning)
         yield
 
