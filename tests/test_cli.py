@@ -555,9 +555,9 @@ def test_bad_options_are_usage_errors(argv, capsys):
     "command, options",
     [
         ("relatedness", ["--task-col", "--target", "--features", "--model", "--dropna",
-                         "--alpha", "--no-scale", "--random-state", "--top", "--verbose",
+                         "--impute", "--alpha", "--no-scale", "--random-state", "--top", "--verbose",
                          "--method", "--val-fraction", "--out"]),
-        ("select", ["--task-col", "--target", "--features", "--model", "--dropna", "--alpha",
+        ("select", ["--task-col", "--target", "--features", "--model", "--dropna", "--impute", "--alpha",
                     "--no-scale", "--random-state", "--top", "--ratio", "--cv", "--n-jobs",
                     "--out", "--verbose"]),
         ("demo", ["--alpha", "--val-fraction", "--random-state", "--top", "--method",
@@ -679,8 +679,8 @@ def test_missing_values_are_listed_then_dropped_with_dropna(tmp_path, capsys):
     status, out, err = run_main(capsys, *argv)
     assert status == 1 and out == ""
     assert err == ("skmtl relatedness: error: missing values (empty, NA, NaN, ?) in 'a': 1 "
-                   "(line 11); 'y': 2 (lines 6, 11); fill them in, or pass --dropna to drop "
-                   "2 rows.\n")
+                   "(line 11); 'y': 2 (lines 6, 11); fill them in, pass --impute to fill those of "
+                   "the features, or pass --dropna to drop 2 rows.\n")
     status, out, err = run_main(capsys, *argv, "--dropna")
     assert status == 0, err
     assert out.startswith("--dropna: dropped 2 rows with missing values (by column: 'a': 1, "
@@ -688,6 +688,42 @@ def test_missing_values_are_listed_then_dropped_with_dropna(tmp_path, capsys):
     # the rows keep their numbers in the file
     written = [int(r[0]) for r in read_rows(tmp_path / "out" / "influence.csv")[1:]]
     assert written == [i for i in range(40) if i not in (4, 9)]
+
+
+def test_impute_fills_features_with_the_data_files_medians_and_most_frequent_values(tmp_path, capsys):
+    rows = [[f"{i % 7}", "pq"[i % 3 == 0], f"t{i % 3}", str(i % 2)] for i in range(30)]
+    rows[4][0], rows[5][0], rows[8][1] = "NA", "", "?"
+    path = write_csv(tmp_path / "data.csv", ["a", "kind", "task", "y"], rows)
+    trusted = write_csv(tmp_path / "trusted.csv", ["a", "kind", "task", "y"],
+                        [["NA", "NA", f"t{i % 3}", str(i % 2)] for i in range(6)])
+    argv = ["select", path, "--task-col", "task", "--target", "y", "--ratio", "0.1",
+            "--out", str(tmp_path / "out")]
+    status, out, err = run_main(capsys, *argv, "--trusted", trusted)
+    assert status == 1
+    assert "in 'a': 2 (lines 6, 7); 'kind': 1 (line 10); fill them in, pass --impute" in err
+    status, out, err = run_main(capsys, *argv, "--trusted", trusted, "--impute")
+    assert status == 0, err
+    out = out.replace("\n  ", " ")  # the notes' lines joined
+    # a's median over the other 28 rows, 'kind' most often 'p': the trusted rows alike
+    median = np.median([i % 7 for i in range(30) if i not in (4, 5)])
+    assert (f"--impute: filled 3 missing feature values of the 30 rows (by column: 'a': 2 with "
+            f"the median {median:.4g}; 'kind': 1 with the most frequent value 'p').") in out
+    assert (f"--impute: filled 12 missing feature values of the 6 --trusted rows (by column: 'a': "
+            f"6 with the data file's value {median:.4g}; 'kind': 6 with the data file's value 'p')."
+            ) in out
+    from skmtl.cli._io import _read_csv
+
+    data = _read_csv(path, "task", "y", impute=True)
+    assert data["X"][4, 0] == data["X"][5, 0] == median and data["X"][8, 1:3].tolist() == [1, 0]
+    again = _read_csv(trusted, "task", "y", impute=True, fills=data["fills"],
+                      categories=data["categories"])
+    assert (again["X"][:, 0] == median).all() and (again["X"][:, 1:3] == [1, 0]).all()
+    with open(path) as fh:  # the input as it was
+        assert fh.read().splitlines()[5].startswith("NA,")
+    rows[0][-1] = "NA"  # a missing target still needs --dropna
+    write_csv(tmp_path / "data.csv", ["a", "kind", "task", "y"], rows)
+    status, out, err = run_main(capsys, *argv, "--impute")
+    assert status == 1 and "in 'y': 1 (line 2); fill them in, or pass --dropna to drop 1 row." in err
 
 
 def test_text_among_numbers_is_never_read_as_labels(tmp_path, capsys):

@@ -459,6 +459,29 @@ def test_validation_data_of_unseen_tasks_is_named(reg_data):
             sel.set_params(strategy=strategy).fit(X, y, X_val=X[:20], y_val=y[:19])
 
 
+def test_validation_rows_that_skipped_the_pipelines_scaler_are_named():
+    from sklearn.preprocessing import StandardScaler
+
+    from skmtl.compose import make_feature_transformer
+
+    X, y = make_multitask_classification(n_tasks=3, n_samples=60, n_features=3, random_state=0)
+    X = pd.DataFrame(X, columns=["age", "income", "dose", "site"])
+    X["income"] = 1e3 * X["income"] + 5e4  # in its own unit: the scaler matters
+    X_val, y_val = X.iloc[::3], y[::3]
+    pipe = make_pipeline(
+        make_feature_transformer(StandardScaler(), task_col="site"),
+        MTIFSelector(MultiTaskLogistic(), strategy="influence", removal_ratio=0.1, random_state=0),
+        MultiTaskLogistic(),
+    ).set_output(transform="pandas")
+    with pytest.warns(UserWarning, match=r"X_val's column 'income' is centred at 4\.96\de\+04, \d+ standard "
+                      r"deviations from its mean in X \(0 ± 1\).*pipe\[:i\]\.transform\(X_val\)"):
+        pipe.fit(X, y, mtifselector__X_val=X_val, mtifselector__y_val=y_val)
+    with warnings.catch_warnings():  # transformed as the tip says: silent, whatever its own spread
+        warnings.filterwarnings("error", message="X_val's column")
+        pipe.fit(X, y, mtifselector__X_val=pipe[:1].transform(X_val), mtifselector__y_val=y_val)
+        pipe.fit(X, y, mtifselector__X_val=pipe[:1].transform(X_val.iloc[:4]), mtifselector__y_val=y_val[:4])
+
+
 def test_set_output_pandas_gives_dataframes(clf_data):
     X, y = clf_data
     plain = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.1, cv=2, random_state=0, strategy="influence")

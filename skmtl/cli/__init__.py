@@ -35,7 +35,8 @@ from ._report import (
 # ----------------------------------------------------------------------------
 def _load(args):
     """Read ``args.data``, report rows dropped for missing values, make the model."""
-    data = _read_csv(args.data, args.task_col, args.target, args.features, args.dropna)
+    data = _read_csv(args.data, args.task_col, args.target, args.features, args.dropna,
+                     impute=args.impute)
     if data["categories"]:
         encoded = ", ".join(f"{name!r} ({len(values)} values)"
                             for name, values in data["categories"].items())
@@ -44,8 +45,18 @@ def _load(args):
         counts = ", ".join(f"{name!r}: {n}" for name, n in data["dropped"].items())
         print(_wrap(f"--dropna: dropped {_rows(data['n_dropped'])} with missing values (by "
                     f"column: {counts}); {_rows(len(data['y']))} left."))
+    if data["imputed"]:
+        print(_wrap(_imputed_note(data["imputed"], len(data["y"]))))
     model, kind = _make_model(args.model, data["y"], args.target, args.alpha, args.random_state)
     return data, model, kind
+
+
+def _imputed_note(imputed, n_rows, rows="rows"):
+    """What ``--impute`` filled, by column."""
+    counts = "; ".join(f"{name!r}: {n} with {how} {shown}" for name, (n, shown, how) in imputed.items())
+    total = sum(n for n, _, _ in imputed.values())
+    return (f"--impute: filled {total} missing feature value{'s' * (total > 1)} of the {n_rows} "
+            f"{rows} (by column: {counts}).")
 
 
 def _cmd_relatedness(args):
@@ -69,7 +80,9 @@ def _load_trusted(args, data, kind):
     if args.model == "net":
         raise _InputError("--trusted works with the linear models; leave out --model net.")
     clean = _read_csv(args.trusted, args.task_col, args.target, args.features, args.dropna,
-                      categories=data["categories"])
+                      categories=data["categories"], impute=args.impute, fills=data["fills"])
+    if clean["imputed"]:
+        print(_wrap(_imputed_note(clean["imputed"], len(clean["y"]), rows="--trusted rows")))
     if sorted(clean["features"]) != sorted(data["features"]):
         raise _InputError(
             f"--trusted {args.trusted} has the feature columns {', '.join(clean['features'])}, "
@@ -274,6 +287,11 @@ def _build_parser():
         p.add_argument("--dropna", action="store_true",
                        help="drop the rows with a missing value (empty, NA, NaN, ?) in a "
                        "column used (default: stop and list them).")
+        p.add_argument("--impute", action="store_true",
+                       help="fill missing feature values: a column of numbers with its "
+                       "median, a text column with its most frequent value, over the rows of "
+                       "DATA.csv (--trusted rows filled with the same values). Missing targets "
+                       "and tasks still need --dropna.")
         p.add_argument("--alpha", type=_positive_float, default=1.0,
                        help="strength of the pull of each task toward the shared coefficients "
                        "(linear models; default 1.0).")

@@ -103,9 +103,10 @@ def _lines_text(lines):
     return f"line{'s' if len(lines) > 1 else ''} {shown}"
 
 
-def _missing_rows(column, used, lines, dropna):
+def _missing_rows(column, used, lines, dropna, features=()):
     """Positions of the rows to drop for missing values (an _InputError
-    listing them by column without ``dropna``), and their counts by column."""
+    listing them by column without ``dropna``, and pointing to ``--impute``
+    where some of ``features`` miss values), and their counts by column."""
     missing = {}
     for name in used:
         rows = [i for i, v in enumerate(column[name]) if v.lower() in _MISSING]
@@ -120,10 +121,43 @@ def _missing_rows(column, used, lines, dropna):
             f"{name!r}: {len(rows)} ({_lines_text([lines[i] for i in rows])})"
             for name, rows in missing.items()
         )
-        fix = "fill them in" + ("" if dropna else f", or pass --dropna to drop {_rows(len(drop))}")
+        impute = ", pass --impute to fill those of the features" if set(missing) & set(features) else ""
+        fix = "fill them in" + impute + (
+            "" if dropna else f", or pass --dropna to drop {_rows(len(drop))}")
         every = "every row has " if dropna else ""
         raise _InputError(f"{every}missing values (empty, NA, NaN, ?) in {listing}; {fix}.")
     return drop, counts
+
+
+def _impute_features(column, features, lines, fills=None):
+    """Fill the missing cells of the feature columns in place: a column of
+    numbers with the median of its values, a text column with its most
+    frequent value (``fills``: ``{name: value}`` of another file, as returned,
+    so that a second file is filled like the first). Returns the values used
+    and ``{name: (count filled, value as shown, how it was chosen)}``."""
+    fills, filled = dict(fills or {}), {}
+    for name in features:
+        values = column[name]
+        gaps = [i for i, v in enumerate(values) if v.lower() in _MISSING]
+        if not gaps:
+            continue
+        how = "the data file's value"
+        if name not in fills:
+            present = [i for i, v in enumerate(values) if v.lower() not in _MISSING]
+            if not present:
+                raise _InputError(f"feature column {name!r} is missing on every row; leave it out "
+                                  "with --features.")
+            cells = [values[i] for i in present]
+            if sum(map(_is_number, cells)) >= len(cells) / 2:
+                numbers = _parse_numbers(cells, name, [lines[i] for i in present], "feature column")
+                fills[name], how = repr(float(np.median(numbers))), "the median"
+            else:
+                fills[name] = max(sorted(set(cells)), key=cells.count)
+                how = "the most frequent value"
+        column[name] = [fills[name] if v.lower() in _MISSING else v for v in values]
+        shown = f"{float(fills[name]):.4g}" if _is_number(fills[name]) else repr(fills[name])
+        filled[name] = (len(gaps), shown, how)
+    return fills, filled
 
 
 def _is_number(text):
@@ -164,7 +198,8 @@ def _parse_target(values, name, lines):
     return y.astype(np.int64) if exact else y
 
 
-def _read_csv(path, task_col, target, features=None, dropna=False, categories=None):
+def _read_csv(path, task_col, target, features=None, dropna=False, categories=None,
+              impute=False, fills=None):
     """Read a CSV file with a header into the skmtl layout.
 
     Returns a dict with ``X`` (features then the task column last; text
@@ -174,7 +209,10 @@ def _read_csv(path, task_col, target, features=None, dropna=False, categories=No
     values of each text feature),
     ``rows`` (each row's position among the file's data rows),
     ``dropped`` (missing values by column of the rows dropped by ``dropna``),
-    ``n_dropped`` (how many rows that is), ``header_text``
+    ``n_dropped`` (how many rows that is), with ``impute`` ``fills`` and
+    ``imputed`` (as :func:`_impute_features` returns them, ``fills`` passed to
+    it; without ``impute`` missing features are dropped or refused as missing
+    targets and tasks are), ``header_text``
     and ``texts`` (the header and each data row as written in the file,
     without the line ending).
     """
@@ -240,10 +278,12 @@ def _read_csv(path, task_col, target, features=None, dropna=False, categories=No
             )
     lines, rows, texts = zip(*records)
     column = {h: [row[i].strip() for row in rows] for i, h in enumerate(header)}
-    drop, dropped = _missing_rows(column, features + [task_col, target], lines, dropna)
+    used = ([] if impute else features) + [task_col, target]
+    drop, dropped = _missing_rows(column, used, lines, dropna, features=features)
     keep = np.setdiff1d(np.arange(len(lines)), drop)
     lines = [lines[i] for i in keep]
     column = {h: [values[i] for i in keep] for h, values in column.items()}
+    fills, imputed = _impute_features(column, features, lines, fills) if impute else ({}, {})
     feats, columns, categories = _feature_matrix(column, features, lines, categories)
     tasks = _labels(column[task_col])
     if _a_task_per_row(tasks):
@@ -263,7 +303,7 @@ def _read_csv(path, task_col, target, features=None, dropna=False, categories=No
         np.column_stack([feats, tasks])
     )
     return {"X": X, "y": y, "tasks": tasks, "rows": keep, "dropped": dropped, "features": features,
-            "columns": columns, "categories": categories,
+            "columns": columns, "categories": categories, "fills": fills, "imputed": imputed,
             "n_dropped": len(drop), "header_text": header_text, "texts": [texts[i] for i in keep]}
 
 

@@ -87,8 +87,11 @@ class NetInfluenceMixin:
         )
 
     def _check_stationary(self):
-        """Warn when a member is far from a stationary point (``gradient_norm_``,
-        ``converged_``)."""
+        """Warn, once per fit, when a member is far from a stationary point
+        (``gradient_norm_``, ``converged_``)."""
+        if ("stationary checked",) in self._cache:
+            return
+        self._cache[("stationary checked",)] = True
         far = self.gradient_norm_ > STATIONARY_RTOL * self._initial_gradient_norm
         stopped = ~self.converged_
         reasons = []
