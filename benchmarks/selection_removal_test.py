@@ -42,6 +42,12 @@ against the most the matrix allows (``label_noise_.surest_rows_given``,
 ``_auto.surest_rows_p_values``); last, the seeds
 whose removal went through the test for noise read as alike for every class
 instead (the same in every column).
+
+The last columns judge the weak-feature gate (no class-conditional removal
+without ``class_prior`` where the plain out-of-fold model ranks the given
+labels below ``_auto.CLASS_CONDITIONAL_MIN_PLAIN_AUC``): where it refused a
+reading of two classes, the default is fitted again with it open, and each
+of ``WEAK_FEATURE_GATES`` compares its own AUC with the same level.
 """
 
 from functools import partial
@@ -98,6 +104,25 @@ FLIP_LIMITS = {"current, no flip limit": np.inf,
                **{f"current, flip limit {limit:g}": limit for limit in (0.4, 0.5)}}
 
 
+def alike_corrected_auc(record):
+    """The plain out-of-fold AUC on the given labels with the attenuation by the
+    alike part of the noise model's matrix undone (two classes): under
+    symmetric flips at rate ``rho = min(T[0, 1], T[1, 0])``, AUC - 0.5 on the
+    given labels is (AUC - 0.5 on the true ones) times ``a + b - 1``, ``a`` and
+    ``b`` the shares of the given positives and negatives that are truly so."""
+    rho, given = min(record["transition"][0, 1], record["transition"][1, 0]), record["given share"]
+    true = np.clip((given - rho) / (1 - 2 * rho), 1e-9, 1 - 1e-9)
+    positives = true * (1 - rho) / given
+    negatives = (1 - true) * (1 - rho) / (1 - given)
+    return 0.5 + (record["plain auc"] - 0.5) / (positives + negatives - 1)
+
+
+# the weak-feature gate (no class-conditional removal without class_prior where the
+# features rank the given labels below _auto.CLASS_CONDITIONAL_MIN_PLAIN_AUC; the
+# thirty-fourth session) against other AUCs it could compare (thirty-eighth session)
+WEAK_FEATURE_GATES = {"gate on the AUC allowing for the alike part": alike_corrected_auc}
+
+
 def record(setting, seed):
     """Per seed: the class-conditional test's p-values (None where it was not
     reached), the noise model's flips per class and evidence, the default's
@@ -114,10 +139,11 @@ def record(setting, seed):
     p_value_of_gain = _auto.p_value_of_gain
     balanced_row_scores = _auto._balanced_row_scores
 
-    def fit(forced):
-        """The test gain of the default, or of its removal forced; the noise
-        kind, the p-values the test computed (in the order clean, balanced)
-        and the held-out predictions it compared (with the removal, without)."""
+    def fit(forced, gate=_auto.CLASS_CONDITIONAL_MIN_PLAIN_AUC):
+        """The test gain of the default (``gate``: the level of its weak-feature
+        gate), or of its removal forced; the noise kind, the p-values the test
+        computed (in the order clean, balanced) and the held-out predictions it
+        compared (with the removal, without)."""
         seen = {"p-values": [], "held-out": []}
 
         def kept_p_value(differences):
@@ -130,6 +156,8 @@ def record(setting, seed):
 
         def counted(make_estimator, X, y, noise, **kwargs):
             seen["kind"], seen["evidence"] = noise.noise_kind, noise.evidence
+            seen["plain auc"], seen["transition"] = noise.plain_auc, noise.transition
+            seen["given share"] = np.mean(y == noise.classes[-1])
             if noise.transition is not None:
                 seen["flips"] = 1 - np.diag(noise.transition)
                 seen["implied"] = _auto.class_balances(noise, y)[0]
@@ -140,12 +168,18 @@ def record(setting, seed):
 
         with mock.patch.object(_selector, "label_noise_removal_count", counted), \
                 mock.patch.object(_auto, "p_value_of_gain", kept_p_value), \
-                mock.patch.object(_auto, "_balanced_row_scores", kept_predictions):
+                mock.patch.object(_auto, "_balanced_row_scores", kept_predictions), \
+                mock.patch.object(_auto, "CLASS_CONDITIONAL_MIN_PLAIN_AUC", gate):
             selector = MTIFSelector(model, random_state=seed).fit(X, y)
         seen["kept"] = selector.sample_indices_
         return test_score(model, X, y, selector.sample_indices_, d) - base, seen
 
     rec["default"], seen = fit(forced=False)
+    # the weak-feature gate refused a reading of two classes: the default's gain with it open
+    if (seen.get("kind") == "class-conditional" and seen["transition"].shape == (2, 2)
+            and seen["plain auc"] < _auto.CLASS_CONDITIONAL_MIN_PLAIN_AUC):
+        rec.update({key: seen[key] for key in ("plain auc", "transition", "given share")})
+        rec["gate opened"] = fit(forced=False, gate=0.0)[0]
     reached = seen.get("kind") == "class-conditional" and len(seen["p-values"]) == 2
     rec["p-values"] = tuple(seen["p-values"]) if reached else None
     rec["alike p-value"] = (seen["p-values"][0] if seen.get("kind") == "alike"
@@ -181,6 +215,14 @@ def decided_gains(records, levels, guard=None, clean_alone=CLASS_CONDITIONAL_CLE
                                        largest_flip=max(r["flips"]), most_flipped=most_flipped)
          and (guard is None or guard(r)) else 0.0)
         for r in records])
+
+
+def gate_gains(records, auc):
+    """Per seed the default's gain where the weak-feature gate compares ``auc``
+    (a function of a record) with its level instead of the plain AUC."""
+    return np.array([r["gate opened"] if "gate opened" in r
+                     and auc(r) >= _auto.CLASS_CONDITIONAL_MIN_PLAIN_AUC else r["default"]
+                     for r in records])
 
 
 def _alike_gain(record, level):
@@ -219,6 +261,7 @@ def removal_test_report(settings, seeds, jobs=1, saved=None):
     columns.update({name: partial(decided_gains, levels=CURRENT, most_flipped=limit)
                     for name, limit in FLIP_LIMITS.items()})
     columns.update({f"alike < {level:g}": partial(alike_gains, level=level) for level in ALIKE_LEVELS})
+    columns.update({name: partial(gate_gains, auc=auc) for name, auc in WEAK_FEATURE_GATES.items()})
     _, _, recorded = recorded_seeds_report(
         "The class-conditional removal test without clean labels", settings, seeds, jobs, record,
         columns, ("seeds tested", lambda r: r["p-values"] is not None), saved)

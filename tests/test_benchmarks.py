@@ -138,6 +138,51 @@ def test_the_true_class_balance_backs_the_removal_that_weak_features_refuse():
     assert cells["label-noise, auto, true class balance"].endswith("[2/0/0]")
 
 
+def test_the_weak_feature_gate_is_judged_with_the_gate_opened(tmp_path):
+    """Seed 0 of the issue's setting: the gate refuses its class-conditional
+    reading (plain AUC below 0.75), the record keeps the default's gain with
+    the gate open, and a gate column takes it exactly where its AUC passes."""
+    pytest.importorskip("torch")
+    path = tmp_path / "records.pkl"
+    setting = "30% of positives turned negative"
+    printed = _run("selection_study.py", "--study", "noisy-removal-test", "--seeds", "1",
+                   "--settings", setting, "--save-records", str(path))
+    with open(path, "rb") as file:
+        record = pickle.load(file)[setting][0]
+    assert record["plain auc"] < 0.75 and record["default"] == 0 and "gate opened" in record
+    assert "gate on the AUC allowing for the alike part" in printed
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        from selection_removal_test import alike_corrected_auc, gate_gains
+    finally:
+        sys.path.pop(0)
+    assert gate_gains([record], lambda r: 0.75) == [record["gate opened"]]
+    assert gate_gains([record], lambda r: 0.7) == [record["default"]]
+    assert record["plain auc"] <= alike_corrected_auc(record)
+
+
+def test_the_alike_corrected_auc_undoes_symmetric_flips():
+    """Scores of 400,000 rows, a quarter positive, labels flipped alike at 15 %:
+    the AUC on the flipped labels, corrected by the flip rate, is the AUC on
+    the true labels."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        from selection_removal_test import alike_corrected_auc
+    finally:
+        sys.path.pop(0)
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(size=400_000) < 0.25
+    score = rng.normal(size=truth.size) + 1.2 * truth
+    given = truth ^ (rng.uniform(size=truth.size) < 0.15)
+    record = {"plain auc": roc_auc_score(given, score), "given share": given.mean(),
+              "transition": np.array([[0.85, 0.15], [0.15, 0.85]])}
+    assert record["plain auc"] < roc_auc_score(truth, score) - 0.1
+    assert alike_corrected_auc(record) == pytest.approx(roc_auc_score(truth, score), abs=0.005)
+
+
 def _grouped_table(path):
     """A table as a user keeps it: string task labels and target, a categorical
     feature, a missing value."""
