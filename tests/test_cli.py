@@ -656,6 +656,7 @@ def test_integer_measurements_are_a_regression(tmp_path, capsys):
     assert status == 0, err
     n_values = len({row[-1] for row in grams})
     assert out.replace("\n  ", " ").startswith(
+        "features: every column but --task-col and --target (a, b); choose them with --features.\n"
         f"target 'grams': regression ({n_values} distinct integer values, "
                           "more than 20; --model logistic reads it as classes, --model poisson "
                           "as counts).")
@@ -666,7 +667,7 @@ def test_integer_measurements_are_a_regression(tmp_path, capsys):
     status, out, err = run_main(capsys, "relatedness", codes, "--task-col", "task", "--target",
                                 "code", "--model", "ridge", "--out", str(tmp_path / "out"))
     assert status == 0, err
-    assert out.startswith("target 'code': regression (--model ridge).\nMultiTaskRidge on")
+    assert out.split("\n", 1)[1].startswith("target 'code': regression (--model ridge).\nMultiTaskRidge on")
 
 
 # -- item 8: missing values -----------------------------------------------------------
@@ -683,7 +684,7 @@ def test_missing_values_are_listed_then_dropped_with_dropna(tmp_path, capsys):
                    "the features, or pass --dropna to drop 2 rows.\n")
     status, out, err = run_main(capsys, *argv, "--dropna")
     assert status == 0, err
-    assert out.startswith("--dropna: dropped 2 rows with missing values (by column: 'a': 1, "
+    assert out.split("\n", 1)[1].startswith("--dropna: dropped 2 rows with missing values (by column: 'a': 1, "
                           "'y': 2); 38 rows left.\ntarget 'y': regression (numbers")
     # the rows keep their numbers in the file
     written = [int(r[0]) for r in read_rows(tmp_path / "out" / "influence.csv")[1:]]
@@ -726,6 +727,47 @@ def test_impute_fills_features_with_the_data_files_medians_and_most_frequent_val
     assert status == 1 and "in 'y': 1 (line 2); fill them in, or pass --dropna to drop 1 row." in err
 
 
+def test_a_score_below_the_most_frequent_class_says_what_to_try(tmp_path, capsys):
+    # the task is the signal: 300 rows of task 'a' mostly 1, five tasks of 20 rows mostly 0;
+    # at alpha=1 the shrunk intercepts nearly meet, and most rows of 'a' are called 0
+    rng = np.random.default_rng(0)
+    rows = [[repr(float(rng.normal())), repr(float(rng.normal())), task,
+             str(int(rng.uniform() < (0.8 if task == "a" else 0.05)))]
+            for task in ["a"] * 300 + [t for t in "bcdef" for _ in range(20)]]
+    path = write_csv(tmp_path / "rates.csv", ["u", "v", "task", "y"], rows)
+    argv = ["relatedness", path, "--task-col", "task", "--target", "y"]
+    status, out, err = run_main(capsys, *argv, "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    score, constant = map(float, re.search(
+        r"held-out accuracy: (\S+) \(the most frequent class of the training rows: (\S+)\), below",
+        out).groups())
+    assert score < constant and "try a smaller --alpha, e.g. 0.01 or 0.001." in out.replace("\n  ", " ")
+    status, out, err = run_main(capsys, *argv, "--alpha", "0.001", "--out", str(tmp_path / "out2"))
+    assert status == 0 and float(re.search(r"held-out accuracy: (\S+)", out).group(1)) >= constant
+    assert "below a constant" not in out
+
+
+def test_the_default_features_are_named_and_leave_out_a_column_that_numbers_the_rows(tmp_path, capsys):
+    rows = [[str(i + 1)] + row for i, row in enumerate(grouped_rows(40, 2))]
+    path = write_csv(tmp_path / "r.csv", ["rownames", "a", "b", "task", "y"], rows)
+    trusted = write_csv(tmp_path / "t.csv", ["rownames", "a", "b", "task", "y"], rows[::4])
+    argv = ["relatedness", path, "--task-col", "task", "--target", "y", "--out", str(tmp_path / "out")]
+    status, out, err = run_main(capsys, *argv)
+    assert status == 0, err
+    assert out.replace("\n  ", " ").startswith(
+        "features: every column but --task-col and --target (a, b); left out 'rownames', which "
+        "numbers the rows in order (a row id, not a feature); choose them with --features.\n")
+    status, out, err = run_main(capsys, *argv[:-2], "--features", "rownames,a,b", "--out",
+                                str(tmp_path / "out2"))
+    assert status == 0 and not out.startswith("features:")  # named: kept
+    status, out, err = run_main(capsys, "select", path, "--task-col", "task", "--target", "y",
+                                "--ratio", "0.1", "--trusted", trusted, "--out", str(tmp_path / "out3"))
+    assert status == 0, err  # the trusted rows leave out the same column, in whatever order
+    from skmtl.cli._io import _read_csv
+
+    assert _read_csv(trusted, "task", "y", left_out=["rownames"])["features"] == ["a", "b"]
+
+
 def test_text_among_numbers_is_never_read_as_labels(tmp_path, capsys):
     rows = grouped_rows(40, 2)
     rows[7][-1] = "12,5"  # a decimal comma among 39 numbers
@@ -765,10 +807,12 @@ def test_every_fit_prints_a_held_out_score(tmp_path, capsys):
     status, out, err = run_main(capsys, "relatedness", path, "--task-col", "task", "--target",
                                 "y", "--out", str(tmp_path / "out"))
     assert status == 0, err
-    assert re.search(r"\nheld-out accuracy: [01]\.?\d*\n", out)
+    constant = re.search(r"\nheld-out accuracy: ([01]\.?\d*) \(the most frequent class of the training "
+                         r"rows: ([01]\.?\d*)\)\n", out)
+    assert constant and float(constant.group(1)) >= float(constant.group(2))
     status, out, err = run_main(capsys, "relatedness", path, "--task-col", "task", "--target",
                                 "y", "--val-fraction", "0", "--out", str(tmp_path / "out"))
-    assert re.search(r"\ntraining \(--val-fraction 0\) accuracy: [01]\.?\d*\n", out)
+    assert re.search(r"\ntraining \(--val-fraction 0\) accuracy: [01]\.?\d* \(the most frequent", out)
 
 
 # -- item 10: the relatedness measure ---------------------------------------------------

@@ -61,6 +61,25 @@ def test_readme_runs_top_to_bottom_as_pasted(tmp_path, monkeypatch):
     plt.close("all")
 
 
+def _rst_code_block(page, heading):
+    """The first ``.. code-block:: python`` of ``doc/page.rst`` after the line
+    ``heading``, dedented."""
+    import textwrap
+
+    with open(os.path.join(ROOT, "doc", f"{page}.rst")) as fh:
+        text = fh.read()
+    after = text[text.index(f"\n{heading}\n"):]
+    block = re.search(r"\.\. code-block:: python\n\n((?:(?:   .*)?\n)+)", after).group(1)
+    return textwrap.dedent(block)
+
+
+def test_the_user_guides_alpha_search_runs_as_pasted(capsys):
+    exec(compile(_rst_code_block("user_guide", "Choosing ``alpha``"), "user_guide.rst", "exec"),
+         {"__name__": "__main__"})
+    out = capsys.readouterr().out.strip()  # as its comment says
+    assert out in ("{'alpha': np.float64(0.01)}", "{'alpha': 0.01}")
+
+
 def test_there_are_examples():
     names = [os.path.basename(p) for p in EXAMPLES]
     assert {"plot_relatedness_heatmap.py", "plot_influence_vs_loo.py"} <= set(names)

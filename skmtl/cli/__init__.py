@@ -37,6 +37,12 @@ def _load(args):
     """Read ``args.data``, report rows dropped for missing values, make the model."""
     data = _read_csv(args.data, args.task_col, args.target, args.features, args.dropna,
                      impute=args.impute)
+    if args.features is None:
+        shown = ", ".join(data["features"][:12]) + (", ..." if len(data["features"]) > 12 else "")
+        ids = (f"; left out {', '.join(map(repr, data['row_ids']))}, which numbers the rows in "
+               "order (a row id, not a feature)" if data["row_ids"] else "")
+        print(_wrap(f"features: every column but --task-col and --target ({shown}){ids}; "
+                    "choose them with --features."))
     if data["categories"]:
         encoded = ", ".join(f"{name!r} ({len(values)} values)"
                             for name, values in data["categories"].items())
@@ -80,7 +86,8 @@ def _load_trusted(args, data, kind):
     if args.model == "net":
         raise _InputError("--trusted works with the linear models; leave out --model net.")
     clean = _read_csv(args.trusted, args.task_col, args.target, args.features, args.dropna,
-                      categories=data["categories"], impute=args.impute, fills=data["fills"])
+                      categories=data["categories"], impute=args.impute, fills=data["fills"],
+                      left_out=data["row_ids"])
     if clean["imputed"]:
         print(_wrap(_imputed_note(clean["imputed"], len(clean["y"]), rows="--trusted rows")))
     if sorted(clean["features"]) != sorted(data["features"]):

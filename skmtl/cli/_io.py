@@ -198,8 +198,17 @@ def _parse_target(values, name, lines):
     return y.astype(np.int64) if exact else y
 
 
+def _numbers_the_rows(values):
+    """Whether a column counts the rows in file order (R's ``rownames``, a
+    pandas index written out): consecutive integers, ten or more."""
+    if len(values) < 10 or not all(v.lstrip("-").isdigit() for v in values):
+        return False
+    numbers = np.array([int(v) for v in values])
+    return bool(np.all(np.diff(numbers) == 1))
+
+
 def _read_csv(path, task_col, target, features=None, dropna=False, categories=None,
-              impute=False, fills=None):
+              impute=False, fills=None, left_out=None):
     """Read a CSV file with a header into the skmtl layout.
 
     Returns a dict with ``X`` (features then the task column last; text
@@ -209,7 +218,9 @@ def _read_csv(path, task_col, target, features=None, dropna=False, categories=No
     values of each text feature),
     ``rows`` (each row's position among the file's data rows),
     ``dropped`` (missing values by column of the rows dropped by ``dropna``),
-    ``n_dropped`` (how many rows that is), with ``impute`` ``fills`` and
+    ``n_dropped`` (how many rows that is), ``row_ids`` (columns left out of
+    the default features because they number the rows, or those of
+    ``left_out`` that the file has), with ``impute`` ``fills`` and
     ``imputed`` (as :func:`_impute_features` returns them, ``fills`` passed to
     it; without ``impute`` missing features are dropped or refused as missing
     targets and tasks are), ``header_text``
@@ -258,8 +269,13 @@ def _read_csv(path, task_col, target, features=None, dropna=False, categories=No
             )
     if task_col == target:
         raise _InputError("--task-col and --target name the same column.")
+    row_ids = []
     if features is None:
         features = [h for h in header if h not in (task_col, target)]
+        row_ids = [h for h in features if h in left_out] if left_out is not None else [
+            h for i, h in enumerate(header) if h in features
+            and _numbers_the_rows([r[1][i].strip() for r in records])]
+        features = [h for h in features if h not in row_ids]
     else:
         features = [f.strip() for f in features.split(",") if f.strip()]
         unknown = [f for f in features if f not in header]
@@ -303,6 +319,7 @@ def _read_csv(path, task_col, target, features=None, dropna=False, categories=No
         np.column_stack([feats, tasks])
     )
     return {"X": X, "y": y, "tasks": tasks, "rows": keep, "dropped": dropped, "features": features,
+            "row_ids": row_ids,
             "columns": columns, "categories": categories, "fills": fills, "imputed": imputed,
             "n_dropped": len(drop), "header_text": header_text, "texts": [texts[i] for i in keep]}
 

@@ -101,6 +101,24 @@ def _score_name(kind):
     return {"regression": "R^2", "counts": "D^2"}.get(kind, "accuracy")
 
 
+def _against_a_constant(score, kind, y_train, y_val, model):
+    """The score beside that of one constant prediction (the training rows' most
+    frequent class; for R^2 and D^2 the constant scores about 0), and, below it,
+    what to try."""
+    if kind == "classification":
+        values, counts = np.unique(y_train, return_counts=True)
+        constant = float(np.mean(y_val == values[np.argmax(counts)]))
+        text = f"{score:.4g} (the most frequent class of the training rows: {constant:.4g})"
+    else:
+        constant, text = 0.0, f"{score:.4g}"
+    if score >= constant:
+        return text
+    fix = (f"the pull toward the shared coefficients (--alpha {model.alpha:g}) may be too strong "
+           "for these tasks, as it shrinks their intercepts too: try a smaller --alpha, e.g. "
+           "0.01 or 0.001" if hasattr(model, "alpha") else "train longer or check the features")
+    return _wrap(f"{text}, below a constant prediction: {fix}.")
+
+
 def _resolve_method(method, model, n_tasks):
     """The task relatedness measure for ``--method`` (None: the model's
     refit measure when affordable, else first order) and a note on why."""
@@ -299,8 +317,10 @@ def _relatedness_report(X, y, rows, *, model, kind, method, val_fraction, scale,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         score = model.score(X_val, y_fit[val])
-    print(f"{where} {_score_name(kind)}: " + (f"{score:.4g}" if np.isfinite(score) else
-          f"not defined on {_rows(len(val))} (raise --val-fraction, or add rows)"))
+    print(f"{where} {_score_name(kind)}: " + (
+        _against_a_constant(score, kind, y_fit[train], y_fit[val], model)
+        if np.isfinite(score) else
+        f"not defined on {_rows(len(val))} (raise --val-fraction, or add rows)"))
     print(_wrap(f"task relatedness by {_METHOD_TEXT[method]} (--method {method}{why})."))
     print(_format_relatedness(R, labels, top))
     print()
