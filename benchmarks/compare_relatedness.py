@@ -123,9 +123,11 @@ def subset_checks(estimator, X, y, X_val, y_val, seed, factors=(5, 10), n_fresh=
     """Surrogate R^2 on fresh subsets for m = f K training subsets (f in ``factors``),
     and Grad-TAE vs refit subset losses on the fresh subsets.
 
-    The training subsets are nested (the m = 5K set is the first half of the
-    m = 10K set) and every m is scored on the same ``n_fresh * K`` fresh
-    subsets, drawn independently of them. Per target t, R^2 is computed over
+    The training subsets are distinct and nested (the m = 5K set is the first
+    half of the m = 10K set) and every m is scored on the same ``n_fresh * K``
+    fresh subsets, distinct and none of them a training subset (until the
+    thirty-eighth session both were drawn with replacement, so that about a
+    third of the "fresh" subsets of K = 10 had been trained on). Per target t, R^2 is computed over
     the fresh subsets holding t: ``1 - SSE_t / SST_t``, with ``SST_t`` the
     spread of t's actual loss around its mean over those subsets. Summaries:
     median and mean over targets (and seeds), the fraction of targets with
@@ -141,8 +143,8 @@ def subset_checks(estimator, X, y, X_val, y_val, seed, factors=(5, 10), n_fresh=
     rng = np.random.RandomState(seed)
     pool = task_subset_losses(estimator, X, y, X_val, y_val,
                               subsets=_sample_subsets(K, max(factors) * K, None, rng))
-    fresh = task_subset_losses(estimator, X, y, X_val, y_val,
-                               subsets=_sample_subsets(K, n_fresh * K, None, rng))
+    fresh = task_subset_losses(estimator, X, y, X_val, y_val, subsets=_sample_subsets(
+        K, n_fresh * K, None, rng, exclude=pool.subsets))
     held = fresh.subsets & np.isfinite(fresh.losses)
     spread = np.array([fresh.losses[held[:, t], t].std() / fresh.losses[held[:, t], t].mean()
                        for t in range(K)])

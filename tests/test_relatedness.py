@@ -1,5 +1,7 @@
 """Tests of skmtl.relatedness: known answers, agreement with direct computation."""
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -21,7 +23,7 @@ from skmtl.relatedness import (
 from skmtl.relatedness._grouping import _all_partitions, _n_partitions
 from skmtl.linear_model._loss import BinaryLogLoss, MultinomialLogLoss, SquaredError
 from skmtl.relatedness._offset_regression import offset_regression
-from skmtl.relatedness._subsets import _centred, _fit_surrogate, _higher_order
+from skmtl.relatedness._subsets import _centred, _fit_surrogate, _higher_order, _surrogate_r2
 from skmtl.utils import stack_tasks
 
 
@@ -143,6 +145,40 @@ def test_surrogate_predicts_fresh_subsets():
                                     n_eval_subsets=50, random_state=0, return_details=True)
     assert np.median(details.r2) >= 0.8
     assert details.n_fits == 100
+
+
+def test_subsets_are_distinct_and_the_evaluation_ones_fresh():
+    X, y = make_multitask_regression(n_tasks=8, n_samples=30, n_features=3, random_state=0)
+    _, details = surrogate_affinity(MultiTaskRidge(), X, y, n_eval_subsets=30, random_state=0,
+                                    return_details=True)
+    fitted = {row.tobytes() for row in details.subset_losses.subsets}
+    fresh = {row.tobytes() for row in details.eval_losses.subsets}
+    assert len(fitted) == 40 and len(fresh) == 30 and not fitted & fresh  # C(8, 4) = 70
+    assert details.n_fits == 70
+    # 4 tasks: 6 subsets of 2, all fitted once (5 * 4 asked), none left to evaluate on
+    X, y = make_multitask_regression(n_tasks=4, n_samples=30, n_features=3, random_state=0)
+    with pytest.warns(UserWarning, match="Every subset of 2 of the 4 tasks was used to fit the "
+                      "surrogate, so none is left to evaluate it on: r2 is NaN"):
+        _, details = surrogate_affinity(MultiTaskRidge(), X, y, n_eval_subsets=10, random_state=0,
+                                        return_details=True)
+    assert details.subset_losses.subsets.sum(axis=0).tolist() == [3, 3, 3, 3]
+    assert details.n_fits == 6 and np.isnan(details.r2).all()
+
+
+def test_surrogate_r2_is_undefined_where_a_loss_never_moves():
+    subsets = np.array([[1, 1, 0], [1, 0, 1], [1, 1, 1]], dtype=bool)
+    losses = np.where(subsets, 2.0, np.nan)
+    theta, intercept = _fit_surrogate(subsets, losses)
+    assert np.isnan(_surrogate_r2(theta, intercept, subsets, losses)).all()
+
+
+def test_a_target_without_validation_rows_is_a_column_of_nan():
+    X, y = make_multitask_regression(n_tasks=4, n_samples=30, n_features=3, random_state=0)
+    val = X[:, -1] != 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        A = surrogate_affinity(MultiTaskRidge(), X, y, X[val], y[val], n_subsets=6, random_state=0)
+    assert np.isnan(A[:, 3]).all() and np.isfinite(A[:, :3]).all()
 
 
 def test_higher_order_known_answer():

@@ -7,7 +7,10 @@ by a first-order Taylor expansion of the outputs in the shared parameters,
 fitted as a (ridge or logistic) regression on the per-row output gradients.
 """
 
+import itertools
+import math
 import numbers
+import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -27,16 +30,34 @@ from ._adapters import adapter_for, as_output
 from ._offset_regression import offset_regression
 
 
-def _sample_subsets(n_tasks, n_subsets, subset_size, rng):
-    """``n_subsets`` random sets of ``subset_size`` tasks, as a boolean array."""
+def _sample_subsets(n_tasks, n_subsets, subset_size, rng, exclude=None):
+    """Up to ``n_subsets`` distinct random sets of ``subset_size`` tasks, none
+    among the rows of ``exclude`` (a boolean array), as a boolean array: fewer
+    where fewer such sets exist (refitting a set twice repeats a deterministic
+    fit, and a set already fitted is not fresh)."""
     if subset_size is None:
         subset_size = (n_tasks + 1) // 2
     if subset_size > n_tasks:
         raise ValueError(f"subset_size={subset_size} exceeds the number of tasks ({n_tasks}).")
-    order = np.argsort(rng.random_sample((n_subsets, n_tasks)), axis=1)
-    subsets = np.zeros((n_subsets, n_tasks), dtype=bool)
-    np.put_along_axis(subsets, order[:, :subset_size], True, axis=1)
-    return subsets
+    taken = set() if exclude is None else {row.tobytes() for row in np.asarray(exclude, dtype=bool)}
+    available = math.comb(n_tasks, subset_size) - len(taken)
+    n_subsets = min(n_subsets, available)
+    if available <= 2 * n_subsets:  # mostly collisions: draw among all the sets left
+        every = np.zeros((math.comb(n_tasks, subset_size), n_tasks), dtype=bool)
+        for row, members in zip(every, itertools.combinations(range(n_tasks), subset_size)):
+            row[list(members)] = True
+        left = every[[row.tobytes() not in taken for row in every]]
+        return left[np.sort(rng.permutation(len(left))[:n_subsets])]
+    drawn = []
+    while len(drawn) < n_subsets:
+        order = np.argsort(rng.random_sample((n_subsets, n_tasks)), axis=1)
+        subsets = np.zeros((n_subsets, n_tasks), dtype=bool)
+        np.put_along_axis(subsets, order[:, :subset_size], True, axis=1)
+        for row in subsets:
+            if row.tobytes() not in taken and len(drawn) < n_subsets:
+                taken.add(row.tobytes())
+                drawn.append(row)
+    return np.array(drawn, dtype=bool).reshape(-1, n_tasks)
 
 
 def _check_subsets(subsets, tasks):
@@ -185,7 +206,8 @@ def task_subset_losses(
         0/1, or with one column per task, is read as a mask; give each
         subset as a set (``[{0, 1}]``) to have it read as labels.
     n_subsets : int, default=None
-        Number of subsets to sample; ``5 * n_tasks`` when None.
+        Number of distinct subsets to sample; ``5 * n_tasks`` when None, or
+        every subset of ``subset_size`` tasks where fewer exist.
     subset_size : int, default=None
         Tasks in each sampled subset (the talk's ``alpha``); half the tasks,
         rounded up, when None. A fixed size keeps the number of tasks that
@@ -297,8 +319,12 @@ def _centred(effects):
     """Subtract each target's mean over its sources (the diagonal stays 0)."""
     n_tasks = effects.shape[0]
     off = ~np.eye(n_tasks, dtype=bool)
-    means = np.nanmean(np.where(off, effects, np.nan), axis=0) if n_tasks > 1 else np.zeros(1)
-    return np.where(off, effects - means[None], 0.0)
+    known = np.where(off, effects, np.nan)
+    counts = np.isfinite(known).sum(axis=0)
+    means = (np.divide(np.nansum(known, axis=0), counts, out=np.full(n_tasks, np.nan),
+                       where=counts > 0) if n_tasks > 1 else np.zeros(1))
+    # a target without losses (no validation rows) stays a column of NaN, its diagonal too
+    return np.where(off, effects - means[None], np.where(np.isfinite(means), 0.0, np.nan))
 
 
 def _surrogate_r2(theta, intercept, subsets, losses):
@@ -311,7 +337,9 @@ def _surrogate_r2(theta, intercept, subsets, losses):
             continue
         pred = intercept[t] + subsets[rows].astype(float) @ theta[:, t]
         actual = losses[rows, t]
-        r2[t] = 1.0 - np.sum((actual - pred) ** 2) / np.sum((actual - actual.mean()) ** 2)
+        spread = np.sum((actual - actual.mean()) ** 2)
+        if spread > 0:  # a loss the same on every subset leaves R^2 undefined
+            r2[t] = 1.0 - np.sum((actual - pred) ** 2) / spread
     return r2
 
 
@@ -364,7 +392,7 @@ def surrogate_affinity(
         Where losses are measured; the training data when omitted.
     n_subsets : int, default=None
         Subsets to train on; ``5 * n_tasks`` when None (the talk's
-        ``m = O(K)``).
+        ``m = O(K)``), or every subset of that size where fewer exist.
     subset_size : int, default=None
         Tasks per sampled subset; half the tasks, rounded up, when None.
     method : {"refit", "gradient"}, default="refit"
@@ -374,8 +402,9 @@ def surrogate_affinity(
     ridge : float, default=1e-3
         As in :func:`task_subset_losses` (``method="gradient"``).
     n_eval_subsets : int, default=0
-        Fresh subsets on which to measure how well the surrogate predicts
-        the losses (``r2`` in the details).
+        Fresh subsets (of the same size, none of those fitted) on which to
+        measure how well the surrogate predicts the losses (``r2`` in the
+        details); fewer where fewer exist, and a warning where none is left.
     random_state : int, RandomState instance or None, default=None
         Seeds the subsets and the projection.
     n_jobs : int, default=None
@@ -414,8 +443,15 @@ def surrogate_affinity(
         return affinity
     r2 = np.full(len(train.tasks), np.nan)
     evaluation = None
-    if n_eval_subsets:
-        evaluation = task_subset_losses(estimator, X, y, n_subsets=n_eval_subsets, random_state=rng, **kwargs)
+    fresh = (_sample_subsets(len(train.tasks), n_eval_subsets, subset_size, rng, exclude=train.subsets)
+             if n_eval_subsets else None)
+    if n_eval_subsets and not len(fresh):
+        warnings.warn(
+            f"Every subset of {train.subsets[0].sum()} of the {len(train.tasks)} tasks was used to fit "
+            "the surrogate, so none is left to evaluate it on: r2 is NaN. Pass fewer n_subsets, or "
+            "another subset_size.", UserWarning)
+    elif n_eval_subsets:
+        evaluation = task_subset_losses(estimator, X, y, subsets=fresh, random_state=rng, **kwargs)
         r2 = _surrogate_r2(theta, intercept, evaluation.subsets, evaluation.losses)
     n_fits = train.n_fits + (evaluation.n_fits if evaluation is not None else 0)
     return affinity, Bunch(intercept=intercept, subset_losses=train, r2=r2,
