@@ -1,6 +1,7 @@
 """Grouped multitask training: cluster the tasks by affinity, train one model per group."""
 
 import numbers
+import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -32,15 +33,17 @@ from .utils import (
     resolve_task_col,
     task_labels,
 )
-from .utils._tasks import quiet_inner_task_warnings
+from .utils._tasks import final_step, final_step_param, quiet_inner_task_warnings
 
 __all__ = ["TaskGroupedEstimator"]
 
 
 def _mtif_affinity(estimator, X, y, X_val=None, y_val=None, sample_weight=None):
-    """MTIF task relatedness of ``estimator`` fitted on all tasks."""
-    fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
-    return clone(estimator).fit(X, y, **fit_params).task_relatedness(X_val, y_val)
+    """MTIF task relatedness of ``estimator`` (a Pipeline: of its model) fitted on all tasks."""
+    fit_params = ({} if sample_weight is None
+                  else {final_step_param(estimator, "sample_weight"): sample_weight})
+    model, X_val = final_step(clone(estimator).fit(X, y, **fit_params), X_val)
+    return model.task_relatedness(X_val, y_val)
 
 
 def _group_has(attr):
@@ -250,6 +253,9 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         return A
 
     def _group(self, affinity, n_tasks):
+        if self.n_groups > n_tasks:
+            warnings.warn(f"n_groups={self.n_groups} exceeds the {n_tasks} tasks of X: every task "
+                          "trains alone, in a group of its own.", UserWarning)
         if self.n_groups >= n_tasks:
             return np.arange(n_tasks)
         return group_tasks(affinity, self.n_groups, method=self.grouping, random_state=self.random_state)
@@ -477,7 +483,8 @@ def _is_matrix(affinity):
 
 
 def _fit_group(estimator, X, y, sample_weight, rows):
-    fit_params = {} if sample_weight is None else {"sample_weight": sample_weight[rows]}
+    fit_params = ({} if sample_weight is None
+                  else {final_step_param(estimator, "sample_weight"): sample_weight[rows]})
     return clone(estimator).fit(_safe_indexing(X, rows), y[rows], **fit_params)
 
 

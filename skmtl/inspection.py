@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 from .base import validation_given
 from .influence import prediction_losses
 from .utils import check_task_X, encode_fitted_tasks, encode_tasks
-from .utils._tasks import quiet_inner_task_warnings
+from .utils._tasks import final_step, final_step_param, quiet_inner_task_warnings
 
 
 def task_losses(estimator, X, y, tasks=None):
@@ -46,14 +46,15 @@ def task_losses(estimator, X, y, tasks=None):
     (2,)
     """
     check_is_fitted(estimator)
-    tasks = estimator.tasks_ if tasks is None else np.asarray(tasks)
+    model, X_model = final_step(estimator, X)  # a Pipeline: its model, X through its steps
+    tasks = model.tasks_ if tasks is None else np.asarray(tasks)
     check_consistent_length(X, y)
     y = column_or_1d(y)
-    _, labels = check_task_X(estimator, X, reset=False)
-    seen = encode_fitted_tasks(labels, estimator.tasks_) >= 0  # raises for 1 vs "1"
+    _, labels = check_task_X(model, X_model, reset=False)
+    seen = encode_fitted_tasks(labels, model.tasks_) >= 0  # raises for 1 vs "1"
     row_task = encode_tasks(labels, tasks)
     predictable = row_task >= 0
-    if getattr(estimator, "unknown_task", "error") != "shared":
+    if getattr(model, "unknown_task", "error") != "shared":
         # e.g. a network after leave-one-task-out: no head for the removed task
         predictable &= seen
     keep = np.flatnonzero(predictable)
@@ -63,8 +64,8 @@ def task_losses(estimator, X, y, tasks=None):
     X_keep, y_keep, row_task = _safe_indexing(X, keep), y[keep], row_task[keep]
     # a task the model did not fit (left out by a refit) is predicted by the shared part on purpose
     with quiet_inner_task_warnings(task_labels=False):
-        if hasattr(estimator, "get_influence_adapter"):  # the loss the model's influence measures
-            per_row = estimator.get_influence_adapter().row_losses(X_keep, y_keep)
+        if hasattr(model, "get_influence_adapter"):  # the loss the model's influence measures
+            per_row = model.get_influence_adapter().row_losses(_safe_indexing(X_model, keep), y_keep)
         else:
             per_row = prediction_losses(estimator, X_keep, y_keep)
     counts = np.bincount(row_task, minlength=len(tasks))
@@ -110,7 +111,8 @@ def _check_rows(rows, n_samples):
 
 
 def _refit_losses(estimator, X, y, sample_weight, keep, X_val, y_val, tasks):
-    fit_kwargs = {} if sample_weight is None else {"sample_weight": sample_weight[keep]}
+    fit_kwargs = ({} if sample_weight is None
+                  else {final_step_param(estimator, "sample_weight"): sample_weight[keep]})
     model = clone(estimator).fit(_safe_indexing(X, keep), y[keep], **fit_kwargs)
     return task_losses(model, X_val, y_val, tasks)
 
@@ -126,12 +128,13 @@ def _brute_force(estimator, X, y, X_val, y_val, sample_weight, dropped_rows, n_j
         X_val, y_val = X, y
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=float)
-    if "unknown_task" in estimator.get_params():
+    if (unknown_task := final_step_param(estimator, "unknown_task")) in estimator.get_params():
         # a removed task is then predicted with the shared coefficients
-        estimator = clone(estimator).set_params(unknown_task="shared")
-    fit_kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        estimator = clone(estimator).set_params(**{unknown_task: "shared"})
+    fit_kwargs = ({} if sample_weight is None
+                  else {final_step_param(estimator, "sample_weight"): sample_weight})
     full = clone(estimator).fit(X, y, **fit_kwargs)
-    tasks = full.tasks_
+    tasks = final_step(full)[0].tasks_
     base = task_losses(full, X_val, y_val, tasks)
     drops = dropped_rows(full)
     everything = np.arange(len(y))
@@ -235,13 +238,14 @@ def loto_effects(
     (3, 3)
     """
     def each_task(full):
-        if len(full.tasks_) < 2:
+        model, X_model = final_step(full, X)
+        if len(model.tasks_) < 2:
             raise ValueError(
                 f"loto_effects needs at least two tasks, but X holds only task "
-                f"{full.tasks_.tolist()[0]!r}: leaving it out leaves no data to refit on."
+                f"{model.tasks_.tolist()[0]!r}: leaving it out leaves no data to refit on."
             )
-        row_task = encode_tasks(check_task_X(full, X, reset=False)[1], full.tasks_)
-        return [np.flatnonzero(row_task == k) for k in range(len(full.tasks_))]
+        row_task = encode_tasks(check_task_X(model, X_model, reset=False)[1], model.tasks_)
+        return [np.flatnonzero(row_task == k) for k in range(len(model.tasks_))]
 
     return _brute_force(
         estimator, X, y, X_val, y_val, sample_weight, each_task, n_jobs, verbose, "LOTO refits"

@@ -215,3 +215,13 @@ def test_surrogate_selection_agrees_with_exact_leave_one_task_out_on_clear_pairs
                 clear += 1
                 assert (source in selected[target]) == (exact[source, target] > 0)
     assert clear >= 12
+
+
+def test_more_groups_than_tasks_say_every_task_trains_alone():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=3, random_state=0)
+    with pytest.warns(UserWarning, match="n_groups=5 exceeds the 3 tasks of X: every task trains alone"):
+        grouped = TaskGroupedEstimator(MultiTaskRidge(), n_groups=5).fit(X, y)
+    assert_array_equal(grouped.groups_, [0, 1, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        TaskGroupedEstimator(MultiTaskRidge(), n_groups=3).fit(X, y)  # as many: as documented

@@ -458,3 +458,19 @@ def test_a_tasks_only_row_scores_zero_in_first_order_but_not_when_refit(model, m
     fitted = model.fit(X, y)
     np.testing.assert_allclose(fitted.influence(X, y)[-1], 0, atol=1e-12)  # 0 up to rounding
     assert np.abs(fitted.influence(X, y, method=method)[-1]).max() > 0.1
+
+
+@pytest.mark.parametrize("model", [MultiTaskRidge(), MultiTaskLogistic()])
+def test_validation_rows_in_other_units_than_the_fit_are_named(model):
+    X, y = make_multitask_classification(n_tasks=3, n_samples=40, n_features=3, random_state=0)
+    model.fit(X, y)
+    raw = X.copy()
+    raw[:, 1] = 40 + 10 * raw[:, 1]  # as if the scaler in front had been skipped
+    for method in (model.influence, model.task_relatedness):
+        with pytest.warns(UserWarning, match=r"X_val's column 1 is centred at \d+\.\d+, \d+ standard "
+                          r"deviations from its mean in the training data .*pipe\[:-1\]\.transform"):
+            method(raw, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        model.influence(X[::2], y[::2])  # rows as the fit's: silent
+        model.influence(raw[:4], y[:4])  # too few rows to tell

@@ -889,3 +889,13 @@ def test_whole_numbers_with_many_values_read_as_classes_are_warned_about(n_value
         SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=1, device="cpu", random_state=0,
                         task_types="regression").fit(X, y.astype(float))
     assert not [w for w in caught if "task_types inferred" in str(w.message)]
+
+
+def test_validation_rows_in_other_units_than_the_fit_are_named():
+    X, y = make_multitask_classification(n_tasks=3, n_samples=20, n_features=3, random_state=0)
+    est = SharedBottomNet(hidden_layer_sizes=(3,), max_epochs=5, dtype="float64", random_state=0,
+                          device="cpu").fit(X, y)
+    raw = X.copy()
+    raw[:, 0] = 100 + 10 * raw[:, 0]
+    with pytest.warns(UserWarning, match=r"X_val's column 0 is centred at .*SharedBottomNet was fitted on"):
+        est.task_relatedness(raw, y)

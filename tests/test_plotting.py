@@ -58,6 +58,18 @@ def test_relatedness_heatmap_draws_the_matrix():
     assert disp.ax_.get_xlabel() == "target task"
 
 
+def test_a_grouped_estimators_affinity_is_labelled_by_its_tasks():
+    from skmtl import TaskGroupedEstimator
+
+    X, y = make_multitask_regression(n_tasks=4, n_samples=20, n_features=3, random_state=0)
+    X[:, -1] += 11  # tasks 11 to 14, not positions
+    grouped = TaskGroupedEstimator(MultiTaskRidge(), n_groups=2, random_state=0).fit(X, y)
+    disp = TaskRelatednessDisplay.from_matrix(grouped.affinity_, groups=grouped)
+    shown = [int(t.get_text()) for t in disp.ax_.get_xticklabels()]
+    assert shown == grouped.tasks_[disp.order_].tolist() and set(shown) == {11, 12, 13, 14}
+    plt.close("all")
+
+
 def test_relatedness_colour_scale_is_centred_on_zero():
     disp = TaskRelatednessDisplay.from_matrix(R)
     norm = disp.im_.norm

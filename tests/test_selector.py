@@ -474,12 +474,13 @@ def test_validation_rows_that_skipped_the_pipelines_scaler_are_named():
         MultiTaskLogistic(),
     ).set_output(transform="pandas")
     with pytest.warns(UserWarning, match=r"X_val's column 'income' is centred at 4\.96\de\+04, \d+ standard "
-                      r"deviations from its mean in X \(0 ± 1\).*pipe\[:i\]\.transform\(X_val\)"):
+                      r"deviations from its mean in the training data \(0 ± 1\).*pipe\[:i\]\.transform\(X_val\)"):
         pipe.fit(X, y, mtifselector__X_val=X_val, mtifselector__y_val=y_val)
     with warnings.catch_warnings():  # transformed as the tip says: silent, whatever its own spread
         warnings.filterwarnings("error", message="X_val's column")
         pipe.fit(X, y, mtifselector__X_val=pipe[:1].transform(X_val), mtifselector__y_val=y_val)
-        pipe.fit(X, y, mtifselector__X_val=pipe[:1].transform(X_val.iloc[:4]), mtifselector__y_val=y_val[:4])
+        pipe.fit(X, y, mtifselector__X_val=pipe[:1].transform(X_val.iloc[:6]), mtifselector__y_val=y_val[:6])
+        pipe.fit(X, y, mtifselector__X_val=X_val.iloc[:4], mtifselector__y_val=y_val[:4])  # too few to tell
 
 
 def test_set_output_pandas_gives_dataframes(clf_data):

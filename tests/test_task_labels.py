@@ -136,12 +136,22 @@ def test_scaler_over_the_task_column_warns_at_fit(data, scaler, match, tasks):
 @pytest.mark.parametrize("feature, match", [
     (lambda n: np.linspace(3.1, 9.7, n), "are non-integer numbers"),
     (lambda n: np.arange(n) * 7, "give each of the 24 rows a task of its own"),
+    (lambda n: np.r_[np.arange(n - 4), np.arange(4)] * 5,
+     "make 20 tasks of 24 rows, 16 of them of a single row"),
 ])
 def test_a_feature_in_place_of_the_task_column_warns(data, feature, match):
     X, y = data[0].copy(), data[1]
     X[:, -1] = feature(len(y))
     with pytest.warns(UserWarning, match=f"{match}.*is this column the task ids"):
         MultiTaskRidge().fit(X, y)
+
+
+def test_many_tasks_of_two_rows_do_not_warn():
+    X, y = make_multitask_regression(n_tasks=25, n_samples=2, n_features=2, random_state=0)
+    X[-3:, -1] = [97, 98, 99]  # three tasks of one row among 27
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(MultiTaskRidge().fit(X, y).tasks_) == 27
 
 
 @pytest.mark.parametrize("tasks", [

@@ -160,3 +160,38 @@ def test_synthetic_classification_multiclass():
     assert set(y) == {0, 1, 2}
     with pytest.raises(ValueError, match="n_features"):
         make_multitask_classification(n_features=2, n_classes=3)
+
+
+def test_refits_take_a_pipeline_and_scale_each_refit_apart():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    from skmtl import TaskGroupedEstimator
+    from skmtl.compose import make_feature_transformer
+    from skmtl.relatedness import higher_order_affinity, surrogate_affinity
+
+    X, y = make_multitask_regression(n_tasks=4, n_samples=30, n_features=3, random_state=0)
+    X_val, y_val = make_multitask_regression(n_tasks=4, n_samples=10, n_features=3, random_state=1)
+    identity = make_pipeline(FunctionTransformer(), MultiTaskRidge())
+    w = np.linspace(0.5, 1.5, len(y))
+    for measure in (loto_effects, surrogate_affinity, higher_order_affinity):
+        options = {} if measure is loto_effects else {"n_subsets": 8, "random_state": 0}
+        np.testing.assert_allclose(measure(identity, X, y, X_val, y_val, **options),
+                                   measure(MultiTaskRidge(), X, y, X_val, y_val, **options))
+    np.testing.assert_allclose(loo_effects(identity, X, y, rows=[0, 5], sample_weight=w),
+                               loo_effects(MultiTaskRidge(), X, y, rows=[0, 5], sample_weight=w))
+    np.testing.assert_allclose(
+        TaskGroupedEstimator(identity).fit(X, y, sample_weight=w).affinity_,
+        TaskGroupedEstimator(MultiTaskRidge()).fit(X, y, sample_weight=w).affinity_)
+    # a scaler is fitted again on each refit's rows: leaving out task 0 is that pipeline's refit
+    scaled = make_pipeline(make_feature_transformer(StandardScaler()), MultiTaskRidge())
+    effects = loto_effects(scaled, X, y, X_val, y_val)
+    others = X[:, -1] != 0
+    without = make_pipeline(make_feature_transformer(StandardScaler()),
+                            MultiTaskRidge(unknown_task="shared")).fit(X[others], y[others])
+    full = make_pipeline(make_feature_transformer(StandardScaler()), MultiTaskRidge()).fit(X, y)
+    with pytest.warns(UserWarning, match="tasks not seen in fit"):  # task 0, by the shared part
+        per_task = [np.mean((model.predict(X_val[X_val[:, -1] == k]) - y_val[X_val[:, -1] == k]) ** 2)
+                    for model in (without, full) for k in range(4)]
+    np.testing.assert_allclose(effects[0], np.subtract(*np.reshape(per_task, (2, 4))))
+    np.testing.assert_allclose(task_losses(full, X_val, y_val), per_task[4:])

@@ -445,6 +445,7 @@ def main(argv=None):
     ...            header="a,b,school,score", comments="")
     >>> main(["relatedness", path, "--task-col", "school", "--target", "score",
     ...       "--out", folder, "--top", "2"])  # doctest: +ELLIPSIS
+    features: every column but --task-col and --target (a, b); choose them with --features.
     target 'score': regression (numbers that are not all integers; --model logistic reads it
       as classes).
     MultiTaskRidge on 48 training rows, 12 validation rows, 3 tasks.

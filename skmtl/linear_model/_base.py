@@ -21,6 +21,7 @@ from ..base import (
 )
 from ..influence import ArrowHessian
 from ..utils import TaskLayout, check_task_X, encode_fitted_tasks, task_groups
+from ..utils._tasks import TRANSFORM_X_VAL, feature_spread, warn_if_unlike_training
 from ._adapter import LinearAdapter
 from ._refit import RefitEffectsMixin, _backtrack
 
@@ -124,6 +125,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         tasks, row_task, present = layout.tasks, layout.row_task, ~layout.missing
         fingerprint = data_fingerprint(features, labels, y)
         Z = self._design(features)
+        self._feature_spread = feature_spread(features[present])
         del features  # the design matrix replaces it: one copy of the data in memory
         if Z.shape[1] > present.sum():
             # More coefficients than rows: the solution lies in the span of the
@@ -344,6 +346,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
     def _check_val(self, X_val, y_val):
         """Validation data as ``(Z, Y, task index)``, rows of unseen tasks dropped."""
         features, labels = check_task_X(self, X_val, reset=False, input_name="X_val")
+        warn_if_unlike_training(self, self._feature_spread, features, fix=TRANSFORM_X_VAL)
         y_val = column_or_1d(y_val)
         if len(y_val) != len(features):
             raise ValueError(

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from ..base import InfluenceMixin, data_fingerprint, keep_state_on_error, validation_given
 from ..utils import TaskLayout, check_task_X, encode_fitted_tasks
+from ..utils._tasks import TRANSFORM_X_VAL, feature_spread, warn_if_unlike_training
 from ._influence import CLASSIFICATION, REGRESSION
 from ._module import ACTIVATIONS, build_module, check_layer_sizes, load_previous, resolve_device, seeded
 from ._predict import NetPredictMixin
@@ -492,6 +493,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
                     "scale": task_scale(rows, row_task, weights, len(self.tasks_))}
 
         self._train_data = {"rows": rows, **subset(rows)}
+        self._feature_spread = feature_spread(features[present])
         self.batch_sampling_ = choose_batch_sampling(
             self.batch_sampling, self._train_data["task"], self.batch_size
         )
@@ -578,6 +580,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
 
     def _check_val(self, X_val, y_val):
         features, labels = check_task_X(self, X_val, reset=False, input_name="X_val")
+        warn_if_unlike_training(self, self._feature_spread, features, fix=TRANSFORM_X_VAL)
         y_val = column_or_1d(y_val)
         if len(y_val) != len(features):
             raise ValueError(f"X_val has {len(features)} rows but y_val has {len(y_val)}.")

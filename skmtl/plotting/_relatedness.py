@@ -373,6 +373,9 @@ class TaskRelatednessDisplay:
             A DataFrame's index gives the task labels when ``task_labels`` is
             None.
         task_labels : array-like of shape (n_tasks,), default=None
+            By default a DataFrame's index, else the ``tasks_`` of a fitted
+            estimator given as ``groups`` (a ``TaskGroupedEstimator`` and its
+            ``affinity_``), else the positions.
         ax : matplotlib Axes, default=None
             As in :meth:`plot`.
         groups : array-like of shape (n_tasks,), fitted estimator or "cluster", default=None
@@ -412,6 +415,8 @@ class TaskRelatednessDisplay:
         """
         if task_labels is None and hasattr(relatedness, "columns"):  # a DataFrame, not a list
             task_labels = np.asarray(relatedness.index)
+        elif task_labels is None and hasattr(groups, "tasks_"):  # e.g. a TaskGroupedEstimator's affinity_
+            task_labels = np.asarray(groups.tasks_)
         display = cls(np.asarray(relatedness), task_labels=task_labels)
         return display.plot(
             ax=ax, groups=groups, cmap=cmap, annotate=annotate, values_format=values_format,

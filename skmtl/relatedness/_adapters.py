@@ -23,6 +23,14 @@ def adapter_for(estimator, needs=()):
     with a TypeError naming what is missing.
     """
     check_is_fitted(estimator)
+    if hasattr(estimator, "steps"):
+        raise TypeError(
+            "This measure reads the gradients of the model, which a Pipeline does not hand "
+            "out: give it the model and the data as the model sees them, e.g. "
+            "(pipe[-1], pipe[:-1].fit_transform(X, y), y, pipe[:-1].transform(X_val), y_val). "
+            "The subset-based measures (surrogate_affinity, higher_order_affinity) take the "
+            "Pipeline itself."
+        )
     adapter = getattr(estimator, "get_influence_adapter", lambda: None)()
     if not isinstance(adapter, InfluenceAdapter):
         raise TypeError(

@@ -17,7 +17,7 @@ from ..utils import (
     check_result_memory, check_task_X, encode_fitted_tasks, missing_task_mask, preview_labels,
     task_labels,
 )
-from ..utils._tasks import _column_name, quiet_inner_task_warnings
+from ..utils._tasks import feature_spread, quiet_inner_task_warnings, warn_if_unlike_training
 from ._auto import (
     CLEAR_GAIN_Z,
     label_noise_removal_count,
@@ -47,11 +47,6 @@ def _rows_that_can_be_held_out(task_sizes):
 # cancer data of survival, 50 trusted rows) removal_ratio="auto" removed 30 % of the
 # rows at one random_state and none at two others
 FEW_JUDGING_ROWS = 100
-
-# a validation column centred this many of X's standard deviations from X's mean was
-# not transformed as X was (a mean of 25 rows from X's own distribution lies within
-# 1 of them, and a median within 1.3, but for rare extreme rows)
-UNLIKE_TRAINING_SPREADS = 10
 
 
 def _warn_if_few_judged(n_removed, n_judging):
@@ -832,7 +827,11 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         naming the others, an error when there are no such rows (``features``:
         those of ``X``, to tell an ``X_val`` that skipped a pipeline's steps)."""
         val_features, labels = check_task_X(self, X_val, reset=False, input_name="X_val")
-        self._warn_if_unlike_training(features, val_features)
+        warn_if_unlike_training(
+            self, feature_spread(features), val_features,
+            fix="In a pipeline, mtifselector__X_val skips the steps before the selector: "
+                "transform it with them first (pipe[:i].transform(X_val) for the selector at "
+                "step i).")
         y_val = column_or_1d(y_val, warn=True)
         if len(y_val) != len(labels):
             raise ValueError(
@@ -853,31 +852,6 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
                                 consequence="the selector leaves them out.")
         judged = np.flatnonzero(known)
         return _safe_indexing(X_val, judged), y_val[judged]
-
-    def _warn_if_unlike_training(self, features, val_features):
-        """Warn where a feature of ``X_val`` is centred far outside that of ``X``
-        (``UNLIKE_TRAINING_SPREADS`` of its standard deviations): in a pipeline,
-        ``X_val`` skips the steps before the selector, a scaler among them."""
-        with warnings.catch_warnings():  # columns all NaN: no centre, no spread
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean, spread = np.nanmean(features, axis=0), np.nanstd(features, axis=0)
-            centre = np.nanmedian(val_features, axis=0)
-        distance = np.abs(centre - mean) / np.where(spread > 0, spread, np.inf)
-        distance = np.where(np.isfinite(distance), distance, 0.0)
-        if distance.max() <= UNLIKE_TRAINING_SPREADS:
-            return
-        worst = int(np.argmax(distance))
-        position = np.delete(np.arange(features.shape[1] + 1), self._task_col_index)[worst]
-        mean = mean[worst] if abs(mean[worst]) > 1e-9 * spread[worst] else 0.0  # not -5e-15
-        warnings.warn(
-            f"X_val's column {_column_name(self, position)} is centred at {centre[worst]:.4g}, "
-            f"{distance[worst]:.0f} standard deviations from its mean in X "
-            f"({mean:.3g} ± {spread[worst]:.3g}): X_val looks "
-            "transformed unlike X. In a pipeline, mtifselector__X_val skips the steps before the "
-            "selector: transform it with them first (pipe[:i].transform(X_val) for the selector "
-            "at step i).",
-            UserWarning,
-        )
 
     def _n_own_folds(self, n_held):
         """Folds for the selector's own splits: ``cv``, fewer (with a warning) when

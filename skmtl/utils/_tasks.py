@@ -205,6 +205,74 @@ def check_task_X(estimator, X, *, reset, input_name="X"):
     return features, labels
 
 
+def final_step(estimator, X=None):
+    """The estimator that reads the task column, and ``X`` as it sees it: a
+    fitted :class:`~sklearn.pipeline.Pipeline`'s last step and ``X`` through
+    the steps before it, else both as given (``X`` None stays None)."""
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(estimator, Pipeline):
+        return estimator, X
+    return estimator[-1], (None if X is None else estimator[:-1].transform(X))
+
+
+def final_step_param(estimator, name):
+    """``name`` as ``set_params`` and ``fit`` spell it for the final step:
+    ``"<last step>__name"`` for a :class:`~sklearn.pipeline.Pipeline`."""
+    from sklearn.pipeline import Pipeline
+
+    return f"{estimator.steps[-1][0]}__{name}" if isinstance(estimator, Pipeline) else name
+
+
+# a column of UNLIKE_TRAINING_ROWS validation rows or more whose median lies this many of
+# the training column's standard deviations from its mean was not transformed as the
+# training data was: a distribution's median lies within one standard deviation of its
+# mean, and the median of 5 rows beyond 5 needs 3 of them beyond it (a 0/1 column of
+# 1 % ones: 3 ones in 5 rows, p = 1e-5)
+UNLIKE_TRAINING_SPREADS = 5
+UNLIKE_TRAINING_ROWS = 5
+
+
+# what an estimator's validation data that looks untransformed should go through
+TRANSFORM_X_VAL = ("In a pipeline, pass X_val through the steps before the model, e.g. "
+                   "pipe[-1].task_relatedness(pipe[:-1].transform(X_val), y_val).")
+
+
+def feature_spread(features):
+    """Each feature column's mean and standard deviation (NaN ignored), which
+    :func:`warn_if_unlike_training` compares validation rows with."""
+    with warnings.catch_warnings():  # a column all NaN: no mean, no spread
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(features, axis=0), np.nanstd(features, axis=0)
+
+
+def warn_if_unlike_training(estimator, spread, val_features, *, input_name="X_val", fix=""):
+    """Warn where a feature of validation rows is centred far outside the
+    training rows' (``UNLIKE_TRAINING_SPREADS`` of their standard deviations;
+    ``spread`` as :func:`feature_spread` returns it), which a scaler applied to
+    one and not the other does: the pipeline's steps skipped, say. ``fix``
+    says how to transform it."""
+    mean, std = spread
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        centre = np.nanmedian(val_features, axis=0)
+    distance = np.abs(centre - mean) / np.where(std > 0, std, np.inf)
+    distance = np.where(np.isfinite(distance), distance, 0.0)
+    if (not len(distance) or len(val_features) < UNLIKE_TRAINING_ROWS
+            or distance.max() <= UNLIKE_TRAINING_SPREADS):
+        return
+    worst = int(np.argmax(distance))
+    position = np.delete(np.arange(len(mean) + 1), estimator._task_col_index)[worst]
+    shown = mean[worst] if abs(mean[worst]) > 1e-9 * std[worst] else 0.0  # not -5e-15
+    warnings.warn(
+        f"{input_name}'s column {_column_name(estimator, position)} is centred at "
+        f"{centre[worst]:.4g}, {distance[worst]:.0f} standard deviations from its mean in the "
+        f"training data ({shown:.3g} ± {std[worst]:.3g}): {input_name} looks transformed unlike "
+        f"the rows {type(estimator).__name__} was fitted on. {fix}",
+        UserWarning,
+    )
+
+
 def _column_name(estimator, position):
     """A column of X as the user knows it: its name, else its position."""
     names = getattr(estimator, "feature_names_in_", None)
@@ -355,9 +423,15 @@ def _warn_if_not_task_ids(estimator, labels, task_idx):
         )
         return
     inexact = labels.dtype.kind == "f" and np.any(distinct[np.isfinite(distinct)] % 1 != 0)
-    if inexact or (len(labels) >= 10 and len(distinct) == len(labels)):
+    sizes = np.unique(labels, return_counts=True)[1]
+    single = int((sizes == 1).sum())
+    if inexact or (len(labels) >= 10 and len(distinct) == len(labels)) or (
+            len(distinct) >= SINGLE_ROW_TASKS_CHECKED and single > len(distinct) / 2):
         what = ("are non-integer numbers" if inexact
-                else f"give each of the {len(labels)} rows a task of its own")
+                else f"give each of the {len(labels)} rows a task of its own"
+                if len(distinct) == len(labels)
+                else f"make {len(distinct)} tasks of {len(labels)} rows, {single} of them of a "
+                     "single row")
         where = (f"task_col={estimator.task_col!r}" if estimator.task_col != -1
                  else "the last column, task_col=-1")
         warnings.warn(
@@ -443,6 +517,9 @@ def _type_hint(given_type, fitted_type):
 UNSEEN_TASKS = "belong to tasks not seen in fit"
 # the starts of the warnings about task labels that do not look like task ids
 TASK_LABELS_OF_X = "The task labels of X"
+# from this many tasks on, a task column with more than half of its tasks of a single row
+# is questioned: a measurement (a horsepower, an age) read as task ids
+SINGLE_ROW_TASKS_CHECKED = 20
 TASK_IDS_BEYOND_FLOAT = "Some task labels are integers beyond"
 
 
