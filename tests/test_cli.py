@@ -684,7 +684,8 @@ def test_missing_values_are_listed_then_dropped_with_dropna(tmp_path, capsys):
                    "the features, or pass --dropna to drop 2 rows.\n")
     status, out, err = run_main(capsys, *argv, "--dropna")
     assert status == 0, err
-    assert out.split("\n", 1)[1].startswith("--dropna: dropped 2 rows with missing values (by column: 'a': 1, "
+    out = out.split("\n", 1)[1]  # after the line naming the features
+    assert out.startswith("--dropna: dropped 2 rows with missing values (by column: 'a': 1, "
                           "'y': 2); 38 rows left.\ntarget 'y': regression (numbers")
     # the rows keep their numbers in the file
     written = [int(r[0]) for r in read_rows(tmp_path / "out" / "influence.csv")[1:]]

@@ -474,7 +474,8 @@ def test_validation_rows_that_skipped_the_pipelines_scaler_are_named():
         MultiTaskLogistic(),
     ).set_output(transform="pandas")
     with pytest.warns(UserWarning, match=r"X_val's column 'income' is centred at 4\.96\de\+04, \d+ standard "
-                      r"deviations from its mean in the training data \(0 ± 1\).*pipe\[:i\]\.transform\(X_val\)"):
+                      r"deviations from its mean in the training data \(0 ± 1\)"
+                      r".*pipe\[:i\]\.transform\(X_val\)"):
         pipe.fit(X, y, mtifselector__X_val=X_val, mtifselector__y_val=y_val)
     with warnings.catch_warnings():  # transformed as the tip says: silent, whatever its own spread
         warnings.filterwarnings("error", message="X_val's column")
