@@ -742,10 +742,20 @@ def test_a_score_below_the_most_frequent_class_says_what_to_try(tmp_path, capsys
     score, constant = map(float, re.search(
         r"held-out accuracy: (\S+) \(the most frequent class of the training rows: (\S+)\), below",
         out).groups())
-    assert score < constant and "try a smaller --alpha, e.g. 0.01 or 0.001." in out.replace("\n  ", " ")
-    status, out, err = run_main(capsys, *argv, "--alpha", "0.001", "--out", str(tmp_path / "out2"))
-    assert status == 0 and float(re.search(r"held-out accuracy: (\S+)", out).group(1)) >= constant
-    assert "below a constant" not in out
+    assert score < constant
+    assert "try --alpha auto, or a smaller --alpha, e.g. 0.01." in out.replace("\n  ", " ")
+    for alpha in ("0.001", "auto"):
+        status, out, err = run_main(capsys, *argv, "--alpha", alpha, "--out", str(tmp_path / alpha))
+        assert status == 0 and float(re.search(r"held-out accuracy: (\S+)", out).group(1)) >= constant
+        assert "below a constant" not in out
+    # auto: the best of the grid over 5 folds of the training rows, which the model then uses
+    chosen = re.search(r"--alpha auto: (\S+), the best mean accuracy over 5 task-stratified folds of "
+                       r"the training rows \((.*?)\)\.\n", out.replace("\n  ", " "))
+    scores = dict(pair.split(": ") for pair in chosen.group(2).split(", "))
+    assert list(scores) == ["0.0001", "0.001", "0.01", "0.1", "1", "10"]
+    assert float(scores[chosen.group(1)]) == max(map(float, scores.values())) > float(scores["1"])
+    status, out, err = run_main(capsys, *argv, "--alpha", "auto", "--model", "net")
+    assert status == 1 and "--alpha auto chooses the linear models' pull" in err
 
 
 def test_the_default_features_are_named_and_leave_out_a_column_that_numbers_the_rows(tmp_path, capsys):

@@ -20,6 +20,7 @@ from ..utils import MAX_CLASS_CODES
 from ._io import _TOP_DEFAULT, _InputError, _plan_outputs, _read_csv, _rows, _wrap, _write_lines
 from ._report import (
     _AFFORDABLE_COEFS,
+    _choose_alpha,
     _AFFORDABLE_TASKS,
     _fit_target,
     _format_harmful_rows,
@@ -53,7 +54,11 @@ def _load(args):
                     f"column: {counts}); {_rows(len(data['y']))} left."))
     if data["imputed"]:
         print(_wrap(_imputed_note(data["imputed"], len(data["y"]))))
-    model, kind = _make_model(args.model, data["y"], args.target, args.alpha, args.random_state)
+    if args.alpha == "auto" and args.model == "net":
+        raise _InputError("--alpha auto chooses the linear models' pull toward the shared "
+                          "coefficients; --model net has none: leave --alpha out.")
+    alpha = 1.0 if args.alpha == "auto" else args.alpha  # "auto": chosen on the training rows
+    model, kind = _make_model(args.model, data["y"], args.target, alpha, args.random_state)
     return data, model, kind
 
 
@@ -74,7 +79,7 @@ def _cmd_relatedness(args):
         val_fraction=args.val_fraction, scale=not args.no_scale,
         random_state=args.random_state, top=args.top, outputs=outputs,
         title=f"{os.path.basename(args.data)}: {args.target} by {args.task_col}",
-        network=args.model == "net",
+        network=args.model == "net", choose_alpha=args.alpha == "auto",
     )
 
 
@@ -172,6 +177,9 @@ def _cmd_select(args):
                             [args.data] + ([args.trusted] if args.trusted else []))
     X, rows = data["X"], data["rows"]
     y = _fit_target(data["y"], kind, args.model == "net", np.arange(len(rows)))
+    if args.alpha == "auto":
+        model = _choose_alpha(model, X, y, kind, scale=not args.no_scale,
+                              random_state=args.random_state)
     selector = _select_rows(
         X, y, model=model, kind=kind, ratio=args.ratio, strategy=args.strategy,
         noise_kind=args.noise_kind, scale=not args.no_scale, cv=args.cv,
@@ -234,6 +242,11 @@ def _unit_interval(text, what, expected):
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"{what} must be in [0, 1), got {value}")
     return value
+
+
+def _alpha(text):
+    """``--alpha``: a positive number, or "auto"."""
+    return text if text == "auto" else _positive_float(text)
 
 
 def _positive_float(text):
@@ -299,9 +312,10 @@ def _build_parser():
                        "median, a text column with its most frequent value, over the rows of "
                        "DATA.csv (--trusted rows filled with the same values). Missing targets "
                        "and tasks still need --dropna.")
-        p.add_argument("--alpha", type=_positive_float, default=1.0,
+        p.add_argument("--alpha", type=_alpha, default=1.0,
                        help="strength of the pull of each task toward the shared coefficients "
-                       "(linear models; default 1.0).")
+                       "(linear models; default 1.0), or auto: the best of 1e-4 to 10 over 5 "
+                       "task-stratified folds of the training rows.")
         p.add_argument("--no-scale", action="store_true",
                        help="do not standardize the features (default: standardize).")
         p.add_argument("--random-state", type=int, default=0, metavar="SEED",

@@ -114,9 +114,42 @@ def _against_a_constant(score, kind, y_train, y_val, model):
     if score >= constant:
         return text
     fix = (f"the pull toward the shared coefficients (--alpha {model.alpha:g}) may be too strong "
-           "for these tasks, as it shrinks their intercepts too: try a smaller --alpha, e.g. "
-           "0.01 or 0.001" if hasattr(model, "alpha") else "train longer or check the features")
+           "for these tasks, as it shrinks their intercepts too: try --alpha auto, or a smaller "
+           "--alpha, e.g. 0.01" if hasattr(model, "alpha") else "train longer or check the features")
     return _wrap(f"{text}, below a constant prediction: {fix}.")
+
+
+# the --alpha auto grid: from nearly independent tasks to nearly one pooled model
+ALPHA_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
+
+
+def _choose_alpha(model, X, y, kind, *, scale, random_state):
+    """``model`` with the ``alpha`` of ``ALPHA_GRID`` that scores best over 5
+    task-stratified folds of ``(X, y)``, the scaler fitted within each; prints
+    the choice and the scores."""
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    from ..model_selection import TaskStratifiedKFold
+
+    pipe = make_pipeline(_scaler(X.shape[1] - 1, scale), model)
+    param = f"{pipe.steps[-1][0]}__alpha"
+    folds = TaskStratifiedKFold(5, shuffle=True, random_state=random_state)
+    try:
+        with warnings.catch_warnings():  # the folds' fits: their warnings are not the user's
+            warnings.simplefilter("ignore")
+            search = GridSearchCV(pipe, {param: list(ALPHA_GRID)}, cv=folds, error_score="raise")
+            search.fit(X, y)
+    except ValueError as exc:
+        raise _InputError(f"--alpha auto cannot split the training rows into 5 task-stratified "
+                          f"folds ({exc}); give --alpha a number.") from None
+    best = search.best_params_[param]
+    scores = ", ".join(f"{alpha:g}: {score:.3g}" for alpha, score in
+                       zip(ALPHA_GRID, search.cv_results_["mean_test_score"]))
+    print(_wrap(f"--alpha auto: {best:g}, the best mean {_score_name(kind)} over 5 "
+                f"task-stratified folds of the training rows ({scores})."))
+    return clone(model).set_params(alpha=best)
 
 
 def _resolve_method(method, model, n_tasks):
@@ -284,7 +317,7 @@ def _holdout(X, y, val_fraction, random_state):
 
 
 def _relatedness_report(X, y, rows, *, model, kind, method, val_fraction, scale, random_state,
-                        top, outputs, title, network=False):
+                        top, outputs, title, network=False, choose_alpha=False):
     """Fit, print the held-out score, the strongest transfers between tasks
     and the harmful rows; write ``outputs`` (a dict name -> path)."""
     from sklearn.base import clone
@@ -294,6 +327,9 @@ def _relatedness_report(X, y, rows, *, model, kind, method, val_fraction, scale,
 
     train, val = _holdout(X, y, val_fraction, random_state)
     y_fit = _fit_target(y, kind, network, train)
+    if choose_alpha:  # on the training rows alone: the held-out score stays held out
+        model = _choose_alpha(model, X[train], y_fit[train], kind, scale=scale,
+                              random_state=random_state)
     prep = _scaler(X.shape[1] - 1, scale).fit(X[train])
     X_train, X_val = prep.transform(X[train]), prep.transform(X[val])
     model = clone(model).fit(X_train, y_fit[train], X_val=X_val, y_val=y_fit[val])
