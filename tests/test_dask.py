@@ -52,6 +52,8 @@ def test_fit_on_a_dask_dataframe_equals_the_fit_in_memory(client, data):
                                atol=1e-10)
     with pytest.raises(ValueError, match="fitted on a Dask collection.*X.compute"):
         model.influence()
+    with pytest.raises(ValueError, match="fitted on a Dask collection.*X.compute"):
+        model.influence(frame.drop(columns="y"), y)  # validation data: the same refusal
 
 
 def test_fit_on_a_dask_array_equals_the_fit_in_memory(client, data):

@@ -151,7 +151,7 @@ class MultiTaskRidge(RegressorMixin, MultiTaskLinearModel):
             task_step, shared_step = self._arrow(hess).solve(-grads, np.zeros(hess.shape[1]))
         self._set_coefficients(task_step[:, None, :], shared_step[None, :])
         self.n_iter_ = 1
-        self._Z = self._Y = self._row_task = self._weights = self._val = None
+        self._Z = self._Y = self._row_task = self._weights = self._val = self._feature_spread = None
         self._fit_fingerprint, self._cache = None, {}
         return self
 

@@ -251,7 +251,10 @@ def warn_if_unlike_training(estimator, spread, val_features, *, input_name="X_va
     training rows' (``UNLIKE_TRAINING_SPREADS`` of their standard deviations;
     ``spread`` as :func:`feature_spread` returns it), which a scaler applied to
     one and not the other does: the pipeline's steps skipped, say. ``fix``
-    says how to transform it."""
+    says how to transform it. ``spread`` None (a fit that kept no rows, as
+    from Dask partitions): nothing to compare with."""
+    if spread is None:
+        return
     mean, std = spread
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
