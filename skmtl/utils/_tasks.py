@@ -231,6 +231,7 @@ def final_step_param(estimator, name):
 # 1 % ones: 3 ones in 5 rows, p = 1e-5)
 UNLIKE_TRAINING_SPREADS = 5
 UNLIKE_TRAINING_ROWS = 5
+UNLIKE_TRAINING = "looks transformed unlike the rows"
 
 
 # what an estimator's validation data that looks untransformed should go through
@@ -270,8 +271,8 @@ def warn_if_unlike_training(estimator, spread, val_features, *, input_name="X_va
     warnings.warn(
         f"{input_name}'s column {_column_name(estimator, position)} is centred at "
         f"{centre[worst]:.4g}, {distance[worst]:.0f} standard deviations from its mean in the "
-        f"training data ({shown:.3g} ± {std[worst]:.3g}): {input_name} looks transformed unlike "
-        f"the rows {type(estimator).__name__} was fitted on. {fix}",
+        f"training data ({shown:.3g} ± {std[worst]:.3g}): {input_name} {UNLIKE_TRAINING} "
+        f"{type(estimator).__name__} was fitted on. {fix}",
         UserWarning,
     )
 
@@ -528,9 +529,10 @@ TASK_IDS_BEYOND_FLOAT = "Some task labels are integers beyond"
 
 @contextmanager
 def quiet_inner_task_warnings(task_labels=True):
-    """Within: no warnings about unseen tasks (and with ``task_labels``, about
-    task labels that do not look like task ids) from the fits and predictions
-    a method makes on parts of its own ``X``.
+    """Within: no warnings about unseen tasks or validation rows unlike a
+    refit's (and with ``task_labels``, about task labels that do not look like
+    task ids) from the fits and predictions a method makes on parts of its own
+    ``X``.
 
     Inner folds leave out the rows of small tasks by design, and a method that
     checked the task column of ``X`` itself has said what it had to: repeated
@@ -542,6 +544,7 @@ def quiet_inner_task_warnings(task_labels=True):
             warnings.filterwarnings("ignore", message=TASK_LABELS_OF_X, category=UserWarning)
             warnings.filterwarnings("ignore", message=TASK_IDS_BEYOND_FLOAT, category=UserWarning)
         warnings.filterwarnings("ignore", message=f".*{UNSEEN_TASKS}", category=UserWarning)
+        warnings.filterwarnings("ignore", message=f".*{UNLIKE_TRAINING}", category=UserWarning)
         yield
 
 
