@@ -98,3 +98,20 @@ def test_joblib_loops_run_on_the_cluster(client, data):
                                    atol=1e-12)
         np.testing.assert_allclose(ridge.influence(method="exact"), local_exact, atol=1e-12)
     assert len({task["worker"] for task in stream.data}) == 2  # both workers took jobs
+
+
+def test_a_frame_shuffled_on_the_task_fits_as_in_memory(client):
+    # the user guide's recipe: X and y as columns of a frame shuffled on the task column, whose
+    # partitions, computed apart for X and for y, may hold their rows in different orders
+    X, y = make_multitask_regression(n_tasks=4, n_samples=60, n_features=3, random_state=0)
+    frame = pd.DataFrame(X[:, :3], columns=["a", "b", "c"]).assign(
+        store=np.array(["n", "e", "s", "w"])[X[:, -1].astype(int)], sales=y)
+    reference = MultiTaskRidge(task_col="store").fit(frame.drop(columns="sales"), y)
+    shuffled = dd.from_pandas(frame, npartitions=3).shuffle(on="store")
+    for _ in range(3):
+        model = MultiTaskRidge(task_col="store").fit(shuffled[["a", "b", "c", "store"]], shuffled["sales"])
+        _assert_same_fit(model, reference)
+    # string task labels split across partitions: the message, not an AttributeError
+    with pytest.raises(ValueError, match="Task '.' has rows in more than one partition of X"):
+        MultiTaskRidge(task_col="store").fit(dd.from_pandas(frame[["a", "store"]], npartitions=3),
+                                             dd.from_pandas(frame["sales"], npartitions=3))

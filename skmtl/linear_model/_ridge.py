@@ -124,7 +124,7 @@ class MultiTaskRidge(RegressorMixin, MultiTaskLinearModel):
         labels, counts = np.unique(tasks, return_counts=True)
         if (counts > 1).any():
             raise ValueError(
-                f"Task {labels[counts > 1][0].tolist()!r} has rows in more than one partition of X; "
+                f"Task {labels[counts > 1][:1].tolist()[0]!r} has rows in more than one partition of X; "
                 "each partition must hold whole tasks. Group them first, e.g. "
                 "X = X.shuffle(on=<task column>) (y aligned the same way)."
             )
@@ -180,7 +180,19 @@ def _dask_partitions(X, y):
                 f"With a Dask DataFrame X, y must be a Dask Series of the same {X.npartitions} "
                 "partitions (e.g. a column of the same frame)."
             )
-        return zip(X.to_delayed(), y.to_delayed())
+        # one frame, so one computation of its partitions: X's and y's partitions computed
+        # apart may each run a shuffle of their own, whose rows come in another order
+        target = "__skmtl_target__"
+        while target in X.columns:
+            target += "_"
+        try:
+            joined = X.assign(**{target: y})
+        except (ValueError, NotImplementedError) as exc:
+            raise ValueError(
+                f"y cannot be aligned with the rows of X ({exc}); pass X and y as columns of "
+                "one frame, e.g. frame[features] and frame[target]."
+            ) from None
+        return ((part.drop(columns=target), part[target]) for part in joined.to_delayed())
     if not is_dask_collection(y) or getattr(y, "ndim", None) != 1:
         raise ValueError("With a Dask array X, y must be a one-dimensional Dask array.")
     X = X.rechunk({1: -1})  # whole rows in each block
