@@ -24,6 +24,7 @@ from skmtl.datasets import make_multitask_classification, make_multitask_regress
 from skmtl.inspection import task_losses  # noqa: E402
 from skmtl.network import SharedBottomNet  # noqa: E402
 from skmtl.network._influence import GradientProjector, MemberInfluence, row_losses  # noqa: E402
+from skmtl.utils import infer_target_kind  # noqa: E402
 
 CUDA = torch.cuda.is_available()
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -872,23 +873,17 @@ def test_cuda_matches_cpu(kind):
     assert np.isfinite(fitted.tag_affinity_).any() and np.isfinite(fitted.influence_).all()
 
 
-@pytest.mark.parametrize("n_values, warned", [(21, True), (20, False)])
-def test_whole_numbers_with_many_values_read_as_classes_are_warned_about(n_values, warned):
-    # the command line and infer_target_kind read more than 20 distinct whole numbers
-    # as a measurement; the network infers per task and says where it reads classes
+@pytest.mark.parametrize("n_values, kind", [(21, "regression"), (20, "classification")])
+def test_whole_numbers_are_classes_up_to_twenty_values(n_values, kind):
+    # as infer_target_kind and the command line read them: more than 20 distinct whole
+    # numbers (over the tasks that hold them) are a measurement, counts or grams
     X, _ = make_multitask_regression(n_tasks=3, n_samples=42, random_state=0)
     y = np.arange(len(X)) % n_values
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        net = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=1, device="cpu",
-                              random_state=0).fit(X, y)
-    assert set(net.task_types_) == {"classification"}
-    assert any(f"{n_values} distinct values among them" in str(w.message) for w in caught) == warned
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")  # named: nothing to say about the kind
-        SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=1, device="cpu", random_state=0,
-                        task_types="regression").fit(X, y.astype(float))
-    assert not [w for w in caught if "task_types inferred" in str(w.message)]
+    net = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=1, device="cpu", random_state=0).fit(X, y)
+    assert set(net.task_types_) == {kind}
+    assert infer_target_kind(y)[0] == kind
+    if kind == "classification":
+        assert len(net.classes_) == n_values
 
 
 def test_validation_rows_in_other_units_than_the_fit_are_named():

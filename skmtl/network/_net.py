@@ -77,8 +77,10 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         Kind of every task, or a dict task -> kind (tasks left out are
         inferred; tasks absent from the data, e.g. in a cross-validation
         fold, are ignored). Inferred from ``y``: continuous targets are
-        regression, discrete ones classification; a warning says when
-        numeric targets were read as both kinds.
+        regression, discrete ones classification, whole numbers up to 20
+        distinct values over their tasks (a measurement, as counts or grams,
+        beyond; as :func:`~skmtl.utils.infer_target_kind` reads them); a
+        warning says when numeric targets were read as both kinds.
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
         ``"lbfgs"`` trains full batch to a tight optimum (small data).
     learning_rate : float, default=1e-3

@@ -32,29 +32,14 @@ def resolve_task_types(spec, tasks, y, row_task):
             kind = "regression" if type_of_target(target) == "continuous" else "classification"
             types.append(kind)
             inferred[task] = (kind, target.dtype.kind in "iuf")
+    # whole numbers are classes up to MAX_CLASS_CODES values, pooled over their tasks, and
+    # a measurement beyond (counts, grams), as infer_target_kind and the command line read them
+    numeric = [k for k, task in enumerate(tasks) if inferred.get(task) == ("classification", True)]
+    if numeric and len(np.unique(_plain(y[np.isin(row_task, numeric)]))) > MAX_CLASS_CODES:
+        for k in numeric:
+            types[k], inferred[tasks[k]] = "regression", ("regression", True)
     _warn_ambiguous_inference(inferred)
-    _warn_many_numeric_classes(inferred, tasks, y, row_task)
     return np.array(types, dtype=object)
-
-
-def _warn_many_numeric_classes(inferred, tasks, y, row_task):
-    """Warn when whole numbers fitted as classes hold more distinct values than
-    :func:`~skmtl.utils.infer_target_kind` (and the ``skmtl`` command) reads as
-    classes: counts or grams, not labels, most likely."""
-    numeric = [k for k, task in enumerate(tasks)
-               if inferred.get(task, ("", False)) == ("classification", True)]
-    if not numeric:
-        return
-    n_values = len(np.unique(_plain(y[np.isin(row_task, numeric)])))
-    if n_values > MAX_CLASS_CODES:
-        warnings.warn(
-            f"task_types inferred from y: {len(numeric)} task(s) with whole-number targets, "
-            f"{n_values} distinct values among them, are fitted as classification, one class per "
-            f"value; infer_target_kind and the skmtl command read more than {MAX_CLASS_CODES} "
-            "distinct whole numbers as a measurement (counts, grams). Pass "
-            "task_types='regression' if they are.",
-            UserWarning,
-        )
 
 
 def encode_targets(y, row_task, task_types):
