@@ -3,6 +3,7 @@
 import contextlib
 import functools
 import hashlib
+import numbers
 import sys
 import warnings
 
@@ -106,6 +107,16 @@ def data_fingerprint(*arrays):
     return digest.hexdigest()
 
 
+def _checked_working_memory(working_memory):
+    """``working_memory`` in MiB (scikit-learn's setting when None); a
+    ValueError unless it is a positive number."""
+    if working_memory is None:
+        return sklearn.get_config()["working_memory"]
+    if not (isinstance(working_memory, numbers.Real) and working_memory > 0):
+        raise ValueError(f"working_memory must be a positive number of MiB, got {working_memory!r}.")
+    return working_memory
+
+
 def _fill_block(positions, n_rows, value):
     """``value`` for rows ``positions`` of a block as the whole block (other rows 0)."""
     if value is None or len(positions) == n_rows:  # positions are sorted and distinct
@@ -156,8 +167,7 @@ class InfluenceMixin:
         """``(start, values)`` over consecutive blocks of fit rows, from
         ``score(start, stop) = (positions, *values)``; rows left out score 0."""
         n_rows = self._n_fit_rows
-        if working_memory is None:
-            working_memory = sklearn.get_config()["working_memory"]
+        working_memory = _checked_working_memory(working_memory)
         chunk = int(working_memory * 2**20 // row_bytes)
         if chunk < 1:
             warnings.warn(f"working_memory={working_memory:g} MiB holds less than one row of "
@@ -249,11 +259,18 @@ class InfluenceMixin:
         """
         parts, _, empty = self._scorer(X_val, y_val, method)
         self._check_streamable()
+        _checked_working_memory(working_memory)  # at the call, not at the first block
 
         def blocks():
             for start, (block, _) in self._blocks(parts, self._row_bytes(), working_memory):
                 block[:, empty] = np.nan
-                yield block if reduce_func is None else reduce_func(block, start)
+                if reduce_func is None:
+                    yield block
+                elif (reduced := reduce_func(block, start)) is None:
+                    raise TypeError("reduce_func returned None; return what each block reduces to, "
+                                    "e.g. lambda block, start: block.sum(axis=1).")
+                else:
+                    yield reduced
                 del block  # before the next block is scored: one block at a time
 
         return blocks()

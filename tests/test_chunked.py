@@ -218,6 +218,11 @@ def test_bad_arguments_raise_at_the_call():
         est.influence_total(task_weights=[1.0, 2.0])
     with pytest.raises(InvalidParameterError):
         skmtl.set_config(max_result_memory=-1)
+    for memory in (0, -1, "1"):
+        with pytest.raises(ValueError, match="working_memory must be a positive number of MiB"):
+            est.influence_chunked(working_memory=memory)
+    with pytest.raises(TypeError, match="reduce_func returned None"):
+        next(est.influence_chunked(reduce_func=lambda block, start: None))
 
 
 @pytest.mark.parametrize("method", ["mtif", "exact"])

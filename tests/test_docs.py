@@ -80,6 +80,13 @@ def test_the_user_guides_alpha_search_runs_as_pasted(capsys):
     assert out in ("{'alpha': np.float64(0.01)}", "{'alpha': 0.01}")
 
 
+def test_the_network_pages_search_over_task_weighting_runs_as_pasted(capsys):
+    pytest.importorskip("torch")
+    block = _rst_code_block("network", "dicts:")
+    exec(compile(block, "network.rst", "exec"), {"__name__": "__main__"})
+    assert capsys.readouterr().out.startswith("{'task_weighting")
+
+
 def test_there_are_examples():
     names = [os.path.basename(p) for p in EXAMPLES]
     assert {"plot_relatedness_heatmap.py", "plot_influence_vs_loo.py"} <= set(names)
