@@ -72,6 +72,19 @@ def test_check_influence_estimator_fails_for_a_wrong_influence_sign():
         check_influence_estimator(_FlippedInfluence())
 
 
+class _FlippedRelatedness(MultiTaskLogistic):
+    """A logistic model (first order and Newton) whose task relatedness has the wrong sign."""
+
+    def task_relatedness(self, X_val=None, y_val=None, *, method="mtif"):
+        return -super().task_relatedness(X_val, y_val, method=method)
+
+
+def test_check_influence_estimator_fails_for_a_wrong_relatedness_sign():
+    with pytest.raises(AssertionError, match=r'task_relatedness \(off the diagonal\) with method="mtif" '
+                                             "does not track brute-force refits"):
+        check_influence_estimator(_FlippedRelatedness())
+
+
 def test_check_influence_estimator_fails_without_an_adapter():
     class NoAdapter(MultiTaskRidge):
         def get_influence_adapter(self):
@@ -122,6 +135,17 @@ def test_a_third_party_estimator_joins_relatedness_through_its_adapter():
 
     with pytest.raises(TypeError, match="get_influence_adapter"):
         cosine_affinity(Without(), X, y)
+
+
+def test_the_ground_truth_reads_the_task_column_of_a_model_fitted_without_check_task_X():
+    from skmtl.inspection import task_losses
+
+    X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=3, random_state=0)
+    X = np.column_stack([X[:, -1], X[:, :-1]])  # the task column first
+    fitted = MultiTaskRidge(task_col=0).fit(X, y)
+    before = task_losses(fitted, X, y)
+    del fitted._task_col_index  # as a family that validates X its own way leaves it
+    np.testing.assert_array_equal(task_losses(fitted, X, y), before)
 
 
 def test_holdout_candidates_leave_out_lone_rows_and_rows_without_a_task():

@@ -188,7 +188,10 @@ def check_task_X(estimator, X, *, reset, input_name="X"):
         estimator._task_col_index = resolve_task_col(
             estimator.task_col, X_array.shape[1], getattr(estimator, "feature_names_in_", None)
         )
-    task_idx = estimator._task_col_index
+    task_idx = getattr(estimator, "_task_col_index", None)
+    if task_idx is None:  # a model of another family, fitted without this function
+        task_idx = resolve_task_col(estimator.get_params().get("task_col", -1), X_array.shape[1],
+                                    getattr(estimator, "feature_names_in_", None))
     labels = _task_column(X, X_array, task_idx)
     features = np.delete(X_array, task_idx, axis=1)
     try:

@@ -128,9 +128,11 @@ def check_influence_estimator(estimator, *, min_correlation=0.9, n_refits=24, gr
     * for every method the estimator offers (the adapter's ``methods``),
       ``influence`` tracks the effect of brute-force
       refits without ``n_refits`` rows spread over the data: exactly for ``"exact"`` (to 1e-6),
-      else with a Pearson correlation of at least ``min_correlation``; and,
-      for the methods beyond first order, ``task_relatedness`` the effect of
-      refits without each task. A refit warm-starts from the fit where the
+      else with a Pearson correlation of at least ``min_correlation``; and
+      ``task_relatedness`` the effect of refits without each task, likewise
+      for the methods beyond first order, and off the diagonal with a
+      positive correlation (its sign) for first order, which for whole tasks
+      is crude. A refit warm-starts from the fit where the
       estimator has a ``warm_start`` parameter (a network then stays in the
       basin whose curvature its influence uses).
 
@@ -170,7 +172,7 @@ def check_influence_estimator(estimator, *, min_correlation=0.9, n_refits=24, gr
     >>> from skmtl.utils.estimator_checks import check_influence_estimator
     >>> correlations = check_influence_estimator(MultiTaskRidge())
     >>> sorted(correlations)
-    [('influence', 'exact'), ('influence', 'mtif'), ('task_relatedness', 'exact')]
+    [('influence', 'exact'), ('influence', 'mtif'), ('task_relatedness', 'exact'), ('task_relatedness', 'mtif')]
     """
     X, y, X_val, y_val = _problem(estimator, random_state)
     est = clone(estimator).fit(X, y)
@@ -199,14 +201,19 @@ def check_influence_estimator(estimator, *, min_correlation=0.9, n_refits=24, gr
         estimate = est.influence(X_val, y_val, method=method)
         correlations["influence", method] = _agreement(
             est, estimate[rows], actual, method, min_correlation, "influence")
-        if method == "mtif":  # first order for a whole task is crude (see the user guide)
-            continue
         if task_actual is None:
             task_actual = np.array([
                 task_losses(clone(est).fit(X[X[:, -1] != t], y[X[:, -1] != t]), X_val, y_val, est.tasks_)
                 for t in est.tasks_
             ]) - task_losses(est, X_val, y_val)
+        relatedness = est.task_relatedness(X_val, y_val, method=method)
+        if method == "mtif":
+            # first order for a whole task is crude and its diagonal keeps the shared path
+            # only (see the user guide): off the diagonal it must at least run with the refits
+            off = np.where(np.eye(n_tasks, dtype=bool), np.nan, task_actual)
+            correlations["task_relatedness", method] = _agreement(
+                est, relatedness, off, method, 0.0, "task_relatedness (off the diagonal)")
+            continue
         correlations["task_relatedness", method] = _agreement(
-            est, est.task_relatedness(X_val, y_val, method=method), task_actual, method,
-            min_correlation, "task_relatedness")
+            est, relatedness, task_actual, method, min_correlation, "task_relatedness")
     return correlations
