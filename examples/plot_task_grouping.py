@@ -115,8 +115,12 @@ fig.tight_layout()
 # grouping, one model per group) inside ``fit``, so that it predicts, scores
 # and cross-validates like any estimator. With the MTIF affinity on the same
 # validation data and TAG's selection it finds the MTIF grouping above.
-# Ordered by its groups, the relatedness matrix shows why: blue (helpful)
-# blocks within the groups, red between them.
+# Ordered by its groups, the relatedness matrix shows why: the three
+# unrelated tasks (2, 5 and 6) form a group of their own, red (harmful)
+# against every other task and blue among themselves, while the seven related
+# tasks help one another (blue) across the three groups they are split into
+# as much as within them: the budget of four models splits them, not a
+# conflict.
 from skmtl import TaskGroupedEstimator
 from skmtl.plotting import TaskRelatednessDisplay
 
