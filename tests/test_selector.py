@@ -484,6 +484,15 @@ def test_validation_rows_that_skipped_the_pipelines_scaler_are_named():
         pipe.fit(X, y, mtifselector__X_val=X_val.iloc[:4], mtifselector__y_val=y_val[:4])  # too few to tell
 
 
+def test_label_noise_names_the_sample_weight_it_needs(clf_data):
+    class NoWeights(LogisticRegression):
+        def fit(self, X, y):
+            return super().fit(X, y)
+
+    with pytest.raises(TypeError, match="NoWeights.fit takes no sample_weight"):
+        MTIFSelector(NoWeights()).fit(*clf_data)
+
+
 def test_set_output_pandas_gives_dataframes(clf_data):
     X, y = clf_data
     plain = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.1, cv=2, random_state=0, strategy="influence")

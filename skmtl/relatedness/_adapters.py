@@ -44,9 +44,10 @@ def adapter_for(estimator, needs=()):
     if missing:
         raise TypeError(
             f"This measure needs {', '.join(missing)} of the model, which "
-            f"{type(estimator).__name__} does not provide; use cosine_affinity, "
-            "tag_affinity (recorded during training), surrogate_affinity or "
-            "higher_order_affinity."
+            f"{type(estimator).__name__} does not provide; use a measure that needs less: "
+            "cosine_affinity, surrogate_affinity or higher_order_affinity (or, for TAG, a "
+            "model that records tag_affinity_ during training, e.g. "
+            "SharedBottomNet(record_affinity='lookahead'))."
         )
     return adapter
 

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.utils import TransformerTags, _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import column_or_1d, has_fit_parameter
 from tqdm.auto import tqdm
 
 from ..base import keep_state_on_error, validation_given
@@ -533,6 +533,13 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
                 + ". Pass strategy='influence' to rank rows by their influence, or leave "
                 f"{' and '.join(ignored)} out.",
                 UserWarning,
+            )
+        if strategy == "label-noise" and not has_fit_parameter(self.estimator, "sample_weight"):
+            raise TypeError(
+                f"strategy={strategy!r} (what strategy='auto' uses) fits the estimator with row "
+                f"weights, and {type(self.estimator).__name__}.fit takes no sample_weight; use "
+                "an estimator that does (every skmtl and most scikit-learn models), or "
+                "strategy='influence' with validation data."
             )
         if strategy == "influence" and not hasattr(self.estimator, "influence"):
             raise TypeError(
