@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from scipy.stats import pearsonr
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import PoissonRegressor
 from sklearn.metrics import d2_tweedie_score
 
@@ -104,3 +105,20 @@ def test_targets_that_are_not_counts_are_refused_saying_how_many_and_where():
     with pytest.raises(ValueError, match=r"in 2 of its 6 rows \(the first at position 2: -1\); a "
                                          r"Poisson model needs counts"):
         MultiTaskPoisson().fit(X, y)
+
+
+def test_counts_beyond_what_the_model_can_fit_say_so_instead_of_converging():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.standard_normal((40, 2)), np.repeat([0, 1], 20)])
+    with pytest.warns(ConvergenceWarning, match="no step along the Newton direction lowers the objective"):
+        MultiTaskPoisson().fit(X, np.round(1e12 * np.exp(0.3 * X[:, 0])))
+
+
+def test_a_row_of_weight_zero_is_absent_even_where_its_counts_would_overflow():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.standard_normal((40, 2)), np.repeat([0, 1], 20)])
+    y = rng.poisson(np.exp(0.3 * X[:, 0]))
+    wild = np.vstack([X, [1e4, 0.0, 0]])
+    weights = np.r_[np.ones(len(y)), 0.0]
+    dropped, weighted = MultiTaskPoisson().fit(X, y), MultiTaskPoisson().fit(wild, np.r_[y, 3], sample_weight=weights)
+    np.testing.assert_array_equal(weighted.coef_, dropped.coef_)

@@ -210,6 +210,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         grads = np.zeros((n_tasks, n_out * d))
         hess = np.zeros((n_tasks, n_out * d, n_out * d)) if hessian else None
         for k, rows in task_groups(row_task, n_tasks):  # not a mask per task: O(n K)
+            rows = rows[weights[rows] > 0]  # a row of weight 0 is absent, overflow and all
             w = weights[rows]
             total = w.sum()
             if total == 0:
@@ -274,13 +275,25 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
                 new_terms = self._task_terms(Z, Y, row_task, weights, new_theta, n_tasks)
                 return self._objective(new_terms[0], new_theta, new_beta), new_theta, new_beta, new_terms
 
-            _, value, new_theta, new_beta, (new_losses, new_grads, new_hess) = _backtrack(
+            before = value
+            t, value, new_theta, new_beta, (new_losses, new_grads, new_hess) = _backtrack(
                 at, value, decrement
             )
+            # relative for large losses, never to an objective the step blew up
+            scale = min(abs(before), abs(value)) if np.isfinite(value) else abs(before)
+            if decrement / 2 <= self.tol * max(1.0, scale):
+                return new_theta, new_beta, it
+            if not value <= before - 1e-4 * t * decrement:  # the line search found no decrease
+                warnings.warn(
+                    f"{type(self).__name__} stopped after {it} Newton iterations: no step along "
+                    f"the Newton direction lowers the objective ({before:.4g}; Newton decrement "
+                    f"{decrement:.2e}), so the fit is not at an optimum. Targets or features in "
+                    "very large units can cause this: rescale them, or increase alpha.",
+                    ConvergenceWarning,
+                )
+                return theta, beta, it
             theta, beta = new_theta, new_beta
             losses, grads, hess = new_losses, new_grads, new_hess
-            if decrement / 2 <= self.tol * max(1.0, abs(value)):  # relative for large losses
-                return theta, beta, it
         warnings.warn(
             f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
             f"Newton iterations (Newton decrement {decrement:.2e} > tol={self.tol}). "
