@@ -416,9 +416,10 @@ class ArrowHessian:
 
         Each system is solved by block elimination: the modified task block
         by a rank-``r`` Woodbury update of one factorization of
-        ``base_block`` (its eigenvalues are bounded below by the coupling,
-        so the update is well conditioned), then the modified Schur
-        complement. That one is updated the same way where the update keeps
+        ``base_block``, inverted as it is where the update nears singular (a
+        row that alone holds a direction of its task leaves it to the
+        coupling, which a weak pull or large units make small next to the
+        rest), then the modified Schur complement. That one is updated the same way where the update keeps
         its conditioning, and factorized afresh where removing the rows
         leaves a direction held only by a small shared penalty (more
         features than rows): there a Woodbury update would subtract nearly
@@ -455,13 +456,25 @@ class ArrowHessian:
         schur = self.schur_ + cross.T @ (self.coupling_[task] - base_coupling)
         # (base - F S F^T)^-1 = base^-1 + U N U^T, U = base^-1 F, N = (I - S F^T U)^-1 S
         U = ops.einsum("ts,msr->mtr", base_inv, factors)
-        N = ops.solve(ops.eye(r) - s[:, :, None] * ops.einsum("mtr,mtq->mrq", factors, U),
-                      ops.diag_embed(s))
+        small = ops.eye(r) - s[:, :, None] * ops.einsum("mtr,mtq->mrq", factors, U)
+        N = ops.solve(small, ops.diag_embed(s))
         G = ops.einsum("tb,mtr->mbr", cross, U)
+        # a row that alone holds a direction of its task leaves it to the pull toward the
+        # shared vector: the update's small matrix nears singular and cancels digits, so
+        # those systems' modified blocks are inverted as they are
+        cancelled = ops.flatnonzero(ops.smallest_singular_values(small) < self._WOODBURY_MIN_PIVOT)
+        direct_inv = None
+        if len(cancelled):
+            modified = ops.asarray(base_block)[None] - ops.einsum(
+                "mtr,mr,msr->mts", factors[cancelled], s[cancelled], factors[cancelled])
+            direct_inv = ops.spd_inverses(modified, "modified task block")
 
         def task_block_solve(rhs):
             low_rank = ops.einsum("mrq,mq->mr", N, ops.einsum("msq,ms->mq", U, rhs))
-            return rhs @ base_inv + ops.einsum("mtr,mr->mt", U, low_rank)
+            out = rhs @ base_inv + ops.einsum("mtr,mr->mt", U, low_rank)
+            if direct_inv is not None:
+                out[cancelled] = ops.einsum("mts,ms->mt", direct_inv, rhs[cancelled])
+            return out
 
         # per system: Schur complement schur - G N G^T, right-hand side of the shared block
         own_rhs = task_block_solve(task_rhs)
@@ -469,6 +482,10 @@ class ArrowHessian:
         if shared_rhs is not None:
             shared_b = shared_b + ops.asarray(shared_rhs)
         shared = self._updated_schur_solve(schur, G, N, shared_b)
+        if direct_inv is not None:  # their Schur complements from the inverted blocks
+            direct_schur = self.schur_ + cross.T @ self.coupling_[task] - ops.einsum(
+                "tb,mts,sc->mbc", cross, direct_inv, cross)
+            shared[cancelled] = ops.solve(direct_schur, shared_b[cancelled][..., None])[..., 0]
         # own block: (base - F S F^T)^-1 (task_rhs - cross @ shared)
         return own_rhs + task_block_solve(-shared @ cross.T), shared
 
