@@ -474,3 +474,14 @@ def test_validation_rows_in_other_units_than_the_fit_are_named(model):
         warnings.simplefilter("error", UserWarning)
         model.influence(X[::2], y[::2])  # rows as the fit's: silent
         model.influence(raw[:4], y[:4])  # too few rows to tell
+
+
+def test_a_target_of_weight_zero_adds_no_class():
+    # sample_weight=0 is the fit without the row: its label is no class of the model
+    X, y = make_multitask_classification(n_tasks=3, n_samples=30, n_features=3, random_state=0)
+    weighted = MultiTaskLogistic().fit(np.vstack([X, X[:1]]), np.r_[y, 2],
+                                       sample_weight=np.r_[np.ones(len(y)), 0.0])
+    dropped = MultiTaskLogistic().fit(X, y)
+    np.testing.assert_array_equal(weighted.classes_, [0, 1])
+    np.testing.assert_array_equal(weighted.coef_, dropped.coef_)
+    np.testing.assert_array_equal(weighted.influence(X, y)[:-1], dropped.influence(X, y))

@@ -176,9 +176,11 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         present = ~layout.missing
         if not present.any():
             raise ValueError("Every row of X has a missing task label; nothing to fit.")
-        loss, Y = self._make_loss(y[present])
+        # targets of weight 0 are absent too: they add no class (and no NaN check)
+        counted = present & (sample_weight > 0)
+        loss, Y = self._make_loss(y[counted])
         Y_all = np.zeros((len(y), Y.shape[1]))
-        Y_all[present] = Y
+        Y_all[counted] = Y
         self._fit_intercept = self.fit_intercept
         self._basis = None
         weights = np.where(present, sample_weight, 0.0)
