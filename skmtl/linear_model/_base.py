@@ -274,8 +274,11 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
 
             def at(t):
                 new_theta, new_beta = theta + t * step_task, beta + t * step_shared
-                new_terms = self._task_terms(Z, Y, row_task, weights, new_theta, n_tasks)
-                return self._objective(new_terms[0], new_theta, new_beta), new_theta, new_beta, new_terms
+                # a trial step may overflow (a Poisson mean): an infinite objective, rejected
+                with np.errstate(over="ignore", invalid="ignore"):
+                    new_terms = self._task_terms(Z, Y, row_task, weights, new_theta, n_tasks)
+                    value = self._objective(new_terms[0], new_theta, new_beta)
+                return value, new_theta, new_beta, new_terms
 
             before = value
             t, value, new_theta, new_beta, (new_losses, new_grads, new_hess) = _backtrack(
