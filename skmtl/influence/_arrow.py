@@ -419,11 +419,11 @@ class ArrowHessian:
         ``base_block``, inverted as it is where the update nears singular (a
         row that alone holds a direction of its task leaves it to the
         coupling, which a weak pull or large units make small next to the
-        rest), then the modified Schur complement. That one is updated the same way where the update keeps
-        its conditioning, and factorized afresh where removing the rows
-        leaves a direction held only by a small shared penalty (more
-        features than rows): there a Woodbury update would subtract nearly
-        equal numbers.
+        rest), then the modified Schur complement. That one is updated the
+        same way where the update keeps its conditioning, and factorized
+        afresh where removing the rows leaves a direction held only by a
+        small shared penalty (more features than rows): there a Woodbury
+        update would subtract nearly equal numbers.
 
         Parameters
         ----------

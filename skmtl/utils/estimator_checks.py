@@ -171,8 +171,9 @@ def check_influence_estimator(estimator, *, min_correlation=0.9, n_refits=24, gr
     >>> from skmtl import MultiTaskRidge
     >>> from skmtl.utils.estimator_checks import check_influence_estimator
     >>> correlations = check_influence_estimator(MultiTaskRidge())
-    >>> sorted(correlations)
-    [('influence', 'exact'), ('influence', 'mtif'), ('task_relatedness', 'exact'), ('task_relatedness', 'mtif')]
+    >>> sorted(correlations)  # doctest: +NORMALIZE_WHITESPACE
+    [('influence', 'exact'), ('influence', 'mtif'),
+     ('task_relatedness', 'exact'), ('task_relatedness', 'mtif')]
     """
     X, y, X_val, y_val = _problem(estimator, random_state)
     est = clone(estimator).fit(X, y)
