@@ -236,3 +236,14 @@ def test_exact_row_influence_where_a_row_alone_holds_a_direction_of_its_task(alp
     model = MultiTaskRidge(alpha=alpha).fit(X, y)
     refits = loo_effects(MultiTaskRidge(alpha=alpha), X, y, X_val, y_val)
     assert relative_error(model.influence(X_val, y_val, method="exact"), refits) < 1e-6
+
+
+def test_a_task_removal_that_cannot_be_factorized_says_what_to_do():
+    # three tasks of 10 rows, 40 features in units of 1e5: each task alone spans directions
+    # that only rounding and shared_alpha hold once it is removed (not mended, see the guide)
+    rng = np.random.default_rng(0)
+    X = np.column_stack([1e5 * rng.standard_normal((30, 40)), np.repeat(range(3), 10)])
+    model = MultiTaskRidge().fit(X, rng.standard_normal(30))
+    with pytest.raises(np.linalg.LinAlgError, match="standardize the features, or measure the removal "
+                                                    "with skmtl.inspection.loto_effects"):
+        model.task_relatedness(method="exact")

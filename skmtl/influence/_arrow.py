@@ -537,5 +537,13 @@ class ArrowHessian:
         own = own if own.ndim == 2 else own[task]
         cross = self.cross_blocks[task]
         schur = self.schur_ + cross.T @ self.coupling_[task] - own
-        factor = ops.cholesky(schur[None], "Schur complement without the task")[0]
+        try:
+            factor = ops.cholesky(schur[None], "Schur complement without the task")[0]
+        except np.linalg.LinAlgError as exc:
+            raise np.linalg.LinAlgError(
+                f"{exc} Where one task alone spans directions of the features (more features "
+                "than rows, in large units), removing it leaves them to the small shared "
+                "penalty and rounding: standardize the features, or measure the removal with "
+                "skmtl.inspection.loto_effects."
+            ) from exc
         return ops.cho_solve(factor, ops.asarray(shared_rhs))
