@@ -138,12 +138,12 @@ def _impute_features(column, features, lines, fills=None):
     fills, filled = dict(fills or {}), {}
     for name in features:
         values = column[name]
-        gaps = [i for i, v in enumerate(values) if v.lower() in _MISSING]
-        if not gaps:
+        gaps = [v.lower() in _MISSING for v in values]
+        if not any(gaps):
             continue
         how = "the data file's value"
         if name not in fills:
-            present = [i for i, v in enumerate(values) if v.lower() not in _MISSING]
+            present = [i for i, gap in enumerate(gaps) if not gap]
             if not present:
                 raise _InputError(f"feature column {name!r} is missing on every row; leave it out "
                                   "with --features.")
@@ -154,9 +154,9 @@ def _impute_features(column, features, lines, fills=None):
             else:
                 fills[name] = max(sorted(set(cells)), key=cells.count)
                 how = "the most frequent value"
-        column[name] = [fills[name] if v.lower() in _MISSING else v for v in values]
+        column[name] = [fills[name] if gap else v for v, gap in zip(values, gaps)]
         shown = f"{float(fills[name]):.4g}" if _is_number(fills[name]) else repr(fills[name])
-        filled[name] = (len(gaps), shown, how)
+        filled[name] = (sum(gaps), shown, how)
     return fills, filled
 
 

@@ -184,14 +184,12 @@ def check_task_X(estimator, X, *, reset, input_name="X"):
             f"Invalid {input_name} (it needs the columns of the X given to fit, task "
             f"column included): {exc}"
         ) from exc
-    if reset:
-        estimator._task_col_index = resolve_task_col(
-            estimator.task_col, X_array.shape[1], getattr(estimator, "feature_names_in_", None)
-        )
-    task_idx = getattr(estimator, "_task_col_index", None)
-    if task_idx is None:  # a model of another family, fitted without this function
-        task_idx = resolve_task_col(estimator.get_params().get("task_col", -1), X_array.shape[1],
+    task_idx = None if reset else getattr(estimator, "_task_col_index", None)
+    if task_idx is None:  # in fit; or a model of another family, fitted without this function
+        task_idx = resolve_task_col(getattr(estimator, "task_col", -1), X_array.shape[1],
                                     getattr(estimator, "feature_names_in_", None))
+    if reset:
+        estimator._task_col_index = task_idx
     labels = _task_column(X, X_array, task_idx)
     features = np.delete(X_array, task_idx, axis=1)
     try:
@@ -416,7 +414,7 @@ def _warn_if_not_task_ids(estimator, labels, task_idx):
     labels = np.asarray(labels)
     column = _column_name(estimator, task_idx)
     task_col = "" if estimator.task_col == -1 else f", task_col={estimator.task_col!r}"
-    distinct = np.unique(labels)
+    distinct, sizes = np.unique(labels, return_counts=True)
     looks = _scaler_signature(labels)
     if looks is not None:
         warnings.warn(
@@ -430,7 +428,6 @@ def _warn_if_not_task_ids(estimator, labels, task_idx):
         )
         return
     inexact = labels.dtype.kind == "f" and np.any(distinct[np.isfinite(distinct)] % 1 != 0)
-    sizes = np.unique(labels, return_counts=True)[1]
     single = int((sizes == 1).sum())
     if inexact or (len(labels) >= 10 and len(distinct) == len(labels)) or (
             len(distinct) >= SINGLE_ROW_TASKS_CHECKED and single > len(distinct) / 2):
