@@ -512,7 +512,7 @@ class ArrowHessian:
             shared[cancelled] = ops.solve(direct, rhs[cancelled][..., None])[..., 0]
         return shared
 
-    def drop_task_step(self, task, shared_rhs):
+    def drop_task_step(self, task, shared_rhs, added_shared_curvature=None):
         """Solve the system with task ``task``'s block row and column removed.
 
         Requires ``task_shared_blocks``.
@@ -523,6 +523,13 @@ class ArrowHessian:
             The task removed.
         shared_rhs : ndarray or torch.Tensor of shape (d_shared,) or (d_shared, m)
             The shared-block right-hand side.
+        added_shared_curvature : ndarray or torch.Tensor of shape (d_shared, d_shared), default=None
+            Curvature added to the shared block of the system without the
+            task. A model pins with it directions that only the removed task
+            held, where it knows the refit has no component: the blocks of
+            the remaining tasks hold them only up to rounding, which a small
+            shared penalty does not outweigh (the caller adds the term's
+            gradient to ``shared_rhs``).
 
         Returns
         -------
@@ -537,6 +544,8 @@ class ArrowHessian:
         own = own if own.ndim == 2 else own[task]
         cross = self.cross_blocks[task]
         schur = self.schur_ + cross.T @ self.coupling_[task] - own
+        if added_shared_curvature is not None:
+            schur = schur + ops.asarray(added_shared_curvature)
         try:
             factor = ops.cholesky(schur[None], "Schur complement without the task")[0]
         except np.linalg.LinAlgError as exc:

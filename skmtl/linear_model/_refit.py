@@ -5,6 +5,11 @@ soft-sharing linear models."""
 import numpy as np
 from joblib import Parallel, delayed
 
+from ..utils import task_groups
+
+# 1 - leverage below this: a row (or a task) alone has data along a direction
+_LEVERAGE_ONE = 1e-10
+
 
 class RefitEffectsMixin:
     """Refit effects of removing rows or tasks, for :class:`MultiTaskLinearModel`."""
@@ -84,6 +89,14 @@ class RefitEffectsMixin:
         own, shared = H.low_rank_task_step(task, base, factors, scales, rhs)
         return self._effects_from_steps(val, task, own, shared, empty)
 
+    def _fitted_row_space(self):
+        """The fitted rows, and the thin SVD ``U S Vt`` of their features restricted to their rank."""
+        fitted = np.flatnonzero((self._row_task >= 0) & (self._weights > 0))
+        Z = self._Z[fitted]
+        U, S, Vt = np.linalg.svd(Z, full_matrices=False)
+        rank = S > S[0] * max(Z.shape) * np.finfo(float).eps
+        return fitted, U[:, rank], S[rank], Vt[rank]
+
     def _lone_directions(self):
         """Unit vector ``q_i`` along which fitted row ``i`` alone has data (zero if none).
 
@@ -93,17 +106,50 @@ class RefitEffectsMixin:
         ``shared_alpha`` pins that component down, which costs digits.
         """
         if "lone" not in self._cache:
-            fitted = np.flatnonzero((self._row_task >= 0) & (self._weights > 0))
-            Z = self._Z[fitted]
-            U, S, Vt = np.linalg.svd(Z, full_matrices=False)
-            rank = S > S[0] * max(Z.shape) * np.finfo(float).eps
-            U, S, Vt = U[:, rank], S[rank], Vt[rank]
-            lone = np.flatnonzero(1.0 - np.einsum("nr,nr->n", U, U) < 1e-10)  # leverage 1
+            fitted, U, S, Vt = self._fitted_row_space()
+            lone = np.flatnonzero(1.0 - np.einsum("nr,nr->n", U, U) < _LEVERAGE_ONE)
             q = (U[lone] / S) @ Vt  # (Z^T Z)^+ z_i: orthogonal to every other row
             out = np.zeros_like(self._Z)
             out[fitted[lone]] = q / np.linalg.norm(q, axis=1, keepdims=True)
             self._cache["lone"] = out
         return self._cache["lone"]
+
+    def _task_lone_directions(self):
+        """Per task, an orthonormal basis ``(d, r_k)`` of the directions along which
+        only its rows have data (``r_k = 0`` where other tasks span all of its own).
+
+        A direction ``x = V S^-1 b`` of the rows' span meets no row of the other
+        tasks where ``U_{-k} b = 0``: since ``U`` has orthonormal columns, where
+        ``b`` is a right singular vector of ``U_k`` of singular value 1.
+        """
+        if "task lone" not in self._cache:
+            fitted, U, S, Vt = self._fitted_row_space()
+            out = [np.zeros((Vt.shape[1], 0))] * len(self.tasks_)
+            for k, rows in task_groups(self._row_task[fitted], len(self.tasks_)):
+                _, sigma, Bt = np.linalg.svd(U[rows], full_matrices=False)
+                alone = Bt[1.0 - sigma**2 < _LEVERAGE_ONE]
+                if len(alone):
+                    out[k] = np.linalg.qr(((alone / S) @ Vt).T)[0]
+            self._cache["task lone"] = out
+        return self._cache["task lone"]
+
+    def _pin_task_directions(self, task, shared_rhs):
+        """Add ``(lam / 2) |Q_k^T beta_c|^2`` per output to the objective without task ``k``.
+
+        ``Q_k`` spans the directions only task ``k`` has data along: without
+        it the refit has no component there, but the remaining tasks' blocks
+        hold them only up to rounding (``eps`` times the blocks, large in large
+        units), next to ``shared_alpha``. The pin gives them the coupling's
+        curvature without moving the refit. Returns the right-hand side with
+        the pin's gradient, and the added curvature (None where no pin).
+        """
+        lone = self._task_lone_directions()[task]
+        if lone.shape[1] == 0:
+            return shared_rhs, None
+        lam = 2.0 * self._penalty[0]
+        pins = np.kron(np.eye(self._theta.shape[1]), lone)  # per output, in the (output, feature) order
+        curvature = lam * pins @ pins.T
+        return shared_rhs - curvature @ self._beta.ravel(), curvature
 
     def _pin_lone_directions(self, task, lone, factors, scales, rhs):
         """Add ``(lam / 2) (q_i . theta_k)^2`` per output to the objective without row ``i``.
@@ -135,7 +181,7 @@ class RefitEffectsMixin:
         H = self._hessian()
         n_tasks = len(self.tasks_)
         losses = self._fitted_terms()[0]
-        step = H.drop_task_step(k, shared_grad)
+        step = H.drop_task_step(k, *self._pin_task_directions(k, shared_grad))
         # Removing a whole task is no small perturbation: where the loss is
         # nearly flat (near-separable classes) the full Newton step can
         # overshoot far. Where it does not decrease the objective without
