@@ -1,5 +1,7 @@
 """MultiTaskPoisson: the model, its influence against refits, and its use end to end."""
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -107,11 +109,26 @@ def test_targets_that_are_not_counts_are_refused_saying_how_many_and_where():
         MultiTaskPoisson().fit(X, y)
 
 
+@pytest.mark.parametrize("n_features", [2, 60])  # 60 > 40 rows: fitted in the basis of the rows' span
+def test_counts_of_1e12_fit_from_intercepts_at_the_log_mean_count(n_features):
+    """From zero coefficients the first Newton step overflowed (thirty-eighth session:
+    a warning and no fit). With intercepts, each task's mean prediction equals its
+    mean count up to the small pull toward the shared intercept (score equations)."""
+    rng = np.random.default_rng(0)
+    X = np.column_stack([0.1 * rng.standard_normal((40, n_features)), np.repeat([0, 1], 20)])
+    y = np.round(np.r_[1e12 * np.ones(20), 3e9 * np.ones(20)] * np.exp(0.3 * X[:, 0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = MultiTaskPoisson(alpha=1e-3).fit(X, y)
+    means = [model.predict(X[:20]).mean(), model.predict(X[20:]).mean()]
+    np.testing.assert_allclose(means, [y[:20].mean(), y[20:].mean()], rtol=1e-6)
+
+
 def test_counts_beyond_what_the_model_can_fit_say_so_instead_of_converging():
     rng = np.random.default_rng(0)
     X = np.column_stack([rng.standard_normal((40, 2)), np.repeat([0, 1], 20)])
     with pytest.warns(ConvergenceWarning, match="no step along the Newton direction lowers the objective"):
-        MultiTaskPoisson().fit(X, np.round(1e12 * np.exp(0.3 * X[:, 0])))
+        MultiTaskPoisson(fit_intercept=False).fit(X, np.round(1e12 * np.exp(0.3 * X[:, 0])))
 
 
 def test_a_row_of_weight_zero_is_absent_even_where_its_counts_would_overflow():

@@ -259,9 +259,9 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         return task_grad, shared_grad
 
     def _newton(self, Z, Y, row_task, weights, n_tasks, n_out, start=None):
-        """Damped Newton iterations from zero (or ``start = (theta, beta)``)."""
+        """Damped Newton iterations from :meth:`_initial_coefficients` (or ``start = (theta, beta)``)."""
         if start is None:
-            start = np.zeros((n_tasks, n_out, Z.shape[1])), np.zeros((n_out, Z.shape[1]))
+            start = self._initial_coefficients(Z, Y, row_task, weights, n_tasks, n_out)
         theta, beta = start
         losses, grads, hess = self._task_terms(Z, Y, row_task, weights, theta, n_tasks)
         value = self._objective(losses, theta, beta)
@@ -306,6 +306,16 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
             ConvergenceWarning,
         )
         return theta, beta, self.max_iter
+
+    def _initial_coefficients(self, Z, Y, row_task, weights, n_tasks, n_out):
+        """Where Newton starts: zero coefficients (task and shared)."""
+        return np.zeros((n_tasks, n_out, Z.shape[1])), np.zeros((n_out, Z.shape[1]))
+
+    def _intercept_direction(self, n_coef):
+        """The coefficients (in the fit's ``n_coef`` coordinates) that add 1 to every prediction."""
+        if self._basis is None:
+            return np.eye(n_coef)[-1]
+        return self._basis[-1]  # the rows lie in the basis' span: Z_full basis basis^T = Z_full
 
     def _set_coefficients(self, theta, beta):
         self._theta, self._beta = theta, beta

@@ -81,6 +81,23 @@ class MultiTaskPoisson(RegressorMixin, MultiTaskLinearModel):
         check_magnitude(y, "y")
         return HalfPoissonDeviance(), y[:, None]
 
+    def _initial_coefficients(self, Z, Y, row_task, weights, n_tasks, n_out):
+        """Intercepts at the log of each task's mean count (the shared one at the
+        log of all rows'), as scikit-learn's PoissonRegressor starts: from zero,
+        counts of 1e12 make the first Newton step overflow."""
+        theta, beta = super()._initial_coefficients(Z, Y, row_task, weights, n_tasks, n_out)
+        fitted = (row_task >= 0) & (weights > 0)
+        if not self._fit_intercept or not fitted.any():
+            return theta, beta
+        totals = np.bincount(row_task[fitted], weights=weights[fitted], minlength=n_tasks)
+        counts = np.bincount(row_task[fitted], weights=weights[fitted] * Y[fitted, 0], minlength=n_tasks)
+        overall = counts.sum() / totals.sum()
+        if overall == 0:
+            return theta, beta
+        means = np.divide(counts, totals, out=np.full(n_tasks, overall), where=counts > 0)
+        direction = self._intercept_direction(Z.shape[1])
+        return np.log(means)[:, None, None] * direction, np.log(overall) * direction[None]
+
     def _encode_targets(self, y):
         return self._make_loss(y)[1]
 
