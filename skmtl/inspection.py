@@ -4,7 +4,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing, check_consistent_length
-from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
+from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted, column_or_1d
 from tqdm.auto import tqdm
 
 from .base import validation_given
@@ -13,7 +13,7 @@ from .utils import check_task_X, encode_fitted_tasks, encode_tasks
 from .utils._tasks import final_step, final_step_param, quiet_inner_task_warnings
 
 
-def task_losses(estimator, X, y, tasks=None):
+def task_losses(estimator, X, y, tasks=None, sample_weight=None):
     """Mean loss of a fitted estimator on each task of ``(X, y)``.
 
     The loss is the one the estimator's influence measures
@@ -31,6 +31,9 @@ def task_losses(estimator, X, y, tasks=None):
     tasks : array-like, default=None
         Task labels to report, in order; ``estimator.tasks_`` by default.
         Tasks without rows in ``X`` get NaN.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights: each task's loss is then the weighted mean, as in fit
+        (tasks whose rows all have weight 0 get NaN).
 
     Returns
     -------
@@ -48,12 +51,13 @@ def task_losses(estimator, X, y, tasks=None):
     check_is_fitted(estimator)
     model, X_model = final_step(estimator, X)  # a Pipeline: its model, X through its steps
     tasks = model.tasks_ if tasks is None else np.asarray(tasks)
-    check_consistent_length(X, y)
+    check_consistent_length(X, y, sample_weight)
     y = column_or_1d(y)
+    weights = _check_sample_weight(sample_weight, y, ensure_non_negative=True)
     _, labels = check_task_X(model, X_model, reset=False)
     seen = encode_fitted_tasks(labels, model.tasks_) >= 0  # raises for 1 vs "1"
     row_task = encode_tasks(labels, tasks)
-    predictable = row_task >= 0
+    predictable = (row_task >= 0) & (weights > 0)
     if getattr(model, "unknown_task", "error") != "shared":
         # e.g. a network after leave-one-task-out: no head for the removed task
         predictable &= seen
@@ -68,8 +72,8 @@ def task_losses(estimator, X, y, tasks=None):
             per_row = model.get_influence_adapter().row_losses(_safe_indexing(X_model, keep), y_keep)
         else:
             per_row = prediction_losses(estimator, X_keep, y_keep)
-    counts = np.bincount(row_task, minlength=len(tasks))
-    sums = np.bincount(row_task, weights=per_row, minlength=len(tasks))
+    counts = np.bincount(row_task, weights=weights[keep], minlength=len(tasks))
+    sums = np.bincount(row_task, weights=weights[keep] * per_row, minlength=len(tasks))
     np.divide(sums, counts, out=out, where=counts > 0)
     return out
 
@@ -110,11 +114,11 @@ def _check_rows(rows, n_samples):
     return rows % n_samples
 
 
-def _refit_losses(estimator, X, y, sample_weight, keep, X_val, y_val, tasks):
+def _refit_losses(estimator, X, y, sample_weight, keep, val, tasks):
     fit_kwargs = ({} if sample_weight is None
                   else {final_step_param(estimator, "sample_weight"): sample_weight[keep]})
     model = clone(estimator).fit(_safe_indexing(X, keep), y[keep], **fit_kwargs)
-    return task_losses(model, X_val, y_val, tasks)
+    return task_losses(model, val[0], val[1], tasks, val[2])
 
 
 def _brute_force(estimator, X, y, X_val, y_val, sample_weight, dropped_rows, n_jobs, verbose, desc):
@@ -122,12 +126,13 @@ def _brute_force(estimator, X, y, X_val, y_val, sample_weight, dropped_rows, n_j
     to leave out, and return the change of every task's loss."""
     check_consistent_length(X, y, sample_weight)
     y = column_or_1d(y)
-    if validation_given(X_val, y_val):
-        check_consistent_length(X_val, y_val)
-    else:
-        X_val, y_val = X, y
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=float)
+    if validation_given(X_val, y_val):
+        check_consistent_length(X_val, y_val)
+        val = X_val, y_val, None
+    else:  # the training data, weighted as in the fit
+        val = X, y, sample_weight
     if (unknown_task := final_step_param(estimator, "unknown_task")) in estimator.get_params():
         # a removed task is then predicted with the shared coefficients
         estimator = clone(estimator).set_params(**{unknown_task: "shared"})
@@ -135,12 +140,12 @@ def _brute_force(estimator, X, y, X_val, y_val, sample_weight, dropped_rows, n_j
                   else {final_step_param(estimator, "sample_weight"): sample_weight})
     full = clone(estimator).fit(X, y, **fit_kwargs)
     tasks = final_step(full)[0].tasks_
-    base = task_losses(full, X_val, y_val, tasks)
+    base = task_losses(full, val[0], val[1], tasks, val[2])
     drops = dropped_rows(full)
     everything = np.arange(len(y))
     jobs = (
         delayed(_refit_losses)(
-            estimator, X, y, sample_weight, np.setdiff1d(everything, drop), X_val, y_val, tasks
+            estimator, X, y, sample_weight, np.setdiff1d(everything, drop), val, tasks
         )
         for drop in drops
     )
@@ -162,7 +167,8 @@ def loo_effects(
     X, y : array-like
         Training data with the task column.
     X_val, y_val : array-like, default=None
-        Where losses are measured; the training data when omitted.
+        Where losses are measured; the training data (weighted by
+        ``sample_weight``) when omitted.
     rows : array-like of int or bool, default=None
         Rows to leave out, one refit each, as integer indices (negative ones
         count from the end, as in numpy) or a boolean mask of length
@@ -213,7 +219,8 @@ def loto_effects(
     X, y : array-like
         Training data with the task column.
     X_val, y_val : array-like, default=None
-        Where losses are measured; the training data when omitted.
+        Where losses are measured; the training data (weighted by
+        ``sample_weight``) when omitted.
     n_jobs : int, default=None
         Refits run in parallel through joblib (any joblib backend).
     sample_weight : array-like of shape (n_samples,), default=None

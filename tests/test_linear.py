@@ -125,6 +125,37 @@ def test_zero_weight_is_exactly_removal(ragged_regression):
         np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("Model", [MultiTaskRidge, MultiTaskLogistic])
+def test_the_training_data_as_validation_is_weighted_as_in_fit(ragged_regression, Model):
+    """influence_ and task_relatedness_ against the training data weigh each row as
+    fit does: weight 2 is a repeated row, weight 0 a dropped one (until the
+    thirty-ninth session every row counted once there: 1.35 apart for ridge)."""
+    X, y, _, _, _ = ragged_regression
+    target = y if Model is MultiTaskRidge else (y > np.median(y)).astype(int)
+    w = np.ones(len(y))
+    w[[0, 10, 40]], w[[3, 20, 50]] = 0, 2
+    rows = np.r_[np.flatnonzero(w > 0), [3, 20, 50]]
+    weighted = Model().fit(X, target, sample_weight=w)
+    repeated = Model().fit(X[rows], target[rows])
+    for method in ("mtif", Model._refit_method):
+        np.testing.assert_allclose(weighted.task_relatedness(method=method),
+                                   repeated.task_relatedness(method=method), rtol=1e-6, atol=1e-9)
+    once = np.flatnonzero(w == 1)
+    at = np.searchsorted(np.flatnonzero(w > 0), once)  # their positions in the repeated fit
+    np.testing.assert_allclose(weighted.influence_[once], repeated.influence_[at], rtol=1e-6, atol=1e-9)
+    assert np.all(weighted.influence_[w == 0] == 0)
+
+
+def test_refit_effects_on_the_training_data_weigh_rows_as_fit():
+    X, y = make_multitask_regression(n_tasks=3, n_samples=15, n_features=3, random_state=0)
+    w = np.random.default_rng(0).integers(0, 3, len(y)).astype(float)
+    rows = np.repeat(np.arange(len(y)), w.astype(int))
+    weighted = loto_effects(MultiTaskRidge(), X, y, sample_weight=w)
+    np.testing.assert_allclose(weighted, loto_effects(MultiTaskRidge(), X[rows], y[rows]), rtol=1e-10)
+    np.testing.assert_allclose(weighted, MultiTaskRidge().fit(X, y, sample_weight=w).task_relatedness(
+        method="exact"), rtol=1e-10)
+
+
 def test_integer_weight_equals_repeated_row(regression_data):
     X, y, _, _ = regression_data
     w = np.ones(len(y))

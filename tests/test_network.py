@@ -435,6 +435,19 @@ def test_zero_weight_removes_row_exactly_with_minibatches():
     np.testing.assert_allclose(scores[keep], removed.influence(X, y), rtol=1e-9)
 
 
+def test_the_training_data_as_validation_is_weighted_as_in_fit():
+    """task_relatedness_ on the training data weighs rows as fit does: weights of 2
+    equal repeated rows (until the thirty-ninth session every row counted once)."""
+    est = SharedBottomNet(hidden_layer_sizes=(3,), activation="tanh", solver="lbfgs", max_epochs=300,
+                          tol=1e-10, weight_decay=0.05, dtype="float64", projection_dim=None,
+                          random_state=0, device="cpu")
+    X, y = make_multitask_regression(n_tasks=3, n_samples=15, n_features=3, random_state=0)
+    w = np.random.RandomState(0).randint(1, 3, len(y)).astype(float)
+    rows = np.repeat(np.arange(len(y)), w.astype(int))
+    weighted, repeated = clone(est).fit(X, y, sample_weight=w), clone(est).fit(X[rows], y[rows])
+    np.testing.assert_allclose(weighted.task_relatedness_, repeated.task_relatedness_, rtol=1e-5, atol=1e-8)
+
+
 def test_cpu_fit_is_deterministic_and_pickles():
     X, y = make_multitask_classification(n_tasks=2, n_samples=30, n_features=4, random_state=0)
     est = SharedBottomNet(hidden_layer_sizes=(8,), dropout=0.3, max_epochs=10, random_state=7, device="cpu")

@@ -34,8 +34,7 @@ class LinearAdapter(EstimatorAdapter):
         return est.loss_.loss(est._linear_predictor(X), est._encode_targets(y))
 
     def data(self, X, y):
-        Z, Y, row_task = self.estimator._check_val(X, y)
-        return Z, Y, row_task, np.ones(len(Z))
+        return self.estimator._check_val(X, y)
 
     def train_data(self):
         est = self.estimator

@@ -151,8 +151,10 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
             self._val = self._check_val(X_val, y_val)
         else:
             fitted = row_task >= 0
-            # the training data itself where every row is fitted, not a copy of it
-            self._val = (Z, Y_all, row_task) if fitted.all() else (Z[fitted], Y_all[fitted], row_task[fitted])
+            # the training data itself, weighted as in the fit (a row of weight 0 is absent);
+            # where every row is fitted, not a copy of it
+            val = (Z, Y_all, row_task, weights)
+            self._val = val if fitted.all() else tuple(a[fitted] for a in val)
         self._cache = {}
         return self
 
@@ -372,7 +374,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         return LinearAdapter(self)
 
     def _check_val(self, X_val, y_val):
-        """Validation data as ``(Z, Y, task index)``, rows of unseen tasks dropped."""
+        """Validation data as ``(Z, Y, task index, row weights)``, rows of unseen tasks dropped."""
         features, labels = check_task_X(self, X_val, reset=False, input_name="X_val")
         warn_if_unlike_training(self, self._feature_spread, features, fix=TRANSFORM_X_VAL)
         y_val = column_or_1d(y_val)
@@ -385,7 +387,8 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
             consequence="they are ignored.",
         )
         keep = row_task >= 0
-        return self._design(features[keep]), self._encode_targets(y_val[keep]), row_task[keep]
+        return (self._design(features[keep]), self._encode_targets(y_val[keep]), row_task[keep],
+                np.ones(keep.sum()))
 
     def _fitted_terms(self):
         """Per-task losses and gradients at the fit; their Hessians went into :meth:`_hessian`."""
@@ -402,12 +405,11 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         return self._cache["arrow"]
 
     def _val_terms(self, val):
-        """Per-task validation losses and their gradients (NaN for tasks without rows)."""
-        Z, Y, row_task = val
+        """Per-task (weighted mean) validation losses and their gradients (NaN for tasks without rows)."""
+        Z, Y, row_task, weights = val
         n_tasks = len(self.tasks_)
-        ones = np.ones(len(Z))
-        losses, grads, _ = self._task_terms(Z, Y, row_task, ones, self._theta, n_tasks, hessian=False)
-        empty = np.bincount(row_task, minlength=n_tasks) == 0
+        losses, grads, _ = self._task_terms(Z, Y, row_task, weights, self._theta, n_tasks, hessian=False)
+        empty = np.bincount(row_task, weights=weights, minlength=n_tasks) == 0
         losses[empty] = np.nan
         return losses, grads, empty
 

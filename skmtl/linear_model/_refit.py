@@ -17,13 +17,12 @@ class RefitEffectsMixin:
     def _val_loss_change(self, val, target, delta):
         """Change of task ``target``'s validation loss for coefficient changes
         ``delta`` of shape ``(m, n_out * d)``; one value per change."""
-        Z, Y, row_task = val
-        rows = row_task == target
-        Zj, Yj = Z[rows], Y[rows]
+        Z, Y, row_task, weights = val
+        rows = (row_task == target) & (weights > 0)
+        Zj, Yj, w = Z[rows], Y[rows], weights[rows] / weights[rows].sum()
         base = Zj @ self._theta[target].T
         shift = np.swapaxes(delta.reshape((len(delta),) + self._theta.shape[1:]) @ Zj.T, 1, 2)
-        new = self.loss_.loss(base + shift, Yj).mean(axis=1)
-        return new - self.loss_.loss(base, Yj).mean()
+        return (self.loss_.loss(base + shift, Yj) - self.loss_.loss(base, Yj)) @ w
 
     def _effects_from_steps(self, val, source, own, shared, empty):
         """Loss change of every target for steps (own block of ``source``, shared)."""

@@ -532,7 +532,8 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         if val_given:
             self._val = self._check_val(X_val, y_val)
         else:
-            self._val = {k: self._train_data[k] for k in ("x", "y", "task", "kind")}
+            # weighted as in the fit: scale = the row's weight over its task's total
+            self._val = {k: self._train_data[k] for k in ("x", "y", "task", "kind", "scale")}
         self._cache = {}
         return self
 
@@ -593,4 +594,6 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         keep = row_task >= 0
         row_task = row_task[keep]
         y_enc, kind = encode_validation_targets(y_val[keep], row_task, self.task_types_, self.classes_)
-        return {"x": features[keep], "y": y_enc, "task": row_task, "kind": kind}
+        counts = np.bincount(row_task, minlength=len(self.tasks_))
+        return {"x": features[keep], "y": y_enc, "task": row_task, "kind": kind,
+                "scale": 1.0 / counts[row_task]}

@@ -158,7 +158,7 @@ class NetInfluenceMixin:
 
     def _compute_operators(self, val):
         counts = np.bincount(val["task"], minlength=len(self.tasks_))
-        scale = 1.0 / counts[val["task"]]
+        scale = val["scale"]  # each row's weight over its task's total
         train = self._train_data
         val_t = self._train_tensors() if all(val[k] is train[k] for k in val) else self._tensors(val)
         out = []
@@ -341,8 +341,7 @@ class _BottomGradients(EstimatorAdapter):
 
     def data(self, X, y):
         val = self.est._check_val(X, y)
-        counts = np.bincount(val["task"], minlength=len(self.tasks))
-        return self._layout({**val, "scale": 1.0 / counts[val["task"]]}, np.ones(len(val["task"])))
+        return self._layout(val, np.ones(len(val["task"])))
 
     def output_gradients(self, data):
         tensors, _, row_task, _ = data
