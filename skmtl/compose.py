@@ -76,3 +76,25 @@ def make_feature_transformer(transformer, *, task_col=-1):
         ],
         verbose_feature_names_out=False,
     )
+
+
+def _input_task_col(estimator):
+    """The task column of the data ``estimator`` is fitted on.
+
+    The estimator's own ``task_col``; for a :class:`~sklearn.pipeline.Pipeline`
+    whose first step came from :func:`make_feature_transformer`, that step's
+    ``task_col`` (the task column of the raw input, wherever it lies), else
+    the final step's (steps before it keep the columns in place).
+    """
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(estimator, Pipeline):
+        return estimator.get_params().get("task_col", -1)
+    first = estimator.steps[0][1]
+    if isinstance(first, ColumnTransformer):
+        selectors = [columns for _, _, columns in first.transformers
+                     if isinstance(columns, _TaskColumnSelector) and columns.task]
+        if selectors:
+            return selectors[0].task_col
+    return _input_task_col(estimator.steps[-1][1])
+

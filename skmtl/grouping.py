@@ -1,9 +1,12 @@
 """Grouped multitask training: cluster the tasks by affinity, train one model per group."""
 
+import copy
+import dataclasses
 import numbers
 import warnings
 
 import numpy as np
+import sklearn
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.metrics import accuracy_score, r2_score
@@ -20,6 +23,7 @@ from sklearn.utils.validation import (
 from tqdm.auto import tqdm
 
 from .base import keep_state_on_error, validation_given
+from .compose import _input_task_col
 from .relatedness import (
     group_tasks,
     higher_order_affinity,
@@ -29,6 +33,7 @@ from .relatedness import (
 from .utils import (
     encode_fitted_tasks,
     encode_tasks,
+    infer_target_kind,
     normalize_task_labels,
     resolve_task_col,
     task_labels,
@@ -125,7 +130,7 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
     A task not seen in fit belongs to no group: it is predicted by every
     group's model (as each predicts an unseen task, e.g. with its shared
     coefficients) and the predictions, or class probabilities, are averaged
-    with weights proportional to the groups' training rows.
+    with weights proportional to the groups' training rows (their summed sample weights).
 
     ``influence`` and ``task_relatedness`` are those of the grouped model
     with the groups held fixed: within a group, the group model's own
@@ -195,13 +200,13 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         weighted = sample_weight is not None
         if weighted:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
-            if not (self.affinity == "mtif" or _is_matrix(self.affinity)):
+            if not (_is_matrix(self.affinity) or self.affinity == "mtif"):
                 raise ValueError(
                     f"affinity={self.affinity!r} takes no sample_weight; use affinity='mtif', "
                     "a precomputed matrix, or fit without sample_weight."
                 )
         self._task_col_index = resolve_task_col(  # read by skmtl's tools, e.g. task_losses
-            self.estimator.get_params().get("task_col", -1), self.n_features_in_,
+            _input_task_col(self.estimator), self.n_features_in_,
             getattr(self, "feature_names_in_", None),
         )
         labels, missing = self._labels(X)
@@ -213,8 +218,7 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         affinity = self._affinity(X, y, sample_weight, X_val if val_given else None,
                                   y_val if val_given else None, tasks)
         groups = self._group(affinity, len(tasks))
-        if is_classifier(self.estimator):
-            self.classes_ = np.unique(y[present])
+        if _fits_classes(self.estimator, y[present]):
             groups = _merge_single_class_groups(groups, affinity, code, y)
         rows = [np.flatnonzero(np.isin(code, np.flatnonzero(groups == g)))
                 for g in range(groups.max() + 1)]
@@ -223,9 +227,16 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
             for r in tqdm(rows, desc="Group fits", disable=not self.verbose)
         )
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(jobs)
+        if is_classifier(self.estimators_[0]):  # a network decides its kind in fit
+            self.classes_ = np.unique(y[present])
+        elif hasattr(self, "classes_"):  # from an earlier fit
+            del self.classes_
         self.tasks_, self.affinity_, self.groups_ = tasks, affinity, groups
         self._n_fit_rows, self._group_rows = len(y), rows
-        self._val = (X_val, y_val) if val_given else (None, None)
+        # what each group's fit weighed: unseen tasks average the group models by it
+        self._group_weights = np.array([sample_weight[r].sum() if weighted else len(r) for r in rows])
+        # copies: the fitted attributes must not follow later changes of the caller's arrays
+        self._val = (copy.deepcopy(X_val), copy.deepcopy(y_val)) if val_given else (None, None)
         self._cache = {}
         return self
 
@@ -269,7 +280,7 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         code = encode_fitted_tasks(
             labels, self.tasks_, unseen="warn", missing="error",
             consequence=("they are predicted by the mean of the group models, weighted by "
-                         "their training rows."),
+                         "their training rows (their sample weights)."),
         )
         return X, np.where(code >= 0, self.groups_[np.maximum(code, 0)], -1)
 
@@ -286,7 +297,7 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
     def _combine(self, X, method):
         """``method`` of each row's group model; rows of unseen tasks get the mean over
         the group models (of the probabilities, for a classifier's ``predict``),
-        weighted by the groups' training rows."""
+        weighted by the groups' training rows (summed sample weights)."""
         X, group = self._route(X)
         classify = is_classifier(self)
         unseen = np.flatnonzero(group < 0)
@@ -296,7 +307,7 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
             if len(rows):
                 parts.append((rows, self._call(model, method, X, rows)))
         if len(unseen):
-            weights = np.array([len(r) for r in self._group_rows], dtype=float)
+            weights = self._group_weights
             averaged = "predict_proba" if classify else method
             mean = sum(w / weights.sum() * self._call(model, averaged, X, unseen)
                        for w, model in zip(weights, self.estimators_))
@@ -357,7 +368,8 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         return self._combine(X, "predict_log_proba")
 
     def score(self, X, y, sample_weight=None):
-        """Accuracy (classifiers) or R^2 (regressors) of :meth:`predict`.
+        """The group models' own score of :meth:`predict`: accuracy (classifiers), R^2
+        (regressors), the Poisson D^2 of :class:`~skmtl.MultiTaskPoisson`.
 
         Parameters
         ----------
@@ -370,35 +382,43 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         -------
         score : float
         """
-        metric = accuracy_score if is_classifier(self) else r2_score
+        check_is_fitted(self)
+        metric = getattr(final_step(self.estimators_[0])[0], "_score_predictions", None)
+        if metric is None:
+            metric = accuracy_score if is_classifier(self) else r2_score
         return metric(y, self.predict(X), sample_weight=sample_weight)
 
     # -- influence of the grouped model ---------------------------------------------
+    def _group_validation(self, X_val, y_val):
+        """Per group: its task columns and the arguments ``(X_val_g, y_val_g)`` of its
+        model's influence methods (``()`` for the training data; None where the group
+        has no validation rows); and the mask of the tasks without validation rows."""
+        check_is_fitted(self)
+        members = [np.flatnonzero(self.groups_ == g) for g in range(len(self.estimators_))]
+        if not validation_given(X_val, y_val):
+            return [(m, ()) for m in members], np.zeros(len(self.tasks_), dtype=bool)
+        labels, _ = self._labels(X_val)
+        y_val = column_or_1d(y_val)
+        check_consistent_length(X_val, y_val)
+        code = encode_fitted_tasks(labels, self.tasks_, rows="validation rows", unseen="warn",
+                                   consequence="they are ignored.")
+        group = np.where(code >= 0, self.groups_[np.maximum(code, 0)], -1)
+        out = []
+        for g, m in enumerate(members):
+            rows = np.flatnonzero(group == g)
+            out.append((m, (_safe_indexing(X_val, rows), y_val[rows]) if len(rows) else None))
+        return out, np.bincount(code[code >= 0], minlength=len(self.tasks_)) == 0
+
     def _per_group(self, X_val, y_val, method_name, kwargs, n_rows, rows_of):
         """The ``(n_rows, n_tasks)`` matrix of ``method_name(X_val_g, y_val_g, **kwargs)``
         of every group model ``g``, placed at rows ``rows_of[g]`` and the group's task
         columns; 0 elsewhere, NaN in the columns of tasks without validation rows."""
-        check_is_fitted(self)
-        if validation_given(X_val, y_val):
-            labels, _ = self._labels(X_val)
-            y_val = column_or_1d(y_val)
-            check_consistent_length(X_val, y_val)
-            code = encode_fitted_tasks(labels, self.tasks_, rows="validation rows", unseen="warn",
-                                       consequence="they are ignored.")
-            group = np.where(code >= 0, self.groups_[np.maximum(code, 0)], -1)
         out = np.zeros((n_rows, len(self.tasks_)))
-        for g, model in enumerate(self.estimators_):
-            members = np.flatnonzero(self.groups_ == g)
-            if not validation_given(X_val, y_val):
-                out[np.ix_(rows_of[g], members)] = getattr(model, method_name)(**kwargs)
-                continue
-            val_rows = np.flatnonzero(group == g)
-            if len(val_rows) == 0:
-                out[:, members] = np.nan
-                continue
-            out[np.ix_(rows_of[g], members)] = getattr(model, method_name)(
-                _safe_indexing(X_val, val_rows), y_val[val_rows], **kwargs)
-        out[:, np.isnan(out).any(axis=0)] = np.nan
+        groups, empty = self._group_validation(X_val, y_val)
+        for model, rows, (members, val) in zip(self.estimators_, rows_of, groups):
+            if val is not None:
+                out[np.ix_(rows, members)] = getattr(model, method_name)(*val, **kwargs)
+        out[:, empty | np.isnan(out).any(axis=0)] = np.nan
         return out
 
     @available_if(_group_has("task_relatedness"))
@@ -420,6 +440,7 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
             within a group, 0 across groups, NaN for targets without
             validation rows.
         """
+        check_is_fitted(self)
         members = [np.flatnonzero(self.groups_ == g) for g in range(len(self.estimators_))]
         return self._per_group(X_val, y_val, "task_relatedness", kwargs, len(self.tasks_), members)
 
@@ -442,7 +463,111 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
             and for rows that took no part in the fit; NaN for targets
             without validation rows.
         """
+        check_is_fitted(self)
         return self._per_group(X_val, y_val, "influence", kwargs, self._n_fit_rows, self._group_rows)
+
+    @available_if(_group_has("influence_chunked"))
+    def influence_chunked(self, X_val=None, y_val=None, *, reduce_func=None, working_memory=None,
+                          **kwargs):
+        """:meth:`influence` as a generator of blocks of consecutive training rows.
+
+        Each group model streams its own rows
+        (:meth:`~skmtl.MultiTaskRidge.influence_chunked`); the blocks
+        interleave them in the order of the ``X`` given to ``fit``.
+
+        Parameters
+        ----------
+        X_val, y_val : array-like, default=None
+            As in :meth:`influence`.
+        reduce_func : callable, default=None
+            ``reduce_func(block, start)`` is yielded instead of each block.
+        working_memory : float, default=None
+            Memory in MiB a block may take;
+            ``sklearn.get_config()["working_memory"]`` when None.
+        **kwargs
+            Passed to the group models' ``influence_chunked`` (e.g. ``method``).
+
+        Returns
+        -------
+        blocks : generator of ndarray of shape (n_block_rows, n_tasks)
+            Rows ``start:start + n_block_rows`` of ``influence(X_val, y_val,
+            **kwargs)``; or ``reduce_func(block, start)`` of each block.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmtl import MultiTaskRidge, TaskGroupedEstimator
+        >>> from skmtl.datasets import make_multitask_regression
+        >>> X, y = make_multitask_regression(n_tasks=4, n_samples=20, random_state=0)
+        >>> model = TaskGroupedEstimator(MultiTaskRidge(), n_groups=2, random_state=0).fit(X, y)
+        >>> blocks = model.influence_chunked(working_memory=0.001)
+        >>> bool(np.allclose(np.vstack(list(blocks)), model.influence()))
+        True
+        """
+        groups, empty = self._group_validation(X_val, y_val)
+        n_rows, n_tasks = self._n_fit_rows, len(self.tasks_)
+        memory = sklearn.get_config()["working_memory"] if working_memory is None else working_memory
+        step = max(1, int(memory * 2**20 // (8 * n_tasks)))
+        streams = [None if val is None else
+                   model.influence_chunked(*val, working_memory=working_memory, **kwargs)
+                   for model, (_, val) in zip(self.estimators_, groups)]
+
+        def take(g, count, buffers):
+            """The next ``count`` rows of group ``g``'s stream."""
+            while sum(len(b) for b in buffers[g]) < count:
+                buffers[g].append(next(streams[g]))
+            rows = np.concatenate(buffers[g])
+            buffers[g] = [rows[count:]]
+            return rows[:count]
+
+        def blocks():
+            buffers = [[] for _ in streams]
+            done = [0] * len(streams)  # rows of each group already placed
+            for start in range(0, n_rows, step):
+                stop = min(start + step, n_rows)
+                block = np.zeros((stop - start, n_tasks))
+                for g, (members, _) in enumerate(groups):
+                    if streams[g] is None:
+                        continue
+                    rows = self._group_rows[g]
+                    count = np.searchsorted(rows, stop) - done[g]
+                    if count:
+                        placed = rows[done[g]:done[g] + count] - start
+                        block[np.ix_(placed, members)] = take(g, count, buffers)
+                        done[g] += count
+                block[:, empty] = np.nan
+                yield block if reduce_func is None else reduce_func(block, start)
+
+        return blocks()
+
+    @available_if(_group_has("influence_chunked"))
+    def influence_total(self, X_val=None, y_val=None, *, task_weights=None, working_memory=None, **kwargs):
+        """Each training row's total influence over the tasks with validation rows.
+
+        Parameters
+        ----------
+        X_val, y_val : array-like, default=None
+            As in :meth:`influence`.
+        task_weights : array-like of shape (n_tasks,), default=None
+            One weight per task of ``tasks_``; all ones when None.
+        working_memory : float, default=None
+            As in :meth:`influence_chunked`.
+        **kwargs
+            Passed to the group models' ``influence_chunked`` (e.g. ``method``).
+
+        Returns
+        -------
+        totals : ndarray of shape (n_fit_rows,)
+            ``sum_j task_weights[j] * influence[i, j]`` over the tasks with
+            validation rows.
+        """
+        weights = np.ones(len(self.tasks_)) if task_weights is None else column_or_1d(task_weights)
+        if len(weights) != len(self.tasks_):
+            raise ValueError(f"task_weights has {len(weights)} entries; it needs one per task "
+                             f"of tasks_ ({len(self.tasks_)}).")
+        blocks = self.influence_chunked(X_val, y_val, working_memory=working_memory, **kwargs,
+                                        reduce_func=lambda block, start: np.nansum(block * weights, axis=1))
+        return np.concatenate(list(blocks))
 
     def _at_fit(self, method):
         check_is_fitted(self)
@@ -464,11 +589,12 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        inner = get_tags(self.estimator)
+        # once fitted, the group models' kind (a network decides it in fit)
+        inner = get_tags(self.estimators_[0] if hasattr(self, "estimators_") else self.estimator)
         tags.estimator_type = inner.estimator_type
         tags.classifier_tags = inner.classifier_tags
         tags.regressor_tags = inner.regressor_tags
-        tags.target_tags.required = True
+        tags.target_tags = dataclasses.replace(inner.target_tags, required=True)
         return tags
 
 
@@ -486,6 +612,15 @@ def _fit_group(estimator, X, y, sample_weight, rows):
     fit_params = ({} if sample_weight is None
                   else {final_step_param(estimator, "sample_weight"): sample_weight[rows]})
     return clone(estimator).fit(_safe_indexing(X, rows), y[rows], **fit_params)
+
+
+def _fits_classes(estimator, y):
+    """Whether ``estimator`` fits ``y`` as classes: its type, or where it decides in
+    fit (a network with ``task_types=None``), as :func:`~skmtl.utils.infer_target_kind` reads ``y``."""
+    kind = get_tags(estimator).estimator_type
+    if kind is not None:
+        return kind == "classifier"
+    return infer_target_kind(y)[0] == "classification"
 
 
 def _merge_single_class_groups(groups, affinity, code, y):

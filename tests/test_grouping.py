@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import is_classifier
 from sklearn.model_selection import GridSearchCV, KFold
 
 from skmtl import MultiTaskLogistic, MultiTaskRidge, TaskGroupedEstimator
@@ -136,6 +137,20 @@ def test_unseen_task_is_the_rows_weighted_mean_of_the_groups():
     assert_allclose(pred, 0.6 * parts[0] + 0.4 * parts[1])
 
 
+def test_unseen_task_weighs_the_groups_by_their_sample_weights():
+    X, y = conflicting_clusters(6)
+    X, y = X[X[:, -1] != 5], y[X[:, -1] != 5]  # groups of 60 and 40 rows
+    w = np.where(X[:, -1] < 3, 1.0, 3.0)  # weights 60 and 120
+    model = TaskGroupedEstimator(MultiTaskRidge(), affinity=BLOCKS[:5, :5]).fit(X, y, sample_weight=w)
+    new = X[:4].copy()
+    new[:, -1] = 9
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        pred = model.predict(new)
+        parts = [est.predict(new) for est in model.estimators_]
+    assert_allclose(pred, parts[0] / 3 + 2 * parts[1] / 3)
+
+
 def test_influence_and_relatedness_per_group():
     X, y = conflicting_clusters(7)
     X_val, y_val = conflicting_clusters(8)
@@ -225,3 +240,73 @@ def test_more_groups_than_tasks_say_every_task_trains_alone():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         TaskGroupedEstimator(MultiTaskRidge(), n_groups=3).fit(X, y)  # as many: as documented
+
+
+def test_a_network_that_decides_its_kind_in_fit_groups_as_a_classifier():
+    # task_types=None: the unfitted net is neither a classifier nor a regressor
+    from skmtl.network import SharedBottomNet
+
+    X, y = make_multitask_classification(n_tasks=4, n_samples=30, n_features=3, random_state=0)
+    net = SharedBottomNet(hidden_layer_sizes=(4,), solver="lbfgs", max_epochs=50, device="cpu",
+                          random_state=0, projection_dim=None)
+    model = TaskGroupedEstimator(net, n_groups=2, random_state=0).fit(X, y)
+    assert is_classifier(model)
+    assert_array_equal(model.classes_, [0, 1])
+    assert model.score(X, y) == np.mean(model.predict(X) == y)
+    assert model.predict_proba(X).shape == (len(X), 2)
+
+
+def test_the_score_and_target_tags_are_the_group_models():
+    from sklearn.metrics import d2_tweedie_score
+    from sklearn.utils import get_tags
+
+    from skmtl import MultiTaskPoisson
+    from skmtl.datasets import make_multitask_counts
+
+    X, y = make_multitask_counts(n_tasks=4, n_samples=30, n_features=3, random_state=0)
+    model = TaskGroupedEstimator(MultiTaskPoisson(), n_groups=2, random_state=0).fit(X, y)
+    assert model.score(X, y) == d2_tweedie_score(y, model.predict(X), power=1)
+    assert get_tags(model).target_tags.positive_only
+
+
+def test_fitted_attributes_do_not_follow_later_changes_of_the_validation_data():
+    X, y = conflicting_clusters(0)
+    X_val, y_val = X.copy(), y.copy()
+    model = TaskGroupedEstimator(MultiTaskRidge(), n_groups=2, random_state=0)
+    model.fit(X, y, X_val=X_val, y_val=y_val)
+    y_val += 100.0
+    assert_allclose(model.task_relatedness_, model.task_relatedness(X, y))
+
+
+def test_around_a_pipeline_the_task_column_is_the_feature_transformers():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skmtl.compose import make_feature_transformer
+    from skmtl.relatedness import surrogate_affinity
+
+    X, y = conflicting_clusters(0)
+    frame = pd.DataFrame(X[:, :-1], columns=list("abcde")).assign(task=X[:, -1].astype(int))
+    frame = frame[["task", *"abcde"]]  # the task column first
+    pipe = make_pipeline(make_feature_transformer(StandardScaler(), task_col="task"), MultiTaskRidge())
+    model = TaskGroupedEstimator(pipe, n_groups=2, random_state=0).fit(frame, y)
+    assert_array_equal(model.tasks_, np.arange(6))
+    assert surrogate_affinity(pipe, frame, y, random_state=0).shape == (6, 6)
+
+
+def test_influence_streams_in_blocks_of_the_training_rows():
+    X, y = conflicting_clusters(0)
+    order = np.random.default_rng(0).permutation(len(y))  # the groups' rows interleave
+    X, y = X[order], y[order]
+    model = TaskGroupedEstimator(MultiTaskRidge(), n_groups=2, random_state=0).fit(X, y)
+    X_val, y_val = X[X[:, -1] != 4], y[X[:, -1] != 4]  # task 4 without validation rows
+    want = model.influence(X_val, y_val, method="exact")
+    blocks = list(model.influence_chunked(X_val, y_val, method="exact", working_memory=0.0005))
+    assert len(blocks) > 3
+    assert_allclose(np.vstack(blocks), want)
+    starts = model.influence_chunked(X_val, y_val, reduce_func=lambda block, start: start,
+                                     working_memory=0.0005)
+    assert list(starts) == list(np.cumsum([0] + [len(b) for b in blocks[:-1]]))
+    weights = np.arange(6.0)
+    assert_allclose(model.influence_total(X_val, y_val, method="exact", task_weights=weights),
+                    np.nansum(want * weights, axis=1))

@@ -1,5 +1,7 @@
 """Multitask Poisson regression (log link) with soft parameter sharing."""
 
+from functools import partial
+
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import d2_tweedie_score
@@ -137,4 +139,7 @@ class MultiTaskPoisson(RegressorMixin, MultiTaskLinearModel):
         score : float
             1 for a perfect fit, 0 for the mean of ``y``; negative for worse.
         """
-        return d2_tweedie_score(y, self.predict(X), sample_weight=sample_weight, power=1)
+        return self._score_predictions(y, self.predict(X), sample_weight=sample_weight)
+
+    # the score of predictions, also for models that combine MultiTaskPoisson's (TaskGroupedEstimator)
+    _score_predictions = staticmethod(partial(d2_tweedie_score, power=1))

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from ..inspection import task_losses
 from ..base import validation_given
+from ..compose import _input_task_col
 from ..utils import (
     check_result_memory, encode_fitted_tasks, encode_tasks, normalize_task_labels,
     preview_labels, task_labels,
@@ -255,7 +256,7 @@ def task_subset_losses(
     if val_given:
         check_consistent_length(X_val, y_val)
     y = column_or_1d(y)
-    task_col = estimator.get_params().get("task_col", -1)
+    task_col = _input_task_col(estimator)
     labels, missing = task_labels(X, task_col)
     tasks = normalize_task_labels(np.unique(labels[~missing]))
     X_val, y_val = (X_val, column_or_1d(y_val)) if val_given else (X, y)
