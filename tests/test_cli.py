@@ -437,11 +437,11 @@ def test_bad_input_exits_nonzero_with_message(tmp_path, capsys):
         ("a,t,y\n1,1,2\n", ["--features", "a,z"], "--features names columns not in"),
         ("a,t,y\n1,1,2\n", ["--features", "a,t"], "--features names 't', the --task-col column"),
         ("a,t,y\n1,1,2\n", ["--features", "t,y"], "names 't', 'y', the --task-col and --target"),
-        ("a,t,y\n1,1,2\n,1,3\n", [], "missing values (empty, NA, NaN, ?) in 'a': 1 (line 3)"),
-        ("a,t,y\n1,1,2\n2,,3\n", [], "missing values (empty, NA, NaN, ?) in 't': 1 (line 3)"),
+        ("a,t,y\n1,1,2\n,1,3\n", [], "missing values in 'a': 1 read as missing from empty (line 3)"),
+        ("a,t,y\n1,1,2\n2,,3\n", [], "missing values in 't': 1 read as missing from empty (line 3)"),
         ("a,t,y\n1,1,2\n2,1\n", [], "line 3 of"),
         ("a,t,y\n1,1,2\n2,1,inf\n", [], "target 'y' holds 'inf' on line 3; values must be finite"),
-        ("a,t,y\n1,1,2\n2,1,\n", [], "in 'y': 1 (line 3); fill them in, or pass --dropna"),
+        ("a,t,y\n1,1,2\n2,1,\n", [], "in 'y': 1 read as missing from empty (line 3); fill them in, or pass --dropna"),
         ("a,t,y\n1,1,yes\n2,1,no\n", ["--model", "ridge"], "--model ridge needs a numeric target"),
         ("a,t,y\n1,1,0.5\n2,1,1.5\n", ["--model", "logistic"], "the target 'y' is continuous"),
         ("a,t,a,y\n1,1,2,0.5\n2,2,3,1.5\n", [], "names 'a' more than once"),
@@ -449,6 +449,10 @@ def test_bad_input_exits_nonzero_with_message(tmp_path, capsys):
         # plain numbers, not numpy's repr (np.int64(5))
         ("a,t,y\n1,1,5.0\n2,2,5.0\n", [], "the target 'y' holds one value (5) in every row"),
         ("a,t,y\n1,1,2.5\n2,2,2.5\n", [], "the target 'y' holds one value (2.5) in every row"),
+        # a spreadsheet's export with semicolons (and decimal commas)
+        ("a;t;y\n1,5;1;2\n2;1;3\n", [], "one column, 'a;t;y', with ';' between the names"),
+        # Excel's default 'CSV' encoding
+        ("a,t,y\n1,Z\xfcrich,2\n".encode("cp1252"), [], "it is not UTF-8 text"),
         # a feature named as the task column: a task per row
         ("a,t,y\n" + "".join(f"{i / 7:.3f},{i % 2},{i}\n" for i in range(12)), ["--task-col", "a"],
          "--task-col a holds a different value on each of the 12 rows"),
@@ -456,7 +460,7 @@ def test_bad_input_exits_nonzero_with_message(tmp_path, capsys):
 )
 def test_bad_input_messages(tmp_path, capsys, content, args, message):
     path = tmp_path / "data.csv"
-    path.write_text(content)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
     options = {"--task-col": "t", "--target": "y"}
     for flag, value in zip(args[::2], args[1::2]):
         options[flag] = value
@@ -679,14 +683,15 @@ def test_missing_values_are_listed_then_dropped_with_dropna(tmp_path, capsys):
             "--out", str(tmp_path / "out")]
     status, out, err = run_main(capsys, *argv)
     assert status == 1 and out == ""
-    assert err == ("skmtl relatedness: error: missing values (empty, NA, NaN, ?) in 'a': 1 "
-                   "(line 11); 'y': 2 (lines 6, 11); fill them in, pass --impute to fill those of "
-                   "the features, or pass --dropna to drop 2 rows.\n")
+    assert err == ("skmtl relatedness: error: missing values in 'a': 1 read as missing from '?' "
+                   "(line 11); 'y': 2 read as missing from empty, 'NA' (lines 6, 11); fill them in, "
+                   "pass --impute to fill those of the features, or pass --dropna to drop 2 rows; if "
+                   "such a text is a real value, say which mean missing with --na-values.\n")
     status, out, err = run_main(capsys, *argv, "--dropna")
     assert status == 0, err
-    out = out.split("\n", 1)[1]  # after the line naming the features
-    assert out.startswith("--dropna: dropped 2 rows with missing values (by column: 'a': 1, "
-                          "'y': 2); 38 rows left.\ntarget 'y': regression (numbers")
+    out = out.split("\n", 1)[1].replace("\n  ", " ")  # after the line naming the features
+    assert out.startswith("--dropna: dropped 2 rows with missing values (by column: 'a': 1 ('?'), "
+                          "'y': 2 (empty, 'NA')); 38 rows left.\ntarget 'y': regression (numbers")
     # the rows keep their numbers in the file
     written = [int(r[0]) for r in read_rows(tmp_path / "out" / "influence.csv")[1:]]
     assert written == [i for i in range(40) if i not in (4, 9)]
@@ -702,17 +707,18 @@ def test_impute_fills_features_with_the_data_files_medians_and_most_frequent_val
             "--out", str(tmp_path / "out")]
     status, out, err = run_main(capsys, *argv, "--trusted", trusted)
     assert status == 1
-    assert "in 'a': 2 (lines 6, 7); 'kind': 1 (line 10); fill them in, pass --impute" in err
+    assert ("in 'a': 2 read as missing from empty, 'NA' (lines 6, 7); 'kind': 1 read as missing "
+            "from '?' (line 10); fill them in, pass --impute") in err
     status, out, err = run_main(capsys, *argv, "--trusted", trusted, "--impute")
     assert status == 0, err
     out = out.replace("\n  ", " ")  # the notes' lines joined
     # a's median over the other 28 rows, 'kind' most often 'p': the trusted rows alike
     median = np.median([i % 7 for i in range(30) if i not in (4, 5)])
-    assert (f"--impute: filled 3 missing feature values of the 30 rows (by column: 'a': 2 with "
-            f"the median {median:.4g}; 'kind': 1 with the most frequent value 'p').") in out
+    assert (f"--impute: filled 3 missing feature values of the 30 rows (by column: 'a': 2 (empty, "
+            f"'NA') with the median {median:.4g}; 'kind': 1 ('?') with the most frequent value 'p').") in out
     assert (f"--impute: filled 12 missing feature values of the 6 --trusted rows (by column: 'a': "
-            f"6 with the data file's value {median:.4g}; 'kind': 6 with the data file's value 'p')."
-            ) in out
+            f"6 ('NA') with the data file's value {median:.4g}; 'kind': 6 ('NA') with the data file's "
+            "value 'p').") in out
     from skmtl.cli._io import _read_csv
 
     data = _read_csv(path, "task", "y", impute=True)
@@ -725,7 +731,7 @@ def test_impute_fills_features_with_the_data_files_medians_and_most_frequent_val
     rows[0][-1] = "NA"  # a missing target still needs --dropna
     write_csv(tmp_path / "data.csv", ["a", "kind", "task", "y"], rows)
     status, out, err = run_main(capsys, *argv, "--impute")
-    assert status == 1 and "in 'y': 1 (line 2); fill them in, or pass --dropna to drop 1 row." in err
+    assert status == 1 and "in 'y': 1 read as missing from 'NA' (line 2); fill them in, or pass --dropna to drop 1 row" in err
 
 
 def test_a_score_below_the_most_frequent_class_says_what_to_try(tmp_path, capsys):
@@ -766,8 +772,9 @@ def test_the_default_features_are_named_and_leave_out_a_column_that_numbers_the_
     status, out, err = run_main(capsys, *argv)
     assert status == 0, err
     assert out.replace("\n  ", " ").startswith(
-        "features: every column but --task-col and --target (a, b); left out 'rownames', which "
-        "numbers the rows in order (a row id, not a feature); choose them with --features.\n")
+        "features: every column but --task-col and --target (a, b); left out 'rownames': a column "
+        "without a name, or numbering the rows in order, is a row index, not a feature; choose them "
+        "with --features.\n")
     status, out, err = run_main(capsys, *argv[:-2], "--features", "rownames,a,b", "--out",
                                 str(tmp_path / "out2"))
     assert status == 0 and not out.startswith("features:")  # named: kept
@@ -1088,3 +1095,68 @@ def test_rows_are_scored_in_first_order_beyond_the_affordable_count(data_csv, tm
     assert "task relatedness by exact refit without each task" in out
     assert ("row influence by first-order influence (exact refit without each row up to 50 "
             "training rows):") in " ".join(out.split())
+
+
+def test_na_values_say_which_cell_texts_mean_missing(tmp_path, capsys):
+    # a class named None (as in "injury: None, Minor, Major") is read as missing by default
+    rows = grouped_rows(60, 2, target=lambda y: np.where(y > 1, "Major", np.where(y > -1, "Minor", "None")))
+    path = write_csv(tmp_path / "sev.csv", ["a", "b", "task", "y"], rows)
+    argv = ["relatedness", path, "--task-col", "task", "--target", "y", "--out", str(tmp_path / "out")]
+    status, out, err = run_main(capsys, *argv)
+    n_none = sum(r[-1] == "None" for r in rows)
+    assert status == 1 and f"in 'y': {n_none} read as missing from 'None'" in err
+    assert "say which mean missing with --na-values" in err
+    status, out, err = run_main(capsys, *argv, "--na-values", "NA,?")
+    assert status == 0, err
+    assert [r[2] for r in read_rows(tmp_path / "out" / "influence.csv")[1:]].count("None") > 0
+
+
+def test_an_unnamed_column_is_a_row_index_and_left_out(tmp_path, capsys):
+    # what DataFrame.to_csv() writes after a filter or shuffle: an index without a name,
+    # not counting the rows in order; and the empty column of a comma closing each line
+    rows = grouped_rows(40, 2)
+    order = np.random.default_rng(0).permutation(80)[:40]
+    path = write_csv(tmp_path / "idx.csv", ["", "a", "b", "task", "y", "Unnamed: 5"],
+                     [[str(i)] + row + [""] for i, row in zip(order, rows)])
+    status, out, err = run_main(capsys, "relatedness", path, "--task-col", "task", "--target", "y",
+                                "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    assert out.replace("\n  ", " ").startswith(
+        "features: every column but --task-col and --target (a, b); left out '', 'Unnamed: 5': a "
+        "column without a name, or numbering the rows in order, is a row index, not a feature")
+
+
+def test_a_named_column_empty_on_every_row_is_named_with_the_fix(tmp_path, capsys):
+    path = write_csv(tmp_path / "e.csv", ["a", "b", "task", "y", "notes"],
+                     [row + [""] for row in grouped_rows(20, 2)])
+    status, out, err = run_main(capsys, "relatedness", path, "--task-col", "task", "--target", "y")
+    assert status == 1 and "column 'notes' is missing on every row" in err
+    assert "leave it out with --features" in err
+
+
+def test_impute_fills_the_trusted_rows_with_the_data_files_values_where_it_has_no_gaps(tmp_path, capsys):
+    rows = [[f"{i % 7}", f"t{i % 3}", str(i % 2)] for i in range(30)]
+    path = write_csv(tmp_path / "data.csv", ["a", "task", "y"], rows)
+    trusted = write_csv(tmp_path / "trusted.csv", ["a", "task", "y"],
+                        [["NA" if i < 3 else "100", f"t{i % 3}", str(i % 2)] for i in range(6)])
+    status, out, err = run_main(capsys, "select", path, "--task-col", "task", "--target", "y",
+                                "--ratio", "0.1", "--trusted", trusted, "--impute",
+                                "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    median = np.median([i % 7 for i in range(30)])
+    assert (f"'a': 3 ('NA') with the data file's value {median:.4g}" in out.replace("\n  ", " "))
+
+
+def test_a_class_held_out_alone_goes_back_to_the_training_part(tmp_path, capsys):
+    rows = grouped_rows(60, 2, target=lambda y: (y > 0).astype(int).astype(str))
+    rows[7][-1] = "2"  # one row of a third class
+    path = write_csv(tmp_path / "rare.csv", ["a", "b", "task", "y"], rows)
+    for seed in range(6):  # some split holds the row out
+        status, out, err = run_main(capsys, "relatedness", path, "--task-col", "task", "--target", "y",
+                                    "--random-state", str(seed), "--out", str(tmp_path / f"o{seed}"))
+        assert status == 0, err
+        if "absent from the training part" in err:
+            assert "1 row of class 2, held out by --val-fraction" in err.replace("\n  ", " ")
+            break
+    else:
+        pytest.fail("no split held the rare class out")

@@ -17,7 +17,18 @@ import warnings
 import numpy as np
 
 from ..utils import MAX_CLASS_CODES
-from ._io import _TOP_DEFAULT, _InputError, _plan_outputs, _read_csv, _rows, _wrap, _write_lines
+from ._io import (
+    _MISSING,
+    _TOP_DEFAULT,
+    MISSING_HELP,
+    _InputError,
+    _missing_texts,
+    _plan_outputs,
+    _read_csv,
+    _rows,
+    _wrap,
+    _write_lines,
+)
 from ._report import (
     _AFFORDABLE_COEFS,
     _choose_alpha,
@@ -37,11 +48,12 @@ from ._report import (
 def _load(args):
     """Read ``args.data``, report rows dropped for missing values, make the model."""
     data = _read_csv(args.data, args.task_col, args.target, args.features, args.dropna,
-                     impute=args.impute)
+                     impute=args.impute, missing_texts=args.na_values)
     if args.features is None:
         shown = ", ".join(data["features"][:12]) + (", ..." if len(data["features"]) > 12 else "")
-        ids = (f"; left out {', '.join(map(repr, data['row_ids']))}, which numbers the rows in "
-               "order (a row id, not a feature)" if data["row_ids"] else "")
+        ids = (f"; left out {', '.join(map(repr, data['row_ids']))}: a column without a name, "
+               "or numbering the rows in order, is a row index, not a feature"
+               if data["row_ids"] else "")
         print(_wrap(f"features: every column but --task-col and --target ({shown}){ids}; "
                     "choose them with --features."))
     if data["categories"]:
@@ -49,7 +61,7 @@ def _load(args):
                             for name, values in data["categories"].items())
         print(_wrap(f"text feature columns, one 0/1 column per value: {encoded}."))
     if data["dropped"]:
-        counts = ", ".join(f"{name!r}: {n}" for name, n in data["dropped"].items())
+        counts = ", ".join(f"{name!r}: {n} ({texts})" for name, (n, texts) in data["dropped"].items())
         print(_wrap(f"--dropna: dropped {_rows(data['n_dropped'])} with missing values (by "
                     f"column: {counts}); {_rows(len(data['y']))} left."))
     if data["imputed"]:
@@ -64,8 +76,9 @@ def _load(args):
 
 def _imputed_note(imputed, n_rows, rows="rows"):
     """What ``--impute`` filled, by column."""
-    counts = "; ".join(f"{name!r}: {n} with {how} {shown}" for name, (n, shown, how) in imputed.items())
-    total = sum(n for n, _, _ in imputed.values())
+    counts = "; ".join(f"{name!r}: {n} ({texts}) with {how} {shown}"
+                       for name, (n, shown, how, texts) in imputed.items())
+    total = sum(n for n, *_ in imputed.values())
     return (f"--impute: filled {total} missing feature value{'s' * (total > 1)} of the {n_rows} "
             f"{rows} (by column: {counts}).")
 
@@ -92,7 +105,7 @@ def _load_trusted(args, data, kind):
         raise _InputError("--trusted works with the linear models; leave out --model net.")
     clean = _read_csv(args.trusted, args.task_col, args.target, args.features, args.dropna,
                       categories=data["categories"], impute=args.impute, fills=data["fills"],
-                      left_out=data["row_ids"])
+                      left_out=data["row_ids"], missing_texts=args.na_values)
     if clean["imputed"]:
         print(_wrap(_imputed_note(clean["imputed"], len(clean["y"]), rows="--trusted rows")))
     if sorted(clean["features"]) != sorted(data["features"]):
@@ -305,8 +318,12 @@ def _build_parser():
                        f"(text, or at most {MAX_CLASS_CODES} distinct integers); net decides "
                        "the same way.")
         p.add_argument("--dropna", action="store_true",
-                       help="drop the rows with a missing value (empty, NA, NaN, ?) in a "
+                       help="drop the rows with a missing value (see --na-values) in a "
                        "column used (default: stop and list them).")
+        p.add_argument("--na-values", type=_missing_texts, default=_MISSING, metavar="TEXTS",
+                       help="comma-separated cell texts that mean a missing value, in any case "
+                       f"(default: {MISSING_HELP}); empty cells always do. Give them where a "
+                       "real value reads like one: --na-values NA keeps a class named None.")
         p.add_argument("--impute", action="store_true",
                        help="fill missing feature values: a column of numbers with its "
                        "median, a text column with its most frequent value, over the rows of "

@@ -2,6 +2,7 @@
 
 import csv
 import os
+import re
 import textwrap
 
 import numpy as np
@@ -9,8 +10,19 @@ import numpy as np
 _TOP_DEFAULT = 10
 # a text feature column with more distinct values is refused: an id or free text, not a category
 _MAX_CATEGORIES = 50
-# cells read as missing values (compared in lower case)
+# cells read as missing values by default (compared in lower case; --na-values replaces them)
 _MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "?", "#n/a", "<na>"})
+MISSING_HELP = "empty cells and NA, N/A, NaN, -NaN, null, None, ?, #N/A, <NA> in any case"
+
+
+def _missing_texts(texts):
+    """The cell texts ``--na-values`` names, as the set compared in lower case (empty cells always)."""
+    return frozenset({""} | {t.strip().lower() for t in texts.split(",")})
+
+
+def _shown_texts(values):
+    """The distinct cell texts of ``values`` read as missing, for a message."""
+    return ", ".join(repr(v) if v else "empty" for v in sorted(set(values)))
 
 
 class _InputError(Exception):
@@ -103,44 +115,50 @@ def _lines_text(lines):
     return f"line{'s' if len(lines) > 1 else ''} {shown}"
 
 
-def _missing_rows(column, used, lines, dropna, features=()):
+def _missing_rows(column, used, lines, dropna, features=(), missing_texts=_MISSING):
     """Positions of the rows to drop for missing values (an _InputError
     listing them by column without ``dropna``, and pointing to ``--impute``
-    where some of ``features`` miss values), and their counts by column."""
+    where some of ``features`` miss values), and by column their count and
+    the cell texts read as missing."""
     missing = {}
     for name in used:
-        rows = [i for i, v in enumerate(column[name]) if v.lower() in _MISSING]
+        rows = [i for i, v in enumerate(column[name]) if v.lower() in missing_texts]
         if rows:
             missing[name] = rows
     if not missing:
         return [], {}
     drop = sorted(set().union(*missing.values()))
-    counts = {name: len(rows) for name, rows in missing.items()}
+    found = {name: (len(rows), _shown_texts(column[name][i] for i in rows)) for name, rows in missing.items()}
     if not dropna or len(drop) == len(lines):
+        empty = [name for name, rows in missing.items() if len(rows) == len(lines)]
+        if empty:
+            raise _InputError(f"column {empty[0]!r} is missing on every row (a trailing comma on "
+                              "each line makes an empty column); leave it out with --features.")
         listing = "; ".join(
-            f"{name!r}: {len(rows)} ({_lines_text([lines[i] for i in rows])})"
-            for name, rows in missing.items()
+            f"{name!r}: {n} read as missing from {texts} ({_lines_text([lines[i] for i in missing[name]])})"
+            for name, (n, texts) in found.items()
         )
         impute = ", pass --impute to fill those of the features" if set(missing) & set(features) else ""
         fix = "fill them in" + impute + (
             "" if dropna else f", or pass --dropna to drop {_rows(len(drop))}")
+        texts = "; if such a text is a real value, say which mean missing with --na-values" if any(
+            v for name, rows in missing.items() for v in (column[name][i] for i in rows)) else ""
         every = "every row has " if dropna else ""
-        raise _InputError(f"{every}missing values (empty, NA, NaN, ?) in {listing}; {fix}.")
-    return drop, counts
+        raise _InputError(f"{every}missing values in {listing}; {fix}{texts}.")
+    return drop, found
 
 
-def _impute_features(column, features, lines, fills=None):
+def _impute_features(column, features, lines, fills=None, missing_texts=_MISSING):
     """Fill the missing cells of the feature columns in place: a column of
     numbers with the median of its values, a text column with its most
     frequent value (``fills``: ``{name: value}`` of another file, as returned,
-    so that a second file is filled like the first). Returns the values used
-    and ``{name: (count filled, value as shown, how it was chosen)}``."""
+    so that a second file is filled like the first: returned for every feature
+    column, gaps or not). Returns the values used and ``{name: (count filled,
+    value as shown, how it was chosen, the cell texts read as missing)}``."""
     fills, filled = dict(fills or {}), {}
     for name in features:
         values = column[name]
-        gaps = [v.lower() in _MISSING for v in values]
-        if not any(gaps):
-            continue
+        gaps = [v.lower() in missing_texts for v in values]
         how = "the data file's value"
         if name not in fills:
             present = [i for i, gap in enumerate(gaps) if not gap]
@@ -154,9 +172,11 @@ def _impute_features(column, features, lines, fills=None):
             else:
                 fills[name] = max(sorted(set(cells)), key=cells.count)
                 how = "the most frequent value"
-        column[name] = [fills[name] if gap else v for v, gap in zip(values, gaps)]
-        shown = f"{float(fills[name]):.4g}" if _is_number(fills[name]) else repr(fills[name])
-        filled[name] = (sum(gaps), shown, how)
+        if any(gaps):
+            texts = _shown_texts(v for v, gap in zip(values, gaps) if gap)
+            column[name] = [fills[name] if gap else v for v, gap in zip(values, gaps)]
+            shown = f"{float(fills[name]):.4g}" if _is_number(fills[name]) else repr(fills[name])
+            filled[name] = (sum(gaps), shown, how, texts)
     return fills, filled
 
 
@@ -198,6 +218,13 @@ def _parse_target(values, name, lines):
     return y.astype(np.int64) if exact else y
 
 
+def _unnamed(name):
+    """Whether a column has no name: the index a spreadsheet or ``DataFrame.to_csv``
+    writes first (``""``, or ``"Unnamed: 0"`` once read by pandas), or the
+    empty column a comma at the end of every line makes."""
+    return name == "" or re.fullmatch(r"Unnamed: \d+", name) is not None
+
+
 def _numbers_the_rows(values):
     """Whether a column counts the rows in file order (R's ``rownames``, a
     pandas index written out): consecutive integers, ten or more."""
@@ -208,7 +235,7 @@ def _numbers_the_rows(values):
 
 
 def _read_csv(path, task_col, target, features=None, dropna=False, categories=None,
-              impute=False, fills=None, left_out=None):
+              impute=False, fills=None, left_out=None, missing_texts=_MISSING):
     """Read a CSV file with a header into the skmtl layout.
 
     Returns a dict with ``X`` (features then the task column last; text
@@ -237,7 +264,10 @@ def _read_csv(path, task_col, target, features=None, dropna=False, categories=No
             text = "".join(source[start:reader.line_num]).rstrip("\r\n")
             start = reader.line_num
             records.append((reader.line_num, row, text))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except UnicodeDecodeError as exc:
+        raise _InputError(f"cannot read {path}: it is not UTF-8 text ({exc}); save it as CSV in "
+                          "UTF-8 (a spreadsheet's 'CSV UTF-8') and run again.") from None
+    except (OSError, csv.Error) as exc:
         raise _InputError(f"cannot read {path}: {exc}") from None
     _, header, header_text = records.pop(0) if records else (None, None, None)
     records = [r for r in records if any(f.strip() for f in r[1])]
@@ -248,6 +278,11 @@ def _read_csv(path, task_col, target, features=None, dropna=False, categories=No
         )
     if not records:
         raise _InputError(f"{path} has a header but no data rows.")
+    if len(header) == 1 and (sep := next((c for c in ";\t|" if c in header[0]), None)):
+        raise _InputError(
+            f"the header of {path} is one column, {header[0]!r}, with {sep!r} between the names: "
+            "the command reads comma-separated values; save the file as CSV with commas (and "
+            "'.' as the decimal point).")
     header = [h.strip() for h in header]
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
@@ -274,7 +309,7 @@ def _read_csv(path, task_col, target, features=None, dropna=False, categories=No
         features = [h for h in header if h not in (task_col, target)]
         row_ids = [h for h in features if h in left_out] if left_out is not None else [
             h for i, h in enumerate(header) if h in features
-            and _numbers_the_rows([r[1][i].strip() for r in records])]
+            and (_unnamed(h) or _numbers_the_rows([r[1][i].strip() for r in records]))]
         features = [h for h in features if h not in row_ids]
     else:
         features = [f.strip() for f in features.split(",") if f.strip()]
@@ -295,11 +330,13 @@ def _read_csv(path, task_col, target, features=None, dropna=False, categories=No
     lines, rows, texts = zip(*records)
     column = {h: [row[i].strip() for row in rows] for i, h in enumerate(header)}
     used = ([] if impute else features) + [task_col, target]
-    drop, dropped = _missing_rows(column, used, lines, dropna, features=features)
+    drop, dropped = _missing_rows(column, used, lines, dropna, features=features,
+                                  missing_texts=missing_texts)
     keep = np.setdiff1d(np.arange(len(lines)), drop)
     lines = [lines[i] for i in keep]
     column = {h: [values[i] for i in keep] for h, values in column.items()}
-    fills, imputed = _impute_features(column, features, lines, fills) if impute else ({}, {})
+    fills, imputed = (_impute_features(column, features, lines, fills, missing_texts) if impute
+                      else ({}, {}))
     feats, columns, categories = _feature_matrix(column, features, lines, categories)
     tasks = _labels(column[task_col])
     if _a_task_per_row(tasks):

@@ -290,8 +290,10 @@ def _print_written(described):
         print(f"  {os.path.abspath(path)}  ({what})")
 
 
-def _holdout(X, y, val_fraction, random_state):
-    """Training and validation row positions of ``--val-fraction``."""
+def _holdout(X, y, val_fraction, random_state, classes=False):
+    """Training and validation row positions of ``--val-fraction``; with ``classes``,
+    held-out rows of a class the training part lacks go back to it (a model
+    cannot score a class it never saw)."""
     from ..model_selection import TaskShuffleSplit
 
     if val_fraction == 0:
@@ -308,6 +310,18 @@ def _holdout(X, y, val_fraction, random_state):
             f"rows, but only {counts[counts > 1].sum()} rows are in tasks with two or more "
             "rows (a task's only row stays in training); lower --val-fraction or add rows."
         ) from None
+    if classes:
+        unseen = ~np.isin(y[val], y[train])
+        if unseen.any():
+            shown = ", ".join(map(str, np.unique(y[val][unseen])))
+            print(_wrap(f"note: {_rows(unseen.sum())} of class{'es' if ',' in shown else ''} {shown}, "
+                        "held out by --val-fraction but absent from the training part, "
+                        f"{'was' if unseen.sum() == 1 else 'were'} moved back to it."), file=sys.stderr)
+            train, val = np.sort(np.r_[train, val[unseen]]), val[~unseen]
+            if len(val) == 0:
+                raise _InputError(f"every row --val-fraction {val_fraction:g} held out is of a class "
+                                  "absent from the training part, so none is left to measure on; "
+                                  "add rows, or pass --val-fraction 0.")
     if _a_task_per_row(X[train, -1]):
         raise _InputError(
             f"--val-fraction {val_fraction:g} leaves one training row in each task: nothing "
@@ -325,7 +339,7 @@ def _relatedness_report(X, y, rows, *, model, kind, method, val_fraction, scale,
 
     from ..utils import encode_tasks
 
-    train, val = _holdout(X, y, val_fraction, random_state)
+    train, val = _holdout(X, y, val_fraction, random_state, classes=kind == "classification")
     y_fit = _fit_target(y, kind, network, train)
     if choose_alpha:  # on the training rows alone: the held-out score stays held out
         model = _choose_alpha(model, X[train], y_fit[train], kind, scale=scale,
