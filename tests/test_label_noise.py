@@ -443,6 +443,10 @@ def test_gross_outliers_of_a_measurement():
     assert (noise.label_quality[bad] < 0.5).all()
     assert (noise.label_quality[~bad] > 0.5).mean() > 0.95
     assert noise.noise_rate == pytest.approx(bad.mean(), abs=0.05)
+    # the same in any unit: spreads are floored relative to the targets' (at 1e-13
+    # an absolute floor read every row as clean until the thirty-ninth session)
+    tiny = estimate_label_noise(MultiTaskRidge(), X, noisy * 1e-13, random_state=0)
+    np.testing.assert_allclose(tiny.label_quality, noise.label_quality, atol=1e-8)
 
 
 def test_a_task_with_a_wider_spread_is_not_called_outliers():
@@ -704,6 +708,12 @@ def test_fewest_removed_with_clear_gain_needs_a_gain_in_most_folds():
         fewest_removed_with_clear_gain(_search_results(steady, ratios=(0.05, 0.1, 0.2)))
     with pytest.raises(ValueError, match="exactly one parameter ending in 'removal_ratio'"):
         fewest_removed_with_clear_gain({"param_alpha": [1], "mean_test_score": [1.0]})
+    auto = _search_results(steady) | {"param_mtifselector__removal_ratio": np.array([0.0, 0.1, "auto"],
+                                                                                    dtype=object)}
+    for rule in (fewest_removed_with_clear_gain, fewest_removed_within_one_se):
+        with pytest.raises(ValueError, match="compares fixed removal ratios, fewest removed first; the "
+                                             "grid holds 'auto', which chooses its own"):
+            rule(auto)
 
 
 def test_fewest_removed_with_clear_gain_reads_grid_search_results():

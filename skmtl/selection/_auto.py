@@ -196,7 +196,23 @@ def _searched_ratios(cv_results, rule):
             f"ending in 'removal_ratio'; the searched parameters are "
             f"{[k[len('param_'):] for k in cv_results if k.startswith('param_')]}."
         )
-    return np.asarray(cv_results[keys[0]], dtype=float)
+    ratios = list(cv_results[keys[0]])
+    named = [r for r in ratios if not _is_number(r)]
+    if named:
+        raise ValueError(
+            f"{rule} compares fixed removal ratios, fewest removed first; the grid holds "
+            f"{named[0]!r}, which chooses its own. Search numbers only (with 0), or use "
+            f"removal_ratio={named[0]!r} on its own, without the search."
+        )
+    return np.asarray(ratios, dtype=float)
+
+
+def _is_number(value):
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _split_keys(cv_results):

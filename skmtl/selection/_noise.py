@@ -770,6 +770,10 @@ class _Outliers:
     def __init__(self, y, held, task):
         self.held = held
         self.fit_target = np.asarray(y, dtype=float)
+        # residuals in units of the targets' spread: the floors on spreads (_TINY) are then
+        # relative, and the model reads targets in any unit alike (1e-13 no longer looks clean)
+        spread = np.std(self.fit_target[held])
+        self.unit = spread if spread > 0 else 1.0
         self.task = task[held]
         self.n_tasks = int(task.max()) + 1
         self.weights = np.ones(len(y))  # posterior of being an inlier
@@ -780,7 +784,7 @@ class _Outliers:
         self.n_params = 2 + float(np.sum(counts / (counts + _PRIOR_ROWS)))
 
     def _residual(self, predicted):
-        return (self.fit_target - predicted)[self.held]
+        return (self.fit_target - predicted)[self.held] / self.unit
 
     def _shrunk(self, values, weights, pooled):
         """Per task, the ``weights``-weighted mean of ``values`` shrunk toward ``pooled``."""
