@@ -362,6 +362,12 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     ``make_pipeline(selector, est).fit(X, y)`` gives the same ``est`` as
     ``est.fit(X[selector.sample_indices_], y[selector.sample_indices_])``.
 
+    The selector takes no ``sample_weight``: it ranks and counts every row
+    with a task label alike (the ``"label-noise"`` strategy weighs rows
+    itself). Drop the rows you mean to ignore (weight 0) before it; with
+    scikit-learn's metadata routing, weights requested by the estimator
+    after it reach that estimator only.
+
     Examples
     --------
     >>> import numpy as np
