@@ -1160,3 +1160,13 @@ def test_a_class_held_out_alone_goes_back_to_the_training_part(tmp_path, capsys)
             break
     else:
         pytest.fail("no split held the rare class out")
+
+
+def test_select_chooses_alpha_on_every_row_and_says_what_that_means(tmp_path, capsys):
+    path = write_csv(tmp_path / "d.csv", ["a", "b", "task", "y"], grouped_rows(60, 2))
+    status, out, err = run_main(capsys, "select", path, "--task-col", "task", "--target", "y",
+                                "--alpha", "auto", "--ratio", "0.05", "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    out = out.replace("\n  ", " ")
+    assert "over 5 task-stratified folds of every row (" in out
+    assert "they compare the removal fairly, but each alone is a little optimistic." in out

@@ -192,7 +192,9 @@ def _cmd_select(args):
     y = _fit_target(data["y"], kind, args.model == "net", np.arange(len(rows)))
     if args.alpha == "auto":
         model = _choose_alpha(model, X, y, kind, scale=not args.no_scale,
-                              random_state=args.random_state)
+                              random_state=args.random_state,
+                              rows="every row", note=" The held-out scores below reuse these rows: "
+                              "they compare the removal fairly, but each alone is a little optimistic.")
     selector = _select_rows(
         X, y, model=model, kind=kind, ratio=args.ratio, strategy=args.strategy,
         noise_kind=args.noise_kind, scale=not args.no_scale, cv=args.cv,

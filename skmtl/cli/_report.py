@@ -123,10 +123,11 @@ def _against_a_constant(score, kind, y_train, y_val, model):
 ALPHA_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
 
 
-def _choose_alpha(model, X, y, kind, *, scale, random_state):
+def _choose_alpha(model, X, y, kind, *, scale, random_state, rows="the training rows", note=""):
     """``model`` with the ``alpha`` of ``ALPHA_GRID`` that scores best over 5
-    task-stratified folds of ``(X, y)``, the scaler fitted within each; prints
-    the choice and the scores."""
+    task-stratified folds of ``(X, y)`` (``rows`` says which, in the note, and
+    ``note`` what follows from it), the scaler fitted within each; prints the
+    choice and the scores."""
     from sklearn.base import clone
     from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import make_pipeline
@@ -142,13 +143,13 @@ def _choose_alpha(model, X, y, kind, *, scale, random_state):
             search = GridSearchCV(pipe, {param: list(ALPHA_GRID)}, cv=folds, error_score="raise")
             search.fit(X, y)
     except ValueError as exc:
-        raise _InputError(f"--alpha auto cannot split the training rows into 5 task-stratified "
+        raise _InputError(f"--alpha auto cannot split {rows} into 5 task-stratified "
                           f"folds ({exc}); give --alpha a number.") from None
     best = search.best_params_[param]
     scores = ", ".join(f"{alpha:g}: {score:.3g}" for alpha, score in
                        zip(ALPHA_GRID, search.cv_results_["mean_test_score"]))
     print(_wrap(f"--alpha auto: {best:g}, the best mean {_score_name(kind)} over 5 "
-                f"task-stratified folds of the training rows ({scores})."))
+                f"task-stratified folds of {rows} ({scores}).{note}"))
     return clone(model).set_params(alpha=best)
 
 
