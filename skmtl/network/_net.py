@@ -80,7 +80,11 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         regression, discrete ones classification, whole numbers up to 20
         distinct values over their tasks (a measurement, as counts or grams,
         beyond; as :func:`~skmtl.utils.infer_target_kind` reads them); a
-        warning says when numeric targets were read as both kinds.
+        warning says when numeric targets were read as both kinds. Inferred,
+        the kind is known only after fit: scikit-learn tools that ask before
+        (``cross_val_score`` and ``GridSearchCV`` choose stratified folds for
+        classifiers) see a classifier where ``task_types="classification"``
+        is given.
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
         ``"lbfgs"`` trains full batch to a tight optimum (small data).
     learning_rate : float, default=1e-3
