@@ -1170,3 +1170,17 @@ def test_select_chooses_alpha_on_every_row_and_says_what_that_means(tmp_path, ca
     out = out.replace("\n  ", " ")
     assert "over 5 task-stratified folds of every row (" in out
     assert "they compare the removal fairly, but each alone is a little optimistic." in out
+
+
+def test_the_librarys_warnings_speak_of_the_commands_options(tmp_path, capsys):
+    rows = grouped_rows(60, 2, target=lambda y: (y > 0).astype(int).astype(str))
+    path = write_csv(tmp_path / "d.csv", ["a", "b", "task", "y"], rows)
+    new_task = [row[:2] + ["subject_new"] + row[3:] for row in rows[:6]]
+    trusted = write_csv(tmp_path / "t.csv", ["a", "b", "task", "y"], rows[6:30] + new_task)
+    status, out, err = run_main(capsys, "select", path, "--task-col", "task", "--target", "y",
+                                "--ratio", "0.1", "--trusted", trusted, "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    text = (out + err).replace("\n  ", " ")
+    assert "6 rows of the --trusted file belong to tasks not seen in fit" in text
+    for words in ("X_val", "unknown_task", "sample_weight", "removal_ratio", "tasks of X "):
+        assert words not in text

@@ -21,6 +21,7 @@ from ._io import (
     _MISSING,
     _TOP_DEFAULT,
     MISSING_HELP,
+    _in_option_words,
     _InputError,
     _missing_texts,
     _plan_outputs,
@@ -516,7 +517,8 @@ def main(argv=None):
                 "set them from Python)" if issubclass(category, ConvergenceWarning) else "")
         if str(message) not in shown:
             shown.add(str(message))
-            print(f"skmtl {args.command}: warning: {message}{hint}", file=sys.stderr)
+            print(f"skmtl {args.command}: warning: {_in_option_words(str(message))}{hint}",
+                  file=sys.stderr)
 
     try:
         with warnings.catch_warnings():

@@ -25,6 +25,30 @@ def _shown_texts(values):
     return ", ".join(repr(v) if v else "empty" for v in sorted(set(values)))
 
 
+# the library's advice names its parameters; the command's user knows its options
+_OPTION_WORDS = (
+    ("removal_ratio='auto'", "--ratio auto"),
+    ("fit(X, y, X_val=..., y_val=...)", "--trusted FILE"),
+    ("noise_kind='alike'", "--noise-kind alike"),
+    ("class_prior", "--class-prior"),
+    ("random_state", "--random-state"),
+    ("validation rows", "trusted rows"),
+    ("rows of X_val", "rows of the --trusted file"),
+    ("rows of X belong", "rows belong"),
+    ("the tasks of X are", "the tasks of the data file are"),
+    (" (unknown_task='error' raises)", ""),
+    (", those with a row of positive sample_weight,", ""),
+    ("removal_ratio", "--ratio"),
+)
+
+
+def _in_option_words(text):
+    """A library message with its parameter names replaced by the command's options."""
+    for words, option in _OPTION_WORDS:
+        text = text.replace(words, option)
+    return text
+
+
 class _InputError(Exception):
     """A problem with the user's input, reported as one line on stderr."""
 

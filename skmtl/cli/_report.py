@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from ..utils import infer_target_kind
-from ._io import _a_task_per_row, _InputError, _rows, _wrap, _write_atomic, _write_csv
+from ._io import _a_task_per_row, _in_option_words, _InputError, _rows, _wrap, _write_atomic, _write_csv
 
 # the exact / Newton task relatedness refits once per task and compares every
 # pair of tasks: a few seconds up to this many tasks and coefficients per task
@@ -483,13 +483,7 @@ def _select_rows(X, y, *, model, kind, ratio, strategy, noise_kind, scale, cv, r
         warnings.simplefilter("always", UserWarning)
         selector = pipe.fit(X, y, **validation)[1]
     for warning in caught:  # the selector's advice, in the command's options
-        note = (str(warning.message).replace("removal_ratio='auto'", "--ratio auto")
-                .replace("fit(X, y, X_val=..., y_val=...)", "--trusted FILE")
-                .replace("noise_kind='alike'", "--noise-kind alike")
-                .replace("class_prior", "--class-prior")
-                .replace("random_state", "--random-state")
-                .replace("validation rows", "trusted rows"))
-        print(_wrap(f"note: {note.replace('removal_ratio', '--ratio')}"))
+        print(_wrap(f"note: {_in_option_words(str(warning.message))}"))
     noise = selector.label_noise_
     if noise is not None:
         worst = np.argsort(-np.nan_to_num(noise.task_noise_rate, nan=-1), kind="stable")[:3]
