@@ -109,11 +109,11 @@ def test_relatedness_annotation_switch():
 def test_relatedness_annotations_of_small_and_large_values_fit_their_cells():
     rng = np.random.default_rng(0)
     small = rng.choice([-1, 1], size=(8, 8)) * rng.uniform(1e-4, 1e-3, size=(8, 8))
-    small[0, :2] = [-0.00067, 4.8e-05]
+    small[0, 1:4] = [-0.00067, 4.8e-05, 0.002]  # the largest off the diagonal: the colour scale's end
     disp = TaskRelatednessDisplay.from_matrix(small)
     # shown in units of 1e-4, given in the colour bar label and its ticks
     assert "$\\times 10^{-4}$" in disp.colorbar_.ax.get_ylabel()
-    assert [t.get_text() for t in disp.text_[0, :2]] == ["-6.7", "0.48"]
+    assert [t.get_text() for t in disp.text_[0, 1:3]] == ["-6.7", "0.48"]
     assert all(format(v, ".2g") == t.get_text() for v, t in zip(small.ravel() * 1e4,
                                                                  disp.text_.ravel()))
     disp.figure_.canvas.draw()
@@ -123,10 +123,10 @@ def test_relatedness_annotations_of_small_and_large_values_fit_their_cells():
     cell = np.diff(disp.ax_.transData.transform([(0, 0), (1, 0)])[:, 0])[0]
     assert max(t.get_window_extent(renderer).width for t in disp.text_.ravel()) < 0.8 * cell
     # large values are scaled too; without a colour bar to tell the scale, none are
-    assert disp.from_matrix(small * 1e7).text_[0, 0].get_text() == "-6.7"
-    assert disp.from_matrix(small, colorbar=False).text_[0, 0].get_text() == "-0.00067"
+    assert disp.from_matrix(small * 1e7).text_[0, 1].get_text() == "-6.7"
+    assert disp.from_matrix(small, colorbar=False).text_[0, 1].get_text() == "-0.00067"
     # a largest entry that two digits round to 100 is scaled as well
-    assert disp.from_matrix([[0.000996, 0.0005], [0, 0]]).text_[0, 0].get_text() == "10"
+    assert disp.from_matrix([[0, 0.000996], [0.0005, 0]]).text_[0, 1].get_text() == "10"
 
 
 def test_relatedness_draws_on_given_axes():
@@ -349,3 +349,58 @@ def test_a_pipeline_is_refused_with_the_way_to_its_last_step(display):
     with pytest.raises(TypeError, match=r"takes the fitted skmtl estimator, not a Pipeline: pass its "
                                         r"last step, pipe\[-1\]"):
         getattr(skmtl.plotting, display).from_estimator(pipe, *args)
+
+
+def test_a_dataframe_is_read_by_its_labels():
+    import pandas as pd
+
+    R = pd.DataFrame([[1.0, 0.2, -0.3], [0.1, 1.0, 0.4], [-0.5, 0.6, 1.0]], index=list("abc"),
+                     columns=list("abc"))
+    shuffled = R.loc[["c", "a", "b"]]  # the sources reordered by hand; the columns not
+    disp = TaskRelatednessDisplay.from_matrix(shuffled)
+    labels = [t.get_text() for t in disp.ax_.get_xticklabels()]
+    assert labels == ["c", "a", "b"]
+    np.testing.assert_array_equal(np.asarray(disp.im_.get_array()), R.loc[labels, labels].to_numpy())
+    assert [t.get_text() for t in TaskRelatednessDisplay(shuffled).plot().ax_.get_yticklabels()] == labels
+    with pytest.raises(ValueError, match="columns are not the tasks of its index"):
+        TaskRelatednessDisplay.from_matrix(pd.DataFrame(R.to_numpy(), index=list("abc"), columns=list("xyz")))
+    scores = pd.DataFrame([[0.1, 0.2], [0.3, -0.1]], columns=["p", "q"])
+    disp = InfluenceDisplay.from_predictions(scores, row_tasks=["p", "q"], kind="distribution")
+    assert [t.get_text() for t in disp.ax_.get_xticklabels()] == ["p", "q"]
+
+
+def test_groups_by_task_label_and_the_colour_scale_keywords():
+    import pandas as pd
+
+    R = np.array([[1.0, 0.2, -0.3], [0.1, 1.0, np.nan], [-0.5, 0.6, 1.0]])
+    for groups in (pd.Series({"c": 0, "a": 1, "b": 1}), {"b": 1, "c": 0, "a": 1}):
+        disp = TaskRelatednessDisplay.from_matrix(R, task_labels=list("abc"), groups=groups)
+        assert [t.get_text() for t in disp.ax_.get_xticklabels()] == ["c", "a", "b"]
+    with pytest.raises(ValueError, match="only as a fitted TaskGroupedEstimator"):
+        TaskRelatednessDisplay.from_matrix(R, groups=MultiTaskRidge())
+    open_before = plt.get_fignums()
+    with pytest.raises(ValueError, match="the colour scale is centred at 0: pass vmax"):
+        TaskRelatednessDisplay.from_matrix(R, im_kw={"vmin": -1, "vmax": 1})
+    assert plt.get_fignums() == open_before  # refused before any figure opens
+    disp = TaskRelatednessDisplay.from_matrix(R, im_kw={"cmap": "PuOr"})
+    assert disp.im_.get_cmap().get_bad()[:3] == pytest.approx(matplotlib.colors.to_rgb("lightgrey"))
+    # the power of ten follows the colour scale (off the diagonal), not a diagonal of 1e3
+    big = np.array([[1e3, 2e-3], [-6.7e-4, 1e3]])
+    disp = TaskRelatednessDisplay.from_matrix(big)
+    assert "10^{-4}" in disp.colorbar_.ax.get_ylabel()
+    assert disp.text_[1, 0].get_text() == "-6.7"
+
+
+def test_the_distribution_draws_boxes_per_task_only_and_streams_a_grouped_model():
+    from skmtl import TaskGroupedEstimator
+
+    X, y = make_multitask_regression(n_tasks=4, n_samples=14, random_state=0)
+    with pytest.raises(ValueError, match=r"boxplot_kw sets \['orientation'\]"):
+        InfluenceDisplay.from_predictions(np.ones((56, 4)), row_tasks=X[:, -1], kind="distribution",
+                                          boxplot_kw={"orientation": "horizontal"})
+    grouped = TaskGroupedEstimator(MultiTaskRidge(), n_groups=2, random_state=0).fit(X, y)
+    disp = InfluenceDisplay.from_estimator(grouped, X, y, kind="distribution")
+    medians = [np.median(grouped.influence().sum(axis=1)[X[:, -1] == k]) for k in range(4)]
+    np.testing.assert_allclose([line.get_ydata()[0] for line in disp.boxplot_["medians"]], medians)
+    with pytest.raises(ValueError, match="use kind='distribution'"):
+        InfluenceDisplay.from_estimator(grouped, X, y)

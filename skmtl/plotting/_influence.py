@@ -41,8 +41,9 @@ class InfluenceDisplay:
       own task and the other tasks when the rows' tasks are known;
     * ``"distribution"``: per task, a box plot of the total influence (sum
       over target tasks, what :class:`~skmtl.selection.MTIFSelector` ranks
-      by) of that task's rows; the outliers below zero are the rows the
-      selector removes first.
+      by with ``strategy="influence"``; its default without clean labels
+      ranks by a label-noise model instead) of that task's rows; the
+      outliers below zero are the rows that strategy removes first.
 
     Create it with :meth:`from_estimator` or :meth:`from_predictions`.
 
@@ -236,6 +237,10 @@ class InfluenceDisplay:
                   loc="upper left")
 
     def _plot_distribution(self, ax, score, ylabel, own, labels, boxplot_kw):
+        fixed = sorted({"vert", "orientation", "positions", "labels", "tick_labels"} & set(boxplot_kw))
+        if fixed:
+            raise ValueError(f"boxplot_kw sets {fixed}: the plot draws one vertical box per task "
+                             "at its own position and label; leave them out.")
         present = [k for k in range(len(labels)) if np.any(own == k)]
         data = [score[own == k] for k in present]
         self.boxplot_ = ax.boxplot(
@@ -243,6 +248,9 @@ class InfluenceDisplay:
             **{"widths": 0.6, "flierprops": {"marker": ".", "markersize": 4}, **boxplot_kw},
         )
         ax.axhline(0, color="grey", linewidth=0.8, linestyle="--")
+        if not np.isfinite(score).any():  # a target without validation rows: say why it is empty
+            ax.text(0.5, 0.5, "no validation rows", transform=ax.transAxes, ha="center",
+                    va="center", color="dimgrey")
         ax.set_xticks(np.arange(len(present)), labels[present])
         if len(present) > 8:
             ax.tick_params(axis="x", labelrotation=90)
@@ -310,6 +318,9 @@ class InfluenceDisplay:
         check_fitted_skmtl_estimator(estimator, f"{cls.__name__}.from_estimator")
         if not validation_given(X_val, y_val):
             X_val, y_val = X, y
+        if not hasattr(estimator, "get_influence_adapter"):  # e.g. a TaskGroupedEstimator
+            return cls._from_chunked_influence(estimator, X, y, X_val, y_val, kind=kind, method=method,
+                                               ax=ax, target=target, boxplot_kw=boxplot_kw)
         features, row_tasks = check_task_X(estimator, X, reset=False)
         adapter = estimator.get_influence_adapter()
         fitted = adapter.fit_fingerprint
@@ -352,6 +363,33 @@ class InfluenceDisplay:
                             boxplot_kw=boxplot_kw)
 
     @classmethod
+    def _from_chunked_influence(cls, estimator, X, y, X_val, y_val, *, kind, method, ax, target,
+                                boxplot_kw):
+        """``kind="distribution"`` of an estimator that streams its influence
+        (``influence_chunked``) without the adapter protocol."""
+        name = type(estimator).__name__
+        if kind != "distribution" or not hasattr(estimator, "influence_chunked"):
+            raise ValueError(
+                f"{name} offers no brute-force comparison here (its refits would redo what it "
+                "fitted, e.g. regroup the tasks): use kind='distribution', or plot scores you "
+                f"computed with InfluenceDisplay.from_predictions({name}.influence(X_val, y_val), "
+                "refit, row_tasks=...)." if hasattr(estimator, "influence_chunked") else
+                f"{name} has no influence_chunked to plot; pass its scores to "
+                "InfluenceDisplay.from_predictions."
+            )
+        column = None if target is None else _task_index(estimator.tasks_, target)
+        blocks = estimator.influence_chunked(
+            X_val, y_val, method=method,
+            reduce_func=lambda block, start: np.nansum(block, axis=1) if column is None else block[:, column])
+        influence = np.concatenate(list(blocks))
+        _, row_tasks = check_task_X(estimator, X, reset=False)
+        if len(influence) != len(row_tasks):
+            raise ValueError(f"The estimator was fitted on {len(influence)} rows but X has "
+                             f"{len(row_tasks)}: pass the training data the estimator was fitted on.")
+        display = cls(influence, row_tasks=row_tasks, task_labels=estimator.tasks_)
+        return display.plot(kind=kind, ax=ax, target=target, boxplot_kw=boxplot_kw)
+
+    @classmethod
     def from_predictions(
         cls,
         influence,
@@ -370,7 +408,8 @@ class InfluenceDisplay:
         Parameters
         ----------
         influence : array-like of shape (n_rows, n_tasks)
-            Estimated effects, e.g. ``estimator.influence(X_val, y_val)``.
+            Estimated effects, e.g. ``estimator.influence(X_val, y_val)``; a
+            DataFrame's columns give ``task_labels`` when that is None.
         refit : array-like of shape (n_rows, n_tasks), default=None
             Brute-force effects of the same rows, e.g. from
             :func:`skmtl.inspection.loo_effects`.
@@ -406,6 +445,8 @@ class InfluenceDisplay:
         >>> sorted(disp.pearson_)
         ['all', 'other tasks', 'own task']
         """
+        if task_labels is None and hasattr(influence, "columns"):  # a DataFrame labelled by task
+            task_labels = np.asarray(influence.columns)
         display = cls(influence, refit=refit, row_tasks=row_tasks, task_labels=task_labels)
         return display.plot(kind=kind, ax=ax, target=target, scatter_kw=scatter_kw,
                             boxplot_kw=boxplot_kw)

@@ -99,9 +99,10 @@ class TaskRelatednessDisplay:
         ----------
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure when None.
-        groups : array-like of shape (n_tasks,), fitted estimator or "cluster", default=None
-            A group label per task (e.g. the output of
-            :func:`~skmtl.relatedness.group_tasks`), or a fitted
+        groups : array-like of shape (n_tasks,), dict, fitted TaskGroupedEstimator or "cluster", default=None
+            A group label per task, in the order of the tasks (e.g. the output of
+            :func:`~skmtl.relatedness.group_tasks`); a dict or a pandas
+            Series keyed by task label; or a fitted
             :class:`~skmtl.TaskGroupedEstimator` (its ``groups_``). Tasks are
             reordered so that each group is contiguous (groups in sorted
             order, tasks in their order within a group), and lines separate
@@ -118,8 +119,9 @@ class TaskRelatednessDisplay:
             absolute entry is below 0.1 or about 100 or more and a colour bar
             is drawn, the annotations and the colour bar ticks show the values
             divided by a power of ten, given in the colour bar label, so that
-            they fit their cells (e.g. ``-0.00067`` as ``-6.7`` with
-            :math:`\times 10^{-4}`).
+            they fit their cells (e.g. ``-0.00067`` as ``-67`` with
+            :math:`\times 10^{-5}`); the power follows the colour scale's
+            end, ``vmax``.
         vmax : float, default=None
             The colour scale spans ``[-vmax, vmax]``. None uses the largest
             absolute off-diagonal entry, so that the transfer between tasks
@@ -128,7 +130,9 @@ class TaskRelatednessDisplay:
         colorbar : bool, default=True
             Add a colour bar.
         im_kw : dict, default=None
-            Keywords passed to :meth:`matplotlib.axes.Axes.imshow`.
+            Keywords passed to :meth:`matplotlib.axes.Axes.imshow` (not
+            ``vmin``, ``vmax`` or ``norm``: the scale is centred at 0, see
+            ``vmax``; a ``cmap`` there keeps missing cells grey).
         text_kw : dict, default=None
             Keywords passed to :meth:`matplotlib.axes.Axes.text`.
 
@@ -141,26 +145,25 @@ class TaskRelatednessDisplay:
         from matplotlib.colors import Normalize
         from matplotlib.ticker import FuncFormatter
 
-        R = check_array(
-            self.relatedness, ensure_all_finite="allow-nan", input_name="relatedness"
-        )
+        R, task_labels = _as_labelled_matrix(self.relatedness, self.task_labels)
         n_tasks = R.shape[0]
-        if R.shape != (n_tasks, n_tasks):
-            raise ValueError(
-                f"relatedness must be a square (n_tasks, n_tasks) matrix, got shape {R.shape}."
-            )
-        labels = np.arange(n_tasks) if self.task_labels is None else column_or_1d(self.task_labels)
+        labels = np.arange(n_tasks) if task_labels is None else column_or_1d(task_labels)
         if len(labels) != n_tasks:
             raise ValueError(
                 f"task_labels has {len(labels)} entries for a matrix of {n_tasks} tasks."
             )
         if annotate not in (True, False, "auto"):
             raise ValueError(f"annotate must be True, False or 'auto', got {annotate!r}.")
+        im_kw = dict(im_kw or {})
+        if {"vmin", "vmax", "norm"} & set(im_kw):
+            raise ValueError(
+                f"im_kw sets {sorted({'vmin', 'vmax', 'norm'} & set(im_kw))}, but the colour scale "
+                "is centred at 0: pass vmax=... to plot instead (it spans [-vmax, vmax]).")
+        cmap = im_kw.pop("cmap", cmap)  # either way, missing cells stay grey
         if annotate == "auto":
             annotate = n_tasks <= 12
 
-        if hasattr(groups, "groups_"):
-            groups = groups.groups_
+        groups = _groups_per_task(groups, labels)
         if isinstance(groups, str) and groups == "cluster":
             order = order_tasks(R)
             boundaries = []
@@ -189,12 +192,12 @@ class TaskRelatednessDisplay:
         extend = {(False, False): "neither", (True, False): "max",
                   (False, True): "min", (True, True): "both"}[(above, below)]
 
-        largest = np.abs(finite).max(initial=0)
         # "-0.00067" or "1.2e+03" overflows a cell: divide by the power of ten that
-        # brings the largest entry into [9.95, 99.5), two digits in the default format
+        # brings the colour scale's end (the largest off-diagonal entry by default, not a
+        # diagonal that saturates anyway) into [9.95, 99.5), two digits in the default format
         power = (
-            int(np.ceil(np.log10(largest / 99.5)))
-            if colorbar and largest > 0 and not 0.1 <= largest < 99.5
+            int(np.ceil(np.log10(vmax / 99.5)))
+            if colorbar and not 0.1 <= vmax < 99.5
             else 0
         )
 
@@ -206,7 +209,7 @@ class TaskRelatednessDisplay:
         norm = Normalize(vmin=-vmax, vmax=vmax)
         self.im_ = ax.imshow(
             np.ma.masked_invalid(R), **{"cmap": cmap, "norm": norm, "interpolation": "nearest",
-                                        **(im_kw or {})}
+                                        **im_kw}
         )
 
         self.text_ = None
@@ -247,7 +250,7 @@ class TaskRelatednessDisplay:
             xlabel="target task",
             ylabel="source task (removed)",
         )
-        if n_tasks > 8:
+        if n_tasks > 8 or sum(len(str(label)) for label in labels) > 40:  # else they overlap
             plt.setp(ax.get_xticklabels(), rotation=90)
         if n_tasks > 20:
             ax.tick_params(labelsize="x-small")
@@ -371,7 +374,8 @@ class TaskRelatednessDisplay:
         relatedness : array-like of shape (n_tasks, n_tasks)
             Row = source task, column = target task, larger = more helpful.
             A DataFrame's index gives the task labels when ``task_labels`` is
-            None.
+            None, and its columns are read in the order of its index (they
+            must hold the same labels).
         task_labels : array-like of shape (n_tasks,), default=None
             By default a DataFrame's index, else the ``tasks_`` of a fitted
             estimator given as ``groups`` (a ``TaskGroupedEstimator`` and its
@@ -413,12 +417,52 @@ class TaskRelatednessDisplay:
         >>> disp.text_[0, 1].get_text()   # source "c", target "a"
         '-0.2'
         """
-        if task_labels is None and hasattr(relatedness, "columns"):  # a DataFrame, not a list
-            task_labels = np.asarray(relatedness.index)
-        elif task_labels is None and hasattr(groups, "tasks_"):  # e.g. a TaskGroupedEstimator's affinity_
-            task_labels = np.asarray(groups.tasks_)
-        display = cls(np.asarray(relatedness), task_labels=task_labels)
+        if task_labels is None and not hasattr(relatedness, "columns") and hasattr(groups, "tasks_"):
+            task_labels = np.asarray(groups.tasks_)  # e.g. a TaskGroupedEstimator's affinity_
+        display = cls(relatedness, task_labels=task_labels)
         return display.plot(
             ax=ax, groups=groups, cmap=cmap, annotate=annotate, values_format=values_format,
             vmax=vmax, colorbar=colorbar, im_kw=im_kw, text_kw=text_kw,
         )
+
+
+def _as_labelled_matrix(relatedness, task_labels):
+    """The square matrix and its task labels; a DataFrame's columns are read in the
+    order of its index, which gives the labels unless ``task_labels`` does."""
+    if hasattr(relatedness, "columns") and hasattr(relatedness, "index"):
+        index, columns = list(relatedness.index), list(relatedness.columns)
+        if sorted(map(str, index)) != sorted(map(str, columns)) or len(set(index)) != len(index):
+            raise ValueError(
+                "relatedness is a DataFrame whose columns are not the tasks of its index "
+                f"(index {index[:5]}{' ...' if len(index) > 5 else ''}, columns "
+                f"{columns[:5]}{' ...' if len(columns) > 5 else ''}): label both by task, "
+                "rows the source and columns the target.")
+        relatedness = relatedness.reindex(columns=relatedness.index)
+        task_labels = np.asarray(index) if task_labels is None else task_labels
+    R = check_array(relatedness, ensure_all_finite="allow-nan", input_name="relatedness")
+    if R.shape != (R.shape[0], R.shape[0]):
+        raise ValueError(
+            f"relatedness must be a square (n_tasks, n_tasks) matrix, got shape {R.shape}."
+        )
+    return R, task_labels
+
+
+def _groups_per_task(groups, labels):
+    """``groups`` as one label per task in the order of ``labels`` (a
+    TaskGroupedEstimator's ``groups_``; a dict or Series looked up by task)."""
+    if groups is None or (isinstance(groups, str) and groups == "cluster"):
+        return groups
+    if hasattr(groups, "fit"):
+        if not hasattr(groups, "groups_"):
+            raise ValueError(
+                f"groups is a {type(groups).__name__}; an estimator gives groups only as a "
+                "fitted TaskGroupedEstimator (its groups_). Pass a group label per task instead.")
+        return groups.groups_
+    if isinstance(groups, dict) or hasattr(groups, "iloc"):  # looked up by task, not by position
+        lookup = dict(groups.items())
+        missing = [label for label in labels if label not in lookup]
+        if missing:
+            raise ValueError(f"groups has no group for the tasks {missing[:5]}; give one per task.")
+        return np.array([lookup[label] for label in labels])
+    return groups
+
