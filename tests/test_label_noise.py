@@ -1190,10 +1190,10 @@ def test_held_out_refits_that_lose_a_small_task_do_not_warn(monkeypatch):
 
     def noise_ranking_the_small_task_lowest(estimator, X_part, y_part, **kwargs):
         quality = np.where(X_part[:, -1] == 9, 0.0, 1.0)
-        return Bunch(label_quality=quality, noise_rate=float(np.mean(1 - quality)))
+        return Bunch(label_quality=quality, noise_rate=float(np.mean(1 - quality)), noise_kind="outliers")
 
     monkeypatch.setattr(_auto, "estimate_label_noise", noise_ranking_the_small_task_lowest)
-    noise = Bunch(transition=None, label_quality=np.where(small, 0.0, 1.0), noise_kind="auto")
+    noise = Bunch(transition=None, label_quality=np.where(small, 0.0, 1.0), noise_kind="outliers")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         differences, _, why = _auto._held_out_differences(
@@ -1212,3 +1212,25 @@ def test_a_class_prior_that_noise_read_as_alike_leaves_unused_says_so():
         given = MTIFSelector(MultiTaskLogistic(), random_state=0, class_prior=[0.5, 0.5]).fit(X, y)
     np.testing.assert_array_equal(given.sample_indices_, plain.sample_indices_)
     np.testing.assert_array_equal(given.scores_, plain.scores_)
+
+
+def test_a_measurement_removes_the_rows_more_likely_outliers_than_not():
+    quality = np.array([0.1, 0.4, 0.6, 0.7, 0.8, 0.9, np.nan])
+    outliers = Bunch(label_quality=quality, noise_rate=float(np.nanmean(1 - quality)), noise_kind="outliers")
+    classes = Bunch(label_quality=quality, noise_rate=float(np.nanmean(1 - quality)), noise_kind="alike")
+    assert _auto.estimated_corrupted_count(outliers) == 2  # the two below 1/2
+    assert _auto.estimated_corrupted_count(classes) == 2
+    outliers.label_quality = classes.label_quality = np.array([0.45, 0.55, 0.55, 0.55, 0.55, 0.55])
+    outliers.noise_rate = classes.noise_rate = 0.45
+    assert (_auto.estimated_corrupted_count(outliers), _auto.estimated_corrupted_count(classes)) == (1, 2)
+    # a fresh reader's case: 2 of 10 tasks unlike the others and 10 % gross outliers; the expected
+    # number of outliers was 74 for 48, the extra rows clean rows of the unlike tasks
+    rng = np.random.default_rng(1)
+    X, y = make_multitask_regression(n_samples=100, random_state=1)
+    rows = np.concatenate([np.flatnonzero(X[:, -1] == k)[:50] for k in range(10)])
+    X, y = X[rows], y[rows].copy()
+    bad = rng.random(len(y)) < 0.1
+    y[bad] += rng.choice([-1, 1], bad.sum()) * rng.uniform(8, 15, bad.sum())
+    selector = MTIFSelector(MultiTaskRidge(), random_state=0).fit(X, y)
+    removed = np.setdiff1d(np.arange(len(y)), selector.sample_indices_)
+    assert bad[removed].sum() == bad.sum() and len(removed) <= 1.15 * bad.sum()
