@@ -25,6 +25,8 @@ def _strata(X, y, task_col):
         _, task[~missing] = np.unique(labels[~missing].astype(str), return_inverse=True)
     if y is not None and len(y) != len(task):
         raise ValueError(f"X has {len(task)} rows but y has {len(y)}; they must match.")
+    if y is not None and np.ndim(y) == 2 and np.shape(y)[1] == 1:  # a column vector
+        y = np.asarray(y).ravel()
     if y is not None and type_of_target(y) in ("binary", "multiclass"):
         _, cls = np.unique(np.asarray(y), return_inverse=True)
     else:
@@ -148,8 +150,17 @@ class TaskStratifiedKFold(_TaskSplitter):
     -----
     The rows of each task (and, within a task, of each class) are laid out one
     after the other and dealt to the folds in turn, so fold sizes differ by at
-    most one and so do the counts of each task and class across folds. Rows
-    that are never held out (see above) appear in no test fold.
+    most one and so do the counts of each task, and of each class within a
+    task, across folds. Where that deal would leave a class out of a test
+    fold while it has a row for each (a rare class in tasks whose sizes are
+    multiples of ``n_splits`` lands in the same fold of every task), each
+    task's deal starts at the fold that spreads the classes most evenly. Rows that are never held out (see above) appear in no test
+    fold, so :func:`~sklearn.model_selection.cross_val_predict`, which needs
+    every row in a test fold, works only where every task has two rows or
+    more and every row a task label. In
+    :func:`~sklearn.model_selection.learning_curve`, pass ``shuffle=True``:
+    it trains on the first rows of each training part, which are then not
+    the first tasks only.
 
     See Also
     --------
@@ -186,27 +197,68 @@ class TaskStratifiedKFold(_TaskSplitter):
         rng = check_random_state(self.random_state) if self.shuffle else None
         order = _stratified_order(task, cls, rng)
         if len(order) < self.n_splits:
+            alone = (task >= 0).sum() and len(order) == 0
             raise ValueError(
                 f"Cannot split {len(order)} rows that can be held out into "
                 f"n_splits={self.n_splits} folds (rows alone in their task or "
-                "with a missing task label are never held out). Lower n_splits."
+                "with a missing task label are never held out). "
+                + ("Every row is alone in its task: is task_col (now "
+                   f"{self.task_col!r}) the column of task labels?" if alone else "Lower n_splits.")
             )
         fold = np.full(len(task), -1)
         fold[order] = np.arange(len(order)) % self.n_splits
+        if _leaves_a_class_out(fold, cls, self.n_splits):
+            fold[order] = _class_balanced_deal(task[order], cls[order], self.n_splits)
         for k in range(self.n_splits):
             yield fold == k
+
+
+def _leaves_a_class_out(fold, cls, n_splits):
+    """Whether a class of ``n_splits`` held-out rows or more misses a test fold or,
+    all in one, a training part (the plain deal puts a rare class in the same
+    folds of every task where the tasks' sizes are multiples of ``n_splits``)."""
+    held = fold >= 0
+    for c in np.unique(cls[held]):
+        counts = np.bincount(fold[held & (cls == c)], minlength=n_splits)
+        if counts.sum() >= n_splits and (counts == 0).any():
+            return True
+    return False
+
+
+def _class_balanced_deal(task, cls, n_splits):
+    """Folds of rows laid out by task then class: each task's rows are dealt in
+    turn from the fold that keeps the fold sizes, then each class's count per
+    fold, most even (so a task's and a (task, class)'s counts still differ by at
+    most one across folds)."""
+    fold = np.empty(len(task), dtype=int)
+    sizes = np.zeros(n_splits)
+    counts = np.zeros((cls.max() + 1, n_splits))
+    starts = np.flatnonzero(np.r_[True, task[1:] != task[:-1]])
+    for start, stop in zip(starts, np.r_[starts[1:], len(task)]):
+        dealt = np.arange(stop - start)
+        best = None
+        for offset in range(n_splits):
+            f = (offset + dealt) % n_splits
+            new_sizes = sizes + np.bincount(f, minlength=n_splits)
+            new_counts = counts.copy()
+            np.add.at(new_counts, (cls[start:stop], f), 1)
+            cost = (np.sum(new_sizes**2), np.sum(new_counts**2))
+            if best is None or cost < best[0]:
+                best = (cost, f, new_sizes, new_counts)
+        _, fold[start:stop], sizes, counts = best
+    return fold
 
 
 def _holdout_mask(task, cls, test_size, rng):
     """Boolean mask of a task-stratified held-out part of ``test_size`` share."""
     order = _stratified_order(task, cls, rng)
-    n_test = int(np.ceil(test_size * len(task)))
-    if n_test > len(order):
+    # a share of the rows that can be held out: counting the others would take
+    # more than its share from each task
+    n_test = int(np.ceil(test_size * len(order)))
+    if n_test == 0:
         raise ValueError(
-            f"test_size={test_size} asks for {n_test} held-out rows, but only "
-            f"{len(order)} rows can be held out (rows alone in their task or "
-            "with a missing task label always stay in the training part). "
-            "Lower test_size."
+            f"test_size={test_size} holds out no row: no task has two rows (rows alone in "
+            "their task or with a missing task label always stay in the training part)."
         )
     # systematic sampling along the task-grouped order: every task and class
     # gets its share of held-out rows, up to one row
@@ -220,15 +272,53 @@ def _holdout_mask(task, cls, test_size, rng):
         rows = task == t
         if test[rows].all():
             test[np.flatnonzero(rows & test)[-1]] = False
+    held_out = np.bincount(cls[order])
+    if any(test[cls == c].all() and (1 - rate) * held_out[c] >= 3 for c in np.unique(cls[order])):
+        # the same rounding in every task held out all of a class that should have kept
+        # three training rows or more (one positive a task)
+        test = _holdout_by_randomized_rounding(task, cls, order, n_test, rng)
+    return test
+
+
+def _holdout_by_randomized_rounding(task, cls, order, n_test, rng):
+    """A held-out part of ``n_test`` rows of ``order`` whose counts per task, then
+    per class within a task, are their shares rounded up or down at random
+    (in proportion to the fraction), so no class loses every training row by
+    the same rounding in every task."""
+    rng = check_random_state(rng if rng is not None else 0)
+    test = np.zeros(len(task), dtype=bool)
+
+    def rounded(shares):
+        # systematic randomized rounding: sums to round(shares.sum()), each share up or down
+        edges = np.floor(np.cumsum(np.r_[0.0, shares]) + rng.uniform())
+        return np.diff(edges).astype(int)
+
+    tasks, sizes = np.unique(task[order], return_counts=True)
+    per_task = np.minimum(rounded(n_test * sizes / sizes.sum()), sizes - 1)
+    for t, n_t in zip(tasks, per_task):
+        rows = order[task[order] == t]
+        classes, counts = np.unique(cls[rows], return_counts=True)
+        permuted = rng.permutation(len(classes))  # no class first in every task
+        per_class = np.empty(len(classes), dtype=int)
+        per_class[permuted] = rounded((n_t * counts / counts.sum())[permuted])
+        for c, n_c in zip(classes, per_class):
+            members = rows[cls[rows] == c]
+            test[rng.permutation(members)[:n_c]] = True
     return test
 
 
 class TaskShuffleSplit(_TaskSplitter):
     """Random held-out parts stratified on the task column of ``X``.
 
-    Each split holds out ``test_size`` of the rows, drawn at random: every
-    task (and, for classification targets, every class within a task)
-    contributes its share, up to one row, as in :class:`TaskStratifiedKFold`.
+    Each split holds out ``test_size`` of the rows that can be held out,
+    drawn at random: every task (and, for classification targets, every
+    class within a task) contributes its share, up to one row, as in
+    :class:`TaskStratifiedKFold`. How many rows each task and class gives
+    follows from their sizes (the same in every split); which rows, at
+    random. Where that rounding, the same in every task, would hold out all
+    of a class that should keep three training rows or more (one positive in
+    each task), each task's and class's count is rounded up or down at
+    random instead.
     Every task keeps at least one row in every training part; a task with a
     single row and rows with a missing task label are never held out. As in
     :class:`~sklearn.model_selection.ShuffleSplit`, the held-out parts of
@@ -239,9 +329,11 @@ class TaskShuffleSplit(_TaskSplitter):
     n_splits : int, default=10
         Number of splits, at least 1.
     test_size : float, default=0.1
-        Share of the rows held out, in (0, 1); the count is rounded up, as in
-        :class:`~sklearn.model_selection.ShuffleSplit`. A task whose share
-        would take all its rows gives one back to its training part.
+        Share of the rows that can be held out (rows alone in their task or
+        without a task label cannot) held out, in (0, 1); the count is
+        rounded up, as in :class:`~sklearn.model_selection.ShuffleSplit`. A
+        task whose share would take all its rows gives one back to its
+        training part.
     random_state : int, RandomState instance or None, default=None
         Seed of the draws; an int gives the same splits at every call of
         :meth:`split`. The first split of ``random_state=s`` holds out the
@@ -261,9 +353,9 @@ class TaskShuffleSplit(_TaskSplitter):
     >>> X = np.array([[0.1, 0], [0.2, 0], [0.3, 0], [0.4, 0], [0.5, 1], [0.6, 1], [0.7, 2]])
     >>> for train, test in TaskShuffleSplit(3, test_size=0.3, random_state=0).split(X):
     ...     print(train, test)
-    [2 3 4 6] [0 1 5]
-    [0 2 4 6] [1 3 5]
-    [1 3 5 6] [0 2 4]
+    [0 1 2 4 6] [3 5]
+    [0 1 3 4 6] [2 5]
+    [0 1 2 5 6] [3 4]
     """
 
     @validate_params(
@@ -305,7 +397,9 @@ def task_train_test_split(X, y, *, test_size=0.25, task_col=-1, shuffle=True, ra
     Each task (and, for classification targets, each class within a task)
     contributes its share of ``test_size`` to the test part, up to one row,
     and every task keeps at least one training row. Rows alone in their task
-    or with a missing task label always stay in the training part.
+    or with a missing task label always stay in the training part. Unlike
+    :func:`sklearn.model_selection.train_test_split` it takes ``X`` and ``y``
+    only, and ``test_size`` as a float; the task column does the stratifying.
 
     Parameters
     ----------
@@ -314,8 +408,9 @@ def task_train_test_split(X, y, *, test_size=0.25, task_col=-1, shuffle=True, ra
     y : array-like of shape (n_samples,)
         Target.
     test_size : float, default=0.25
-        Share of the rows in the test part, in (0, 1); the count is rounded
-        up, as in :func:`sklearn.model_selection.train_test_split`.
+        Share of the rows that can be held out put in the test part, in
+        (0, 1); the count is rounded up, as in
+        :func:`sklearn.model_selection.train_test_split`.
     task_col : int or str, default=-1
         Position or (for DataFrames) name of the task column of ``X``.
     shuffle : bool, default=True

@@ -901,12 +901,13 @@ def test_tiny_files_name_the_option_to_change(tmp_path, capsys):
     assert status == 1
     assert err.startswith("skmtl select: error: --cv 3 splits the rows into 3 folds")
     assert "lower --cv" in err and "n_splits" not in err and len(err.splitlines()) == 1
-    status, _, err = run_main(capsys, "relatedness", path, "--task-col", "t", "--target", "y",
-                              "--val-fraction", "0.9", "--out", str(tmp_path / "out"))
+    alone = write_csv(tmp_path / "alone.csv", ["a", "t", "y"], [[1, 1, 2.0], [2, 2, 3.0], [3, 3, 1.5]])
+    status, _, err = run_main(capsys, "relatedness", alone, "--task-col", "t", "--target", "y",
+                              "--out", str(tmp_path / "out"))
     assert status == 1
-    assert err == ("skmtl relatedness: error: --val-fraction 0.9 holds out 3 rows, but only 2 "
-                   "rows are in tasks with two or more rows (a task's only row stays in "
-                   "training); lower --val-fraction or add rows.\n")
+    assert err == ("skmtl relatedness: error: --val-fraction 0.2 can hold out none of the 3 rows: "
+                   "only rows of tasks with two or more rows can be held out (a task's only row "
+                   "stays in training), and no task has two; add rows, or pass --val-fraction 0.\n")
 
 
 def test_library_errors_are_two_lines_and_verbose_shows_the_traceback(

@@ -165,9 +165,9 @@ def test_shuffle_split_dataframe_and_errors():
     for train, test in TaskShuffleSplit(5, test_size=0.3, task_col="school",
                                         random_state=0).split(df):
         assert set(df["school"].iloc[train]) == {"a", "b", "c"}
-        assert len(test) == 3
-    with pytest.raises(ValueError, match="Lower test_size"):
-        next(TaskShuffleSplit(test_size=0.9, task_col="school").split(df))
+        assert len(test) == 2  # 0.3 of the 6 rows that can be held out, rounded up
+    with pytest.raises(ValueError, match="holds out no row: no task has two rows"):
+        next(TaskShuffleSplit(test_size=0.5, task_col="school").split(df.iloc[[0, 3, 6]]))
     with pytest.raises(ValueError, match="test_size"):
         TaskShuffleSplit(test_size=1.0)
     with pytest.raises(ValueError, match="n_splits"):
@@ -186,3 +186,48 @@ def test_shuffle_split_in_cross_validate_and_grid_search(data):
     search = GridSearchCV(MultiTaskLogistic(), {"alpha": [0.1, 1.0]}, cv=cv).fit(X, y)
     assert search.n_splits_ == 3
     np.testing.assert_array_equal(search.best_estimator_.tasks_, np.arange(5))
+
+
+def _one_positive_per_task(n_tasks=20, n_rows=10):
+    rng = np.random.RandomState(0)
+    X = np.column_stack([rng.randn(n_tasks * n_rows, 2), np.repeat(np.arange(n_tasks), n_rows)])
+    y = np.zeros(n_tasks * n_rows, int)
+    y[rng.choice(n_rows, n_tasks) + n_rows * np.arange(n_tasks)] = 1
+    return X, y
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_a_rare_class_is_spread_over_the_folds(shuffle):
+    # tasks of 10 rows for 5 folds: the plain deal put every task's positive in fold 5
+    X, y = _one_positive_per_task()
+    cv = TaskStratifiedKFold(5, shuffle=shuffle, random_state=0)
+    folds = list(cv.split(X, y))
+    assert [int(y[test].sum()) for _, test in folds] == [4, 4, 4, 4, 4]
+    for _, test in folds:  # each task's 10 rows twice in every fold
+        assert set(np.bincount(X[test, -1].astype(int), minlength=20)) == {2}
+    assert sorted(np.concatenate([test for _, test in folds])) == list(range(200))
+
+
+def test_a_rare_class_keeps_training_rows_in_a_shuffle_split():
+    # the same rounding in every task held out every positive (all 20 in test, none in training)
+    X, y = _one_positive_per_task()
+    splits = TaskShuffleSplit(200, test_size=0.2, random_state=0).split(X, y)
+    held = [int(y[test].sum()) for _, test in splits]
+    assert max(held) < 20 and 3 <= np.mean(held) <= 5  # 20 tasks x 0.2 in expectation
+    for _, test in TaskShuffleSplit(5, test_size=0.2, random_state=0).split(X, y):
+        assert set(np.bincount(X[test, -1].astype(int), minlength=20)) == {2}  # each task its share
+
+
+def test_test_size_is_a_share_of_the_rows_that_can_be_held_out():
+    X = np.column_stack([np.arange(600.0), np.r_[np.repeat([0.0, 1.0, 2.0], 100), np.full(300, np.nan)]])
+    y = np.arange(600.0)
+    X_train, X_test, _, _ = task_train_test_split(X, y, test_size=0.2, random_state=0)
+    np.testing.assert_array_equal(np.unique(X_test[:, -1], return_counts=True)[1], [20, 20, 20])
+
+
+def test_a_column_vector_target_and_a_wrong_task_column():
+    X, y = _one_positive_per_task()
+    for cv in (TaskStratifiedKFold(5), TaskShuffleSplit(2, test_size=0.2, random_state=0)):
+        assert [t.tolist() for _, t in cv.split(X, y[:, None])] == [t.tolist() for _, t in cv.split(X, y)]
+    with pytest.raises(ValueError, match="Every row is alone in its task: is task_col"):
+        next(TaskStratifiedKFold(5, task_col=0).split(X, y))

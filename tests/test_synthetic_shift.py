@@ -63,3 +63,19 @@ def test_classification_takes_the_covariate_shift():
 def test_covariate_shift_must_be_positive():
     with pytest.raises(ValueError, match="covariate_shift"):
         make_multitask_regression(covariate_shift=0)
+
+
+def test_generator_sizes_and_the_share_of_unrelated_tasks():
+    with pytest.raises(ValueError, match="whole numbers of rows"):
+        make_multitask_regression(n_tasks=2, n_samples=[5.9, 3.2])
+    with pytest.raises(ValueError, match="one per task \\(n_tasks=3\\); got 2 sizes"):
+        make_multitask_regression(n_tasks=3, n_samples=[5, 3])
+    for epsilon, n_unrelated in ((0.05, 1), (0.15, 2), (0.25, 3)):
+        unrelated = make_multitask_regression(n_tasks=10, epsilon=epsilon, coef=True, random_state=0)[3]
+        assert unrelated.sum() == n_unrelated
+    # more classes: h is the norm of a task's whole perturbation
+    theta, unrelated = make_multitask_classification(n_tasks=20, n_classes=3, n_features=4, h=1.0,
+                                                     epsilon=0, coef=True, random_state=0)[2:]
+    base = np.zeros((3, 4))
+    base[np.arange(3), np.arange(3)] = 3.0
+    np.testing.assert_allclose(np.linalg.norm((theta - base).reshape(20, -1), axis=1), 1.0)

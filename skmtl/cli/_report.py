@@ -305,11 +305,10 @@ def _holdout(X, y, val_fraction, random_state, classes=False):
         train, val = next(TaskShuffleSplit(1, test_size=val_fraction, random_state=random_state)
                           .split(X, y))
     except ValueError:
-        counts = np.unique(X[:, -1], return_counts=True)[1]
         raise _InputError(
-            f"--val-fraction {val_fraction:g} holds out {int(np.ceil(val_fraction * len(y)))} "
-            f"rows, but only {counts[counts > 1].sum()} rows are in tasks with two or more "
-            "rows (a task's only row stays in training); lower --val-fraction or add rows."
+            f"--val-fraction {val_fraction:g} can hold out none of the {len(y)} rows: only rows "
+            "of tasks with two or more rows can be held out (a task's only row stays in "
+            "training), and no task has two; add rows, or pass --val-fraction 0."
         ) from None
     if classes:
         unseen = ~np.isin(y[val], y[train])

@@ -10,7 +10,13 @@ from sklearn.utils._param_validation import Interval, validate_params
 
 
 def _task_sizes(n_samples, n_tasks):
-    sizes = np.broadcast_to(np.asarray(n_samples, dtype=int), (n_tasks,))
+    given = np.asarray(n_samples)
+    if given.ndim > 1 or (given.ndim == 1 and len(given) != n_tasks):
+        raise ValueError(f"n_samples is one size for every task or one per task (n_tasks={n_tasks}); "
+                         f"got {given.size} sizes.")
+    if given.dtype.kind not in "iu" and not np.all(given == np.round(given)):
+        raise ValueError(f"n_samples must be whole numbers of rows; got {given.tolist()}.")
+    sizes = np.broadcast_to(given.astype(int), (n_tasks,))
     if np.any(sizes < 1):
         raise ValueError("Every task needs at least one sample (n_samples >= 1).")
     return sizes
@@ -25,7 +31,7 @@ def _task_coefficients(rng, n_tasks, n_features, h, epsilon, base):
     """``theta_k = base + delta_k`` with ``||delta_k|| = h``; a fraction
     ``epsilon`` of tasks gets an unrelated random vector of the same norm."""
     coef = base + _sphere(rng, n_tasks, base.size, h).reshape((n_tasks,) + base.shape)
-    n_unrelated = int(round(epsilon * n_tasks))
+    n_unrelated = int(np.floor(epsilon * n_tasks + 0.5))  # half up: 0.25 of 10 tasks is 3
     unrelated = rng.choice(n_tasks, n_unrelated, replace=False)
     coef[unrelated] = _sphere(rng, n_unrelated, base.size, np.linalg.norm(base)).reshape(
         (n_unrelated,) + base.shape
@@ -99,7 +105,7 @@ def make_multitask_regression(
     h : float, default=1.0
         Distance of each related task from the shared vector (model shift).
     epsilon : float in [0, 1], default=0.2
-        Fraction of unrelated tasks.
+        Fraction of unrelated tasks (``epsilon * n_tasks`` rounded half up).
     noise : float, default=1.0
         Standard deviation of the Gaussian noise.
     covariate_shift : float > 0, default=1.0
@@ -153,7 +159,11 @@ def make_multitask_classification(
     Two classes: ``P(y=1 | x) = sigmoid(x theta_k)`` with ``theta_k`` drawn as
     in :func:`make_multitask_regression`. More classes: class ``c`` scores
     ``x theta_kc`` with ``theta_kc = 3 e_c + delta_kc`` and softmax
-    probabilities (needs ``n_features >= n_classes``).
+    probabilities (needs ``n_features >= n_classes``); there ``h`` is the
+    norm of the whole ``(n_classes, n_features)`` perturbation of a task,
+    so each class's ``delta_kc`` is about ``h / sqrt(n_classes)``, and an
+    unrelated task's coefficients are a random matrix of the norm of
+    ``3 I``, ``3 sqrt(n_classes)``.
 
     Parameters
     ----------
@@ -162,7 +172,8 @@ def make_multitask_classification(
     n_features : int, default=10
     n_classes : int, default=2
     h : float, default=1.0
-        Model shift, as in :func:`make_multitask_regression`.
+        Model shift, as in :func:`make_multitask_regression` (with more than
+        two classes the norm of all classes' perturbations together).
     epsilon : float in [0, 1], default=0.2
     covariate_shift : float > 0, default=1.0
         Covariate shift of every task but task 0, as in
@@ -237,7 +248,7 @@ def make_multitask_counts(
     h : float, default=0.25
         Distance of each related task from the shared vector.
     epsilon : float in [0, 1], default=0.2
-        Fraction of unrelated tasks.
+        Fraction of unrelated tasks (``epsilon * n_tasks`` rounded half up).
     rate : float, default=5.0
         Mean count at ``x = 0``.
     covariate_shift : float, default=1.0
