@@ -22,7 +22,7 @@ from sklearn.utils.validation import (
 )
 from tqdm.auto import tqdm
 
-from .base import keep_state_on_error, validation_given
+from .base import is_dask_collection, keep_state_on_error, validation_given
 from .compose import _input_task_col
 from .relatedness import (
     group_tasks,
@@ -193,6 +193,8 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         self
         """
         self._validate_params()
+        if is_dask_collection(X):
+            raise TypeError("TaskGroupedEstimator does not take a Dask X: compute it first (X.compute()).")
         X = _as_indexable(X, validate_data(self, X, dtype=None, ensure_all_finite=False, reset=True))
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
@@ -275,6 +277,7 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
     def _route(self, X):
         """Group of each row of ``X`` (-1 for tasks not seen in fit)."""
         check_is_fitted(self)
+        X = X.compute() if is_dask_collection(X) else X  # the rows are needed in memory
         X = _as_indexable(X, validate_data(self, X, dtype=None, ensure_all_finite=False, reset=False))
         labels, _ = self._labels(X)
         code = encode_fitted_tasks(

@@ -441,7 +441,8 @@ def test_bad_input_exits_nonzero_with_message(tmp_path, capsys):
         ("a,t,y\n1,1,2\n2,,3\n", [], "missing values in 't': 1 read as missing from empty (line 3)"),
         ("a,t,y\n1,1,2\n2,1\n", [], "line 3 of"),
         ("a,t,y\n1,1,2\n2,1,inf\n", [], "target 'y' holds 'inf' on line 3; values must be finite"),
-        ("a,t,y\n1,1,2\n2,1,\n", [], "in 'y': 1 read as missing from empty (line 3); fill them in, or pass --dropna"),
+        ("a,t,y\n1,1,2\n2,1,\n", [],
+         "in 'y': 1 read as missing from empty (line 3); fill them in, or pass --dropna"),
         ("a,t,y\n1,1,yes\n2,1,no\n", ["--model", "ridge"], "--model ridge needs a numeric target"),
         ("a,t,y\n1,1,0.5\n2,1,1.5\n", ["--model", "logistic"], "the target 'y' is continuous"),
         ("a,t,a,y\n1,1,2,0.5\n2,2,3,1.5\n", [], "names 'a' more than once"),
@@ -731,7 +732,8 @@ def test_impute_fills_features_with_the_data_files_medians_and_most_frequent_val
     rows[0][-1] = "NA"  # a missing target still needs --dropna
     write_csv(tmp_path / "data.csv", ["a", "kind", "task", "y"], rows)
     status, out, err = run_main(capsys, *argv, "--impute")
-    assert status == 1 and "in 'y': 1 read as missing from 'NA' (line 2); fill them in, or pass --dropna to drop 1 row" in err
+    assert status == 1
+    assert "in 'y': 1 read as missing from 'NA' (line 2); fill them in, or pass --dropna to drop 1 row" in err
 
 
 def test_a_score_below_the_most_frequent_class_says_what_to_try(tmp_path, capsys):

@@ -115,3 +115,23 @@ def test_a_frame_shuffled_on_the_task_fits_as_in_memory(client):
     with pytest.raises(ValueError, match="Task '.' has rows in more than one partition of X"):
         MultiTaskRidge(task_col="store").fit(dd.from_pandas(frame[["a", "store"]], npartitions=3),
                                              dd.from_pandas(frame["sales"], npartitions=3))
+
+
+def test_predict_on_a_dask_frame_and_partitions_of_unlabelled_rows(client, data):
+    X, y = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "store"]).assign(y=y)
+    frame.loc[frame.index[::9], "store"] = np.nan  # rows without a task, which the shuffle puts together
+    parts = dd.from_pandas(frame, npartitions=2).shuffle(on="store", npartitions=8)
+    features = ["a", "b", "c", "store"]
+    model = MultiTaskRidge(task_col="store").fit(parts[features], parts["y"])
+    reference = MultiTaskRidge(task_col="store").fit(frame[features], y)
+    _assert_same_fit(model, reference)
+    labelled = parts[parts["store"].notnull()]
+    np.testing.assert_allclose(model.predict(labelled[features]),  # computed on the client
+                               reference.predict(labelled[features].compute()), atol=1e-10)
+    from skmtl import TaskGroupedEstimator
+    from skmtl.selection import MTIFSelector
+
+    for wrapper in (MTIFSelector(MultiTaskRidge()), TaskGroupedEstimator(MultiTaskRidge())):
+        with pytest.raises(TypeError, match="does not take a Dask X: compute it first"):
+            wrapper.fit(parts[features], parts["y"])

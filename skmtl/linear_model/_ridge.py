@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import RegressorMixin, clone
 
 from ..base import blas_threads_for_blocks, is_dask_collection
-from ..utils import check_magnitude
+from ..utils import check_magnitude, task_labels
 from ._base import MultiTaskLinearModel
 from ._loss import SquaredError
 
@@ -59,13 +59,17 @@ class MultiTaskRidge(RegressorMixin, MultiTaskLinearModel):
     Notes
     -----
     ``fit`` also takes a Dask DataFrame (with ``y`` a Dask Series of the same
-    partitions) or a Dask array (``y`` a Dask array) whose partitions hold
-    whole tasks (``X.shuffle(on=task column)`` groups them so): each
+    partitions, aligned with ``X`` by index label: a column of the same frame)
+    or a Dask array (``y`` a Dask array) whose partitions hold whole tasks
+    (``frame.shuffle(on=task column)`` groups them so, before ``X`` and ``y``
+    are taken from the frame): each
     partition's per-task Gram blocks are computed where it lives, and only
     those ``n_tasks (d + 1)^2`` numbers come to the client, which solves the
     arrow system once; the coefficients are those of a fit in memory. Such a
-    model predicts as usual, but its rows stayed on the cluster: influence
-    needs a fit on the computed data.
+    model predicts as usual (a Dask ``X`` given to ``predict`` is computed on
+    the client; ``X.map_partitions(model.predict)`` predicts where the rows
+    live), but its rows stayed on the cluster: influence needs a fit on the
+    computed data.
 
     Examples
     --------
@@ -125,8 +129,9 @@ class MultiTaskRidge(RegressorMixin, MultiTaskLinearModel):
         if (counts > 1).any():
             raise ValueError(
                 f"Task {labels[counts > 1][:1].tolist()[0]!r} has rows in more than one partition of X; "
-                "each partition must hold whole tasks. Group them first, e.g. "
-                "X = X.shuffle(on=<task column>) (y aligned the same way)."
+                "each partition must hold whole tasks. Group them first, in the frame that "
+                "holds both X and y: frame = frame.shuffle(on=<task column>), then "
+                "X, y = frame[features], frame[target] (y is aligned with X by index label)."
             )
         shape = {(r["n_features_in"], r["task_col_index"]) for r in results}
         if len(shape) > 1:
@@ -158,7 +163,7 @@ class MultiTaskRidge(RegressorMixin, MultiTaskLinearModel):
 
 def _partition_terms(estimator, X, y):
     """Per-task squared-error gradients and Hessians at zero of one partition (on a worker)."""
-    if len(X) == 0:
+    if len(X) == 0 or task_labels(X, estimator.task_col)[1].all():  # no row with a task label
         return None
     features, _, _, weights, layout, loss, Y = estimator._fit_arrays(X, y, None)
     tasks, row_task = layout.tasks, layout.row_task

@@ -171,6 +171,14 @@ def check_task_X(estimator, X, *, reset, input_name="X"):
     >>> features.ravel().tolist(), labels.tolist()
     ([0.5, 1.5], [1, 2])
     """
+    if _is_dask(X):
+        if reset:
+            raise TypeError(
+                f"{type(estimator).__name__} does not take a Dask {input_name}: compute it first "
+                f"({input_name}.compute()). Only MultiTaskRidge fits a Dask collection.")
+        # predict, score, influence: the rows are needed in memory; computed here (for a
+        # lazy prediction, X.map_partitions(model.predict))
+        X = X.compute()
     try:
         X_array = validate_data(
             estimator, X, reset=reset, dtype=None, ensure_all_finite=False,
@@ -662,3 +670,11 @@ def encode_tasks(labels, tasks):
     return np.array(
         [-1 if m else index.get(v, -1) for v, m in zip(labels, missing)], dtype=np.intp
     )
+
+
+def _is_dask(X):
+    # not imported at the top: skmtl.base imports skmtl.influence, which imports skmtl.utils
+    from ..base import is_dask_collection
+
+    return is_dask_collection(X)
+
