@@ -14,6 +14,7 @@ import pytest
 from scipy import linalg
 
 from skmtl import MultiTaskLogistic, MultiTaskRidge
+from skmtl.datasets import make_multitask_classification
 from skmtl.influence import ArrowHessian
 from skmtl.inspection import loo_effects, loto_effects
 
@@ -263,3 +264,21 @@ def test_a_task_removal_that_cannot_be_factorized_says_what_to_do():
     with pytest.raises(np.linalg.LinAlgError, match="standardize the features, or measure the removal "
                                                     "with skmtl.inspection.loto_effects"):
         H.drop_task_step(0, np.ones(2))
+
+
+def test_softmax_fits_in_large_units_and_without_shared_alpha():
+    """The shared coefficients that shift every class alike have no curvature from
+    the data: only shared_alpha held them, which rounding swamps in units of 1e6
+    and shared_alpha=0 removes (a LinAlgError until the thirty-ninth session)."""
+    X, y = make_multitask_classification(n_tasks=3, n_samples=40, n_features=4, n_classes=3, random_state=0)
+    X_val, y_val = make_multitask_classification(n_tasks=3, n_samples=20, n_features=4, n_classes=3,
+                                                 random_state=1)
+    X[:, 0] *= 1e6
+    X_val[:, 0] *= 1e6
+    for shared_alpha in (1e-6, 0.0):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model = MultiTaskLogistic(shared_alpha=shared_alpha).fit(X, y)
+        refits = loo_effects(MultiTaskLogistic(shared_alpha=shared_alpha), X, y, X_val, y_val,
+                             rows=[0, 5, 50])
+        assert relative_error(model.influence(X_val, y_val, method="newton")[[0, 5, 50]], refits) < 0.05

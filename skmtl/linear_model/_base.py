@@ -240,17 +240,25 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
             losses, diff = losses[keep], diff[keep]
         return losses.sum() + self._penalty[0] * np.sum(diff**2) + self._penalty[1] * np.sum(beta**2)
 
-    def _arrow(self, data_hessians, task_shared_blocks=False):
-        """The arrow Hessian of the objective from the tasks' data Hessians,
-        which become its task blocks (overwritten: no second ``(K, p, p)`` array)."""
+    def _arrow(self, data_hessians, n_out, task_shared_blocks=False):
+        """The arrow Hessian of the objective from the tasks' data Hessians (of
+        ``n_out`` outputs), which become its task blocks (overwritten: no second
+        ``(K, p, p)`` array)."""
         n_tasks, p, _ = data_hessians.shape
         eye = np.eye(p)
         two_alpha = 2.0 * self._penalty[0]
         data_hessians[:, np.arange(p), np.arange(p)] += two_alpha
+        shared = (two_alpha * n_tasks + 2.0 * self._penalty[1]) * eye
+        if getattr(self.loss_, "shift_invariant", False):
+            # softmax: no data holds the shared coefficients that shift every class alike,
+            # only shared_alpha (and rounding, large in large units); the fit has no
+            # component there and no gradient moves it, so the coupling's curvature
+            # pins it without changing any solve
+            shared += two_alpha * np.kron(np.full((n_out, n_out), 1.0 / n_out), np.eye(p // n_out))
         return ArrowHessian(
             data_hessians,
             np.broadcast_to(-two_alpha * eye, (n_tasks, p, p)),
-            (two_alpha * n_tasks + 2.0 * self._penalty[1]) * eye,
+            shared,
             task_shared_blocks=two_alpha * eye if task_shared_blocks else None,
         )
 
@@ -269,7 +277,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         value = self._objective(losses, theta, beta)
         for it in range(1, self.max_iter + 1):
             task_grad, shared_grad = self._gradient(grads, theta, beta)
-            step_task, step_shared = self._arrow(hess).solve(-task_grad, -shared_grad)
+            step_task, step_shared = self._arrow(hess, n_out).solve(-task_grad, -shared_grad)
             step_task = step_task.reshape(theta.shape)
             step_shared = step_shared.reshape(beta.shape)
             decrement = -(task_grad.ravel() @ step_task.ravel() + shared_grad @ step_shared.ravel())
@@ -396,7 +404,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
             losses, grads, hess = self._task_terms(
                 self._Z, self._Y, self._row_task, self._weights, self._theta, len(self.tasks_)
             )
-            self._cache["arrow"] = self._arrow(hess, task_shared_blocks=True)
+            self._cache["arrow"] = self._arrow(hess, self._theta.shape[1], task_shared_blocks=True)
             self._cache["terms"] = losses, grads
         return self._cache["terms"]
 

@@ -40,6 +40,10 @@ class BinaryLogLoss:
 class MultinomialLogLoss:
     """Log-loss of a softmax model; ``eta`` holds one score per class."""
 
+    # adding one number to every class's score leaves the loss unchanged: its
+    # curvature is zero along the coefficients that shift all classes alike
+    shift_invariant = True
+
     def loss(self, eta, Y):
         return -(Y * log_softmax(eta, axis=-1)).sum(axis=-1)
 

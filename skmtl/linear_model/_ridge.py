@@ -153,7 +153,7 @@ class MultiTaskRidge(RegressorMixin, MultiTaskLinearModel):
         self._fit_intercept, self._basis = self.fit_intercept, None
         self._penalty = (self.alpha, self.shared_alpha)
         with blas_threads_for_blocks(hess.shape[1]):
-            task_step, shared_step = self._arrow(hess).solve(-grads, np.zeros(hess.shape[1]))
+            task_step, shared_step = self._arrow(hess, 1).solve(-grads, np.zeros(hess.shape[1]))
         self._set_coefficients(task_step[:, None, :], shared_step[None, :])
         self.n_iter_ = 1
         self._Z = self._Y = self._row_task = self._weights = self._val = self._feature_spread = None
