@@ -118,7 +118,18 @@ def _refit_losses(estimator, X, y, sample_weight, keep, val, tasks):
     fit_kwargs = ({} if sample_weight is None
                   else {final_step_param(estimator, "sample_weight"): sample_weight[keep]})
     model = clone(estimator).fit(_safe_indexing(X, keep), y[keep], **fit_kwargs)
-    return task_losses(model, val[0], val[1], tasks, val[2])
+    try:
+        return task_losses(model, val[0], val[1], tasks, val[2])
+    except ValueError as exc:
+        if "not seen in fit" not in str(exc):
+            raise
+        dropped = np.setdiff1d(np.arange(len(y)), keep)
+        raise ValueError(
+            f"Without rows {dropped[:5].tolist()}{' ...' if len(dropped) > 5 else ''} no training "
+            f"row is left of a class the validation data holds ({str(exc).split('; ')[0]}), so "
+            "the refit's loss there is undefined: leave such rows out of rows=, or that "
+            "class's validation rows out."
+        ) from None
 
 
 def _brute_force(estimator, X, y, X_val, y_val, sample_weight, dropped_rows, n_jobs, verbose, desc):

@@ -195,3 +195,13 @@ def test_refits_take_a_pipeline_and_scale_each_refit_apart():
                     for model in (without, full) for k in range(4)]
     np.testing.assert_allclose(effects[0], np.subtract(*np.reshape(per_task, (2, 4))))
     np.testing.assert_allclose(task_losses(full, X_val, y_val), per_task[4:])
+
+
+def test_a_refit_that_loses_a_class_of_the_validation_data_says_so():
+    X = np.column_stack([np.linspace(-1, 1, 12), np.repeat([0, 1], 6)])
+    y = np.array([0, 1] * 6)
+    y[5] = 2  # the only training row of class 2
+    with pytest.raises(ValueError, match=r"Without rows \[5\] no training row is left of a class"):
+        loo_effects(MultiTaskLogistic(), X, y, X, y, rows=[5])
+    with pytest.raises(ValueError, match="probability 0, so their loss and its influence are undefined"):
+        MultiTaskLogistic().fit(X[y < 2], y[y < 2]).influence(X, y)

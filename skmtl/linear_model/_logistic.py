@@ -94,9 +94,13 @@ class MultiTaskLogistic(ClassifierMixin, MultiTaskLinearModel):
         # as Python values: labels of another type (0/1 for 'no'/'yes') are unseen, not an error of <
         unseen = set(y.tolist()) - set(self.classes_.tolist())
         if unseen:
+            same_kind = {type(v) for v in unseen} <= {type(v) for v in self.classes_.tolist()}
+            fix = ("The model gives them probability 0, so their loss and its influence are "
+                   "undefined: leave those rows out of the validation data." if same_kind else
+                   "Give y_val labels of the same kind as y.")
             raise ValueError(
                 f"y_val holds classes {sorted(unseen, key=str)} not seen in fit; the model's "
-                f"classes_ are {self.classes_.tolist()}. Give y_val labels of the same kind as y."
+                f"classes_ are {self.classes_.tolist()}. {fix}"
             )
         return self._one_hot(np.searchsorted(self.classes_, y))
 
