@@ -155,9 +155,10 @@ class TaskStratifiedKFold(_TaskSplitter):
     fold while it has a row for each (a rare class in tasks whose sizes are
     multiples of ``n_splits`` lands in the same fold of every task), each
     task's deal starts at the fold that spreads the classes most evenly.
-    Rows that are never held out (see above) appear in no test fold, so :func:`~sklearn.model_selection.cross_val_predict`, which needs
-    every row in a test fold, works only where every task has two rows or
-    more and every row a task label. In
+    Rows that are never held out (see above) appear in no test fold, so
+    :func:`~sklearn.model_selection.cross_val_predict`, which needs every
+    row in a test fold, works only where every task has two rows or more
+    and every row a task label. In
     :func:`~sklearn.model_selection.learning_curve`, pass ``shuffle=True``:
     it trains on the first rows of each training part, which are then not
     the first tasks only.
