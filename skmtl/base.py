@@ -363,11 +363,16 @@ class InfluenceMixin:
         return np.concatenate(list(self.influence_chunked(X_val, y_val, method=method,
                                                           reduce_func=reduce_func)))
 
+    def _check_fitted_attributes(self):
+        """Raise an ``AttributeError`` (so that ``hasattr`` is False) where the fitted
+        model keeps no data to compute ``influence_`` and ``task_relatedness_`` from."""
+
     @property
     def influence_(self):
         """``influence()`` against the validation data given to ``fit`` (or the
         training data); computed on first access."""
         check_is_fitted(self)
+        self._check_fitted_attributes()
         return self._cached("influence", self.influence)
 
     @property
@@ -375,6 +380,7 @@ class InfluenceMixin:
         """``task_relatedness()`` against the validation data given to ``fit``
         (or the training data); computed on first access."""
         check_is_fitted(self)
+        self._check_fitted_attributes()
         return self._cached("relatedness", self.task_relatedness)
 
 

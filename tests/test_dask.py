@@ -54,6 +54,10 @@ def test_fit_on_a_dask_dataframe_equals_the_fit_in_memory(client, data):
         model.influence()
     with pytest.raises(ValueError, match="fitted on a Dask collection.*X.compute"):
         model.influence(frame.drop(columns="y"), y)  # validation data: the same refusal
+    # the fitted attributes are absent (hasattr False), with the same message when read
+    assert not hasattr(model, "influence_") and getattr(model, "task_relatedness_", None) is None
+    with pytest.raises(AttributeError, match="fitted on a Dask collection.*X.compute"):
+        model.influence_
 
 
 def test_fit_on_a_dask_array_equals_the_fit_in_memory(client, data):

@@ -443,13 +443,18 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         diff = (self._theta - self._beta).reshape(len(self.tasks_), -1)
         return task_grad, -2.0 * self._penalty[0] * diff
 
+    def _fitted_on_cluster(self):
+        return (f"This {type(self).__name__} was fitted on a Dask collection, whose rows "
+                "stayed on the cluster: influence needs them in memory. Fit on the "
+                "computed data (X.compute(), y.compute()) to measure influence.")
+
+    def _check_fitted_attributes(self):
+        if self._Z is None:
+            raise AttributeError(self._fitted_on_cluster())
+
     def _check_method(self, method):
         if self._Z is None:
-            raise ValueError(
-                f"This {type(self).__name__} was fitted on a Dask collection, whose rows "
-                "stayed on the cluster: influence needs them in memory. Fit on the "
-                "computed data (X.compute(), y.compute()) to measure influence."
-            )
+            raise ValueError(self._fitted_on_cluster())
         allowed = ("mtif", self._refit_method)
         if method not in allowed:
             raise ValueError(
