@@ -7,7 +7,7 @@ to the coefficients with ``z`` (the row's features plus intercept column).
 """
 
 import numpy as np
-from scipy.special import expit, log_softmax, softmax, xlogy
+from scipy.special import expit, log_softmax, softmax
 
 
 class SquaredError:
@@ -60,7 +60,13 @@ class HalfPoissonDeviance:
     ``eta`` is the log of the mean count."""
 
     def loss(self, eta, Y):
-        return (np.exp(eta) - Y * eta + xlogy(Y, Y) - Y).sum(axis=-1)
+        # y (exp(r) - 1 - r) with r = eta - log y: the same value without the large terms
+        # (y eta and y log y near 1e9 for counts of 1e8) whose rounding hides a Newton
+        # step's decrease from the line search
+        counts = Y > 0
+        r = eta - np.log(np.where(counts, Y, 1.0))
+        with np.errstate(over="ignore"):
+            return np.where(counts, Y * (np.expm1(r) - r), np.exp(eta)).sum(axis=-1)
 
     def gradient(self, eta, Y):
         return np.exp(eta) - Y
