@@ -107,7 +107,7 @@ def data_fingerprint(*arrays):
     return digest.hexdigest()
 
 
-def _checked_working_memory(working_memory):
+def checked_working_memory(working_memory):
     """``working_memory`` in MiB (scikit-learn's setting when None); a
     ValueError unless it is a positive number."""
     if working_memory is None:
@@ -115,6 +115,30 @@ def _checked_working_memory(working_memory):
     if not (isinstance(working_memory, numbers.Real) and working_memory > 0):
         raise ValueError(f"working_memory must be a positive number of MiB, got {working_memory!r}.")
     return working_memory
+
+
+def task_weights_with_rows(task_weights, empty):
+    """``influence_total``'s ``task_weights`` checked (all ones when None), 0 for the
+    tasks without validation rows (``empty``); None, with a warning, where no task
+    of nonzero weight has validation rows (every total is then NaN)."""
+    n_tasks = len(empty)
+    weights = np.ones(n_tasks) if task_weights is None else check_array(
+        task_weights, ensure_2d=False, input_name="task_weights"
+    )
+    if weights.shape != (n_tasks,):
+        raise ValueError(
+            f"task_weights has shape {weights.shape}; it needs one weight per task "
+            f"of tasks_, shape ({n_tasks},)."
+        )
+    weighted = weights != 0
+    if weighted.any() and empty[weighted].all():
+        warnings.warn(
+            "No validation row belongs to a task of nonzero task_weights, so every "
+            "total is NaN; pass validation rows of those tasks or weight the tasks "
+            "that have some.", UserWarning,
+        )
+        return None
+    return np.where(empty, 0.0, weights)
 
 
 def _fill_block(positions, n_rows, value):
@@ -167,7 +191,7 @@ class InfluenceMixin:
         """``(start, values)`` over consecutive blocks of fit rows, from
         ``score(start, stop) = (positions, *values)``; rows left out score 0."""
         n_rows = self._n_fit_rows
-        working_memory = _checked_working_memory(working_memory)
+        working_memory = checked_working_memory(working_memory)
         chunk = int(working_memory * 2**20 // row_bytes)
         if chunk < 1:
             warnings.warn(f"working_memory={working_memory:g} MiB holds less than one row of "
@@ -259,7 +283,7 @@ class InfluenceMixin:
         """
         parts, _, empty = self._scorer(X_val, y_val, method)
         self._check_streamable()
-        _checked_working_memory(working_memory)  # at the call, not at the first block
+        checked_working_memory(working_memory)  # at the call, not at the first block
 
         def blocks():
             for start, (block, _) in self._blocks(parts, self._row_bytes(), working_memory):
@@ -322,24 +346,9 @@ class InfluenceMixin:
         >>> worst = np.argsort(total)[:5]                            # the most harmful rows
         """
         parts, totals, empty = self._scorer(X_val, y_val, method)
-        n_tasks = len(self.tasks_)
-        weights = np.ones(n_tasks) if task_weights is None else check_array(
-            task_weights, ensure_2d=False, input_name="task_weights"
-        )
-        if weights.shape != (n_tasks,):
-            raise ValueError(
-                f"task_weights has shape {weights.shape}; it needs one weight per task "
-                f"of tasks_, shape ({n_tasks},)."
-            )
-        weighted = weights != 0
-        if weighted.any() and empty[weighted].all():
-            warnings.warn(
-                "No validation row belongs to a task of nonzero task_weights, so every "
-                "total is NaN; pass validation rows of those tasks or weight the tasks "
-                "that have some.", UserWarning,
-            )
+        weights = task_weights_with_rows(task_weights, empty)
+        if weights is None:
             return np.full(self._n_fit_rows, np.nan)
-        weights = np.where(empty, 0.0, weights)
         score = totals(weights)
         if score is None:
             self._check_streamable()

@@ -6,7 +6,6 @@ import numbers
 import warnings
 
 import numpy as np
-import sklearn
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.metrics import accuracy_score, r2_score
@@ -22,7 +21,13 @@ from sklearn.utils.validation import (
 )
 from tqdm.auto import tqdm
 
-from .base import is_dask_collection, keep_state_on_error, validation_given
+from .base import (
+    checked_working_memory,
+    is_dask_collection,
+    keep_state_on_error,
+    task_weights_with_rows,
+    validation_given,
+)
 from .compose import _input_task_col
 from .relatedness import (
     group_tasks,
@@ -508,9 +513,12 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         True
         """
         groups, empty = self._group_validation(X_val, y_val)
+        return self._blocks(groups, empty, reduce_func, working_memory, kwargs)
+
+    def _blocks(self, groups, empty, reduce_func, working_memory, kwargs):
+        """:meth:`influence_chunked`'s blocks, from :meth:`_group_validation`'s output."""
         n_rows, n_tasks = self._n_fit_rows, len(self.tasks_)
-        memory = sklearn.get_config()["working_memory"] if working_memory is None else working_memory
-        step = max(1, int(memory * 2**20 // (8 * n_tasks)))
+        step = max(1, int(checked_working_memory(working_memory) * 2**20 // (8 * n_tasks)))
         streams = [None if val is None else
                    model.influence_chunked(*val, working_memory=working_memory, **kwargs)
                    for model, (_, val) in zip(self.estimators_, groups)]
@@ -562,14 +570,15 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         -------
         totals : ndarray of shape (n_fit_rows,)
             ``sum_j task_weights[j] * influence[i, j]`` over the tasks with
-            validation rows.
+            validation rows; NaN for every row when no task of nonzero weight
+            has validation rows.
         """
-        weights = np.ones(len(self.tasks_)) if task_weights is None else column_or_1d(task_weights)
-        if len(weights) != len(self.tasks_):
-            raise ValueError(f"task_weights has {len(weights)} entries; it needs one per task "
-                             f"of tasks_ ({len(self.tasks_)}).")
-        blocks = self.influence_chunked(X_val, y_val, working_memory=working_memory, **kwargs,
-                                        reduce_func=lambda block, start: np.nansum(block * weights, axis=1))
+        groups, empty = self._group_validation(X_val, y_val)
+        weights = task_weights_with_rows(task_weights, empty)
+        if weights is None:
+            return np.full(self._n_fit_rows, np.nan)
+        blocks = self._blocks(groups, empty, lambda block, start: block[:, ~empty] @ weights[~empty],
+                              working_memory, kwargs)
         return np.concatenate(list(blocks))
 
     def _at_fit(self, method):

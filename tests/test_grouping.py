@@ -310,3 +310,6 @@ def test_influence_streams_in_blocks_of_the_training_rows():
     weights = np.arange(6.0)
     assert_allclose(model.influence_total(X_val, y_val, method="exact", task_weights=weights),
                     np.nansum(want * weights, axis=1))
+    # as the single models' influence_total: only task 4, which has no validation rows
+    with pytest.warns(UserWarning, match="every total is NaN"):
+        assert np.isnan(model.influence_total(X_val, y_val, task_weights=np.eye(6)[4])).all()

@@ -165,8 +165,8 @@ def _missing_rows(column, used, lines, dropna, features=(), missing_texts=_MISSI
         impute = ", pass --impute to fill those of the features" if set(missing) & set(features) else ""
         fix = "fill them in" + impute + (
             "" if dropna else f", or pass --dropna to drop {_rows(len(drop))}")
-        texts = "; if such a text is a real value, say which mean missing with --na-values" if any(
-            v for name, rows in missing.items() for v in (column[name][i] for i in rows)) else ""
+        texts = ("; if such a text is a real value, say which mean missing with --na-values"
+                 if any(shown != "empty" for _, shown in found.values()) else "")
         every = "every row has " if dropna else ""
         raise _InputError(f"{every}missing values in {listing}; {fix}{texts}.")
     return drop, found
