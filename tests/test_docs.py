@@ -42,8 +42,8 @@ def _readme_blocks():
 
 
 def test_readme_runs_top_to_bottom_as_pasted(tmp_path, monkeypatch):
-    # one namespace for all blocks, as in one interpreter; the doctest run of
-    # README.md checks the printed outputs, this the blocks that are not doctests
+    # one namespace for all blocks, as in one interpreter; a doctest block's
+    # printed outputs must match, with the options of setup.cfg's doctests
     pytest.importorskip("torch", reason="the README's network block needs torch")
     pytest.importorskip("matplotlib", reason="the README's tour draws a figure")
     monkeypatch.setenv("MPLBACKEND", "Agg")
@@ -51,11 +51,18 @@ def test_readme_runs_top_to_bottom_as_pasted(tmp_path, monkeypatch):
     blocks = _readme_blocks()
     assert {">>>" in block for block in blocks} == {True, False}  # doctests and plain code
     parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
     namespace = {"__name__": "__main__"}
     for i, block in enumerate(blocks):
+        name = f"README.md, python block {i + 1}"
         if ">>>" in block:
-            block = "".join(example.source for example in parser.get_examples(block))
-        exec(compile(block, f"README.md, python block {i + 1}", "exec"), namespace)
+            test = parser.get_doctest(block, namespace, name, "README.md", 0)
+            failures = []
+            runner.run(test, out=failures.append, clear_globs=False)
+            assert not failures, "".join(failures)
+            namespace.update(test.globs)  # the test ran in a copy of the namespace
+        else:
+            exec(compile(block, name, "exec"), namespace)
     import matplotlib.pyplot as plt
 
     plt.close("all")
