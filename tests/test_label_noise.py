@@ -114,7 +114,8 @@ def test_trusted_rows_as_dataframes_and_of_unseen_tasks():
         MultiTaskLogistic(), pd.DataFrame(X, columns=columns), y, random_state=0,
         task_col="task", X_clean=pd.DataFrame(X_clean, columns=columns), y_clean=y_clean,
     )
-    np.testing.assert_allclose(frames.label_quality, arrays.label_quality)
+    # to the fits' tolerance: the fold models start where their last fit ended
+    np.testing.assert_allclose(frames.label_quality, arrays.label_quality, rtol=0, atol=1e-7)
     assert 7.0 not in arrays.tasks
 
 
@@ -1234,3 +1235,22 @@ def test_a_measurement_removes_the_rows_more_likely_outliers_than_not():
     selector = MTIFSelector(MultiTaskRidge(), random_state=0).fit(X, y)
     removed = np.setdiff1d(np.arange(len(y)), selector.sample_indices_)
     assert bad[removed].sum() == bad.sum() and len(removed) <= 1.15 * bad.sum()
+
+
+@pytest.mark.parametrize("kind", ["classes", "outliers"])
+def test_warm_started_fold_models_change_the_time_alone(monkeypatch, kind):
+    """EM refits skmtl's linear fold models from their last fit (warm_start):
+    the label quality is that of fresh fits each time, and the estimator
+    passed in is left as it was."""
+    if kind == "classes":
+        estimator, (X, y, _) = MultiTaskLogistic(), flipped("uniform")
+    else:
+        estimator = MultiTaskRidge()
+        X, y = make_multitask_regression(n_tasks=4, n_samples=80, n_features=4, random_state=0)
+        y[::10] += 8 * y.std()
+    warm = estimate_label_noise(estimator, X, y, random_state=0)
+    assert estimator.get_params()["warm_start"] is False
+    monkeypatch.setattr(_noise, "_fold_models", lambda est, n: [clone(est) for _ in range(n)])
+    fresh = estimate_label_noise(estimator, X, y, random_state=0)
+    np.testing.assert_allclose(warm.label_quality, fresh.label_quality, atol=1e-6)
+    assert warm.n_iter == fresh.n_iter

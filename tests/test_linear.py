@@ -212,6 +212,34 @@ def test_convergence_warning_when_newton_stops_early(classification_data):
         MultiTaskLogistic(max_iter=1).fit(X, y)
 
 
+@pytest.mark.parametrize("wide", [False, True])
+@pytest.mark.parametrize("Estimator", [MultiTaskLogistic, MultiTaskPoisson])
+def test_warm_start_reaches_the_same_fit_in_fewer_steps(Estimator, wide):
+    """A convex objective: a refit on changed weights started from the last fit
+    ends where a fresh fit ends, sooner; also in the rows' span (more features
+    than rows, a basis per fit) and where the tasks or classes changed (a fresh
+    start)."""
+    n_features = 40 if wide else 4
+    X, y = make_multitask_classification(n_tasks=3, n_samples=10 if wide else 60,
+                                         n_features=n_features, random_state=0)
+    if Estimator is MultiTaskPoisson:
+        y = np.random.default_rng(0).poisson(np.exp(0.3 * X[:, 0]))
+    weights = np.random.default_rng(1).uniform(0.5, 1.5, len(y))
+    warm = Estimator(warm_start=True).fit(X, y)
+    cold = Estimator().fit(X, y, sample_weight=weights)
+    warm.fit(X, y, sample_weight=weights)
+    assert warm.n_iter_ < cold.n_iter_
+    # to the fit's tolerance: along directions of little curvature (more features than
+    # rows) the coefficients differ more than what they predict
+    predict = "predict_proba" if Estimator is MultiTaskLogistic else "predict"
+    np.testing.assert_allclose(getattr(warm, predict)(X), getattr(cold, predict)(X), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(warm.coef_, cold.coef_, atol=1e-5 if wide else 1e-8)
+    two_tasks = X[:, -1] < 2
+    fresh = Estimator().fit(X[two_tasks], y[two_tasks])
+    assert warm.fit(X[two_tasks], y[two_tasks]).n_iter_ == fresh.n_iter_
+    np.testing.assert_array_equal(warm.coef_, fresh.coef_)
+
+
 # -- ragged data is normal data ---------------------------------------------------------
 def test_small_and_one_class_tasks_fit():
     X, y = make_multitask_classification(n_tasks=3, n_samples=[2, 25, 25], n_features=3, random_state=1)

@@ -42,6 +42,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         "unknown_task": [StrOptions({"shared", "error"})],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
     }
 
     # name of the beyond-first-order method of the subclass ("exact"/"newton")
@@ -57,6 +58,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         unknown_task="shared",
         max_iter=100,
         tol=1e-10,
+        warm_start=False,
     ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
@@ -65,6 +67,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         self.unknown_task = unknown_task
         self.max_iter = max_iter
         self.tol = tol
+        self.warm_start = warm_start
 
     # -- subclass hooks ---------------------------------------------------------
     @abstractmethod
@@ -121,6 +124,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
                     "are not supported. Compute them (X.compute()) to fit in memory."
                 )
             return self._fit_dask(X, y)
+        previous = self._previous_fit() if self.warm_start else None
         features, labels, y, weights, layout, loss, Y_all = self._fit_arrays(X, y, sample_weight)
         tasks, row_task, present = layout.tasks, layout.row_task, ~layout.missing
         fingerprint = data_fingerprint(features, labels, y)
@@ -144,7 +148,8 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         self._Z, self._Y, self._row_task, self._weights = Z, Y_all, row_task, weights
         with blas_threads_for_blocks(Z.shape[1] * Y_all.shape[1]):
             theta, beta, self.n_iter_ = self._newton(
-                Z, Y_all, row_task, weights, len(tasks), Y_all.shape[1]
+                Z, Y_all, row_task, weights, len(tasks), Y_all.shape[1],
+                start=self._warm_start(previous),
             )
         self._set_coefficients(theta, beta)
         if validation_given(X_val, y_val):
@@ -187,6 +192,36 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         self._basis = None
         weights = np.where(present, sample_weight, 0.0)
         return features, labels, y, weights, layout, loss, Y_all
+
+    def _previous_fit(self):
+        """What a warm start needs of the last fit: its coefficients in full
+        coordinates and what they belong to (None before any fit)."""
+        if not hasattr(self, "_theta"):
+            return None
+        theta, beta = self._theta, self._beta
+        if self._basis is not None:
+            theta, beta = theta @ self._basis.T, beta @ self._basis.T
+        return dict(theta=theta, beta=beta, tasks=self.tasks_, classes=getattr(self, "classes_", None),
+                    fit_intercept=self._fit_intercept)
+
+    def _warm_start(self, previous):
+        """``previous``'s coefficients in the coordinates of this fit, where it fitted
+        the same tasks, classes and columns; else None (Newton starts afresh)."""
+        if previous is None:
+            return None
+        n_coef = self._Z.shape[1] if self._basis is None else self._basis.shape[0]
+        same = (
+            previous["fit_intercept"] == self._fit_intercept
+            and np.array_equal(previous["tasks"], self.tasks_)
+            and np.array_equal(previous["classes"], getattr(self, "classes_", None))
+            and previous["theta"].shape == (len(self.tasks_), self._Y.shape[1], n_coef)
+        )
+        if not same:
+            return None
+        theta, beta = previous["theta"], previous["beta"]
+        if self._basis is not None:
+            theta, beta = theta @ self._basis, beta @ self._basis
+        return theta, beta
 
     def _fit_dask(self, X, y):
         raise TypeError(

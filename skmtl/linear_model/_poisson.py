@@ -40,6 +40,10 @@ class MultiTaskPoisson(RegressorMixin, MultiTaskLinearModel):
     tol : float, default=1e-10
         Stop when half the squared Newton decrement falls below ``tol`` (times
         the objective where it exceeds 1).
+    warm_start : bool, default=False
+        Start Newton from the last fit's coefficients where it fitted the same
+        tasks and columns. The objective is convex, so the fit is the same (to
+        ``tol``) in fewer steps.
 
     Attributes
     ----------

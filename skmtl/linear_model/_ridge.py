@@ -37,6 +37,10 @@ class MultiTaskRidge(RegressorMixin, MultiTaskLinearModel):
     tol : float, default=1e-10
         Stop when half the squared Newton decrement falls below ``tol`` (times
         the objective where it exceeds 1: targets in large units converge too).
+    warm_start : bool, default=False
+        Start Newton from the last fit's coefficients where it fitted the same
+        tasks and columns. The objective is convex, so only the time changes;
+        for ridge, whose first step is exact, not even that.
 
     Attributes
     ----------

@@ -48,22 +48,21 @@ def reads_every_class_flipped(transition):
 
 
 def _fit_predict(estimator, X, y, weights, rows, held_out, classes):
-    """Fit on ``rows`` (classification: one copy per class weighted by the
-    posterior of that class); predict the ``held_out`` rows."""
+    """Fit ``estimator`` (in place) on ``rows`` (classification: one copy per
+    class weighted by the posterior of that class); return its predictions of
+    the ``held_out`` rows and the fitted estimator."""
     if classes is None:
-        est = clone(estimator).fit(_safe_indexing(X, rows), y[rows], sample_weight=weights[rows])
-        return est.predict(_safe_indexing(X, held_out))
+        est = estimator.fit(_safe_indexing(X, rows), y[rows], sample_weight=weights[rows])
+        return est.predict(_safe_indexing(X, held_out)), est
     n_classes = len(classes)
     copies = np.tile(rows, n_classes)
     labels = np.repeat(classes, len(rows))
     w = weights[rows].T.ravel()
     used = w > _TINY
-    est = clone(estimator).fit(
-        _safe_indexing(X, copies[used]), labels[used], sample_weight=w[used]
-    )
+    est = estimator.fit(_safe_indexing(X, copies[used]), labels[used], sample_weight=w[used])
     proba = np.zeros((len(held_out), n_classes))
     proba[:, np.searchsorted(classes, est.classes_)] = est.predict_proba(_safe_indexing(X, held_out))
-    return proba
+    return proba, est
 
 
 def keep_every_class_in_training(folds, y):
@@ -81,17 +80,33 @@ def keep_every_class_in_training(folds, y):
     return out
 
 
-def _out_of_fold(estimator, X, y, weights, folds, classes, n_jobs):
+def _fold_models(estimator, n_folds):
+    """One clone of ``estimator`` per fold, to be refitted by :func:`_out_of_fold`
+    as the weights change. skmtl's linear models start each refit where the
+    last ended (``warm_start``): their objective is convex, so that changes
+    the time alone; any other estimator starts as it was given."""
+    from ..linear_model._base import MultiTaskLinearModel
+
+    models = [clone(estimator) for _ in range(n_folds)]
+    if isinstance(estimator, MultiTaskLinearModel):
+        for model in models:
+            model.set_params(warm_start=True)
+    return models
+
+
+def _out_of_fold(models, X, y, weights, folds, classes, n_jobs):
+    """Predictions of each fold's held-out rows by its model of ``models``
+    (:func:`_fold_models`) fitted on the rest, and the fitted models."""
     with quiet_inner_task_warnings(task_labels=False):  # a fold may hold a whole small task
         jobs = Parallel(n_jobs=n_jobs)(
-            delayed(_fit_predict)(estimator, X, y, weights, train, test, classes)
-            for train, test in folds
+            delayed(_fit_predict)(model, X, y, weights, train, test, classes)
+            for model, (train, test) in zip(models, folds)
         )
     shape = (len(y),) if classes is None else (len(y), len(classes))
     out = np.full(shape, np.nan)
-    for (_, test), pred in zip(folds, jobs):
+    for (_, test), (pred, _) in zip(folds, jobs):
         out[test] = pred
-    return out
+    return out, [model for _, model in jobs]
 
 
 def _noise_model_folds(X, y, cv, random_state, task_col, classes):
@@ -152,7 +167,8 @@ def rerank_without_suspects(estimator, X, y, noise, n_suspects, *, cv, task_col,
         kept = np.ones(len(y), dtype=bool)
         kept[suspects] = False
         parts = [(_training_without(train, kept, y), test) for train, test in folds]
-        joint = _out_of_fold(estimator, X, y, one_hot, parts, classes, n_jobs)[:n_rows] * reads_given
+        joint = _out_of_fold(_fold_models(estimator, len(parts)), X, y, one_hot, parts, classes,
+                             n_jobs)[0][:n_rows] * reads_given
         with np.errstate(invalid="ignore", divide="ignore"):
             quality = joint[np.arange(n_rows), given[:n_rows]] / joint.sum(axis=1)
         again = suspects_of(quality)
@@ -401,10 +417,13 @@ def estimate_label_noise(
     progress = tqdm(total=max_iter, disable=not verbose, desc="estimate_label_noise")
     first = []
 
+    # the fold models are refitted as the weights change (parallel jobs return copies)
+    models = _fold_models(estimator, len(folds))
+
     def em_step(state):
         model.set_state(state)
-        predicted = _out_of_fold(
-            estimator, X, model.fit_target, model.weights, folds, model.classes, n_jobs
+        predicted, models[:] = _out_of_fold(
+            models, X, model.fit_target, model.weights, folds, model.classes, n_jobs
         )
         if not first:
             first.append(model.plain_loglik(predicted))
