@@ -204,6 +204,12 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         return dict(theta=theta, beta=beta, tasks=self.tasks_, classes=getattr(self, "classes_", None),
                     fit_intercept=self._fit_intercept)
 
+    def _forget_training_data(self):
+        """Drop what only influence needs (the design, targets and validation
+        data): a model kept for its next warm start holds its coefficients alone."""
+        self._Z = self._Y = self._row_task = self._weights = self._val = None
+        self._cache = {}
+
     def _warm_start(self, previous):
         """``previous``'s coefficients in the coordinates of this fit, where it fitted
         the same tasks, classes and columns; else None (Newton starts afresh)."""

@@ -14,6 +14,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_features, column_or_1d
 from tqdm.auto import tqdm
 
+from ..linear_model._base import MultiTaskLinearModel
 from ..model_selection import TaskStratifiedKFold
 from ..utils import preview_labels, task_labels
 from ..utils._tasks import quiet_inner_task_warnings
@@ -50,19 +51,24 @@ def reads_every_class_flipped(transition):
 def _fit_predict(estimator, X, y, weights, rows, held_out, classes):
     """Fit ``estimator`` (in place) on ``rows`` (classification: one copy per
     class weighted by the posterior of that class); return its predictions of
-    the ``held_out`` rows and the fitted estimator."""
+    the ``held_out`` rows and the fitted estimator. A linear model of skmtl
+    keeps its coefficients alone for its next warm start: five folds' training
+    data held between the steps of EM would cost memory linear in the rows."""
     if classes is None:
         est = estimator.fit(_safe_indexing(X, rows), y[rows], sample_weight=weights[rows])
-        return est.predict(_safe_indexing(X, held_out)), est
-    n_classes = len(classes)
-    copies = np.tile(rows, n_classes)
-    labels = np.repeat(classes, len(rows))
-    w = weights[rows].T.ravel()
-    used = w > _TINY
-    est = estimator.fit(_safe_indexing(X, copies[used]), labels[used], sample_weight=w[used])
-    proba = np.zeros((len(held_out), n_classes))
-    proba[:, np.searchsorted(classes, est.classes_)] = est.predict_proba(_safe_indexing(X, held_out))
-    return proba, est
+        predicted = est.predict(_safe_indexing(X, held_out))
+    else:
+        copies = np.tile(rows, len(classes))
+        labels = np.repeat(classes, len(rows))
+        w = weights[rows].T.ravel()
+        used = w > _TINY
+        est = estimator.fit(_safe_indexing(X, copies[used]), labels[used], sample_weight=w[used])
+        predicted = np.zeros((len(held_out), len(classes)))
+        predicted[:, np.searchsorted(classes, est.classes_)] = est.predict_proba(
+            _safe_indexing(X, held_out))
+    if isinstance(est, MultiTaskLinearModel):
+        est._forget_training_data()
+    return predicted, est
 
 
 def keep_every_class_in_training(folds, y):
@@ -85,8 +91,6 @@ def _fold_models(estimator, n_folds):
     as the weights change. skmtl's linear models start each refit where the
     last ended (``warm_start``): their objective is convex, so that changes
     the time alone; any other estimator starts as it was given."""
-    from ..linear_model._base import MultiTaskLinearModel
-
     models = [clone(estimator) for _ in range(n_folds)]
     if isinstance(estimator, MultiTaskLinearModel):
         for model in models:
