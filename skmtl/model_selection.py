@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import _safe_indexing, check_consistent_length, check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.multiclass import type_of_target
 
@@ -392,15 +392,17 @@ class TaskShuffleSplit(_TaskSplitter):
     },
     prefer_skip_nested_validation=True,
 )
-def task_train_test_split(X, y, *, test_size=0.25, task_col=-1, shuffle=True, random_state=None):
+def task_train_test_split(X, y, *arrays, test_size=0.25, task_col=-1, shuffle=True, random_state=None):
     """Split data into training and test parts stratified on the task column.
 
     Each task (and, for classification targets, each class within a task)
     contributes its share of ``test_size`` to the test part, up to one row,
     and every task keeps at least one training row. Rows alone in their task
     or with a missing task label always stay in the training part. Unlike
-    :func:`sklearn.model_selection.train_test_split` it takes ``X`` and ``y``
-    only, and ``test_size`` as a float; the task column does the stratifying.
+    :func:`sklearn.model_selection.train_test_split` it needs ``X`` (the task
+    column does the stratifying) and ``y`` first, and ``test_size`` as a
+    float; further arrays of as many rows (sample weights, say) are split
+    alike.
 
     Parameters
     ----------
@@ -408,6 +410,8 @@ def task_train_test_split(X, y, *, test_size=0.25, task_col=-1, shuffle=True, ra
         Data with the task column (``task_col``).
     y : array-like of shape (n_samples,)
         Target.
+    *arrays : array-likes of n_samples rows
+        Split with the same rows as ``X`` and ``y``.
     test_size : float, default=0.25
         Share of the rows that can be held out put in the test part, in
         (0, 1); the count is rounded up, as in
@@ -422,8 +426,9 @@ def task_train_test_split(X, y, *, test_size=0.25, task_col=-1, shuffle=True, ra
 
     Returns
     -------
-    X_train, X_test, y_train, y_test : array-like
-        Row subsets of ``X`` and ``y``, of the same container types.
+    X_train, X_test, y_train, y_test, ... : array-like
+        Row subsets of ``X``, ``y`` and each of ``arrays``, in that order, of
+        the same container types.
 
     See Also
     --------
@@ -440,10 +445,11 @@ def task_train_test_split(X, y, *, test_size=0.25, task_col=-1, shuffle=True, ra
     >>> np.unique(X_test[:, -1], return_counts=True)[1]   # 20% of each task
     array([10,  2,  1])
     """
+    check_consistent_length(X, y, *arrays)
     task, cls = _strata(X, np.asarray(y), task_col)
     rng = check_random_state(random_state) if shuffle else None
     test = _holdout_mask(task, cls, test_size, rng)
     train_idx, test_idx = np.flatnonzero(~test), np.flatnonzero(test)
     return [
-        _safe_indexing(a, idx) for a in (X, y) for idx in (train_idx, test_idx)
+        _safe_indexing(a, idx) for a in (X, y, *arrays) for idx in (train_idx, test_idx)
     ]

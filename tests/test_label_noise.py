@@ -1036,7 +1036,8 @@ def test_balanced_row_scores_sum_to_the_balanced_accuracy():
             ("class-conditional", 0.0002, 0.00002, r"p = 0.37 >= 0.05\); the estimated clean score "
              r"alone \(p = 0.37; enough alone below 0.0001\)"),
             # the estimated clean score not even on average, however clear the balanced gain
-            ("class-conditional", -0.0002, 0.01, "not a clear gain for class-conditional noise"),
+            ("class-conditional", -0.0002, 0.01, "not a clear gain for class-conditional noise "
+             r"\(one class turned into another\)"),
             # the estimated clean score on average only, the balanced accuracy clearly: p ~ 0.02
             ("class-conditional", 0.0002, 0.00012, None),
             # the balanced accuracy flat: the estimated clean score alone must gain beyond
@@ -1048,8 +1049,9 @@ def test_balanced_row_scores_sum_to_the_balanced_accuracy():
             ("alike", 0.05, -0.01, None),
             # gains at p ~ 0.04 and p ~ 0.02: not clear enough where every class flips
             # alike (p < 0.025 let two removals cost 0.10 point on clean data); p ~ 0.009 is
-            ("alike", 0.001, 0.0, "not a clear gain for alike noise"),
-            ("alike", 0.0012, 0.0, r"not a clear gain for alike noise \(.*p = 0.02 >= 0.01\)"),
+            ("alike", 0.001, 0.0, "not a clear gain for noise that flips every class alike"),
+            ("alike", 0.0012, 0.0, r"alike \(noise_kind='alike'\) \(.*p = 0.02; a removal needs p < "
+             r"0.01 for this kind\)"),
             ("alike", 0.0014, 0.0, None),
         ]],
         # the estimated clean score on average (p ~ 0.37), the balanced accuracy clearly

@@ -240,6 +240,18 @@ def test_warm_start_reaches_the_same_fit_in_fewer_steps(Estimator, wide):
     np.testing.assert_array_equal(warm.coef_, fresh.coef_)
 
 
+def test_warm_start_is_not_taken_where_it_is_worse_than_a_fresh_start():
+    """Features in units 100 times larger: the last fit's coefficients make every
+    Poisson mean overflow; the refit starts afresh, as a cold fit does."""
+    X, _ = make_multitask_classification(n_tasks=4, n_samples=100, n_features=6, random_state=0)
+    y = np.random.default_rng(0).poisson(np.exp(0.3 * X[:, 0]))
+    X_units = X * np.r_[np.full(6, 100.0), 1]
+    cold = MultiTaskPoisson().fit(X_units, y)
+    warm = MultiTaskPoisson(warm_start=True).fit(X, y).fit(X_units, y)
+    assert warm.n_iter_ == cold.n_iter_
+    np.testing.assert_array_equal(warm.predict(X_units), cold.predict(X_units))
+
+
 # -- ragged data is normal data ---------------------------------------------------------
 def test_small_and_one_class_tasks_fit():
     X, y = make_multitask_classification(n_tasks=3, n_samples=[2, 25, 25], n_features=3, random_state=1)

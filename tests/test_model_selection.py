@@ -115,6 +115,26 @@ def test_train_test_split_keeps_containers_and_validates():
         task_train_test_split(df, y, test_size=1.5)
 
 
+def test_train_test_split_splits_further_arrays_alike():
+    """As scikit-learn's ``train_test_split``: sample weights (or any array of as
+    many rows) after ``X`` and ``y`` come back split by the same rows, which do
+    not depend on them."""
+    df = pd.DataFrame({"x": np.arange(8.0), "task": [0, 0, 0, 0, 1, 1, 1, 1]})
+    y = np.arange(8.0)
+    weights, names = np.arange(8.0) * 10, pd.Series(list("abcdefgh"))
+    parts = task_train_test_split(df, y, weights, names, test_size=0.5, task_col="task", random_state=0)
+    X_train, X_test, y_train, y_test, w_train, w_test, n_train, n_test = parts
+    assert [p.shape[0] for p in parts] == [4] * 8
+    np.testing.assert_array_equal(w_train, X_train["x"] * 10)
+    np.testing.assert_array_equal(w_test, X_test["x"] * 10)
+    assert isinstance(n_test, pd.Series) and n_test.tolist() == [chr(97 + int(v)) for v in y_test]
+    for plain, with_more in zip(task_train_test_split(df, y, test_size=0.5, task_col="task",
+                                                      random_state=0), parts):
+        np.testing.assert_array_equal(plain, with_more)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        task_train_test_split(df, y, weights[:-1], task_col="task")
+
+
 @pytest.mark.parametrize("test_size", [0.1, 0.25, 0.5])
 def test_shuffle_split_sizes_tasks_and_strata(data, test_size):
     X, y = data

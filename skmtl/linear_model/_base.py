@@ -212,7 +212,9 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
 
     def _warm_start(self, previous):
         """``previous``'s coefficients in the coordinates of this fit, where it fitted
-        the same tasks, classes and columns; else None (Newton starts afresh)."""
+        the same tasks, classes and number of columns and its objective on these data
+        is no worse than where a fresh fit starts (data in other units can make it
+        far worse, even infinite); else None (Newton starts afresh)."""
         if previous is None:
             return None
         n_coef = self._Z.shape[1] if self._basis is None else self._basis.shape[0]
@@ -227,7 +229,17 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         theta, beta = previous["theta"], previous["beta"]
         if self._basis is not None:
             theta, beta = theta @ self._basis, beta @ self._basis
-        return theta, beta
+        fresh = self._initial_coefficients(self._Z, self._Y, self._row_task, self._weights,
+                                           len(self.tasks_), self._Y.shape[1])
+
+        def objective(start):
+            with np.errstate(over="ignore", invalid="ignore"):
+                losses = self._task_terms(self._Z, self._Y, self._row_task, self._weights,
+                                          start[0], len(self.tasks_), hessian=False)[0]
+                return self._objective(losses, *start)
+
+        warm = objective((theta, beta))
+        return (theta, beta) if np.isfinite(warm) and warm <= objective(fresh) else None
 
     def _fit_dask(self, X, y):
         raise TypeError(

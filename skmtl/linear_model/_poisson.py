@@ -42,8 +42,9 @@ class MultiTaskPoisson(RegressorMixin, MultiTaskLinearModel):
         the objective where it exceeds 1).
     warm_start : bool, default=False
         Start Newton from the last fit's coefficients where it fitted the same
-        tasks and columns. The objective is convex, so the fit is the same (to
-        ``tol``) in fewer steps.
+        tasks and number of columns and they fit these data no worse than a
+        fresh start. The objective is convex, so the fit is the same (to
+        ``tol``), usually in fewer steps.
 
     Attributes
     ----------

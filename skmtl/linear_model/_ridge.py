@@ -39,8 +39,9 @@ class MultiTaskRidge(RegressorMixin, MultiTaskLinearModel):
         the objective where it exceeds 1: targets in large units converge too).
     warm_start : bool, default=False
         Start Newton from the last fit's coefficients where it fitted the same
-        tasks and columns. The objective is convex, so only the time changes;
-        for ridge, whose first step is exact, not even that.
+        tasks and number of columns and they fit these data no worse than a
+        fresh start. The objective is convex, so only the time changes; for
+        ridge, whose first step is exact, not even that.
 
     Attributes
     ----------

@@ -80,6 +80,14 @@ CLEAR_GAIN_Z = 2.0
 CLEAR_GAIN_Z_OVER_FOLDS = 3.0
 
 
+# the noise model's kinds in the words of a warning
+_KIND_IN_WORDS = {
+    "alike": "noise that flips every class alike (noise_kind='alike')",
+    "class-conditional": "class-conditional noise (one class turned into another)",
+    "outliers": "outliers",
+}
+
+
 def fewest_removed_within_one_se(cv_results):
     """Refit rule for ``GridSearchCV`` over a removal ratio: the smallest ratio
     whose mean cross-validated score is within one standard error of the best.
@@ -482,8 +490,8 @@ def label_noise_removal_count(make_estimator, X, y, noise, *, n_folds, task_col,
                 why = (
                     f"removing the estimated {_removed_share(noise):.1%} of corrupted rows changed "
                     f"the estimated clean score of held-out rows by {differences.mean():+.3g} "
-                    f"on average, not a clear gain for {noise.noise_kind} noise ({test}, "
-                    f"p = {p_value:.2f} >= {level})"
+                    f"on average, not a clear gain for {_KIND_IN_WORDS[noise.noise_kind]} "
+                    f"({test}, p = {p_value:.2f}; a removal needs p < {level} for this kind)"
                 )
             else:
                 why = (
