@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 from .base import validation_given
 from .influence import prediction_losses
 from .utils import check_task_X, encode_fitted_tasks, encode_tasks
+from .utils._refits import refit_losses_or_nan, refit_or_error
 from .utils._tasks import final_step, final_step_param, quiet_inner_task_warnings
 
 
@@ -117,7 +118,9 @@ def _check_rows(rows, n_samples):
 def _refit_losses(estimator, X, y, sample_weight, keep, val, tasks):
     fit_kwargs = ({} if sample_weight is None
                   else {final_step_param(estimator, "sample_weight"): sample_weight[keep]})
-    model = clone(estimator).fit(_safe_indexing(X, keep), y[keep], **fit_kwargs)
+    model = refit_or_error(clone(estimator).fit, _safe_indexing(X, keep), y[keep], **fit_kwargs)
+    if isinstance(model, Exception):
+        return model
     try:
         return task_losses(model, val[0], val[1], tasks, val[2])
     except ValueError as exc:
@@ -133,8 +136,9 @@ def _refit_losses(estimator, X, y, sample_weight, keep, val, tasks):
 
 
 def _brute_force(estimator, X, y, X_val, y_val, sample_weight, dropped_rows, n_jobs, verbose, desc):
-    """Refit once per entry of ``dropped_rows(full_model)``, each a list of rows
-    to leave out, and return the change of every task's loss."""
+    """Refit once per entry of ``dropped_rows(full_model)``, each a name and the
+    rows to leave out, and return the change of every task's loss (NaN where
+    the refit failed, with a ``FitFailedWarning``)."""
     check_consistent_length(X, y, sample_weight)
     y = column_or_1d(y)
     if sample_weight is not None:
@@ -152,7 +156,7 @@ def _brute_force(estimator, X, y, X_val, y_val, sample_weight, dropped_rows, n_j
     full = clone(estimator).fit(X, y, **fit_kwargs)
     tasks = final_step(full)[0].tasks_
     base = task_losses(full, val[0], val[1], tasks, val[2])
-    drops = dropped_rows(full)
+    names, drops = zip(*dropped_rows(full))
     everything = np.arange(len(y))
     jobs = (
         delayed(_refit_losses)(
@@ -162,7 +166,7 @@ def _brute_force(estimator, X, y, X_val, y_val, sample_weight, dropped_rows, n_j
     )
     results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
     rows = list(tqdm(results, total=len(drops), desc=desc, disable=not verbose))
-    return np.asarray(rows).reshape(-1, len(tasks)) - base
+    return refit_losses_or_nan(rows, len(tasks), names.__getitem__, desc) - base
 
 
 def loo_effects(
@@ -195,6 +199,8 @@ def loo_effects(
     effects : ndarray of shape (n_rows, n_tasks)
         ``loss_j(fit without row i) - loss_j(fit)``, columns following the
         full fit's ``tasks_``: the quantity ``estimator.influence`` estimates.
+        A row of NaN where the refit failed, with a ``FitFailedWarning``
+        (every refit failing raises the first error).
 
     Examples
     --------
@@ -213,8 +219,9 @@ def loo_effects(
         )
     rows = _check_rows(rows, n_samples)
     return _brute_force(
-        estimator, X, y, X_val, y_val, sample_weight, lambda full: [[i] for i in rows],
-        n_jobs, verbose, "LOO refits",
+        estimator, X, y, X_val, y_val, sample_weight,
+        lambda full: [(f"the refit without row {i}", [i]) for i in rows], n_jobs, verbose,
+        "refits without a row",
     )
 
 
@@ -244,7 +251,9 @@ def loto_effects(
         Entry ``[k, j]`` is ``loss_j(fit without task k) - loss_j(fit)``
         (row = source, column = target): the quantity
         ``estimator.task_relatedness`` estimates. Models with shared
-        coefficients predict the removed task with them.
+        coefficients predict the removed task with them. A row of NaN where
+        the refit failed (the other tasks hold one class between them), with
+        a ``FitFailedWarning``.
 
     Examples
     --------
@@ -263,8 +272,10 @@ def loto_effects(
                 f"{model.tasks_.tolist()[0]!r}: leaving it out leaves no data to refit on."
             )
         row_task = encode_tasks(check_task_X(model, X_model, reset=False)[1], model.tasks_)
-        return [np.flatnonzero(row_task == k) for k in range(len(model.tasks_))]
+        return [(f"the refit without task {task!r}", np.flatnonzero(row_task == k))
+                for k, task in enumerate(model.tasks_)]
 
     return _brute_force(
-        estimator, X, y, X_val, y_val, sample_weight, each_task, n_jobs, verbose, "LOTO refits"
+        estimator, X, y, X_val, y_val, sample_weight, each_task, n_jobs, verbose,
+        "refits without a task",
     )

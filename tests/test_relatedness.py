@@ -373,3 +373,65 @@ def test_subset_measures_check_lengths_before_fitting(monkeypatch, function, val
     data = (X, y, X, y[:-1]) if validation else (X, y[:-1])
     with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[30, 29\]"):
         function(MultiTaskRidge(), *data, n_subsets=3)
+
+
+def _one_class_tasks():
+    """Task A holds both classes; B (2 rows) and C (20 rows) the positive one alone."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    sizes = {"A": 60, "B": 2, "C": 20}
+    task = np.repeat(list(sizes), list(sizes.values()))
+    X = pd.DataFrame(rng.normal(size=(len(task), 3)), columns=["a", "b", "c"]).assign(task=task)
+    y = np.where(task == "A", np.where(X["a"] > 0, "pos", "neg"), "pos")
+    return X, y
+
+
+def test_subset_refits_of_one_class_are_nan_with_a_warning():
+    """A subset of one-class tasks cannot be fitted by any classifier: its losses
+    are NaN and a FitFailedWarning says which subset and why, as scikit-learn's
+    cross_validate does; the other subsets' losses are those of direct refits."""
+    from sklearn.exceptions import FitFailedWarning
+
+    X, y = _one_class_tasks()
+    model = MultiTaskLogistic(task_col="task")
+    subsets = [["A", "B"], ["B", "C"], ["A", "C"]]
+    with pytest.warns(FitFailedWarning, match=r"1 of the 3 subset refits failed.*subsets\[1\], "
+                                              r"tasks \['B', 'C'\]\) raised ValueError: y has one class"):
+        res = task_subset_losses(model, X, y, subsets=subsets)
+    assert np.isnan(res.losses[1]).all()
+    direct = model.fit(X[X["task"] != "B"], y[X["task"] != "B"])
+    rows = X["task"] != "B"
+    assert_allclose(res.losses[2, [0, 2]], task_losses(direct, X[rows], y[rows], ["A", "C"]))
+    with pytest.warns(FitFailedWarning, match="subset refits failed"):
+        theta = surrogate_affinity(model, X, y, n_subsets=12, random_state=0)
+    assert np.isfinite(theta[0, 2]) or np.isfinite(theta[2, 0])
+    with pytest.raises(ValueError, match=r"Every one of the 1 subset refits failed"):
+        task_subset_losses(model, X, y, subsets=[["B", "C"]])
+
+
+def test_loto_refit_that_cannot_fit_is_nan_with_a_warning():
+    from sklearn.exceptions import FitFailedWarning
+
+    from skmtl.inspection import loto_effects
+
+    X, y = _one_class_tasks()
+    with pytest.warns(FitFailedWarning, match=r"1 of the 3 refits without a task failed.*"
+                                              r"the refit without task 'A'\) raised ValueError"):
+        effects = loto_effects(MultiTaskLogistic(task_col="task"), X, y)
+    assert np.isnan(effects[0]).all() and np.isfinite(effects[1:]).all()
+
+
+def test_a_validation_class_that_a_refit_never_saw_is_named():
+    """The log-loss of a row needs the probability of its class: a model that
+    never saw the class has none, and the protocol says so (it read the next
+    class's probability, or failed with an IndexError)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from skmtl.influence import prediction_losses
+
+    X = np.arange(8.0)[:, None]
+    model = LogisticRegression().fit(X, [0, 0, 2, 2, 0, 0, 2, 2])
+    with pytest.raises(ValueError, match=r"y holds classes \[1\] not seen in fit; the model's "
+                                         r"classes_ are \[0, 2\]"):
+        prediction_losses(model, X[:2], np.array([0, 1]))

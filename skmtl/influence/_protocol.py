@@ -42,8 +42,14 @@ def prediction_losses(estimator, X, y):
         # stay exact where a probability would round to 0
         log_proba = estimator.predict_log_proba(X)
         is_class = ~np.isnan(log_proba).any(axis=1)
-        idx = np.searchsorted(estimator.classes_, y[is_class])
-        out[is_class] = -log_proba[np.flatnonzero(is_class), idx]
+        classes = estimator.classes_
+        unseen = np.setdiff1d(y[is_class], classes)
+        if len(unseen):
+            raise ValueError(
+                f"y holds classes {unseen.tolist()} not seen in fit; the model's classes_ are "
+                f"{classes.tolist()}, and a row's log-loss needs the probability of its class."
+            )
+        out[is_class] = -log_proba[np.flatnonzero(is_class), np.searchsorted(classes, y[is_class])]
     else:
         is_class = np.zeros(len(y), dtype=bool)
     if not is_class.all():

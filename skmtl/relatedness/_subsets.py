@@ -27,6 +27,7 @@ from ..utils import (
     check_result_memory, encode_fitted_tasks, encode_tasks, normalize_task_labels,
     preview_labels, task_labels,
 )
+from ..utils._refits import refit_losses_or_nan, refit_or_error
 from ._adapters import adapter_for, as_output
 from ._offset_regression import offset_regression
 
@@ -238,7 +239,11 @@ def task_subset_losses(
     result : :class:`~sklearn.utils.Bunch`
         ``subsets`` (bool array ``(n_subsets, n_tasks)``), ``losses``
         (``(n_subsets, n_tasks)``, the loss of each task of the subset, NaN
-        for the others), ``tasks`` and ``n_fits`` (model fits used).
+        for the others, and for every task of a subset whose refit failed,
+        with a ``FitFailedWarning``: a subset of tasks that hold one class
+        between them, or that lack a class of their validation rows; where
+        every refit fails, the first error is raised), ``tasks`` and
+        ``n_fits`` (model fits used).
 
     Examples
     --------
@@ -283,14 +288,19 @@ def task_subset_losses(
         return Bunch(subsets=subsets, losses=losses, tasks=tasks, n_fits=1)
     code = encode_tasks(labels, tasks)
     jobs = (
-        delayed(_refit_subset)(
-            estimator, X, y, np.flatnonzero(s[code] & (code >= 0)),
+        # a refit on a subset can fail where the whole fits (its tasks hold one class
+        # between them, or lack a class of their validation rows): NaN, with a warning
+        delayed(refit_or_error)(
+            _refit_subset, estimator, X, y, np.flatnonzero(s[code] & (code >= 0)),
             X_val, y_val, np.flatnonzero(s[val_code] & (val_code >= 0)), tasks,
         )
         for s in subsets
     )
     results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    losses = np.asarray(list(tqdm(results, total=len(subsets), desc="Subset refits", disable=not verbose)))
+    results = list(tqdm(results, total=len(subsets), desc="Subset refits", disable=not verbose))
+    losses = refit_losses_or_nan(
+        results, len(tasks), lambda i: f"the refit on subsets[{i}], tasks {preview_labels(tasks[subsets[i]])}",
+        "subset refits")
     losses[~subsets] = np.nan
     return Bunch(subsets=subsets, losses=losses, tasks=tasks, n_fits=len(subsets))
 
