@@ -9,7 +9,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils import _safe_indexing, check_array, get_tags
+from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
@@ -43,7 +43,7 @@ from .utils import (
     resolve_task_col,
     task_labels,
 )
-from .utils._tasks import final_step, final_step_param, quiet_inner_task_warnings
+from .utils._tasks import final_step, final_step_param, quiet_inner_task_warnings, task_matrix
 
 __all__ = ["TaskGroupedEstimator"]
 
@@ -250,10 +250,8 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
     def _affinity(self, X, y, sample_weight, X_val, y_val, tasks):
         n_tasks = len(tasks)
         if _is_matrix(self.affinity):
-            A = self.affinity
-            if hasattr(A, "index"):  # a DataFrame labelled by task: in the order of tasks
-                A = A.reindex(index=tasks, columns=tasks)
-            A = check_array(A, dtype=float, ensure_all_finite="allow-nan", input_name="affinity")
+            # a DataFrame labelled by task: in the order of the data's tasks
+            A = task_matrix(self.affinity, tasks if hasattr(self.affinity, "index") else None)[0]
         elif self.affinity == "mtif":
             A = _mtif_affinity(self.estimator, X, y, X_val, y_val, sample_weight)
         elif callable(self.affinity):

@@ -362,8 +362,12 @@ def test_a_dataframe_is_read_by_its_labels():
     assert labels == ["c", "a", "b"]
     np.testing.assert_array_equal(np.asarray(disp.im_.get_array()), R.loc[labels, labels].to_numpy())
     assert [t.get_text() for t in TaskRelatednessDisplay(shuffled).plot().ax_.get_yticklabels()] == labels
-    with pytest.raises(ValueError, match="columns are not the tasks of its index"):
+    with pytest.raises(ValueError, match=r"columns \['x', 'y', 'z'\] are not the index \['a', 'b', 'c'\]"):
         TaskRelatednessDisplay.from_matrix(pd.DataFrame(R.to_numpy(), index=list("abc"), columns=list("xyz")))
+    # read back from a CSV: numbers in the index, their text in the header
+    numbered = pd.DataFrame(R.to_numpy(), index=[0, 1, 2], columns=["0", "1", "2"])
+    np.testing.assert_array_equal(
+        np.asarray(TaskRelatednessDisplay.from_matrix(numbered).im_.get_array()), R.to_numpy())
     scores = pd.DataFrame([[0.1, 0.2], [0.3, -0.1]], columns=["p", "q"])
     disp = InfluenceDisplay.from_predictions(scores, row_tasks=["p", "q"], kind="distribution")
     assert [t.get_text() for t in disp.ax_.get_xticklabels()] == ["p", "q"]

@@ -15,6 +15,8 @@ from skmtl.relatedness import (
     gradient_affinity,
     group_tasks,
     higher_order_affinity,
+    order_tasks,
+    select_source_tasks,
     surrogate_affinity,
     tag_affinity,
     task_subset_losses,
@@ -326,6 +328,54 @@ def test_group_tasks_budget_and_frames():
         group_tasks(A, 9)
     with pytest.raises(ValueError, match="square"):
         group_tasks(A[:3], 2)
+
+
+@pytest.mark.parametrize("read", ["sorted rows", "csv labels", "nested list"])
+def test_grouping_reads_a_frame_by_its_labels(tmp_path, read):
+    """Rows sorted alone (a common pandas step) or read back from a CSV (numbers
+    in the index, text in the header) give the groups and sources of the frame
+    as labelled; a nested list is read by position. They were read by position
+    (wrong groups), all NaN, or refused."""
+    import pandas as pd
+
+    A, group = _blocks()
+    frame = pd.DataFrame(A, index=list("hgfedcba"), columns=list("hgfedcba"))
+    truth = group_tasks(frame, 3, method="tag")
+    sources = select_source_tasks(frame)
+    if read == "sorted rows":
+        given = frame.sort_index()
+    elif read == "csv labels":
+        frame = pd.DataFrame(A, index=range(8), columns=range(8))
+        truth, sources = group_tasks(frame, 3, method="tag"), select_source_tasks(frame)
+        frame.to_csv(tmp_path / "affinity.csv")
+        given = pd.read_csv(tmp_path / "affinity.csv", index_col=0)
+        assert given.columns.tolist() == [str(i) for i in range(8)]
+    else:
+        given = A.tolist()
+        truth, sources = group_tasks(A, 3, method="tag"), select_source_tasks(A)
+    labels = group_tasks(given, 3, method="tag")
+
+    def partition(groups):  # the tasks grouped together, whatever the groups' numbers
+        groups = pd.Series(groups)
+        return {frozenset(map(str, groups.index[groups == g])) for g in groups.unique()}
+
+    assert partition(labels) == partition(truth)
+    picked = select_source_tasks(given)
+    assert {k: set(v.tolist()) for k, v in picked.items()} == {k: set(v.tolist()) for k, v in sources.items()}
+    order = order_tasks(given)
+    assert sorted(order.tolist()) == list(range(8))
+
+
+def test_grouping_refuses_a_frame_whose_columns_are_other_tasks():
+    import pandas as pd
+
+    A, _ = _blocks()
+    frame = pd.DataFrame(A, index=list("abcdefgh"), columns=list("stuvwxyz"))
+    for function in (lambda F: group_tasks(F, 2), select_source_tasks, order_tasks):
+        with pytest.raises(ValueError, match=r"whose columns \['s', 't', 'u', 'v', 'w', \.\.\.\] are not"):
+            function(frame)
+    with pytest.raises(ValueError, match="must be a square"):
+        order_tasks(np.ones((2, 5)))
 
 
 def test_partition_enumeration_counts():

@@ -2,9 +2,10 @@
 
 import numpy as np
 from sklearn.utils._optional_dependencies import check_matplotlib_support
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..relatedness import order_tasks
+from ..utils._tasks import task_matrix
 
 
 def check_fitted_skmtl_estimator(estimator, where):
@@ -427,24 +428,11 @@ class TaskRelatednessDisplay:
 
 
 def _as_labelled_matrix(relatedness, task_labels):
-    """The square matrix and its task labels; a DataFrame's columns are read in the
-    order of its index, which gives the labels unless ``task_labels`` does."""
-    if hasattr(relatedness, "columns") and hasattr(relatedness, "index"):
-        index, columns = list(relatedness.index), list(relatedness.columns)
-        if sorted(map(str, index)) != sorted(map(str, columns)) or len(set(index)) != len(index):
-            raise ValueError(
-                "relatedness is a DataFrame whose columns are not the tasks of its index "
-                f"(index {index[:5]}{' ...' if len(index) > 5 else ''}, columns "
-                f"{columns[:5]}{' ...' if len(columns) > 5 else ''}): label both by task, "
-                "rows the source and columns the target.")
-        relatedness = relatedness.reindex(columns=relatedness.index)
-        task_labels = np.asarray(index) if task_labels is None else task_labels
-    R = check_array(relatedness, ensure_all_finite="allow-nan", input_name="relatedness")
-    if R.shape != (R.shape[0], R.shape[0]):
-        raise ValueError(
-            f"relatedness must be a square (n_tasks, n_tasks) matrix, got shape {R.shape}."
-        )
-    return R, task_labels
+    """The square matrix and its task labels; a DataFrame is read by its labels
+    (:func:`~skmtl.utils._tasks.task_matrix`), which give the task labels unless
+    ``task_labels`` does."""
+    R, labels = task_matrix(relatedness, name="relatedness")
+    return R, labels if task_labels is None else task_labels
 
 
 def _groups_per_task(groups, labels):

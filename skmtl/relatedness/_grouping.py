@@ -5,8 +5,9 @@ import numbers
 
 import numpy as np
 from sklearn.cluster import SpectralClustering
-from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+from ..utils._tasks import task_matrix
 
 
 def _normalized(affinity):
@@ -122,7 +123,8 @@ def group_tasks(affinity, n_groups, *, method="spectral", search="auto", random_
     affinity : array-like or DataFrame of shape (n_tasks, n_tasks)
         Row = source, column = target, larger = more helpful: the output of
         any :mod:`skmtl.relatedness` measure, ``task_relatedness_`` or
-        :func:`skmtl.inspection.loto_effects`.
+        :func:`skmtl.inspection.loto_effects`. NaN counts as 0. A DataFrame
+        is read by its labels: its columns in the order of its index.
     n_groups : int
         ``method="spectral"``: the number of clusters. ``method="tag"``: the
         budget, the largest number of groups (models to train).
@@ -158,11 +160,8 @@ def group_tasks(affinity, n_groups, *, method="spectral", search="auto", random_
     >>> group_tasks(A, 2, random_state=0)
     array([0, 0, 1, 1])
     """
-    tasks = getattr(affinity, "index", None)
-    A = check_array(affinity, dtype=float, ensure_all_finite="allow-nan", input_name="affinity")
+    A, tasks = task_matrix(affinity)
     n_tasks = A.shape[0]
-    if A.shape != (n_tasks, n_tasks):
-        raise ValueError(f"affinity must be square (n_tasks, n_tasks); got shape {A.shape}.")
     if n_groups > n_tasks:
         raise ValueError(f"n_groups={n_groups} exceeds the number of tasks ({n_tasks}).")
     A = _normalized(A)
@@ -211,7 +210,8 @@ def select_source_tasks(affinity, threshold=0.0):
     ----------
     affinity : array-like or DataFrame of shape (n_tasks, n_tasks)
         Row = source, column = target, larger = more helpful. NaN entries
-        (e.g. targets without validation rows) select nothing.
+        (e.g. targets without validation rows) select nothing. A DataFrame
+        is read by its labels: its columns in the order of its index.
     threshold : float, default=0.0
         Sources with an affinity above it are selected.
 
@@ -230,12 +230,9 @@ def select_source_tasks(affinity, threshold=0.0):
     >>> select_source_tasks(A)
     {0: array([1]), 1: array([0, 2]), 2: array([1])}
     """
-    tasks = getattr(affinity, "index", None)
-    A = check_array(affinity, dtype=float, ensure_all_finite="allow-nan", input_name="affinity")
+    A, tasks = task_matrix(affinity)
     n_tasks = A.shape[0]
-    if A.shape != (n_tasks, n_tasks):
-        raise ValueError(f"affinity must be square (n_tasks, n_tasks); got shape {A.shape}.")
-    labels = np.arange(n_tasks) if tasks is None else np.asarray(tasks)
+    labels = np.arange(n_tasks) if tasks is None else tasks
     selected = {}
     for t in range(n_tasks):
         column = np.where(np.arange(n_tasks) == t, np.nan, A[:, t])
@@ -255,9 +252,10 @@ def order_tasks(affinity):
 
     Parameters
     ----------
-    affinity : array-like of shape (n_tasks, n_tasks)
+    affinity : array-like or DataFrame of shape (n_tasks, n_tasks)
         ``affinity[i, j]``: the effect of source task ``i`` on target task
-        ``j``, higher = more helpful; NaN counts as 0.
+        ``j``, higher = more helpful; NaN counts as 0. A DataFrame is read
+        by its labels (its columns in the order of its index).
 
     Returns
     -------
@@ -275,7 +273,7 @@ def order_tasks(affinity):
     from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering
     from scipy.spatial.distance import squareform
 
-    R = np.asarray(affinity, dtype=float)
+    R = task_matrix(affinity)[0]
     if len(R) < 3:
         return np.arange(len(R))
     A = _normalized(R)

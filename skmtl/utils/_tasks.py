@@ -678,3 +678,51 @@ def _is_dask(X):
 
     return is_dask_collection(X)
 
+
+
+def task_matrix(matrix, tasks=None, *, name="affinity"):
+    """A square task-by-task matrix (row = source, column = target) as floats,
+    and its task labels.
+
+    A DataFrame is read by its labels: its columns are put in the order of
+    its index (a frame whose rows were sorted alone stays right), labels that
+    differ only in type match by their text (``pd.read_csv(..., index_col=0)``
+    reads numeric task labels as numbers in the index and as text in the
+    header), and with ``tasks`` the rows and columns follow ``tasks``. Labels
+    that do not match raise an error naming them. Anything else (an array, a
+    nested list) is read by position; its labels are ``tasks`` (None when not
+    given).
+    """
+    if hasattr(matrix, "columns") and hasattr(matrix, "index") and hasattr(matrix, "reindex"):
+        index, columns = list(matrix.index), list(matrix.columns)
+        order = _matching_positions(columns, index, name, "columns", "index", every=True)
+        A = check_array(matrix, dtype=float, ensure_all_finite="allow-nan", input_name=name)
+        A, labels = A[:, order], np.asarray(index)
+        if tasks is not None:
+            rows = _matching_positions(index, tasks, name, "index", "tasks of the data", every=False)
+            A, labels = A[np.ix_(rows, rows)], np.asarray(tasks)
+    else:
+        A = check_array(matrix, dtype=float, ensure_all_finite="allow-nan", input_name=name)
+        labels = None if tasks is None else np.asarray(tasks)
+    if A.shape != (A.shape[0], A.shape[0]):
+        raise ValueError(f"{name} must be a square (n_tasks, n_tasks) matrix; got shape {A.shape}.")
+    return A, labels
+
+
+def _matching_positions(labels, wanted, name, what, of, every):
+    """Positions in ``labels`` of each of ``wanted`` (by value, else by text);
+    ``every``: ``labels`` must hold nothing else."""
+    for key in (lambda v: v, str):
+        keys = [key(v) for v in labels]
+        if len(set(keys)) != len(keys):
+            continue
+        where = {k: i for i, k in enumerate(keys)}
+        found = [where.get(key(v)) for v in wanted]
+        if None not in found and (not every or len(labels) == len(wanted)):
+            return np.array(found, dtype=int)
+    raise ValueError(
+        f"{name} is a DataFrame whose {what} {preview_labels(np.asarray(labels, dtype=object))} "
+        f"{'are not' if every else 'do not hold all'} the {of} "
+        f"{preview_labels(np.asarray(list(wanted), dtype=object))}: label its "
+        "rows (sources) and columns (targets) by the same tasks, once each."
+    )
