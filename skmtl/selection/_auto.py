@@ -17,6 +17,7 @@ from ._noise import (
     estimate_label_noise,
     keep_every_class_in_training,
     lowest,
+    on_count_scale,
     p_value_of_gain,
     reads_every_class_flipped,
 )
@@ -245,9 +246,12 @@ def _clean_row_scores(prediction, y, noise, rows):
     inverse transition matrix (unbiased for the accuracy on the true classes
     when the matrix is right; under noise that flips every class alike it
     ranks models as the plain accuracy does). Measurements: minus the squared
-    error weighted by each row's probability of being an inlier.
+    error weighted by each row's probability of being an inlier (counts on the
+    square-root scale, where the noise model read them).
     """
     if noise.transition is None:
+        if noise.get("count_scale", False):
+            prediction, y = on_count_scale(prediction), on_count_scale(y)
         weights = np.nan_to_num(noise.label_quality[rows])
         return -weights * (prediction - y) ** 2 / max(weights.mean(), 1e-12)
     corrected = np.linalg.pinv(noise.transition)

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from ..linear_model._base import MultiTaskLinearModel
 from ..model_selection import TaskStratifiedKFold
 from ..utils import preview_labels, task_labels
-from ..utils._tasks import quiet_inner_task_warnings
+from ..utils._tasks import final_step, quiet_inner_task_warnings
 
 _TINY = 1e-12
 # pseudo-rows that shrink a task's inlier spread toward the pooled one
@@ -342,7 +342,11 @@ def estimate_label_noise(
         place in a class; and not where the matrix reads at least 12.5 % of
         every class as flipped, which says the features leave room for noise
         both ways, not which way it went; with trusted rows, where BIC prefers it) or ``"outliers"``
-        (measurements). ``transition`` (classes only, else None): ``T[i, j]``,
+        (measurements). ``count_scale``: True where the targets are counts of
+        a Poisson model (:class:`~skmtl.MultiTaskPoisson`, scikit-learn's
+        ``PoissonRegressor``), compared with the predictions on the
+        square-root scale, ``2 sqrt(y)``, where Poisson noise has about one
+        spread at every mean. ``transition`` (classes only, else None): ``T[i, j]``,
         the estimated probability that a row of true class ``classes[i]`` is
         labelled ``classes[j]``. ``classes`` (or None). ``posterior`` (classes
         only, else None; n_samples, n_classes): the probability of each true
@@ -417,7 +421,7 @@ def estimate_label_noise(
             "judged as inliers or outliers. Leave noise_kind='auto'."
         )
     else:
-        model = _Outliers(y, held, task_index)
+        model = _Outliers(y, held, task_index, counts=is_count_model(estimator))
     progress = tqdm(total=max_iter, disable=not verbose, desc="estimate_label_noise")
     first = []
 
@@ -473,6 +477,7 @@ def estimate_label_noise(
         task_noise_rate=task_noise_rate,
         evidence=float(evidence),
         noise_kind=model.kind,
+        count_scale=model.kind == "outliers" and model.counts,
         beats_majority_p_value=model.beats_majority_p_value,
         surest_rows_given=model.surest_rows_given,
         n_surest_rows=model.n_surest_rows,
@@ -770,6 +775,21 @@ class _ClassNoise:
         return np.where(self.held[:, None], self.weights, np.nan)
 
 
+def on_count_scale(values):
+    """Counts on the square-root scale, where Poisson noise has about one spread
+    at every mean (``2 sqrt(y)``: variance about 1; Bartlett, 1936)."""
+    return 2.0 * np.sqrt(np.maximum(values, 0.0))
+
+
+def is_count_model(estimator):
+    """Whether ``estimator`` (or a pipeline's last step) models counts as Poisson."""
+    from sklearn.linear_model import PoissonRegressor
+
+    from ..linear_model import MultiTaskPoisson
+
+    return isinstance(final_step(estimator)[0], (MultiTaskPoisson, PoissonRegressor))
+
+
 class _Outliers:
     """Residuals from a normal mixture: inliers with each task's own spread,
     outliers with one large spread shared by all tasks, in each task's own
@@ -790,12 +810,16 @@ class _Outliers:
     kind = "outliers"
     beats_majority_p_value = surest_rows_given = n_surest_rows = plain_auc = None  # classes only
 
-    def __init__(self, y, held, task):
+    def __init__(self, y, held, task, counts=False):
         self.held = held
         self.fit_target = np.asarray(y, dtype=float)
+        # counts are compared on the square-root scale: Poisson noise grows with the mean,
+        # and one normal spread per task read a task's high counts as outliers
+        self.counts = counts
+        self._scale = on_count_scale if counts else np.asarray
         # residuals in units of the targets' spread: the floors on spreads (_TINY) are then
         # relative, and the model reads targets in any unit alike (1e-13 no longer looks clean)
-        spread = np.std(self.fit_target[held])
+        spread = np.std(self._scale(self.fit_target[held]))
         self.unit = spread if spread > 0 else 1.0
         self.task = task[held]
         self.n_tasks = int(task.max()) + 1
@@ -807,7 +831,7 @@ class _Outliers:
         self.n_params = 2 + float(np.sum(counts / (counts + _PRIOR_ROWS)))
 
     def _residual(self, predicted):
-        return (self.fit_target - predicted)[self.held] / self.unit
+        return (self._scale(self.fit_target) - self._scale(predicted))[self.held] / self.unit
 
     def _shrunk(self, values, weights, pooled):
         """Per task, the ``weights``-weighted mean of ``values`` shrunk toward ``pooled``."""

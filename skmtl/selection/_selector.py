@@ -350,7 +350,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     row, so that a pipeline still runs, as
     :class:`~sklearn.feature_selection.SelectKBest` keeps every feature when
     asked for more than there are. A task's only row is never judged nor
-    removed.
+    removed by ``"label-noise"`` (``"random"`` draws from every row).
 
     With ``"influence"``, a row the scoring model did not fit scores 0
     (removing it changes nothing to first order), so it ranks in the middle
@@ -558,9 +558,12 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         if strategy == "random" or (strategy == "influence" and not validation):
             raise ValueError(
                 f"removal_ratio='auto' with strategy={strategy!r} has nothing to choose "
-                "the ratio by: it needs strategy='label-noise' (the estimated share of "
-                "corrupted rows) or validation data (fit(X, y, X_val=..., y_val=...)). "
-                "Give removal_ratio a number, or tune it with GridSearchCV."
+                "the ratio by: "
+                + ("random scores say nothing of which rows are corrupted, with validation data "
+                   "or without. " if strategy == "random" else
+                   "it needs strategy='label-noise' (the estimated share of corrupted rows) or "
+                   "validation data (fit(X, y, X_val=..., y_val=...)). ")
+                + "Give removal_ratio a number, or tune it with GridSearchCV."
             )
         return strategy
 
