@@ -509,7 +509,7 @@ def _read_table(spec):
                              f"(its values include {', '.join(map(repr, values[:10]))}).")
         y = (frame[target].astype(str) == str(spec["positive"])).astype(int)
     elif set(values) <= {"0", "1", "0.0", "1.0", "False", "True"} and len(values) == 2:
-        y = frame[target].astype(float).astype(int)
+        y = frame[target].astype(float)  # classes as integers once the incomplete rows are out
     elif pd.api.types.is_numeric_dtype(given) and len(values) > 2:
         y = frame[target].astype(float)
     else:

@@ -273,3 +273,27 @@ def test_a_table_of_ones_own_is_checked_in_the_options_words(tmp_path, capsys, o
 def test_unknown_settings_are_named_with_the_nearest_known(capsys, study, settings, message):
     stderr = _refused("--study", study, "--seeds", "1", "--settings", settings, capsys=capsys)
     assert message in stderr
+
+
+def test_a_table_whose_0_1_target_misses_values_is_read(tmp_path):
+    """A 0/1 column with empty cells (Stat2Data's MathPlacement): its rows
+    without a target are left out, as the options' help says, where the
+    conversion to integers failed on them."""
+    import numpy as np
+    import pandas as pd
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        import selection_noisy
+    finally:
+        sys.path.pop(0)
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"]).assign(
+        group=np.repeat(["p", "q"], 30), success=rng.integers(0, 2, 60).astype(float))
+    table.loc[[3, 40], "success"] = np.nan
+    path = tmp_path / "placement.csv"
+    table.to_csv(path, index=False)
+    spec = dict(path=str(path), target="success", task_col="group", positive=None, features=None,
+                rows_per_task=None, measurement=False)
+    X, y = selection_noisy._user_table(spec, 0)
+    assert len(y) == 58 and y.dtype.kind == "i" and set(y) == {0, 1}
