@@ -485,3 +485,25 @@ def test_a_validation_class_that_a_refit_never_saw_is_named():
     with pytest.raises(ValueError, match=r"y holds classes \[1\] not seen in fit; the model's "
                                          r"classes_ are \[0, 2\]"):
         prediction_losses(model, X[:2], np.array([0, 1]))
+
+
+def test_greedy_grouping_ends_where_no_single_move_helps():
+    """The greedy search scores merges and moves from group sums alone: where
+    it stops, no task moved to another group (or alone, within the budget)
+    raises the score of the partition scored in full."""
+    from skmtl.relatedness._grouping import _greedy, _normalized, _partition_scores
+
+    rng = np.random.default_rng(0)
+    for n_tasks, n_groups in [(6, 2), (9, 3), (12, 4), (30, 5)]:
+        A = _normalized(rng.normal(size=(n_tasks, n_tasks)))
+        labels = _greedy(A, n_groups)
+        assert len(np.unique(labels)) <= n_groups
+        score = _partition_scores(A, labels[None])[0]
+        for task in range(n_tasks):
+            for g in list(np.unique(labels)) + [labels.max() + 1]:
+                moved = labels.copy()
+                moved[task] = g
+                if len(np.unique(moved)) <= n_groups:
+                    assert _partition_scores(A, moved[None])[0] <= score + 1e-9
+    with pytest.raises(ValueError, match="would score 7.95e\\+11 partitions"):
+        group_tasks(rng.normal(size=(20, 20)), 5, method="tag", search="exhaustive")
