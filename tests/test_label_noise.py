@@ -1276,3 +1276,23 @@ def test_counts_are_judged_on_the_square_root_scale():
     removed = np.setdiff1d(np.arange(len(y)), selector.sample_indices_)
     assert bad[removed].mean() > 0.9 and bad[removed].sum() > 0.8 * bad.sum()
     assert estimate_label_noise(MultiTaskRidge(), X, y, random_state=0).count_scale is False
+
+
+def test_a_network_that_infers_its_task_kinds_is_judged_by_its_targets():
+    """SharedBottomNet(task_types=None) is neither a classifier nor a regressor
+    until fit: the selector read class labels as measurements (outliers: over
+    half of clean 4-class rows removed, string labels failing), and a removal
+    could take a class's last row. It now reads the kind off the targets."""
+    pytest.importorskip("torch")
+    from skmtl import SharedBottomNet
+
+    X, y = make_multitask_classification(n_tasks=3, n_samples=40, n_features=4, random_state=0)
+    y = y + 2 * (X[:, 0] > 0.5)  # four classes, clean
+    net = SharedBottomNet((4,), max_epochs=5, learning_rate=0.01, device="cpu", random_state=0)
+    noise = estimate_label_noise(net, X, np.array(["abcd"[c] for c in y]), cv=2, max_iter=3,
+                                 random_state=0)
+    assert noise.noise_kind != "outliers" and list(noise.classes) == list("abcd")
+    rare = np.zeros(len(y), dtype=int)
+    rare[[3, 25]] = 1
+    kept = MTIFSelector(net, strategy="random", removal_ratio=0.9, random_state=0).fit(X, rare)
+    assert set(rare[kept.sample_indices_]) == {0, 1}

@@ -19,6 +19,7 @@ from ._noise import (
     lowest,
     on_count_scale,
     p_value_of_gain,
+    predicts_classes,
     reads_every_class_flipped,
 )
 
@@ -759,7 +760,7 @@ def removal_length_on_validation(make_estimator, X, y, present, parts, *, min_z=
     if chosen and clear:
         return lengths[chosen]
     means = [score.mean() for score in scores]
-    measure, sign = (("accuracy", 1) if is_classifier(make_estimator())
+    measure, sign = (("accuracy", 1) if predicts_classes(make_estimator(), y)
                      else ("mean squared error", -1))
     rows = (f"the {len(scores[0])} validation rows of tasks with two or more of them"
             + (" (each scored by a ranking made without it)" if len(parts) > 1 else ""))

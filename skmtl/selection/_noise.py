@@ -6,7 +6,7 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 from scipy.special import logsumexp
 from scipy.stats import norm
-from sklearn.base import clone, is_classifier
+from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import Bunch, _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from ..linear_model._base import MultiTaskLinearModel
 from ..model_selection import TaskStratifiedKFold
-from ..utils import preview_labels, task_labels
+from ..utils import infer_target_kind, preview_labels, task_labels
 from ..utils._tasks import final_step, quiet_inner_task_warnings
 
 _TINY = 1e-12
@@ -386,22 +386,23 @@ def estimate_label_noise(
     True
     """
     labels, y = _task_labels_and_targets(X, y, task_col)
+    classes = predicts_classes(estimator, y)
     if class_prior is not None and (X_clean is not None or noise_kind == "alike"
-                                    or not is_classifier(estimator)):
+                                    or not classes):
         raise ValueError(
             "class_prior fits the transition matrix of a classifier's noisy labels; "
             + ("rows whose labels you trust pin it down already: leave class_prior out."
                if X_clean is not None else
                "noise_kind='alike' fixes it to one rate: leave one of them out."
-               if is_classifier(estimator) else "a regressor has none: leave it out.")
+               if classes else "a regressor has none: leave it out.")
         )
     if class_prior is not None:
         class_prior = checked_class_prior(class_prior, np.unique(y))
-    folds = _noise_model_folds(X, y, cv, random_state, task_col, classes=is_classifier(estimator))
+    folds = _noise_model_folds(X, y, cv, random_state, task_col, classes=classes)
     n_given = len(y)
     if X_clean is not None or y_clean is not None:
         X, y, labels, folds = _with_trusted_rows(
-            X, y, folds, X_clean, y_clean, task_col, classes=is_classifier(estimator)
+            X, y, folds, X_clean, y_clean, task_col, classes=classes
         )
     held = np.zeros(len(y), dtype=bool)
     for _, test in folds:
@@ -412,7 +413,7 @@ def estimate_label_noise(
             "model that did not see it; check task_col."
         )
     all_tasks, task_index = np.unique(labels, return_inverse=True)
-    if is_classifier(estimator):
+    if classes:
         model = _ClassNoise(y, held, folds, task_index, noise_kind, anchored=len(y) > n_given,
                             class_prior=class_prior)
     elif noise_kind != "auto":
@@ -773,6 +774,15 @@ class _ClassNoise:
 
     def posterior(self):
         return np.where(self.held[:, None], self.weights, np.nan)
+
+
+def predicts_classes(estimator, y):
+    """Whether ``estimator`` fits ``y`` as classes: its own kind where it
+    declares one, else (a ``SharedBottomNet`` whose task kinds are inferred
+    in fit) the kind skmtl infers from ``y`` (:func:`~skmtl.utils.infer_target_kind`)."""
+    if is_classifier(estimator) or is_regressor(estimator):
+        return is_classifier(estimator)
+    return infer_target_kind(y)[0] == "classification"
 
 
 def on_count_scale(values):

@@ -5,7 +5,7 @@ import numbers
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import TransformerTags, _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import column_or_1d, has_fit_parameter
@@ -28,7 +28,7 @@ from ._auto import (
     removal_length_on_validation,
     removal_lengths,
 )
-from ._noise import checked_class_prior, estimate_label_noise, rerank_without_suspects
+from ._noise import checked_class_prior, estimate_label_noise, predicts_classes, rerank_without_suspects
 from ._output import SelectorOutputMixin
 from ._ranking import draw_splits, measure_influence, target_task_weights
 
@@ -355,8 +355,9 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     With ``"influence"``, a row the scoring model did not fit scores 0
     (removing it changes nothing to first order), so it ranks in the middle
     and is rarely removed. Models that hold rows out internally, such as
-    ``SharedBottomNet(early_stopping=True)``, therefore never remove those
-    rows; score with ``early_stopping=False``.
+    ``SharedBottomNet(early_stopping=True)``, therefore judge those rows
+    not at all and remove them only at large ratios (past the rows that
+    score below 0); score with ``early_stopping=False``.
 
     The pipeline and the model fitted on the kept rows alone agree exactly:
     ``make_pipeline(selector, est).fit(X, y)`` gives the same ``est`` as
@@ -573,7 +574,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         if self.class_prior is None:
             return None
         if not (self.strategy_ == "label-noise" and isinstance(self.removal_ratio, str)
-                and is_classifier(self.estimator) and not validation):
+                and predicts_classes(self.estimator, y) and not validation):
             why = (": it judges removal_ratio='auto' with strategy='label-noise' for a "
                    "classifier without validation data"
                    + (", and rows whose labels you trust decide the removal here" if validation
@@ -640,7 +641,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
 
         # a regressor's gross errors stand out on the trusted rows too: judged on
         # unseen folds, its removals kept 78 % of the gain (benchmarks/RESULTS.md)
-        if X_val is not None and auto and is_classifier(self.estimator):
+        if X_val is not None and auto and predicts_classes(self.estimator, y):
             removed, suspected = self._remove_judged_on_unseen_validation(
                 X, y, X_val, y_val, present, suspects_and_ranking, rng)
             if suspected:
@@ -716,7 +717,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             rows = np.flatnonzero(remaining)
             influence = measure_influence(
                 self._make_estimator(), X, y, X_val, y_val, splits, remaining, self.tasks_,
-                weights=weights if totals_only else None, every_class=is_classifier(self.estimator),
+                weights=weights if totals_only else None, every_class=predicts_classes(self.estimator, y),
                 n_jobs=self.n_jobs, verbose=self.verbose, leave=self.step is None,
             )[rows]
             # rows not scored this round keep their last scores
@@ -756,7 +757,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     def _lowest(self, candidates, n, y, kept):
         """The ``n`` candidates of lowest ``scores_``; for a classifier, never the
         last row of a class among the rows ``kept``."""
-        if is_classifier(self.estimator):
+        if predicts_classes(self.estimator, y):
             return lowest_keeping_every_class(self.scores_, candidates, n, y, kept)
         return lowest(self.scores_, candidates, n)
 
