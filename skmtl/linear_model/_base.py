@@ -129,7 +129,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         tasks, row_task, present = layout.tasks, layout.row_task, ~layout.missing
         fingerprint = data_fingerprint(features, labels, y)
         Z = self._design(features)
-        self._feature_spread = feature_spread(features[present])
+        self._feature_spread = feature_spread(features, present)
         del features  # the design matrix replaces it: one copy of the data in memory
         if Z.shape[1] > present.sum():
             # More coefficients than rows: the solution lies in the span of the

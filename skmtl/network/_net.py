@@ -499,7 +499,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
                     "scale": task_scale(rows, row_task, weights, len(self.tasks_))}
 
         self._train_data = {"rows": rows, **subset(rows)}
-        self._feature_spread = feature_spread(features[present])
+        self._feature_spread = feature_spread(features, present)
         self.batch_sampling_ = choose_batch_sampling(
             self.batch_sampling, self._train_data["task"], self.batch_size
         )
