@@ -15,6 +15,7 @@ from threadpoolctl import ThreadpoolController
 
 from ._config import check_result_memory
 from .influence import InfluenceAdapter
+from .utils._tasks import matching_positions
 
 
 def is_dask_collection(X):
@@ -117,16 +118,25 @@ def checked_working_memory(working_memory):
     ValueError unless it is a positive number."""
     if working_memory is None:
         return sklearn.get_config()["working_memory"]
-    if not (isinstance(working_memory, numbers.Real) and working_memory > 0):
-        raise ValueError(f"working_memory must be a positive number of MiB, got {working_memory!r}.")
+    if not (isinstance(working_memory, numbers.Real) and not isinstance(working_memory, bool)
+            and 0 < working_memory < np.inf):
+        raise ValueError(f"working_memory must be a positive, finite number of MiB, got {working_memory!r}.")
     return working_memory
 
 
-def task_weights_with_rows(task_weights, empty):
-    """``influence_total``'s ``task_weights`` checked (all ones when None), 0 for the
-    tasks without validation rows (``empty``); None, with a warning, where no task
-    of nonzero weight has validation rows (every total is then NaN)."""
+def task_weights_with_rows(task_weights, empty, tasks):
+    """``influence_total``'s ``task_weights`` checked (all ones when None; a
+    Series or dict read by task label, in the order of ``tasks``), 0 for the
+    tasks without validation rows (``empty``); None, with a warning, where no
+    task of nonzero weight has validation rows (every total is then NaN)."""
     n_tasks = len(empty)
+    if isinstance(task_weights, dict) or hasattr(task_weights, "index") and hasattr(task_weights, "iloc"):
+        labels = list(task_weights.keys() if isinstance(task_weights, dict) else task_weights.index)
+        values = np.asarray(list(task_weights.values()) if isinstance(task_weights, dict)
+                            else task_weights.to_numpy(), dtype=float)
+        task_weights = values[matching_positions(
+            labels, tasks, "task_weights", "labels", "tasks of tasks_", every=True,
+            fix="give one weight per task, by its label (or an array in the order of tasks_).")]
     weights = np.ones(n_tasks) if task_weights is None else check_array(
         task_weights, ensure_2d=False, input_name="task_weights"
     )
@@ -290,8 +300,18 @@ class InfluenceMixin:
         self._check_streamable()
         checked_working_memory(working_memory)  # at the call, not at the first block
 
+        fitted = self._cache  # every fit starts a new one
+
+        def of_this_fit(start, stop):
+            if self._cache is not fitted:
+                raise RuntimeError(
+                    "The model was fitted again while influence_chunked was being read: its "
+                    "blocks would mix the two fits. Read the generator to its end before "
+                    "refitting, or call influence_chunked again after the fit.")
+            return parts(start, stop)
+
         def blocks():
-            for start, (block, _) in self._blocks(parts, self._row_bytes(), working_memory):
+            for start, (block, _) in self._blocks(of_this_fit, self._row_bytes(), working_memory):
                 block[:, empty] = np.nan
                 if reduce_func is None:
                     yield block
@@ -351,7 +371,7 @@ class InfluenceMixin:
         >>> worst = np.argsort(total)[:5]                            # the most harmful rows
         """
         parts, totals, empty = self._scorer(X_val, y_val, method)
-        weights = task_weights_with_rows(task_weights, empty)
+        weights = task_weights_with_rows(task_weights, empty, self.tasks_)
         if weights is None:
             return np.full(self._n_fit_rows, np.nan)
         score = totals(weights)

@@ -572,7 +572,7 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
             has validation rows.
         """
         groups, empty = self._group_validation(X_val, y_val)
-        weights = task_weights_with_rows(task_weights, empty)
+        weights = task_weights_with_rows(task_weights, empty, self.tasks_)
         if weights is None:
             return np.full(self._n_fit_rows, np.nan)
         blocks = self._blocks(groups, empty, lambda block, start: block[:, ~empty] @ weights[~empty],

@@ -218,8 +218,8 @@ def test_bad_arguments_raise_at_the_call():
         est.influence_total(task_weights=[1.0, 2.0])
     with pytest.raises(InvalidParameterError):
         skmtl.set_config(max_result_memory=-1)
-    for memory in (0, -1, "1"):
-        with pytest.raises(ValueError, match="working_memory must be a positive number of MiB"):
+    for memory in (0, -1, "1", float("inf"), True):
+        with pytest.raises(ValueError, match="working_memory must be a positive, finite number of MiB"):
             est.influence_chunked(working_memory=memory)
     with pytest.raises(TypeError, match="reduce_func returned None"):
         next(est.influence_chunked(reduce_func=lambda block, start: None))
@@ -306,3 +306,35 @@ def test_total_is_nan_not_zero_where_no_weighted_task_has_validation_rows(method
     on_first = est.influence_total(Xv[first], yv[first], method=method, task_weights=1 - weights)
     np.testing.assert_allclose(on_first, est.influence(Xv[first], yv[first], method=method)[:, 0],
                                rtol=1e-9, atol=1e-14)
+
+
+def test_a_refit_while_the_blocks_are_read_is_refused():
+    """The generator's operators are those of the fit it started from: blocks
+    read after a refit on other data mixed the two fits silently."""
+    est, _, _ = _fitted_ridge()
+    blocks = est.influence_chunked(working_memory=0.001)
+    next(blocks)
+    X, y = make_multitask_regression(n_tasks=4, n_samples=30, n_features=5, random_state=9)
+    est.fit(X, y)
+    with pytest.raises(RuntimeError, match="fitted again while influence_chunked was being read"):
+        next(blocks)
+    blocks = est.influence_chunked(working_memory=0.001)
+    next(blocks)
+    est.set_params(alpha=10.0).fit(X, y)  # the same data, another model
+    with pytest.raises(RuntimeError, match="fitted again"):
+        next(blocks)
+
+
+def test_task_weights_by_label():
+    """A Series or dict of task weights is read by task label, as a pandas user
+    expects (a Series was read by position)."""
+    pd = pytest.importorskip("pandas")
+    est, Xv, yv = _fitted_ridge()
+    tasks = est.tasks_
+    by_label = pd.Series({tasks[2]: 1.0, tasks[0]: 0.0, tasks[1]: 0.0, tasks[3]: 0.0})
+    np.testing.assert_allclose(est.influence_total(Xv, yv, task_weights=by_label),
+                               est.influence(Xv, yv)[:, 2])
+    np.testing.assert_allclose(est.influence_total(Xv, yv, task_weights=dict(by_label)),
+                               est.influence(Xv, yv)[:, 2])
+    with pytest.raises(ValueError, match="task_weights's labels .* are not the tasks of tasks_"):
+        est.influence_total(Xv, yv, task_weights=pd.Series({"x": 1.0}))

@@ -88,7 +88,7 @@ def test_precomputed_frame_and_callable_affinity():
     read_back = frame.set_axis([str(c) for c in order], axis=1)
     from_csv = TaskGroupedEstimator(MultiTaskRidge(), affinity=read_back, random_state=0).fit(X, y)
     assert_array_equal(from_csv.affinity_, BLOCKS)
-    with pytest.raises(ValueError, match=r"whose index \[3, 0, 5, 1, 4\] do not hold all the tasks"):
+    with pytest.raises(ValueError, match=r"'s index \[3, 0, 5, 1, 4\] do not hold all the tasks"):
         TaskGroupedEstimator(MultiTaskRidge(), affinity=frame.iloc[:5, :5]).fit(X, y)
 
     seen = {}

@@ -14,12 +14,30 @@ _LEVERAGE_ONE = 1e-10
 class RefitEffectsMixin:
     """Refit effects of removing rows or tasks, for :class:`MultiTaskLinearModel`."""
 
+    def _val_task_rows(self, val):
+        """Per task, its validation rows of positive weight and their weights
+        normalized, grouped once per validation set (a mask over every row per
+        removal and target made exact task relatedness quadratic in the tasks)."""
+        row_task, weights = val[2], val[3]
+        cached = self._cache.get("validation rows")
+        if cached is None or cached[0] is not row_task:
+            groups = {}
+            for k, rows in task_groups(row_task, len(self.tasks_)):
+                rows = rows[weights[rows] > 0]
+                if len(rows):
+                    groups[k] = (rows, weights[rows] / weights[rows].sum())
+            cached = self._cache["validation rows"] = (row_task, groups)
+        return cached[1]
+
     def _val_loss_change(self, val, target, delta):
         """Change of task ``target``'s validation loss for coefficient changes
         ``delta`` of shape ``(m, n_out * d)``; one value per change."""
-        Z, Y, row_task, weights = val
-        rows = (row_task == target) & (weights > 0)
-        Zj, Yj, w = Z[rows], Y[rows], weights[rows] / weights[rows].sum()
+        Z, Y = val[0], val[1]
+        groups = self._val_task_rows(val)
+        if target not in groups:
+            return np.full(len(delta), np.nan)
+        rows, w = groups[target]
+        Zj, Yj = Z[rows], Y[rows]
         base = Zj @ self._theta[target].T
         shift = np.swapaxes(delta.reshape((len(delta),) + self._theta.shape[1:]) @ Zj.T, 1, 2)
         return (self.loss_.loss(base + shift, Yj) - self.loss_.loss(base, Yj)) @ w

@@ -695,6 +695,9 @@ def _is_dask(X):
 
 
 
+_SAME_TASKS = "label its rows (sources) and columns (targets) by the same tasks, once each."
+
+
 def task_matrix(matrix, tasks=None, *, name="affinity"):
     """A square task-by-task matrix (row = source, column = target) as floats,
     and its task labels.
@@ -710,11 +713,11 @@ def task_matrix(matrix, tasks=None, *, name="affinity"):
     """
     if hasattr(matrix, "columns") and hasattr(matrix, "index") and hasattr(matrix, "reindex"):
         index, columns = list(matrix.index), list(matrix.columns)
-        order = _matching_positions(columns, index, name, "columns", "index", every=True)
+        order = matching_positions(columns, index, name, "columns", "index", every=True)
         A = check_array(matrix, dtype=float, ensure_all_finite="allow-nan", input_name=name)
         A, labels = A[:, order], np.asarray(index)
         if tasks is not None:
-            rows = _matching_positions(index, tasks, name, "index", "tasks of the data", every=False)
+            rows = matching_positions(index, tasks, name, "index", "tasks of the data", every=False)
             A, labels = A[np.ix_(rows, rows)], np.asarray(tasks)
     else:
         A = check_array(matrix, dtype=float, ensure_all_finite="allow-nan", input_name=name)
@@ -724,9 +727,10 @@ def task_matrix(matrix, tasks=None, *, name="affinity"):
     return A, labels
 
 
-def _matching_positions(labels, wanted, name, what, of, every):
+def matching_positions(labels, wanted, name, what, of, every, fix=_SAME_TASKS):
     """Positions in ``labels`` of each of ``wanted`` (by value, else by text);
-    ``every``: ``labels`` must hold nothing else."""
+    ``every``: ``labels`` must hold nothing else. The error names ``name``'s
+    ``what`` and the ``of`` they should be, then ``fix``."""
     for key in (lambda v: v, str):
         keys = [key(v) for v in labels]
         if len(set(keys)) != len(keys):
@@ -736,8 +740,7 @@ def _matching_positions(labels, wanted, name, what, of, every):
         if None not in found and (not every or len(labels) == len(wanted)):
             return np.array(found, dtype=int)
     raise ValueError(
-        f"{name} is a DataFrame whose {what} {preview_labels(np.asarray(labels, dtype=object))} "
+        f"{name}'s {what} {preview_labels(np.asarray(labels, dtype=object))} "
         f"{'are not' if every else 'do not hold all'} the {of} "
-        f"{preview_labels(np.asarray(list(wanted), dtype=object))}: label its "
-        "rows (sources) and columns (targets) by the same tasks, once each."
+        f"{preview_labels(np.asarray(list(wanted), dtype=object))}: {fix}"
     )
