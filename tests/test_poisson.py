@@ -101,12 +101,15 @@ def test_command_line_model_poisson(tmp_path, capsys):
     assert "--model poisson needs counts" in capsys.readouterr().err
 
 
-def test_targets_that_are_not_counts_are_refused_saying_how_many_and_where():
+def test_targets_that_are_not_counts_are_refused_saying_how_many_and_which():
     X = np.c_[np.linspace(0, 1, 6), np.linspace(1, 0, 6), [0, 0, 0, 1, 1, 1]]
     y = np.array([1.0, 2.0, -1.0, 3.0, np.nan, 2.0])
-    with pytest.raises(ValueError, match=r"in 2 of its 6 rows \(the first at position 2: -1\); a "
-                                         r"Poisson model needs counts"):
+    with pytest.raises(ValueError, match=r"in 2 of the 6 rows it fits \(.*the first such value: "
+                                         r"-1\); a Poisson model needs counts"):
         MultiTaskPoisson().fit(X, y)
+    # counted among the rows it fits: a row of weight 0 is absent (it counted positions in them)
+    with pytest.raises(ValueError, match=r"in 1 of the 5 rows it fits"):
+        MultiTaskPoisson().fit(X, np.nan_to_num(y, nan=1.0), sample_weight=[0, 1, 1, 1, 1, 1])
 
 
 @pytest.mark.parametrize("n_features", [2, 60])  # 60 > 40 rows: fitted in the basis of the rows' span
