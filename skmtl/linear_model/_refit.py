@@ -14,33 +14,46 @@ _LEVERAGE_ONE = 1e-10
 class RefitEffectsMixin:
     """Refit effects of removing rows or tasks, for :class:`MultiTaskLinearModel`."""
 
-    def _val_task_rows(self, val):
-        """Per task, its validation rows of positive weight and their weights
-        normalized, grouped once per validation set (a mask over every row per
-        removal and target made exact task relatedness quadratic in the tasks)."""
-        row_task, weights = val[2], val[3]
-        cached = self._cache.get("validation rows")
-        if cached is None or cached[0] is not row_task:
-            groups = {}
-            for k, rows in task_groups(row_task, len(self.tasks_)):
-                rows = rows[weights[rows] > 0]
-                if len(rows):
-                    groups[k] = (rows, weights[rows] / weights[rows].sum())
-            cached = self._cache["validation rows"] = (row_task, groups)
-        return cached[1]
+    def _val_fit(self, val, block_rows=65536):
+        """The validation rows of positive weight, once per validation set: their
+        positions, weights normalized within their task, linear predictors and
+        losses at the fit, and per task the slice of them it holds (rows sorted
+        by task). Every removal's loss change reads them: recomputed per removal
+        and target task, a mask over every row made task relatedness quadratic
+        in the tasks."""
+        Z, Y, row_task, weights = val
+        cached = self._cache.get("validation fit")
+        if cached is not None and cached[0] is row_task:
+            return cached[1]
+        counted = np.flatnonzero((row_task >= 0) & (weights > 0))
+        counted = counted[np.argsort(row_task[counted], kind="stable")]
+        task = row_task[counted]
+        totals = np.bincount(task, weights=weights[counted], minlength=len(self.tasks_))
+        eta = np.empty((len(counted), self._theta.shape[1]))
+        for start in range(0, len(counted), block_rows):
+            rows = counted[start:start + block_rows]
+            eta[start:start + block_rows] = np.einsum("rp,rcp->rc", Z[rows], self._theta[row_task[rows]])
+        bounds = np.searchsorted(task, np.arange(len(self.tasks_) + 1))
+        fit = {
+            "rows": counted, "share": weights[counted] / totals[task], "eta": eta,
+            "loss": self.loss_.loss(eta, Y[counted]),
+            "tasks": {k: slice(bounds[k], bounds[k + 1]) for k in range(len(self.tasks_))
+                      if bounds[k + 1] > bounds[k]},
+        }
+        self._cache["validation fit"] = (row_task, fit)
+        return fit
 
     def _val_loss_change(self, val, target, delta):
         """Change of task ``target``'s validation loss for coefficient changes
         ``delta`` of shape ``(m, n_out * d)``; one value per change."""
-        Z, Y = val[0], val[1]
-        groups = self._val_task_rows(val)
-        if target not in groups:
+        fit = self._val_fit(val)
+        if target not in fit["tasks"]:
             return np.full(len(delta), np.nan)
-        rows, w = groups[target]
-        Zj, Yj = Z[rows], Y[rows]
-        base = Zj @ self._theta[target].T
+        own = fit["tasks"][target]
+        rows = fit["rows"][own]
+        Zj = val[0][rows]
         shift = np.swapaxes(delta.reshape((len(delta),) + self._theta.shape[1:]) @ Zj.T, 1, 2)
-        return (self.loss_.loss(base + shift, Yj) - self.loss_.loss(base, Yj)) @ w
+        return (self.loss_.loss(fit["eta"][own] + shift, val[1][rows]) - fit["loss"][own]) @ fit["share"][own]
 
     def _effects_from_steps(self, val, source, own, shared, empty):
         """Loss change of every target for steps (own block of ``source``, shared)."""
@@ -236,19 +249,18 @@ class RefitEffectsMixin:
         own ``deltas[j]`` (shaped as the coefficients), in one pass over the
         validation rows by blocks: a call per task made removing every task
         quadratic in the tasks."""
-        Z, Y, row_task, weights = val
-        counted = np.flatnonzero((row_task >= 0) & (weights > 0))
-        totals = np.bincount(row_task[counted], weights=weights[counted], minlength=len(deltas))
-        out = np.zeros(len(deltas))
-        for start in range(0, len(counted), block_rows):
-            rows = counted[start:start + block_rows]
-            task, Zb = row_task[rows], Z[rows]
-            base = np.einsum("rp,rcp->rc", Zb, self._theta[task])
-            shift = np.einsum("rp,rcp->rc", Zb, deltas[task])
-            change = self.loss_.loss(base + shift, Y[rows]) - self.loss_.loss(base, Y[rows])
-            out += np.bincount(task, weights=weights[rows] * change, minlength=len(deltas))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return out / totals
+        Z, Y, row_task, _ = val
+        fit = self._val_fit(val)
+        out = np.full(len(deltas), np.nan)
+        out[list(fit["tasks"])] = 0.0
+        for start in range(0, len(fit["rows"]), block_rows):
+            part = slice(start, start + block_rows)
+            rows = fit["rows"][part]
+            task = row_task[rows]
+            shift = np.einsum("rp,rcp->rc", Z[rows], deltas[task])
+            change = self.loss_.loss(fit["eta"][part] + shift, Y[rows]) - fit["loss"][part]
+            out += np.bincount(task, weights=fit["share"][part] * change, minlength=len(deltas))
+        return out
 
 
 def _backtrack(evaluate, value, decrement):
