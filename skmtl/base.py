@@ -12,6 +12,7 @@ import sklearn
 from sklearn.utils import check_array, gen_batches
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
+from tqdm.auto import tqdm
 
 from ._config import check_result_memory
 from .influence import InfluenceAdapter
@@ -202,20 +203,24 @@ class InfluenceMixin:
             self._cache[key] = compute()
         return self._cache[key]
 
-    def _blocks(self, score, row_bytes, working_memory):
+    def _blocks(self, score, row_bytes, working_memory, desc):
         """``(start, values)`` over consecutive blocks of fit rows, from
-        ``score(start, stop) = (positions, *values)``; rows left out score 0."""
+        ``score(start, stop) = (positions, *values)``; rows left out score 0.
+        With ``verbose``, a bar named ``desc`` counts the rows scored."""
         n_rows = self._n_fit_rows
         working_memory = checked_working_memory(working_memory)
         chunk = int(working_memory * 2**20 // row_bytes)
         if chunk < 1:
             warnings.warn(f"working_memory={working_memory:g} MiB holds less than one row of "
                           f"{row_bytes / 2**20:.3g} MiB: the blocks are single rows.")
-        for rows in gen_batches(n_rows, max(chunk, 1)):
-            start, stop = rows.start, rows.stop
-            positions, *values = score(start, stop)
-            yield start, [_fill_block(positions, stop - start, value) for value in values]
-            del values  # before the next block is scored: one block at a time
+        verbose = getattr(self, "verbose", 0)  # a family of the protocol may have no such parameter
+        with tqdm(total=n_rows, desc=desc, unit="row", disable=not verbose) as progress:
+            for rows in gen_batches(n_rows, max(chunk, 1)):
+                start, stop = rows.start, rows.stop
+                positions, *values = score(start, stop)
+                progress.update(stop - start)
+                yield start, [_fill_block(positions, stop - start, value) for value in values]
+                del values  # before the next block is scored: one block at a time
 
     def _row_bytes(self):
         """Bytes a row of a block takes: its scores and one temporary of the caller's."""
@@ -240,7 +245,8 @@ class InfluenceMixin:
         def score(start, stop):
             return parts(start, stop, return_components)
 
-        for start, (block, paths) in self._blocks(score, self._row_bytes(), working_memory):
+        blocks = self._blocks(score, self._row_bytes(), working_memory, "influence")
+        for start, (block, paths) in blocks:
             rows = slice(start, start + len(block))
             scores[rows] = block
             for name in names:
@@ -311,7 +317,8 @@ class InfluenceMixin:
             return parts(start, stop)
 
         def blocks():
-            for start, (block, _) in self._blocks(of_this_fit, self._row_bytes(), working_memory):
+            for start, (block, _) in self._blocks(of_this_fit, self._row_bytes(), working_memory,
+                                                  "influence_chunked"):
                 block[:, empty] = np.nan
                 if reduce_func is None:
                     yield block
@@ -382,7 +389,8 @@ class InfluenceMixin:
                 return positions, block[:, ~empty] @ weights[~empty]
 
         out = np.empty(self._n_fit_rows)
-        for start, (block,) in self._blocks(score, self._row_bytes(), working_memory):
+        for start, (block,) in self._blocks(score, self._row_bytes(), working_memory,
+                                              "influence_total"):
             out[start:start + len(block)] = block
         return out
 

@@ -252,6 +252,30 @@ def test_warm_start_is_not_taken_where_it_is_worse_than_a_fresh_start():
     np.testing.assert_array_equal(warm.predict(X_units), cold.predict(X_units))
 
 
+
+@pytest.mark.parametrize("Estimator", [MultiTaskRidge, MultiTaskLogistic])
+def test_verbose_shows_progress_and_changes_nothing_else(Estimator, capsys):
+    maker = make_multitask_regression if Estimator is MultiTaskRidge else make_multitask_classification
+    X, y = maker(n_tasks=3, n_samples=30, n_features=4, random_state=0)
+    refit = Estimator._refit_method
+
+    def run(verbose):
+        model = Estimator(verbose=verbose).fit(X, y)
+        results = (model.coef_, model.influence(), model.influence_total(),
+                   np.concatenate(list(model.influence_chunked(working_memory=0.001))),
+                   model.influence(method=refit), model.task_relatedness(method=refit))
+        return results, capsys.readouterr().err
+
+    quiet, silent = run(0)
+    shown, bars = run(1)
+    assert silent == ""
+    for name in ("Newton steps", "influence", "influence_total", "influence_chunked",
+                 "refit rows of each task", "refit without each task"):
+        assert name in bars
+    assert "90/90" in bars  # the rows counted to their end
+    for a, b in zip(quiet, shown):
+        np.testing.assert_array_equal(a, b)
+
 # -- ragged data is normal data ---------------------------------------------------------
 def test_small_and_one_class_tasks_fit():
     X, y = make_multitask_classification(n_tasks=3, n_samples=[2, 25, 25], n_features=3, random_state=1)

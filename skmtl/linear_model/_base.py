@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+from tqdm.auto import tqdm
 
 from ..base import (
     InfluenceMixin,
@@ -43,6 +44,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
+        "verbose": ["verbose"],
     }
 
     # name of the beyond-first-order method of the subclass ("exact"/"newton")
@@ -59,6 +61,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         max_iter=100,
         tol=1e-10,
         warm_start=False,
+        verbose=0,
     ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
@@ -68,6 +71,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
+        self.verbose = verbose
 
     # -- subclass hooks ---------------------------------------------------------
     @abstractmethod
@@ -147,10 +151,12 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         self._penalty = (self.alpha, self.shared_alpha)
         self._Z, self._Y, self._row_task, self._weights = Z, Y_all, row_task, weights
         with blas_threads_for_blocks(Z.shape[1] * Y_all.shape[1]):
-            theta, beta, self.n_iter_ = self._newton(
-                Z, Y_all, row_task, weights, len(tasks), Y_all.shape[1],
-                start=self._warm_start(previous),
-            )
+            with tqdm(desc=f"{type(self).__name__} Newton steps", unit="step",
+                      disable=not self.verbose) as progress:
+                theta, beta, self.n_iter_ = self._newton(
+                    Z, Y_all, row_task, weights, len(tasks), Y_all.shape[1],
+                    start=self._warm_start(previous), progress=progress,
+                )
         self._set_coefficients(theta, beta)
         if validation_given(X_val, y_val):
             self._val = self._check_val(X_val, y_val)
@@ -321,8 +327,9 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         shared_grad = -2.0 * self._penalty[0] * diff.sum(axis=0) + 2.0 * self._penalty[1] * beta.ravel()
         return task_grad, shared_grad
 
-    def _newton(self, Z, Y, row_task, weights, n_tasks, n_out, start=None):
-        """Damped Newton iterations from :meth:`_initial_coefficients` (or ``start = (theta, beta)``)."""
+    def _newton(self, Z, Y, row_task, weights, n_tasks, n_out, start=None, progress=None):
+        """Damped Newton iterations from :meth:`_initial_coefficients` (or ``start = (theta, beta)``);
+        ``progress``, a tqdm bar, counts them."""
         if start is None:
             start = self._initial_coefficients(Z, Y, row_task, weights, n_tasks, n_out)
         theta, beta = start
@@ -347,6 +354,9 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
             t, value, new_theta, new_beta, (new_losses, new_grads, new_hess) = _backtrack(
                 at, value, decrement
             )
+            if progress is not None:
+                progress.set_postfix(decrement=f"{decrement:.2e}", refresh=False)
+                progress.update()
             # relative for large losses, never to an objective the step blew up
             scale = min(abs(before), abs(value)) if np.isfinite(value) else abs(before)
             if decrement / 2 <= self.tol * max(1.0, scale):

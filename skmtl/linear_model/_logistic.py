@@ -45,6 +45,12 @@ class MultiTaskLogistic(ClassifierMixin, MultiTaskLinearModel):
         its fold models this way (4 or 5 steps instead of 5 on HAR; the
         selector 1.2 to 1.4 times faster, ``benchmarks/RESULTS.md``).
 
+    verbose : int, default=0
+        Progress bars (tqdm) for the Newton steps of ``fit``, the rows of
+        :meth:`influence`, :meth:`influence_chunked` and
+        :meth:`influence_total`, and the refits of ``method="newton"``; 0 silences
+        them.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)

@@ -46,6 +46,12 @@ class MultiTaskPoisson(RegressorMixin, MultiTaskLinearModel):
         fresh start. The objective is convex, so the fit is the same (to
         ``tol``), usually in fewer steps.
 
+    verbose : int, default=0
+        Progress bars (tqdm) for the Newton steps of ``fit``, the rows of
+        :meth:`influence`, :meth:`influence_chunked` and
+        :meth:`influence_total`, and the refits of ``method="newton"``; 0 silences
+        them.
+
     Attributes
     ----------
     tasks_ : ndarray of shape (n_tasks,)

@@ -4,6 +4,7 @@ soft-sharing linear models."""
 
 import numpy as np
 from joblib import Parallel, delayed
+from tqdm.auto import tqdm
 
 from ..utils import task_groups
 
@@ -88,14 +89,18 @@ class RefitEffectsMixin:
         groups = [(task, idx) for task in np.unique(k) for idx in
                   (np.flatnonzero((k == task) & (scale == w)) for w in np.unique(scale[k == task]))]
         # one job per task and row weight: joblib.parallel_config spreads them (e.g. over Dask)
-        effects = Parallel()(
+        effects = self._with_progress(Parallel(return_as="generator")(
             delayed(self._refit_effects_in_task)(task, rows[idx], u[idx], scale[idx[0]], val, empty)
             for task, idx in groups
-        )
+        ), len(groups), "refit rows of each task", leave=False)
         out = np.zeros((len(rows), len(self.tasks_)))
         for (_, idx), effect in zip(groups, effects):
             out[idx] = effect
         return out
+
+    def _with_progress(self, jobs, total, desc, leave=True):
+        """``jobs`` as they finish, counted by a tqdm bar where ``verbose``."""
+        return tqdm(jobs, total=total, desc=desc, leave=leave, disable=not self.verbose)
 
     def _refit_effects_in_task(self, task, rows, u, weight, val, empty):
         """:meth:`_row_refit_effects` of rows of one task and one normalized weight."""
@@ -201,10 +206,10 @@ class RefitEffectsMixin:
         empty = self._val_terms(val)[2]
         self._hessian()  # factorized here once, not in every job
         # one job per removed task: joblib.parallel_config spreads them (e.g. over Dask)
-        return np.array(Parallel()(
+        return np.array(list(self._with_progress(Parallel(return_as="generator")(
             delayed(self._drop_task_effects)(k, shared_grad[k], val, empty)
             for k in range(len(self.tasks_))
-        ))
+        ), len(self.tasks_), "refit without each task")))
 
     def _drop_task_effects(self, k, shared_grad, val, empty):
         """Row ``k`` of the refit task relatedness: the effect of removing task ``k``."""

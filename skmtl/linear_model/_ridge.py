@@ -43,6 +43,12 @@ class MultiTaskRidge(RegressorMixin, MultiTaskLinearModel):
         fresh start. The objective is convex, so only the time changes; for
         ridge, whose first step is exact, not even that.
 
+    verbose : int, default=0
+        Progress bars (tqdm) for the Newton steps of ``fit``, the rows of
+        :meth:`influence`, :meth:`influence_chunked` and
+        :meth:`influence_total`, and the refits of ``method="exact"``; 0 silences
+        them.
+
     Attributes
     ----------
     tasks_ : ndarray of shape (n_tasks,)
