@@ -336,5 +336,5 @@ def test_task_weights_by_label():
                                est.influence(Xv, yv)[:, 2])
     np.testing.assert_allclose(est.influence_total(Xv, yv, task_weights=dict(by_label)),
                                est.influence(Xv, yv)[:, 2])
-    with pytest.raises(ValueError, match="task_weights's labels .* are not the tasks of tasks_"):
+    with pytest.raises(ValueError, match="task_weights' labels .* are not the tasks of tasks_"):
         est.influence_total(Xv, yv, task_weights=pd.Series({"x": 1.0}))

@@ -380,6 +380,12 @@ def test_groups_by_task_label_and_the_colour_scale_keywords():
     for groups in (pd.Series({"c": 0, "a": 1, "b": 1}), {"b": 1, "c": 0, "a": 1}):
         disp = TaskRelatednessDisplay.from_matrix(R, task_labels=list("abc"), groups=groups)
         assert [t.get_text() for t in disp.ax_.get_xticklabels()] == ["c", "a", "b"]
+    # numeric task labels against groups read back from a CSV (labels as text), as the matrix is read
+    disp = TaskRelatednessDisplay.from_matrix(R, task_labels=[10, 20, 30],
+                                              groups={"30": 0, "10": 1, "20": 1})
+    assert [t.get_text() for t in disp.ax_.get_xticklabels()] == ["30", "10", "20"]
+    with pytest.raises(ValueError, match=r"groups' tasks .* give a group for every task"):
+        TaskRelatednessDisplay.from_matrix(R, task_labels=list("abc"), groups={"a": 0, "b": 1})
     with pytest.raises(ValueError, match="only as a fitted TaskGroupedEstimator"):
         TaskRelatednessDisplay.from_matrix(R, groups=MultiTaskRidge())
     open_before = plt.get_fignums()

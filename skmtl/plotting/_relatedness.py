@@ -5,7 +5,7 @@ from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..relatedness import order_tasks
-from ..utils._tasks import task_matrix
+from ..utils._tasks import matching_positions, task_matrix
 
 
 def check_fitted_skmtl_estimator(estimator, where):
@@ -447,10 +447,10 @@ def _groups_per_task(groups, labels):
                 "fitted TaskGroupedEstimator (its groups_). Pass a group label per task instead.")
         return groups.groups_
     if isinstance(groups, dict) or hasattr(groups, "iloc"):  # looked up by task, not by position
-        lookup = dict(groups.items())
-        missing = [label for label in labels if label not in lookup]
-        if missing:
-            raise ValueError(f"groups has no group for the tasks {missing[:5]}; give one per task.")
-        return np.array([lookup[label] for label in labels])
+        tasks, values = zip(*groups.items()) if len(groups) else ((), ())
+        # as the matrix's labels are: by value, else by text (a CSV's numbers)
+        found = matching_positions(tasks, labels, "groups", "tasks", "tasks of the matrix", every=False,
+                                   fix="give a group for every task.")
+        return np.array(values)[found]
     return groups
 

@@ -739,8 +739,9 @@ def matching_positions(labels, wanted, name, what, of, every, fix=_SAME_TASKS):
         found = [where.get(key(v)) for v in wanted]
         if None not in found and (not every or len(labels) == len(wanted)):
             return np.array(found, dtype=int)
+    possessive = "'" if name.endswith("s") else "'s"
     raise ValueError(
-        f"{name}'s {what} {preview_labels(np.asarray(labels, dtype=object))} "
+        f"{name}{possessive} {what} {preview_labels(np.asarray(labels, dtype=object))} "
         f"{'are not' if every else 'do not hold all'} the {of} "
         f"{preview_labels(np.asarray(list(wanted), dtype=object))}: {fix}"
     )
