@@ -56,13 +56,52 @@ class RefitEffectsMixin:
         shift = np.swapaxes(delta.reshape((len(delta),) + self._theta.shape[1:]) @ Zj.T, 1, 2)
         return (self.loss_.loss(fit["eta"][own] + shift, val[1][rows]) - fit["loss"][own]) @ fit["share"][own]
 
-    def _effects_from_steps(self, val, source, own, shared, empty):
-        """Loss change of every target for steps (own block of ``source``, shared)."""
-        H = self._hessian()
+    def _val_shared_pull(self, val, block_rows=65536):
+        """Per counted validation row ``r`` of task ``j``, ``E_r coupling_j`` of
+        shape ``(n_out, d_shared)``, ``E_r`` mapping task ``j``'s coefficients to
+        the row's linear predictors: a shared step ``s`` moves the row's
+        predictors by ``-E_r coupling_j s``. Once per validation set, the size
+        of its features times the outputs."""
+        cached = self._cache.get("validation pull")
+        if cached is not None and cached[0] is val[2]:
+            return cached[1]
+        fit = self._val_fit(val)
+        coupling = self._hessian().coupling_
+        n_out, d = self._theta.shape[1:]
+        coupling = coupling.reshape(len(coupling), n_out, d, coupling.shape[-1])
+        pull = np.empty((len(fit["rows"]), n_out, coupling.shape[-1]))
+        for start in range(0, len(fit["rows"]), block_rows):
+            rows = fit["rows"][start:start + block_rows]
+            pull[start:start + block_rows] = np.einsum("rp,rcps->rcs", val[0][rows],
+                                                       coupling[val[2][rows]])
+        self._cache["validation pull"] = (val[2], pull)
+        return pull
+
+    def _effects_from_steps(self, val, source, own, shared, empty, block_size=2**16):
+        """Loss change of every target for steps (own block of ``source``, shared):
+        the targets' rows moved by the shared steps in blocks of validation
+        rows of about ``block_size`` changes each (a Python call per target made
+        removing every row quadratic in the tasks), the source's by its own."""
+        fit = self._val_fit(val)
+        pull = self._val_shared_pull(val)
+        Y, row_task = val[1], val[2]
         out = np.full((len(shared), len(self.tasks_)), np.nan)
-        for j in np.flatnonzero(~empty):
-            delta = own if j == source else -shared @ H.coupling_[j].T
-            out[:, j] = self._val_loss_change(val, j, delta)
+        out[:, list(fit["tasks"])] = 0.0
+        n_rows = max(1, block_size // max(1, len(shared) * pull.shape[1]))
+        for start in range(0, len(fit["rows"]), n_rows):
+            part = slice(start, start + n_rows)
+            rows = fit["rows"][part]
+            block = pull[part]
+            shift = -np.swapaxes((block.reshape(-1, block.shape[-1]) @ shared.T).reshape(
+                len(block), block.shape[1], len(shared)), 1, 2)
+            moved = self.loss_.loss(fit["eta"][part][:, None] + shift, Y[rows][:, None])
+            change = moved - fit["loss"][part][:, None]
+            task = row_task[rows]  # sorted: each task's rows are consecutive
+            firsts = np.flatnonzero(np.r_[True, task[1:] != task[:-1]])
+            out[:, task[firsts]] += np.add.reduceat(fit["share"][part][:, None] * change, firsts).T
+        if source in fit["tasks"]:
+            out[:, source] = self._val_loss_change(val, source, own)
+        out[:, empty] = np.nan
         return out
 
     def _hessian_factors(self, eta, Y, Z):
