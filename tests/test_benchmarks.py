@@ -297,3 +297,60 @@ def test_a_table_whose_0_1_target_misses_values_is_read(tmp_path):
                 rows_per_task=None, measurement=False)
     X, y = selection_noisy._user_table(spec, 0)
     assert len(y) == 58 and y.dtype.kind == "i" and set(y) == {0, 1}
+
+
+def _markdown_table(printed, first_column):
+    """The printed table whose header begins with ``first_column``, as
+    ``{first cell: {column: cell}}`` per row."""
+    def cells(line):
+        return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+    lines = printed.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_column} |"))
+    rows = {}
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows[cells(line)[0]] = dict(zip(cells(lines[start]), cells(line)))
+    return rows
+
+
+def test_the_counts_study_runs():
+    """``--study counts``, one seed: on clean counts the oracle has nothing to
+    drop (a tie); with 10 % of the counts x10 dropping them gains, and the
+    per-seed table counts the changed rows removed among the rows removed."""
+    printed = _run("selection_study.py", "--study", "counts", "--seeds", "1")
+    gains = _markdown_table(printed, "counts")
+    assert list(gains) == ["clean", "10 % of the rows' counts x10"]
+    clean, x10 = gains.values()
+    assert clean["oracle"] == "+0.000 ± 0.000 [0/1/0]"
+    assert float(x10["oracle"].split()[0]) > 0 and x10["oracle"].endswith("[1/0/0]")
+    assert 0 <= float(x10["share removed"]) <= 0.2
+    (seed,) = _markdown_table(printed, "seed").values()
+    caught, changed = map(int, seed["x10: changed rows removed"].split(" of "))
+    assert caught <= min(changed, int(seed["x10: rows removed"]))
+    assert int(seed["x10: rows removed"]) == round(1000 * float(x10["share removed"]))
+    assert 0.5 < float(seed["x10: AUC of label_quality for the changed rows"]) <= 1
+
+
+def test_the_quiet_tasks_study_runs():
+    """``--study quiet-tasks``, one seed: a row per alpha, AUCs above chance,
+    no more outliers removed than were moved, and the outliers of the quiet
+    tasks ranked better with the pull toward the shared coefficients weakened
+    (the study's finding)."""
+    printed = _run("selection_study.py", "--study", "quiet-tasks", "--seeds", "1")
+    rows = _markdown_table(printed, "alpha")
+    assert list(rows) == ["1", "0.1", "0.01"]
+    for row in rows.values():
+        assert 0.5 < float(row["AUC, all rows"]) <= 1
+        for column in ("outliers removed", "quiet tasks' outliers removed"):
+            (header,) = [name for name in row if name.startswith(column + " (of ")]
+            assert 0 <= float(row[header]) <= float(header.split("(of ")[1].rstrip(")"))
+    assert float(rows["0.01"]["AUC within the quiet tasks"]) > float(
+        rows["1"]["AUC within the quiet tasks"])
+
+
+@pytest.mark.parametrize("study", ["counts", "quiet-tasks"])
+def test_studies_with_their_own_data_refuse_a_table(capsys, study):
+    stderr = _refused("--study", study, "--data", "table.csv", capsys=capsys)
+    assert f"--study {study} has its own data" in stderr
