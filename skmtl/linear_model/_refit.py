@@ -15,7 +15,7 @@ _LEVERAGE_ONE = 1e-10
 class RefitEffectsMixin:
     """Refit effects of removing rows or tasks, for :class:`MultiTaskLinearModel`."""
 
-    def _val_fit(self, val, block_rows=65536):
+    def _val_fit(self, val):
         """The validation rows of positive weight, once per validation set: their
         positions, weights normalized within their task, linear predictors and
         losses at the fit, and per task the slice of them it holds (rows sorted
@@ -30,10 +30,7 @@ class RefitEffectsMixin:
         counted = counted[np.argsort(row_task[counted], kind="stable")]
         task = row_task[counted]
         totals = np.bincount(task, weights=weights[counted], minlength=len(self.tasks_))
-        eta = np.empty((len(counted), self._theta.shape[1]))
-        for start in range(0, len(counted), block_rows):
-            rows = counted[start:start + block_rows]
-            eta[start:start + block_rows] = np.einsum("rp,rcp->rc", Z[rows], self._theta[row_task[rows]])
+        eta = linear_predictors(Z, self._theta, row_task, counted)
         bounds = np.searchsorted(task, np.arange(len(self.tasks_) + 1))
         fit = {
             "rows": counted, "share": weights[counted] / totals[task], "eta": eta,
@@ -56,7 +53,7 @@ class RefitEffectsMixin:
         shift = np.swapaxes(delta.reshape((len(delta),) + self._theta.shape[1:]) @ Zj.T, 1, 2)
         return (self.loss_.loss(fit["eta"][own] + shift, val[1][rows]) - fit["loss"][own]) @ fit["share"][own]
 
-    def _val_shared_pull(self, val, block_rows=65536):
+    def _val_shared_pull(self, val):
         """Per counted validation row ``r`` of task ``j``, ``E_r coupling_j`` of
         shape ``(n_out, d_shared)``, ``E_r`` mapping task ``j``'s coefficients to
         the row's linear predictors: a shared step ``s`` moves the row's
@@ -68,12 +65,12 @@ class RefitEffectsMixin:
         fit = self._val_fit(val)
         coupling = self._hessian().coupling_
         n_out, d = self._theta.shape[1:]
-        coupling = coupling.reshape(len(coupling), n_out, d, coupling.shape[-1])
-        pull = np.empty((len(fit["rows"]), n_out, coupling.shape[-1]))
-        for start in range(0, len(fit["rows"]), block_rows):
-            rows = fit["rows"][start:start + block_rows]
-            pull[start:start + block_rows] = np.einsum("rp,rcps->rcs", val[0][rows],
-                                                       coupling[val[2][rows]])
+        n_shared = coupling.shape[-1]
+        pull = np.empty((len(fit["rows"]), n_out, n_shared))
+        for j, own in fit["tasks"].items():
+            # (d, n_out * n_shared): the task's rows times it give every output's pull at once
+            per_feature = coupling[j].reshape(n_out, d, n_shared).transpose(1, 0, 2).reshape(d, -1)
+            pull[own] = (val[0][fit["rows"][own]] @ per_feature).reshape(-1, n_out, n_shared)
         self._cache["validation pull"] = (val[2], pull)
         return pull
 
@@ -266,8 +263,8 @@ class RefitEffectsMixin:
         def at(t):
             theta = self._theta + t * moves
             beta_t = self._beta + t * step.reshape(self._beta.shape)
-            task_losses = self._task_terms(self._Z, self._Y, self._row_task, self._weights,
-                                           theta, n_tasks, hessian=False)[0]
+            task_losses = self._task_losses(self._Z, self._Y, self._row_task, self._weights,
+                                            theta, n_tasks)
             return self._objective(task_losses, theta, beta_t, dropped_task=k), theta, beta_t
 
         if self._refit_method == "exact":  # a quadratic's step is the refit itself
@@ -301,7 +298,7 @@ class RefitEffectsMixin:
             part = slice(start, start + block_rows)
             rows = fit["rows"][part]
             task = row_task[rows]
-            shift = np.einsum("rp,rcp->rc", Z[rows], deltas[task])
+            shift = linear_predictors(Z, deltas, row_task, rows)
             change = self.loss_.loss(fit["eta"][part] + shift, Y[rows]) - fit["loss"][part]
             out += np.bincount(task, weights=fit["share"][part] * change, minlength=len(deltas))
         return out
@@ -321,3 +318,15 @@ def _backtrack(evaluate, value, decrement):
         if result[0] <= value - 1e-4 * t * decrement or t < 1e-10 or decrement <= 0:
             return (t, *result)
         t *= 0.5
+
+
+def linear_predictors(Z, theta, row_task, rows, block_size=2**20):
+    """Linear predictors ``(len(rows), n_out)`` of ``rows``, each by its task's
+    coefficients ``theta[row_task[row]]``, in blocks of about ``block_size``
+    gathered coefficients (a copy of them per row otherwise)."""
+    out = np.empty((len(rows), theta.shape[1]))
+    step = max(1, block_size // theta[0].size)
+    for start in range(0, len(rows), step):
+        part = rows[start:start + step]
+        out[start:start + step] = np.einsum("rp,rcp->rc", Z[part], theta[row_task[part]])
+    return out
