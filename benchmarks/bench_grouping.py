@@ -1,9 +1,10 @@
 """Grouped training and source-task selection (issue 19), against the talk's claims.
 
-Two parts, one subcommand each::
+Three parts, one subcommand each::
 
     python benchmarks/bench_grouping.py grouping --seeds 5   # TaskGroupedEstimator vs one / K models
     python benchmarks/bench_grouping.py sources --seeds 5    # surrogate: F1 for negative transfer
+    python benchmarks/bench_grouping.py search-time          # TAG search: greedy vs exhaustive
 
 Run from the repository root with skmtl importable (``PYTHONPATH=.``).
 
@@ -40,8 +41,23 @@ pair (subset ``S``, target ``t in S``) is a negative transfer when the refit on
 surrogate predicts one when ``sum_{s in S, s != t} theta[s, t] > 0``.
 Reported: F1 of the negative class, its base rate, the F1 of predicting a
 negative transfer for every pair (the bar to clear), and the test-part loss
-of each target trained with the sources :func:`skmtl.relatedness.select_source_tasks` keeps (``theta < 0``) against
+of each target trained with the sources
+:func:`skmtl.relatedness.select_source_tasks` keeps (``theta < 0``) against
 alone and with all tasks.
+
+``search-time``: the time of ``group_tasks(A, n_groups, method="tag")`` as the
+number of tasks grows, on matrices of standard normal affinities (seed 0,
+``--groups`` groups at most): the greedy search (``search="greedy"``) and,
+where the partitions into at most ``n_groups`` groups number at most
+``--exhaustive-limit``, the exhaustive search in the same run, with the ratio
+of their times and the two partitions' scores (TAG's total affinity, on the
+scaled matrix). Each time is the fastest of ``--repeat``. Then the greedy
+search against the best partition on ``--matrices`` random matrices of 3 to
+11 tasks, each with a random budget from 1 to its number of tasks: how often
+it finds the exhaustive search's partition, a different one of the same
+score, or one of a lower score, and by how much. The greedy search is a
+heuristic; this measures how often it misses, it does not assume it never
+does.
 """
 
 import argparse
@@ -57,7 +73,8 @@ from sklearn.preprocessing import StandardScaler
 from skmtl import MultiTaskLogistic, MultiTaskRidge, TaskGroupedEstimator
 from skmtl.datasets import load_exam, load_har, make_multitask_regression
 from skmtl.inspection import task_losses
-from skmtl.relatedness import select_source_tasks, task_subset_losses
+from skmtl.relatedness import group_tasks, select_source_tasks, task_subset_losses
+from skmtl.relatedness._grouping import _n_partitions, _normalized, _partition_scores
 from skmtl.relatedness._subsets import _fit_surrogate
 
 
@@ -182,7 +199,8 @@ def sources_run(name, seed, n_tasks_limit=None):
     # each target trained with the sources the surrogate selects (theta < 0)
     selected = select_source_tasks(-np.nan_to_num(theta), threshold=0.0)
     chosen = np.array([np.isin(np.arange(K), np.append(selected[t], t)) for t in range(K)])
-    chosen_losses = task_subset_losses(*test, subsets=np.vstack([chosen, alone, np.ones((1, K), bool)])).losses
+    chosen_losses = task_subset_losses(
+        *test, subsets=np.vstack([chosen, alone, np.ones((1, K), bool)])).losses
     return {
         "f1": float(f1_score(truth, predicted)),
         "negative_rate": float(truth.mean()),
@@ -197,14 +215,95 @@ def sources_run(name, seed, n_tasks_limit=None):
     }
 
 
+def fastest(make, repeat):
+    """``timed(make)`` ``repeat`` times: the result and the least time."""
+    return min((timed(make) for _ in range(repeat)), key=lambda run: run[1])
+
+
+def tag_score(A, labels):
+    """TAG's total affinity of one partition, on the scaled matrix ``group_tasks`` searches."""
+    return float(_partition_scores(_normalized(A), np.asarray(labels)[None])[0])
+
+
+def search_time(tasks, n_groups, exhaustive_limit, repeat):
+    """Greedy (and, where feasible, exhaustive) TAG search time as the tasks grow."""
+    print(f"\n### TAG search time, standard normal affinities, at most {n_groups} groups, "
+          f"fastest of {repeat}\n")
+    print("| tasks | partitions | greedy s | exhaustive s | exhaustive / greedy "
+          "| greedy score | best score |\n|---|---|---|---|---|---|---|")
+    greedy_times = []
+    for n in tasks:
+        A = np.random.default_rng(0).normal(size=(n, n))
+        k = min(n_groups, n)
+        greedy, seconds = fastest(lambda: group_tasks(A, k, method="tag", search="greedy"), repeat)
+        greedy_times.append(seconds)
+        partitions = _n_partitions(n, k)
+        cells = "- | - | " + f"{tag_score(A, greedy):.3f} | -"
+        if partitions <= exhaustive_limit:
+            best, best_s = fastest(lambda: group_tasks(A, k, method="tag", search="exhaustive"), repeat)
+            cells = (f"{best_s:.3f} | {best_s / seconds:.3g} | {tag_score(A, greedy):.3f} "
+                     f"| {tag_score(A, best):.3f}")
+        digits = str(partitions)  # may exceed a float's range
+        count = f"{partitions:,}" if len(digits) < 8 else f"{digits[0]}.{digits[1:3]}e{len(digits) - 1}"
+        print(f"| {n:,} | {count} | {seconds:.3f} | {cells} |", flush=True)
+    if len(tasks) > 1:
+        print("\ngreedy time ratio of consecutive sizes (the size ratio cubed): " + ", ".join(
+            f"{a:,} -> {b:,} tasks: {tb / ta:.1f} ({(b / a) ** 3:.1f})"
+            for a, b, ta, tb in zip(tasks, tasks[1:], greedy_times, greedy_times[1:])))
+
+
+def search_agreement(n_matrices):
+    """The greedy search against the exhaustive one on random small matrices and budgets."""
+    rng = np.random.default_rng(0)
+    same = tied = 0
+    shortfalls = []
+    start = time.perf_counter()
+    for _ in range(n_matrices):
+        n = int(rng.integers(3, 12))
+        k = int(rng.integers(1, n + 1))
+        A = rng.normal(size=(n, n))
+        greedy = group_tasks(A, k, method="tag", search="greedy")
+        best = group_tasks(A, k, method="tag", search="exhaustive")
+        gap = tag_score(A, best) - tag_score(A, greedy)
+        if np.array_equal(greedy, best):
+            same += 1
+        elif gap <= 1e-9:
+            tied += 1
+        else:
+            shortfalls.append((gap, tag_score(A, best), n, k))
+    print(f"\n### Greedy against exhaustive, {n_matrices} standard normal matrices of 3 to 11 tasks, "
+          f"budgets 1 to n ({time.perf_counter() - start:.0f} s)\n")
+    print(f"same partition: {same}; another partition of the same score: {tied}; "
+          f"a lower score: {len(shortfalls)}")
+    if shortfalls:
+        gap, best, n, k = max(shortfalls)
+        gaps = np.array([s[0] / abs(s[1]) for s in shortfalls])
+        print(f"where lower, the score short of the best by {np.median(gaps):.1%} of it (median), "
+              f"{gaps.max():.1%} at most; the largest gap {gap:.3f} of {best:.3f} ({n} tasks, "
+              f"at most {k} groups)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["grouping", "sources"])
+    parser.add_argument("part", choices=["grouping", "sources", "search-time"])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--datasets", nargs="+", default=None)
     parser.add_argument("--json", default=None, help="write the raw results here")
+    search = parser.add_argument_group("search-time")
+    search.add_argument("--tasks", type=int, nargs="+", default=[8, 10, 50, 100, 200, 400, 1000])
+    search.add_argument("--groups", type=int, default=5, help="the budget: groups at most")
+    search.add_argument("--exhaustive-limit", type=int, default=200_000,
+                        help="time the exhaustive search where the partitions are at most this many")
+    search.add_argument("--repeat", type=int, default=3)
+    search.add_argument("--matrices", type=int, default=400,
+                        help="random small matrices on which greedy meets exhaustive (0: none)")
     args = parser.parse_args()
     results = {}
+    if args.part == "search-time":
+        search_time(args.tasks, args.groups, args.exhaustive_limit, args.repeat)
+        if args.matrices:
+            search_agreement(args.matrices)
+        return
     if args.part == "grouping":
         for name in args.datasets or ["synthetic", "exam", "har"]:
             n_groups = 3 if name == "synthetic" else 4

@@ -1,12 +1,13 @@
 """Benchmarks of the linear core: speed, scale, growth and accuracy of MTIF.
 
-Four parts, one subcommand each (``all`` runs them in order)::
+Parts, one subcommand each (``all`` runs all but ``relatedness``, in order)::
 
     python benchmarks/bench_linear.py speed      # (a) MTIF vs a dense-Hessian solve, K=30, d=100
     python benchmarks/bench_linear.py scale      # (b) K=200, d=200: time and peak memory
     python benchmarks/bench_linear.py growth     # (c) time as K and d grow, fitted exponents
     python benchmarks/bench_linear.py accuracy   # (d) the paper's Table 1 and LOO/LOTO agreement
     python benchmarks/bench_linear.py threads    # BLAS threads vs block size (skmtl's own limit)
+    python benchmarks/bench_linear.py relatedness  # exact / Newton task relatedness as K grows
     python benchmarks/bench_linear.py --threads 1 speed   # BLAS limited to one thread
 
 Run from the repository root with skmtl importable (``pip install -e .`` or
@@ -29,6 +30,25 @@ under the same load; the scores are checked to agree.
 without tracemalloc for wall time and peak RSS, one under tracemalloc for
 the peak of numpy allocations), so the peak resident set size belongs to that
 run alone.
+
+``relatedness`` times ``task_relatedness(method=...)`` (``exact`` for
+``MultiTaskRidge``, the default; ``newton`` for ``MultiTaskLogistic``,
+``--model logistic``; the training data as validation data) on
+``make_multitask_regression`` / ``make_multitask_classification`` data as the
+number of tasks K grows, ``--rows`` per task or ``--total-rows`` shared among
+the tasks. Each timed call starts from the fitted model with its
+cache cleared (Hessian blocks, gradients and factorizations inside the
+timing), minimum of ``--repeat``. Beside it, in the same process and under
+the same load: the first-order ``method="mtif"`` timed the same way, and,
+where K is at most ``--refit-limit``, brute-force leave-one-task-out refits
+(``loto_effects``, timed once) with the largest gap between the two. The
+ratios are of times taken in this run; the time ratio as K doubles and the
+fitted exponent (time ~ K^b) say how the method grows in the tasks. The
+commands behind the figures in RESULTS.md::
+
+    python benchmarks/bench_linear.py relatedness --tasks 100 200 400 --total-rows 8000 --features 10
+    python benchmarks/bench_linear.py relatedness --tasks 1000 --rows 100 --features 20
+    python benchmarks/bench_linear.py relatedness --model logistic --tasks 300 --rows 50
 
 (d) follows the paper's synthetic setting (Section 4.1, C.2.1): tasks drawn by
 ``make_multitask_regression`` (``theta_k = 3 e_1 + delta_k``, ``||delta_k|| =
@@ -330,11 +350,63 @@ def run_growth(args):
             dense = r.get("dense")
             print(f"{K:>5}{d:>5}{r['fit']:>10.4f}{r['influence']:>15.4f}{r['relatedness']:>17.4f}"
                   + (f"{dense:>11.4f}{dense / r['influence']:>17.1f}" if dense else f"{'-':>11}{'-':>17}"))
-        x = np.log([K if axis == "K" else d for K, d, _ in rows])
-        slopes = {name: np.polyfit(x, np.log([r[name] for *_, r in rows]), 1)[0]
-                  for name in ("fit", "influence", "relatedness")}
-        print(f"fitted exponent in {axis} (time ~ {axis}^b, least squares on logs): "
-              + ", ".join(f"{name} b={b:.2f}" for name, b in slopes.items()) + "\n")
+        sizes = [K if axis == "K" else d for K, d, _ in rows]
+        print(_exponents_line(axis, sizes, {name: [r[name] for *_, r in rows]
+                                            for name in ("fit", "influence", "relatedness")}) + "\n")
+
+
+def _exponents_line(axis, sizes, times):
+    """``time ~ axis^b`` fitted by least squares on logs, for each named list of times."""
+    x = np.log(sizes)
+    slopes = {name: np.polyfit(x, np.log(t), 1)[0] for name, t in times.items()}
+    return (f"fitted exponent in {axis} (time ~ {axis}^b, least squares on logs): "
+            + ", ".join(f"{name} b={b:.2f}" for name, b in slopes.items()))
+
+
+# -- task relatedness by refit-free removal (exact, Newton) as the tasks grow ----------------
+def _relatedness_problem(args, K):
+    rows = args.rows if args.rows is not None else args.total_rows // K
+    make = make_multitask_regression if args.model == "ridge" else make_multitask_classification
+    X, y = make(n_tasks=K, n_samples=rows, n_features=args.features, random_state=0)
+    return X, y, rows
+
+
+def run_relatedness(args):
+    estimator = {"ridge": MultiTaskRidge, "logistic": MultiTaskLogistic}[args.model]
+    method = args.method or {"ridge": "exact", "logistic": "newton"}[args.model]
+    print(f"\ntask_relatedness(method={method!r}) of {estimator.__name__}() as the tasks grow, "
+          f"d={args.features}, the training data as validation data; each call from the fitted "
+          f"model with its cache cleared, min of {args.repeat}; 'mtif' (first order) and "
+          f"leave-one-task-out refits (where K <= {args.refit_limit}) in the same run; {_threads()}")
+    print(f"{'K':>6}{'rows/task':>10}{'rows':>9}{'fit [s]':>9}{f'{method} [s]':>12}{'mtif [s]':>10}"
+          f"{f'{method}/mtif':>12}{'refits [s]':>12}{f'refits/{method}':>14}{'max gap to refits':>19}")
+    sizes, times = [], []
+    for K in args.tasks:
+        X, y, rows = _relatedness_problem(args, K)
+        start = time.perf_counter()
+        model = estimator().fit(X, y)
+        fit = time.perf_counter() - start
+        t = {}
+        for name in (method, "mtif"):
+            def cold(name=name):
+                model._cache = {}  # recompute Hessian blocks, gradients and factorizations
+                t[f"{name} result"] = model.task_relatedness(method=name)
+            t[name] = best_of(cold, args.repeat)
+        cells = f"{'-':>12}{'-':>14}{'-':>19}"
+        if K <= args.refit_limit:
+            start = time.perf_counter()
+            truth = loto_effects(estimator(), X, y)
+            refits = time.perf_counter() - start
+            gap = np.nanmax(np.abs(t[f"{method} result"] - truth)) / np.nanmax(np.abs(truth))
+            cells = f"{refits:>12.2f}{refits / t[method]:>14.1f}{gap:>19.1e}"
+        print(f"{K:>6}{rows:>10}{len(y):>9}{fit:>9.2f}{t[method]:>12.3f}{t['mtif']:>10.3f}"
+              f"{t[method] / t['mtif']:>12.1f}" + cells, flush=True)
+        sizes.append(K)
+        times.append(t[method])
+    if len(sizes) > 1:
+        print("time ratio of consecutive K: " + ", ".join(
+            f"{a} -> {b}: {tb / ta:.2f}" for a, b, ta, tb in zip(sizes, sizes[1:], times, times[1:])))
+        print(_exponents_line("K", sizes, {method: times}))
 
 
 # -- (d) accuracy against brute force ----------------------------------------------------------
@@ -489,6 +561,19 @@ def main(argv=None):
     acc.add_argument("--loo-features", type=int, default=8)
     threads = sub.add_parser("threads", help="BLAS threads vs block size")
     threads.add_argument("--repeat", type=int, default=3)
+    rel = sub.add_parser("relatedness", help="exact / Newton task relatedness as the tasks grow")
+    rel.add_argument("--model", choices=["ridge", "logistic"], default="ridge")
+    rel.add_argument("--method", choices=["exact", "newton"], default=None,
+                     help="default: exact for ridge, newton for logistic")
+    rel.add_argument("--tasks", type=int, nargs="+", default=[100, 200, 400])
+    per_task = rel.add_mutually_exclusive_group()
+    per_task.add_argument("--rows", type=int, default=None, help="rows per task")
+    per_task.add_argument("--total-rows", type=int, default=8000,
+                          help="rows in all, shared evenly among the tasks (unless --rows)")
+    rel.add_argument("--features", type=int, default=10)
+    rel.add_argument("--repeat", type=int, default=3)
+    rel.add_argument("--refit-limit", type=int, default=100,
+                     help="leave-one-task-out refits where K is at most this")
     sub.add_parser("all", help="(a) to (d) and threads, with their defaults")
     args = parser.parse_args(argv)
     if args.part == "all":
@@ -499,7 +584,7 @@ def main(argv=None):
     with threadpool_limits(args.threads):
         run_scale_part = scale_worker if getattr(args, "worker", False) else run_scale
         {"speed": run_speed, "scale": run_scale_part, "growth": run_growth,
-         "accuracy": run_accuracy, "threads": run_threads}[args.part](args)
+         "accuracy": run_accuracy, "threads": run_threads, "relatedness": run_relatedness}[args.part](args)
 
 
 if __name__ == "__main__":

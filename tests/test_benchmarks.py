@@ -21,6 +21,12 @@ SMOKE_RUNS = {
          "--repeat", "1", "--repeat-row-side", "1"], []),
     "bench_linear growth": (
         ["bench_linear.py", "growth", "--rows", "5", "--repeat", "1", "--dense-limit", "1200"], []),
+    "bench_linear relatedness exact": (
+        ["bench_linear.py", "relatedness", "--tasks", "4", "8", "--rows", "10", "--features", "3",
+         "--repeat", "1", "--refit-limit", "4"], []),
+    "bench_linear relatedness newton": (
+        ["bench_linear.py", "relatedness", "--model", "logistic", "--tasks", "4", "--rows", "20",
+         "--features", "3", "--repeat", "1", "--refit-limit", "4"], []),
     "bench_scale worker": (
         ["bench_scale.py", "worker", "--tasks", "5", "--features", "3", "--rows", "200",
          "--steps", "totals,relatedness,top,stream"], []),
@@ -29,6 +35,8 @@ SMOKE_RUNS = {
          "--rows", "150"], []),
     "bench_grouping sources": (
         ["bench_grouping.py", "sources", "--seeds", "1", "--datasets", "synthetic"], []),
+    "bench_grouping search-time": (
+        ["bench_grouping.py", "search-time", "--tasks", "6", "20", "--repeat", "1", "--matrices", "3"], []),
     "compare_relatedness": (
         ["compare_relatedness.py", "--seeds", "1", "--sizes", "60", "--har-seeds", "0"], []),
     "bench_network factorization": (
