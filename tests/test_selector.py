@@ -626,3 +626,21 @@ def test_a_removal_on_few_validation_rows_says_it_is_fragile(clf_data, monkeypat
                         "few rows let chance decide, and another random_state may remove other "
                         "rows or none. A few hundred trusted rows make the choice steadier."]
                        if warned else [])
+
+
+def test_an_estimator_reading_another_task_column_is_refused():
+    """The selector reads X's task column by its own task_col and fits the estimator
+    with it: an estimator's own task_col naming another column would be overridden."""
+    X, y = make_multitask_classification(n_tasks=3, n_samples=30, n_features=3, random_state=0)
+    frame = pd.DataFrame(X[:, :-1], columns=["a", "b", "c"])
+    frame.insert(0, "school", X[:, -1].astype(int) + 101)
+    frame["n_siblings"] = np.random.default_rng(0).integers(0, 4, len(frame))
+    with pytest.raises(ValueError, match=r"task_col='school', but the selector reads task_col=-1.*"
+                                         r"MTIFSelector\(\.\.\., task_col='school'\)"):
+        MTIFSelector(MultiTaskLogistic(task_col="school"), removal_ratio=0.1).fit(frame, y)
+    named = MTIFSelector(MultiTaskLogistic(task_col="school"), task_col="school", removal_ratio=0.1,
+                         random_state=0).fit(frame, y)
+    by_position = MTIFSelector(MultiTaskLogistic(task_col=0), task_col="school", removal_ratio=0.1,
+                               random_state=0).fit(frame, y)
+    np.testing.assert_array_equal(named.sample_indices_, by_position.sample_indices_)
+    assert set(named.tasks_) == {101, 102, 103}

@@ -12,10 +12,11 @@ from sklearn.utils.validation import column_or_1d, has_fit_parameter
 from tqdm.auto import tqdm
 
 from ..base import keep_state_on_error, validation_given
+from ..compose import _input_task_col
 from ..model_selection import TaskStratifiedKFold
 from ..utils import (
     check_result_memory, check_task_X, encode_fitted_tasks, missing_task_mask, preview_labels,
-    task_labels,
+    resolve_task_col, task_labels,
 )
 from ..utils._tasks import feature_spread, quiet_inner_task_warnings, warn_if_unlike_training
 from ._auto import (
@@ -140,7 +141,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         ``"influence"`` needs ``influence(X_val, y_val)`` returning
         ``(n_fit_rows, n_tasks)`` scores with columns following ``tasks_``
         and positive entries for helpful rows, as the skmtl estimators do.
-        A ``task_col`` parameter of it is set to the selector's.
+        A ``task_col`` parameter of it is set to the selector's; one that
+        names another column of ``X`` is refused.
     removal_ratio : float or "auto", default="auto"
         Fraction of the training rows (those with a task label) to remove,
         in [0, 1): ``floor(removal_ratio * n_rows)`` rows, fewer where only
@@ -475,6 +477,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         self._validate_params()
         validation_given(X_val, y_val)  # both or neither, whatever the strategy
         features, labels = check_task_X(self, X, reset=True)
+        self._check_estimator_task_col()
         y = column_or_1d(y, warn=True)
         if len(y) != len(labels):
             raise ValueError(f"X has {len(labels)} rows but y has {len(y)}; they must match.")
@@ -784,6 +787,23 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
             warnings.warn(str(exc), UserWarning)
             return True
         return False
+
+    def _check_estimator_task_col(self):
+        """Refuse an estimator whose own ``task_col`` names another column of X:
+        the selector reads X's task column by its own and sets the estimator's
+        to it, so the estimator's would be overridden without a word."""
+        own = _input_task_col(self.estimator)
+        if isinstance(own, numbers.Integral) and own == -1:  # the default: the selector's is used
+            return
+        try:
+            same = resolve_task_col(own, self.n_features_in_, getattr(self, "feature_names_in_", None))
+        except ValueError:
+            same = None
+        if same != self._task_col_index:
+            raise ValueError(
+                f"The estimator reads the task column task_col={own!r}, but the selector reads "
+                f"task_col={self.task_col!r} and would fit the estimator with it. Give the selector "
+                f"the same: MTIFSelector(..., task_col={own!r}).")
 
     def _make_estimator(self):
         est = clone(self.estimator)
