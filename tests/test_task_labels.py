@@ -240,3 +240,24 @@ def test_predicting_mostly_unseen_tasks_points_to_task_stratified_folds():
     with pytest.warns(UserWarning, match=r"They are 20 of the 20: to cross-validate, "
                                          r"skmtl.model_selection.TaskStratifiedKFold"):
         cross_val_score(MultiTaskRidge(), X[order], y[order], cv=5)
+
+
+@pytest.mark.parametrize("frame", [False, True])
+def test_an_infinite_task_label_is_refused(data, frame):
+    X, y = data
+    X = X.copy()
+    X[3, -1] = np.inf
+    X_in = pd.DataFrame(X).astype({X.shape[1] - 1: object}) if frame else X
+    model = MultiTaskRidge().fit(data[0], y)
+    coef = model.coef_.copy()
+    with pytest.raises(ValueError, match="task column holds infinite values"):
+        model.fit(X_in, y)
+    np.testing.assert_array_equal(model.coef_, coef)  # the fitted model is intact
+
+
+def test_predict_without_the_task_column_says_it_is_needed(data):
+    X, y = data
+    model = MultiTaskRidge().fit(X, y)
+    with pytest.raises(ValueError, match=r"X has \d+ features, but MultiTaskRidge is expecting \d+ "
+                                         r"features as input\. X needs the columns .*task column included"):
+        model.predict(X[:, :-1])

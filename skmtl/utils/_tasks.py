@@ -185,8 +185,11 @@ def check_task_X(estimator, X, *, reset, input_name="X"):
             ensure_min_samples=1,
         )
     except ValueError as exc:
-        if input_name == "X":
+        if input_name == "X" and (reset or "features, but" not in str(exc)):
             raise
+        if input_name == "X":  # predict, score: scikit-learn's words first, as its checks expect
+            raise ValueError(f"{exc} X needs the columns of the X given to fit, task column "
+                             "included.") from exc
         # scikit-learn's messages call every input X
         raise ValueError(
             f"Invalid {input_name} (it needs the columns of the X given to fit, task "
@@ -362,12 +365,23 @@ def _labels_with_missing(labels):
     """Normalized labels (None where missing, then as an object array) and the missing mask."""
     missing = missing_task_mask(labels)
     _check_one_label_type(np.asarray(labels)[~missing])
+    _check_finite_labels(np.asarray(labels)[~missing])
     if not missing.any():
         return normalize_task_labels(labels), missing
     out = np.full(len(labels), None, dtype=object)
     if not missing.all():
         out[~missing] = normalize_task_labels(labels[~missing])
     return out, missing
+
+
+def _check_finite_labels(labels):
+    """An infinite task label is a broken value (a division by zero upstream), not a task."""
+    numbers_only = labels if labels.dtype.kind == "f" else np.array(
+        [v for v in labels if isinstance(v, float)] if labels.dtype.kind == "O" else [], dtype=float)
+    if np.isinf(numbers_only).any():
+        raise ValueError(
+            "The task column holds infinite values; task labels must be finite, or missing "
+            "(NaN or None) for rows that belong to no task. Fix or drop those rows.")
 
 
 def _check_one_label_type(labels):
