@@ -44,11 +44,15 @@ where K is at most ``--refit-limit``, brute-force leave-one-task-out refits
 (``loto_effects``, timed once) with the largest gap between the two. The
 ratios are of times taken in this run; the time ratio as K doubles and the
 fitted exponent (time ~ K^b) say how the method grows in the tasks. The
+last column, ``rows``, times ``influence_total(method=...)`` the same way: the
+effect of removing each training row on every task, summed per row. The
 commands behind the figures in RESULTS.md::
 
     python benchmarks/bench_linear.py relatedness --tasks 100 200 400 --total-rows 8000 --features 10
     python benchmarks/bench_linear.py relatedness --tasks 1000 --rows 100 --features 20
     python benchmarks/bench_linear.py relatedness --model logistic --tasks 300 --rows 50
+    python benchmarks/bench_linear.py relatedness --tasks 1000 --rows 10 --repeat 1
+    python benchmarks/bench_linear.py relatedness --model logistic --tasks 1000 --rows 10 --repeat 1
 
 (d) follows the paper's synthetic setting (Section 4.1, C.2.1): tasks drawn by
 ``make_multitask_regression`` (``theta_k = 3 e_1 + delta_k``, ``||delta_k|| =
@@ -379,7 +383,8 @@ def run_relatedness(args):
           f"model with its cache cleared, min of {args.repeat}; 'mtif' (first order) and "
           f"leave-one-task-out refits (where K <= {args.refit_limit}) in the same run; {_threads()}")
     print(f"{'K':>6}{'rows/task':>10}{'rows':>9}{'fit [s]':>9}{f'{method} [s]':>12}{'mtif [s]':>10}"
-          f"{f'{method}/mtif':>12}{'refits [s]':>12}{f'refits/{method}':>14}{'max gap to refits':>19}")
+          f"{f'{method}/mtif':>12}{'refits [s]':>12}{f'refits/{method}':>14}{'max gap to refits':>19}"
+          f"{'rows [s]':>10}")
     sizes, times = [], []
     for K in args.tasks:
         X, y, rows = _relatedness_problem(args, K)
@@ -392,6 +397,11 @@ def run_relatedness(args):
                 model._cache = {}  # recompute Hessian blocks, gradients and factorizations
                 t[f"{name} result"] = model.task_relatedness(method=name)
             t[name] = best_of(cold, args.repeat)
+
+        def cold_rows():
+            model._cache = {}
+            model.influence_total(method=method)
+        t["rows"] = best_of(cold_rows, args.repeat)
         cells = f"{'-':>12}{'-':>14}{'-':>19}"
         if K <= args.refit_limit:
             start = time.perf_counter()
@@ -400,7 +410,7 @@ def run_relatedness(args):
             gap = np.nanmax(np.abs(t[f"{method} result"] - truth)) / np.nanmax(np.abs(truth))
             cells = f"{refits:>12.2f}{refits / t[method]:>14.1f}{gap:>19.1e}"
         print(f"{K:>6}{rows:>10}{len(y):>9}{fit:>9.2f}{t[method]:>12.3f}{t['mtif']:>10.3f}"
-              f"{t[method] / t['mtif']:>12.1f}" + cells, flush=True)
+              f"{t[method] / t['mtif']:>12.1f}" + cells + f"{t['rows']:>10.3f}", flush=True)
         sizes.append(K)
         times.append(t[method])
     if len(sizes) > 1:
