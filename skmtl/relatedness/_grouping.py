@@ -183,8 +183,11 @@ def group_tasks(affinity, n_groups, *, method="spectral", search="auto", random_
         ``method="tag"``: try every partition (at most 5,000,000), or merge
         groups greedily and then move single tasks while the score rises (a
         heuristic: 1,000 tasks take seconds, but it can miss the best
-        partition). ``"auto"`` is exhaustive up to 200,000 partitions (11
-        tasks into at most 4 groups are 175,275; 12 into 3, 88,574).
+        partition: on 400 random matrices of 3 to 11 tasks it reached the
+        best score on 308 and fell short on 92, by 7 % in the median;
+        ``python benchmarks/bench_grouping.py search-time``). ``"auto"`` is
+        exhaustive up to 200,000 partitions (11 tasks into at most 4 groups
+        are 175,275; 12 into 3, 88,574).
     random_state : int, RandomState instance or None, default=None
         Seeds the spectral embedding's k-means.
 
