@@ -914,6 +914,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.transformer_tags = TransformerTags()
+        # a sampler (sampler=True) hides transform: scikit-learn must not check it as a transformer
+        tags.transformer_tags = None if self.sampler else TransformerTags()
         tags.target_tags.required = True
         return tags
