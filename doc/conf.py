@@ -33,6 +33,13 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 default_role = "literal"
 
+# References to other projects' objects (scikit-learn, NumPy, matplotlib,
+# joblib, imbalanced-learn, threadpoolctl) have no target in this offline
+# build (no intersphinx): do not report them in nitpicky (-n) builds.
+nitpick_ignore_regex = [
+    (r"py:.*", r"(sklearn|numpy|matplotlib|joblib|imblearn|threadpoolctl)(\..*)?"),
+]
+
 # the gallery: every examples/plot_*.py script is run and its figures kept
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",

@@ -11,7 +11,7 @@ interference); with ``r = 1`` both tasks must share one direction, and a
 source task whose coefficients point elsewhere pulls the target away from
 its own (destructive interference).
 
-We train :class:`~skmtl.SharedBottomNet` with the identity activation on a
+We train :class:`~skmtl.network.SharedBottomNet` with the identity activation on a
 target and a source task whose coefficient vectors meet at an angle of 0,
 45 or 90 degrees, with shared widths 1, 2 and 4, and compare the target's
 held-out loss with the network trained on the target alone. Then we ask

@@ -78,7 +78,7 @@ class InfluenceAdapter(metaclass=ABCMeta):
 
     * :meth:`shifted_losses` (the tasks' losses after a step on the shared
       parameters) and :meth:`training_path` for TAG's lookahead;
-    * :meth:`output_gradients`, :meth:`output_targets` and :attr:`loss` for
+    * :meth:`output_gradients`, :meth:`output_targets` and ``loss`` for
       Grad-TAE's linearized fine-tuning.
 
     :func:`skmtl.utils.estimator_checks.check_influence_estimator` checks
@@ -134,7 +134,7 @@ class InfluenceAdapter(metaclass=ABCMeta):
 
     @property
     def fit_fingerprint(self):
-        """A hash of the training data (:func:`skmtl.base.data_fingerprint` of the
+        """A hash of the training data (``skmtl.base.data_fingerprint`` of the
         features, task labels and targets), or None when the estimator keeps none."""
         return None
 
@@ -233,14 +233,14 @@ class InfluenceAdapter(metaclass=ABCMeta):
         row_task : ndarray of shape (n_rows,)
             Task index of each row.
         eta : ndarray of shape (n_rows, n_outputs)
-            Model output, the argument of :attr:`loss`.
+            Model output, the argument of ``loss``.
         G : ndarray of shape (n_rows, n_outputs, n_shared)
             Its gradient on the shared parameters.
         """
         raise NotImplementedError(f"{type(self).__name__} does not give output_gradients.")
 
     def output_targets(self, data):
-        """What :attr:`loss` compares each row's output with, and each row's weight.
+        """What ``loss`` compares each row's output with, and each row's weight.
 
         Parameters
         ----------
@@ -250,7 +250,7 @@ class InfluenceAdapter(metaclass=ABCMeta):
         Returns
         -------
         Y : ndarray of shape (n_rows, ...)
-            The second argument of :attr:`loss`'s methods for each row.
+            The second argument of ``loss``'s methods for each row.
         weights : ndarray of shape (n_rows,)
             Each row's weight in the fitted objective (``sample_weight``;
             ones for :meth:`data`).

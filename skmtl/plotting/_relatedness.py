@@ -94,7 +94,7 @@ class TaskRelatednessDisplay:
         im_kw=None,
         text_kw=None,
     ):
-        """Draw the heatmap.
+        r"""Draw the heatmap.
 
         Parameters
         ----------

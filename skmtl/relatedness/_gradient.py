@@ -43,7 +43,7 @@ def cosine_affinity(estimator, X, y, X_val=None, y_val=None, *, as_frame=False):
     For the soft-sharing linear models the shared parameter is the common
     vector ``beta`` in ``theta_k = beta + delta_k``, so a task's gradient on
     it is the gradient of its loss in its own coefficients (see
-    :doc:`/relatedness`). For a :class:`~skmtl.SharedBottomNet` they are
+    :doc:`/relatedness`). For a :class:`~skmtl.network.SharedBottomNet` they are
     the trainable parameters of the bottoms of all its ``n_models``
     networks.
 
