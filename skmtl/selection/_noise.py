@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
-from scipy.special import logsumexp
+from scipy.special import gammaln, logsumexp
 from scipy.stats import norm
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.metrics import roc_auc_score
@@ -330,7 +330,9 @@ def estimate_label_noise(
         the trusted rows, which no fold holds out) out of fold than the plain
         model, in AIC units (twice the log-likelihood gain minus two per noise
         parameter; a task's outlier share counts as far as its rows can move it
-        from the pooled one); at or below 0 the data show no corruption the
+        from the pooled one; for measurements with each model's task spreads
+        weighed by the prior they are shrunk with, relative to the model's
+        pooled spread); at or below 0 the data show no corruption the
         model can tell from ordinary error. ``noise_kind``: ``"alike"``
         (classes; noise that flips every class alike, one rate),
         ``"class-conditional"`` (classes; a full transition matrix, chosen by
@@ -460,7 +462,7 @@ def estimate_label_noise(
     model.set_state(state)
     model.finish(plain, predicted)
     # AIC: the predictions are out of fold; only the noise parameters are fitted in sample
-    evidence = 2 * (model.loglik(predicted) - first[0] - model.n_params)
+    evidence = 2 * (model.loglik(predicted) + model.log_prior_gain - first[0] - model.n_params)
     quality = model.quality()[:n_given]
     # the tasks of the noisy rows (a task of trusted rows alone is not judged)
     tasks, task_index = np.unique(task_index[:n_given], return_inverse=True)
@@ -651,6 +653,8 @@ class _ClassNoise:
     ``class_prior`` the matrix is fitted among those that turn it into the
     given balance of the held rows."""
 
+    log_prior_gain = 0.0  # the evidence's prior terms (the outlier model's spreads)
+
     def __init__(self, y, held, folds, task_index, kind, anchored=False, class_prior=None):
         self.classes, self.given = np.unique(y, return_inverse=True)
         if len(self.classes) < 2:
@@ -800,6 +804,17 @@ def is_count_model(estimator):
     return isinstance(final_step(estimator)[0], (MultiTaskPoisson, PoissonRegressor))
 
 
+def _log_relative_variance_prior(ratio):
+    """Summed log density of each task's variance divided by the pooled one under the
+    inverse-gamma prior whose mode is the shrinkage by ``_PRIOR_ROWS`` pseudo-rows
+    (shape ``_PRIOR_ROWS / 2 - 1``, scale ``_PRIOR_ROWS / 2``): scale-free, so that the
+    two models' tasks are each judged against their own pooled spread."""
+    shape, scale = _PRIOR_ROWS / 2 - 1, _PRIOR_ROWS / 2
+    ratio = np.maximum(ratio, _TINY)
+    return float(np.sum(shape * np.log(scale) - gammaln(shape) - (shape + 1) * np.log(ratio)
+                        - scale / ratio))
+
+
 class _Outliers:
     """Residuals from a normal mixture: inliers with each task's own spread,
     outliers with one large spread shared by all tasks, in each task's own
@@ -819,6 +834,7 @@ class _Outliers:
     classes = None
     kind = "outliers"
     beats_majority_p_value = surest_rows_given = n_surest_rows = plain_auc = None  # classes only
+    log_prior_gain = 0.0
 
     def __init__(self, y, held, task, counts=False):
         self.held = held
@@ -890,7 +906,27 @@ class _Outliers:
         self.outlier_scale = max(spread, _TINY)
 
     def finish(self, plain, fitted):
-        pass
+        """The log prior of each task's spread relative to its model's pooled one,
+        noise model minus plain model, for the evidence.
+
+        Both models shrink a task's variance toward their pooled one by ``_PRIOR_ROWS``
+        pseudo-rows, which is the mode under an inverse-gamma prior; the evidence
+        compares the two at those modes, prior included. Without it, a task whose
+        rows are 40-60 % outliers (a bad site) is explained as well by one wide
+        normal of that task, 5 times the pooled spread, as by inliers of the pooled
+        spread and outliers: a scale mixture gains on the inliers alone and pays the
+        mixing share. The prior says how unusual such a wide task is; a task
+        genuinely noisier (2-3 times the pooled spread) costs both models alike,
+        since the noise model reads its rows as inliers of a wide task too."""
+        residual = self._residual(fitted)
+        weights = self.weights[self.held]
+        pooled = np.sum(weights * residual**2) / max(weights.sum(), _TINY)
+        first = self._residual(plain)
+        self.log_prior_gain = (
+            _log_relative_variance_prior(self.scales**2 / max(pooled, _TINY))
+            - _log_relative_variance_prior(
+                self._task_scales(first, np.ones(len(first)))**2 / max(np.mean(first**2), _TINY))
+        )
 
     def get_state(self):
         if self.shares is None:
