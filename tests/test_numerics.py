@@ -236,7 +236,25 @@ def test_exact_row_influence_where_a_row_alone_holds_a_direction_of_its_task(alp
     y, y_val = rng.standard_normal(40), rng.standard_normal(20)
     model = MultiTaskRidge(alpha=alpha).fit(X, y)
     refits = loo_effects(MultiTaskRidge(alpha=alpha), X, y, X_val, y_val)
-    assert relative_error(model.influence(X_val, y_val, method="exact"), refits) < 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # within the digits kept: no warning
+        exact = model.influence(X_val, y_val, method="exact")
+    assert relative_error(exact, refits) < 1e-6
+
+
+@pytest.mark.parametrize("alpha, scale", [(1e-12, 1.0), (1.0, 1e6)])
+def test_exact_row_influence_warns_where_it_loses_its_digits(alpha, scale):
+    """Beyond the reach of the test above (a fresh reader, forty-first session:
+    3 tasks of 3 rows for 13 coefficients, relative error 2e-2 in units of 1e5,
+    6e3 in units of 1e6 or at alpha=1e-12, against refits and a 60-digit solve),
+    the modified blocks' conditioning says so: a warning naming the fixes."""
+    rng = np.random.RandomState(3)
+    features = rng.randn(9, 12)
+    X = np.column_stack([scale * features, np.repeat([0, 1, 2], 3)])
+    y = features[:, 0] + 0.5 * np.random.RandomState(1).randn(9)
+    model = MultiTaskRidge(alpha=alpha).fit(X, y)
+    with pytest.warns(UserWarning, match="exact removal effects lose digits. Standardize the features"):
+        model.influence(method="exact")
 
 
 @pytest.mark.parametrize("sizes", [(10, 10, 10), (100, 10, 10)])

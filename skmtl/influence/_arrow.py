@@ -20,6 +20,8 @@ the task blocks, so torch tensors are factorized where they live (e.g. on a
 GPU) without a copy to the host.
 """
 
+import warnings
+
 import numpy as np
 from sklearn.utils import gen_batches
 
@@ -468,6 +470,14 @@ class ArrowHessian:
             modified = ops.asarray(base_block)[None] - ops.einsum(
                 "mtr,mr,msr->mts", factors[cancelled], s[cancelled], factors[cancelled])
             direct_inv = ops.spd_inverses(modified, "modified task block")
+            size = ops.einsum("mts,mts->m", modified, modified) ** 0.5  # >= the largest singular value
+            if (size > self._LOSES_DIGITS * ops.smallest_singular_values(modified)).any():
+                warnings.warn(
+                    "Some rows alone hold a direction of their task that only a weak pull toward "
+                    "the shared coefficients keeps once they are removed, next to curvature over "
+                    "1e10 times larger (features in large units, or a tiny alpha): their exact "
+                    "removal effects lose digits. Standardize the features or raise alpha; "
+                    "skmtl.inspection.loo_effects refits instead.", UserWarning)
 
         def task_block_solve(rhs):
             low_rank = ops.einsum("mrq,mq->mr", N, ops.einsum("msq,ms->mq", U, rhs))
@@ -493,6 +503,9 @@ class ArrowHessian:
     # identity for no update) comes this close to singular cancels digits;
     # such systems are factorized instead.
     _WOODBURY_MIN_PIVOT = 1e-3
+    # a modified task block this ill-conditioned costs the removal's solution its
+    # digits (relative error about 1e-7 at 1e9, 1e-2 at 1e11: tests/test_numerics.py)
+    _LOSES_DIGITS = 1e10
 
     def _updated_schur_solve(self, schur, G, N, rhs):
         """Solve ``(schur - G_i N_i G_i^T) x_i = rhs_i`` for every system ``i``."""
