@@ -126,13 +126,13 @@ def _refit_losses(estimator, X, y, sample_weight, keep, val, tasks):
     except ValueError as exc:
         if "not seen in fit" not in str(exc):
             raise
+        # the refit's loss is undefined: a failed refit (NaN, with a FitFailedWarning)
         dropped = np.setdiff1d(np.arange(len(y)), keep)
-        raise ValueError(
-            f"Without rows {dropped[:5].tolist()}{' ...' if len(dropped) > 5 else ''} no training "
+        return ValueError(
+            f"without rows {dropped[:5].tolist()}{' ...' if len(dropped) > 5 else ''} no training "
             f"row is left of a class the validation data holds ({str(exc).split('; ')[0]}), so "
-            "the refit's loss there is undefined: leave such rows out of rows=, or that "
-            "class's validation rows out."
-        ) from None
+            "the refit's loss there is undefined; leave that class's validation rows out to "
+            "score the rest")
 
 
 def _brute_force(estimator, X, y, X_val, y_val, sample_weight, dropped_rows, n_jobs, verbose, desc):
@@ -273,7 +273,7 @@ def loto_effects(
             )
         row_task = encode_tasks(check_task_X(model, X_model, reset=False)[1], model.tasks_)
         return [(f"the refit without task {task!r}", np.flatnonzero(row_task == k))
-                for k, task in enumerate(model.tasks_)]
+                for k, task in enumerate(model.tasks_.tolist())]
 
     return _brute_force(
         estimator, X, y, X_val, y_val, sample_weight, each_task, n_jobs, verbose,

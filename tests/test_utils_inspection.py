@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.exceptions import FitFailedWarning
 
 from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
@@ -201,7 +202,11 @@ def test_a_refit_that_loses_a_class_of_the_validation_data_says_so():
     X = np.column_stack([np.linspace(-1, 1, 12), np.repeat([0, 1], 6)])
     y = np.array([0, 1] * 6)
     y[5] = 2  # the only training row of class 2
-    with pytest.raises(ValueError, match=r"Without rows \[5\] no training row is left of a class"):
+    with pytest.raises(ValueError, match=r"without rows \[5\] no training row is left of a class"):
         loo_effects(MultiTaskLogistic(), X, y, X, y, rows=[5])
+    # among other refits: a row of NaN, with a warning, as for any failed refit
+    with pytest.warns(FitFailedWarning, match=r"1 of the 2 .* without rows \[5\] no training row"):
+        effects = loo_effects(MultiTaskLogistic(), X, y, X, y, rows=[4, 5])
+    assert np.isnan(effects[1]).all() and np.isfinite(effects[0]).all()
     with pytest.raises(ValueError, match="probability 0, so their loss and its influence are undefined"):
         MultiTaskLogistic().fit(X[y < 2], y[y < 2]).influence(X, y)
