@@ -135,7 +135,7 @@ class RefitEffectsMixin:
         return out
 
     def _with_progress(self, jobs, total, desc, leave=True):
-        """``jobs`` as they finish, counted by a tqdm bar where ``verbose``."""
+        """The results of ``jobs``, in order, counted by a tqdm bar where ``verbose``."""
         return tqdm(jobs, total=total, desc=desc, leave=leave, disable=not self.verbose)
 
     def _refit_effects_in_task(self, task, rows, u, weight, val, empty):
