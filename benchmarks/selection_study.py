@@ -59,13 +59,19 @@ for cleanlab the out-of-fold predictions, the issue search and the final
 fit.
 
 ``--study`` picks another study (``--help`` lists them, each in a module of
-its own). Two of them study the label-noise default where the noise does not
+its own). Three of them study the label-noise default where the noise does not
 have one spread (``selection_spreads.py``): ``--study counts``, selection on
 Poisson counts, clean and with 10 % of the rows' counts x10 (the gain in test
 Poisson deviance of ``MTIFSelector(MultiTaskPoisson())`` against the oracle,
-10 seeds), and ``--study quiet-tasks``, outliers of tasks whose noise is 15
+10 seeds), ``--study quiet-tasks``, outliers of tasks whose noise is 15
 times smaller than the others', found by ``estimate_label_noise(MultiTaskRidge(alpha))``
-at alpha 1, 0.1 and 0.01 (8 seeds).
+at alpha 1, 0.1 and 0.01 (8 seeds), and ``--study crowded-outliers``, outliers
+crowding into two tasks (10, 40 or 60 % of their rows) against clean targets,
+10 % outliers everywhere and two genuinely noisier tasks, on 15 schools of
+Exam and on 12 synthetic tasks (the AUC, the rows removed, the gain in test
+MSE of ``MTIFSelector(MultiTaskRidge())`` against the oracle and the noise
+model's evidence, 12 seeds; ``--settings`` picks among its semicolon
+separated names, ``"exam, clean;synthetic, 2 tasks 40%"``).
 
 Run (BLAS and torch limited to ``--threads``, default 1)::
 
@@ -76,6 +82,7 @@ Run (BLAS and torch limited to ``--threads``, default 1)::
     python benchmarks/selection_study.py --seeds 2 --settings har-20
     python benchmarks/selection_study.py --study counts         # ~25 s
     python benchmarks/selection_study.py --study quiet-tasks    # ~10 s
+    python benchmarks/selection_study.py --study crowded-outliers   # ~2 min
 """
 
 import argparse
@@ -377,7 +384,8 @@ def _use_table(parser, args):
     """Register ``--data``'s settings (errors in the options' words) and run on them."""
     import selection_noisy
 
-    if args.study in ("paper", "noisy-tasks", "noisy-twins", "counts", "quiet-tasks"):
+    if args.study in ("paper", "noisy-tasks", "noisy-twins", "counts", "quiet-tasks",
+                      "crowded-outliers"):
         parser.error(f"--data runs the noisy studies on a table of one's own; --study {args.study} "
                      "has its own data. Use --study noisy, noisy-flips, noisy-validation, "
                      "noisy-recipe, noisy-judges, noisy-removal-test or noisy-within-class.")
@@ -408,7 +416,7 @@ def main(argv=None):
         "--study",
         choices=["paper", "noisy", "noisy-tasks", "noisy-flips", "noisy-twins", "noisy-validation",
                  "noisy-recipe", "noisy-judges", "noisy-removal-test", "noisy-within-class",
-                 "counts", "quiet-tasks"],
+                 "counts", "quiet-tasks", "crowded-outliers"],
         default="paper",
         help="paper: the MTIF paper's Table 2 protocol (clean validation part); noisy: "
              "selection without clean labels (benchmarks/selection_noisy.py; --seeds "
@@ -426,13 +434,14 @@ def main(argv=None):
              "noisy-within-class: where the noisy labels cannot order the classes, ranking "
              "within each given class against the default (benchmarks/selection_within_class.py); "
              "counts: the default selector on Poisson counts, clean and with 10%% of the counts "
-             "x10; quiet-tasks: outliers of tasks whose noise is 15 times smaller, by alpha "
-             "(both benchmarks/selection_spreads.py)",
+             "x10; quiet-tasks: outliers of tasks whose noise is 15 times smaller, by alpha; "
+             "crowded-outliers: outliers crowding into two tasks against controls, the default "
+             "selector on Exam and synthetic regression (the three benchmarks/selection_spreads.py)",
     )
     parser.add_argument("--jobs", type=int, default=1,
                         help="noisy, noisy-flips, noisy-twins, noisy-validation, noisy-recipe, "
                              "noisy-judges, noisy-removal-test, noisy-within-class, counts, "
-                             "quiet-tasks: seeds run in parallel")
+                             "quiet-tasks, crowded-outliers: seeds run in parallel")
     parser.add_argument("--save-records", default=None, metavar="PATH",
                         help="noisy-judges, noisy-removal-test: also pickle the records "
                              "({setting: [record per seed]}) to PATH, for judging other rules "
@@ -449,6 +458,7 @@ def main(argv=None):
                         help="noisy: folds of the documented GridSearchCV recipe (default 5)")
     parser.add_argument("--seeds", type=int, default=None,
                         help="number of seeds (default 5; --study counts: 10; quiet-tasks: 8; "
+                             "crowded-outliers: 12; "
                              "the other noisy studies: 20)")
     parser.add_argument(
         "--ratios", default="0,0.025,0.05,0.1,0.15,0.2,0.3",
@@ -485,7 +495,9 @@ def main(argv=None):
                              "semicolon separated names of selection_noisy.SETTINGS (with "
                              "--data: of its settings, default all of them); "
                              "noisy-twins: comma separated data names of selection_noisy.load "
-                             "(default contraception,tv16,har)")
+                             "(default contraception,tv16,har); crowded-outliers: semicolon "
+                             "separated names of selection_spreads.CROWDED_NAMES ('exam, clean', "
+                             "'synthetic, 2 tasks 40%%', ...; default all 12)")
     table = parser.add_argument_group(
         "a grouped table of one's own (--study noisy, noisy-flips, noisy-validation, noisy-recipe, "
         "noisy-judges, noisy-removal-test, noisy-within-class)")
@@ -521,6 +533,14 @@ def main(argv=None):
         report = (selection_spreads.counts_report if args.study == "counts"
                   else selection_spreads.quiet_tasks_report)
         report(args.seeds or selection_spreads.SEEDS[args.study], args.jobs)
+        return
+    if args.study == "crowded-outliers":
+        import selection_spreads
+
+        threadpool_limits(args.threads)
+        selection_spreads.crowded_outliers_report(
+            args.seeds or selection_spreads.SEEDS[args.study], args.jobs,
+            _chosen_settings(parser, args, selection_spreads.CROWDED_NAMES, None))
         return
     if args.study == "noisy-tasks":
         import selection_noisy
