@@ -373,6 +373,27 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         """
         return self._combine(X, "predict_log_proba")
 
+    @available_if(_group_has("decision_function"))
+    def decision_function(self, X):
+        """Scores from :meth:`predict_log_proba`: the log-odds of ``classes_[1]``
+        for two classes, else each class's log-probability (the group models'
+        own scores differ between groups by a constant per row).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            Features plus the task column.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        log_proba = self.predict_log_proba(X)
+        if log_proba.shape[1] == 2:
+            with np.errstate(invalid="ignore"):
+                return log_proba[:, 1] - log_proba[:, 0]
+        return log_proba
+
     def score(self, X, y, sample_weight=None):
         """The group models' own score of :meth:`predict`: accuracy (classifiers), R^2
         (regressors), the Poisson D^2 of :class:`~skmtl.MultiTaskPoisson`.

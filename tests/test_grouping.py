@@ -56,6 +56,15 @@ def test_classifier_probabilities_are_those_of_the_group_models():
         assert_allclose(model.predict_proba(X[rows]), by_hand.predict_proba(X[rows]))
         assert_allclose(model.predict_log_proba(X[rows]), by_hand.predict_log_proba(X[rows]))
         assert_array_equal(model.predict(X[rows]), by_hand.predict(X[rows]))
+    # scores that order as the probabilities do: the log-probabilities, or for two classes
+    # the group model's own log-odds
+    assert_array_equal(model.decision_function(X).argmax(axis=1), model.predict_proba(X).argmax(axis=1))
+    binary = y % 2
+    model = TaskGroupedEstimator(MultiTaskLogistic(), affinity=A).fit(X, binary)
+    rows = np.isin(X[:, -1], [0, 1])
+    by_hand = MultiTaskLogistic().fit(X[rows], binary[rows])
+    assert_allclose(model.decision_function(X[rows]), by_hand.decision_function(X[rows]), rtol=1e-10,
+                    atol=1e-12)
 
 
 def test_one_group_is_the_estimator_and_as_many_groups_as_tasks_is_one_model_per_task():
