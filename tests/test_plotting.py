@@ -414,3 +414,22 @@ def test_the_distribution_draws_boxes_per_task_only_and_streams_a_grouped_model(
     np.testing.assert_allclose([line.get_ydata()[0] for line in disp.boxplot_["medians"]], medians)
     with pytest.raises(ValueError, match="use kind='distribution'"):
         InfluenceDisplay.from_estimator(grouped, X, y)
+
+
+def test_many_tasks_thin_the_labels_and_refuse_nothing_silently(monkeypatch):
+    """A fresh reader at 1,000 tasks: every label drawn made the axes black bars,
+    annotate=True ran for minutes, and rows=None started a refit per row."""
+    from skmtl.plotting import _influence
+
+    rng = np.random.default_rng(0)
+    R = rng.standard_normal((120, 120))
+    disp = TaskRelatednessDisplay.from_matrix(R)
+    labels = [t.get_text() for t in disp.ax_.get_xticklabels()]
+    assert len(labels) <= 50 and labels[:2] == ["0", "3"]
+    with pytest.warns(UserWarning, match="annotate=True writes 3,600 numbers"):
+        TaskRelatednessDisplay.from_matrix(R[:60, :60], annotate=True)
+    X, y = make_multitask_regression(n_tasks=3, n_samples=10, n_features=2, random_state=0)
+    monkeypatch.setattr(_influence, "MANY_REFITS", 20)
+    with pytest.warns(UserWarning, match="rows=None refits the model once per training row: 30 refits"):
+        InfluenceDisplay.from_estimator(MultiTaskRidge().fit(X, y), X, y)
+    plt.close("all")

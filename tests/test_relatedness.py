@@ -507,3 +507,15 @@ def test_greedy_grouping_ends_where_no_single_move_helps():
                     assert _partition_scores(A, moved[None])[0] <= score + 1e-9
     with pytest.raises(ValueError, match="would score 7.95e\\+11 partitions"):
         group_tasks(rng.normal(size=(20, 20)), 5, method="tag", search="exhaustive")
+
+
+def test_order_tasks_beyond_the_optimal_order_keeps_clusters_together(monkeypatch):
+    from skmtl.relatedness import _grouping
+
+    A = np.kron(np.eye(3), np.ones((4, 4))) - 0.5
+    optimal = order_tasks(A)
+    monkeypatch.setattr(_grouping, "_OPTIMAL_ORDER_TASKS", 3)
+    order = order_tasks(A)
+    assert sorted(order) == list(range(12))
+    for o in (optimal, order):  # each block of 4 tasks side by side
+        assert all(len(set(o[i:i + 4] // 4)) == 1 for i in (0, 4, 8))

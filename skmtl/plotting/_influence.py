@@ -1,5 +1,7 @@
 """Row influence: estimates against brute-force refits, and their spread per task."""
 
+import warnings
+
 import numpy as np
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_array, column_or_1d
@@ -7,7 +9,10 @@ from sklearn.utils.validation import check_array, column_or_1d
 from ..base import data_fingerprint, validation_given
 from ..inspection import loo_effects
 from ..utils import check_task_X, encode_tasks, missing_task_mask
-from ._relatedness import check_fitted_skmtl_estimator
+from ._relatedness import MAX_TICK_LABELS, check_fitted_skmtl_estimator
+
+# above this many training rows, rows=None (a refit per row) warns
+MANY_REFITS = 2000
 
 _KINDS = ("estimate_vs_refit", "distribution")
 
@@ -251,7 +256,8 @@ class InfluenceDisplay:
         if not np.isfinite(score).any():  # a target without validation rows: say why it is empty
             ax.text(0.5, 0.5, "no validation rows", transform=ax.transAxes, ha="center",
                     va="center", color="dimgrey")
-        ax.set_xticks(np.arange(len(present)), labels[present])
+        shown = np.arange(0, len(present), max(1, -(-len(present) // MAX_TICK_LABELS)))
+        ax.set_xticks(shown, labels[present][shown])
         if len(present) > 8:
             ax.tick_params(axis="x", labelrotation=90)
         ax.set(xlabel="task of the row", ylabel=f"{ylabel}\n(+ = helps, - = hurts)")
@@ -339,6 +345,11 @@ class InfluenceDisplay:
             )
         refit = None
         if kind == "estimate_vs_refit":
+            if rows is None and len(row_tasks) > MANY_REFITS:
+                warnings.warn(
+                    f"rows=None refits the model once per training row: {len(row_tasks):,} refits. "
+                    "Pass rows= a sample (e.g. rng.choice(len(X), 200, replace=False)), and "
+                    "verbose=1 to follow them.", UserWarning)
             rows = np.arange(len(row_tasks))[slice(None) if rows is None else rows]
             order = np.argsort(rows, kind="stable")
             wanted = rows[order]

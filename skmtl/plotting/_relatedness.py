@@ -1,11 +1,16 @@
 """Heatmap of a task relatedness matrix (row = source task, column = target task)."""
 
+import warnings
+
 import numpy as np
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..relatedness import order_tasks
 from ..utils._tasks import matching_positions, task_matrix
+
+# the most task labels an axis shows; beyond, every k-th
+MAX_TICK_LABELS = 50
 
 
 def check_fitted_skmtl_estimator(estimator, where):
@@ -163,6 +168,11 @@ class TaskRelatednessDisplay:
         cmap = im_kw.pop("cmap", cmap)  # either way, missing cells stay grey
         if annotate == "auto":
             annotate = n_tasks <= 12
+        elif annotate and n_tasks > MAX_TICK_LABELS:
+            warnings.warn(
+                f"annotate=True writes {n_tasks * n_tasks:,} numbers into cells too small to read "
+                "them, and drawing them takes minutes at a few hundred tasks; pass annotate=False "
+                "(or 'auto').", UserWarning)
 
         groups = _groups_per_task(groups, labels)
         if isinstance(groups, str) and groups == "cluster":
@@ -242,12 +252,13 @@ class TaskRelatednessDisplay:
             for j in np.flatnonzero(np.isnan(R).all(axis=0))
         ]
 
-        ticks = np.arange(n_tasks)
+        # beyond MAX_TICK_LABELS tasks every label would overlap into a black bar: every k-th
+        ticks = np.arange(0, n_tasks, max(1, -(-n_tasks // MAX_TICK_LABELS)))
         ax.set(
             xticks=ticks,
             yticks=ticks,
-            xticklabels=labels[order],
-            yticklabels=labels[order],
+            xticklabels=labels[order][ticks],
+            yticklabels=labels[order][ticks],
             xlabel="target task",
             ylabel="source task (removed)",
         )

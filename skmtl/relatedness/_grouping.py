@@ -182,7 +182,8 @@ def group_tasks(affinity, n_groups, *, method="spectral", search="auto", random_
     search : {"auto", "exhaustive", "greedy"}, default="auto"
         ``method="tag"``: try every partition (at most 5,000,000), or merge
         groups greedily and then move single tasks while the score rises (a
-        heuristic: 1,000 tasks take seconds, but it can miss the best
+        heuristic: 1,000 tasks take seconds and 2,000 about a minute (it
+        grows as the cube of the tasks), but it can miss the best
         partition: on 400 random matrices of 3 to 11 tasks it reached the
         best score on 308 and fell short on 92, by 7 % in the median;
         ``python benchmarks/bench_grouping.py search-time``). ``"auto"`` is
@@ -294,12 +295,18 @@ def select_source_tasks(affinity, threshold=0.0):
     return selected
 
 
+# up to this many tasks order_tasks puts the leaves in optimal order
+_OPTIMAL_ORDER_TASKS = 500
+
+
 def order_tasks(affinity):
     """An order of the tasks that puts tasks which help each other side by side.
 
     Average-linkage clustering of the symmetrized affinity, each target
     column scaled by its largest off-diagonal magnitude (as
-    :func:`group_tasks` does), leaves in optimal order; for heatmaps
+    :func:`group_tasks` does), leaves in optimal order (up to 500 tasks;
+    beyond, in the dendrogram's order, as the optimal order grows as the
+    cube of the tasks: 14 s at 2,000); for heatmaps
     (``TaskRelatednessDisplay(groups="cluster")``).
 
     Parameters
@@ -332,4 +339,7 @@ def order_tasks(affinity):
     distance = 1.0 - (A + A.T) / 2.0  # in [0, 2]: 0 for tasks that help each other most
     np.fill_diagonal(distance, 0.0)
     condensed = squareform(distance, checks=False)
-    return leaves_list(optimal_leaf_ordering(linkage(condensed, "average"), condensed))
+    tree = linkage(condensed, "average")
+    if len(R) > _OPTIMAL_ORDER_TASKS:  # the optimal leaf order grows as n^3: minutes at 2,000 tasks
+        return leaves_list(tree)
+    return leaves_list(optimal_leaf_ordering(tree, condensed))
