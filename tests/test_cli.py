@@ -119,6 +119,28 @@ def test_relatedness_holds_out_a_task_stratified_part(data_csv, tmp_path, capsys
     assert np.unique(X[train, -1], return_counts=True)[1].tolist() == [24, 24, 24]
 
 
+
+def test_influence_csv_of_many_tasks_keeps_the_total_and_own_task_columns(data_csv, tmp_path, capsys,
+                                                                          monkeypatch):
+    """A column per task is rows x tasks numbers: 2 GB of text at 1,000 tasks (a fresh
+    reader); beyond a limit each row's total and its own task's influence stand in."""
+    from skmtl.cli import _report
+
+    path, _, _ = data_csv
+    args = ("relatedness", path, "--task-col", "school", "--target", "score", "--features", "a,b")
+    run_main(capsys, *args, "--out", str(tmp_path / "full"))
+    full = read_rows(tmp_path / "full" / "influence.csv")
+    monkeypatch.setattr(_report, "_INFLUENCE_CSV_NUMBERS", 100)
+    status, out, err = run_main(capsys, *args, "--out", str(tmp_path / "small"))
+    assert status == 0, err
+    small = read_rows(tmp_path / "small" / "influence.csv")
+    assert small[0] == ["row", "task", "target", "total_influence", "influence_on_own_task"]
+    assert [r[:4] for r in small] == [r[:4] for r in full]
+    own = [r[full[0].index(f"influence_{r[1]}")] for r in full[1:]]
+    assert [float(r[4]) for r in small[1:]] == pytest.approx([float(v) for v in own], rel=1e-12)
+    assert "a column per task would be 216 numbers" in out
+
+
 def test_select_removes_the_selector_rows(data_csv, tmp_path, capsys):
     path, X, y = data_csv
     status, out, err = run_main(capsys, "select", path, "--task-col", "school", "--target",

@@ -16,6 +16,9 @@ _AFFORDABLE_COEFS = 300
 # with such a measure, rows are scored by its per-row form up to this many training rows,
 # by first order beyond
 _AFFORDABLE_ROWS = 20_000
+# influence.csv holds a column per task up to this many numbers (about 100 MB of text),
+# beyond each row's total and its influence on its own task
+_INFLUENCE_CSV_NUMBERS = 5_000_000
 
 # ----------------------------------------------------------------------------
 # models
@@ -383,15 +386,23 @@ def _relatedness_report(X, y, rows, *, model, kind, method, val_fraction, scale,
     names = _fmt(labels)
     _write_csv(outputs["relatedness.csv"], ["source \\ target"] + names,
                [[n] + [repr(float(v)) for v in row] for n, row in zip(names, R)])
+    per_task = len(train) * len(labels) <= _INFLUENCE_CSV_NUMBERS
+    if per_task:
+        header = [f"influence_{n}" for n in names]
+        columns = (row for block in model.influence_chunked(method=row_method) for row in block)
+    else:  # gigabytes of text at a thousand tasks: the own task's column stands in for them
+        header, columns = ["influence_on_own_task"], own[:, None]
     _write_csv(
-        outputs["influence.csv"],
-        ["row", "task", "target", "total_influence"] + [f"influence_{n}" for n in names],
+        outputs["influence.csv"], ["row", "task", "target", "total_influence"] + header,
         ([r, t, v, repr(float(s))] + [repr(float(x)) for x in inf] for r, t, v, s, inf in
-         zip(rows[train], labels[own_col], y[train], total,
-             (row for block in model.influence_chunked(method=row_method) for row in block))),
+         zip(rows[train], labels[own_col], y[train], total, columns)),
     )
     written = [(outputs["relatedness.csv"], f"task relatedness, {len(labels)} x {len(labels)}"),
-               (outputs["influence.csv"], f"influence of {len(train)} training rows")]
+               (outputs["influence.csv"], f"influence of {len(train)} training rows" + (
+                   "" if per_task else
+                   f" (each row's total and own-task influence: a column per task would be "
+                   f"{len(train) * len(labels):,} numbers; in Python, stream them with "
+                   "model.influence_chunked)"))]
     if _save_heatmap(R, labels, outputs["relatedness.png"], title):
         written.append((outputs["relatedness.png"], "heatmap of the task relatedness"))
     _print_written(written)
