@@ -31,7 +31,6 @@ def expected_failed_checks(estimator):
 @parametrize_with_checks(
     [
         MultiTaskRidge(), MultiTaskLogistic(), MultiTaskPoisson(), MTIFSelector(MultiTaskRidge()),
-        MTIFSelector(MultiTaskRidge(), sampler=True),
         TaskGroupedEstimator(MultiTaskRidge(), random_state=0),
         TaskGroupedEstimator(MultiTaskLogistic(), random_state=0),
     ],

@@ -644,3 +644,11 @@ def test_an_estimator_reading_another_task_column_is_refused():
                                random_state=0).fit(frame, y)
     np.testing.assert_array_equal(named.sample_indices_, by_position.sample_indices_)
     assert set(named.tasks_) == {101, 102, 103}
+
+
+def test_a_sampler_is_not_tagged_a_transformer():
+    """sampler=True hides transform (imbalanced-learn refuses steps with both); scikit-learn's
+    checks would run the transformer checks on a tag that says otherwise."""
+    sampler = MTIFSelector(MultiTaskRidge(), sampler=True)
+    assert sampler.__sklearn_tags__().transformer_tags is None and not hasattr(sampler, "transform")
+    assert MTIFSelector(MultiTaskRidge()).__sklearn_tags__().transformer_tags is not None
