@@ -540,13 +540,13 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
     def _n_fit_rows(self):
         return len(self._Z)
 
-    @single_threaded_small_blocks
     def _row_bytes(self):
         """Bytes a row of a block takes: its scores and a caller's temporary, and
         the row's perturbation, design row and solves (a few coefficient vectors:
         with many more features than tasks they outweigh the scores)."""
         return 8 * (2 * len(self.tasks_) + 8 * self._theta[0].size)
 
+    @single_threaded_small_blocks
     def _scorer(self, X_val, y_val, method):
         """Factorize once; score blocks of fit rows (see :class:`~skmtl.base.InfluenceMixin`)."""
         self._check_method(method)
