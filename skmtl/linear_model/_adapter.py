@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..base import EstimatorAdapter
+from ._refit import linear_predictors
 
 
 class LinearAdapter(EstimatorAdapter):
@@ -110,7 +111,7 @@ class LinearAdapter(EstimatorAdapter):
     def output_gradients(self, data):
         Z, _, row_task, _ = data
         theta = self.estimator._theta
-        eta = np.einsum("ncd,nd->nc", theta[row_task], Z)
+        eta = linear_predictors(Z, theta, row_task)
         n_out, d = theta.shape[1:]
         G = np.zeros((len(Z), n_out, n_out, d))
         for c in range(n_out):

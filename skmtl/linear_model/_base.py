@@ -434,7 +434,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         )
         params = np.concatenate([self._theta, self._beta[None]])
         Z = self._design(features)
-        return np.einsum("ncd,nd->nc", params[row_task], Z)  # row_task -1 -> shared
+        return linear_predictors(Z, params, row_task)  # row_task -1 -> shared
 
     # -- influence ---------------------------------------------------------------------
     def get_influence_adapter(self):
@@ -505,7 +505,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         ))
         rows = start + np.flatnonzero(row_task[start:stop] >= 0)
         k = row_task[rows]
-        eta = np.einsum("ncd,nd->nc", self._theta[k], Z[rows])
+        eta = linear_predictors(Z, self._theta, row_task, rows)
         g = np.einsum("nc,nd->ncd", self.loss_.gradient(eta, Y[rows]), Z[rows]).reshape(len(rows), self._theta[0].size)
         scale = np.divide(w[rows], totals[k], out=np.zeros(len(rows)), where=totals[k] > 0)
         return rows, k, scale[:, None] * (g - grads[k]), scale

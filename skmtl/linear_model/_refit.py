@@ -320,10 +320,11 @@ def _backtrack(evaluate, value, decrement):
         t *= 0.5
 
 
-def linear_predictors(Z, theta, row_task, rows, block_size=2**20):
-    """Linear predictors ``(len(rows), n_out)`` of ``rows``, each by its task's
-    coefficients ``theta[row_task[row]]``, in blocks of about ``block_size``
-    gathered coefficients (a copy of them per row otherwise)."""
+def linear_predictors(Z, theta, row_task, rows=None, block_size=2**20):
+    """Linear predictors ``(len(rows), n_out)`` of ``rows`` (every row when None),
+    each by its task's coefficients ``theta[row_task[row]]``, in blocks of about
+    ``block_size`` gathered coefficients (a copy of them per row otherwise)."""
+    rows = np.arange(len(row_task)) if rows is None else rows
     out = np.empty((len(rows), theta.shape[1]))
     step = max(1, block_size // theta[0].size)
     for start in range(0, len(rows), step):
