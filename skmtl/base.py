@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from ._config import check_result_memory
 from .influence import InfluenceAdapter
-from .utils._tasks import matching_positions
+from .utils._tasks import values_by_task
 
 
 def is_dask_collection(X):
@@ -131,13 +131,9 @@ def task_weights_with_rows(task_weights, empty, tasks):
     tasks without validation rows (``empty``); None, with a warning, where no
     task of nonzero weight has validation rows (every total is then NaN)."""
     n_tasks = len(empty)
-    if isinstance(task_weights, dict) or hasattr(task_weights, "index") and hasattr(task_weights, "iloc"):
-        labels = list(task_weights.keys() if isinstance(task_weights, dict) else task_weights.index)
-        values = np.asarray(list(task_weights.values()) if isinstance(task_weights, dict)
-                            else task_weights.to_numpy(), dtype=float)
-        task_weights = values[matching_positions(
-            labels, tasks, "task_weights", "labels", "tasks of tasks_", every=True,
-            fix="give one weight per task, by its label (or an array in the order of tasks_).")]
+    task_weights = values_by_task(
+        task_weights, tasks, "task_weights", "labels", "tasks of tasks_", every=True,
+        fix="give one weight per task, by its label (or an array in the order of tasks_).")
     weights = np.ones(n_tasks) if task_weights is None else check_array(
         task_weights, ensure_2d=False, input_name="task_weights"
     )

@@ -7,7 +7,7 @@ from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..relatedness import order_tasks
-from ..utils._tasks import matching_positions, task_matrix
+from ..utils._tasks import task_matrix, values_by_task
 
 # the most task labels an axis shows; beyond, every k-th
 MAX_TICK_LABELS = 50
@@ -457,11 +457,7 @@ def _groups_per_task(groups, labels):
                 f"groups is a {type(groups).__name__}; an estimator gives groups only as a "
                 "fitted TaskGroupedEstimator (its groups_). Pass a group label per task instead.")
         return groups.groups_
-    if isinstance(groups, dict) or hasattr(groups, "iloc"):  # looked up by task, not by position
-        tasks, values = zip(*groups.items()) if len(groups) else ((), ())
-        # as the matrix's labels are: by value, else by text (a CSV's numbers)
-        found = matching_positions(tasks, labels, "groups", "tasks", "tasks of the matrix", every=False,
-                                   fix="give a group for every task.")
-        return np.array(values)[found]
-    return groups
+    # a dict or Series looked up by task as the matrix's labels are: by value, else by text
+    return values_by_task(groups, labels, "groups", "tasks", "tasks of the matrix", every=False,
+                          fix="give a group for every task.")
 

@@ -741,6 +741,16 @@ def task_matrix(matrix, tasks=None, *, name="affinity"):
     return A, labels
 
 
+def values_by_task(values, tasks, name, what, of, every, fix):
+    """``values`` given by task label (a dict or a pandas Series) as an array in the
+    order of ``tasks``, labels matched as :func:`matching_positions` matches them
+    (its other arguments); anything else as it is, read by position."""
+    if not (isinstance(values, dict) or hasattr(values, "index") and hasattr(values, "iloc")):
+        return values
+    labels, items = zip(*values.items()) if len(values) else ((), ())
+    return np.asarray(items)[matching_positions(labels, tasks, name, what, of, every, fix)]
+
+
 def matching_positions(labels, wanted, name, what, of, every, fix=_SAME_TASKS):
     """Positions in ``labels`` of each of ``wanted`` (by value, else by text);
     ``every``: ``labels`` must hold nothing else. The error names ``name``'s
