@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import _safe_indexing, check_consistent_length, check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval, RealNotInt, validate_params
 from sklearn.utils.multiclass import type_of_target
 
 from .utils import task_labels
@@ -142,7 +142,9 @@ class TaskStratifiedKFold(_TaskSplitter):
         Shuffle the rows within each task (and class) before assigning them
         to folds; otherwise they are taken in the order of ``X``.
     random_state : int, RandomState instance or None, default=None
-        Seed of the shuffle; only used when ``shuffle=True``.
+        Seed of the shuffle; set it only with ``shuffle=True`` (as in
+        :class:`~sklearn.model_selection.KFold`, a seed without the shuffle is
+        refused: it would have no effect).
     task_col : int or str, default=-1
         Position or (for DataFrames) name of the task column of ``X``.
 
@@ -188,6 +190,11 @@ class TaskStratifiedKFold(_TaskSplitter):
         prefer_skip_nested_validation=True,
     )
     def __init__(self, n_splits=5, *, shuffle=False, random_state=None, task_col=-1):
+        if not shuffle and random_state is not None:
+            raise ValueError(
+                f"random_state={random_state!r} has no effect with shuffle=False: leave "
+                "random_state at None, or pass shuffle=True."
+            )
         self.n_splits = n_splits
         self.shuffle = shuffle
         self.random_state = random_state
@@ -251,11 +258,21 @@ def _class_balanced_deal(task, cls, n_splits):
 
 
 def _holdout_mask(task, cls, test_size, rng):
-    """Boolean mask of a task-stratified held-out part of ``test_size`` share."""
+    """Boolean mask of a task-stratified held-out part of ``test_size`` rows
+    (an int) or share (a float)."""
     order = _stratified_order(task, cls, rng)
     # a share of the rows that can be held out: counting the others would take
     # more than its share from each task
-    n_test = int(np.ceil(test_size * len(order)))
+    if isinstance(test_size, numbers.Integral):
+        if test_size >= len(order):
+            raise ValueError(
+                f"test_size={test_size} rows is not fewer than the {len(order)} rows that can be "
+                "held out (rows alone in their task or with a missing task label always stay in "
+                "the training part); pass fewer rows, or a share as a float in (0, 1)."
+            )
+        n_test = int(test_size)
+    else:
+        n_test = int(np.ceil(test_size * len(order)))
     if n_test == 0:
         raise ValueError(
             f"test_size={test_size} holds out no row: no task has two rows (rows alone in "
@@ -329,12 +346,13 @@ class TaskShuffleSplit(_TaskSplitter):
     ----------
     n_splits : int, default=10
         Number of splits, at least 1.
-    test_size : float, default=0.1
+    test_size : float or int, default=0.1
         Share of the rows that can be held out (rows alone in their task or
         without a task label cannot) held out, in (0, 1); the count is
-        rounded up, as in :class:`~sklearn.model_selection.ShuffleSplit`. A
-        task whose share would take all its rows gives one back to its
-        training part.
+        rounded up, as in :class:`~sklearn.model_selection.ShuffleSplit`. An
+        int is the number of rows held out, spread over the tasks and
+        classes as a share is. A task whose share would take all its rows
+        gives one back to its training part.
     random_state : int, RandomState instance or None, default=None
         Seed of the draws; an int gives the same splits at every call of
         :meth:`split`. The first split of ``random_state=s`` holds out the
@@ -362,7 +380,8 @@ class TaskShuffleSplit(_TaskSplitter):
     @validate_params(
         {
             "n_splits": [Interval(numbers.Integral, 1, None, closed="left")],
-            "test_size": [Interval(numbers.Real, 0, 1, closed="neither")],
+            "test_size": [Interval(numbers.Integral, 1, None, closed="left"),
+                          Interval(RealNotInt, 0, 1, closed="neither")],
             "random_state": ["random_state"],
             "task_col": [numbers.Integral, str],
         },
@@ -385,7 +404,8 @@ class TaskShuffleSplit(_TaskSplitter):
     {
         "X": ["array-like"],
         "y": ["array-like"],
-        "test_size": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "test_size": [Interval(numbers.Integral, 1, None, closed="left"),
+                      Interval(RealNotInt, 0, 1, closed="neither")],
         "task_col": [numbers.Integral, str],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
@@ -400,9 +420,8 @@ def task_train_test_split(X, y, *arrays, test_size=0.25, task_col=-1, shuffle=Tr
     and every task keeps at least one training row. Rows alone in their task
     or with a missing task label always stay in the training part. Unlike
     :func:`sklearn.model_selection.train_test_split` it needs ``X`` (the task
-    column does the stratifying) and ``y`` first, and ``test_size`` as a
-    float; further arrays of as many rows (sample weights, say) are split
-    alike.
+    column does the stratifying) and ``y`` first; further arrays of as many
+    rows (sample weights, say) are split alike.
 
     Parameters
     ----------
@@ -412,10 +431,11 @@ def task_train_test_split(X, y, *arrays, test_size=0.25, task_col=-1, shuffle=Tr
         Target.
     *arrays : array-likes of n_samples rows
         Split with the same rows as ``X`` and ``y``.
-    test_size : float, default=0.25
+    test_size : float or int, default=0.25
         Share of the rows that can be held out put in the test part, in
         (0, 1); the count is rounded up, as in
-        :func:`sklearn.model_selection.train_test_split`.
+        :func:`sklearn.model_selection.train_test_split`. An int is the
+        number of test rows, spread over the tasks and classes as a share is.
     task_col : int or str, default=-1
         Position or (for DataFrames) name of the task column of ``X``.
     shuffle : bool, default=True

@@ -22,7 +22,7 @@ def data():
 def test_kfold_keeps_every_task_and_balances(data, shuffle):
     X, y = data
     task = X[:, -1]
-    cv = TaskStratifiedKFold(n_splits=4, shuffle=shuffle, random_state=0)
+    cv = TaskStratifiedKFold(n_splits=4, shuffle=shuffle, random_state=0 if shuffle else None)
     tests = [test for _, test in cv.split(X, y)]
     assert cv.get_n_splits() == len(tests) == 4
     # test folds are disjoint and cover every row but the lone row of task 0
@@ -220,7 +220,7 @@ def _one_positive_per_task(n_tasks=20, n_rows=10):
 def test_a_rare_class_is_spread_over_the_folds(shuffle):
     # tasks of 10 rows for 5 folds: the plain deal put every task's positive in fold 5
     X, y = _one_positive_per_task()
-    cv = TaskStratifiedKFold(5, shuffle=shuffle, random_state=0)
+    cv = TaskStratifiedKFold(5, shuffle=shuffle, random_state=0 if shuffle else None)
     folds = list(cv.split(X, y))
     assert [int(y[test].sum()) for _, test in folds] == [4, 4, 4, 4, 4]
     for _, test in folds:  # each task's 10 rows twice in every fold
@@ -243,6 +243,24 @@ def test_test_size_is_a_share_of_the_rows_that_can_be_held_out():
     y = np.arange(600.0)
     X_train, X_test, _, _ = task_train_test_split(X, y, test_size=0.2, random_state=0)
     np.testing.assert_array_equal(np.unique(X_test[:, -1], return_counts=True)[1], [20, 20, 20])
+
+
+def test_test_size_as_a_count_of_rows_and_a_seed_without_shuffle():
+    X = np.column_stack([np.arange(600.0), np.r_[np.repeat([0.0, 1.0, 2.0], 100), np.full(300, np.nan)]])
+    y = np.arange(600.0)
+    # an int counts rows, as in scikit-learn: 30 of the 300 rows that can be held out
+    X_test = task_train_test_split(X, y, test_size=30, random_state=0)[1]
+    np.testing.assert_array_equal(np.unique(X_test[:, -1], return_counts=True)[1], [10, 10, 10])
+    for _, test in TaskShuffleSplit(3, test_size=30, random_state=0).split(X, y):
+        assert len(test) == 30
+    assert np.array_equal(task_train_test_split(X, y, test_size=60, random_state=1)[1],
+                          task_train_test_split(X, y, test_size=0.2, random_state=1)[1])
+    with pytest.raises(ValueError, match="test_size=300 rows is not fewer than the 300 rows"):
+        task_train_test_split(X, y, test_size=300)
+    with pytest.raises(ValueError, match="test_size"):
+        TaskShuffleSplit(test_size=0)
+    with pytest.raises(ValueError, match="has no effect with shuffle=False"):
+        TaskStratifiedKFold(5, random_state=0)
 
 
 def test_a_column_vector_target_and_a_wrong_task_column():
