@@ -531,6 +531,17 @@ def test_the_linear_base_requires_its_hooks():
 
 
 
+@pytest.mark.parametrize("Estimator", [MultiTaskLogistic, MultiTaskRidge])
+def test_missing_validation_targets_are_named_as_in_fit(Estimator):
+    X, y = make_multitask_classification(n_tasks=3, n_samples=30, n_features=3, random_state=0)
+    model = Estimator().fit(X, y)
+    y_val = np.where(np.arange(len(y)) == 4, np.nan, y)  # not "classes [nan] not seen in fit"
+    with pytest.raises(ValueError, match="Input y_val contains NaN"):
+        model.influence(X, y_val)
+    with pytest.raises(ValueError, match="Input (y_val )?contains NaN"):  # scikit-learn's words for objects
+        model.task_relatedness(X, pd.Series(y_val, dtype=object))
+
+
 @pytest.mark.parametrize("recoded", [pd.Series, np.asarray])
 def test_validation_labels_of_another_kind_are_named_not_compared(recoded):
     # fitted on 'n' / 'y', judged on 0 / 1: unseen classes, in plain Python values

@@ -234,12 +234,29 @@ def test_gradient_norm_is_that_of_the_objective_and_warns_once_per_fit_far_from_
     assert not est.converged_.any()  # 5 epochs, the loss still falling
 
 
+@pytest.mark.parametrize("target", ["regression", "classification"])
+def test_lbfgs_stopped_at_the_kinks_of_relu_warns_and_says_to_train_a_smooth_network(target):
+    # L-BFGS ends below 1e-7 of the initial gradient norm on tanh, and stops at 2-11 % on relu
+    # (its line search ends at a kink), where the test for stochastic solvers (10 %) passed
+    make = make_multitask_regression if target == "regression" else make_multitask_classification
+    X, y = make(n_tasks=4, n_samples=50, n_features=5, random_state=1)
+    relu = _exact(hidden_layer_sizes=(6,), activation="relu", weight_decay=0.01, max_epochs=1000).fit(X, y)
+    assert relu.converged_.all()  # L-BFGS's own criterion: the loss stopped changing
+    with pytest.warns(UserWarning, match="at the kinks of relu: for influence train a smooth network"):
+        relu.influence()
+    smooth = _exact(hidden_layer_sizes=(6,), weight_decay=0.01, max_epochs=1000).fit(X, y)
+    assert smooth.gradient_norm_[0] < 1e-6 * smooth._initial_gradient_norm[0]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*stationary")
+        smooth.influence()
+
+
 def test_influence_warns_when_training_stopped_while_improving_even_with_a_small_gradient():
     X, y = make_multitask_classification(n_tasks=3, n_samples=20, n_features=3, random_state=0)
     with pytest.warns(ConvergenceWarning, match="max_epochs=15"):
         stopped = _exact(max_epochs=15).fit(X, y)  # L-BFGS cut short
     assert not stopped.converged_[0]
-    assert stopped.gradient_norm_[0] < 0.1 * stopped._initial_gradient_norm[0]  # the gradient test passes
+    assert stopped.gradient_norm_[0] < 0.01 * stopped._initial_gradient_norm[0]  # the gradient test passes
     with pytest.warns(UserWarning, match="1 stopped at max_epochs while the loss was still improving"):
         stopped.influence()
 
@@ -727,6 +744,9 @@ class _Image(nn.Module):
         ({"hidden_layer_sizes": (3, -1)}, None, "positive integers", ValueError),
         ({"task_types": {9: "regression", 0: "ordinal"}}, None, r"got \{0: 'ordinal'\}", ValueError),
         ({"warm_start": True, "n_models": 2}, None, "cannot continue", ValueError),
+        ({"warm_start": True, "hidden_layer_sizes": (5,)}, None, "the network's layers differ", ValueError),
+        ({"warm_start": True}, "another_feature", r"the network's layers differ \(the number of features",
+         ValueError),
         ({"solver": "lbfgs"}, "huge_targets", "became inf at iteration 1", FloatingPointError),
         ({"task_types": "regression"}, "text_targets", "must be numbers", ValueError),
         ({}, "no_task_labels", "No row of X has both a task label", ValueError),
@@ -751,6 +771,8 @@ def test_bad_input_raises_and_keeps_fitted_model(params, data, match, error):
     X_bad = X.copy()
     if data == "no_task_labels":
         X_bad[:, -1] = np.nan
+    elif data == "another_feature":
+        X_bad = np.column_stack([X[:, :-1], X[:, 0], X[:, -1]])
     with warnings.catch_warnings(), pytest.raises(error, match=match):
         warnings.simplefilter("ignore", RuntimeWarning)  # the overflowing cast to float32
         est.set_params(**params).fit(X_bad, y)
@@ -792,6 +814,8 @@ def test_prediction_and_influence_errors():
         est.task_relatedness(X)
     with pytest.raises(ValueError, match="X_val has 20 rows but y_val has 19"):
         est.influence(X, y[:-1])
+    with pytest.raises(ValueError, match="Input y_val contains NaN"):  # not "classes [nan] not seen in fit"
+        est.influence(X, np.where(np.arange(len(y)) == 0, np.nan, y))
     with pytest.warns(UserWarning, match="1 validation rows belong to tasks not seen in fit"):
         with_unseen = est.influence(np.vstack([X, unseen[1:2] + [0, 0, 0, 5]]), np.append(y, y[1]))
     np.testing.assert_allclose(with_unseen, est.influence(X, y))

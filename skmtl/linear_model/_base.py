@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted, column_or_1d
 from tqdm.auto import tqdm
 
 from ..base import (
@@ -460,6 +460,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         features, labels = check_task_X(self, X_val, reset=False, input_name="X_val")
         warn_if_unlike_training(self, self._feature_spread, features, fix=TRANSFORM_X_VAL)
         y_val = column_or_1d(y_val)
+        check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val", estimator=self)
         if len(y_val) != len(features):
             raise ValueError(
                 f"X_val has {len(features)} rows but y_val has {len(y_val)}."

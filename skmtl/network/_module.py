@@ -60,15 +60,20 @@ def load_previous(net, previous, current, member):
     ``classes``; ``current`` the last three of this fit.
     """
     same = all(np.array_equal(previous[key], current[key]) for key in ("tasks", "types", "classes"))
-    try:
-        if not (same and member < len(previous["models"])):
-            raise RuntimeError("tasks, task types, classes or n_models differ")
-        net.load_state_dict(previous["models"][member].state_dict())
-    except RuntimeError as exc:
+    problem = None if same and member < len(previous["models"]) else \
+        "tasks, task types, classes or n_models differ"
+    if problem is None:
+        weights = previous["models"][member].state_dict()
+        shapes = {name: tuple(value.shape) for name, value in net.state_dict().items()}
+        if shapes != {name: tuple(value.shape) for name, value in weights.items()}:
+            problem = ("the network's layers differ (the number of features, hidden_layer_sizes or "
+                       "module changed)")
+    if problem is not None:
         raise ValueError(
-            f"warm_start=True cannot continue from the previous fit: {exc}. Refit "
+            f"warm_start=True cannot continue from the previous fit: {problem}. Refit "
             "with warm_start=False."
-        ) from exc
+        )
+    net.load_state_dict(weights)
 
 
 def check_layer_sizes(sizes):

@@ -132,9 +132,10 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         trace over its dimension), per member, the rule of kronfluence; it
         scales with the loss's curvature and keeps the solve stable when
         ``weight_decay`` is tiny. None: ``weight_decay`` alone, the curvature
-        of the fit's own penalty (the earlier default). A float:
-        that value. See :ref:`trusting-network-influence`. Read at influence
-        time.
+        of the fit's own penalty (the earlier default). A float: that value
+        in place of ``weight_decay``, not added to it (a float below
+        ``weight_decay`` leaves out part of the penalty's own curvature). See
+        :ref:`trusting-network-influence`. Read at influence time.
     record_affinity : {"lookahead", "first_order"}, default=None
         Record TAG's inter-task affinity during training (adam, sgd) in
         ``tag_affinity_``: ``"lookahead"`` is Eq. 1 of Fifty et al. (2021),
@@ -529,6 +530,9 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         self.converged_ = np.array(converged)
         self.gradient_norm_ = gradient_norms(self, self.models_)
         self._initial_gradient_norm = np.array(initial_norms)
+        self._fitted_solver = self.solver
+        self._relu_bottom = (self.module is None and self.activation == "relu"
+                             and bool(self.hidden_layer_sizes))
         if self.record_affinity:
             self.tag_affinity_ = mean_affinity(affinities)
         elif hasattr(self, "tag_affinity_"):
@@ -589,6 +593,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         features, labels = check_task_X(self, X_val, reset=False, input_name="X_val")
         warn_if_unlike_training(self, self._feature_spread, features, fix=TRANSFORM_X_VAL)
         y_val = column_or_1d(y_val)
+        check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val", estimator=self)
         if len(y_val) != len(features):
             raise ValueError(f"X_val has {len(features)} rows but y_val has {len(y_val)}.")
         row_task = encode_fitted_tasks(
