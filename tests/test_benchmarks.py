@@ -14,7 +14,10 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# script and arguments of its cheapest mode, and the optional modules it needs
+# script and arguments of its cheapest mode, and the optional modules it needs; not
+# here, as run by the tests further down: "--study noisy --defaults-only" (the true
+# class balance's test, on a built-in setting) and "--study noisy-validation
+# --defaults-only" (a table of one's own's, in worker processes too)
 SMOKE_RUNS = {
     "bench_linear speed": (
         ["bench_linear.py", "speed", "--tasks", "3", "--features", "5", "--rows", "20",
@@ -47,18 +50,12 @@ SMOKE_RUNS = {
     "selection_study paper": (
         ["selection_study.py", "--seeds", "1", "--settings", "exam-10", "--alpha", "1",
          "--steps", "", "--ratios", "0,0.1"], ["torch", "cleanlab"]),
-    "selection_study noisy": (
-        ["selection_study.py", "--study", "noisy", "--seeds", "1", "--defaults-only",
-         "--settings", "synthetic, 20% flips"], ["torch", "cleanlab"]),
     "selection_study noisy-flips": (
         ["selection_study.py", "--study", "noisy-flips", "--seeds", "1",
          "--settings", "synthetic, 20% flips"], ["torch", "cleanlab"]),
     "selection_study noisy-validation": (
         ["selection_study.py", "--study", "noisy-validation", "--seeds", "1",
          "--settings", "synthetic, 20% flips;synthetic regression, 10% outliers"], ["torch"]),
-    "selection_study noisy-validation, defaults only": (
-        ["selection_study.py", "--study", "noisy-validation", "--seeds", "1", "--defaults-only",
-         "--settings", "synthetic, 20% flips"], ["torch"]),
     "selection_study noisy-recipe": (
         ["selection_study.py", "--study", "noisy-recipe", "--seeds", "1",
          "--settings", "synthetic, 20% flips;synthetic regression, 10% outliers"], ["torch"]),
