@@ -2,13 +2,16 @@
 
 The benchmarks are not run by CI at full size; these smoke runs catch a script
 broken by a change of the library (a renamed private method, a new signature).
-Each takes under about 10 s on 2 cores, all of them together under a minute.
+Each takes under about 10 s on 2 cores, all of them together under a minute;
+each is one thread, and they run two at a time.
 """
 
+import importlib.util
 import os
 import pickle
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -71,11 +74,19 @@ SMOKE_RUNS = {
 }
 
 
-def _run(script, *args):
+def _started(script, *args):
+    """``script`` run with ``args`` in a fresh interpreter (one thread), finished."""
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, os.path.join("benchmarks", script), *args],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run([sys.executable, os.path.join("benchmarks", script), *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _run(script, *args, result=None):
+    """What ``script`` printed, run with ``args`` (or its ``result`` of :func:`_started`);
+    it must end with status 0 and print something."""
+    if result is None:
+        result = _started(script, *args)
     assert result.returncode == 0, (
         f"{script} {' '.join(args)} ended {result.returncode}:\n{result.stderr[-3000:]}")
     assert result.stdout.strip(), f"{script} printed nothing"
@@ -98,12 +109,29 @@ def _refused(*args, capsys):
     return capsys.readouterr().err
 
 
+@pytest.fixture(scope="module")
+def smoke_runs(request):
+    """The selected smoke runs whose modules are there, started two at a time as
+    the first of them is asked for: each is one thread, and CI has two cores.
+    Returns ``{name: future of its _started result}``."""
+    selected = [item.callspec.params["name"] for item in request.session.items
+                if getattr(item, "originalname", None) == "test_benchmark_runs"
+                and item.module is request.module]
+    runnable = [name for name in selected
+                if all(importlib.util.find_spec(module) for module in SMOKE_RUNS[name][1])]
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
+        yield {name: pool.submit(_started, *SMOKE_RUNS[name][0]) for name in runnable}
+    finally:
+        pool.shutdown(cancel_futures=True)  # a run not yet started where the session stops
+
+
 @pytest.mark.parametrize("name", SMOKE_RUNS)
-def test_benchmark_runs(name):
+def test_benchmark_runs(name, smoke_runs):
     (script, *args), needs = SMOKE_RUNS[name]
     for module in needs:
         pytest.importorskip(module)
-    _run(script, *args)
+    _run(script, *args, result=smoke_runs[name].result() if name in smoke_runs else None)
 
 
 @pytest.fixture(scope="module")
