@@ -35,9 +35,8 @@ INFLUENCE_SETTINGS = ("projection_dim", "soft_threshold", "influence_batch_size"
 
 #: influence warns when a member's ``gradient_norm_`` exceeds this share of its value at the
 #: start of fit: stochastic solvers rarely remove more than 90 % of it, while full-batch
-#: L-BFGS on a smooth objective ends below 1e-3 of it (float32; 1e-7 in float64), and
-#: stops at 2-11 % where relu's kinks end its line searches (tanh / logistic / relu nets of
-#: 6 hidden units on make_multitask_* data, 4 seeds; doc/network.rst, trusting influence)
+#: L-BFGS on a smooth network ends below 1e-7 of it in float64, and stops at 4-12 % where
+#: relu's kinks end its line searches (``benchmarks/bench_network.py --part loo``)
 STATIONARY_RTOL = {"adam": 0.1, "sgd": 0.1, "lbfgs": 0.01}
 
 
