@@ -785,8 +785,9 @@ def loo(args):
                 first = np.arange(len(y)) % 60 < 30
                 X, y, X_val, y_val = X[first], y[first], X[~first], y[~first]
                 full = SharedBottomNet(hidden_layer_sizes=(4,), activation=activation,
-                                       weight_decay=weight_decay, solver="lbfgs", max_epochs=2000, tol=1e-10, dtype="float64",
-                                       projection_dim=None, random_state=0, device="cpu").fit(X, y)
+                                       weight_decay=weight_decay, solver="lbfgs", max_epochs=2000,
+                                       tol=1e-10, dtype="float64", projection_dim=None,
+                                       random_state=0, device="cpu").fit(X, y)
                 left.append(full.gradient_norm_[0] / full._initial_gradient_norm[0])
                 base = task_losses(full, X_val, y_val)
                 rows = np.arange(0, len(y), 6)
