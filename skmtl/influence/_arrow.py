@@ -504,7 +504,7 @@ class ArrowHessian:
     # such systems are factorized instead.
     _WOODBURY_MIN_PIVOT = 1e-3
     # a modified task block this ill-conditioned costs the removal's solution its
-    # digits (relative error about 1e-7 at 1e9, 1e-2 at 1e11: tests/test_numerics.py)
+    # digits (relative error about 2e-7 at 1e9, 2e-5 at 1e11: tests/test_numerics.py)
     _LOSES_DIGITS = 1e10
 
     def _updated_schur_solve(self, schur, G, N, rhs):
