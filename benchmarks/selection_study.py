@@ -267,6 +267,7 @@ def candidate_models(args, classification, seed):
                 hidden_layer_sizes=tuple(args.hidden), learning_rate=args.learning_rate,
                 batch_size=256, max_epochs=args.max_epochs, weight_decay=weight_decay,
                 batch_sampling="uniform",  # RESULTS.md's figures predate batch_sampling="auto"
+                influence_damping=args.influence_damping,
                 early_stopping=True, validation_fraction=0.1, n_iter_no_change=10,
                 device="cpu", random_state=seed,
             )
@@ -484,6 +485,11 @@ def main(argv=None):
         help="net: weight decays, chosen on the validation part by every method "
              "(comma separated; default 1e-3,1e-2,1e-1)",
     )
+    parser.add_argument(
+        "--influence-damping", default="auto",
+        help="net: influence_damping of the networks ('auto', the default, or 'none' for "
+             "weight_decay alone, the setting of doc/selection.rst's network rows, or a float)",
+    )
     parser.add_argument("--max-epochs", type=int, default=200, help="net: max epochs (200)")
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="net: adam step (3e-3)")
     parser.add_argument("--settings", default=None,
@@ -631,6 +637,8 @@ def main(argv=None):
     methods = method_names(args)
     args.hidden = [int(h) for h in args.hidden.split(",") if h]
     args.weight_decay = [float(w) for w in args.weight_decay.split(",")]
+    damping = args.influence_damping.lower()
+    args.influence_damping = None if damping == "none" else damping if damping == "auto" else float(damping)
     settings = _chosen_settings(
         parser, args, SETTINGS,
         [s for s in SETTINGS if args.model == "linear" or SETTINGS[s][0] == "har"], sep=",")
