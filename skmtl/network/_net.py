@@ -219,7 +219,8 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
     gradient_norm_ : ndarray of shape (n_models,)
         Norm of the gradient of the objective at each member's fitted
         weights: 0 at a stationary point, which influence assumes; influence
-        warns when one exceeds a tenth of its value at the start of fit.
+        warns when one exceeds a tenth of its value at the start of fit (a
+        hundredth after ``solver="lbfgs"``).
     converged_ : ndarray of shape (n_models,)
         Whether each member's training stopped on its own criterion (the
         loss stopped improving, or L-BFGS's tolerance) rather than at
