@@ -263,6 +263,52 @@ def test_exact_row_influence_where_a_row_alone_holds_a_direction_in_large_units(
     assert relative_error(exact, refits) < 1e-4
 
 
+def test_exact_row_influence_where_other_rows_have_a_little_data_along_its_direction():
+    """Rows 1e-6 times smaller than the two others of their task: each large row is
+    all but alone along a direction (1 - leverage below 1e-10), where the small rows
+    still pull as much as the penalty. Taking the pull alone there (the forty-second
+    session's first form of the mend above; a fresh reader) put the effects 0.97 off
+    refits; their gradients are summed there now."""
+    rng = np.random.default_rng(2)
+    parts, ys = [], []
+    beta = rng.normal(size=4)
+    for k, n in enumerate([30, 25, 6]):
+        F = rng.normal(size=(n, 4))
+        ys.append(F @ (beta + 0.5 * rng.normal(size=4)) + 0.5 * rng.normal(size=n) + rng.normal())
+        if k == 2:
+            F[2:] *= 1e-6
+        parts.append(np.column_stack([1e3 * F, np.full(n, k)]))
+    X, y = np.vstack(parts), np.concatenate(ys)
+    refits = loo_effects(MultiTaskRidge(fit_intercept=False), X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # within the digits kept: no warning
+        exact = MultiTaskRidge(fit_intercept=False).fit(X, y).influence(method="exact")
+    assert relative_error(exact, refits) < 1e-6
+
+
+@pytest.mark.parametrize("Estimator, method", [(MultiTaskRidge, "exact"), (MultiTaskLogistic, "newton")])
+def test_removing_a_tasks_only_row_in_large_units(Estimator, method):
+    """Without its only row a task keeps the pull alone; its gradient at the fit, the
+    row's residual times features of 1e6, is the pull's only up to rounding: ridge's
+    effects were 0.99 off refits, logistic's 41.0 for 0.269 (a fresh reader)."""
+    rng = np.random.default_rng(3)
+    F = rng.normal(size=(71, 3))
+    X = np.column_stack([1e6 * F, np.repeat([0, 1, 2], [40, 30, 1])])
+    y = F @ np.array([0.8, -0.5, 0.3]) + 0.2
+    y = ((rng.uniform(size=71) < 1 / (1 + np.exp(-y))).astype(int) if Estimator is MultiTaskLogistic
+         else y + rng.normal(size=71))
+    model = Estimator().fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the other tasks' rows may warn of their own blocks
+        rows = model.influence(method=method)
+        tasks = model.task_relatedness(method=method)
+    # removing the task's only row is removing the task
+    np.testing.assert_allclose(rows[-1], tasks[2], rtol=1e-6, atol=1e-12 * np.abs(tasks).max())
+    refits = loo_effects(Estimator(), X, y, rows=[70])
+    assert abs(refits[0, 2]) > 0.1  # the effect on its own task
+    np.testing.assert_allclose(rows[-1], refits[0], rtol=1e-3, atol=1e-6 * np.abs(refits).max())
+
+
 @pytest.mark.parametrize("alpha, scale", [(1e-12, 1.0), (1.0, 1e6)])
 def test_exact_row_influence_warns_where_it_loses_its_digits(alpha, scale):
     """Further out (condition numbers of the modified blocks of 1e13, relative

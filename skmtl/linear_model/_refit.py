@@ -146,7 +146,10 @@ class RefitEffectsMixin:
         if weight >= 1.0 - 1e-12:  # the task's only row: its data term vanishes
             base, c = two_alpha_eye, 0.0
             factors = np.zeros((len(rows), H.d_task, 1))
-            rhs = np.broadcast_to(self._fitted_terms()[1][task], (len(rows), H.d_task))
+            # minus the new gradient, the pull's alone: the task's gradient at the fit holds the
+            # same number only up to the rounding of the row's residual, which the pull's
+            # curvature alone would divide
+            rhs = np.broadcast_to(self._pull(task).ravel(), (len(rows), H.d_task))
         else:
             c = 1.0 / (1.0 - weight)
             base = c * (H.task_blocks[task] - two_alpha_eye) + two_alpha_eye
@@ -155,7 +158,7 @@ class RefitEffectsMixin:
             rhs = c * u
         scales = np.full(factors.shape[::2], c * weight)
         if c:
-            rhs = self._penalty_gradient_alone(task, rows, rhs)
+            rhs = self._gradient_alone(task, rows, rhs, c)
         lone = self._lone_directions()[rows]
         if lone.any():
             factors, scales, rhs = self._pin_lone_directions(task, lone, factors, scales, rhs)
@@ -231,24 +234,38 @@ class RefitEffectsMixin:
             self._cache["alone in task"] = out
         return self._cache["alone in task"]
 
-    def _penalty_gradient_alone(self, task, rows, rhs):
-        """``rhs`` (minus the gradient of the objective without row ``i`` at the fit)
-        with its component along ``p_i`` (:meth:`_alone_in_task`) from the penalty alone.
+    def _pull(self, task):
+        """Minus the gradient of task ``task``'s pull toward the shared vector,
+        ``-2 alpha (theta_k - beta)``, of shape ``(n_out, d)``."""
+        return -2.0 * self._penalty[0] * (self._theta[task] - self._beta)
 
-        Without the row no data of its task acts along ``p_i``, so there only the
-        pull toward the shared vector does: ``-2 alpha (theta_k - beta) . p_i``.
-        ``c u_i`` holds that number only where the fit is exactly stationary:
-        along ``p_i`` it is the row's residual times its features, whose rounding,
-        harmless under the row's curvature, is divided by the pull's once the row
-        is gone (0.1 of the effects in units of 1e5, tests/test_numerics.py).
+    def _gradient_alone(self, task, rows, rhs, c):
+        """``rhs`` (minus the gradient of the objective without row ``i`` at the fit)
+        with its component along ``p_i`` (:meth:`_alone_in_task`) summed from the
+        task's other rows and the pull.
+
+        ``c u_i`` is that gradient only where the fit is exactly stationary: along
+        ``p_i`` it is the row's residual times its features, whose rounding,
+        harmless under the row's curvature, is divided by the little curvature
+        left there once the row is gone (0.1 of the effects in units of 1e5,
+        tests/test_numerics.py). The other rows have (almost) no data along
+        ``p_i``, so their sum carries no such term.
         """
         alone = self._alone_in_task()[rows]
         if not alone.any():
             return rhs
+        members = np.flatnonzero((self._row_task == task) & (self._weights > 0))
+        Z = self._Z[members]
+        share = self._weights[members] / self._weights[members].sum()
+        slopes = share[:, None] * self.loss_.gradient(Z @ self._theta[task].T, self._Y[members])
+        along = Z @ alone.T  # (n_k, m): each member's data along each p_i
+        at = np.minimum(np.searchsorted(members, rows), len(members) - 1)
+        own = members[at] == rows
+        along[at[own], np.flatnonzero(own)] = 0.0  # without the row itself
+        target = -c * (slopes.T @ along).T + np.einsum("cp,mp->mc", self._pull(task), alone)
         n_out, d = self._theta.shape[1:]
-        pull = -2.0 * self._penalty[0] * (self._theta[task] - self._beta)  # (n_out, d)
         rhs = rhs.reshape(len(rows), n_out, d)
-        excess = np.einsum("mcp,mp->mc", rhs, alone) - np.einsum("cp,mp->mc", pull, alone)
+        excess = np.einsum("mcp,mp->mc", rhs, alone) - target
         return (rhs - excess[:, :, None] * alone[:, None, :]).reshape(len(rows), n_out * d)
 
     def _pin_lone_directions(self, task, lone, factors, scales, rhs):
