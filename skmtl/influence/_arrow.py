@@ -556,9 +556,18 @@ class ArrowHessian:
         own = self.task_shared_blocks
         own = own if own.ndim == 2 else own[task]
         cross = self.cross_blocks[task]
-        schur = self.schur_ + cross.T @ self.coupling_[task] - own
+        kept, added = self.schur_, cross.T @ self.coupling_[task]
+        schur = kept + added - own
         if added_shared_curvature is not None:
             schur = schur + ops.asarray(added_shared_curvature)
+        # the sum rounds to eps times its terms, which the solve divides by its smallest pivot
+        terms = sum(ops.einsum("bc,bc->", block, block) ** 0.5 for block in (kept, added, own))
+        if terms > self._LOSES_DIGITS * ops.smallest_singular_values(schur[None])[0]:
+            warnings.warn(
+                f"Removing task {task} leaves the shared block a Schur complement over 1e10 times "
+                "smaller than the blocks it is summed from (features in large or tiny units, "
+                "a tiny alpha or shared_alpha): its exact removal effects lose digits. Standardize "
+                "the features; skmtl.inspection.loto_effects refits instead.", UserWarning)
         try:
             factor = ops.cholesky(schur[None], "Schur complement without the task")[0]
         except np.linalg.LinAlgError as exc:
