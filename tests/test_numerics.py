@@ -341,10 +341,11 @@ def test_exact_task_removal_where_a_task_alone_spans_directions(sizes, scale):
     assert relative_error(model.task_relatedness(X_val, y_val, method="exact"), refits) < 2e-5
 
 
-def test_exact_task_removal_warns_where_the_schur_complement_cancels():
+def test_exact_removal_warns_where_the_schur_complement_cancels():
     """Features in units of 1e-6 with shared_alpha=0: the Schur complement without a
-    task is the sum of blocks 1e12 times larger that nearly cancel, and the task
-    effects were 1.7e-4 off refits without a word (a fresh reader)."""
+    task (or with its rows reweighted) is the sum of blocks 1e12 times larger that
+    nearly cancel, and the effects were 1.7e-4 (tasks) and 5.4e-5 (rows) off refits
+    without a word (a fresh reader)."""
     rng = np.random.default_rng(3)
     parts, ys = [], []
     for k, n in enumerate([30, 25, 20]):
@@ -355,10 +356,13 @@ def test_exact_task_removal_warns_where_the_schur_complement_cancels():
     model = MultiTaskRidge(shared_alpha=0.0).fit(X, y)
     with pytest.warns(UserWarning, match="Removing task 0 leaves the shared block .* lose digits"):
         model.task_relatedness(method="exact")
+    with pytest.warns(UserWarning, match="Removing rows of task 0 leaves the shared block"):
+        model.influence(method="exact")  # 5.4e-5 off refits
     standardized = MultiTaskRidge(shared_alpha=0.0).fit(np.column_stack([1e6 * X[:, :-1], X[:, -1]]), y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         standardized.task_relatedness(method="exact")
+        standardized.influence(method="exact")
 
 
 def test_a_task_removal_that_cannot_be_factorized_says_what_to_do():

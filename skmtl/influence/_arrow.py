@@ -456,6 +456,8 @@ class ArrowHessian:
         # Schur complement with block `task` replaced by base_block
         base_coupling = base_inv @ cross
         schur = self.schur_ + cross.T @ (self.coupling_[task] - base_coupling)
+        self._warn_if_cancelled(schur, (self.schur_, cross.T @ self.coupling_[task], cross.T @ base_coupling),
+                                f"Removing rows of task {task}")
         # (base - F S F^T)^-1 = base^-1 + U N U^T, U = base^-1 F, N = (I - S F^T U)^-1 S
         U = ops.einsum("ts,msr->mtr", base_inv, factors)
         small = ops.eye(r) - s[:, :, None] * ops.einsum("mtr,mtq->mrq", factors, U)
@@ -506,6 +508,20 @@ class ArrowHessian:
     # a modified task block this ill-conditioned costs the removal's solution its
     # digits (relative error about 2e-7 at 1e9, 2e-5 at 1e11: tests/test_numerics.py)
     _LOSES_DIGITS = 1e10
+
+    def _warn_if_cancelled(self, schur, blocks, removing):
+        """Warn where ``schur``, the sum of ``blocks``, is over ``_LOSES_DIGITS`` times
+        smaller than they are: the sum rounds to eps times its terms, which the
+        solve divides by its smallest pivot."""
+        ops = self._ops
+        terms = sum(ops.einsum("bc,bc->", block, block) ** 0.5 for block in blocks)
+        if terms > self._LOSES_DIGITS * ops.smallest_singular_values(schur[None])[0]:
+            warnings.warn(
+                f"{removing} leaves the shared block a Schur complement over 1e10 times smaller "
+                "than the blocks it is summed from (features in large or tiny units, a tiny "
+                "alpha or shared_alpha): its exact removal effects lose digits. Standardize the "
+                "features; skmtl.inspection.loo_effects and loto_effects refit instead.",
+                UserWarning)
 
     def _updated_schur_solve(self, schur, G, N, rhs):
         """Solve ``(schur - G_i N_i G_i^T) x_i = rhs_i`` for every system ``i``."""
@@ -560,14 +576,7 @@ class ArrowHessian:
         schur = kept + added - own
         if added_shared_curvature is not None:
             schur = schur + ops.asarray(added_shared_curvature)
-        # the sum rounds to eps times its terms, which the solve divides by its smallest pivot
-        terms = sum(ops.einsum("bc,bc->", block, block) ** 0.5 for block in (kept, added, own))
-        if terms > self._LOSES_DIGITS * ops.smallest_singular_values(schur[None])[0]:
-            warnings.warn(
-                f"Removing task {task} leaves the shared block a Schur complement over 1e10 times "
-                "smaller than the blocks it is summed from (features in large or tiny units, "
-                "a tiny alpha or shared_alpha): its exact removal effects lose digits. Standardize "
-                "the features; skmtl.inspection.loto_effects refits instead.", UserWarning)
+        self._warn_if_cancelled(schur, (kept, added, own), f"Removing task {task}")
         try:
             factor = ops.cholesky(schur[None], "Schur complement without the task")[0]
         except np.linalg.LinAlgError as exc:
