@@ -456,8 +456,9 @@ class ArrowHessian:
         # Schur complement with block `task` replaced by base_block
         base_coupling = base_inv @ cross
         schur = self.schur_ + cross.T @ (self.coupling_[task] - base_coupling)
-        self._warn_if_cancelled(schur, (self.schur_, cross.T @ self.coupling_[task], cross.T @ base_coupling),
-                                f"Removing rows of task {task}")
+        schur_chol = ops.cholesky(schur[None], "Schur complement")[0]
+        self._warn_if_cancelled(schur, schur_chol, (self.schur_, cross.T @ self.coupling_[task],
+                                                    cross.T @ base_coupling), f"Removing rows of task {task}")
         # (base - F S F^T)^-1 = base^-1 + U N U^T, U = base^-1 F, N = (I - S F^T U)^-1 S
         U = ops.einsum("ts,msr->mtr", base_inv, factors)
         small = ops.eye(r) - s[:, :, None] * ops.einsum("mtr,mtq->mrq", factors, U)
@@ -493,7 +494,7 @@ class ArrowHessian:
         shared_b = -own_rhs @ cross
         if shared_rhs is not None:
             shared_b = shared_b + ops.asarray(shared_rhs)
-        shared = self._updated_schur_solve(schur, G, N, shared_b)
+        shared = self._updated_schur_solve(schur, schur_chol, G, N, shared_b)
         if direct_inv is not None:  # their Schur complements from the inverted blocks
             direct_schur = self.schur_ + cross.T @ self.coupling_[task] - ops.einsum(
                 "tb,mts,sc->mbc", cross, direct_inv, cross)
@@ -509,13 +510,14 @@ class ArrowHessian:
     # digits (relative error about 2e-7 at 1e9, 2e-5 at 1e11: tests/test_numerics.py)
     _LOSES_DIGITS = 1e10
 
-    def _warn_if_cancelled(self, schur, blocks, removing):
-        """Warn where ``schur``, the sum of ``blocks``, is over ``_LOSES_DIGITS`` times
-        smaller than they are: the sum rounds to eps times its terms, which the
-        solve divides by its smallest pivot."""
+    def _warn_if_cancelled(self, schur, schur_chol, blocks, removing):
+        """Warn where ``schur`` (lower Cholesky factor ``schur_chol``), the sum of
+        ``blocks``, is over ``_LOSES_DIGITS`` times smaller than they are: the sum
+        rounds to eps times its terms, which the solve divides by its smallest
+        eigenvalue."""
         ops = self._ops
         terms = sum(ops.einsum("bc,bc->", block, block) ** 0.5 for block in blocks)
-        if terms > self._LOSES_DIGITS * ops.smallest_singular_values(schur[None])[0]:
+        if terms > self._LOSES_DIGITS * ops.smallest_eigenvalue_bound(schur, schur_chol):
             warnings.warn(
                 f"{removing} leaves the shared block a Schur complement over 1e10 times smaller "
                 "than the blocks it is summed from (features in large or tiny units, a tiny "
@@ -523,10 +525,10 @@ class ArrowHessian:
                 "features; skmtl.inspection.loo_effects and loto_effects refit instead.",
                 UserWarning)
 
-    def _updated_schur_solve(self, schur, G, N, rhs):
-        """Solve ``(schur - G_i N_i G_i^T) x_i = rhs_i`` for every system ``i``."""
+    def _updated_schur_solve(self, schur, schur_chol, G, N, rhs):
+        """Solve ``(schur - G_i N_i G_i^T) x_i = rhs_i`` for every system ``i``
+        (``schur_chol``: the lower Cholesky factor of ``schur``)."""
         ops = self._ops
-        schur_chol = ops.cholesky(schur[None], "Schur complement")[0]
         m, d_shared, r = G.shape
         P = ops.cho_solve(schur_chol, G.swapaxes(0, 1).reshape(d_shared, m * r))
         P = P.reshape(d_shared, m, r).swapaxes(0, 1)
@@ -576,7 +578,6 @@ class ArrowHessian:
         schur = kept + added - own
         if added_shared_curvature is not None:
             schur = schur + ops.asarray(added_shared_curvature)
-        self._warn_if_cancelled(schur, (kept, added, own), f"Removing task {task}")
         try:
             factor = ops.cholesky(schur[None], "Schur complement without the task")[0]
         except np.linalg.LinAlgError as exc:
@@ -586,4 +587,5 @@ class ArrowHessian:
                 "penalty and rounding: standardize the features, or measure the removal with "
                 "skmtl.inspection.loto_effects."
             ) from exc
+        self._warn_if_cancelled(schur, factor, (kept, added, own), f"Removing task {task}")
         return ops.cho_solve(factor, ops.asarray(shared_rhs))
