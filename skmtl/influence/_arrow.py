@@ -455,10 +455,11 @@ class ArrowHessian:
         cross = self.cross_blocks[task]
         # Schur complement with block `task` replaced by base_block
         base_coupling = base_inv @ cross
-        schur = self.schur_ + cross.T @ (self.coupling_[task] - base_coupling)
+        task_part, base_part = cross.T @ self.coupling_[task], cross.T @ base_coupling
+        schur = self.schur_ + task_part - base_part
         schur_chol = ops.cholesky(schur[None], "Schur complement")[0]
-        self._warn_if_cancelled(schur, schur_chol, (self.schur_, cross.T @ self.coupling_[task],
-                                                    cross.T @ base_coupling), f"Removing rows of task {task}")
+        self._warn_if_cancelled(schur, schur_chol, (self.schur_, task_part, base_part),
+                                f"Removing rows of task {task}")
         # (base - F S F^T)^-1 = base^-1 + U N U^T, U = base^-1 F, N = (I - S F^T U)^-1 S
         U = ops.einsum("ts,msr->mtr", base_inv, factors)
         small = ops.eye(r) - s[:, :, None] * ops.einsum("mtr,mtq->mrq", factors, U)
