@@ -286,6 +286,21 @@ def test_exact_row_influence_where_other_rows_have_a_little_data_along_its_direc
     assert relative_error(exact, refits) < 1e-6
 
 
+def test_a_row_alone_in_a_large_task_along_a_feature_only_it_has():
+    """A category met in one row of a task of 300 (a one-hot column): that row alone
+    holds a direction, among many that do not; its effects against refits."""
+    rng = np.random.default_rng(1)
+    F = rng.normal(size=(900, 5))
+    rare = np.zeros(900)
+    rare[17] = 1.0
+    X = np.column_stack([F, rare, np.repeat(range(3), 300)])
+    y = F @ rng.normal(size=5) + 2.0 * rare + rng.normal(size=900)
+    model = MultiTaskRidge().fit(X, y)
+    rows = [17, 18, 400]
+    np.testing.assert_allclose(model.influence(method="exact")[rows],
+                               loo_effects(MultiTaskRidge(), X, y, rows=rows), rtol=1e-8, atol=1e-14)
+
+
 @pytest.mark.parametrize("Estimator, method", [(MultiTaskRidge, "exact"), (MultiTaskLogistic, "newton")])
 def test_removing_a_tasks_only_row_in_large_units(Estimator, method):
     """Without its only row a task keeps the pull alone; its gradient at the fit, the

@@ -252,21 +252,22 @@ class RefitEffectsMixin:
         ``p_i``, so their sum carries no such term.
         """
         alone = self._alone_in_task()[rows]
-        if not alone.any():
+        lone = np.flatnonzero(alone.any(axis=1))  # at most as many as the task's coefficients
+        if not len(lone):
             return rhs
+        alone = alone[lone]
         members = np.flatnonzero((self._row_task == task) & (self._weights > 0))
         Z = self._Z[members]
         share = self._weights[members] / self._weights[members].sum()
         slopes = share[:, None] * self.loss_.gradient(Z @ self._theta[task].T, self._Y[members])
         along = Z @ alone.T  # (n_k, m): each member's data along each p_i
-        at = np.minimum(np.searchsorted(members, rows), len(members) - 1)
-        own = members[at] == rows
-        along[at[own], np.flatnonzero(own)] = 0.0  # without the row itself
+        along[np.searchsorted(members, rows[lone]), np.arange(len(lone))] = 0.0  # without the row itself
         target = -c * (slopes.T @ along).T + np.einsum("cp,mp->mc", self._pull(task), alone)
         n_out, d = self._theta.shape[1:]
-        rhs = rhs.reshape(len(rows), n_out, d)
-        excess = np.einsum("mcp,mp->mc", rhs, alone) - target
-        return (rhs - excess[:, :, None] * alone[:, None, :]).reshape(len(rows), n_out * d)
+        rhs = rhs.reshape(len(rows), n_out, d).copy()
+        excess = np.einsum("mcp,mp->mc", rhs[lone], alone) - target
+        rhs[lone] -= excess[:, :, None] * alone[:, None, :]
+        return rhs.reshape(len(rows), n_out * d)
 
     def _pin_lone_directions(self, task, lone, factors, scales, rhs):
         """Add ``(lam / 2) (q_i . theta_k)^2`` per output to the objective without row ``i``.
