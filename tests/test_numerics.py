@@ -268,7 +268,7 @@ def test_exact_row_influence_where_other_rows_have_a_little_data_along_its_direc
     all but alone along a direction (1 - leverage below 1e-10), where the small rows
     still pull as much as the penalty. Taking the pull alone there (the forty-second
     session's first form of the mend above; a fresh reader) put the effects 0.97 off
-    refits; their gradients are summed there now."""
+    refits."""
     rng = np.random.default_rng(2)
     parts, ys = [], []
     beta = rng.normal(size=4)
@@ -283,6 +283,28 @@ def test_exact_row_influence_where_other_rows_have_a_little_data_along_its_direc
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # within the digits kept: no warning
         exact = MultiTaskRidge(fit_intercept=False).fit(X, y).influence(method="exact")
+    assert relative_error(exact, refits) < 1e-6
+
+
+def test_exact_row_influence_beside_rows_of_tiny_weight():
+    """Rows weighing 1e-8 beside two rows weighing 1 in a task of 6 rows for 5
+    coefficients, units of 1e4: without one of the two, its direction is held by the
+    tiny rows and the pull, and the fit's gradient (rounding) taken as zero left the
+    effects 1.6e-2 off refits, checked by a 60-digit solve (a fresh reader)."""
+    rng = np.random.default_rng(1)
+    parts, ys = [], []
+    beta = rng.normal(size=4)
+    for k, n in enumerate([30, 25, 6]):
+        F = rng.normal(size=(n, 4))
+        ys.append(F @ (beta + 0.5 * rng.normal(size=4)) + 0.5 * rng.normal(size=n) + rng.normal())
+        parts.append(np.column_stack([1e4 * F, np.full(n, k)]))
+    X, y = np.vstack(parts), np.concatenate(ys)
+    weights = np.ones(len(y))
+    weights[57:61] = 1e-8
+    refits = loo_effects(MultiTaskRidge(), X, y, sample_weight=weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # within the digits kept: no warning
+        exact = MultiTaskRidge().fit(X, y, sample_weight=weights).influence(method="exact")
     assert relative_error(exact, refits) < 1e-6
 
 

@@ -146,10 +146,7 @@ class RefitEffectsMixin:
         if weight >= 1.0 - 1e-12:  # the task's only row: its data term vanishes
             base, c = two_alpha_eye, 0.0
             factors = np.zeros((len(rows), H.d_task, 1))
-            # minus the new gradient, the pull's alone: the task's gradient at the fit holds the
-            # same number only up to the rounding of the row's residual, which the pull's
-            # curvature alone would divide
-            rhs = np.broadcast_to(self._pull(task).ravel(), (len(rows), H.d_task))
+            rhs = np.broadcast_to(self._fitted_terms()[1][task], (len(rows), H.d_task))
         else:
             c = 1.0 / (1.0 - weight)
             base = c * (H.task_blocks[task] - two_alpha_eye) + two_alpha_eye
@@ -157,12 +154,18 @@ class RefitEffectsMixin:
             factors = self._hessian_factors(eta, self._Y[rows], Zr)
             rhs = c * u
         scales = np.full(factors.shape[::2], c * weight)
-        if c:
-            rhs = self._gradient_alone(task, rows, rhs, c)
+        shared_rhs = None
+        if weight > 0:
+            # the step from the fit as it is, not from an exact optimum: the fit's gradient,
+            # rounding where a row's curvature dwarfs the rest, is divided by what is left
+            # once the row is gone (0.1 of the effects in units of 1e5, tests/test_numerics.py)
+            task_grad, shared_grad = self._gradient(self._fitted_terms()[1], self._theta, self._beta)
+            rhs = rhs - task_grad[task]
+            shared_rhs = np.broadcast_to(-shared_grad, (len(rows), len(shared_grad)))
         lone = self._lone_directions()[rows]
         if lone.any():
             factors, scales, rhs = self._pin_lone_directions(task, lone, factors, scales, rhs)
-        own, shared = H.low_rank_task_step(task, base, factors, scales, rhs)
+        own, shared = H.low_rank_task_step(task, base, factors, scales, rhs, shared_rhs)
         return self._effects_from_steps(val, task, own, shared, empty)
 
     def _fitted_row_space(self):
@@ -221,53 +224,6 @@ class RefitEffectsMixin:
         pins = np.kron(np.eye(self._theta.shape[1]), lone)  # per output, in the (output, feature) order
         curvature = lam * pins @ pins.T
         return shared_rhs - curvature @ self._beta.ravel(), curvature
-
-    def _alone_in_task(self):
-        """Unit vector ``p_i`` along which fitted row ``i`` alone has data among the
-        rows of its task (zero if none): with fewer rows than coefficients in a
-        task, every row has one."""
-        if "alone in task" not in self._cache:
-            fitted = np.flatnonzero((self._row_task >= 0) & (self._weights > 0))
-            out = np.zeros_like(self._Z)
-            for _, members in task_groups(self._row_task[fitted], len(self.tasks_)):
-                out[fitted[members]] = _rows_alone(self._Z[fitted[members]])
-            self._cache["alone in task"] = out
-        return self._cache["alone in task"]
-
-    def _pull(self, task):
-        """Minus the gradient of task ``task``'s pull toward the shared vector,
-        ``-2 alpha (theta_k - beta)``, of shape ``(n_out, d)``."""
-        return -2.0 * self._penalty[0] * (self._theta[task] - self._beta)
-
-    def _gradient_alone(self, task, rows, rhs, c):
-        """``rhs`` (minus the gradient of the objective without row ``i`` at the fit)
-        with its component along ``p_i`` (:meth:`_alone_in_task`) summed from the
-        task's other rows and the pull.
-
-        ``c u_i`` is that gradient only where the fit is exactly stationary: along
-        ``p_i`` it is the row's residual times its features, whose rounding,
-        harmless under the row's curvature, is divided by the little curvature
-        left there once the row is gone (0.1 of the effects in units of 1e5,
-        tests/test_numerics.py). The other rows have (almost) no data along
-        ``p_i``, so their sum carries no such term.
-        """
-        alone = self._alone_in_task()[rows]
-        lone = np.flatnonzero(alone.any(axis=1))  # at most as many as the task's coefficients
-        if not len(lone):
-            return rhs
-        alone = alone[lone]
-        members = np.flatnonzero((self._row_task == task) & (self._weights > 0))
-        Z = self._Z[members]
-        share = self._weights[members] / self._weights[members].sum()
-        slopes = share[:, None] * self.loss_.gradient(Z @ self._theta[task].T, self._Y[members])
-        along = Z @ alone.T  # (n_k, m): each member's data along each p_i
-        along[np.searchsorted(members, rows[lone]), np.arange(len(lone))] = 0.0  # without the row itself
-        target = -c * (slopes.T @ along).T + np.einsum("cp,mp->mc", self._pull(task), alone)
-        n_out, d = self._theta.shape[1:]
-        rhs = rhs.reshape(len(rows), n_out, d).copy()
-        excess = np.einsum("mcp,mp->mc", rhs[lone], alone) - target
-        rhs[lone] -= excess[:, :, None] * alone[:, None, :]
-        return rhs.reshape(len(rows), n_out * d)
 
     def _pin_lone_directions(self, task, lone, factors, scales, rhs):
         """Add ``(lam / 2) (q_i . theta_k)^2`` per output to the objective without row ``i``.
