@@ -263,22 +263,28 @@ def test_exact_row_influence_where_a_row_alone_holds_a_direction_in_large_units(
     assert relative_error(exact, refits) < 1e-4
 
 
-def test_exact_row_influence_where_other_rows_have_a_little_data_along_its_direction():
-    """Rows 1e-6 times smaller than the two others of their task: each large row is
-    all but alone along a direction (1 - leverage below 1e-10), where the small rows
-    still pull as much as the penalty. Taking the pull alone there (the forty-second
-    session's first form of the mend above; a fresh reader) put the effects 0.97 off
-    refits."""
-    rng = np.random.default_rng(2)
+def _three_tasks_with_a_small_one(seed, units, shrink_last_rows=1.0):
+    """Tasks of 30, 25 and 6 rows, 4 features in ``units``; the small task's last 4 rows
+    scaled by ``shrink_last_rows``."""
+    rng = np.random.default_rng(seed)
     parts, ys = [], []
     beta = rng.normal(size=4)
     for k, n in enumerate([30, 25, 6]):
         F = rng.normal(size=(n, 4))
         ys.append(F @ (beta + 0.5 * rng.normal(size=4)) + 0.5 * rng.normal(size=n) + rng.normal())
         if k == 2:
-            F[2:] *= 1e-6
-        parts.append(np.column_stack([1e3 * F, np.full(n, k)]))
-    X, y = np.vstack(parts), np.concatenate(ys)
+            F[2:] *= shrink_last_rows
+        parts.append(np.column_stack([units * F, np.full(n, k)]))
+    return np.vstack(parts), np.concatenate(ys)
+
+
+def test_exact_row_influence_where_other_rows_have_a_little_data_along_its_direction():
+    """Rows 1e-6 times smaller than the two others of their task: each large row is
+    all but alone along a direction (1 - leverage below 1e-10), where the small rows
+    still pull as much as the penalty. Taking the pull alone there (the forty-second
+    session's first form of the mend above; a fresh reader) put the effects 0.97 off
+    refits."""
+    X, y = _three_tasks_with_a_small_one(seed=2, units=1e3, shrink_last_rows=1e-6)
     refits = loo_effects(MultiTaskRidge(fit_intercept=False), X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # within the digits kept: no warning
@@ -291,14 +297,7 @@ def test_exact_row_influence_beside_rows_of_tiny_weight():
     coefficients, units of 1e4: without one of the two, its direction is held by the
     tiny rows and the pull, and the fit's gradient (rounding) taken as zero left the
     effects 1.6e-2 off refits, checked by a 60-digit solve (a fresh reader)."""
-    rng = np.random.default_rng(1)
-    parts, ys = [], []
-    beta = rng.normal(size=4)
-    for k, n in enumerate([30, 25, 6]):
-        F = rng.normal(size=(n, 4))
-        ys.append(F @ (beta + 0.5 * rng.normal(size=4)) + 0.5 * rng.normal(size=n) + rng.normal())
-        parts.append(np.column_stack([1e4 * F, np.full(n, k)]))
-    X, y = np.vstack(parts), np.concatenate(ys)
+    X, y = _three_tasks_with_a_small_one(seed=1, units=1e4)
     weights = np.ones(len(y))
     weights[57:61] = 1e-8
     refits = loo_effects(MultiTaskRidge(), X, y, sample_weight=weights)
