@@ -153,7 +153,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
         with blas_threads_for_blocks(Z.shape[1] * Y_all.shape[1]):
             with tqdm(desc=f"{type(self).__name__} Newton steps", unit="step",
                       disable=not self.verbose) as progress:
-                theta, beta, self.n_iter_ = self._newton(
+                theta, beta, self.n_iter_, self._converged = self._newton(
                     Z, Y_all, row_task, weights, len(tasks), Y_all.shape[1],
                     start=self._warm_start(previous), progress=progress,
                 )
@@ -340,7 +340,8 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
 
     def _newton(self, Z, Y, row_task, weights, n_tasks, n_out, start=None, progress=None):
         """Damped Newton iterations from :meth:`_initial_coefficients` (or ``start = (theta, beta)``);
-        ``progress``, a tqdm bar, counts them."""
+        ``progress``, a tqdm bar, counts them. Returns the coefficients, the iterations
+        run and whether they converged."""
         if start is None:
             start = self._initial_coefficients(Z, Y, row_task, weights, n_tasks, n_out)
         theta, beta = start
@@ -371,7 +372,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
             # relative for large losses, never to an objective the step blew up
             scale = min(abs(before), abs(value)) if np.isfinite(value) else abs(before)
             if decrement / 2 <= self.tol * max(1.0, scale):
-                return new_theta, new_beta, it
+                return new_theta, new_beta, it, True
             if not value <= before - 1e-4 * t * decrement:  # the line search found no decrease
                 warnings.warn(
                     f"{type(self).__name__} stopped after {it} Newton iterations: no step along "
@@ -380,7 +381,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
                     "very large units can cause this: rescale them, or increase alpha.",
                     ConvergenceWarning,
                 )
-                return theta, beta, it
+                return theta, beta, it, False
             theta, beta = new_theta, new_beta
             losses, grads, hess = new_losses, new_grads, new_hess
         warnings.warn(
@@ -389,7 +390,7 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
             "Increase max_iter, or increase alpha.",
             ConvergenceWarning,
         )
-        return theta, beta, self.max_iter
+        return theta, beta, self.max_iter, False
 
     def _initial_coefficients(self, Z, Y, row_task, weights, n_tasks, n_out):
         """Where Newton starts: zero coefficients (task and shared)."""

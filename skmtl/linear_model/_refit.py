@@ -155,11 +155,14 @@ class RefitEffectsMixin:
             rhs = c * u
         scales = np.full(factors.shape[::2], c * weight)
         shared_rhs = None
-        if weight > 0:
+        if weight > 0 and self._converged:
             # the step from the fit as it is, not from an exact optimum: the fit's gradient,
             # rounding where a row's curvature dwarfs the rest, is divided by what is left
-            # once the row is gone (0.1 of the effects in units of 1e5, tests/test_numerics.py)
-            task_grad, shared_grad = self._gradient(self._fitted_terms()[1], self._theta, self._beta)
+            # once the row is gone (0.1 of the effects in units of 1e5, tests/test_numerics.py);
+            # a fit cut short keeps the step from where it would have ended (its gradient
+            # there is no rounding, and every row's effect would carry it)
+            task_grad, shared_grad = self._cached("fit gradient", lambda: self._gradient(
+                self._fitted_terms()[1], self._theta, self._beta))
             rhs = rhs - task_grad[task]
             shared_rhs = np.broadcast_to(-shared_grad, (len(rows), len(shared_grad)))
         lone = self._lone_directions()[rows]
@@ -277,7 +280,7 @@ class RefitEffectsMixin:
             t, _, theta, new_beta = _backtrack(at, value, shared_grad @ step)
         if t < 1.0:
             weights = np.where(self._row_task == k, 0.0, self._weights)
-            theta, new_beta, _ = self._newton(
+            theta, new_beta, _, _ = self._newton(
                 self._Z, self._Y, self._row_task, weights, n_tasks, self._theta.shape[1],
                 start=(theta, new_beta),
             )
