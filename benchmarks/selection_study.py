@@ -259,6 +259,19 @@ def run_cleanlab(models, data, classification, seed):
     return best[1:]  # test score, share flagged, removed rows, model index
 
 
+def _damping(text):
+    """``--influence-damping``: 'auto', 'none' or a positive float."""
+    if text.lower() in ("auto", "none"):
+        return None if text.lower() == "none" else "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 'auto', 'none' or a positive number")
+    return value
+
+
 def candidate_models(args, classification, seed):
     """The models every method chooses from on the validation part."""
     if args.model == "net":
@@ -486,7 +499,7 @@ def main(argv=None):
              "(comma separated; default 1e-3,1e-2,1e-1)",
     )
     parser.add_argument(
-        "--influence-damping", default="auto",
+        "--influence-damping", default="auto", type=_damping,
         help="net: influence_damping of the networks ('auto', the default, or 'none' for "
              "weight_decay alone, the setting of doc/selection.rst's network rows, or a float)",
     )
@@ -637,8 +650,6 @@ def main(argv=None):
     methods = method_names(args)
     args.hidden = [int(h) for h in args.hidden.split(",") if h]
     args.weight_decay = [float(w) for w in args.weight_decay.split(",")]
-    damping = args.influence_damping.lower()
-    args.influence_damping = None if damping == "none" else damping if damping == "auto" else float(damping)
     settings = _chosen_settings(
         parser, args, SETTINGS,
         [s for s in SETTINGS if args.model == "linear" or SETTINGS[s][0] == "har"], sep=",")

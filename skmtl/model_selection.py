@@ -264,11 +264,13 @@ def _holdout_mask(task, cls, test_size, rng):
     # a share of the rows that can be held out: counting the others would take
     # more than its share from each task
     if isinstance(test_size, numbers.Integral):
-        if test_size >= len(order):
+        most = len(order) - len(np.unique(task[order]))  # every task keeps a training row
+        if test_size > most:
             raise ValueError(
-                f"test_size={test_size} rows is not fewer than the {len(order)} rows that can be "
-                "held out (rows alone in their task or with a missing task label always stay in "
-                "the training part); pass fewer rows, or a share as a float in (0, 1)."
+                f"test_size={test_size} rows is more than the {most} that can be held out while "
+                "every task keeps a training row (rows alone in their task or with a missing "
+                "task label always stay in the training part); pass fewer rows, or a share as a "
+                "float in (0, 1)."
             )
         n_test = int(test_size)
     else:

@@ -255,8 +255,12 @@ def test_test_size_as_a_count_of_rows_and_a_seed_without_shuffle():
         assert len(test) == 30
     assert np.array_equal(task_train_test_split(X, y, test_size=60, random_state=1)[1],
                           task_train_test_split(X, y, test_size=0.2, random_state=1)[1])
-    with pytest.raises(ValueError, match="test_size=300 rows is not fewer than the 300 rows"):
-        task_train_test_split(X, y, test_size=300)
+    with pytest.raises(ValueError, match="test_size=298 rows is more than the 297 that can be held out"):
+        task_train_test_split(X, y, test_size=298)
+    assert len(task_train_test_split(X, y, test_size=297, random_state=0)[1]) == 297
+    pairs = np.column_stack([np.arange(20.0), np.repeat(np.arange(10.0), 2)])  # 10 tasks of 2 rows
+    with pytest.raises(ValueError, match="test_size=15 rows is more than the 10"):
+        next(TaskShuffleSplit(1, test_size=15, random_state=0).split(pairs))
     with pytest.raises(ValueError, match="test_size"):
         TaskShuffleSplit(test_size=0)
     with pytest.raises(ValueError, match="has no effect with shuffle=False"):
