@@ -497,7 +497,7 @@ class ArrowHessian:
             shared_b = shared_b + ops.asarray(shared_rhs)
         shared = self._updated_schur_solve(schur, schur_chol, G, N, shared_b)
         if direct_inv is not None:  # their Schur complements from the inverted blocks
-            direct_schur = self.schur_ + cross.T @ self.coupling_[task] - ops.einsum(
+            direct_schur = self.schur_ + task_part - ops.einsum(
                 "tb,mts,sc->mbc", cross, direct_inv, cross)
             shared[cancelled] = ops.solve(direct_schur, shared_b[cancelled][..., None])[..., 0]
         # own block: (base - F S F^T)^-1 (task_rhs - cross @ shared)

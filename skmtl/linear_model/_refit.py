@@ -174,7 +174,10 @@ class RefitEffectsMixin:
     def _fitted_row_space(self):
         """The fitted rows, and the thin SVD ``U S Vt`` of their features restricted to their rank."""
         fitted = np.flatnonzero((self._row_task >= 0) & (self._weights > 0))
-        return (fitted, *_row_space(self._Z[fitted]))
+        Z = self._Z[fitted]
+        U, S, Vt = np.linalg.svd(Z, full_matrices=False)
+        rank = S > S[0] * max(Z.shape) * np.finfo(float).eps
+        return fitted, U[:, rank], S[rank], Vt[rank]
 
     def _lone_directions(self):
         """Unit vector ``q_i`` along which fitted row ``i`` alone has data (zero if none).
@@ -185,9 +188,11 @@ class RefitEffectsMixin:
         ``shared_alpha`` pins that component down, which costs digits.
         """
         if "lone" not in self._cache:
-            fitted = np.flatnonzero((self._row_task >= 0) & (self._weights > 0))
+            fitted, U, S, Vt = self._fitted_row_space()
+            lone = np.flatnonzero(1.0 - np.einsum("nr,nr->n", U, U) < _LEVERAGE_ONE)
+            q = (U[lone] / S) @ Vt  # (Z^T Z)^+ z_i: orthogonal to every other row
             out = np.zeros_like(self._Z)
-            out[fitted] = _rows_alone(self._Z[fitted])
+            out[fitted[lone]] = q / np.linalg.norm(q, axis=1, keepdims=True)
             self._cache["lone"] = out
         return self._cache["lone"]
 
@@ -308,24 +313,6 @@ class RefitEffectsMixin:
             change = self.loss_.loss(fit["eta"][part] + shift, Y[rows]) - fit["loss"][part]
             out += np.bincount(task, weights=fit["share"][part] * change, minlength=len(deltas))
         return out
-
-
-def _row_space(Z):
-    """The thin SVD ``U S Vt`` of ``Z`` restricted to its rank."""
-    U, S, Vt = np.linalg.svd(Z, full_matrices=False)
-    rank = S > S[0] * max(Z.shape) * np.finfo(float).eps
-    return U[:, rank], S[rank], Vt[rank]
-
-
-def _rows_alone(Z):
-    """Per row of ``Z``, the unit vector along which it alone has data among the
-    rows (zero if none): ``(Z^T Z)^+ z_i``, orthogonal to every other row."""
-    U, S, Vt = _row_space(Z)
-    alone = np.flatnonzero(1.0 - np.einsum("nr,nr->n", U, U) < _LEVERAGE_ONE)
-    out = np.zeros_like(Z)
-    q = (U[alone] / S) @ Vt
-    out[alone] = q / np.linalg.norm(q, axis=1, keepdims=True)
-    return out
 
 
 def _backtrack(evaluate, value, decrement):
