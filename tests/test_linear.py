@@ -1,5 +1,6 @@
 """MultiTaskRidge / MultiTaskLogistic: fits, influence against brute force, data layout, errors."""
 
+import pickle
 import warnings
 
 import numpy as np
@@ -591,3 +592,23 @@ def test_a_target_of_weight_zero_adds_no_class():
     np.testing.assert_array_equal(weighted.classes_, [0, 1])
     np.testing.assert_array_equal(weighted.coef_, dropped.coef_)
     np.testing.assert_array_equal(weighted.influence(X, y)[:-1], dropped.influence(X, y))
+
+
+@pytest.mark.parametrize("Estimator, method", [(MultiTaskRidge, "exact"), (MultiTaskLogistic, "newton")])
+def test_a_model_pickled_before_fits_recorded_convergence_keeps_its_removal_step(Estimator, method):
+    """A model pickled before the forty-second session has no record of whether
+    Newton converged: its removal steps are the ones it gave when pickled (from
+    the optimum it assumed), equal to the new ones up to the fit's rounding."""
+    X, y = make_multitask_classification(n_tasks=3, n_samples=30, n_features=4, random_state=0)
+    if Estimator is MultiTaskRidge:
+        y = y + np.random.RandomState(0).normal(size=len(y))
+    model = Estimator().fit(X, y)
+    state = dict(model.__getstate__())  # a copy: it returns the model's __dict__
+    del state["_converged"]
+    old = Estimator.__new__(Estimator)
+    old.__setstate__(state)
+    assert old._converged is False
+    np.testing.assert_allclose(old.influence(method=method), model.influence(method=method),
+                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(model)).influence(method=method),
+                               model.influence(method=method), rtol=0, atol=0)

@@ -478,6 +478,22 @@ def test_cpu_fit_is_deterministic_and_pickles():
     assert len(pickle.dumps(a)) == len(pickle.dumps(fresh))  # the influence cache is not saved
 
 
+def test_a_model_pickled_before_fits_recorded_their_solver_runs_influence():
+    """Models pickled before the forty-second session lack the solver and relu
+    flags influence's stationarity check reads: the settings stand in for them."""
+    X, y = make_multitask_regression(n_tasks=2, n_samples=20, n_features=3, random_state=0)
+    est = SharedBottomNet(hidden_layer_sizes=(4,), solver="lbfgs", max_epochs=50, random_state=0,
+                          device="cpu", dtype="float64").fit(X, y)
+    state = est.__getstate__()
+    del state["_fitted_solver"], state["_relu_bottom"]
+    old = SharedBottomNet.__new__(SharedBottomNet)
+    old.__setstate__(state)
+    assert (old._fitted_solver, old._relu_bottom) == ("lbfgs", True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # relu after L-BFGS: the stationarity warning, as for est
+        np.testing.assert_array_equal(old.influence(X, y), est.influence(X, y))
+
+
 @pytest.mark.skipif(CUDA, reason="simulates a machine without a GPU")
 def test_model_fitted_on_a_gpu_loads_on_the_cpu_with_a_warning():
     X, y = make_multitask_regression(n_tasks=2, n_samples=10, n_features=3, random_state=0)

@@ -94,6 +94,13 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
                 f"values such as {y[:3].tolist()}. For class labels use MultiTaskLogistic."
             ) from exc
 
+    def __setstate__(self, state):
+        # a model pickled before fits recorded whether Newton converged keeps the
+        # removal step it gave then (from the optimum it assumed, not from the fit as it is)
+        if "_theta" in state and "_converged" not in state:
+            state = {**state, "_converged": False}
+        super().__setstate__(state)
+
     # -- fitting ------------------------------------------------------------------
     @keep_state_on_error
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):

@@ -36,6 +36,12 @@ from ._weighting import WEIGHTINGS, check_weighting_params, make_weighting
 _TORCH_ATTRIBUTES = ("module", "models_")  # saved with torch.save (see __getstate__)
 
 
+def _relu_bottom(params):
+    """Whether the settings ``params`` build a bottom of relu layers (influence
+    after L-BFGS then stops at a kink)."""
+    return params["module"] is None and params["activation"] == "relu" and bool(params["hidden_layer_sizes"])
+
+
 class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEstimator):
     """Multitask network with a shared bottom and one head per task (torch).
 
@@ -412,6 +418,9 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         ))
         if "models_" in state:
             state["_cache"] = {}
+            # pickled before fits recorded how they were trained: as the settings say
+            state.setdefault("_fitted_solver", state["solver"])
+            state.setdefault("_relu_bottom", _relu_bottom(state))
         super().__setstate__(state)
 
     # -- fitting --------------------------------------------------------------------
@@ -532,8 +541,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
         self.gradient_norm_ = gradient_norms(self, self.models_)
         self._initial_gradient_norm = np.array(initial_norms)
         self._fitted_solver = self.solver
-        self._relu_bottom = (self.module is None and self.activation == "relu"
-                             and bool(self.hidden_layer_sizes))
+        self._relu_bottom = _relu_bottom(self.get_params(deep=False))
         if self.record_affinity:
             self.tag_affinity_ = mean_affinity(affinities)
         elif hasattr(self, "tag_affinity_"):
