@@ -87,6 +87,8 @@ from skmtl.influence import ArrowHessian
 from skmtl.inspection import task_losses
 from skmtl.network import SharedBottomNet
 
+from _options import influence_damping
+
 warnings.filterwarnings("ignore", category=UserWarning)
 
 
@@ -540,7 +542,7 @@ def lds_study(args):
         kron = None
     for n in sizes:
         for damping in args.dampings:
-            est = _members(full, n).set_params(influence_damping=_damping(damping))
+            est = _members(full, n).set_params(influence_damping=damping)
             key = f"skmtl, {n} models, influence_damping={damping}"
             predictions[key], seconds[key] = _timed(lambda: est.influence(X_val, y_val))
         if not regression:
@@ -699,12 +701,6 @@ def _refit_kind(saved, earlier):
     return {key: saved[key].item() if key in saved else value for key, value in earlier.items()}
 
 
-def _damping(text):
-    if text in ("auto", "none"):
-        return None if text == "none" else text
-    return float(text)
-
-
 def _timed(fn):
     start = time.perf_counter()
     out = fn()
@@ -823,7 +819,7 @@ def main():
                         help="lds-study: ensemble sizes scored")
     parser.add_argument("--truth-models", type=int, default=5,
                         help="lds-study: members of each subset refit")
-    parser.add_argument("--dampings", nargs="*", default=["auto"],
+    parser.add_argument("--dampings", nargs="*", default=["auto"], type=influence_damping,
                         help="lds-study: score with these influence_damping values (floats, auto, or none "
                              "for weight_decay alone)")
     parser.add_argument("--kron-max-models", type=int, default=20,

@@ -104,6 +104,8 @@ from skmtl.model_selection import TaskStratifiedKFold, task_train_test_split
 from skmtl.network import SharedBottomNet
 from skmtl.selection import MTIFSelector
 
+from _options import influence_damping
+
 SETTINGS = {
     "har-0": ("har", 0.0),
     "har-10": ("har", 0.1),
@@ -257,19 +259,6 @@ def run_cleanlab(models, data, classification, seed):
             test = metric(final, X_test, y_test, classification)
             best = (score, test, issues.mean(), np.flatnonzero(issues), index)
     return best[1:]  # test score, share flagged, removed rows, model index
-
-
-def _damping(text):
-    """``--influence-damping``: 'auto', 'none' or a positive float."""
-    if text.lower() in ("auto", "none"):
-        return None if text.lower() == "none" else "auto"
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not 'auto', 'none' or a positive number")
-    return value
 
 
 def candidate_models(args, classification, seed):
@@ -499,7 +488,7 @@ def main(argv=None):
              "(comma separated; default 1e-3,1e-2,1e-1)",
     )
     parser.add_argument(
-        "--influence-damping", default="auto", type=_damping,
+        "--influence-damping", default="auto", type=influence_damping,
         help="net: influence_damping of the networks ('auto', the default, or 'none' for "
              "weight_decay alone, the setting of doc/selection.rst's network rows, or a float)",
     )
