@@ -445,3 +445,31 @@ def test_softmax_fits_in_large_units_and_without_shared_alpha():
         refits = loo_effects(MultiTaskLogistic(shared_alpha=shared_alpha), X, y, X_val, y_val,
                              rows=[0, 5, 50])
         assert relative_error(model.influence(X_val, y_val, method="newton")[[0, 5, 50]], refits) < 0.05
+
+
+@pytest.mark.parametrize("mates_weight", [1e-3, 1e-9, 1e-13])
+def test_removing_a_row_that_weighs_most_of_its_task(mates_weight):
+    """Without a row weighing most of its task, the task's loss is its mates'
+    alone. Taken as the task's terms rescaled by 1 / (1 - weight) minus the row's,
+    it subtracted nearly equal numbers: mates weighing 1e-11 of the row left
+    ridge's exact effect 3e-5 off refits, 1e-13 gave the wrong sign (ridge and
+    logistic). Now from the mates directly."""
+    rng = np.random.default_rng(0)
+    sizes = [30, 25, 3]
+    F = rng.normal(size=(sum(sizes), 4))
+    X = np.column_stack([F, np.repeat(range(3), sizes)])
+    X_val = np.column_stack([rng.normal(size=(30, 4)), np.repeat(range(3), 10)])
+    coef = np.array([1.0, -0.5, 0.3, 0.2])
+    y, y_val = F @ coef + 0.3 * rng.normal(size=len(F)), X_val[:, :4] @ coef
+    weights = np.ones(len(F))
+    weights[-2:] = mates_weight
+    dominant = len(F) - 3
+    model = MultiTaskRidge().fit(X, y, sample_weight=weights)
+    refits = loo_effects(MultiTaskRidge(), X, y, X_val, y_val, sample_weight=weights, rows=[dominant])
+    assert relative_error(model.influence(X_val, y_val, method="exact")[[dominant]], refits) < 1e-10
+    # logistic Newton: one step, not a refit, but the step of renormalized mates, whatever their weight
+    if mates_weight < 1e-6:
+        labels, labels_val = (y > 0).astype(int), (y_val > 0).astype(int)
+        steps = [MultiTaskLogistic().fit(X, labels, sample_weight=np.where(weights < 1, w, 1.0))
+                 .influence(X_val, labels_val, method="newton")[dominant] for w in (mates_weight, 1e-7)]
+        np.testing.assert_allclose(steps[0], steps[1], rtol=1e-5, atol=1e-8 * np.abs(steps[1]).max())
