@@ -519,3 +519,21 @@ def test_order_tasks_beyond_the_optimal_order_keeps_clusters_together(monkeypatc
     assert sorted(order) == list(range(12))
     for o in (optimal, order):  # each block of 4 tasks side by side
         assert all(len(set(o[i:i + 4] // 4)) == 1 for i in (0, 4, 8))
+
+
+def test_surrogate_is_nan_for_a_source_that_never_shares_a_subset_with_the_target():
+    # two tasks: the default subsets hold one task each, so nothing measures a source's effect;
+    # the least-squares fit gave those sources 0 ("as helpful as the average source")
+    X, y = make_multitask_regression(n_tasks=2, n_samples=20, n_features=3, random_state=0)
+    A = surrogate_affinity(MultiTaskRidge(), X, y, random_state=0)
+    assert np.isnan(A[0, 1]) and np.isnan(A[1, 0]) and A[0, 0] == 0.0 and A[1, 1] == 0.0
+    assert np.isnan(higher_order_affinity(MultiTaskRidge(), X, y, random_state=0)[[0, 1], [1, 0]]).all()
+    # target 0 never meets source 3: NaN there, and its 0 no longer enters the centring
+    subsets = np.array([[1, 1, 0, 0], [1, 0, 1, 0], [1, 1, 1, 0], [0, 1, 1, 1], [0, 0, 1, 1]], dtype=bool)
+    theta = np.array([[0, 1, 2, 3], [-1, 0, 1, 2], [0.5, -2, 0, 1], [4, 1, -1, 0]], dtype=float)
+    losses = np.where(subsets, 1.0 + subsets @ theta, np.nan)
+    fitted, _ = _fit_surrogate(subsets, losses)
+    assert np.isnan(fitted[3, 0])
+    A = _centred(-fitted)
+    assert np.isnan(A[3, 0]) and A[0, 0] == 0.0
+    assert_allclose(A[[1, 2], 0], [0.75, -0.75])  # -theta = (1, -0.5), centred over these two sources

@@ -309,7 +309,9 @@ def _fit_surrogate(subsets, losses):
     """Per target ``t``: least squares ``f_t(S) ~ c_t + sum_{s in S, s != t} theta[s, t]``
     over the subsets holding ``t`` (minimum-norm where subsets of one size make
     ``c_t`` and a common shift of the ``theta`` indistinguishable). Returns
-    ``(theta, c)``, ``theta`` with a zero diagonal."""
+    ``(theta, c)``, ``theta`` with a zero diagonal and NaN for a source that
+    shares no subset with the target (nothing measures its effect; the
+    least-squares fit would give it 0)."""
     n_tasks = subsets.shape[1]
     theta = np.full((n_tasks, n_tasks), np.nan)
     intercept = np.full(n_tasks, np.nan)
@@ -321,7 +323,8 @@ def _fit_surrogate(subsets, losses):
         design = np.column_stack([np.ones(rows.sum()), subsets[rows][:, others]])
         coef = np.linalg.lstsq(design, losses[rows, t], rcond=None)[0]
         intercept[t] = coef[0]
-        theta[others, t] = coef[1:]
+        together = subsets[rows][:, others].any(axis=0)
+        theta[others, t] = np.where(together, coef[1:], np.nan)
         theta[t, t] = 0.0
     return theta, intercept
 
@@ -335,7 +338,8 @@ def _centred(effects):
     means = (np.divide(np.nansum(known, axis=0), counts, out=np.full(n_tasks, np.nan),
                        where=counts > 0) if n_tasks > 1 else np.zeros(1))
     # a target without losses (no validation rows) stays a column of NaN, its diagonal too
-    return np.where(off, effects - means[None], np.where(np.isfinite(means), 0.0, np.nan))
+    diagonal = np.where(np.isfinite(np.diag(effects)), 0.0, np.nan)
+    return np.where(off, effects - means[None], diagonal)
 
 
 def _surrogate_r2(theta, intercept, subsets, losses):
@@ -390,8 +394,11 @@ def surrogate_affinity(
     subsets that hold ``t`` (see :func:`task_subset_losses`). A lower
     ``theta[s, t]`` means source ``s`` lowers the target's loss more. The
     affinity is ``-theta`` centred over each target's sources: larger =
-    more helpful, 0 = as helpful as an average source, zero diagonal.
-    (With subsets of one size only these differences are identifiable.)
+    more helpful, 0 = as helpful as an average source, zero diagonal, NaN
+    where a source never shared a subset with the target (as
+    :func:`higher_order_affinity`; with two tasks the default subsets hold
+    one task each, so every source is NaN). (With subsets of one size only
+    these differences are identifiable.)
 
     Parameters
     ----------
@@ -423,8 +430,12 @@ def surrogate_affinity(
     verbose : int, default=0
         Progress bar when > 0.
     return_details : bool, default=False
-        Also return a Bunch with ``intercept`` (``c_t``, the predicted loss
-        of the target trained alone), ``subset_losses`` (the
+        Also return a Bunch with ``intercept`` (``c_t`` of the least-squares
+        fit; the sampled subsets all have one size, so ``c_t`` and a common
+        shift of the target's ``theta`` cannot be told apart and the
+        minimum-norm solution is returned: ``c_t`` is not the loss of the
+        target trained alone, only ``c_t + sum_{s in S} theta[s, t]`` for a
+        subset ``S`` of that size is a prediction), ``subset_losses`` (the
         :func:`task_subset_losses` result), ``r2`` (per target, NaN without
         ``n_eval_subsets``), ``eval_losses`` and ``n_fits``.
     as_frame : bool, default=False
