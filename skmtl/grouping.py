@@ -257,6 +257,13 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         elif callable(self.affinity):
             A = np.asarray(self.affinity(self.estimator, X, y, X_val, y_val), dtype=float)
         elif self.affinity == "tag":
+            if X_val is not None and "record_affinity" in self.estimator.get_params():
+                raise ValueError(
+                    f"affinity='tag' with {type(self.estimator).__name__} records TAG on its "
+                    "training batches, so it cannot be measured on the X_val/y_val given to fit: "
+                    "fit without X_val/y_val, or use affinity='mtif', 'surrogate' or "
+                    "'higher_order', which measure on held-out data."
+                )
             A = tag_affinity(self.estimator, X, y, X_val, y_val)
         else:
             measure = surrogate_affinity if self.affinity == "surrogate" else higher_order_affinity

@@ -328,3 +328,23 @@ def test_influence_streams_in_blocks_of_the_training_rows():
     # as the single models' influence_total: only task 4, which has no validation rows
     with pytest.warns(UserWarning, match="every total is NaN"):
         assert np.isnan(model.influence_total(X_val, y_val, task_weights=np.eye(6)[4])).all()
+
+
+def test_spectral_grouping_with_a_group_per_task_is_silent():
+    from skmtl.relatedness import group_tasks
+
+    A = np.random.default_rng(0).normal(size=(3, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert group_tasks(A, 3, random_state=0).tolist() == [0, 1, 2]
+
+
+def test_tag_grouping_of_a_recording_network_with_validation_data_says_what_to_change():
+    pytest.importorskip("torch")
+    from skmtl.network import SharedBottomNet
+
+    X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=3, random_state=0)
+    net = SharedBottomNet(hidden_layer_sizes=(4,), max_epochs=2, device="cpu", random_state=0)
+    with pytest.raises(ValueError, match="affinity='tag' with SharedBottomNet records TAG on its "
+                       "training batches, so it cannot be measured on the X_val/y_val given to fit"):
+        TaskGroupedEstimator(net, affinity="tag").fit(X, y, X_val=X, y_val=y)

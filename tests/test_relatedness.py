@@ -537,3 +537,14 @@ def test_surrogate_is_nan_for_a_source_that_never_shares_a_subset_with_the_targe
     A = _centred(-fitted)
     assert np.isnan(A[3, 0]) and A[0, 0] == 0.0
     assert_allclose(A[[1, 2], 0], [0.75, -0.75])  # -theta = (1, -0.5), centred over these two sources
+
+
+def test_tag_affinity_of_an_lbfgs_network_names_the_solver():
+    pytest.importorskip("torch")
+    from skmtl.network import SharedBottomNet
+
+    X, y = make_multitask_regression(n_tasks=3, n_samples=20, n_features=3, random_state=0)
+    net = SharedBottomNet(hidden_layer_sizes=(4,), solver="lbfgs", max_epochs=2, device="cpu")
+    with pytest.raises(ValueError, match="tag_affinity records TAG on the mini-batch steps of "
+                       "SharedBottomNet's training, which solver='lbfgs' does not take"):
+        tag_affinity(net, X, y)

@@ -40,6 +40,12 @@ def cosine_affinity(estimator, X, y, X_val=None, y_val=None, *, as_frame=False):
     omitted), both with respect to the shared parameters at the fitted model.
     Positive: a step that lowers task ``i``'s loss also lowers task ``j``'s.
 
+    Give held-out ``X_val``: on the training data the fitted model is a
+    stationary point, where the tasks' gradients on the shared parameters
+    sum to about zero (to the shared parameters' own penalty), so each
+    task's gradient points against the sum of the others': the cosines lean
+    negative, and with two tasks they are -1 whatever the tasks.
+
     For the soft-sharing linear models the shared parameter is the common
     vector ``beta`` in ``theta_k = beta + delta_k``, so a task's gradient on
     it is the gradient of its loss in its own coefficients (see
@@ -54,7 +60,8 @@ def cosine_affinity(estimator, X, y, X_val=None, y_val=None, *, as_frame=False):
     X, y : array-like
         Training data with the task column.
     X_val, y_val : array-like, default=None
-        Data for the target tasks' gradients; the training data when omitted.
+        Data for the target tasks' gradients; the training data when
+        omitted (see above: prefer held-out data).
     as_frame : bool, default=False
         Return a DataFrame with tasks as index (source) and columns (target).
 
@@ -169,6 +176,12 @@ def tag_affinity(
         model.set_params(record_affinity={"exact": "lookahead", "first_order": "first_order"}[method])
     if records and given:  # fail before the fit, not after
         raise _recorded_with_validation(model)
+    if records and model.get_params().get("solver") == "lbfgs":
+        raise ValueError(
+            f"tag_affinity records TAG on the mini-batch steps of {type(model).__name__}'s "
+            "training, which solver='lbfgs' does not take (it trains full batch, with a line "
+            "search): use solver='adam' or 'sgd'."
+        )
     model.fit(X, y)
     recorded = getattr(model, "tag_affinity_", None)
     if recorded is not None:

@@ -231,6 +231,8 @@ def group_tasks(affinity, n_groups, *, method="spectral", search="auto", random_
     if method == "spectral":
         if n_groups == 1:
             labels = np.zeros(n_tasks, dtype=int)
+        elif n_groups == n_tasks:  # a task per cluster (the embedding would warn k >= N)
+            labels = np.arange(n_tasks)
         else:
             W = (A + A.T + 2.0) / 4.0
             np.fill_diagonal(W, 1.0)
