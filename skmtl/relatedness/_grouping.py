@@ -9,18 +9,30 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from ..utils._tasks import task_matrix
 
 
-def _normalized(affinity):
-    """Scale each target column by its largest off-diagonal magnitude.
+def _normalized(affinity, scale="largest"):
+    """Scale each target column: by its largest off-diagonal magnitude
+    (``"largest"``) or by its diagonal, the target's self-affinity (``"self"``,
+    TAG's ``t(b, a) / t(a, a)``).
 
     Measures differ in units (loss changes, cosines, loss ratios) and tasks
-    in loss scale; after scaling every target's sources lie in [-1, 1], as
-    TAG's normalization by the self-affinity intends. NaN counts as 0 and
-    the diagonal is zeroed (a task is always grouped with itself).
+    in loss scale; after scaling by the largest, every target's sources lie
+    in [-1, 1]. NaN counts as 0 and the diagonal is zeroed (a task is always
+    grouped with itself).
     """
     A = np.nan_to_num(affinity, nan=0.0)
+    if scale == "self":
+        own = np.diag(affinity).astype(float)
+        if not (np.isfinite(own) & (own > 0)).all():
+            raise ValueError(
+                "scale='self' divides each target's column by its self-affinity (the diagonal), "
+                "which must be positive; here it is "
+                f"{np.array2string(own, precision=3, threshold=8)}. Give a measure with a "
+                "self-affinity (tag_affinity), or use scale='largest'.")
+    else:
+        own = None
     np.fill_diagonal(A, 0.0)
-    scale = np.abs(A).max(axis=0)
-    return np.divide(A, scale, out=np.zeros_like(A), where=scale > 0)
+    divisor = np.abs(A).max(axis=0) if own is None else own
+    return np.divide(A, divisor, out=np.zeros_like(A), where=divisor > 0)
 
 
 def _partition_scores(A, labels):
@@ -164,16 +176,18 @@ def _greedy(A, n_groups):
         "n_groups": [Interval(numbers.Integral, 1, None, closed="left")],
         "method": [StrOptions({"spectral", "tag"})],
         "search": [StrOptions({"auto", "exhaustive", "greedy"})],
+        "scale": [StrOptions({"largest", "self"})],
         "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
 )
-def group_tasks(affinity, n_groups, *, method="spectral", search="auto", random_state=None):
+def group_tasks(affinity, n_groups, *, method="spectral", search="auto", scale="largest",
+                random_state=None):
     """Group tasks that help each other, from any task affinity matrix.
 
-    Each target's column is first scaled by its largest off-diagonal
-    magnitude, so that measures in any unit (loss changes, cosines, loss
-    ratios) and tasks of any loss scale weigh alike.
+    Each target's column is first scaled, by default by its largest
+    off-diagonal magnitude, so that measures in any unit (loss changes,
+    cosines, loss ratios) and tasks of any loss scale weigh alike.
 
     Parameters
     ----------
@@ -204,6 +218,13 @@ def group_tasks(affinity, n_groups, *, method="spectral", search="auto", random_
         ``python benchmarks/bench_grouping.py search-time``). ``"auto"`` is
         exhaustive up to 200,000 partitions (11 tasks into at most 4 groups
         are 175,275; 12 into 3, 88,574).
+    scale : {"largest", "self"}, default="largest"
+        How each target's column is scaled: by its largest off-diagonal
+        magnitude (any measure), or by its diagonal, the target's
+        self-affinity, which must be positive: TAG's normalized transference
+        ``t(b, a) / t(a, a)`` (Fifty et al., 2021, appendix), for
+        :func:`tag_affinity` with ``method="tag"``. The two can choose
+        different partitions.
     random_state : int, RandomState instance or None, default=None
         Seeds the spectral embedding's k-means.
 
@@ -227,7 +248,10 @@ def group_tasks(affinity, n_groups, *, method="spectral", search="auto", random_
     n_tasks = A.shape[0]
     if n_groups > n_tasks:
         raise ValueError(f"n_groups={n_groups} exceeds the number of tasks ({n_tasks}).")
-    A = _normalized(A)
+    if scale == "self" and method == "spectral":
+        raise ValueError("scale='self' is TAG's normalization, for method='tag'; spectral "
+                         "grouping maps affinities scaled by the largest into [0, 1].")
+    A = _normalized(A, scale)
     if method == "spectral":
         if n_groups == 1:
             labels = np.zeros(n_tasks, dtype=int)
