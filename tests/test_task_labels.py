@@ -261,3 +261,23 @@ def test_predict_without_the_task_column_says_it_is_needed(data):
     with pytest.raises(ValueError, match=r"X has \d+ features, but MultiTaskRidge is expecting \d+ "
                                          r"features as input\. X needs the columns .*task column included"):
         model.predict(X[:, :-1])
+
+
+@pytest.mark.parametrize("Model", [MultiTaskRidge, MultiTaskLogistic])
+def test_pandas_na_in_a_nullable_feature_is_reported_as_missing(data, Model):
+    # pd.NA in a Float64 feature next to a text task column: scikit-learn's
+    # "Input X contains NaN", not a claim that the column is not numeric
+    X, y = data
+    frame = pd.DataFrame({"a": pd.array(X[:, 0], dtype="Float64"), "b": X[:, 1],
+                          "school": [f"s{int(t)}" for t in X[:, -1]]})
+    y = (y > np.median(y)).astype(int) if Model is MultiTaskLogistic else y
+    Model(task_col="school").fit(frame, y)  # no NA: fits
+    frame.loc[2, "a"] = pd.NA
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        Model(task_col="school").fit(frame, y)
+    fitted = Model(task_col="school").fit(frame.fillna(0.0), y)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        fitted.predict(frame)
+    # a text feature is still named as one
+    with pytest.raises(ValueError, match="column 'b' could not be converted"):
+        Model(task_col="school").fit(frame.fillna(0.0).assign(b="x"), y)

@@ -204,7 +204,7 @@ def check_task_X(estimator, X, *, reset, input_name="X"):
     labels = _task_column(X, X_array, task_idx)
     features = np.delete(X_array, task_idx, axis=1)
     try:
-        features = features.astype(float)
+        features = _as_float(features)
     except (TypeError, ValueError) as exc:
         raise type(exc)(_non_numeric_message(estimator, features, task_idx, reset, input_name, exc)) from exc
     features = check_array(features, ensure_min_features=0, input_name=input_name, estimator=estimator)
@@ -310,12 +310,29 @@ def _column_name(estimator, position):
     return repr(str(names[position])) if names is not None else str(position)
 
 
+def _as_float(features):
+    """``features`` as float64, pandas' missing values (``pd.NA`` of a nullable
+    column next to a text task column, ``None``) read as NaN, so that
+    ``check_array`` reports them as scikit-learn does (``Input X contains NaN``)."""
+    try:
+        return features.astype(float)
+    except (TypeError, ValueError):
+        if features.dtype.kind != "O":
+            raise
+        missing = missing_task_mask(features.ravel()).reshape(features.shape)
+        if not missing.any():
+            raise
+        filled = features.copy()
+        filled[missing] = np.nan
+        return filled.astype(float)
+
+
 def _non_numeric_message(estimator, features, task_idx, reset, input_name, exc):
     """Which feature columns are not numbers; a task column given as one, in fit."""
     bad = []
     for j, column in enumerate(features.T):
         try:
-            column.astype(float)
+            _as_float(column)
         except (TypeError, ValueError):
             bad.append(_column_name(estimator, j + (j >= task_idx)))
     if len(bad) == 1 and reset:
