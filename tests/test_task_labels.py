@@ -281,3 +281,21 @@ def test_pandas_na_in_a_nullable_feature_is_reported_as_missing(data, Model):
     # a text feature is still named as one
     with pytest.raises(ValueError, match="column 'b' could not be converted"):
         Model(task_col="school").fit(frame.fillna(0.0).assign(b="x"), y)
+
+
+@pytest.mark.parametrize("frame", [False, True])
+def test_missing_task_labels_leave_integer_tasks_integer(data, frame):
+    # rows left out by a missing task label (as MTIFSelector leaves them) do not
+    # turn integer tasks_ into objects: the pipeline's tasks_ are the direct fit's
+    X, y = data
+    X = pd.DataFrame(X).rename(columns=str) if frame else X
+    direct = MultiTaskRidge().fit(X, y)
+    X_missing = X.copy()
+    if frame:
+        X_missing.iloc[0, -1] = None
+    else:
+        X_missing[0, -1] = np.nan
+    model = MultiTaskRidge().fit(X_missing, y)
+    assert model.tasks_.dtype == direct.tasks_.dtype == np.int64
+    np.testing.assert_array_equal(model.tasks_, direct.tasks_)
+    model.predict(X)

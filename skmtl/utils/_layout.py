@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._tasks import encode_tasks, missing_task_mask
+from ._tasks import encode_tasks, missing_task_mask, normalize_task_labels
 
 
 def task_groups(row_tasks, n_tasks):
@@ -87,7 +87,8 @@ class TaskLayout:
         tasks = self.tasks
         if tasks is None:
             weighed = ~missing if self.sample_weight is None else ~missing & (self.sample_weight > 0)
-            tasks = np.unique(self.labels[weighed])
+            # integers: int64 even where missing labels left the column as objects
+            tasks = np.unique(normalize_task_labels(self.labels[weighed]))
         row_task = encode_tasks(self.labels, tasks)
         object.__setattr__(self, "tasks", tasks)
         object.__setattr__(self, "missing", missing)
