@@ -299,3 +299,17 @@ def test_missing_task_labels_leave_integer_tasks_integer(data, frame):
     assert model.tasks_.dtype == direct.tasks_.dtype == np.int64
     np.testing.assert_array_equal(model.tasks_, direct.tasks_)
     model.predict(X)
+
+
+def test_sparse_X_from_a_column_transformer_says_how_to_get_a_dense_one():
+    # OneHotEncoder's default sparse output turns the ColumnTransformer's output sparse
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"color": rng.choice(list("abcdefghij"), 60), "school": rng.integers(0, 3, 60)})
+    y = rng.normal(size=60)
+    encode = make_column_transformer((OneHotEncoder(), ["color"]), remainder="passthrough")
+    with pytest.raises(TypeError, match="(?s)Sparse data was passed.*sparse_threshold=0"):
+        make_pipeline(encode, MultiTaskRidge()).fit(frame, y)
+    make_pipeline(encode.set_params(sparse_threshold=0), MultiTaskRidge()).fit(frame, y)

@@ -5,6 +5,7 @@ import warnings
 from contextlib import contextmanager
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
@@ -184,6 +185,16 @@ def check_task_X(estimator, X, *, reset, input_name="X"):
             estimator, X, reset=reset, dtype=None, ensure_all_finite=False,
             ensure_min_samples=1,
         )
+    except TypeError as exc:
+        if not sp.issparse(X):
+            raise
+        # scikit-learn's words first (its checks look for "sparse"), then what to do in a pipeline
+        raise TypeError(
+            f"{exc} {type(estimator).__name__} reads the task label of each row from a column "
+            f"of {input_name}, which takes a dense {input_name}. A ColumnTransformer with a "
+            "OneHotEncoder returns a sparse matrix when its output is mostly zeros: pass it "
+            "sparse_threshold=0 (or the encoder sparse_output=False)."
+        ) from exc
     except ValueError as exc:
         if input_name == "X" and (reset or "features, but" not in str(exc)):
             raise
