@@ -125,10 +125,13 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
     without them; ``transform`` (at predict and score time) returns ``X``
     unchanged. **It must therefore sit directly in front of a skmtl
     estimator** (or any estimator that ignores rows with a missing task
-    label); the steps in between must keep those rows' labels missing. A
-    scikit-learn estimator there fails with ``ValueError: Input X contains
-    NaN``: for any other estimator, drop the rows with :meth:`fit_resample`
-    (``sampler=True`` inside an :class:`imblearn.pipeline.Pipeline`).
+    label); the steps in between must keep those rows' labels missing. Most
+    scikit-learn estimators there fail with ``ValueError: Input X contains
+    NaN``; those that take missing values (``HistGradientBoosting*``, trees)
+    read the missing label as a missing feature and fit the removed rows
+    too, without a word. For any other estimator, drop the rows with
+    :meth:`fit_resample` (``sampler=True`` inside an
+    :class:`imblearn.pipeline.Pipeline`).
 
     Parameters
     ----------
