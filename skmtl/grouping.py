@@ -43,7 +43,9 @@ from .utils import (
     resolve_task_col,
     task_labels,
 )
-from .utils._tasks import final_step, final_step_param, quiet_inner_task_warnings, task_matrix
+from .utils._tasks import (
+    final_step, final_step_param, quiet_inner_task_warnings, task_matrix, text_columns_as_object,
+)
 
 __all__ = ["TaskGroupedEstimator"]
 
@@ -200,7 +202,8 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         self._validate_params()
         if is_dask_collection(X):
             raise TypeError("TaskGroupedEstimator does not take a Dask X: compute it first (X.compute()).")
-        X = _as_indexable(X, validate_data(self, X, dtype=None, ensure_all_finite=False, reset=True))
+        X = _as_indexable(X, validate_data(self, text_columns_as_object(X), dtype=None, ensure_all_finite=False,
+                                              reset=True))
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         val_given = validation_given(X_val, y_val)
@@ -288,7 +291,8 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         """Group of each row of ``X`` (-1 for tasks not seen in fit)."""
         check_is_fitted(self)
         X = X.compute() if is_dask_collection(X) else X  # the rows are needed in memory
-        X = _as_indexable(X, validate_data(self, X, dtype=None, ensure_all_finite=False, reset=False))
+        X = _as_indexable(X, validate_data(self, text_columns_as_object(X), dtype=None, ensure_all_finite=False,
+                                              reset=False))
         labels, _ = self._labels(X)
         code = encode_fitted_tasks(
             labels, self.tasks_, unseen="warn", missing="error",

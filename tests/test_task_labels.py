@@ -313,3 +313,54 @@ def test_sparse_X_from_a_column_transformer_says_how_to_get_a_dense_one():
     with pytest.raises(TypeError, match="(?s)Sparse data was passed.*sparse_threshold=0"):
         make_pipeline(encode, MultiTaskRidge()).fit(frame, y)
     make_pipeline(encode.set_params(sparse_threshold=0), MultiTaskRidge()).fit(frame, y)
+
+
+def _frames_with_a_text_task_column():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=60), rng.normal(size=60)
+    school = rng.choice(["s1", "s2", "s3"], 60)
+    y = a + b + (school == "s2") + rng.normal(size=60) * 0.3
+    frames = {
+        "bool feature, categorical task": pd.DataFrame(
+            {"a": a, "flag": b > 0, "school": pd.Categorical(school)}),
+        "Float64 feature, categorical task": pd.DataFrame(
+            {"a": pd.array(a, dtype="Float64"), "b": b, "school": pd.Categorical(school)}),
+        "Int64 feature, categorical task": pd.DataFrame(
+            {"a": pd.array(np.round(a * 10).astype(int), dtype="Int64"), "b": b,
+             "school": pd.Categorical(school)}),
+    }
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        frames["pyarrow features and task"] = pd.DataFrame({"a": a, "b": b, "school": school}).convert_dtypes(
+            dtype_backend="pyarrow")
+    return frames, y
+
+
+@pytest.mark.parametrize("kind", list(_frames_with_a_text_task_column()[0]))
+def test_text_task_column_beside_bool_nullable_or_pyarrow_features(kind):
+    # scikit-learn's check_array(dtype=None) casts such a frame to float ("Cannot
+    # cast str dtype to float64"); the task column is read as a column of labels
+    from sklearn.pipeline import make_pipeline
+
+    from skmtl import MTIFSelector, TaskGroupedEstimator
+    from skmtl.model_selection import TaskStratifiedKFold
+
+    frames, y = _frames_with_a_text_task_column()
+    frame = frames[kind]
+    plain = frame.astype({c: float for c in frame.columns if c != "school"}).astype({"school": object})
+    expected = MultiTaskRidge(task_col="school").fit(plain, y)
+    model = MultiTaskRidge(task_col="school").fit(frame, y)
+    assert model.tasks_.tolist() == ["s1", "s2", "s3"]
+    np.testing.assert_allclose(model.coef_, expected.coef_)
+    np.testing.assert_allclose(model.predict(frame), expected.predict(plain))
+    assert [len(t) for _, t in TaskStratifiedKFold(3, task_col="school").split(frame, y)] == [20, 20, 20]
+    assert sorted(split_tasks(frame, y, task_col="school")) == ["s1", "s2", "s3"]
+    classes = (y > np.median(y)).astype(int)
+    pipe = make_pipeline(MTIFSelector(MultiTaskLogistic(), task_col="school", removal_ratio=0.1, random_state=0),
+                         MultiTaskLogistic(task_col="school")).fit(frame, classes)
+    assert pipe[-1].tasks_.tolist() == ["s1", "s2", "s3"]
+    grouped = TaskGroupedEstimator(MultiTaskRidge(task_col="school"), n_groups=2, random_state=0).fit(frame, y)
+    grouped.predict(frame)

@@ -3,7 +3,9 @@
 import numpy as np
 from sklearn.utils import check_array, check_consistent_length
 
-from ._tasks import _task_column, missing_task_mask, normalize_task_labels, resolve_task_col
+from ._tasks import (
+    _task_column, missing_task_mask, normalize_task_labels, resolve_task_col, text_columns_as_object,
+)
 
 
 def stack_tasks(Xs, ys):
@@ -96,6 +98,7 @@ def split_tasks(X, y, task_col=-1):
     array([1., 3.])
     """
     names = list(X.columns) if hasattr(X, "columns") else None
+    X = text_columns_as_object(X)
     X_arr = check_array(X, dtype=None, ensure_all_finite=False)
     y = np.asarray(y)
     check_consistent_length(X_arr, y)

@@ -138,6 +138,48 @@ def resolve_task_col(task_col, n_columns, feature_names=None):
     raise TypeError(f"task_col must be an int or a str, got {task_col!r}.")
 
 
+def text_columns_as_object(X):
+    """``X`` with the non-numeric extension columns of a DataFrame (categorical,
+    pyarrow text) as object columns; any other ``X`` as it is.
+
+    ``check_array(X, dtype=None)`` casts a frame to float when one of its
+    columns is a bool or a nullable or pyarrow number and none is of object
+    or pandas' ``StringDtype``: a categorical or pyarrow-text task column
+    beside such a feature failed with ``Cannot cast str dtype to float64``.
+    Only the dtypes change: a shallow copy, the same names and index.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_rows, n_columns)
+
+    Returns
+    -------
+    X : array-like or DataFrame of shape (n_rows, n_columns)
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skmtl.utils._tasks import text_columns_as_object
+    >>> X = pd.DataFrame({"a": [True, False], "task": pd.Categorical(["s1", "s2"])})
+    >>> text_columns_as_object(X).dtypes.astype(str).tolist()
+    ['bool', 'object']
+    """
+    dtypes = getattr(X, "dtypes", None)
+    if not hasattr(X, "iloc") or not hasattr(dtypes, "__iter__"):
+        return X
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    text = [j for j, dtype in enumerate(dtypes)
+            if not isinstance(dtype, np.dtype) and not is_numeric_dtype(dtype)
+            and not is_bool_dtype(dtype)]
+    if not text:
+        return X
+    X = X.copy(deep=False)
+    for j in text:
+        X.isetitem(j, X.iloc[:, j].astype(object))
+    return X
+
+
 def check_task_X(estimator, X, *, reset, input_name="X"):
     """Validate X for a skmtl estimator and separate its task column.
 
@@ -180,6 +222,7 @@ def check_task_X(estimator, X, *, reset, input_name="X"):
         # predict, score, influence: the rows are needed in memory; computed here (for a
         # lazy prediction, X.map_partitions(model.predict))
         X = X.compute()
+    X = text_columns_as_object(X)
     try:
         X_array = validate_data(
             estimator, X, reset=reset, dtype=None, ensure_all_finite=False,
@@ -453,6 +496,7 @@ def task_labels(X, task_col):
     ([1, None], [False, True])
     """
     names = list(X.columns) if hasattr(X, "columns") else None
+    X = text_columns_as_object(X)
     X_array = check_array(X, dtype=None, ensure_all_finite=False)
     idx = resolve_task_col(task_col, X_array.shape[1], names)
     return _labels_with_missing(_task_column(X, X_array, idx))
