@@ -47,7 +47,9 @@ def make_feature_transformer(transformer, *, task_col=-1):
     Returns
     -------
     ColumnTransformer
-        Its output has the transformed features, then the task column.
+        Its output has the transformed features, then the task column, and
+        is dense (``sparse_threshold=0``): a ``OneHotEncoder()`` works as it
+        is.
         With ``.set_output(transform="pandas")`` the columns keep their
         names, and the task column keeps its dtype: pass task ids beyond
         ``2**53`` that way (a numpy output stacks them next to float
@@ -74,6 +76,9 @@ def make_feature_transformer(transformer, *, task_col=-1):
             ("features", transformer, _TaskColumnSelector(task_col, task=False)),
             ("task", "passthrough", _TaskColumnSelector(task_col, task=True)),
         ],
+        # dense always: the estimators read the task column row by row and take no sparse
+        # X, and a sparse output (a OneHotEncoder's) cannot hold a text task column
+        sparse_threshold=0,
         verbose_feature_names_out=False,
     )
 

@@ -364,3 +364,21 @@ def test_text_task_column_beside_bool_nullable_or_pyarrow_features(kind):
     assert pipe[-1].tasks_.tolist() == ["s1", "s2", "s3"]
     grouped = TaskGroupedEstimator(MultiTaskRidge(task_col="school"), n_groups=2, random_state=0).fit(frame, y)
     grouped.predict(frame)
+
+
+@pytest.mark.parametrize("task", ["text", "integer"])
+def test_make_feature_transformer_encodes_with_a_default_one_hot_encoder(task):
+    # OneHotEncoder() outputs sparse matrices; the transformer's output stays dense
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    school = rng.choice(["s1", "s2", "s3"], 90)
+    frame = pd.DataFrame({"color": rng.choice(list("abcdefghij"), 90), "size": rng.choice(list("SMLX"), 90),
+                          "school": school if task == "text" else [int(s[1]) for s in school]})
+    y = rng.normal(size=90)
+    model = make_pipeline(make_feature_transformer(OneHotEncoder(), task_col="school"), MultiTaskRidge())
+    model.fit(frame, y)
+    assert len(model[-1].tasks_) == 3
+    dense = make_pipeline(make_feature_transformer(OneHotEncoder(sparse_output=False), task_col="school"),
+                          MultiTaskRidge()).fit(frame, y)
+    np.testing.assert_allclose(model.predict(frame), dense.predict(frame))
