@@ -652,3 +652,30 @@ def test_a_sampler_is_not_tagged_a_transformer():
     sampler = MTIFSelector(MultiTaskRidge(), sampler=True)
     assert sampler.__sklearn_tags__().transformer_tags is None and not hasattr(sampler, "transform")
     assert MTIFSelector(MultiTaskRidge()).__sklearn_tags__().transformer_tags is not None
+
+
+@pytest.mark.parametrize("layout", ["int64", "Int64", "numpy"])
+def test_fit_transform_keeps_task_ids_beyond_2_53_apart(layout):
+    # float64 cannot tell 2**53 and 2**53 + 1 apart: the marked column must not become float
+    rng = np.random.default_rng(0)
+    big = 2**53
+    ids = big + rng.integers(0, 3, 120)
+    a, b = rng.normal(size=120), rng.normal(size=120)
+    y = (a + rng.normal(size=120) > 0).astype(int)
+    if layout == "numpy":
+        X = np.column_stack([np.round(a * 1000), np.round(b * 1000), ids]).astype(np.int64)
+        X[:, -1] = ids  # exact, not through float
+        task_col = -1
+    else:
+        X = pd.DataFrame({"a": a, "b": b, "user": pd.array(ids, dtype=layout)})
+        task_col = "user"
+    direct = MultiTaskLogistic(task_col=task_col).fit(X, y)
+    pipe = make_pipeline(MTIFSelector(MultiTaskLogistic(), task_col=task_col, removal_ratio=0.1, random_state=0),
+                         MultiTaskLogistic(task_col=task_col))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        pipe.fit(X, y)
+    assert [int(t) - big for t in pipe[-1].tasks_] == [int(t) - big for t in direct.tasks_] == [0, 1, 2]
+    kept = pipe[0].sample_indices_
+    np.testing.assert_allclose(pipe[-1].coef_, MultiTaskLogistic(task_col=task_col).fit(
+        X[kept] if layout == "numpy" else X.iloc[kept], y[kept]).coef_)

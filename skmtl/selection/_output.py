@@ -9,6 +9,11 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, v
 from ..utils import check_task_X, resolve_task_col
 
 
+def _beyond_float(labels):
+    """Whether integer ``labels`` hold values that float64 cannot hold exactly."""
+    return labels.dtype.kind in "iu" and len(labels) and bool(np.any(np.abs(labels) > 2**53))
+
+
 def _not_sampler(selector):
     if selector.sampler:
         raise AttributeError(
@@ -40,7 +45,8 @@ class SelectorOutputMixin:
             A copy of ``X`` (a DataFrame stays a DataFrame; see
             :meth:`set_output`) whose task column is NaN in the removed rows
             (None for object or string columns; an integer column becomes
-            float).
+            float, or nullable ``Int64`` where it holds ids beyond ``2**53``,
+            which float64 would merge).
         """
         self.fit(X, y, X_val=X_val, y_val=y_val)
         idx = resolve_task_col(
@@ -48,14 +54,22 @@ class SelectorOutputMixin:
         )
         if hasattr(X, "iloc"):
             column = X.iloc[:, idx]
-            numeric = column.dtype.kind in "iufb"
-            column = column.astype(float if numeric else object)
-            column.iloc[self._removed] = np.nan if numeric else None
+            kind = column.dtype.kind
+            if kind in "iu" and _beyond_float(
+                    np.asarray(column.dropna(), dtype=np.int64 if kind == "i" else np.uint64)):
+                # ids float64 would merge (beyond 2**53): a nullable integer column keeps them
+                column = column.astype("Int64" if kind == "i" else "UInt64")
+                column.iloc[self._removed] = None
+            else:
+                numeric = kind in "iufb"
+                column = column.astype(float if numeric else object)
+                column.iloc[self._removed] = np.nan if numeric else None
             marked = X.copy()
             marked.isetitem(idx, column)
         else:
             marked = validate_data(self, X, reset=False, dtype=None, ensure_all_finite=False)
-            numeric = marked.dtype.kind in "iufb"
+            # integer ids beyond 2**53 stay exact as Python ints in an object array
+            numeric = marked.dtype.kind in "iufb" and not _beyond_float(marked[:, idx])
             marked = marked.astype(float if numeric else object)  # always a copy
             marked[self._removed, idx] = np.nan if numeric else None
         return _wrap_data_with_container("transform", marked, X, self)
