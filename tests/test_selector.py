@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, LeaveOneOut
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._param_validation import InvalidParameterError
 
 import skmtl
@@ -491,6 +492,25 @@ def test_label_noise_names_the_sample_weight_it_needs(clf_data):
 
     with pytest.raises(TypeError, match="NoWeights.fit takes no sample_weight"):
         MTIFSelector(NoWeights()).fit(*clf_data)
+    with pytest.raises(TypeError, match="NoWeights.fit takes no sample_weight"):
+        MTIFSelector(make_pipeline(FunctionTransformer(), NoWeights())).fit(*clf_data)
+
+
+def test_label_noise_weighs_the_rows_of_a_pipelines_last_step(clf_data):
+    """A pipeline takes the row weights of the noise model's fits as
+    ``<last step>__sample_weight`` (it was refused: 'Pipeline.fit takes no
+    sample_weight', a fresh reader): with a step that changes nothing, the
+    same selection as the bare model."""
+    X, y = clf_data
+    flipped = np.where(np.random.default_rng(0).random(len(y)) < 0.2, 1 - y, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the removal test's word on the noise
+        bare = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, flipped)
+        piped = MTIFSelector(make_pipeline(FunctionTransformer(), MultiTaskLogistic()),
+                             random_state=0).fit(X, flipped)
+    # to Newton's tolerance: the bare model's fold fits start warm in EM, a pipeline's afresh
+    np.testing.assert_allclose(piped.scores_, bare.scores_, atol=1e-5)
+    np.testing.assert_array_equal(piped.sample_indices_, bare.sample_indices_)
 
 
 def test_set_output_pandas_gives_dataframes(clf_data):

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from ..linear_model._base import MultiTaskLinearModel
 from ..model_selection import TaskStratifiedKFold
 from ..utils import infer_target_kind, preview_labels, task_labels
-from ..utils._tasks import final_step, quiet_inner_task_warnings
+from ..utils._tasks import final_step, final_step_param, quiet_inner_task_warnings
 
 _TINY = 1e-12
 # pseudo-rows that shrink a task's inlier spread toward the pooled one
@@ -54,15 +54,16 @@ def _fit_predict(estimator, X, y, weights, rows, held_out, classes):
     the ``held_out`` rows and the fitted estimator. A linear model of skmtl
     keeps its coefficients alone for its next warm start: five folds' training
     data held between the steps of EM would cost memory linear in the rows."""
+    weight = final_step_param(estimator, "sample_weight")  # a pipeline routes it to its last step
     if classes is None:
-        est = estimator.fit(_safe_indexing(X, rows), y[rows], sample_weight=weights[rows])
+        est = estimator.fit(_safe_indexing(X, rows), y[rows], **{weight: weights[rows]})
         predicted = est.predict(_safe_indexing(X, held_out))
     else:
         copies = np.tile(rows, len(classes))
         labels = np.repeat(classes, len(rows))
         w = weights[rows].T.ravel()
         used = w > _TINY
-        est = estimator.fit(_safe_indexing(X, copies[used]), labels[used], sample_weight=w[used])
+        est = estimator.fit(_safe_indexing(X, copies[used]), labels[used], **{weight: w[used]})
         predicted = np.zeros((len(held_out), len(classes)))
         predicted[:, np.searchsorted(classes, est.classes_)] = est.predict_proba(
             _safe_indexing(X, held_out))

@@ -18,7 +18,7 @@ from ..utils import (
     check_result_memory, check_task_X, encode_fitted_tasks, missing_task_mask, preview_labels,
     resolve_task_col, task_labels,
 )
-from ..utils._tasks import feature_spread, quiet_inner_task_warnings, warn_if_unlike_training
+from ..utils._tasks import feature_spread, final_step, quiet_inner_task_warnings, warn_if_unlike_training
 from ._auto import (
     CLEAR_GAIN_Z,
     label_noise_removal_count,
@@ -140,7 +140,8 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         will fit after the selector (with its tuned ``alpha``) for the ranking
         to describe that model. ``"label-noise"`` needs ``fit(X, y,
         sample_weight=...)`` and, for classes, ``predict_proba`` (any
-        scikit-learn classifier or regressor that takes weights).
+        scikit-learn classifier or regressor that takes weights, or a
+        pipeline whose last step does: the weights go to that step).
         ``"influence"`` needs ``influence(X_val, y_val)`` returning
         ``(n_fit_rows, n_tasks)`` scores with columns following ``tasks_``
         and positive entries for helpful rows, as the skmtl estimators do.
@@ -547,10 +548,11 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
                 f"{' and '.join(ignored)} out.",
                 UserWarning,
             )
-        if strategy == "label-noise" and not has_fit_parameter(self.estimator, "sample_weight"):
+        last = final_step(self.estimator)[0]
+        if strategy == "label-noise" and not has_fit_parameter(last, "sample_weight"):
             raise TypeError(
                 f"strategy={strategy!r} (what strategy='auto' uses) fits the estimator with row "
-                f"weights, and {type(self.estimator).__name__}.fit takes no sample_weight; use "
+                f"weights, and {type(last).__name__}.fit takes no sample_weight; use "
                 "an estimator that does (every skmtl and most scikit-learn models), or "
                 "strategy='influence' with validation data."
             )
