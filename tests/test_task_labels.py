@@ -382,3 +382,11 @@ def test_make_feature_transformer_encodes_with_a_default_one_hot_encoder(task):
     dense = make_pipeline(make_feature_transformer(OneHotEncoder(sparse_output=False), task_col="school"),
                           MultiTaskRidge()).fit(frame, y)
     np.testing.assert_allclose(model.predict(frame), dense.predict(frame))
+
+
+def test_a_task_col_name_for_a_frame_with_integer_column_names_says_how_to_name_them():
+    X = pd.DataFrame(np.column_stack([np.random.default_rng(0).random((20, 2)), np.repeat([0, 1], 10)]))
+    with pytest.raises(ValueError, match=r"column names are all strings.*X.columns = X.columns.astype\(str\)"):
+        MultiTaskRidge(task_col="2").fit(X, np.zeros(20))
+    X.columns = X.columns.astype(str)
+    assert MultiTaskRidge(task_col="2").fit(X, np.zeros(20)).tasks_.tolist() == [0, 1]

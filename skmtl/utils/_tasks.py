@@ -116,7 +116,9 @@ def resolve_task_col(task_col, n_columns, feature_names=None):
         if feature_names is None:
             raise ValueError(
                 f"task_col={task_col!r} is a column name, but X has no column "
-                "names. Pass a pandas DataFrame, or give task_col as an integer "
+                "names. Pass a pandas DataFrame (whose column names are all strings: "
+                "scikit-learn reads no names from others, e.g. integers; "
+                "X.columns = X.columns.astype(str) gives them), or give task_col as an integer "
                 "position (default -1, the last column). In a pipeline, a step before "
                 "this one returned an array: skmtl.compose.make_feature_transformer puts "
                 "the task column last (use task_col=-1 after it), or keep the names with "
