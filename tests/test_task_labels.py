@@ -12,6 +12,7 @@ from skmtl import MultiTaskLogistic, MultiTaskRidge
 from skmtl.compose import make_feature_transformer
 from skmtl.datasets import make_multitask_classification, make_multitask_regression
 from skmtl.inspection import task_losses
+from skmtl.selection import MTIFSelector
 from skmtl.utils import encode_tasks, split_tasks, stack_tasks
 
 BIG = 2**53  # float64 cannot tell BIG and BIG + 1 apart
@@ -299,6 +300,9 @@ def test_missing_task_labels_leave_integer_tasks_integer(data, frame):
     assert model.tasks_.dtype == direct.tasks_.dtype == np.int64
     np.testing.assert_array_equal(model.tasks_, direct.tasks_)
     model.predict(X)
+    selector = MTIFSelector(MultiTaskRidge(), removal_ratio=0.0, random_state=0).fit(X_missing, y)
+    assert selector.tasks_.dtype == np.int64  # the selector's own, too
+    np.testing.assert_array_equal(selector.tasks_, direct.tasks_)
 
 
 def test_sparse_X_from_a_column_transformer_says_how_to_get_a_dense_one():

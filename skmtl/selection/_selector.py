@@ -15,8 +15,8 @@ from ..base import keep_state_on_error, validation_given
 from ..compose import _input_task_col
 from ..model_selection import TaskStratifiedKFold
 from ..utils import (
-    check_result_memory, check_task_X, encode_fitted_tasks, missing_task_mask, preview_labels,
-    resolve_task_col, task_labels,
+    check_result_memory, check_task_X, encode_fitted_tasks, missing_task_mask, normalize_task_labels,
+    preview_labels, resolve_task_col, task_labels,
 )
 from ..utils._tasks import feature_spread, final_step, quiet_inner_task_warnings, warn_if_unlike_training
 from ._auto import (
@@ -489,7 +489,7 @@ class MTIFSelector(SelectorOutputMixin, BaseEstimator):
         present = ~missing_task_mask(labels)
         if not present.any():
             raise ValueError("Every row of X has a missing task label; nothing to select from.")
-        self.tasks_, task_sizes = np.unique(labels[present], return_counts=True)
+        self.tasks_, task_sizes = np.unique(normalize_task_labels(labels[present]), return_counts=True)
         n_held = _rows_that_can_be_held_out(task_sizes)
         weights = target_task_weights(self.target_weights, self.tasks_)
         rng = check_random_state(self.random_state)
