@@ -67,8 +67,9 @@ def _fit_predict(estimator, X, y, weights, rows, held_out, classes):
         predicted = np.zeros((len(held_out), len(classes)))
         predicted[:, np.searchsorted(classes, est.classes_)] = est.predict_proba(
             _safe_indexing(X, held_out))
-    if isinstance(est, MultiTaskLinearModel):
-        est._forget_training_data()
+    last = final_step(est)[0]  # a pipeline's model is its last step
+    if isinstance(last, MultiTaskLinearModel):
+        last._forget_training_data()
     return predicted, est
 
 
@@ -93,9 +94,9 @@ def _fold_models(estimator, n_folds):
     last ended (``warm_start``): their objective is convex, so that changes
     the time alone; any other estimator starts as it was given."""
     models = [clone(estimator) for _ in range(n_folds)]
-    if isinstance(estimator, MultiTaskLinearModel):
+    if isinstance(final_step(estimator)[0], MultiTaskLinearModel):  # bare or a pipeline's last step
         for model in models:
-            model.set_params(warm_start=True)
+            model.set_params(**{final_step_param(model, "warm_start"): True})
     return models
 
 
