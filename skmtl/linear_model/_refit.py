@@ -118,7 +118,10 @@ class RefitEffectsMixin:
         Without row ``i`` (normalized weight ``s``), task ``k``'s loss becomes
         ``c (L_k - s l_i)`` with ``c = 1 / (1 - s)``: the Hessian block is
         ``c D_k + 2 alpha I`` (shared by rows of equal weight) minus the row's
-        rank-``C`` curvature, and the gradient changes by ``-c u_i``.
+        rank-``C`` curvature, and the gradient changes by ``-c u_i``. A row
+        weighing more than half of its task is the only one of its weight
+        there; its task's terms without it are its mates', computed from them
+        (rescaling as above subtracts nearly equal numbers as ``s`` nears 1).
         """
         self._hessian()  # factorized here once, not in every job
         self._lone_directions()
@@ -142,7 +145,6 @@ class RefitEffectsMixin:
         """:meth:`_row_refit_effects` of rows of one task and one normalized weight."""
         H = self._hessian()
         two_alpha_eye = 2.0 * self._penalty[0] * np.eye(H.d_task)
-        Zr = self._Z[rows]
         if weight > 0.5:
             # one row weighing most of its task (one row per group): the task's loss
             # without it is its mates' alone, taken from them directly. Rescaling the
@@ -156,8 +158,9 @@ class RefitEffectsMixin:
                 self._theta[[task]], 1)  # zeros where it has no mates: the pull alone
             base, c = mates_hess[0] + two_alpha_eye, 0.0
             factors = np.zeros((len(rows), H.d_task, 1))
-            rhs = (self._fitted_terms()[1][task] - mates_grad)[:1]
+            rhs = self._fitted_terms()[1][task] - mates_grad
         else:
+            Zr = self._Z[rows]
             c = 1.0 / (1.0 - weight)
             base = c * (H.task_blocks[task] - two_alpha_eye) + two_alpha_eye
             eta = Zr @ self._theta[task].T

@@ -222,9 +222,9 @@ def group_tasks(affinity, n_groups, *, method="spectral", search="auto", scale="
         How each target's column is scaled: by its largest off-diagonal
         magnitude (any measure), or by its diagonal, the target's
         self-affinity, which must be positive: TAG's normalized transference
-        ``t(b, a) / t(a, a)`` (Fifty et al., 2021, appendix), for
-        :func:`tag_affinity` with ``method="tag"``. The two can choose
-        different partitions.
+        ``t(b, a) / t(a, a)`` (Fifty et al., 2021, appendix), only with
+        ``method="tag"``, for an affinity with a self-affinity such as
+        :func:`tag_affinity`'s. The two can choose different partitions.
     random_state : int, RandomState instance or None, default=None
         Seeds the spectral embedding's k-means.
 
