@@ -95,10 +95,10 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
             ) from exc
 
     def __setstate__(self, state):
-        # a model pickled before fits recorded whether Newton converged keeps the
-        # removal step it gave then (from the optimum it assumed, not from the fit as it is)
+        # a model pickled before fits recorded whether Newton converged: stopping before
+        # max_iter is converging, but for a step that found no decrease (which warned at fit)
         if "_theta" in state and "_converged" not in state:
-            state = {**state, "_converged": False}
+            state = {**state, "_converged": state["n_iter_"] < state["max_iter"]}
         super().__setstate__(state)
 
     # -- fitting ------------------------------------------------------------------
