@@ -53,7 +53,7 @@ __all__ = ["TaskGroupedEstimator"]
 def _mtif_affinity(estimator, X, y, X_val=None, y_val=None, sample_weight=None):
     """MTIF task relatedness of ``estimator`` (a Pipeline: of its model) fitted on all tasks."""
     fit_params = ({} if sample_weight is None
-                  else {final_step_param(estimator, "sample_weight"): sample_weight})
+                  else {final_step_param(estimator, "sample_weight", fit=True): sample_weight})
     model, X_val = final_step(clone(estimator).fit(X, y, **fit_params), X_val)
     return model.task_relatedness(X_val, y_val)
 
@@ -652,7 +652,7 @@ def _is_matrix(affinity):
 
 def _fit_group(estimator, X, y, sample_weight, rows):
     fit_params = ({} if sample_weight is None
-                  else {final_step_param(estimator, "sample_weight"): sample_weight[rows]})
+                  else {final_step_param(estimator, "sample_weight", fit=True): sample_weight[rows]})
     return clone(estimator).fit(_safe_indexing(X, rows), y[rows], **fit_params)
 
 

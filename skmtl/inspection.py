@@ -117,7 +117,7 @@ def _check_rows(rows, n_samples):
 
 def _refit_losses(estimator, X, y, sample_weight, keep, val, tasks):
     fit_kwargs = ({} if sample_weight is None
-                  else {final_step_param(estimator, "sample_weight"): sample_weight[keep]})
+                  else {final_step_param(estimator, "sample_weight", fit=True): sample_weight[keep]})
     model = refit_or_error(clone(estimator).fit, _safe_indexing(X, keep), y[keep], **fit_kwargs)
     if isinstance(model, Exception):
         return model
@@ -152,7 +152,7 @@ def _brute_force(estimator, X, y, X_val, y_val, sample_weight, dropped_rows, n_j
         # a removed task is then predicted with the shared coefficients
         estimator = clone(estimator).set_params(**{unknown_task: "shared"})
     fit_kwargs = ({} if sample_weight is None
-                  else {final_step_param(estimator, "sample_weight"): sample_weight})
+                  else {final_step_param(estimator, "sample_weight", fit=True): sample_weight})
     full = clone(estimator).fit(X, y, **fit_kwargs)
     tasks = final_step(full)[0].tasks_
     base = task_losses(full, val[0], val[1], tasks, val[2])

@@ -713,3 +713,17 @@ def test_label_noise_treats_a_pipelines_skmtl_model_as_the_bare_one(clf_data):
     rows, held_out = np.arange(0, len(y), 2), np.arange(1, len(y), 2)
     _, fitted = _fit_predict(models[0], X, y, np.ones(len(y)), rows, held_out, None)
     assert fitted[-1]._Z is None
+
+
+def test_label_noise_with_a_pipeline_under_metadata_routing(clf_data):
+    """With scikit-learn's metadata routing the pipeline routes ``sample_weight``
+    to the steps that request it (a step name prefix is refused there)."""
+    import sklearn
+
+    X, y = clf_data
+    with sklearn.config_context(enable_metadata_routing=True), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the removal test's word on the noise
+        pipe = make_pipeline(FunctionTransformer(), MultiTaskLogistic().set_fit_request(sample_weight=True))
+        routed = MTIFSelector(pipe, random_state=0).fit(X, y)
+        bare = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y)
+        np.testing.assert_allclose(routed.scores_, bare.scores_, atol=1e-12)

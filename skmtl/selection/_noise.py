@@ -54,7 +54,7 @@ def _fit_predict(estimator, X, y, weights, rows, held_out, classes):
     the ``held_out`` rows and the fitted estimator. A linear model of skmtl
     keeps its coefficients alone for its next warm start: five folds' training
     data held between the steps of EM would cost memory linear in the rows."""
-    weight = final_step_param(estimator, "sample_weight")  # a pipeline routes it to its last step
+    weight = final_step_param(estimator, "sample_weight", fit=True)  # a pipeline routes it to its last step
     if classes is None:
         est = estimator.fit(_safe_indexing(X, rows), y[rows], **{weight: weights[rows]})
         predicted = est.predict(_safe_indexing(X, held_out))

@@ -284,12 +284,18 @@ def final_step(estimator, X=None):
     return estimator[-1], (None if X is None else estimator[:-1].transform(X))
 
 
-def final_step_param(estimator, name):
-    """``name`` as ``set_params`` and ``fit`` spell it for the final step:
-    ``"<last step>__name"`` for a :class:`~sklearn.pipeline.Pipeline`."""
+def final_step_param(estimator, name, *, fit=False):
+    """``name`` as ``set_params`` spells it for the final step:
+    ``"<last step>__name"`` for a :class:`~sklearn.pipeline.Pipeline`. With
+    ``fit=True``, as ``fit`` takes it: ``name`` itself where scikit-learn's
+    metadata routing is enabled (the pipeline routes it to the steps that
+    request it, and says how to request it where none does)."""
+    from sklearn import get_config
     from sklearn.pipeline import Pipeline
 
-    return f"{estimator.steps[-1][0]}__{name}" if isinstance(estimator, Pipeline) else name
+    if not isinstance(estimator, Pipeline) or (fit and get_config().get("enable_metadata_routing", False)):
+        return name
+    return f"{estimator.steps[-1][0]}__{name}"
 
 
 # a column of UNLIKE_TRAINING_ROWS validation rows or more whose median lies this many of
