@@ -105,6 +105,11 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         generalization: prefer held-out data).
     grouping : {"spectral", "tag"}, default="spectral"
         The ``method`` of :func:`~skmtl.relatedness.group_tasks`.
+    scale : {"largest", "self"}, default="largest"
+        The ``scale`` of :func:`~skmtl.relatedness.group_tasks`: ``"self"``
+        is TAG's own normalization by each target's self-affinity (with
+        ``grouping="tag"`` and an affinity whose diagonal is positive, such
+        as ``affinity="tag"``).
     random_state : int, RandomState instance or None, default=None
         Seeds the spectral clustering and the subset measures.
     n_jobs : int, default=None
@@ -159,17 +164,19 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         "n_groups": [Interval(numbers.Integral, 1, None, closed="left")],
         "affinity": [StrOptions({"mtif", "tag", "higher_order", "surrogate"}), callable, "array-like"],
         "grouping": [StrOptions({"spectral", "tag"})],
+        "scale": [StrOptions({"largest", "self"})],
         "random_state": ["random_state"],
         "n_jobs": [numbers.Integral, None],
         "verbose": ["verbose"],
     }
 
-    def __init__(self, estimator, *, n_groups=2, affinity="mtif", grouping="spectral",
+    def __init__(self, estimator, *, n_groups=2, affinity="mtif", grouping="spectral", scale="largest",
                  random_state=None, n_jobs=None, verbose=0):
         self.estimator = estimator
         self.n_groups = n_groups
         self.affinity = affinity
         self.grouping = grouping
+        self.scale = scale
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -200,6 +207,9 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         self
         """
         self._validate_params()
+        if self.scale == "self" and self.grouping != "tag":  # before measuring the affinity
+            raise ValueError("scale='self' is TAG's normalization, for grouping='tag'; spectral "
+                             "grouping maps affinities scaled by the largest into [0, 1].")
         if is_dask_collection(X):
             raise TypeError("TaskGroupedEstimator does not take a Dask X: compute it first (X.compute()).")
         X = _as_indexable(X, validate_data(self, text_columns_as_object(X), dtype=None, ensure_all_finite=False,
@@ -284,7 +294,8 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
                           "trains alone, in a group of its own.", UserWarning)
         if self.n_groups >= n_tasks:
             return np.arange(n_tasks)
-        return group_tasks(affinity, self.n_groups, method=self.grouping, random_state=self.random_state)
+        return group_tasks(affinity, self.n_groups, method=self.grouping, scale=self.scale,
+                           random_state=self.random_state)
 
     # -- prediction ------------------------------------------------------------------
     def _route(self, X):

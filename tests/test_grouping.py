@@ -348,3 +348,21 @@ def test_tag_grouping_of_a_recording_network_with_validation_data_says_what_to_c
     with pytest.raises(ValueError, match="affinity='tag' with SharedBottomNet records TAG on its "
                        "training batches, so it cannot be measured on the X_val/y_val given to fit"):
         TaskGroupedEstimator(net, affinity="tag").fit(X, y, X_val=X, y_val=y)
+
+
+def test_grouped_estimator_groups_with_tags_own_normalization():
+    from skmtl.relatedness import group_tasks
+
+    X, y = make_multitask_regression(n_tasks=5, n_samples=20, n_features=3, random_state=0)
+    rng = np.random.default_rng(0)
+    for _ in range(30):  # an affinity whose two scalings group differently
+        A = rng.normal(size=(5, 5))
+        np.fill_diagonal(A, rng.uniform(0.5, 2.0, 5))
+        own = group_tasks(A, 3, method="tag", scale="self")
+        if not np.array_equal(own, group_tasks(A, 3, method="tag")):
+            break
+    model = TaskGroupedEstimator(MultiTaskRidge(), n_groups=3, affinity=A, grouping="tag",
+                                 scale="self").fit(X, y)
+    np.testing.assert_array_equal(model.groups_, own)
+    with pytest.raises(ValueError, match="scale='self' is TAG's normalization, for grouping='tag'"):
+        TaskGroupedEstimator(MultiTaskRidge(), n_groups=3, affinity=A, scale="self").fit(X, y)
