@@ -727,3 +727,18 @@ def test_label_noise_with_a_pipeline_under_metadata_routing(clf_data):
         routed = MTIFSelector(pipe, random_state=0).fit(X, y)
         bare = MTIFSelector(MultiTaskLogistic(), random_state=0).fit(X, y)
         np.testing.assert_allclose(routed.scores_, bare.scores_, atol=1e-12)
+
+
+def test_bool_task_labels_stay_bool_through_the_selector(clf_data):
+    """A bool task column was marked as floats (0.0, 1.0, NaN), so the model after
+    the selector had tasks 0 and 1 where a direct fit has False and True (a fresh
+    reader)."""
+    X, y = clf_data
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "task": X[:, -1] > 1})
+    selector = MTIFSelector(MultiTaskLogistic(), removal_ratio=0.1, strategy="random", random_state=0)
+    marked = selector.set_output(transform="pandas").fit_transform(frame, y)
+    assert set(marked["task"].dropna()) == {False, True} and marked["task"].isna().sum() > 0
+    pipe = make_pipeline(selector, MultiTaskLogistic()).fit(frame, y)
+    direct = MultiTaskLogistic().fit(frame, y).tasks_
+    assert pipe[-1].tasks_.tolist() == direct.tolist() == [False, True]
+    assert all(isinstance(task, (bool, np.bool_)) for task in pipe[-1].tasks_)

@@ -44,7 +44,7 @@ class SelectorOutputMixin:
         X_marked : ndarray or DataFrame of shape (n_samples, n_columns)
             A copy of ``X`` (a DataFrame stays a DataFrame; see
             :meth:`set_output`) whose task column is NaN in the removed rows
-            (None for object or string columns; an integer column becomes
+            (None for object, string or bool columns; an integer column becomes
             float, or nullable ``Int64`` where it holds ids beyond ``2**53``,
             which float64 would merge).
         """
@@ -61,7 +61,7 @@ class SelectorOutputMixin:
                 column = column.astype("Int64" if kind == "i" else "UInt64")
                 column.iloc[self._removed] = None
             else:
-                numeric = kind in "iufb"
+                numeric = kind in "iuf"  # bool labels stay True and False, as objects
                 column = column.astype(float if numeric else object)
                 column.iloc[self._removed] = np.nan if numeric else None
             marked = X.copy()
