@@ -1,7 +1,8 @@
 """TAG's inter-task affinity and the IT-MTL update, as a callback of the training loop.
 
-``SharedBottomNet(record_affinity=...)`` records Eq. 1 of Fifty et al.
-(2021) on every mini-batch step; ``it_mtl=True`` updates the shared
+``SharedBottomNet(record_affinity=...)`` records the transference of Fifty
+et al. (2021, Eq. 1; heads held fixed, a plain SGD step) on every
+mini-batch step; ``it_mtl=True`` updates the shared
 parameters with their Algorithm 1. Both act between the step's backward pass
 and the optimizer step (:meth:`~._training.Callback.on_grad_computed`).
 """
