@@ -145,9 +145,9 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
     record_affinity : {"lookahead", "first_order"}, default=None
         Record TAG's inter-task affinity during training (adam, sgd) in
         ``tag_affinity_``: ``"lookahead"`` is the transference of Fifty et al.
-        (2021, Eq. 1) with task ``j``'s head held fixed and a plain SGD step,
-        ``1 - L_j(shared - lr * g_i) / L_j(shared)`` on each batch (their
-        experiments take the optimizer's own step),
+        (2021, Eq. 1; task ``j``'s head held fixed, as their text says) with
+        a plain SGD step, ``1 - L_j(shared - lr * g_i) / L_j(shared)`` on
+        each batch (their experiments take the optimizer's own step),
         ``"first_order"`` its Taylor form ``lr <g_i, g_j> / L_j``. Both
         losses of the lookahead ratio are taken with the same dropout masks,
         so the ratio measures the step, not the masks.

@@ -1,7 +1,7 @@
 """TAG's inter-task affinity and the IT-MTL update, as a callback of the training loop.
 
 ``SharedBottomNet(record_affinity=...)`` records the transference of Fifty
-et al. (2021, Eq. 1; heads held fixed, a plain SGD step) on every
+et al. (2021, Eq. 1; heads held fixed, with a plain SGD step) on every
 mini-batch step; ``it_mtl=True`` updates the shared
 parameters with their Algorithm 1. Both act between the step's backward pass
 and the optimizer step (:meth:`~._training.Callback.on_grad_computed`).
