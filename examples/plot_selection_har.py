@@ -95,7 +95,7 @@ print(f"of the {len(ranked)} rows least likely right, {corrupted[ranked].mean():
 # the rules over 20 seeds (``benchmarks/RESULTS.md``, "Which flipped rows a
 # removal takes" and the summary of HAR with 20 % flips).
 ratios = [0.0, 0.05, 0.1, 0.2]
-fig, (ax_cv, ax_test) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+fig, (ax_cv, ax_test) = plt.subplots(1, 2, figsize=(13, 4), layout="constrained")
 ValidationCurveDisplay.from_estimator(
     pipe, X_train, y_noisy, param_name="mtifselector__removal_ratio",
     param_range=ratios, cv=TaskStratifiedKFold(3, shuffle=True, random_state=0), ax=ax_cv,
@@ -120,5 +120,5 @@ for label, (strategy, fit_params) in variants.items():
     ]
     ax_test.plot(ratios, accuracy, marker="o", label=label)
 ax_test.set(xlabel="removal ratio", ylabel="test accuracy", title="Clean test set")
-ax_test.legend()
+ax_test.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
 plt.show()
