@@ -78,10 +78,10 @@ print(f"logistic: Pearson r first order {first.pearson_['all']:.3f}, "
 # ``kind="distribution"`` shows, per volunteer, the total influence of each
 # of their training windows on all volunteers' validation losses: the score
 # :class:`~skmtl.selection.MTIFSelector` ranks by with
-# ``strategy="influence"`` (its default without clean labels ranks by a
-# label-noise model instead). Windows far below zero
-# hurt on balance; they are the first candidates for removal or a look at
-# their labels.
+# ``strategy="influence"`` (its default, ``strategy="auto"``, ranks by a
+# label-noise model instead, with or without validation data). Windows far
+# below zero hurt on balance; they are the first candidates for removal or a
+# look at their labels.
 from sklearn.preprocessing import StandardScaler
 
 from skmtl.compose import make_feature_transformer
