@@ -87,8 +87,9 @@ from sklearn.preprocessing import StandardScaler
 from skmtl.compose import make_feature_transformer
 
 X, y = load_har(return_X_y=True)
-X = make_feature_transformer(StandardScaler()).fit_transform(X)  # the task column passes through
 X_train, X_val, y_train, y_val = task_train_test_split(X, y, test_size=0.2, random_state=0)
+scaler = make_feature_transformer(StandardScaler()).fit(X_train)  # the task column passes through
+X_train, X_val = scaler.transform(X_train), scaler.transform(X_val)
 har = MultiTaskLogistic(alpha=1.0).fit(X_train, y_train, X_val=X_val, y_val=y_val)
 
 fig, ax = plt.subplots(figsize=(12, 4.5), layout="constrained")
