@@ -66,7 +66,8 @@ print(f"first order vs refit, Spearman per target task (off-diagonal): mean {np.
 # red cells negative transfer. Ordering the tasks by group (here: the related
 # tasks, then the unrelated ones) puts the two unrelated tasks in the last
 # rows and columns, where the red cells concentrate: training next to them
-# hurts the other tasks, and they gain little from the others. The
+# hurts the other tasks, the other tasks hurt them in turn (red in their
+# columns), and they hurt each other. The
 # first-order diagonal only measures the path through the shared coefficients
 # (a removed task is predicted with them), so compare the estimate off the
 # diagonal; the refit diagonal shows how much each task needs its own data.
