@@ -100,12 +100,12 @@ for name, loss in results.items():
 fig, ax = plt.subplots(figsize=(7, 3.5))
 names = list(results)
 colors = ["grey", "grey", "black"] + ["C0"] * (len(names) - 3)
-ax.barh(names, [results[n] for n in names], color=colors)
+bars = ax.barh(names, [results[n] for n in names], color=colors)
+ax.bar_label(bars, fmt="%.3f", padding=3)
 ax.invert_yaxis()
 ax.set_xlabel("mean test MSE over the 10 tasks")
 ax.set_title("Task groupings (at most 4 models) vs. one model and ten models")
-lo = min(results.values())
-ax.set_xlim(lo * 0.9, max(results.values()) * 1.02)
+ax.set_xlim(0, max(results.values()) * 1.12)
 fig.tight_layout()
 
 # %%
