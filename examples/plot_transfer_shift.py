@@ -27,7 +27,7 @@ the transfer that refitting measures.
 # target, ``||beta_hat - beta_t||^2`` (the target's ``x ~ N(0, I)``).
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import NullFormatter, NullLocator, ScalarFormatter
+from matplotlib.ticker import NullLocator
 
 from skmtl import MultiTaskRidge
 from skmtl.datasets import make_multitask_regression
@@ -80,8 +80,8 @@ ax2.legend()
 for ax in (ax1, ax2):
     ax.set_xticks(SOURCE_SIZES, [str(n) for n in SOURCE_SIZES])
     ax.xaxis.set_minor_locator(NullLocator())
-ax2.yaxis.set_major_formatter(ScalarFormatter())
-ax2.yaxis.set_minor_formatter(NullFormatter())
+ax2.set_yticks([0.2, 0.5, 1, 2, 5], ["0.2", "0.5", "1", "2", "5"])
+ax2.yaxis.set_minor_locator(NullLocator())
 fig.tight_layout()
 
 # %%
