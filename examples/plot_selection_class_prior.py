@@ -46,7 +46,6 @@ def draw(seed, n_tasks=4, n_per_task=400):
 
 
 X, y_true, y = draw(1)
-X_test, y_true_test, y_test = draw(101)  # a test part drawn the same way
 print(f"{len(y)} rows; given positives {y.mean():.1%}; true positives in the first world "
       f"{y_true.mean():.1%}, in the second {y.mean():.1%}")
 
@@ -88,7 +87,7 @@ choices = ("keep every row", "default", "class_prior known")
 scores = np.zeros((5, len(choices), len(worlds)))
 for draw_index, seed in enumerate(range(1, 6)):
     X, y_true, y = draw(seed)
-    X_test, y_true_test, y_test = draw(100 + seed)
+    X_test, y_true_test, y_test = draw(100 + seed)  # a test part drawn the same way
     default, _ = select(X, y)
     for w, (truth, truth_test) in enumerate(((y_true, y_true_test), (y, y_test))):
         known, _ = select(X, y, balance(truth))
