@@ -36,7 +36,7 @@ N_FEATURES, N_TARGET = 30, 60
 SOURCE_SIZES = [15, 30, 60, 120, 240, 480]
 
 
-def excess_risks(n_source, lam, h, n_repeats=8):
+def excess_risks(n_source, lam, h, n_repeats=40):
     """Target excess risk of pooled and of target-only least squares, averaged."""
     out = []
     for seed in range(n_repeats):
