@@ -9,6 +9,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -93,7 +94,9 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
         * ``"mtif"``: ``task_relatedness`` of ``estimator`` fitted on all tasks;
         * ``"tag"``, ``"higher_order"``, ``"surrogate"``: the measures of
           :mod:`skmtl.relatedness` (the last two fit ``estimator`` on random
-          task subsets, seeded by ``random_state``);
+          task subsets, seeded by ``random_state``; ``"tag"`` of a pipeline
+          measures its last step on the data its other steps, fitted on
+          ``X``, hand it);
         * a callable ``affinity(estimator, X, y, X_val, y_val)`` returning a
           ``(n_tasks, n_tasks)`` array, like the measures of
           :mod:`skmtl.relatedness`;
@@ -277,7 +280,12 @@ class TaskGroupedEstimator(MetaEstimatorMixin, BaseEstimator):
                     "fit without X_val/y_val, or use affinity='mtif', 'surrogate' or "
                     "'higher_order', which measure on held-out data."
                 )
-            A = tag_affinity(self.estimator, X, y, X_val, y_val)
+            model = self.estimator
+            if isinstance(model, Pipeline):  # TAG reads the gradients of the model after its steps
+                steps = clone(model[:-1]).fit(X, y)
+                model, X = model[-1], steps.transform(X)
+                X_val = None if X_val is None else steps.transform(X_val)
+            A = tag_affinity(model, X, y, X_val, y_val)
         else:
             measure = surrogate_affinity if self.affinity == "surrogate" else higher_order_affinity
             A = measure(self.estimator, X, y, X_val, y_val, random_state=self.random_state)

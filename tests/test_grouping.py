@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import is_classifier
+from sklearn.base import clone, is_classifier
 from sklearn.model_selection import GridSearchCV, KFold
 
 from skmtl import MultiTaskLogistic, MultiTaskRidge, TaskGroupedEstimator
@@ -366,3 +366,24 @@ def test_grouped_estimator_groups_with_tags_own_normalization():
     np.testing.assert_array_equal(model.groups_, own)
     with pytest.raises(ValueError, match="scale='self' is TAG's normalization, for grouping='tag'"):
         TaskGroupedEstimator(MultiTaskRidge(), n_groups=3, affinity=A, scale="self").fit(X, y)
+
+
+def test_tag_grouping_of_a_pipeline_measures_its_model_on_the_data_as_it_sees_it():
+    """affinity='tag' with a pipeline was refused with a hint for tag_affinity
+    that a grouped estimator cannot follow (a fresh reader); it now measures
+    TAG of the pipeline's model on the data its steps hand it."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skmtl.compose import make_feature_transformer
+    from skmtl.relatedness import tag_affinity
+
+    X, y = make_multitask_regression(n_tasks=4, n_samples=20, n_features=3, random_state=0)
+    X_val, y_val = make_multitask_regression(n_tasks=4, n_samples=10, n_features=3, random_state=1)
+    scaler = make_feature_transformer(StandardScaler())
+    pipe = make_pipeline(scaler, MultiTaskRidge())
+    model = TaskGroupedEstimator(pipe, affinity="tag", random_state=0).fit(X, y, X_val=X_val, y_val=y_val)
+    fitted = clone(scaler).fit(X, y)
+    expected = tag_affinity(MultiTaskRidge(), fitted.transform(X), y, fitted.transform(X_val), y_val)
+    np.testing.assert_allclose(model.affinity_, expected, rtol=1e-12, atol=1e-15)
+    assert model.predict(X).shape == y.shape
