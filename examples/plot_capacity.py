@@ -5,7 +5,9 @@ Capacity of the shared layer and interference
 
 A multi-headed network with a linear shared layer ``B`` of width ``r`` and
 one linear head per task is a two-layer linear network. Wu, Zhang and Ré
-(2020), in the task-affinity talk, show for two linear regression tasks:
+("Understanding and Improving Information Transfer in Multi-Task
+Learning", ICLR 2020; presented in H. R. Zhang's talk "Towards a
+Foundation of Multitask Learning") show for two linear regression tasks:
 with ``r >= 2`` the network fits both tasks as well as each alone (no
 interference); with ``r = 1`` both tasks must share one direction, and a
 source task whose coefficients point elsewhere pulls the target away from

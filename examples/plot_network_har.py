@@ -38,8 +38,11 @@ X_train, X_val = scaler.transform(X_train), scaler.transform(X_val)
 
 # %%
 # Train two small networks (the scores are averaged over them), each
-# stopping early on 10% of its training windows, and measure influence
-# against the validation windows.
+# stopping early on 10% of its training windows (after 3 epochs without
+# improvement, ``n_iter_no_change``), and measure influence against the
+# validation windows; ``projection_dim`` compresses each row's gradient on
+# the shared bottom to 512 random directions, which keeps influence fast and
+# small in memory.
 net = SharedBottomNet(
     hidden_layer_sizes=(32,),
     max_epochs=100,

@@ -46,6 +46,14 @@ print("unrelated tasks:", np.flatnonzero(unrelated))
 # %%
 # Relatedness from each measure (row = source, column = target)
 # --------------------------------------------------------------
+# MTIF: the change of each target's validation loss when a source task is
+# removed, from one fit. TAG (Fifty et al., 2021): how a gradient step on
+# the source's loss changes the target's loss. Cosine: the angle between
+# their gradients. Surrogate and higher-order: refits on random subsets of
+# tasks, summarized by a linear model of the target's loss in which sources
+# are present (surrogate) or by the mean loss over the subsets that hold a
+# source (higher-order). Grad-TAE: the same subset losses estimated from
+# one fit by a first-order expansion, without refitting.
 est = MultiTaskRidge()
 args = (est, X_train, y_train, X_val, y_val)
 affinities = {

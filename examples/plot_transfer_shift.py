@@ -3,8 +3,11 @@
 Transfer under covariate shift, model shift and size
 ====================================================
 
-When does adding a source task help a target task? The task-affinity talk
-(Yang, Zhang, Wu, Ré and Su 2020) answers for two linear regression tasks
+When does adding a source task help a target task? Yang, Zhang, Wu, Ré and
+Su ("Precise High-dimensional Asymptotics for Quantifying Heterogeneous
+Transfers", 2020; presented in H. R. Zhang's talk "Towards a Foundation of
+Multitask Learning", whose two vignettes we follow) answer for two linear
+regression tasks
 with three kinds of data set shift, which
 :func:`~skmtl.datasets.make_multitask_regression` generates:
 
@@ -13,7 +16,7 @@ with three kinds of data set shift, which
 * *model shift* ``h``: ``||beta_s - beta_t||^2 ~ 2 h^2``;
 * *size imbalance*: one ``n_samples`` per task.
 
-We reproduce the talk's two vignettes with pooled least squares, then ask
+We reproduce the two vignettes with pooled least squares, then ask
 whether MTIF's task relatedness, computed from one fit, predicts the sign of
 the transfer that refitting measures.
 """
