@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted, column_or_1d
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 from tqdm.auto import tqdm
 
 from ..base import (
@@ -22,7 +22,7 @@ from ..base import (
 )
 from ..influence import ArrowHessian
 from ..utils import TaskLayout, check_task_X, encode_fitted_tasks, task_groups
-from ..utils._tasks import TRANSFORM_X_VAL, feature_spread, warn_if_unlike_training
+from ..utils._tasks import check_validation_rows, feature_spread
 from ._adapter import LinearAdapter
 from ._refit import RefitEffectsMixin, _backtrack, linear_predictors
 
@@ -465,21 +465,8 @@ class MultiTaskLinearModel(RefitEffectsMixin, InfluenceMixin, BaseEstimator, met
 
     def _check_val(self, X_val, y_val):
         """Validation data as ``(Z, Y, task index, row weights)``, rows of unseen tasks dropped."""
-        features, labels = check_task_X(self, X_val, reset=False, input_name="X_val")
-        warn_if_unlike_training(self, self._feature_spread, features, fix=TRANSFORM_X_VAL)
-        y_val = column_or_1d(y_val)
-        check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val", estimator=self)
-        if len(y_val) != len(features):
-            raise ValueError(
-                f"X_val has {len(features)} rows but y_val has {len(y_val)}."
-            )
-        row_task = encode_fitted_tasks(
-            labels, self.tasks_, rows="validation rows", unseen="warn",
-            consequence="they are ignored.",
-        )
-        keep = row_task >= 0
-        return (self._design(features[keep]), self._encode_targets(y_val[keep]), row_task[keep],
-                np.ones(keep.sum()))
+        features, y_val, row_task = check_validation_rows(self, X_val, y_val)
+        return self._design(features), self._encode_targets(y_val), row_task, np.ones(len(row_task))
 
     def _fitted_terms(self):
         """Per-task losses and gradients at the fit; their Hessians went into :meth:`_hessian`."""

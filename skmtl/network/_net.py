@@ -22,8 +22,8 @@ from sklearn.utils.validation import _check_sample_weight, check_array, column_o
 from tqdm.auto import tqdm
 
 from ..base import InfluenceMixin, data_fingerprint, keep_state_on_error, validation_given
-from ..utils import TaskLayout, check_task_X, encode_fitted_tasks
-from ..utils._tasks import TRANSFORM_X_VAL, feature_spread, warn_if_unlike_training
+from ..utils import TaskLayout, check_task_X
+from ..utils._tasks import check_validation_rows, feature_spread
 from ._influence import CLASSIFICATION, REGRESSION
 from ._module import ACTIVATIONS, build_module, check_layer_sizes, load_previous, resolve_device, seeded
 from ._predict import NetPredictMixin
@@ -601,19 +601,7 @@ class SharedBottomNet(NetPredictMixin, NetInfluenceMixin, InfluenceMixin, BaseEs
                 "converged": converged}
 
     def _check_val(self, X_val, y_val):
-        features, labels = check_task_X(self, X_val, reset=False, input_name="X_val")
-        warn_if_unlike_training(self, self._feature_spread, features, fix=TRANSFORM_X_VAL)
-        y_val = column_or_1d(y_val)
-        check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val", estimator=self)
-        if len(y_val) != len(features):
-            raise ValueError(f"X_val has {len(features)} rows but y_val has {len(y_val)}.")
-        row_task = encode_fitted_tasks(
-            labels, self.tasks_, rows="validation rows", unseen="warn",
-            consequence="they are ignored.",
-        )
-        keep = row_task >= 0
-        row_task = row_task[keep]
-        y_enc, kind = encode_validation_targets(y_val[keep], row_task, self.task_types_, self.classes_)
+        features, y_val, row_task = check_validation_rows(self, X_val, y_val)
+        y_enc, kind = encode_validation_targets(y_val, row_task, self.task_types_, self.classes_)
         counts = np.bincount(row_task, minlength=len(self.tasks_))
-        return {"x": features[keep], "y": y_enc, "task": row_task, "kind": kind,
-                "scale": 1.0 / counts[row_task]}
+        return {"x": features, "y": y_enc, "task": row_task, "kind": kind, "scale": 1.0 / counts[row_task]}

@@ -336,6 +336,28 @@ def feature_spread(features, rows=None, block_rows=65536):
         return mean, np.sqrt(squares / counts)
 
 
+def check_validation_rows(estimator, X_val, y_val):
+    """The validation rows of a fitted skmtl estimator: ``(features, y_val,
+    task index)`` of the rows of tasks seen in fit (the others dropped with a
+    warning), checked as fit checks its own (non-finite targets named as
+    ``y_val``) and warned about where they look transformed unlike the
+    training rows."""
+    from sklearn.utils.validation import column_or_1d
+
+    features, labels = check_task_X(estimator, X_val, reset=False, input_name="X_val")
+    warn_if_unlike_training(estimator, estimator._feature_spread, features, fix=TRANSFORM_X_VAL)
+    y_val = column_or_1d(y_val)
+    check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val", estimator=estimator)
+    if len(y_val) != len(features):
+        raise ValueError(f"X_val has {len(features)} rows but y_val has {len(y_val)}.")
+    row_task = encode_fitted_tasks(
+        labels, estimator.tasks_, rows="validation rows", unseen="warn",
+        consequence="they are ignored.",
+    )
+    keep = row_task >= 0
+    return features[keep], y_val[keep], row_task[keep]
+
+
 def warn_if_unlike_training(estimator, spread, val_features, *, input_name="X_val", fix=""):
     """Warn where a feature of validation rows is centred far outside the
     training rows' (``UNLIKE_TRAINING_SPREADS`` of their standard deviations;
