@@ -543,7 +543,7 @@ def lds_study(args):
     for n in sizes:
         for damping in args.dampings:
             est = _members(full, n).set_params(influence_damping=damping)
-            key = f"skmtl, {n} models, influence_damping={damping}"
+            key = f"skmtl, {n} models, influence_damping={'none' if damping is None else damping}"
             predictions[key], seconds[key] = _timed(lambda: est.influence(X_val, y_val))
         if not regression:
             try:
