@@ -252,6 +252,10 @@ def estimate_label_noise(
       class. Noise that flips one class more often than the other (class
       conditional noise) is modelled, which out-of-fold confidence alone
       cannot do: there the model fitted on noisy labels inherits the noise.
+      Each task's labels may move more or less than the matrix says (a bad
+      annotator, site or sensor): a task's moves are scaled by a factor shrunk
+      toward 1, and where the tasks' shares of moved labels vary no more than
+      chance allows, every task has the shared matrix.
     * **measurements** (a regressor): a row is an inlier, its residual
       normal with its task's own spread (shrunk toward the pooled spread,
       so that tasks the shared model fits less well are not called
@@ -327,7 +331,11 @@ def estimate_label_noise(
         labels and the estimated share of corrupted rows in each (NaN for a
         task of one row): a task far above the rest is one whose labels went
         bad (an annotator, a site, a sensor), which task relatedness alone
-        cannot tell from a task merely unlike the others. ``evidence``: how
+        cannot tell from a task merely unlike the others. ``task_prior_rows``:
+        how many pseudo-rows of the pooled noise each task's own is shrunk
+        with (classes: estimated from how much the tasks' shares of moved
+        labels vary beyond chance, inf where they share the matrix;
+        measurements: 5). ``evidence``: how
         much better the noise model predicts the given targets of ``X`` (not
         the trusted rows, which no fold holds out) out of fold than the plain
         model, in AIC units (twice the log-likelihood gain minus two per noise
@@ -487,6 +495,7 @@ def estimate_label_noise(
         surest_rows_given=model.surest_rows_given,
         n_surest_rows=model.n_surest_rows,
         plain_auc=model.plain_auc,
+        task_prior_rows=model.task_prior_rows,
         transition=model.transition,
         classes=model.classes,
         posterior=None if posterior is None else posterior[:n_given],
@@ -640,6 +649,79 @@ def transition_with_balance(counts, class_prior, given_balance):
     return transition / transition.sum(axis=1, keepdims=True)
 
 
+def task_move_scales(clean, given, task, transition, max_iter=200, tol=1e-10):
+    """How much each task's labels move, relative to what ``transition`` moves.
+
+    A task's matrix is the shared one with its moves scaled,
+    ``I + scale * (transition - I)``, and its scale is shrunk toward 1 (the shared
+    matrix) by ``prior_rows`` pseudo-rows, estimated by moments: the excess of
+    the tasks' shares of moved labels (each row's posterior at scale 1) around
+    the shares their rows imply (the matrix's moves of their true classes, at
+    the rate the posteriors read for each given label), over the most the
+    tasks would vary by chance were every moved label seen (a bound above the
+    variance of posteriors). Where there is no excess the tasks share the matrix (scale 1,
+    ``prior_rows`` inf); a bad annotator's task stands out, ordinary noise does not.
+
+    Parameters
+    ----------
+    clean : ndarray of shape (n_rows, n_classes)
+        Probability of each true class from the features alone.
+    given : ndarray of shape (n_rows,)
+        Index of each row's given label.
+    task : ndarray of shape (n_rows,)
+        Index of each row's task.
+    transition : ndarray of shape (n_classes, n_classes)
+        The shared matrix, ``T[true, given]``.
+
+    Returns
+    -------
+    scales : ndarray of shape (task.max() + 1,)
+        The factor of each task's moves (1 for a task without rows).
+    prior_rows : float
+    """
+    n_rows, n_classes = clean.shape
+    n_tasks = int(task.max()) + 1
+    counts = np.bincount(task, minlength=n_tasks).astype(float)
+    stays = np.diag(transition)[given]
+    kept = clean[np.arange(n_rows), given]
+    moved_in = np.einsum("nc,cn->n", clean, transition[:, given]) - kept * stays
+
+    def moved(scales):
+        scale = scales[task]
+        stay = kept * (1 - scale * (1 - stays))
+        return 1 - stay / np.maximum(stay + scale * moved_in, _TINY)
+
+    shares = moved(np.ones(n_tasks))
+    share = shares.mean()
+    # each task's expected share of moves, at the rate the posteriors read for each given
+    # label: a matrix read as alike where one class was turned into another leaves tasks
+    # of different class balance moving differently, which is no task's own noise
+    implied = clean @ (1 - np.diag(transition))
+    implied *= (np.bincount(given, weights=shares, minlength=n_classes)
+                / np.maximum(np.bincount(given, weights=implied, minlength=n_classes), _TINY))[given]
+    expected = np.bincount(task, weights=implied, minlength=n_tasks) / np.maximum(counts, 1)
+    seen = counts > 0
+    excess = (np.sum(counts * (np.bincount(task, weights=shares, minlength=n_tasks)
+                               / np.maximum(counts, 1) - expected) ** 2)
+              - seen.sum() * share * (1 - share)) / n_rows
+    if excess <= 0 or expected[seen].min() <= _TINY:
+        return np.ones(n_tasks), np.inf
+    prior_rows = max(share * (1 - share) / excess - 1, 0.0)
+    # no row of a task moved more often than to a label drawn at random
+    largest = (n_classes - 1) / n_classes / max((1 - np.diag(transition)).max(), _TINY)
+    scales = np.ones(n_tasks)
+    for _ in range(max_iter):  # EM for each task's scale under the shrinkage
+        updated = np.clip(
+            (np.bincount(task, weights=moved(scales), minlength=n_tasks) + prior_rows * expected)
+            / np.maximum((counts + prior_rows) * expected, _TINY), 0.0, largest)
+        updated[~seen] = 1.0
+        done = np.abs(updated - scales).max() < tol
+        scales = updated
+        if done:
+            break
+    return scales, prior_rows
+
+
 def _uniform_noise(n_classes, rate):
     """Transition matrix of noise that moves a share ``rate`` of every class
     to the other classes alike."""
@@ -672,6 +754,7 @@ class _ClassNoise:
         self.held = held
         self.kind = kind
         self.majority = task_majority_out_of_fold(self.given, folds, task_index)
+        self.task = task_index
         self.fit_target = y
         self.weights = np.eye(n_classes)[self.given]  # posterior of the true class
         # a zero of the matrix stays zero under EM, so the start has none: with the
@@ -714,12 +797,14 @@ class _ClassNoise:
         matrix): the full matrix where BIC prefers it and the plain model's
         features predict the given labels (else its asymmetry may be a class
         balance the features cannot see); then the posterior of each row
-        from the plain out-of-fold model, corrected by it.
+        from the plain out-of-fold model, corrected by it, with each task's
+        moves scaled where the tasks' shares of moves differ beyond chance
+        (:func:`task_move_scales`).
 
         The plain model's confidence ranks rows better than the refitted
         model's, which the rows the EM believes mislabelled have shaped; the
-        matrix decides how the classes' rankings interleave (alike noise:
-        exactly as the plain confidence does)."""
+        matrix decides how the classes' rankings interleave (alike noise
+        shared by every task: exactly as the plain confidence does)."""
         n_classes = len(self.classes)
         rows = np.flatnonzero(self.held)
         given = self.given[rows]
@@ -752,7 +837,11 @@ class _ClassNoise:
             self.n_params = 1
         clean = np.linalg.lstsq(self.transition.T, plain[rows].T, rcond=None)[0].T
         clean = np.clip(clean, _TINY, None)
-        joint = clean / clean.sum(axis=1, keepdims=True) * self.transition[:, given].T
+        clean /= clean.sum(axis=1, keepdims=True)
+        task = np.unique(self.task[rows], return_inverse=True)[1]
+        scales, self.task_prior_rows = task_move_scales(clean, given, task, self.transition)
+        stays = np.eye(n_classes)[given]
+        joint = clean * (stays + scales[task][:, None] * (self.transition[:, given].T - stays))
         self.weights[rows] = joint / joint.sum(axis=1, keepdims=True)
 
     def get_state(self):
@@ -836,6 +925,7 @@ class _Outliers:
     classes = None
     kind = "outliers"
     beats_majority_p_value = surest_rows_given = n_surest_rows = plain_auc = None  # classes only
+    task_prior_rows = _PRIOR_ROWS
     log_prior_gain = 0.0
 
     def __init__(self, y, held, task, counts=False):
