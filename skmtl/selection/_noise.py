@@ -653,14 +653,17 @@ def task_move_scales(clean, given, task, transition, max_iter=200, tol=1e-10):
     """How much each task's labels move, relative to what ``transition`` moves.
 
     A task's matrix is the shared one with its moves scaled,
-    ``I + scale * (transition - I)``, and its scale is shrunk toward 1 (the shared
-    matrix) by ``prior_rows`` pseudo-rows, estimated by moments: the excess of
-    the tasks' shares of moved labels (each row's posterior at scale 1) around
-    the shares their rows imply (the matrix's moves of their true classes, at
-    the rate the posteriors read for each given label), over the most the
-    tasks would vary by chance were every moved label seen (a bound above the
-    variance of posteriors). Where there is no excess the tasks share the matrix (scale 1,
-    ``prior_rows`` inf); a bad annotator's task stands out, ordinary noise does not.
+    ``I + scale * (transition - I)``, and its scale is shrunk toward 1 (the
+    shared matrix) by ``prior_rows`` pseudo-rows, estimated by moments (a
+    beta-binomial concentration): the excess of the tasks' shares of moved
+    labels (each row's posterior at scale 1) around the shares their rows
+    imply (the matrix's moves of their true classes, at the rate the
+    posteriors read for each given label), over the most the tasks would vary
+    by chance were every moved label seen (a bound above the variance of
+    posteriors). Where there is no excess the tasks share the matrix (scale 1,
+    ``prior_rows`` inf): a bad annotator's task stands out, ordinary noise
+    does not. The scales are then the EM fixed point of each task's share of
+    moved labels under its own matrix, shrunk toward its implied share.
 
     Parameters
     ----------
@@ -694,8 +697,8 @@ def task_move_scales(clean, given, task, transition, max_iter=200, tol=1e-10):
     shares = moved(np.ones(n_tasks))
     share = shares.mean()
     # each task's expected share of moves, at the rate the posteriors read for each given
-    # label: a matrix read as alike where one class was turned into another leaves tasks
-    # of different class balance moving differently, which is no task's own noise
+    # label rather than one rate for all: where one class was turned into another, tasks
+    # rich in it move more, which is no task's own noise (RESULTS, "Forty-fourth session")
     implied = clean @ (1 - np.diag(transition))
     implied *= (np.bincount(given, weights=shares, minlength=n_classes)
                 / np.maximum(np.bincount(given, weights=implied, minlength=n_classes), _TINY))[given]
