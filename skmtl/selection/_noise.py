@@ -841,7 +841,7 @@ class _ClassNoise:
         clean = np.linalg.lstsq(self.transition.T, plain[rows].T, rcond=None)[0].T
         clean = np.clip(clean, _TINY, None)
         clean /= clean.sum(axis=1, keepdims=True)
-        task = np.unique(self.task[rows], return_inverse=True)[1]
+        task = self.task[rows]  # a task no fold holds out has no rows here, and keeps scale 1
         scales, self.task_prior_rows = task_move_scales(clean, given, task, self.transition)
         stays = np.eye(n_classes)[given]
         joint = clean * (stays + scales[task][:, None] * (self.transition[:, given].T - stays))
